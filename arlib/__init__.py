@@ -1,0 +1,1 @@
+"""Accounts-receivable reporting and forecasting library."""
