@@ -94,6 +94,33 @@ def month_ends(start, end) -> pd.DatetimeIndex:
     return pd.date_range(pd.Timestamp(start) + pd.offsets.MonthEnd(0), pd.Timestamp(end) + pd.offsets.MonthEnd(0), freq="ME")
 
 
+def trailing_month_ends(as_of, months: int) -> pd.DatetimeIndex:
+    """The ``months`` month-ends up to ``as_of``; the last is ``as_of`` itself when it is not a
+    month-end (a mid-month close is read as of that day).
+
+    >>> [str(d.date()) for d in trailing_month_ends("2024-03-15", 3)]
+    ['2024-01-31', '2024-02-29', '2024-03-15']
+    """
+    as_of = pd.Timestamp(as_of)
+    ends = month_ends(as_of - pd.DateOffset(months=months - 1), as_of)
+    return ends[:-1].append(pd.DatetimeIndex([as_of]))
+
+
+def aging_summary(aging: pd.DataFrame) -> dict:
+    """Headline position from an aging table: open, current and past-due AR, past-due share and
+    the amount per bucket.
+
+    >>> import pandas as pd
+    >>> aging_summary(pd.DataFrame({"bucket": ["current", "1-30"], "amount": [75.0, 25.0]}))["past_due_share"]
+    0.25
+    """
+    amounts = {str(b): round(float(a), 2) for b, a in zip(aging[C.bucket], aging[C.amount])}
+    total = round(sum(amounts.values()), 2)
+    current = amounts[next(iter(amounts))] if amounts else 0.0
+    return {"open_ar": total, "current_ar": current, "past_due_ar": round(total - current, 2),
+            "past_due_share": (total - current) / total if total > 0 else None, "aging": amounts}
+
+
 class Ledger:
     """Invoices and their transactions, ready to be read at any close date.
 

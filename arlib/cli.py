@@ -1,0 +1,88 @@
+"""The ``arlib`` command: ``arlib demo`` builds the demo store, ``arlib run`` makes the reports."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from arlib.errors import ArlibError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="arlib", description="Accounts-receivable reports per business unit.")
+    sub = p.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("demo", help="build the embedded demo ledger store")
+    d.add_argument("--out", default=None, help="store path (default: outputs/demo/ar_demo.sqlite)")
+    d.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    r = sub.add_parser("run", help="run the report notebooks for every business unit")
+    r.add_argument("--bu", nargs="+", metavar="UNIT", help="only these business units")
+    r.add_argument("--params", nargs="+", metavar="DIR_OR_FILE", help="params folders or files (default: params/)")
+    r.add_argument("--as-of", dest="as_of", help="close date, ISO (overrides params)")
+    r.add_argument("--jobs", type=int, default=1, help="units run side by side (default 1)")
+    r.add_argument("--notebooks", nargs="+", metavar="NAME", help="only these notebooks (e.g. health)")
+    r.add_argument("--out-dir", default="outputs", help="output root (default: outputs)")
+    r.add_argument("--dry-run", action="store_true", help="validate params and show the plan; run nothing")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            return _demo(args)
+        return _run(args)
+    except ArlibError as e:
+        print(f"arlib: error: {e}", file=sys.stderr)
+        return 2
+
+
+def _demo(args) -> int:
+    from arlib import demo, io
+    from arlib.config import project_root
+
+    path = Path(args.out) if args.out else project_root() / io.DEMO_STORE
+    frames = demo.generate(seed=args.seed)
+    io.write_store(frames, path)
+    n = {k: len(v) for k, v in frames.items()}
+    print(f"demo store: {path} ({n['invoices']:,} invoices, {n['transactions']:,} transactions, "
+          f"{n['customers']:,} customers, units {', '.join(sorted(frames['customers']['business_unit'].unique()))})")
+    return 0
+
+
+def _run(args) -> int:
+    from arlib import __version__
+    from arlib.landing import write_index
+    from arlib.plan import plan_jobs
+    from arlib.runner import manifest_entry, run_jobs, write_manifest
+
+    jobs, root = plan_jobs(args.params, args.bu, args.as_of, args.notebooks)
+    out_root = Path(args.out_dir)
+    if not out_root.is_absolute():
+        out_root = Path.cwd() / out_root
+    if args.dry_run:
+        for j in jobs:
+            nbs = ", ".join(Path(n).stem for n in j.notebooks)
+            print(f"{j.business_unit}: as of {j.as_of}, params {j.params_file}, notebooks {nbs} -> {out_root / j.as_of / j.business_unit}")
+        print(f"dry run: {len(jobs)} business unit(s), nothing executed")
+        return 0
+    t0 = time.perf_counter()
+    results = run_jobs(jobs, out_root, args.jobs, progress=not args.no_progress)
+    failed = [r for r in results if r.status != "ok"]
+    for as_of in sorted({j.as_of for j in jobs}):
+        pairs = [(j, r) for j, r in zip(jobs, results) if j.as_of == as_of]
+        out_dir = out_root / as_of
+        meta = {"as_of": as_of, "arlib_version": __version__}
+        manifest = write_manifest(out_dir, [manifest_entry(j, r) for j, r in pairs], meta)
+        index = write_index(out_dir, manifest)
+        print(f"{len(pairs)} unit(s) as of {as_of} in {time.perf_counter() - t0:.1f} s")
+    for r in failed:
+        print(f"FAILED {r.business_unit}: {'; '.join(r.errors)}", file=sys.stderr)
+    print(f"open the reports: {index}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

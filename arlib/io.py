@@ -1,0 +1,121 @@
+"""Sources -> canonical frames, and the embedded store.
+
+The demo (and any user who wants one) keeps its ledger in an embedded SQLite database read
+through SQLAlchemy: no server to start. ``source`` is a path to such a file or any SQLAlchemy
+URL; each business unit's rows are read with a ``WHERE business_unit = :bu`` filter so memory
+is bounded by the unit, not the group.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from arlib.config import RunConfig, project_root
+from arlib.errors import DataError, SourceError
+from arlib.ledger import Ledger
+from arlib.schemas import FRAMES, C
+
+DEMO_STORE = "outputs/demo/ar_demo.sqlite"
+_DATE_COLS = {"invoices": [C.invoice_date, C.due_date], "transactions": [C.date], "customers": []}
+
+
+def engine_for(source: str) -> sa.Engine:
+    """A SQLAlchemy engine for a URL, or for a SQLite file path (relative to the project)."""
+    if "://" in source:
+        return sa.create_engine(source)
+    path = Path(source)
+    if not path.is_absolute():
+        path = project_root() / path
+    if not path.exists():
+        raise SourceError(f"{path}: the data store does not exist. Fix: run `arlib demo` to build the demo "
+                          "store, or set `source` to your database URL or file")
+    return sa.create_engine(f"sqlite:///{path}")
+
+
+def write_store(frames: dict[str, pd.DataFrame], path: str | Path) -> Path:
+    """Write canonical frames to a SQLite store (replacing it), indexed by business unit."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
+    eng = sa.create_engine(f"sqlite:///{path}")
+    with eng.begin() as con:
+        for name, df in frames.items():
+            out = df.copy()
+            for col in _DATE_COLS.get(name, []):
+                out[col] = out[col].dt.strftime("%Y-%m-%d")
+            out.to_sql(name, con, index=False, chunksize=20_000)
+            con.exec_driver_sql(f"CREATE INDEX ix_{name}_bu ON {name} (business_unit)")
+    eng.dispose()
+    return path
+
+
+def read_frames(source: str, business_unit: str) -> dict[str, pd.DataFrame]:
+    """The canonical frames of one business unit from a database store."""
+    eng = engine_for(source)
+    frames = {}
+    try:
+        with eng.connect() as con:
+            for name in FRAMES:
+                q = sa.text(f"SELECT * FROM {name} WHERE business_unit = :bu")  # table names are ours
+                frames[name] = pd.read_sql(q, con, params={"bu": business_unit}, parse_dates=_DATE_COLS[name])
+    except sa.exc.OperationalError as e:
+        raise SourceError(f"{source}: cannot read the store ({e.orig}). Fix: check `source`") from None
+    finally:
+        eng.dispose()
+    frames["invoices"][C.disputed] = frames["invoices"][C.disputed].astype(bool)
+    frames["transactions"][C.invoice_id] = frames["transactions"][C.invoice_id].astype(object).where(
+        frames["transactions"][C.invoice_id].notna(), None)
+    return frames
+
+
+def load_ledger(cfg: RunConfig) -> Ledger:
+    """The ledger of ``cfg.business_unit`` from ``cfg.source``."""
+    frames = read_frames(cfg.source, cfg.business_unit)
+    if frames["invoices"].empty:
+        raise DataError(cfg.source, C.business_unit, 0, f"match business unit {cfg.business_unit!r}",
+                        "check `business_unit` in the params file, or the data source")
+    return Ledger(frames["invoices"], frames["transactions"], frames["customers"])
+
+
+def fingerprint(ledger: Ledger) -> dict:
+    """Input fingerprint for the audit stamp: a content hash, row counts and control totals."""
+    h = hashlib.sha256()
+    frames = {"invoices": ledger.invoices, "transactions": ledger.transactions}
+    if ledger.customers is not None:
+        frames["customers"] = ledger.customers
+    for name, df in frames.items():
+        body = df.sort_values(df.columns[0], kind="stable").reset_index(drop=True)
+        h.update(name.encode())
+        h.update(pd.util.hash_pandas_object(body, index=False).to_numpy().tobytes())
+    txn = ledger.transactions
+    return {
+        "sha256": h.hexdigest(),
+        "rows": {k: int(len(v)) for k, v in frames.items()},
+        "control_totals": {
+            "invoiced": round(float(ledger.invoices[C.amount].sum()), 2),
+            **{f"{k}_total": round(float(v), 2) for k, v in txn.groupby(C.kind)[C.amount].sum().items()},
+        },
+    }
+
+
+def to_jsonable(obj):
+    """Numpy/pandas scalars and containers -> plain JSON types; NaN/inf -> None."""
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, pd.Series):
+        return to_jsonable(obj.to_dict())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, pd.Timestamp):
+        return obj.strftime("%Y-%m-%d")
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
