@@ -221,9 +221,6 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError("(file)", f"is not valid YAML: {e}", str(path)) from None
     if not isinstance(data, dict):
         raise ConfigError("(file)", "must be a mapping of parameter: value", str(path))
-    for k, v in data.items():
-        if isinstance(v, dict):
-            raise ConfigError(str(k), "nested mappings are not allowed (params are flat; papermill merges shallowly)", str(path))
     return data
 
 
@@ -246,7 +243,13 @@ def unit_files(paths: list[Path]) -> list[tuple[Path, Path | None]]:
 def unit_params(unit_file: Path, defaults_file: Path | None, overrides: Mapping[str, Any] | None = None) -> dict:
     """Merged raw params of one unit: defaults < unit file < overrides (e.g. ``--as-of``)."""
     values = read_yaml(defaults_file) if defaults_file else {}
-    values.update(read_yaml(unit_file))
+    unit = read_yaml(unit_file)
+    for key in unit:
+        if isinstance(unit[key], dict) and isinstance(values.get(key), dict):
+            # papermill merges shallowly: a unit's mapping would silently replace the default's
+            raise ConfigError(key, f"is a mapping defined both here and in {defaults_file}; define it in "
+                              "one file only (a unit's mapping would replace the default's entirely)", str(unit_file))
+    values.update(unit)
     values.setdefault("business_unit", unit_file.stem)
     values.update(overrides or {})
     return values

@@ -214,10 +214,8 @@ class Ledger:
         inv = self.invoices.groupby(self.invoices[C.invoice_date].dt.to_period(freq))[C.amount].sum()
         txn = self.transactions
         by_kind = txn.groupby([txn[C.date].dt.to_period(freq), C.kind])[C.amount].sum().unstack(fill_value=0.0)
-        out = pd.DataFrame({"invoiced": inv})
         names = {PAYMENT: "collected", CREDIT_NOTE: "credited", WRITE_OFF: "written_off", RECOVERY: "recovered"}
-        for kind, name in names.items():
-            out[name] = by_kind[kind] if kind in by_kind else 0.0
+        out = pd.concat([inv.rename("invoiced"), by_kind.reindex(columns=list(names)).rename(columns=names)], axis=1)
         out = out.fillna(0.0).sort_index()
         if len(out):
             full = pd.period_range(out.index.min(), out.index.max(), freq=freq)

@@ -5,7 +5,10 @@ md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
 params = code('''business_unit: str = "de"  # business unit code, as in the data's business_unit column
 as_of: str = "2026-10-31"  # close date of the report (ISO date); nothing dated later is used
 currency: str = "EUR"  # the unit's reporting currency (ISO code), shown beside amounts
-source: str = "outputs/demo/ar_demo.sqlite"  # data store: SQLite file (relative to the project) or SQLAlchemy URL
+source: str = "outputs/demo/ar_demo.sqlite"  # data source: SQLite file (relative to the project), SQLAlchemy URL, or data files
+source_options: dict = {}  # how to read the source: files or tables, column/value maps, date formats (README "Data contract")
+validation_policy: dict = {}  # data problem -> "fail" or "quarantine" (README "Validation")
+gl_control_total: float = None  # general-ledger AR balance at as_of to reconcile with open AR (optional)
 aging_thresholds: list = [0, 30, 60, 90, 120]  # aging bucket limits in days past due; must start at 0
 window_months: int = 3  # calendar months in the KPI window ending at as_of (DSO, CEI, turnover)
 trend_months: int = 24  # months of history in the trend charts

@@ -1,0 +1,47 @@
+# Two commands on a fresh machine with Python 3.11 and make:
+#   make report   set up .venv, build the demo store, run every business unit, print the index path
+#   make test     set up .venv and run the tests
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   := outputs/demo/ar_demo.sqlite
+JOBS   ?= 2
+
+.PHONY: venv demo report test test-fast lab bench lint clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is needed"' \
+	  || { echo "make: Python 3.11 is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+$(DEMO): $(STAMP) arlib/demo.py
+	$(BIN)/arlib demo
+
+demo: $(DEMO)
+
+report: venv demo
+	$(BIN)/arlib run --jobs $(JOBS)
+
+test: venv
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+test-fast: venv
+	$(BIN)/python -m pytest -n 2 -m "not slow"
+
+lab: venv demo
+	$(BIN)/jupyter lab notebooks/
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+lint: venv
+	$(BIN)/ruff check arlib tests bench tools
+
+clean:
+	rm -rf outputs/20* outputs/demo outputs/bench .pytest_cache

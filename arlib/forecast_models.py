@@ -1,0 +1,296 @@
+"""Numeric core of the collection forecasts: one series (an array) in, point forecasts and
+prediction intervals out.
+
+Every model is a function ``fit(y, h, m, levels) -> bands`` where ``bands`` maps ``"mean"``,
+``"lo-80"``, ``"hi-80"``, ... to arrays of length ``h``. The automatic univariate models come
+from statsforecast (fast compiled code); the seasonal naive and naive benchmarks are computed
+here; SARIMAX (statsmodels) takes optional regressors such as invoicing.
+
+:func:`predict_series` runs the requested methods on one series, falls back to simpler
+models when a series is too short, constant or a fit fails, and reports each fallback as a
+:class:`Note` (the frame wrapper turns notes into warnings).
+
+>>> y = np.array([10.0, 12, 11, 13, 12, 14, 13, 15, 14, 16])
+>>> res = predict_series(y, h=2, m=1, methods=["naive"], levels=(80,))
+>>> res.bands["naive"]["mean"].tolist(), res.used["naive"], res.notes
+([16.0, 16.0], 'naive', [])
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from statistics import NormalDist
+
+import numpy as np
+
+Bands = dict[str, np.ndarray]
+
+#: Methods that are averages of other methods: name -> (members, how).
+#: ``auto`` follows Petropoulos & Svetunkov (2020), "A simple combination of univariate
+#: models" (IJF 36:110-115): the median of ETS, CES and dynamic optimised Theta, chosen for
+#: robustness across data sets. ARIMA is left out of it for speed (AutoARIMA costs ~9x
+#: AutoETS). ``comb`` is the classic benchmark combination (mean of ETS, ARIMA and Theta).
+COMBINATIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "auto": (("ets", "ces", "dot"), "median"),
+    "comb": (("ets", "arima", "theta"), "mean"),
+}
+MIN_OBS_MODEL = 8  # fewer observations than this: the model is replaced by a benchmark
+MAX_ETS_SEASON = 24  # statsforecast's ETS has no seasonal models beyond 24 periods
+
+
+@dataclass(frozen=True)
+class Note:
+    """A fallback or caveat for one series; ``text`` reads after "series 'x': "."""
+
+    text: str
+
+
+@dataclass
+class SeriesResult:
+    bands: dict[str, Bands]
+    used: dict[str, str]
+    notes: list[Note] = field(default_factory=list)
+
+
+def z_value(level: float) -> float:
+    """Two-sided normal quantile for a central interval of ``level`` per cent.
+
+    >>> round(z_value(95), 3)
+    1.96
+    """
+    return NormalDist().inv_cdf(0.5 + level / 200.0)
+
+
+def _gaussian(mean: np.ndarray, sd: np.ndarray, levels: Sequence[int]) -> Bands:
+    out: Bands = {"mean": mean}
+    for lv in levels:
+        z = z_value(lv)
+        out[f"lo-{lv}"], out[f"hi-{lv}"] = mean - z * sd, mean + z * sd
+    return out
+
+
+def naive(y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
+    """Last value carried forward; random-walk intervals (sd grows with sqrt(step))."""
+    mean = np.full(h, y[-1], dtype=float)
+    d = np.diff(y)
+    sigma = np.sqrt(np.mean(d**2)) if len(d) else np.nan
+    return _gaussian(mean, sigma * np.sqrt(np.arange(1, h + 1)), levels)
+
+
+def snaive(y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
+    """Value of the same season last year; sd grows with sqrt(whole seasons ahead)."""
+    if m <= 1 or len(y) < m:
+        return naive(y, h, m, levels)
+    steps = np.arange(h)
+    mean = y[len(y) - m + steps % m].astype(float)
+    e = y[m:] - y[:-m]
+    sigma = np.sqrt(np.mean(e**2)) if len(e) else np.nan
+    return _gaussian(mean, sigma * np.sqrt(steps // m + 1), levels)
+
+
+def _sf(model, y: np.ndarray, h: int, levels: Sequence[int]) -> Bands:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = model.forecast(y=y, h=h, level=list(levels))
+    return {k: np.asarray(v, dtype=float) for k, v in out.items()}
+
+
+def _decomposition(y: np.ndarray) -> str:
+    return "multiplicative" if np.min(y) > 0 else "additive"
+
+
+def ets(y, h, m, levels):
+    from statsforecast.models import AutoETS
+
+    return _sf(AutoETS(season_length=m if m <= MAX_ETS_SEASON else 1), y, h, levels)
+
+
+def ces(y, h, m, levels):
+    from statsforecast.models import AutoCES
+
+    return _sf(AutoCES(season_length=m), y, h, levels)
+
+
+def arima(y, h, m, levels):
+    from statsforecast.models import AutoARIMA
+
+    return _sf(AutoARIMA(season_length=m), y, h, levels)
+
+
+def theta(y, h, m, levels):
+    from statsforecast.models import Theta
+
+    return _sf(Theta(season_length=m, decomposition_type=_decomposition(y)), y, h, levels)
+
+
+def dot(y, h, m, levels):
+    from statsforecast.models import DynamicOptimizedTheta
+
+    model = DynamicOptimizedTheta(season_length=m, decomposition_type=_decomposition(y))
+    return _sf(model, y, h, levels)
+
+
+#: Single models: name -> (function, minimum observations, uses the season length).
+MODELS: dict[str, tuple[Callable[..., Bands], int, bool]] = {
+    "naive": (naive, 1, False),
+    "snaive": (snaive, 1, True),
+    "ets": (ets, MIN_OBS_MODEL, True),
+    "ces": (ces, MIN_OBS_MODEL, True),
+    "arima": (arima, MIN_OBS_MODEL, True),
+    "theta": (theta, MIN_OBS_MODEL, True),
+    "dot": (dot, MIN_OBS_MODEL, True),
+}
+
+
+def members(method: str) -> tuple[str, ...]:
+    """The single models a method needs (itself, or a combination's members)."""
+    return COMBINATIONS[method][0] if method in COMBINATIONS else (method,)
+
+
+def combine(parts: Sequence[Bands], how: str) -> Bands:
+    """Combine members: point forecast by ``how`` (mean or median); interval bounds by
+    averaging the members' quantiles (Vincentisation), which keeps intervals calibrated
+    when members disagree little and widens them modestly when they disagree."""
+    stack = {k: np.vstack([p[k] for p in parts]) for k in parts[0]}
+    out = {k: v.mean(axis=0) for k, v in stack.items()}
+    if how == "median":
+        out["mean"] = np.median(stack["mean"], axis=0)
+    return out
+
+
+def tidy(b: Bands, levels: Sequence[int], nonneg: bool) -> Bands:
+    """Order the bounds (lo-95 <= lo-80 <= mean <= hi-80 <= hi-95) and clip at zero for
+    series that were never negative (cash collected cannot be negative)."""
+    mean = b["mean"]
+    lo_prev, hi_prev = mean, mean
+    for lv in sorted(levels):
+        lo = np.fmin(b[f"lo-{lv}"], lo_prev)
+        hi = np.fmax(b[f"hi-{lv}"], hi_prev)
+        b[f"lo-{lv}"], b[f"hi-{lv}"] = lo, hi
+        lo_prev, hi_prev = lo, hi
+    if nonneg:
+        b = {k: np.where(np.isnan(v), v, np.maximum(v, 0.0)) for k, v in b.items()}
+    return b
+
+
+def _fallback_name(n: int, m: int) -> str:
+    return "snaive" if m > 1 and n >= m + 1 else "naive"
+
+
+def _run_member(name: str, y: np.ndarray, h: int, m: int, levels, notes: list[Note]):
+    fn, min_obs, seasonal = MODELS[name]
+    n = len(y)
+    fb = _fallback_name(n, m)
+    if n < min_obs:
+        notes.append(Note(f"fewer than {min_obs} observations; used {fb} instead of {name}"))
+        return MODELS[fb][0](y, h, m, levels), fb
+    m_used = m if seasonal and n >= 2 * m else 1
+    try:
+        out = fn(y, h, m_used, levels)
+        if not np.all(np.isfinite(out["mean"])):
+            raise FloatingPointError("non-finite forecast")
+        return out, name
+    except Exception as err:  # any fit failure: the series still gets a forecast
+        reason = f"{type(err).__name__}: {str(err)[:80]}"
+        notes.append(Note(f"{name} failed ({reason}); used {fb} instead"))
+        return MODELS[fb][0](y, h, m, levels), fb
+
+
+def predict_series(y: np.ndarray, h: int, m: int, methods: Sequence[str],
+                   levels: Sequence[int] = (80, 95),
+                   exog: tuple[np.ndarray, np.ndarray] | None = None) -> SeriesResult:
+    """Forecast one series with every requested method.
+
+    Parameters
+    ----------
+    y
+        Observations, oldest first, no gaps or NaN (at least one value).
+    h, m
+        Horizon and season length (1 for none).
+    methods
+        Names from :data:`MODELS`, :data:`COMBINATIONS` or ``"sarimax"``.
+    exog
+        ``(X, X_future)`` regressors for ``sarimax`` (rows = observations / horizon steps).
+
+    Returns
+    -------
+    SeriesResult
+        ``bands[method]`` (mean and bounds per level), ``used[method]`` (the model that
+        actually produced it after any fallback) and ``notes``.
+    """
+    y = np.asarray(y, dtype=float)
+    n, levels = len(y), tuple(levels)
+    nonneg = bool(np.min(y) >= 0)
+    notes: list[Note] = []
+    if np.all(y == y[0]):
+        flat = {"mean": np.full(h, y[0])} | {f"{s}-{lv}": np.full(h, y[0]) for lv in levels for s in ("lo", "hi")}
+        notes.append(Note("is constant; used its value as the forecast with zero-width intervals"))
+        return SeriesResult({k: dict(flat) for k in methods}, {k: "constant" for k in methods}, notes)
+    if n < 2:
+        notes.append(Note("has a single observation; intervals are undefined (NaN)"))
+    if m > 1 and n < 2 * m and any(k not in ("naive", "snaive") for k in methods):
+        notes.append(Note(f"has fewer than two seasons ({2 * m} observations); models fitted without seasonality"))
+    cache: dict[str, tuple[Bands, str]] = {}
+    bands, used = {}, {}
+    for method in methods:
+        if method == "sarimax":
+            b, u = sarimax(y, h, m, levels, exog, notes)
+        else:
+            for name in members(method):
+                if name not in cache:
+                    cache[name] = _run_member(name, y, h, m, levels, notes)
+            parts = [cache[name] for name in members(method)]
+            if method in COMBINATIONS:
+                b = combine([p[0] for p in parts], COMBINATIONS[method][1])
+                got = [p[1] for p in parts]
+                all_fell_back = all(g != want for g, want in zip(got, members(method)))
+                u = got[0] if all_fell_back and len(set(got)) == 1 else method
+            else:
+                b, u = {k: v.copy() for k, v in parts[0][0].items()}, parts[0][1]
+        bands[method], used[method] = tidy(b, levels, nonneg), u
+    return SeriesResult(bands, used, notes)
+
+
+#: SARIMAX candidates: (order, seasonal order or None, trend); the lowest AIC wins.
+_SARIMAX_GRID = (((1, 0, 0), None, "c"), ((0, 1, 1), None, "n"), ((1, 0, 0), (0, 1, 1), "c"),
+                 ((0, 1, 1), (0, 1, 1), "n"))
+
+
+def sarimax(y, h, m, levels, exog, notes: list[Note]) -> tuple[Bands, str]:
+    """SARIMAX from statsmodels, optionally with regressors ``exog = (X, X_future)``; the
+    order is chosen by AIC from a small grid (seasonal orders need two seasons of data)."""
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    n = len(y)
+    X, X_future = exog if exog is not None else (None, None)
+    if n < MIN_OBS_MODEL + (0 if X is None else X.shape[1]):
+        fb = _fallback_name(n, m)
+        notes.append(Note(f"too few observations for sarimax; used {fb} instead"))
+        return MODELS[fb][0](y, h, m, levels), fb
+    best, best_aic = None, np.inf
+    for order, seasonal, trend in _SARIMAX_GRID:
+        if seasonal is not None and (m <= 1 or n < 2 * m + 2):
+            continue
+        so = (*seasonal, m) if seasonal else (0, 0, 0, 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            try:
+                res = SARIMAX(y, exog=X, order=order, seasonal_order=so, trend=trend).fit(disp=False, maxiter=200)
+            except Exception:  # a candidate that cannot be fitted is skipped
+                continue
+        if np.isfinite(res.aic) and res.aic < best_aic:
+            best, best_aic = res, res.aic
+    if best is None:
+        fb = _fallback_name(n, m)
+        notes.append(Note(f"sarimax failed for every order tried; used {fb} instead"))
+        return MODELS[fb][0](y, h, m, levels), fb
+    fc = best.get_forecast(h, exog=X_future)
+    out: Bands = {"mean": np.asarray(fc.predicted_mean, dtype=float)}
+    for lv in levels:
+        ci = np.asarray(fc.conf_int(alpha=1 - lv / 100.0), dtype=float)
+        out[f"lo-{lv}"], out[f"hi-{lv}"] = ci[:, 0], ci[:, 1]
+    return out, "sarimax"
