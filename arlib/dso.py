@@ -160,8 +160,6 @@ def undefined_reason(key: str, *, billings: float, mean_ar: float = 1.0, collect
     """Why KPI ``key`` is not defined for these inputs (``None`` when it is defined)."""
     if key in ("dso", "bpdso", "add") and billings <= TOL:
         return "not defined: nothing was invoiced in the window (billings = 0)"
-    if key == "turnover" and billings <= TOL:
-        return "not defined: nothing was invoiced in the window (billings = 0)"
     if key == "turnover" and mean_ar <= TOL:
         return "not defined: no open AR at the start or the end of the window"
     if key.startswith("cei") and collectible <= TOL:

@@ -206,9 +206,12 @@ def period_invoicing(ledger: Ledger, as_of, by: pd.Series | None = None) -> tupl
     idx = np.searchsorted(edges, inv[C.invoice_date].to_numpy(), side="left") - 1  # (e_i, e_i+1]
     keep = (idx >= 0) & (idx < len(periods))
     key = by if by is not None else pd.Series("all", index=inv.index)
-    grid = pd.DataFrame({"key": key[keep].to_numpy(), "p": len(periods) - 1 - idx[keep], "a": inv[C.amount].to_numpy()[keep]})
-    mat = grid.pivot_table(index="key", columns="p", values="a", aggfunc="sum", fill_value=0.0)
-    mat = mat.reindex(columns=range(len(periods)), fill_value=0.0)
+    codes, uniques = pd.factorize(key[keep])
+    if by is None:
+        codes, uniques = np.zeros(int(keep.sum()), dtype=int), pd.Index(["all"])
+    grid = np.zeros((len(uniques), len(periods)))
+    np.add.at(grid, (codes, len(periods) - 1 - idx[keep]), inv[C.amount].to_numpy(dtype=float)[keep])
+    mat = pd.DataFrame(grid, index=pd.Index(uniques, name="key"))
     return mat, np.array([p.days for p in periods], dtype=float)
 
 

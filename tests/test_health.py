@@ -46,17 +46,18 @@ CUST = [("c1", "Alpha <script>alert(1)</script>", "small", 1000.0, 30),
 
 def frames(inv=INV, txn=TXN, cust=CUST, unit="X"):
     i = pd.DataFrame(inv, columns=[C.invoice_id, C.customer_id, C.invoice_date, C.due_date, C.amount, C.disputed])
-    i = i.assign(**{C.business_unit: unit, C.currency: "EUR"})
+    i = i.assign(**{C.business_unit: unit, C.currency: "EUR", C.amount: i[C.amount].astype(float),
+                    C.disputed: i[C.disputed].astype(bool)})
     i[C.invoice_date], i[C.due_date] = pd.to_datetime(i[C.invoice_date]), pd.to_datetime(i[C.due_date])
     t = pd.DataFrame(txn, columns=[C.txn_id, C.customer_id, C.invoice_id, C.date, C.amount, C.kind])
-    t = t.assign(**{C.business_unit: unit, C.date: pd.to_datetime(t[C.date])})
+    t = t.assign(**{C.business_unit: unit, C.date: pd.to_datetime(t[C.date]), C.amount: t[C.amount].astype(float)})
     c = pd.DataFrame(cust, columns=[C.customer_id, C.name, C.segment, C.credit_limit, C.terms_days])
     c = c.assign(**{C.business_unit: unit, C.status: "active"})
     return i, t, c
 
 
-def ledger(inv=INV, txn=TXN, cust=CUST):
-    return Ledger(*frames(inv, txn, cust))
+def ledger(inv=INV, txn=TXN, cust=CUST, validate=True):
+    return Ledger(*frames(inv, txn, cust), validate=validate)
 
 
 @pytest.fixture(scope="module")
@@ -163,9 +164,10 @@ def test_zero_invoicing_in_window_is_not_defined_not_infinite():
     inv = [("A", "c1", "2024-01-10", "2024-02-09", 1000.0, False)]
     k = health.kpis(ledger(inv, [], CUST), "2024-06-30")
     assert k["billings_window"] == 0.0 and k["open_ar"] == 1000.0
-    for key in ("dso", "bpdso", "add", "turnover"):
+    for key in ("dso", "bpdso", "add"):
         assert k[key] is None
         assert "nothing was invoiced" in k.reasons[key]
+    assert k["turnover"] == 0.0  # no sales against an average AR of 1000: defined, and zero
     assert k.record()["dso_note"].startswith("not defined")
     # countback still walks back to January: Jun 30 + May 31 + Apr 30 + Mar 31 + Feb 29 + Jan 31
     assert k["dso_countback"] == pytest.approx(30 + 31 + 30 + 31 + 29 + 31)
@@ -282,15 +284,15 @@ def _scaled(inv, txn, f):
 
 
 CUST4 = [(f"c{i}", f"C{i}", "small", 1000.0, 30) for i in range(4)]
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST
 @given(random_ledger(), st.sampled_from([3, 100, 12345]))
 def test_scaling_amounts_leaves_dso_and_cei_unchanged(led, f):
     inv, txn = led
-    a = health.kpis(ledger(inv, txn, CUST4), "2024-06-30")
-    b = health.kpis(ledger(*_scaled(inv, txn, f), CUST4), "2024-06-30")
+    a = health.kpis(ledger(inv, txn, CUST4, validate=False), "2024-06-30")
+    b = health.kpis(ledger(*_scaled(inv, txn, f), CUST4, validate=False), "2024-06-30")
     for key in ("dso", "dso_countback", "bpdso", "add", "cei", "cei_month", "turnover", "past_due_share", "hhi"):
         if a[key] is None:
             assert b[key] is None
@@ -302,7 +304,7 @@ def test_scaling_amounts_leaves_dso_and_cei_unchanged(led, f):
 @FAST
 @given(random_ledger(write_offs=True))
 def test_buckets_sum_to_open_ar(led):
-    k = health.kpis(ledger(*led, CUST4), "2024-06-30")
+    k = health.kpis(ledger(*led, CUST4, validate=False), "2024-06-30")
     buckets = [v for key, v in k.values.items() if key.startswith("aging_") and not key.startswith("aging_count_")]
     assert sum(buckets) == pytest.approx(k["open_ar"], abs=0.01)
     assert k["past_due_ar"] + k["current_ar"] == pytest.approx(k["open_ar"], abs=0.01)
@@ -311,7 +313,7 @@ def test_buckets_sum_to_open_ar(led):
 @FAST
 @given(random_ledger())
 def test_cei_between_0_and_100_without_write_offs(led):
-    k = health.kpis(ledger(*led, CUST4), "2024-06-30")
+    k = health.kpis(ledger(*led, CUST4, validate=False), "2024-06-30")
     for key in ("cei", "cei_month"):
         assert k[key] is None or -1e-9 <= k[key] <= 100 + 1e-9
 
@@ -320,7 +322,7 @@ def test_cei_between_0_and_100_without_write_offs(led):
 @given(random_ledger(write_offs=True))
 def test_countback_equals_the_calendar_loop(led):
     inv, txn = led
-    led_ = ledger(inv, txn, CUST4)
+    led_ = ledger(inv, txn, CUST4, validate=False)
     k = health.kpis(led_, "2024-06-30")
     assert k["dso_countback"] == pytest.approx(_countback_loop(k["open_ar"], led_.invoices, pd.Timestamp("2024-06-30")))
 
