@@ -1,0 +1,28 @@
+"""Install metadata: environment.yml and pyproject.toml list the same packages; the public API."""
+
+from __future__ import annotations
+
+import tomllib
+
+import yaml
+from conftest import ROOT
+
+import arlib
+
+
+def test_environment_yml_matches_pyproject():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    want = set(meta["dependencies"]) | set(meta["optional-dependencies"]["test"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert set(pip) - {"-e ."} == want
+    assert "python=3.11" in env["dependencies"]
+
+
+def test_public_api_is_pinned():
+    assert sorted(arlib.__all__) == sorted([
+        "ArlibError", "ConfigError", "DataError", "Ledger", "RunConfig", "SourceError", "__version__",
+        "aging_table", "bucket_labels", "config", "io", "ledger", "month_ends", "record", "report",
+    ])
+    for name in arlib.__all__:
+        assert hasattr(arlib, name), name
