@@ -332,3 +332,28 @@ def test_countback_core_vectorised_rows_match_scalar():
     out = core.countback_dso(np.array([120.0, 0.0]), inv, [30, 31, 30])
     assert out[0] == pytest.approx(30 + 31 + 20 / 50 * 30) and out[1] == 0.0
     assert np.isnan(core.countback_dso(500.0, [100.0, 100.0], [30, 31]))  # AR beyond the history given
+
+
+def test_health_plots_return_axes_with_the_data():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from arlib import credit
+    from arlib.plots import health as hp
+
+    led = ledger()
+    t = breakdown.trend(led, "2024-06-30", months=4)
+    ax = hp.dso_trend(t)
+    assert [ln.get_label() for ln in ax.get_lines()] == ["DSO", "countback DSO", "best-possible DSO"]
+    assert list(ax.get_lines()[0].get_ydata()) == pytest.approx(list(t["dso"]), nan_ok=True)
+    assert hp.cei_trend(t).get_ylim() == (0, 105)
+    assert hp.past_due_trend(t).get_lines()[0].get_ydata()[-1] == pytest.approx(100 * 1400 / 2600)
+    ck = breakdown.customer_kpis(led, "2024-06-30")
+    assert len(hp.top_customers(ck, n=2).patches) == 4  # current + past due per customer
+    card = credit.scorecard(led, "2024-06-30")
+    assert hp.risk_map(card).get_xlabel() == "weighted days late"
+    assert [p.get_height() for p in hp.grade_mix(card).patches][:5] == pytest.approx(
+        list(card.groupby("grade")["open_ar"].sum().reindex(list("ABCDE"), fill_value=0)))
+    plt.close("all")

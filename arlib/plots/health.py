@@ -1,0 +1,97 @@
+"""Charts of receivables health: the DSO family and CEI over time, concentration and credit risk.
+
+Data in (frames from :mod:`arlib.breakdown` and :mod:`arlib.credit`), ``ax=None``, Axes out.
+"""
+
+from __future__ import annotations
+
+import matplotlib.ticker as mticker
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from arlib.plots import AGING_COLOURS, PALETTE, new_axes, thousands
+from arlib.schemas import C
+
+GRADE_COLOURS = dict(zip("ABCDE", ["#1b7837", "#a6dba0", "#fee08b", "#f46d43", "#a50026"]))
+
+
+def dso_trend(trend: pd.DataFrame, ax=None):
+    """DSO, countback DSO and best-possible DSO per month; the gap (average days delinquent)
+    shaded."""
+    ax = new_axes(ax)
+    x = trend[C.month_end]
+    ax.fill_between(x, trend["bpdso"], trend["dso"], color=PALETTE[3], alpha=0.15, label="average days delinquent")
+    ax.plot(x, trend["dso"], color=PALETTE[0], lw=2, marker="o", ms=3, label="DSO")
+    ax.plot(x, trend["dso_countback"], color=PALETTE[4], lw=1.5, ls="--", label="countback DSO")
+    ax.plot(x, trend["bpdso"], color=PALETTE[2], lw=1.5, label="best-possible DSO")
+    ax.set(title="Days sales outstanding", xlabel="", ylabel="days")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="lower left", ncols=4, fontsize=8, frameon=True)
+    return ax
+
+
+def cei_trend(trend: pd.DataFrame, ax=None):
+    """Monthly CEI as bars and the window CEI as a line, on a 0-100 scale."""
+    ax = new_axes(ax)
+    x = trend[C.month_end]
+    ax.bar(x, trend["cei_month"], width=20, color=PALETTE[5], alpha=0.7, label="CEI, month")
+    ax.plot(x, trend["cei"], color=PALETTE[0], lw=2, marker="o", ms=3, label="CEI, window")
+    ax.set(title="Collection effectiveness index", xlabel="", ylabel="% collected of collectible", ylim=(0, 105))
+    ax.legend(loc="lower left", ncols=2, fontsize=8, frameon=False)
+    return ax
+
+
+def past_due_trend(trend: pd.DataFrame, ax=None):
+    """Past-due share of open AR per month."""
+    ax = new_axes(ax)
+    ax.plot(trend[C.month_end], 100 * trend["past_due_share"], color=PALETTE[3], lw=2, marker="o", ms=3)
+    ax.set(title="Past-due share of open receivables", xlabel="", ylabel="% of open AR")
+    ax.set_ylim(bottom=0)
+    return ax
+
+
+def top_customers(customers: pd.DataFrame, n: int = 10, currency: str = "", ax=None):
+    """The ``n`` largest debtors' open AR split into current and past due (frame from
+    :func:`arlib.breakdown.customer_kpis`)."""
+    ax = new_axes(ax, figsize=(9, 0.35 * n + 1.2))
+    top = customers.nlargest(n, "open_ar").iloc[::-1]
+    label = top[C.name] if C.name in top else top[C.customer_id]
+    ax.barh(label.astype(str), top["current_ar"], color=AGING_COLOURS[0], label="current")
+    ax.barh(label.astype(str), top["past_due_ar"], left=top["current_ar"], color=AGING_COLOURS[4], label="past due")
+    total = customers["open_ar"].sum()
+    for y, v in enumerate(top["open_ar"]):
+        ax.annotate(f"{v / total:.0%}" if total > 0 else "", (v, y), xytext=(3, 0), textcoords="offset points",
+                    va="center", fontsize=8)
+    ax.set(title=f"Top {n} debtors", xlabel=f"open amount {currency}".strip(), ylabel="")
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    return thousands(ax, "x")
+
+
+def risk_map(card: pd.DataFrame, ax=None):
+    """Customers by weighted days late (x) and credit-limit use (y), sized by open AR and
+    coloured by grade (frame from :func:`arlib.credit.scorecard`)."""
+    ax = new_axes(ax, figsize=(9, 4.5))
+    d = card.assign(limit_use_pct=100 * card["limit_use"].fillna(0.0)).dropna(subset=["days_late"])
+    sizes = 20 + 300 * np.sqrt(d["open_ar"].clip(lower=0) / max(d["open_ar"].max(), 1e-9))
+    sns.scatterplot(data=d, x="days_late", y="limit_use_pct", hue="grade", hue_order=list(GRADE_COLOURS),
+                    palette=GRADE_COLOURS, size=sizes, sizes=(20, 320), legend="brief", ax=ax, alpha=0.8)
+    handles, labels = ax.get_legend_handles_labels()
+    keep = [i for i, lab in enumerate(labels) if lab in GRADE_COLOURS]
+    ax.legend([handles[i] for i in keep], [labels[i] for i in keep], title="grade", fontsize=8, frameon=False)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.axhline(100, color="grey", lw=0.8, ls="--")
+    ax.set(title="Credit risk map (size = open AR)", xlabel="weighted days late", ylabel="% of credit limit used")
+    return ax
+
+
+def grade_mix(card: pd.DataFrame, currency: str = "", ax=None):
+    """Open AR per risk grade, with the number of customers on each bar."""
+    ax = new_axes(ax)
+    g = card.groupby("grade")["open_ar"].agg(["sum", "size"]).reindex(list(GRADE_COLOURS), fill_value=0)
+    ax.bar(g.index, g["sum"], color=[GRADE_COLOURS[k] for k in g.index])
+    for x, (amt, n) in enumerate(zip(g["sum"], g["size"])):
+        ax.annotate(f"{n} customers", (x, amt), ha="center", va="bottom", fontsize=8)
+    ax.set(title="Open receivables by risk grade", xlabel="grade", ylabel=f"open amount {currency}".strip())
+    ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    return ax
