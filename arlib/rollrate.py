@@ -216,8 +216,9 @@ class RollRateModel:
         states = [*self.labels_, *ABSORBING]
         self.matrix_ = pd.DataFrame(P_raw, index=pd.Index(self.labels_, name=C.bucket), columns=states)
         self.roll_rates_ = self._roll_table(P_raw)
-        self.loss_rates_ = pd.DataFrame({"loss_rate_product": product_loss_rates(P),
-                                         "loss_rate_markov": markov_loss_rates(P)[:, 1]},
+        # clip: the linear solve can land a hair outside [0, 1]
+        self.loss_rates_ = pd.DataFrame({"loss_rate_product": np.clip(product_loss_rates(P), 0.0, 1.0),
+                                         "loss_rate_markov": np.clip(markov_loss_rates(P)[:, 1], 0.0, 1.0)},
                                         index=pd.Index(self.labels_, name=C.bucket))
         return self
 
