@@ -41,7 +41,7 @@ bench: venv
 	$(BIN)/python bench/run.py
 
 lint: venv
-	$(BIN)/ruff check arlib tests bench tools
+	$(BIN)/ruff check arlib tests bench
 
 clean:
 	rm -rf outputs/20* outputs/demo outputs/bench .pytest_cache

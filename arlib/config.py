@@ -178,6 +178,11 @@ def validate(values: Mapping[str, Any], source: str | None = None,
             check_thresholds(checked["aging_thresholds"])
         except ConfigError as e:
             raise ConfigError(e.key, e.problem, source) from None
+    if "report_language" in checked:
+        from arlib.i18n import LANGUAGES
+
+        if checked["report_language"] not in LANGUAGES:
+            raise ConfigError("report_language", f"must be one of {list(LANGUAGES)}, got {checked['report_language']!r}", source)
     for key in ("window_months", "trend_months"):
         if key in checked and checked[key] < 1:
             raise ConfigError(key, f"must be >= 1, got {checked[key]}", source)

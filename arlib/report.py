@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
+from arlib.i18n import t
 from arlib.io import to_jsonable
 
 KPI_MIME = "application/vnd.arlib.kpis+json"
@@ -63,15 +64,76 @@ def _exporter():
     return exp
 
 
-def to_html(nb: nbformat.NotebookNode, title: str) -> str:
+def _html_cell(markup: str) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": markup})]
+    return cell
+
+
+def _anchor(heading: str) -> str:
+    return heading.strip().replace(" ", "-")  # how nbconvert anchors markdown headings
+
+
+def contents(headings: list[str], lang: str = "en") -> str:
+    """A table of contents linking the report's section headings."""
+    if not headings:
+        return ""
+    items = "".join(f'<li><a href="#{html.escape(_anchor(h), quote=True)}">{html.escape(h)}</a></li>' for h in headings)
+    return f'<nav class="ar-toc"><b>{html.escape(t("Contents", lang))}</b><ol>{items}</ol></nav>'
+
+
+def to_html(nb: nbformat.NotebookNode, title: str, language: str = "en", top_html: str = "",
+            stamp: dict | None = None) -> str:
     """One self-contained HTML page from an executed notebook: no code, images embedded, no
-    external scripts or styles."""
-    nb = nbformat.from_dict(nb)
+    external scripts or styles. Markdown is translated to ``language``; ``top_html`` (tiles,
+    executive summary) and a table of contents go under the title; the audit ``stamp`` closes it.
+    """
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))  # a deep copy we may edit
     nb.metadata["title"] = title
+    headings = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = t(cell.source, language)
+            headings += [ln[3:].strip() for ln in cell.source.splitlines() if ln.startswith("## ")]
+    first_md = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
+    block = top_html + contents(headings, language)
+    if block:
+        nb.cells.insert(first_md + 1, _html_cell(block))
+    if stamp:
+        nb.cells.append(_html_cell(stamp_html(stamp, language)))
     with warnings.catch_warnings():  # the KPI record output is meant to be invisible
         warnings.filterwarnings("ignore", message=".*is not able to be represented", category=UserWarning)
         body, _ = _exporter().from_notebook_node(nb)
     return body
+
+
+def stamp_html(stamp: dict, lang: str = "en") -> str:
+    """The audit stamp as a footer: fingerprint, parameters (secrets redacted), versions, run time."""
+    e = html.escape
+    fp = stamp.get("input_fingerprint") or {}
+    rows = [
+        (t("Business unit", lang), stamp.get("business_unit")), ("as_of", stamp.get("as_of")),
+        (t("Input fingerprint", lang), f"sha256 {fp.get('sha256', 'n/a')}"),
+        (t("Rows", lang), ", ".join(f"{k} {v:,}" for k, v in (fp.get("rows") or {}).items())),
+        (t("Control totals", lang), ", ".join(f"{k} {v:,.2f}" for k, v in (fp.get("control_totals") or {}).items())),
+        (t("arlib version", lang), stamp.get("arlib_version")), (t("Git commit", lang), stamp.get("git_commit")),
+        (t("Generated", lang), stamp.get("generated_at")),
+        (t("Parameters", lang), json.dumps(stamp.get("parameters", {}), ensure_ascii=False, sort_keys=True)),
+    ]
+    body = "".join(f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in rows if v not in (None, ""))
+    return f'<footer class="ar-stamp"><h4>{e(t("Audit stamp", lang))}</h4><table>{body}</table></footer>'
+
+
+def tiles(items: list[tuple[str, str, str]]) -> str:
+    """KPI tiles: (label, value, note) triples, already formatted; all text escaped. A note that
+    starts with "!" is shown as a risk flag."""
+    e = html.escape
+    out = []
+    for label, value, note in items:
+        cls = "ar-flag" if note.startswith("!") else "n"
+        out.append(f'<div class="ar-tile"><div class="k">{e(label)}</div><div class="v">{e(value)}</div>'
+                   f'<div class="{cls}">{e(note.lstrip("!"))}</div></div>')
+    return f'<div class="ar-tiles">{"".join(out)}</div>'
 
 
 def table(df: pd.DataFrame, money: list[str] | tuple = (), pct: list[str] | tuple = (),
@@ -80,6 +142,15 @@ def table(df: pd.DataFrame, money: list[str] | tuple = (), pct: list[str] | tupl
 
     Returns an object with ``_repr_html_`` (pandas Styler with ``escape="html"``).
     """
+    df = df.copy()
+    for c in df.columns:
+        if isinstance(df[c].dtype, pd.CategoricalDtype) or df[c].dtype == object:
+            if c == "bucket":
+                df[c] = df[c].astype(str).map(lambda v: t(v))
+    rename = {c: t(c) for c in df.columns}
+    money = [rename.get(c, c) for c in money]
+    pct = [rename.get(c, c) for c in pct]
+    df = df.rename(columns=rename)
     fmt = {c: (lambda v, d=decimals: "" if pd.isna(v) else f"{v:,.{d}f}") for c in money if c in df}
     fmt.update({c: (lambda v: "" if pd.isna(v) else f"{v:.1%}") for c in pct if c in df})
     sty = df.style.format(fmt, escape="html", na_rep="")

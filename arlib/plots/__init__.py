@@ -5,9 +5,13 @@ The library never calls ``show()`` or ``savefig``; notebooks display the figures
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
+from matplotlib import font_manager
 
 #: Okabe-Ito, safe for the common forms of colour blindness
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -16,8 +20,24 @@ AGING_COLOURS = ["#1b7837", "#a6dba0", "#fee08b", "#fdae61", "#f46d43", "#a50026
 CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei"]
 
 
-def set_theme() -> None:
-    """The house theme: white grid, readable sizes, Okabe-Ito colours, CJK fallback fonts."""
+def cjk_font_file() -> Path | None:
+    """Noto Sans CJK SC from the ``mplfonts`` wheel (a PyPI package: no root, no download)."""
+    spec = importlib.util.find_spec("mplfonts")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "fonts" / "NotoSansCJKsc-Regular.otf"
+    return path if path.exists() else None
+
+
+def set_theme(language: str = "en") -> None:
+    """The house theme: white grid, readable sizes, Okabe-Ito colours; registers a CJK font so
+    Chinese chart text renders (no empty boxes) and sets the report language for labels."""
+    from arlib.i18n import set_language
+
+    set_language(language)
+    font = cjk_font_file()
+    if font is not None and not any(f.fname == str(font) for f in font_manager.fontManager.ttflist):
+        font_manager.fontManager.addfont(str(font))
     sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook",
                   rc={"figure.figsize": (9, 3.6), "figure.dpi": 96, "axes.titleweight": "bold",
                       "font.sans-serif": ["DejaVu Sans", *CJK_FONTS], "axes.unicode_minus": False})
