@@ -320,6 +320,20 @@ def discount_whatif(ledger: Ledger, as_of, discount: float = 0.02, discount_days
             "break_even_discount": benefit / (annual * share) if annual * share > core.TOL else None}
 
 
+def summary(card: pd.DataFrame, work: pd.DataFrame, offer: Mapping | None = None) -> dict:
+    """Flat headline figures of the credit section for ``kpis.json``: customers per grade,
+    recommendations that differ, the worklist's size and expected loss, and the discount what-if
+    (keys prefixed ``discount_``)."""
+    out: dict = {f"grade_{g}": int((card["grade"] == g).sum()) for g in GRADE_CUTS}
+    if "limit_change" in card:
+        out.update(limits_to_change=int(card["limit_change"].sum()), terms_to_change=int(card["terms_change"].sum()))
+    out.update(worklist_items=int(len(work)), worklist_customers=int(work[C.customer_id].nunique()),
+               worklist_past_due=round(float(work[C.open_amount].sum()), 2),
+               worklist_expected_loss=round(float(work["expected_loss"].sum()), 2))
+    out.update({f"discount_{k}": v for k, v in (offer or {}).items()})
+    return out
+
+
 def _check_offer(discount, discount_days, net_days, cost_of_capital, take_up) -> None:
     if not 0 <= discount < 1:
         raise ConfigError("discount", f"must be a fraction in [0, 1), e.g. 0.02 for 2%; got {discount!r}")

@@ -77,6 +77,11 @@ MEANINGS: dict[str, tuple[str, str, str]] = {
     "credit_balances": ("Customer credit balances", "amount", "Unapplied cash plus overpayments, per customer."),
     "net_ar": ("Net AR", "amount", "Open AR less customers' own credit balances."),
 }
+#: the headline figures of the report, in reading order
+HEADLINE = ("open_ar", "current_ar", "past_due_ar", "past_due_share", "billings_window", "collections_window",
+            "dso", "dso_countback", "bpdso", "add", "cei", "cei_month", "turnover", "days_to_pay", "days_late",
+            "share_paid_late", "disputed_open_amount", "disputed_share", "top10_share", "hhi",
+            "customers_over_limit", "over_limit_amount", "credit_balances", "net_ar")
 SHARE_KEYS = ("past_due_share", "share_paid_late", "disputed_share", "top10_share")
 for _k in SHARE_KEYS:  # shares are fractions 0..1, shown as percentages
     MEANINGS[_k] = (MEANINGS[_k][0], "share", MEANINGS[_k][2])
@@ -111,6 +116,25 @@ class Kpis:
             v = self.values[k]
             rows.append((k, label, v, self.reasons.get(k, "") if v is None else fmt(v, unit), unit, meaning))
         return pd.DataFrame(rows, columns=["kpi", "label", "value", "shown", "unit", "meaning"])
+
+
+def compare(now: Kpis, before: Kpis | None = None, keys: Sequence[str] = HEADLINE) -> pd.DataFrame:
+    """The figures now and a month earlier, formatted: ``figure, now, a month earlier, change,
+    meaning`` (change in points for percentages; blank when either side is not defined)."""
+    rows = []
+    for k in keys:
+        label, unit, meaning = meaning_of(k)
+        x, x0 = now.values.get(k), before.values.get(k) if before is not None else None
+        if x is None or x0 is None:
+            change = ""
+        elif unit in ("share", "%"):
+            change = f"{(100 if unit == 'share' else 1) * (x - x0):+.1f} pts"
+        else:
+            change = fmt(x - x0, unit).replace("x a year", "")
+            change = change if change.startswith("-") else "+" + change
+        rows.append((label, fmt(x, unit) if x is not None else now.reasons.get(k, "n/a"),
+                     fmt(x0, unit) if before is not None else "", change, meaning))
+    return pd.DataFrame(rows, columns=["figure", "now", "a month earlier", "change", "meaning"])
 
 
 def meaning_of(key: str) -> tuple[str, str, str]:

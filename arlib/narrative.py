@@ -18,7 +18,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from arlib import dso as core
 from arlib.health import Kpis, fmt, meaning_of
+from arlib.ledger import Ledger
 from arlib.schemas import C
 
 #: KPI -> (name in a sentence, unit of its change) for the month-on-month sentences, in order
@@ -27,6 +29,11 @@ MOVES = {"open_ar": "Open AR", "dso": "DSO", "dso_countback": "Countback DSO", "
          "past_due_share": "The past-due share", "turnover": "Turnover", "days_to_pay": "Average days to pay",
          "top10_share": "The top-10 customers' share of open AR"}
 _DRIVER_UNIT = {"dso": "days", "add": "days", "past_due_share": "points"}
+
+
+def _n(count: int, noun: str, plural: str | None = None) -> str:
+    """``_n(1, "item") == '1 item'``; ``_n(2, "item") == '2 items'``."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
 
 
 class Sentences(list):
@@ -133,17 +140,17 @@ def explain_position(current) -> Sentences:
     v = _values(current)
     out = Sentences()
     if v.get("days_to_pay") is not None:
-        out.append(f"The {v['paid_count_window']:,} invoices paid in the window took {v['days_to_pay']:.1f} days on "
+        out.append(f"The {_n(v['paid_count_window'], 'invoice')} paid in the window took {v['days_to_pay']:.1f} days on "
                    f"average ({v['days_late']:+.1f} days against the due date); {fmt(v['share_paid_late'], 'share')} "
                    "of that amount was paid late.")
     if v.get("disputed_open_count"):
-        out.append(f"{v['disputed_open_count']:,} disputed open items hold {fmt(v['disputed_open_amount'], 'amount')} "
+        out.append(f"Open items under dispute: {v['disputed_open_count']:,}, for {fmt(v['disputed_open_amount'], 'amount')} "
                    f"({fmt(v['disputed_share'], 'share')} of open AR).")
     if v.get("top10_share") is not None:
         out.append(f"The 10 largest debtors owe {fmt(v['top10_share'], 'share')} of open AR "
-                   f"(Herfindahl index {v['hhi']:.3f}; {v['customers_open']:,} customers owe anything).")
+                   f"(Herfindahl index {v['hhi']:.3f}; {_n(v['customers_open'], 'customer')} owing anything).")
     if v.get("customers_over_limit"):
-        out.append(f"{v['customers_over_limit']:,} customers are over their credit limit, by "
+        out.append(f"Customers over their credit limit: {v['customers_over_limit']:,}, by "
                    f"{fmt(v['over_limit_amount'], 'amount')} in total.")
     if v.get("credit_balances"):
         out.append(f"Customers' credit balances of {fmt(v['credit_balances'], 'amount')} (unapplied cash "
@@ -173,9 +180,9 @@ def explain_worklist(work: pd.DataFrame, per_customer: pd.DataFrame) -> Sentence
     el = work["expected_loss"].sum()
     top = per_customer.iloc[0]
     top10 = per_customer["expected_loss"].head(10).sum() / el if el > 0 else float("nan")
-    out = [f"{len(work):,} past-due items of {per_customer.shape[0]:,} customers are on the worklist, "
+    out = [f"The worklist holds {_n(len(work), 'past-due item')} of {_n(per_customer.shape[0], 'customer')}, "
            f"{fmt(work[C.open_amount].sum(), 'amount')} in all, with an expected loss of {fmt(el, 'amount')}.",
-           f"First: {top[C.name]} (grade {top['grade']}), {top['items']:,} items, {fmt(top['past_due'], 'amount')} "
+           f"First: {top[C.name]} (grade {top['grade']}), {_n(int(top['items']), 'item')}, {fmt(top['past_due'], 'amount')} "
            f"past due, oldest {top['oldest_days']:,} days: {top['next_step']}."]
     if per_customer.shape[0] > 10:
         out.append(f"The first 10 customers carry {fmt(top10, 'share')} of the expected loss.")
@@ -186,7 +193,7 @@ def explain_credit(card: pd.DataFrame) -> Sentences:
     """Grades and recommendations (a frame from :func:`arlib.credit.recommend`) in words."""
     counts = card["grade"].value_counts().sort_index()
     grades = ", ".join(f"{n} {g}" for g, n in counts.items())
-    out = [f"Of {len(card):,} customers graded: {grades}."]
+    out = [f"Of {_n(len(card), 'customer')} graded: {grades}."]
     if "limit_change" in card:
         n_lim, n_terms = int(card["limit_change"].sum()), int(card["terms_change"].sum())
         out.append(f"{n_lim:,} recommended credit limits and {n_terms:,} recommended payment terms differ from today's.")
@@ -211,4 +218,32 @@ def explain_discount(r: Mapping, discount: float, discount_days: int, net_days: 
            f"{fmt(r['break_even_discount'], 'share') if r['break_even_discount'] is not None else 'not defined'}.",
            f"For a customer, taking the discount earns {r['offer_annual_rate']:.1%} a year on the money paid early, so "
            "any customer who can borrow for less should take it."]
+    return Sentences(html.escape(s) for s in out)
+
+
+def explain_coverage(ledger: Ledger, as_of, window_months: int = 3) -> Sentences:
+    """What the data can and cannot say at ``as_of``: its date range, and caveats read from the
+    data itself (every invoice settled, invoicing that stops before the close, no opening
+    balance, no credit limits)."""
+    inv = ledger.invoices
+    if inv.empty:
+        return Sentences(["The data holds no invoices."])
+    first, last = inv[C.invoice_date].min(), inv[C.invoice_date].max()
+    w = core.window(as_of, window_months)
+    d = lambda x: x.strftime("%Y-%m-%d")  # noqa: E731
+    out = [f"The data holds {len(inv):,} invoices dated {d(first)} to {d(last)}."]
+    settled = ledger.settlement()[C.settled_date]
+    if settled.notna().all():
+        out.append(f"Every invoice in the data is settled in full, by {d(settled.max())} at the latest: the source keeps "
+                   "settled invoices only, so invoices still unpaid when it was extracted are missing, AR near the end "
+                   "of the data is understated and there are no write-offs.")
+    if (w.end - last).days > 7:
+        out.append(f"The last invoice is dated {d(last)}, {(w.end - last).days} days before the close: the window holds "
+                   "less invoicing than its length, which lowers DSO and sends countback DSO further back.")
+    if w.start < first + pd.DateOffset(months=2):
+        out.append(f"The data starts on {d(first)} with no opening balance, so AR in the first months (and figures "
+                   "whose window reaches back to them) is understated.")
+    cust = ledger.customers
+    if cust is None or C.credit_limit not in cust or cust[C.credit_limit].isna().all():
+        out.append("The data has no credit limits: limit use and over-limit customers are not assessed.")
     return Sentences(html.escape(s) for s in out)

@@ -182,3 +182,13 @@ def test_discount_whatif_without_payments_is_not_defined():
     r = credit.discount_whatif(make(INV, []), AS_OF)
     assert r["invoices_observed"] == 0 and r["note"].startswith("not defined")
     assert not any(isinstance(v, float) and not np.isfinite(v) for v in r.values())
+
+
+def test_summary_is_flat_and_adds_up(card):
+    w = credit.worklist(make(), AS_OF, card.reset_index())
+    offer = {"net_cost": 1.0, "cash_released": 2.0}
+    s = credit.summary(card.reset_index(), w, offer)
+    assert {k: s[k] for k in ("grade_A", "grade_D", "grade_E")} == {"grade_A": 1, "grade_D": 1, "grade_E": 2}
+    assert (s["worklist_items"], s["worklist_customers"], s["worklist_past_due"]) == (4, 3, 3000 + 400 + 100 + 200)
+    assert s["worklist_expected_loss"] == pytest.approx(3000 * 0.35 + 500 * 0.35 + 2.0)
+    assert s["discount_net_cost"] == 1.0 and all(not isinstance(v, dict | list) for v in s.values())

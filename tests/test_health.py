@@ -357,3 +357,14 @@ def test_health_plots_return_axes_with_the_data():
     assert [p.get_height() for p in hp.grade_mix(card).patches][:5] == pytest.approx(
         list(card.groupby("grade")["open_ar"].sum().reindex(list("ABCDE"), fill_value=0)))
     plt.close("all")
+
+
+def test_compare_formats_now_before_and_change(k):
+    before = health.kpis(ledger(), "2024-05-31")
+    tab = health.compare(k, before, ("dso", "past_due_share", "open_ar")).set_index("figure")
+    # May: AR 2000 (A 500, B 600, C 900), 1600 past due (A, B) over billings 2100+... in 92 days
+    assert tab.loc["DSO", "now"] == f"{2600 / 3200 * 91:.1f} days"
+    assert tab.loc["DSO", "a month earlier"] == f"{before['dso']:.1f} days"
+    assert tab.loc["Past-due share", "change"] == f"{100 * (1400 / 2600 - before['past_due_share']):+.1f} pts"
+    assert tab.loc["Open AR", "change"] == "+600"  # 2600 - 2000
+    assert list(health.compare(k).columns) == ["figure", "now", "a month earlier", "change", "meaning"]

@@ -100,7 +100,7 @@ def test_end_to_end_on_a_ledger():
     card = credit.recommend(credit.scorecard(led, "2024-06-30"))
     w = credit.worklist(led, "2024-06-30", card)
     ws = narrative.explain_worklist(w, credit.actions(w))
-    assert ws[0].startswith("1 past-due items of 1 customers") and "&lt;script&gt;" in ws[1] and EVIL not in "".join(ws)
+    assert ws[0].startswith("The worklist holds 1 past-due item of 1 customer, 1,000 in all") and "&lt;script&gt;" in ws[1] and EVIL not in "".join(ws)
     assert EVIL not in "".join(narrative.explain_credit(card))
 
 
@@ -116,3 +116,16 @@ def test_discount_and_trend_sentences():
     t = pd.DataFrame({C.month_end: pd.to_datetime(["2024-04-30", "2024-05-31", "2024-06-30"]), "dso": [50.0, 61.0, 55.0]})
     assert narrative.explain_trend(t)[0] == ("Over the 3 months shown, DSO ranged from 50.0 days (Apr 2024) to "
                                              "61.0 days (May 2024); it is 55.0 days now.")
+
+
+def test_coverage_reads_caveats_from_the_data():
+    led = _ledger()
+    s = narrative.explain_coverage(led, "2024-06-30")
+    assert s[0] == "The data holds 3 invoices dated 2024-04-01 to 2024-06-10."
+    assert any(x.startswith("The last invoice is dated 2024-06-10, 20 days before the close") for x in s)
+    assert any(x.startswith("The data starts on 2024-04-01 with no opening balance") for x in s)
+    assert not any("settled in full" in x for x in s)  # A and C are open
+    paid = Ledger(led.invoices.iloc[[1]], led.transactions.iloc[[0]], led.customers.assign(credit_limit=float("nan")))
+    s = narrative.explain_coverage(paid, "2024-06-30")
+    assert any("Every invoice in the data is settled in full, by 2024-06-20" in x for x in s)
+    assert s[-1] == "The data has no credit limits: limit use and over-limit customers are not assessed."
