@@ -24,6 +24,7 @@ Customer ``status`` is a snapshot taken at extraction, so past month-ends use it
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 
@@ -60,8 +61,9 @@ __all__ = [
     "METHODS", "ProvisionSettings", "RollRateModel", "VintageLossModel", "adjusted_rates",
     "allowance_history", "allowance_rollforward", "compare_methods", "estimate_allowance",
     "forecast_invoicing", "kpis", "loss_rate_table", "monthly_invoicing", "movements",
-    "provision_forecast", "provision_matrix", "rollforward", "scenario_table", "specific_provisions",
-    "split_specific", "write_off_candidates",
+    "forecast_table", "provision_forecast", "provision_matrix", "roll_rate_model", "rollforward",
+    "scenario_table", "specific_provisions", "specific_table", "split_specific", "vintage_model",
+    "write_off_candidates",
 ]
 
 
@@ -156,6 +158,27 @@ def estimate_allowance(ledger: Ledger, as_of, settings: ProvisionSettings | None
     return _table(ledger, as_of, s, s.provision_method, _fit(ledger, as_of, s, [s.provision_method]))
 
 
+def specific_table(ledger: Ledger, as_of, settings: ProvisionSettings | None = None) -> pd.DataFrame:
+    """The specific provisions at ``as_of``, one line per flagged customer (see
+    :func:`arlib.allowance.specific_provisions`), largest exposure first."""
+    s = _settings(settings)
+    flagged, _ = split_specific(ledger.open_items(as_of, s.aging_thresholds), ledger.customers, s.specific_statuses, as_of)
+    out = specific_provisions(flagged, ledger.customers, s.specific_rate, s.expected_recovery)
+    return out.sort_values(EXPOSURE, ascending=False, kind="stable").reset_index(drop=True)
+
+
+def roll_rate_model(ledger: Ledger, as_of, settings: ProvisionSettings | None = None) -> RollRateModel:
+    """A :class:`RollRateModel` fitted with the settings' look-back, weighting and buckets."""
+    s = _settings(settings)
+    return _fit(ledger, as_of, s, ["roll_rate"])["roll_rate"]
+
+
+def vintage_model(ledger: Ledger, as_of, settings: ProvisionSettings | None = None) -> VintageLossModel:
+    """A :class:`VintageLossModel` fitted with the settings' look-back, horizon and recovery rule."""
+    s = _settings(settings)
+    return _fit(ledger, as_of, s, ["vintage"])["vintage"]
+
+
 def loss_rate_table(ledger: Ledger, as_of, settings: ProvisionSettings | None = None) -> pd.DataFrame:
     """Loss rate per bucket by method, before the forward-looking adjustment: ``bucket`` and one
     column per method (vintage rates are implied on the collective pool at ``as_of``)."""
@@ -196,10 +219,16 @@ def allowance_history(ledger: Ledger, dates: Sequence, settings: ProvisionSettin
     if ledger.customers is not None and STATUS_SINCE in ledger.customers:
         cut = dates[0]
     no_flags = _settings(s, specific_statuses=())
-    vals = []
+    vals, seen = [], {}
     for d in dates:
         sd = s if d >= cut else no_flags
-        vals.append(_table(ledger, d, sd, sd.provision_method, _fit(ledger, d, sd, [sd.provision_method])).iloc[-1][ALLOWANCE])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            vals.append(_table(ledger, d, sd, sd.provision_method, _fit(ledger, d, sd, [sd.provision_method])).iloc[-1][ALLOWANCE])
+        for w in caught:
+            seen.setdefault(str(w.message), []).append(str(d.date()))
+    for msg, when in seen.items():  # once per message, not once per month-end
+        warnings.warn(f"allowance history, at {len(when)} of {len(dates)} dates ({when[0]} .. {when[-1]}): {msg}", stacklevel=2)
     return pd.Series(vals, index=pd.DatetimeIndex(dates, name=C.month_end), name=ALLOWANCE)
 
 
@@ -227,11 +256,41 @@ def provision_forecast(ledger: Ledger, as_of, horizon: int = 3, settings: Provis
                                expected_recovery=s.expected_recovery, thresholds=s.aging_thresholds, **kwargs)
 
 
-def kpis(allowance_table: pd.DataFrame) -> dict:
+def forecast_table(forecast: pd.DataFrame) -> pd.DataFrame:
+    """The provision forecast one row per month: each metric's point forecast, and the range of
+    the allowance and the charge (``<metric>_lo`` / ``<metric>_hi``)."""
+    lo = next(c for c in forecast.columns if c.startswith("yhat_lo"))
+    hi = next(c for c in forecast.columns if c.startswith("yhat_hi"))
+    wide = forecast.pivot(index=C.month_end, columns="metric", values="yhat")
+    cols = [m for m in ("invoiced", "write_offs", "recoveries", "allowance", "charge", "cumulative_charge") if m in wide]
+    out = wide[cols].copy()
+    for m in ("allowance", "charge", "cumulative_charge"):
+        rng = forecast.loc[forecast["metric"] == m].set_index(C.month_end)
+        out.insert(out.columns.get_loc(m) + 1, f"{m}_lo", rng[lo])
+        out.insert(out.columns.get_loc(m) + 2, f"{m}_hi", rng[hi])
+    out.columns.name = None
+    return out.reset_index()
+
+
+def kpis(allowance_table: pd.DataFrame, comparison: pd.DataFrame | None = None,
+         forecast: pd.DataFrame | None = None) -> dict:
     """Headline figures for ``kpis.json`` from :func:`estimate_allowance`'s table:
     ``allowance``, ``allowance_by_bucket`` (collective buckets and ``specific``),
-    ``coverage_ratio`` (allowance / open AR) and ``provision_method``."""
+    ``coverage_ratio`` (allowance / open AR) and ``provision_method``; with a
+    :func:`compare_methods` frame also ``allowance_by_method`` and ``coverage_by_method``; with a
+    :func:`provision_forecast` frame the horizon's ``bad_debt_expense_forecast`` and its range."""
     t = allowance_table.set_index(C.bucket)
-    return {ALLOWANCE: float(t.at[TOTAL, ALLOWANCE]),
-            "allowance_by_bucket": {str(b): float(a) for b, a in t[ALLOWANCE].drop(TOTAL).items()},
-            "coverage_ratio": float(t.at[TOTAL, LOSS_RATE]), "provision_method": allowance_table.attrs.get("method")}
+    out = {ALLOWANCE: float(t.at[TOTAL, ALLOWANCE]),
+           "allowance_by_bucket": {str(b): float(a) for b, a in t[ALLOWANCE].drop(TOTAL).items()},
+           "coverage_ratio": float(t.at[TOTAL, LOSS_RATE]), "provision_method": allowance_table.attrs.get("method")}
+    if comparison is not None:
+        out["allowance_by_method"] = {m: float(a) for m, a in zip(comparison["method"], comparison[ALLOWANCE])}
+        out["coverage_by_method"] = {m: float(c) for m, c in zip(comparison["method"], comparison["coverage_ratio"])}
+    if forecast is not None:
+        last = forecast.loc[forecast["metric"] == "cumulative_charge"].iloc[-1]
+        lo = next(c for c in forecast.columns if c.startswith("yhat_lo"))
+        hi = next(c for c in forecast.columns if c.startswith("yhat_hi"))
+        out.update(bad_debt_expense_forecast=float(last["yhat"]), bad_debt_expense_forecast_lo=float(last[lo]),
+                   bad_debt_expense_forecast_hi=float(last[hi]),
+                   bad_debt_expense_forecast_to=str(pd.Timestamp(last[C.month_end]).date()))
+    return out

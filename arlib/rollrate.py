@@ -199,7 +199,7 @@ class RollRateModel:
 
     def fit(self, ledger: Ledger, as_of) -> RollRateModel:
         if int(self.lookback) < 1:
-            raise ConfigError("lookback_months", f"must be >= 1, got {self.lookback}")
+            raise ConfigError("roll_rate_lookback", f"must be >= 1, got {self.lookback}")
         if self.weighting not in WEIGHTINGS:
             raise ConfigError("weighting", f"must be one of {list(WEIGHTINGS)}, got {self.weighting!r}")
         self.labels_ = bucket_labels(self.thresholds)
@@ -211,7 +211,7 @@ class RollRateModel:
             names = [self.labels_[b] for b in changed]
             warnings.warn(f"roll rates: no balance left bucket(s) {names} in the {len(self.flows_)}-month "
                           "look-back; they are assumed to roll on in full (oldest bucket: written off). "
-                          "Lengthen lookback_months if this is a data gap.", stacklevel=2)
+                          "Lengthen roll_rate_lookback if this is a data gap.", stacklevel=2)
         self.P_ = P
         states = [*self.labels_, *ABSORBING]
         self.matrix_ = pd.DataFrame(P_raw, index=pd.Index(self.labels_, name=C.bucket), columns=states)
@@ -270,5 +270,5 @@ def lookback_month_ends(ledger: Ledger, as_of, lookback: int) -> pd.DatetimeInde
                         "roll rates need at least two month-ends of history")
     if len(ends) < int(lookback) + 1:
         warnings.warn(f"roll rates: only {len(ends) - 1} monthly transitions before {last.date()}, "
-                      f"fewer than lookback_months={lookback}", stacklevel=3)
+                      f"fewer than roll_rate_lookback={lookback}", stacklevel=3)
     return ends

@@ -56,9 +56,11 @@ def cohort_losses(ledger: Ledger, as_of, net_of_recoveries: bool = False) -> tup
     txn = ledger.transactions
     kinds = [WRITE_OFF, RECOVERY] if net_of_recoveries else [WRITE_OFF]
     txn = txn.loc[(txn[C.date] <= as_of) & txn[C.kind].isin(kinds)]
-    txn = txn.merge(pd.DataFrame({C.invoice_id: inv[C.invoice_id], COHORT: cohort}), on=C.invoice_id)
+    txn = txn.merge(pd.DataFrame({C.invoice_id: inv[C.invoice_id], COHORT: cohort,
+                                  C.invoice_date: inv[C.invoice_date]}), on=C.invoice_id)
     sign = np.where(txn[C.kind] == RECOVERY, -1.0, 1.0)
-    age = (txn[C.date].dt.to_period("M") - txn[COHORT]).apply(lambda d: d.n).astype(int)
+    d, i = txn[C.date].dt, txn[C.invoice_date].dt
+    age = ((d.year - i.year) * 12 + d.month - i.month).astype(int)
     losses = pd.DataFrame({COHORT: txn[COHORT], AGE: age, "loss": sign * txn[C.amount].to_numpy()})
     return invoiced, losses.groupby([COHORT, AGE], as_index=False)["loss"].sum()
 
