@@ -136,6 +136,27 @@ def tiles(items: list[tuple[str, str, str]]) -> str:
     return f'<div class="ar-tiles">{"".join(out)}</div>'
 
 
+#: display names of common columns (English); other snake_case names become "Days past due" style
+LABELS = {"open_ar": "Open AR", "current_ar": "Current AR", "past_due_ar": "Past-due AR", "dso": "DSO",
+          "dso_countback": "Countback DSO", "bpdso": "Best-possible DSO", "add": "ADD", "cei": "CEI",
+          "hhi": "HHI", "customer_id": "Customer", "name": "Name", "invoice_id": "Invoice",
+          "ar_window_start": "AR at window start", "yhat": "Forecast", "wape": "WAPE", "mase": "MASE",
+          "smape": "sMAPE"}
+
+
+def column_label(col, lang: str | None = None) -> str:
+    """The header shown for a column: a translation if the catalog has one, else a readable name.
+
+    >>> column_label("days_past_due"), column_label("open_ar"), column_label("open_ar", "zh")
+    ('Days past due', 'Open AR', '应收账款余额')
+    """
+    if not isinstance(col, str):
+        return col
+    label = LABELS.get(col) or (col.replace("_", " ").capitalize() if "_" in col or col.islower() else col)
+    translated = t(col, lang)
+    return translated if translated != col else t(label, lang)
+
+
 def table(df: pd.DataFrame, money: list[str] | tuple = (), pct: list[str] | tuple = (),
           decimals: int = 2, caption: str | None = None):
     """A display-ready table: thousands separators, negatives marked, percentages, data escaped.
@@ -147,7 +168,7 @@ def table(df: pd.DataFrame, money: list[str] | tuple = (), pct: list[str] | tupl
         if isinstance(df[c].dtype, pd.CategoricalDtype) or df[c].dtype == object:
             if c == "bucket":
                 df[c] = df[c].astype(str).map(lambda v: t(v))
-    rename = {c: t(c) for c in df.columns}
+    rename = {c: column_label(c) for c in df.columns}
     money = [rename.get(c, c) for c in money]
     pct = [rename.get(c, c) for c in pct]
     df = df.rename(columns=rename)
