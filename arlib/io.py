@@ -1,9 +1,12 @@
-"""Sources -> canonical frames, and the embedded store.
+"""Sources -> the ledger of one business unit, the embedded store, and audit helpers.
 
-The demo (and any user who wants one) keeps its ledger in an embedded SQLite database read
-through SQLAlchemy: no server to start. ``source`` is a path to such a file or any SQLAlchemy
-URL; each business unit's rows are read with a ``WHERE business_unit = :bu`` filter so memory
-is bounded by the unit, not the group.
+:func:`load_ledger` is the one entry the notebooks call. ``source`` is an SQLite file (the
+demo's embedded store: no server to start), a SQLAlchemy URL (PostgreSQL, ...) or data files
+(CSV, Excel, Parquet); ``source_options`` says how to read them and ``validation_policy``
+what to do with bad rows. The work is done by :mod:`arlib.sources` (reading, unit filter in
+SQL), :mod:`arlib.canonical` and :mod:`arlib.mapping` (names and values),
+:mod:`arlib.validate` (lazy checks, quarantine), :mod:`arlib.fx` (currencies) and
+:mod:`arlib.intake` (the steps in order); :mod:`arlib.reconcile` accounts for every amount.
 """
 
 from __future__ import annotations
@@ -13,12 +16,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 import sqlalchemy as sa
 
-from arlib.config import RunConfig, project_root
+from arlib.config import RunConfig
 from arlib.errors import DataError, SourceError
+from arlib.intake import load_frames
 from arlib.ledger import Ledger
 from arlib.schemas import FRAMES, C
+from arlib.sources import resolve_path
 
 DEMO_STORE = "outputs/demo/ar_demo.sqlite"
 _DATE_COLS = {"invoices": [C.invoice_date, C.due_date], "transactions": [C.date], "customers": []}
@@ -28,9 +34,7 @@ def engine_for(source: str) -> sa.Engine:
     """A SQLAlchemy engine for a URL, or for a SQLite file path (relative to the project)."""
     if "://" in source:
         return sa.create_engine(source)
-    path = Path(source)
-    if not path.is_absolute():
-        path = project_root() / path
+    path = resolve_path(source)
     if not path.exists():
         raise SourceError(f"{path}: the data store does not exist. Fix: run `arlib demo` to build the demo "
                           "store, or set `source` to your database URL or file")
@@ -75,12 +79,24 @@ def read_frames(source: str, business_unit: str) -> dict[str, pd.DataFrame]:
 
 
 def load_ledger(cfg: RunConfig) -> Ledger:
-    """The ledger of ``cfg.business_unit`` from ``cfg.source``."""
-    frames = read_frames(cfg.source, cfg.business_unit)
-    if frames["invoices"].empty:
-        raise DataError(cfg.source, C.business_unit, 0, f"match business unit {cfg.business_unit!r}",
-                        "check `business_unit` in the params file, or the data source")
-    return Ledger(frames["invoices"], frames["transactions"], frames["customers"])
+    """The ledger of ``cfg.business_unit`` from ``cfg.source``, read as ``cfg.source_options``
+    say and checked under ``cfg.validation_policy``.
+
+    The returned ledger carries ``ledger.load_report`` (:class:`arlib.intake.LoadReport`): rows
+    and amounts read, problems found, quarantined rows (written to ``cfg.output_dir``) and
+    notes. Raises :class:`~arlib.errors.ArlibError` subclasses only, each one message naming the
+    source, column, rows and fix (:class:`arlib.validate.DataErrors` lists several at once).
+    """
+    frames, report = load_frames(cfg)
+    try:  # the rows passed the same pandera contracts lazily in arlib.intake.check
+        ledger = Ledger(frames["invoices"], frames["transactions"], frames["customers"], validate=False)
+    except pa.errors.SchemaErrors as e:  # a gap in the checks: still one message, never a traceback
+        fc = e.failure_cases
+        raise DataError(report.source, ", ".join(sorted(set(fc["column"].dropna().astype(str)))), len(fc),
+                        f"break the data contract ({', '.join(sorted(set(fc['check'].astype(str))))})",
+                        "report this to the arlib maintainers with the quarantine files") from None
+    ledger.load_report = report
+    return ledger
 
 
 def fingerprint(ledger: Ledger) -> dict:

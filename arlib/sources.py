@@ -1,0 +1,366 @@
+"""Reading the raw frames of one business unit from files or a database.
+
+``source`` is a SQLAlchemy URL, an SQLite file (``.sqlite``, ``.sqlite3``, ``.db``), a data
+file (CSV/TSV/TXT, XLSX/XLSM, Parquet) or a folder of them; paths are relative to the project.
+Frames come back *raw*: source column names and values as read (text for CSV), with the
+source row number in :data:`ROW` for error messages, and only the unit's rows. Databases get
+the unit filter in SQL so memory is bounded by the unit.
+
+Credentials never come from params: ``source_options.password_env`` or ``url_env`` name
+environment variables, and every message from here has those values masked.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from arlib.config import project_root
+from arlib.errors import ConfigError, SourceError
+from arlib.mapping import is_empty, parse_ids, resolve_columns
+from arlib.options import FX_RATES, SourceOptions
+from arlib.schemas import C
+
+ROW = "_row"
+SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq")
+UNIT_FRAMES = ("invoices", "transactions")
+
+
+@dataclass
+class Raw:
+    """One frame as read: source columns plus :data:`ROW`; ``label`` names the file or table."""
+
+    frame: str
+    label: str
+    data: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    units_found: list[str] | None = None  # business units in the source (for an empty unit)
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Values that must never be shown; :meth:`scrub` masks them in any text."""
+
+    values: tuple[str, ...] = ()
+
+    def scrub(self, text: str) -> str:
+        for v in sorted(self.values, key=len, reverse=True):
+            if v:
+                text = text.replace(v, "***")
+        return text
+
+
+def is_database(source: str, opts: SourceOptions) -> bool:
+    return bool(opts.url_env) or "://" in source or Path(source).suffix.lower() in SQLITE_SUFFIXES
+
+
+def resolve_path(path: str | Path, base: Path | None = None) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else (base or project_root()) / p
+
+
+def _env(name: str, key: str, what: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigError(key, f"environment variable {name} is not set. Fix: export {name}=<{what}> "
+                          "before running arlib (the value is never written to params or reports)")
+    return value
+
+
+def database_url(source: str, opts: SourceOptions) -> tuple[sa.URL, Secrets]:
+    """The URL to connect to and the secrets to mask. A password written into ``source`` is
+    refused: params are recorded in every report."""
+    secrets: list[str] = []
+    if opts.url_env:
+        raw = _env(opts.url_env, "source_options.url_env", "SQLAlchemy URL")
+        secrets.append(raw)
+        try:
+            url = sa.engine.make_url(raw)
+        except Exception:
+            raise ConfigError("source_options.url_env", f"environment variable {opts.url_env} does not hold a "
+                              "SQLAlchemy URL such as postgresql://user:password@host:5432/db") from None
+    elif "://" in source:
+        try:
+            url = sa.engine.make_url(source)
+        except Exception:
+            raise ConfigError("source", "is not a SQLAlchemy URL (e.g. postgresql://user@host:5432/db)") from None
+        if url.password is not None:
+            secrets.append(str(url.password))
+            raise ConfigError("source", f"holds a password ({url.render_as_string(hide_password=True)}); params "
+                              "are recorded in the reports. Fix: remove it from the URL and name an environment "
+                              "variable holding it in source_options.password_env")
+    else:
+        path = resolve_path(source)
+        if not path.exists():
+            raise SourceError(f"{path}: the data store does not exist. Fix: run `arlib demo` to build the demo "
+                              "store, or set `source` to your database URL or data files")
+        url = sa.engine.URL.create("sqlite", database=str(path))
+    if opts.password_env:
+        password = _env(opts.password_env, "source_options.password_env", "password")
+        secrets.append(password)
+        url = url.set(password=password)
+    if url.password:
+        secrets.append(str(url.password))
+    return url, Secrets(tuple(secrets))
+
+
+def db_error(label: str, exc: Exception, secrets: Secrets, fix: str) -> SourceError:
+    """A one-line :class:`SourceError` from a driver error, secrets masked."""
+    detail = str(getattr(exc, "orig", None) or exc)
+    detail = " ".join(line.strip() for line in detail.splitlines() if line.strip() and not line.startswith("["))
+    return SourceError(secrets.scrub(f"{label}: {detail}. Fix: {fix}"))
+
+
+def _split_table(name: str) -> tuple[str | None, str]:
+    schema, _, table = name.rpartition(".")
+    return schema or None, table
+
+
+def _read_db_frame(con, frame: str, opts: SourceOptions, bu: str, label: str, required: bool) -> Raw | None:
+    if frame in opts.queries:
+        query = opts.queries[frame]
+        params = {}
+        if ":business_unit" in query:
+            params["business_unit"] = bu
+        elif frame in UNIT_FRAMES and not opts.one_unit:
+            raise ConfigError(f"source_options.queries.{frame}", "must filter by business unit with the bind "
+                              "parameter :business_unit (e.g. WHERE company_code = :business_unit), or set "
+                              "source_options.one_unit: true when it returns one unit's rows only")
+        df = pd.read_sql(sa.text(query), con, params=params)
+        return Raw(frame, f"{label} query {frame}", _with_rows(df))
+    schema, name = _split_table(opts.tables.get(frame, frame))
+    insp = sa.inspect(con)
+    if not insp.has_table(name, schema=schema):
+        if required or frame in opts.tables:
+            known = ", ".join(sorted(insp.get_table_names(schema=schema))) or "none"
+            raise SourceError(f"{label}: no table {opts.tables.get(frame, frame)!r} for {frame} (tables: {known}). "
+                              f"Fix: set source_options.tables.{frame} or source_options.queries.{frame}")
+        return None
+    cols = [c["name"] for c in insp.get_columns(name, schema=schema)]
+    rename, _, _ = resolve_columns(frame, cols, opts.columns.get(frame, {}))
+    bu_col = next((s for s, t in rename.items() if t == C.business_unit), None)
+    table = sa.table(name, *[sa.column(c) for c in cols], schema=schema)
+    stmt = sa.select(table)
+    units = None
+    if frame != FX_RATES and not opts.one_unit:
+        if bu_col is not None:
+            stmt = stmt.where(table.c[bu_col] == sa.bindparam("bu", bu))
+        elif frame in UNIT_FRAMES:
+            stmt = stmt.limit(0)  # the missing business_unit column is reported with the others
+    df = pd.read_sql(stmt, con)
+    if frame == "invoices" and df.empty and bu_col is not None and not opts.one_unit:
+        found = con.execute(sa.select(table.c[bu_col]).distinct().limit(50)).scalars()
+        units = sorted(str(u) for u in found)
+    return Raw(frame, f"{label} table {opts.tables.get(frame, frame)}", _with_rows(df), units_found=units)
+
+
+def _with_rows(df: pd.DataFrame, first: int = 1) -> pd.DataFrame:
+    df = df.reset_index(drop=True)
+    df.columns = [str(c) for c in df.columns]
+    df[ROW] = range(first, first + len(df))
+    return df
+
+
+def _plan(opts: SourceOptions) -> list[tuple[str, bool]]:
+    """(frame, required) pairs to read; customers and FX rates are optional unless configured."""
+    plan = [("invoices", True)]
+    if opts.frames["transactions"] == "read":
+        plan.append(("transactions", True))
+    if opts.frames["customers"] in ("auto", "read"):
+        plan.append(("customers", opts.frames["customers"] == "read"))
+    return [*plan, (FX_RATES, False)]
+
+
+def read_database(source: str, opts: SourceOptions, bu: str) -> tuple[dict[str, Raw], str]:
+    """Raw frames of unit ``bu`` from a database; the label has the password masked."""
+    url, secrets = database_url(source, opts)
+    label = url.render_as_string(hide_password=True)
+    frames: dict[str, Raw] = {}
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as con:
+            for frame, required in _plan(opts):
+                raw = _read_db_frame(con, frame, opts, bu, label, required)
+                if raw is not None:
+                    frames[frame] = raw
+    except (ConfigError, SourceError):
+        raise
+    except sa.exc.SQLAlchemyError as e:
+        raise db_error(label, e, secrets, "check `source`, the server, the tables or queries in "
+                       "source_options and the credentials in the environment variable(s) it names") from None
+    finally:
+        engine.dispose()
+    return frames, label
+
+
+# -- files -----------------------------------------------------------------------------------
+def _decode(data: bytes, encoding: str, label: str) -> str:
+    enc = {"auto": "utf-8-sig", "utf-8": "utf-8-sig", "utf8": "utf-8-sig", "gbk": "gb18030",
+           "gb2312": "gb18030"}.get(encoding.lower(), encoding)
+    try:
+        return data.decode(enc)
+    except LookupError:
+        raise ConfigError("source_options.encoding", f"{encoding!r} is not a known text encoding "
+                          "(e.g. utf-8, gb18030, cp1252, latin-1)") from None
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise SourceError(f"{label}: is not {encoding if encoding != 'auto' else 'UTF-8'} text (line {line}, "
+                          f"byte 0x{data[e.start]:02x}). Fix: set source_options.encoding to the file's "
+                          "encoding, e.g. gb18030 for Chinese exports or cp1252 for Western Windows exports") from None
+
+
+def _delimiter(text: str, header_row: int, configured: str) -> str:
+    if configured != "auto":
+        return configured
+    lines = text.splitlines()
+    header = lines[header_row - 1] if len(lines) >= header_row else ""
+    counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _read_csv(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.DataFrame:
+    text = _decode(path.read_bytes(), opts.file_option(frame, "encoding", "auto"), label)
+    header_row = opts.file_option(frame, "header_row", 1)
+    sep = _delimiter(text, header_row, opts.file_option(frame, "delimiter", "auto"))
+    try:
+        df = pd.read_csv(_io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
+                         skiprows=header_row - 1, skip_blank_lines=False, engine="c")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise SourceError(f"{label}: cannot be read as delimited text with delimiter {sep!r} "
+                          f"({str(e).strip()}). Fix: check source_options.delimiter and "
+                          "source_options.header_row, and the quoting in the file") from None
+    return _with_rows(df, header_row + 1)
+
+
+def _read_excel(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.DataFrame:
+    try:
+        book = pd.ExcelFile(path, engine="openpyxl")
+    except Exception as e:  # zipfile.BadZipFile, openpyxl's InvalidFileException, ...
+        raise SourceError(f"{label}: cannot be opened as an Excel workbook ({type(e).__name__}). "
+                          "Fix: save it as .xlsx, or export it as CSV") from None
+    sheet = opts.file_option(frame, "sheet", 0)
+    names = book.sheet_names
+    if (isinstance(sheet, str) and sheet not in names) or (isinstance(sheet, int) and not 0 <= sheet < len(names)):
+        raise SourceError(f"{label}: has no sheet {sheet!r} (sheets: {', '.join(names)}). "
+                          "Fix: set source_options.sheet to a sheet name or a 0-based position")
+    grid = book.parse(sheet, header=None, dtype=object)
+    header_row = opts.file_option(frame, "header_row", 1)
+    if len(grid) < header_row:
+        return pd.DataFrame({ROW: []})
+    header = [("" if pd.isna(v) else str(v)) or f"Unnamed: {i}" for i, v in enumerate(grid.iloc[header_row - 1])]
+    body = grid.iloc[header_row:].copy()
+    body.columns = header
+    body[ROW] = body.index + 1
+    return body.reset_index(drop=True)
+
+
+def _read_parquet(path: Path, label: str) -> pd.DataFrame:
+    try:
+        return _with_rows(pd.read_parquet(path))
+    except Exception as e:  # pyarrow.ArrowInvalid and friends
+        raise SourceError(f"{label}: cannot be read as Parquet ({type(e).__name__}: {e}). "
+                          "Fix: check the file, or export it as CSV") from None
+
+
+def read_file(path: Path, frame: str, opts: SourceOptions, label: str) -> Raw:
+    """One frame from a file; fully empty rows and ``footer_rows`` are dropped (and noted)."""
+    if not path.is_file():
+        raise SourceError(f"{label}: file not found ({path}). Fix: check `source` and source_options.files")
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv", ".txt"):
+        df = _read_csv(path, frame, opts, label)
+    elif suffix in (".xlsx", ".xlsm"):
+        df = _read_excel(path, frame, opts, label)
+    elif suffix in (".parquet", ".pq"):
+        df = _read_parquet(path, label)
+    else:
+        raise SourceError(f"{label}: unsupported file type {suffix!r}. Fix: use CSV, XLSX or Parquet")
+    df.columns = [c if c == ROW else str(c).replace("\ufeff", "").strip() for c in df.columns]
+    notes = []
+    data_cols = [c for c in df.columns if c != ROW]
+    blank = pd.DataFrame({c: is_empty(df[c]) for c in data_cols}).all(axis=1) if data_cols else pd.Series(True, index=df.index)
+    if blank.any():
+        df = df.loc[~blank.to_numpy()]
+        notes.append(f"{label}: {int(blank.sum())} empty row(s) skipped")
+    footer = opts.file_option(frame, "footer_rows", 0)
+    if footer:
+        skipped = df[ROW].iloc[-footer:].tolist()
+        df = df.iloc[:-footer]
+        notes.append(f"{label}: footer row(s) {', '.join(map(str, skipped))} skipped (source_options.footer_rows)")
+    return Raw(frame, label, df.reset_index(drop=True), notes)
+
+
+def _find_default(folder: Path, frame: str) -> Path | None:
+    for suffix in FILE_SUFFIXES:
+        p = folder / f"{frame}{suffix}"
+        if p.is_file():
+            return p
+    return None
+
+
+def locate_files(source: str, opts: SourceOptions) -> dict[str, Path]:
+    """The file of each frame: ``source_options.files`` (relative to the source folder), else
+    ``<frame>.<csv|xlsx|parquet...>`` in a source folder; a source file is the invoices file
+    (and any frame given a ``sheet`` of it)."""
+    src = resolve_path(source)
+    if not src.exists():
+        raise SourceError(f"{source}: no such file or folder ({src}). Fix: set `source` (relative to the project)")
+    base = src if src.is_dir() else src.parent
+    out: dict[str, Path] = {}
+    for frame in ("invoices", "transactions", "customers", FX_RATES):
+        if frame in opts.files:
+            out[frame] = resolve_path(opts.files[frame], base)
+        elif src.is_file() and (frame == "invoices" or isinstance(opts.file_keys.get("sheet"), dict)
+                                and frame in opts.file_keys["sheet"]):
+            out[frame] = src
+        elif src.is_dir() and (found := _find_default(src, frame)):
+            out[frame] = found
+    return out
+
+
+def filter_unit(raw: Raw, opts: SourceOptions, bu: str) -> Raw:
+    """Keep the unit's rows (by the column mapped to ``business_unit``)."""
+    if opts.one_unit or raw.frame == FX_RATES:
+        return raw
+    rename, _, _ = resolve_columns(raw.frame, [c for c in raw.data.columns if c != ROW], opts.columns.get(raw.frame, {}))
+    col = next((s for s, t in rename.items() if t == C.business_unit), None)
+    if col is None:
+        return raw
+    ids = parse_ids(raw.data[col])
+    keep = (ids == bu).to_numpy()
+    units = sorted(set(ids.dropna())) if raw.frame == "invoices" and not keep.any() else None
+    return Raw(raw.frame, raw.label, raw.data.loc[keep].reset_index(drop=True), raw.notes, units)
+
+
+def read_files(source: str, opts: SourceOptions, bu: str) -> tuple[dict[str, Raw], str]:
+    """Raw frames of unit ``bu`` from files; see :func:`locate_files`."""
+    paths = locate_files(source, opts)
+    need = {"invoices": True, "transactions": opts.frames["transactions"] == "read",
+            "customers": opts.frames["customers"] in ("auto", "read"), FX_RATES: True}
+    if need["transactions"] and "transactions" not in paths:
+        raise SourceError(f"{source}: no transactions file. Fix: set source_options.files.transactions, or "
+                          "source_options.frames.transactions to none (an open-item list) or settled_date "
+                          "(one payment per invoice from its settled_date column)")
+    if opts.frames["customers"] == "read" and "customers" not in paths:
+        raise SourceError(f"{source}: no customers file. Fix: set source_options.files.customers, or "
+                          "source_options.frames.customers to derive or none")
+    frames = {}
+    for frame, path in paths.items():
+        if need[frame]:
+            label = str(Path(opts.files[frame]) if frame in opts.files else Path(source) if path == resolve_path(source) else path.name)
+            frames[frame] = filter_unit(read_file(path, frame, opts, label), opts, bu)
+    return frames, source
+
+
+def read_source(source: str, opts: SourceOptions, bu: str) -> tuple[dict[str, Raw], str]:
+    """Raw frames of unit ``bu`` (files or database) and a label for the source, safe to show."""
+    if is_database(source, opts):
+        return read_database(source, opts, bu)
+    return read_files(source, opts, bu)
