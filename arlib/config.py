@@ -28,6 +28,7 @@ import yaml
 from arlib.errors import ConfigError
 
 DEFAULTS_FILE = "defaults.yaml"
+GROUP_FILE = "group.yaml"  # parameters of the group report, not a business unit
 _DECL = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s*:\s*(?P<type>[^=]+?)\s*=\s*(?P<value>.+?)\s*(?:#\s*(?P<help>.*))?$")
 _TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool, "list": list, "dict": dict}
 #: parameters whose value is an environment-variable *name*; their values are never read here
@@ -236,7 +237,8 @@ def unit_files(paths: list[Path]) -> list[tuple[Path, Path | None]]:
         p = Path(p)
         if p.is_dir():
             d = p / DEFAULTS_FILE
-            out += [(f, d if d.exists() else None) for f in sorted(p.glob("*.yaml")) if f.name != DEFAULTS_FILE]
+            out += [(f, d if d.exists() else None) for f in sorted(p.glob("*.yaml"))
+                    if f.name not in (DEFAULTS_FILE, GROUP_FILE)]
         elif p.is_file():
             d = p.parent / DEFAULTS_FILE
             out.append((p, d if d.exists() and d != p else None))

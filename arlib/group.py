@@ -85,3 +85,47 @@ def ranking(consolidated: pd.DataFrame) -> pd.DataFrame:
         if kpi in units and units[kpi].notna().any():
             out[kpi] = units[kpi].astype(float).rank(ascending=not higher_better, method="min").astype("Int64")
     return out
+
+
+MONEY_COLUMNS = ["Open AR", "Past-due AR", "Billings (window)", "Collections (window)", "Forecast collections", "Allowance"]
+PCT_COLUMNS = ["Past-due share", "Coverage"]
+
+
+def overview(consolidated: pd.DataFrame) -> pd.DataFrame:
+    """The table of the group report: one row per unit and the group, readable headers."""
+    cols = {"currency": "Currency", "fx_rate": "FX rate", "open_ar": "Open AR", "past_due_ar": "Past-due AR",
+            "past_due_share": "Past-due share", "dso": "DSO", "cei": "CEI", "billings_window": "Billings (window)",
+            "collections_window": "Collections (window)", "forecast_collections_next": "Forecast collections",
+            "allowance": "Allowance", "coverage_ratio": "Coverage"}
+    out = consolidated[[c for c in cols if c in consolidated]].rename(columns=cols)
+    out = out.dropna(axis=1, how="all")
+    for c in ("DSO", "CEI"):
+        if c in out:
+            out[c] = out[c].astype(float).round(1)
+    return out.reset_index().rename(columns={"business_unit": "Business unit"})
+
+
+def kpis(consolidated: pd.DataFrame, group_currency: str) -> dict:
+    """Headline group figures for the group's ``kpis.json``."""
+    g = consolidated.loc[GROUP]
+    out = {"business_unit": GROUP, "currency": group_currency,
+           "units": [str(u) for u in consolidated.index if u != GROUP]}
+    for k in (*AMOUNTS, "dso", "past_due_share", "cei", "coverage_ratio"):
+        if k in g and pd.notna(g[k]):
+            out[k] = round(float(g[k]), 2) if k in AMOUNTS else float(g[k])
+    return out
+
+
+def links(unit_kpis: list[dict], reports_dir: str | Path):
+    """HTML links from the group report (in ``<reports_dir>/group/``) to each unit's reports."""
+    import html
+
+    from IPython.display import HTML
+
+    items = []
+    for k in unit_kpis:
+        bu = str(k["business_unit"])
+        reports = sorted(p.name for p in (Path(reports_dir) / bu).glob("*.html"))
+        refs = " · ".join(f'<a href="../{html.escape(bu)}/{html.escape(r)}">{html.escape(Path(r).stem)}</a>' for r in reports)
+        items.append(f"<li><b>{html.escape(bu)}</b> ({html.escape(str(k.get('currency', '')))}): {refs}</li>")
+    return HTML(f"<ul>{''.join(items)}</ul>")
