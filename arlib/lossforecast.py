@@ -46,30 +46,28 @@ def monthly_invoicing(ledger: Ledger, as_of) -> pd.Series:
 def forecast_invoicing(history: pd.Series, horizon: int, method: str = "seasonal_naive") -> pd.Series:
     """Monthly invoicing for ``horizon`` months after the history (index: month-ends).
 
-    ``seasonal_naive``: the same month last year times the growth of the last 12 months over the
-    12 before (with under 24 months: no growth; under 12 months: the mean of the last 3).
-    ``ets``: statsmodels Holt-Winters (damped additive trend, multiplicative season), needs 24
-    months. ``naive``: the last month repeated.
+    ``seasonal_naive`` (the default): the same month last year times the growth of the last 12
+    months over the 12 before (with under 24 months: no growth; under 12 months: the mean of
+    the last 3). Any other name is a method of :func:`arlib.forecast.forecast` (``auto``,
+    ``ets``, ``theta``, ``arima``, ``naive``, ...), whose point forecast is used.
 
     >>> h = pd.Series([10.0, 20.0] * 6 + [11.0, 22.0] * 6, pd.date_range("2023-01-31", periods=24, freq="ME"))
     >>> forecast_invoicing(h, 3).round(2).tolist()   # growth 10%: 11 * 1.1, 22 * 1.1, ...
     [12.1, 24.2, 12.1]
     """
-    if method not in ("seasonal_naive", "ets", "naive"):
-        raise ConfigError("invoicing_method", f"must be 'seasonal_naive', 'ets' or 'naive', got {method!r}")
     y = history.astype(float)
     idx = pd.date_range(y.index[-1] + pd.offsets.MonthEnd(1), periods=horizon, freq="ME")
-    if method == "ets" and len(y) >= 24 and (y > 0).all():
-        from statsmodels.tsa.holtwinters import ExponentialSmoothing
+    if method != "seasonal_naive":
+        from arlib.forecast import METHODS, forecast
 
-        fit = ExponentialSmoothing(y.to_numpy(), trend="add", damped_trend=True, seasonal="mul",
-                                   seasonal_periods=12, initialization_method="estimated").fit()
-        return pd.Series(np.maximum(fit.forecast(horizon), 0.0), idx, name="invoiced")
-    if method == "ets":
-        warnings.warn("invoicing forecast: ETS needs 24 positive months; using seasonal naive", stacklevel=2)
-    if method == "naive" or len(y) < 12:
-        level = y.iloc[-1] if method == "naive" else y.iloc[-3:].mean()
-        return pd.Series(level, idx, name="invoiced")
+        if method not in METHODS:
+            raise ConfigError("provision_invoicing_method",
+                              f"must be 'seasonal_naive' or one of {list(METHODS)}, got {method!r}")
+        df = pd.DataFrame({"unique_id": "invoiced", "ds": y.index.to_period("M").to_timestamp(), "y": y.to_numpy()})
+        fc = forecast(df, horizon, freq="MS", method=method, n_jobs=1)
+        return pd.Series(np.maximum(fc["yhat"].to_numpy(), 0.0), idx, name="invoiced")
+    if len(y) < 12:
+        return pd.Series(y.iloc[-3:].mean(), idx, name="invoiced")
     growth = y.iloc[-12:].sum() / y.iloc[-24:-12].sum() if len(y) >= 24 and y.iloc[-24:-12].sum() > 0 else 1.0
     vals = [y.iloc[len(y) - 12 + (h % 12)] * growth ** (1 + h // 12) for h in range(horizon)]
     return pd.Series(vals, idx, name="invoiced")

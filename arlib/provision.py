@@ -144,6 +144,7 @@ def _table(ledger: Ledger, as_of, s: ProvisionSettings, method: str, models: dic
     out.loc[len(out)] = {C.bucket: TOTAL, EXPOSURE: exp_c / 100, LOSS_RATE: alw_c / exp_c if exp_c else 0.0,
                          ALLOWANCE: alw_c / 100}
     out[EXPOSURE], out[ALLOWANCE] = out[EXPOSURE].round(2), out[ALLOWANCE].round(2)
+    out = out.reset_index(drop=True)
     out.attrs.update(method=method, as_of=str(pd.Timestamp(as_of).date()))
     return out
 
@@ -257,19 +258,14 @@ def provision_forecast(ledger: Ledger, as_of, horizon: int = 3, settings: Provis
 
 
 def forecast_table(forecast: pd.DataFrame) -> pd.DataFrame:
-    """The provision forecast one row per month: each metric's point forecast, and the range of
-    the allowance and the charge (``<metric>_lo`` / ``<metric>_hi``)."""
+    """The provision forecast for display: ``metric, month_end, forecast, low, high`` (the range
+    bounds renamed from ``yhat_lo_<level>`` / ``yhat_hi_<level>``), metrics in reading order."""
     lo = next(c for c in forecast.columns if c.startswith("yhat_lo"))
     hi = next(c for c in forecast.columns if c.startswith("yhat_hi"))
-    wide = forecast.pivot(index=C.month_end, columns="metric", values="yhat")
-    cols = [m for m in ("invoiced", "write_offs", "recoveries", "allowance", "charge", "cumulative_charge") if m in wide]
-    out = wide[cols].copy()
-    for m in ("allowance", "charge", "cumulative_charge"):
-        rng = forecast.loc[forecast["metric"] == m].set_index(C.month_end)
-        out.insert(out.columns.get_loc(m) + 1, f"{m}_lo", rng[lo])
-        out.insert(out.columns.get_loc(m) + 2, f"{m}_hi", rng[hi])
-    out.columns.name = None
-    return out.reset_index()
+    out = forecast.rename(columns={"yhat": "forecast", lo: "low", hi: "high"})
+    order = {m: i for i, m in enumerate(("invoiced", "write_offs", "recoveries", "allowance", "charge", "cumulative_charge"))}
+    out = out.sort_values(["metric", C.month_end], key=lambda s: s.map(order) if s.name == "metric" else s, kind="stable")
+    return out[["metric", C.month_end, "forecast", "low", "high"]].reset_index(drop=True)
 
 
 def kpis(allowance_table: pd.DataFrame, comparison: pd.DataFrame | None = None,
