@@ -180,3 +180,12 @@ def test_demo_provisions_are_non_trivial_and_consistent(demo_de):
         assert cmp.at[method, "allowance"] == estimate_allowance(demo_de, as_of, method=method).iloc[-1]["allowance"]
     rates = loss_rate_table(demo_de, as_of).set_index("bucket")[["roll_rate", "roll_rate_product"]]
     assert (rates.diff().iloc[1:] >= 0).all().all(), "roll-rate loss rates should rise with age"
+
+
+def test_invoicing_forecast_method_is_checked():
+    from arlib.lossforecast import forecast_invoicing
+
+    h = pd.Series(1.0, pd.date_range("2024-01-31", periods=6, freq="ME"))
+    assert forecast_invoicing(h, 2).tolist() == [1.0, 1.0]  # under 12 months: mean of the last 3
+    with pytest.raises(ConfigError, match="provision_invoicing_method"):
+        forecast_invoicing(h, 2, "crystal_ball")
