@@ -50,6 +50,7 @@ class Parsed:
     raw: pd.DataFrame
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)  # canonical -> source column
 
 
 @dataclass(frozen=True)
@@ -59,21 +60,22 @@ class Context:
     invoice_customers: dict | None = None  # invoice_id -> customer_id, for transactions
 
 
-def _missing_columns(raw: Raw, missing: list[str], configured: dict[str, str], opts: SourceOptions) -> DataError:
+def _missing_columns(raw: Raw, missing: list[str], configured: dict[str, str]) -> DataError:
+    """``invoices.csv: column amount: 3 rows cannot be read: no header for amount (nearest: ...)``."""
     found = [c for c in raw.data.columns if c != ROW]
     parts = []
     for col in missing:
         src = configured.get(col)
         near = difflib.get_close_matches(norm_name(src or col), [norm_name(f) for f in found], n=1, cutoff=0.6)
         guess = next((f for f in found if near and norm_name(f) == near[0]), None)
-        what = f"{src!r} (mapped to {col})" if src else col
-        parts.append(f"{what}; nearest header {guess!r}" if guess else what)
+        part = f"{col} is mapped from {src!r}, which is not a header" if src else f"no header for {col}"
+        parts.append(part + (f" (nearest: {guess!r})" if guess else ""))
     fix = f"map the source headers in source_options.columns.{raw.frame}, e.g. {{'<header>': '{missing[0]}'}}"
     if C.business_unit in missing:
         fix += ", or set source_options.one_unit: true if the source holds this unit only"
     shown = ", ".join(repr(f) for f in found[:30]) + (" ..." if len(found) > 30 else "")
-    return DataError(raw.label, ", ".join(parts), len(raw.data),
-                     f"cannot be read: missing column(s). Headers found: {shown}", fix)
+    return DataError(raw.label, ", ".join(missing), len(raw.data),
+                     f"cannot be read: {'; '.join(parts)} (headers: {shown})", fix)
 
 
 def _default(frame: str, col: str, n: int, ctx: Context, opts: SourceOptions, notes: list[str], label: str):
@@ -101,19 +103,19 @@ def _parse_column(p: Parsed, col: str, src: str, opts: SourceOptions) -> pd.Seri
     if col in DATES:
         fmt = opts.date_format(col)
         out, bad = parse_dates(s, fmt)
-        _add(p, finding(p, "bad_date", col, bad, s, f"are not dates in the format {fmt!r}", _date_fix(col, s[bad])))
+        _add(p, finding(p, "bad_date", col, bad, s, f"with a date not in the format {fmt!r}", _date_fix(col, s[bad])))
         return out
     if col in AMOUNTS:
         out, bad = parse_amounts(s, opts.decimal)
         fix = "correct them, or set source_options.amounts.decimal (now " + repr(opts.decimal) + ")"
-        _add(p, finding(p, "bad_amount", col, bad, s, "are not amounts", fix))
+        _add(p, finding(p, "bad_amount", col, bad, s, "with an unreadable amount", fix))
         if col == C.amount and frame in opts.flip_sign:
             out = -out
         return out.round(2) if col == C.amount else out
     if col == C.disputed:
         out, bad = parse_bool(s, opts.values.get(col))
         bad &= ~s.isna().to_numpy()
-        _add(p, finding(p, "bad_value", col, bad, s, "are not yes/no flags", f"map them in {where}, e.g. {{'J': true}}"))
+        _add(p, finding(p, "bad_value", col, bad, s, "with a flag that is not yes/no", f"map them in {where}, e.g. {{'J': true}}"))
         return out
     if col in (C.kind, C.status):
         domain = TXN_KINDS if col == C.kind else CUSTOMER_STATUSES
@@ -121,19 +123,19 @@ def _parse_column(p: Parsed, col: str, src: str, opts: SourceOptions) -> pd.Seri
         if col == C.status:
             out = out.fillna("active")
         values = sorted(set(parse_ids(s[bad]).dropna()))[:5]
-        _add(p, finding(p, "bad_value", col, bad, s, f"have a {col} that is not one of {', '.join(domain)} "
+        _add(p, finding(p, "bad_value", col, bad, s, f"with a {col} not in {', '.join(domain)} "
                         f"(values {', '.join(map(repr, values))})", f"map them in {where}"))
         return out
     if col == C.currency:
         out, _ = map_codes(s, opts.values.get(col), upper=True)
         bad = (out.notna() & ~out.astype(str).str.fullmatch(r"[A-Z]{3}")).to_numpy()
-        _add(p, finding(p, "bad_value", col, bad, s, "are not 3-letter ISO currency codes",
+        _add(p, finding(p, "bad_value", col, bad, s, "with a code that is not a 3-letter ISO currency",
                         f"map them in {where}, e.g. {{'$': 'USD'}}"))
         return out.where(~bad, None)
     if col == C.terms_days:
         out, bad = parse_amounts(s)
         bad |= (out.notna() & (out != out.round())).to_numpy()
-        _add(p, finding(p, "bad_value", col, bad, s, "are not whole numbers of days", "correct them"))
+        _add(p, finding(p, "bad_value", col, bad, s, "with a value that is not a whole number of days", "correct them"))
         return out.where(~bad)
     if col in opts.values:
         return map_codes(s, opts.values[col])[0]
@@ -167,7 +169,7 @@ def to_canonical(raw: Raw, opts: SourceOptions, ctx: Context) -> Parsed:
     required = [c for c in REQUIRED[frame] if c not in optional_here and c not in opts.constants]
     missing = [c for c in required if c not in have] + [c for c in missing_src if c not in required]
     if missing:
-        raise _missing_columns(raw, missing, {v: k for k, v in configured.items()}, opts)
+        raise _missing_columns(raw, missing, {v: k for k, v in configured.items()})
     raw_data = raw.data.drop(columns=[ROW])
     p = Parsed(frame, raw.label, pd.DataFrame({ROW: raw.data[ROW].to_numpy()}), raw_data, notes=list(raw.notes))
     renamed = [a for a in auto if a != rename[a]]
@@ -179,6 +181,7 @@ def to_canonical(raw: Raw, opts: SourceOptions, ctx: Context) -> Parsed:
         p.notes.append(f"{raw.label}: columns not used: {', '.join(ignored)}")
     for src, col in rename.items():
         p.data[col] = _parse_column(p, col, src, opts)
+        p.sources[col] = src
     for col in TARGETS[frame]:
         if col not in p.data and col not in (C.settled_date,) and not (frame == "transactions" and col == C.currency):
             p.data[col] = _default(frame, col, len(p.data), ctx, opts, p.notes, raw.label)
@@ -221,7 +224,7 @@ def derive_payments(inv: Parsed) -> Parsed:
                          C.invoice_id: sel[C.invoice_id], C.date: sel[C.settled_date],
                          C.amount: sel[C.amount], C.kind: PAYMENT, ROW: sel[ROW]}).reset_index(drop=True)
     raw = inv.raw.loc[ok].reset_index(drop=True)
-    return Parsed("transactions", inv.label, data, raw,
+    return Parsed("transactions", inv.label, data, raw, sources=dict(inv.sources, date=inv.sources[C.settled_date]),
                   notes=[f"{inv.label}: {len(data)} payment(s) taken from settled_date (one per settled invoice)"])
 
 

@@ -85,8 +85,8 @@ def describe_missing(currency: pd.Series, date: pd.Series, missing: np.ndarray) 
 def missing_text(reporting: str, desc: str, opts: SourceOptions, have_table: bool) -> tuple[str, str]:
     """(problem text, fix) for rows without a rate."""
     if not have_table:
-        return (f"are not in {reporting} and there is no FX-rate table: {desc}",
+        return (f"in a currency other than {reporting} and no FX-rate table: {desc}",
                 "provide an FX table with columns currency, date, rate (source_options.files.fx_rates, "
                 "tables.fx_rates or queries.fx_rates), or set `currency` to the data's currency")
-    return (f"have no FX rate to {reporting} within {opts.fx_max_age_days} days before their date: {desc}",
+    return (f"with no FX rate to {reporting} within {opts.fx_max_age_days} days before the date: {desc}",
             "add rates for those currencies and dates to the FX table, or raise source_options.fx.max_age_days")

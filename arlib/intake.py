@@ -130,7 +130,7 @@ def check(p: Parsed, policy, extra=lambda p, alive: []) -> Checked:
 
 def _subset(p: Parsed, mask: np.ndarray) -> Parsed:
     return Parsed(p.frame, p.label, p.data.loc[mask].reset_index(drop=True), p.raw.loc[mask].reset_index(drop=True),
-                  notes=p.notes)
+                  notes=p.notes, sources=p.sources)
 
 
 def _empty_unit(raw: Raw, bu: str, opts: SourceOptions) -> DataError:
@@ -185,28 +185,31 @@ def _convert(checked: dict[str, Checked], opts: SourceOptions, reporting: str) -
         rates = r.parsed.data.loc[r.kept]
     out = []
     inv = checked["invoices"].parsed.data
-    inv_rate = None
+    inv_rate = inv_cur = None
     for frame in ("invoices", "transactions"):
         if frame not in checked:
             continue
         c = checked[frame]
         d = c.parsed.data
         if frame == "invoices":
-            cur, when = d[C.currency], d[C.invoice_date]
+            cur, when = d[C.currency].copy(), d[C.invoice_date]
         else:
             own = d[C.currency] if C.currency in d else pd.Series(reporting, index=d.index, dtype=object)
             cur, when = own.fillna(reporting), d[C.date]
         amount, rate, missing = fx.convert(d[C.amount], cur, when, rates, reporting, opts.fx_quote, opts.fx_max_age_days)
-        if frame == "transactions" and inv_rate is not None:
-            applied = d[C.invoice_id].map(inv_rate)
-            rate = applied.where(applied.notna(), rate)
+        if frame == "transactions" and inv_rate is not None and inv_cur is not None:
+            applied = d[C.invoice_id].isin(inv_rate.index)  # at the invoice's rate, in its currency
+            rate = d[C.invoice_id].map(inv_rate).where(applied, rate)
+            cur = d[C.invoice_id].map(inv_cur).where(applied, cur)
             amount = (d[C.amount] * rate).round(2)
-            missing = (rate.isna() & d[C.amount].notna()).to_numpy()
+            missing = (rate.isna() & d[C.amount].notna() & ~applied).to_numpy()  # else the invoice is reported
         if (cur != reporting).any() or (rate.fillna(1.0) != 1.0).any():
             d["original_amount"], d["original_currency"] = d[C.amount], cur
             d[C.amount], d[C.currency] = amount, reporting
         if frame == "invoices":
-            inv_rate = pd.Series(rate.to_numpy(), index=inv[C.invoice_id]).loc[lambda s: ~s.index.duplicated()]
+            first = ~inv[C.invoice_id].duplicated().to_numpy()
+            inv_rate = pd.Series(rate.to_numpy()[first], index=inv[C.invoice_id].to_numpy()[first])
+            inv_cur = pd.Series(cur.to_numpy()[first], index=inv[C.invoice_id].to_numpy()[first])
         missing &= c.kept
         if missing.any():
             desc = fx.describe_missing(cur, when, missing)

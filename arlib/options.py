@@ -18,6 +18,7 @@ arlib.errors.ConfigError: parameter source_options.colums: is not a source optio
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -164,8 +165,10 @@ def _values(raw: Any) -> dict[str, dict[str, Any]]:
 
 def _check_date_format(fmt: Any, key: str) -> str:
     if not isinstance(fmt, str) or not (fmt in DATE_FORMATS or "%" in fmt):
-        raise _error(key, f"{fmt!r} " + _nearest(fmt, DATE_FORMATS, "a date format")
-                     + " (or a pattern such as '%d.%m.%Y')")
+        text = str(fmt).lower()
+        guess = "dayfirst" if text.startswith("d") else "monthfirst" if text.startswith("m") else None
+        hint = f"is not a date format; did you mean {guess!r}?" if guess else _nearest(fmt, DATE_FORMATS, "a date format")
+        raise _error(key, f"{fmt!r} {hint} (or a pattern such as '%d.%m.%Y')")
     return fmt
 
 
@@ -245,8 +248,11 @@ def parse_source_options(raw: dict | None) -> SourceOptions:
         if column not in _ALL_TARGETS:
             raise _error(f"source_options.constants.{column}", _nearest(column, _ALL_TARGETS, "a canonical column"))
     for key in ("url_env", "password_env"):
-        if raw.get(key) is not None and not (isinstance(raw[key], str) and raw[key].isidentifier()):
-            raise _error(f"source_options.{key}", f"must be the NAME of an environment variable, got {raw[key]!r}")
+        name = raw.get(key)
+        if name is not None and not (isinstance(name, str) and re.fullmatch(r"[A-Z_][A-Z0-9_]*", name)):
+            # never echo the value: a password pasted here by mistake must not reach the reports
+            raise _error(f"source_options.{key}", "must be the NAME of an environment variable in capitals, "
+                         "such as ARLIB_PG_PASSWORD (the value given is not shown)")
     if not isinstance(raw.get("one_unit", False), bool):
         raise _error("source_options.one_unit", f"must be true or false, got {raw['one_unit']!r}")
     queries = _frame_map(raw.get("queries"), "source_options.queries")

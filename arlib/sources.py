@@ -336,7 +336,12 @@ def filter_unit(raw: Raw, opts: SourceOptions, bu: str) -> Raw:
     ids = parse_ids(raw.data[col])
     keep = (ids == bu).to_numpy()
     units = sorted(set(ids.dropna())) if raw.frame == "invoices" and not keep.any() else None
-    return Raw(raw.frame, raw.label, raw.data.loc[keep].reset_index(drop=True), raw.notes, units)
+    notes = list(raw.notes)
+    if ids.isna().any():  # such rows belong to no unit: say so rather than drop them silently
+        rows = raw.data.loc[ids.isna().to_numpy(), ROW].tolist()
+        notes.append(f"{raw.label}: {len(rows)} row(s) with no {col} belong to no business unit and are not "
+                     f"read (row(s) {', '.join(map(str, rows[:5]))}{' ...' if len(rows) > 5 else ''})")
+    return Raw(raw.frame, raw.label, raw.data.loc[keep].reset_index(drop=True), notes, units)
 
 
 def read_files(source: str, opts: SourceOptions, bu: str) -> tuple[dict[str, Raw], str]:

@@ -52,7 +52,7 @@ class Finding:
 
 
 def _show(v) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT or (isinstance(v, str) and not v.strip()):
         return "empty"
     if isinstance(v, pd.Timestamp):
         return v.strftime("%Y-%m-%d")
@@ -100,16 +100,16 @@ class DataErrors(DataError):
 
 # -- contract checks (pandera) ---------------------------------------------------------------
 _TEXT = {
-    "missing_value": ("have no {col}", "fill {col} in the source"),
-    "duplicate_id": ("repeat a {col} with other contents (every row with the id is counted)",
+    "missing_value": ("with no {col}", "fill {col} in the source"),
+    "duplicate_id": ("with a repeated {col} (every row with the id is counted)",
                      "keep one row per {col} in the source"),
-    "due_before_invoice": ("have a due_date before the invoice_date", "correct the dates in the source"),
-    "bad_value": ("fail the check {check}", "correct the values in the source"),
+    "due_before_invoice": ("with a due_date before the invoice_date", "correct the dates in the source"),
+    "bad_value": ("failing the check {check}", "correct the values in the source"),
 }
 _NEGATIVE = {
-    "invoices": ("have a negative amount", "credit notes belong in the transactions as kind credit_note; if "
+    "invoices": ("with a negative amount", "credit notes belong in the transactions as kind credit_note; if "
                  "the source's signs are reversed set source_options.amounts.flip_sign: [invoices]"),
-    "transactions": ("have an amount of zero or less", "if the source shows cash as negative numbers set "
+    "transactions": ("with an amount of zero or less", "if the source shows cash as negative numbers set "
                      "source_options.amounts.flip_sign: [transactions]; else correct them"),
 }
 
@@ -143,9 +143,11 @@ def contract_findings(p, model: type[pa.DataFrameModel], exclude: np.ndarray) ->
     frame_level = fc["schema_context"] == "DataFrameSchema"
     for (check, column), g in fc[~frame_level].groupby(["check", "column"], sort=False):
         out.append(_contract_finding(p, check, column, g, seen))
+    flagged = {i for _, i in seen}  # a row with an unreadable cell fails row checks for that reason only
     for check, g in fc[frame_level].groupby("check", sort=False):
         column = {"invoices": C.due_date, "customers": C.customer_id}.get(p.frame, C.date)
-        out.append(_contract_finding(p, check, column, g.drop_duplicates("index"), seen))
+        g = g.drop_duplicates("index")
+        out.append(_contract_finding(p, check, column, g[~g["index"].astype(int).isin(flagged)], seen))
     return [f for f in out if f is not None]
 
 
@@ -156,7 +158,8 @@ def _contract_finding(p, check: str, column: str, g: pd.DataFrame, seen: set) ->
         text, fix = _NEGATIVE[p.frame]
     else:
         text, fix = (t.format(col=column, check=check) for t in _TEXT[problem])
-    shown = p.data[column] if column in p.data else None
+    src = getattr(p, "sources", {}).get(column)
+    shown = p.raw[src] if src in p.raw else p.data[column] if column in p.data else None
     if problem == "due_before_invoice":
         d = p.data
         detail = [f"invoiced {d[C.invoice_date].iloc[i]:%Y-%m-%d}, due {d[C.due_date].iloc[i]:%Y-%m-%d}" for i in rows[:3]]
@@ -174,21 +177,21 @@ def duplicate_rows(p) -> Finding | None:
         return None
     first_row = pd.Series(p.data[ROW].to_numpy()[~dup], index=key[~dup])
     detail = [f"copy of row {first_row[k]}" for k in key[dup][:3]]
-    return finding(p, "duplicate_row", None, dup, None, "are exact copies of an earlier row",
+    return finding(p, "duplicate_row", None, dup, None, "copying an earlier row exactly",
                    "remove the copies from the export", detail)
 
 
 # -- cross-frame checks ----------------------------------------------------------------------
 def future_dated(p, column: str, as_of: pd.Timestamp) -> Finding | None:
     mask = (p.data[column] > as_of).to_numpy()
-    return finding(p, "future_dated", column, mask, p.data[column], f"are dated after as_of {as_of:%Y-%m-%d}",
+    return finding(p, "future_dated", column, mask, p.data[column], f"dated after as_of {as_of:%Y-%m-%d}",
                    "check as_of, or the extraction date of the source")
 
 
 def unknown_customers(p, customer_ids: set) -> Finding | None:
     ids = p.data[C.customer_id]
     mask = (ids.notna() & ~ids.isin(customer_ids)).to_numpy()
-    return finding(p, "unknown_customer", C.customer_id, mask, ids, "have a customer_id that is not in the customers",
+    return finding(p, "unknown_customer", C.customer_id, mask, ids, "with a customer_id not in the customers",
                    "add the customers to the customers frame, or map customer_id")
 
 
@@ -204,11 +207,11 @@ def transaction_links(p, inv: pd.DataFrame, dropped_ids: set, kept: np.ndarray) 
     detail = [f"dated {p.data[C.date].iloc[i]:%Y-%m-%d}, invoice {ids.iloc[i]} dated {inv_date.iloc[i]:%Y-%m-%d}"
               for i in np.flatnonzero(early)[:3]]
     return [f for f in (
-        finding(p, CASCADE, C.invoice_id, cascade, ids, "belong to a quarantined invoice",
+        finding(p, CASCADE, C.invoice_id, cascade, ids, "on a quarantined invoice",
                 "fix the invoice's problem (listed above)"),
-        finding(p, "unknown_invoice", C.invoice_id, unknown, ids, "name an invoice_id that is not in the invoices",
+        finding(p, "unknown_invoice", C.invoice_id, unknown, ids, "with an invoice_id not in the invoices",
                 "include the invoices in the extract, or map invoice_id"),
-        finding(p, "payment_before_invoice", C.date, early, None, "are dated before their invoice",
+        finding(p, "payment_before_invoice", C.date, early, None, "dated before the invoice date",
                 "check the dates in the source", detail),
     ) if f is not None]
 
@@ -230,7 +233,7 @@ def overpayments(p, inv: pd.DataFrame, kept: np.ndarray) -> Finding | None:
     detail = [f"invoice {i}: settled {c:,.2f} of {a:,.2f}" for i, c, a in
               zip(sub[C.invoice_id].to_numpy()[over], cum.to_numpy()[over], limit.to_numpy()[over])]
     order = np.argsort(pos, kind="stable")
-    return finding(p, "overpayment", C.amount, pos[order], None, "settle more than the invoice amount",
+    return finding(p, "overpayment", C.amount, pos[order], None, "settling more than the invoice amount",
                    "check the application of cash in the source", [detail[i] for i in order[:3]])
 
 
@@ -252,7 +255,8 @@ def decide(n: int, findings: list[Finding], policy) -> tuple[np.ndarray, np.ndar
         elif pol == QUARANTINE:
             quarantined[f.index] = True
         if pol in (QUARANTINE, WARN):
-            why = f"{f.column}: {f.text}" if f.column else f.text
+            text = f.text.removeprefix("with ")
+            why = f"{f.column}: {text}" if f.column else text
             for i in f.index.tolist():
                 problems.setdefault(i, []).append(f.problem)
                 reasons.setdefault(i, []).append(why)
