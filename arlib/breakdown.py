@@ -194,3 +194,56 @@ def _contributions(ledger: Ledger, as_of, window_months: int) -> pd.DataFrame:
     total = ar.sum()
     return pd.DataFrame({"dso": ar * scale, "add": pdue * scale,
                          "past_due_share": pdue / total if total > core.TOL else np.nan})
+
+
+#: column -> (header, kind) for :func:`view`
+COLUMNS: dict[str, tuple[str, str]] = {
+    C.customer_id: ("Customer ID", "text"), C.name: ("Customer", "text"), C.segment: ("Segment", "text"),
+    "open_ar": ("Open AR", "amount"), "current_ar": ("Current AR", "amount"), "past_due_ar": ("Past-due AR", "amount"),
+    "ar_window_start": ("AR at window start", "amount"), "billings_window": ("Billings", "amount"),
+    "collections_window": ("Collections", "amount"), "dso": ("DSO (days)", "days"),
+    "dso_countback": ("Countback DSO (days)", "days"), "bpdso": ("Best-possible DSO (days)", "days"),
+    "add": ("Days delinquent", "days"), "cei": ("CEI (%)", "days"), "past_due_share": ("Past due", "share"),
+    C.share: ("Share of open AR", "share"), "disputed_open_amount": ("Disputed", "amount"),
+    C.credit_limit: ("Credit limit", "amount"), "limit_use": ("Limit use", "share"),
+    "credit_balance": ("Credit balance", "amount"), "net_ar": ("Net AR", "amount"),
+    "grade": ("Grade", "text"), "score": ("Score", "int"), "top_drivers": ("Drivers", "text"),
+    "days_late": ("Days late", "days"), "share_late": ("Paid late", "share"),
+    "recommended_limit": ("Recommended limit", "amount"), "limit_action": ("Limit", "text"),
+    C.terms_days: ("Terms (days)", "int"), "recommended_terms": ("Recommended terms (days)", "int"),
+    "rank": ("#", "int"), C.invoice_id: ("Invoice", "text"), C.invoice_date: ("Invoice date", "date"),
+    C.due_date: ("Due date", "date"), C.open_amount: ("Open amount", "amount"),
+    C.days_past_due: ("Days past due", "int"), C.bucket: ("Bucket", "text"), C.disputed: ("Disputed", "bool"),
+    "expected_loss": ("Expected loss", "amount"), "priority": ("Priority", "amount"), "step": ("Step", "text"),
+    "next_step": ("Customer's next step", "text"), "past_due": ("Past due", "amount"), "items": ("Items", "int"),
+    "oldest_days": ("Oldest (days past due)", "int"),
+}
+CUSTOMER_VIEW = (C.name, C.segment, "open_ar", "past_due_ar", "past_due_share", C.share, "billings_window", "dso",
+                 "add", "cei", "disputed_open_amount", C.credit_limit, "limit_use", "credit_balance")
+SEGMENT_VIEW = (C.segment, "open_ar", "past_due_ar", "past_due_share", C.share, "billings_window", "collections_window",
+                "dso", "dso_countback", "bpdso", "add", "cei", "disputed_open_amount")
+
+
+def _cell(v, kind: str) -> str:
+    if kind == "text":
+        return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+    if kind == "bool":
+        return "yes" if bool(v) else ""
+    if v is None or pd.isna(v):
+        return "n/a"
+    return {"amount": f"{v:,.0f}", "days": f"{v:.1f}", "share": f"{v:.1%}", "int": f"{v:,.0f}",
+            "date": pd.Timestamp(v).strftime("%Y-%m-%d")}[kind]
+
+
+def view(frame: pd.DataFrame, columns: Sequence[str], n: int | None = None) -> pd.DataFrame:
+    """The first ``n`` rows of ``columns`` as display text with readable headers (amounts
+    without decimals, days to one decimal, shares as percentages, ``n/a`` where not defined).
+
+    >>> view(pd.DataFrame({"open_ar": [1234.5], "dso": [np.nan]}), ["open_ar", "dso"])
+      Open AR DSO (days)
+    0   1,234        n/a
+    """
+    rows = frame.head(n) if n else frame
+    cols = [c for c in columns if c in rows]
+    return pd.DataFrame({COLUMNS.get(c, (c, "text"))[0]: [_cell(v, COLUMNS.get(c, (c, "text"))[1]) for v in rows[c]]
+                         for c in cols})

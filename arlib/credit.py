@@ -44,6 +44,12 @@ COVER_MONTHS = {"A": 3.0, "B": 2.5, "C": 2.0, "D": 1.0, "E": 0.0}
 #: longest payment terms (days) recommended per grade; None = keep today's terms
 TERMS_CAP = {"A": None, "B": None, "C": 30, "D": 15, "E": 0}
 HARD_STATUSES = ("insolvent", "legal")
+#: columns shown in the report (see :func:`arlib.breakdown.view`)
+SCORECARD_VIEW = (C.name, "grade", "score", "top_drivers", "open_ar", C.credit_limit, "recommended_limit",
+                  "limit_action", C.terms_days, "recommended_terms")
+ACTIONS_VIEW = (C.name, "grade", "past_due", "items", "oldest_days", "expected_loss", "next_step")
+WORKLIST_VIEW = ("rank", C.name, C.invoice_id, C.due_date, C.open_amount, C.days_past_due, C.disputed, "grade",
+                 "expected_loss", "step")
 
 
 def check_ladder(ladder: Sequence) -> tuple[tuple[int, str], ...]:

@@ -31,6 +31,11 @@ MOVES = {"open_ar": "Open AR", "dso": "DSO", "dso_countback": "Countback DSO", "
 _DRIVER_UNIT = {"dso": "days", "add": "days", "past_due_share": "points"}
 
 
+def _esc(text: str) -> str:
+    """Escaped for HTML element content (``<``, ``>``, ``&``); quotes stay readable."""
+    return html.escape(text, quote=False)
+
+
 def _n(count: int, noun: str, plural: str | None = None) -> str:
     """``_n(1, "item") == '1 item'``; ``_n(2, "item") == '2 items'``."""
     return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
@@ -93,7 +98,7 @@ def _driver_clause(drivers: pd.DataFrame | None, kpi: str, total: float) -> str:
     unit = _DRIVER_UNIT[kpi]
     change = top["change"] * scale
     word = "mostly from" if abs(top["change"]) >= 0.5 * abs(total) else "the largest part from"
-    name = html.escape(str(top.get(C.name, top[C.customer_id])))
+    name = _esc(str(top.get(C.name, top[C.customer_id])))
     sign = "+" if change > 0 else "-"
     return f", {word} {name} ({sign}{_num(change, unit)})"
 
@@ -115,21 +120,21 @@ def explain_kpis(current, previous=None, drivers: pd.DataFrame | None = None,
         name, (_, unit, _) = MOVES.get(key, meaning_of(key)[0]), meaning_of(key)
         x, x0 = now.get(key), before.get(key)
         if x is None:
-            out.append(html.escape(f"{name} is {why.get(key, 'not defined')}."))
+            out.append(_esc(f"{name} is {why.get(key, 'not defined')}."))
             continue
         shown = fmt(x, unit)
         if x0 is None:
             tail = " (not defined a month earlier)" if previous is not None and key in before else ""
-            out.append(html.escape(f"{name} is {shown}{tail}."))
+            out.append(_esc(f"{name} is {shown}{tail}."))
             continue
         delta, dunit = _change(unit, x, x0)
         if round(delta, 1) == 0:
-            out.append(html.escape(f"{name} was unchanged at {shown}."))
+            out.append(_esc(f"{name} was unchanged at {shown}."))
             continue
         verb = "rose" if delta > 0 else "fell"
         pct = f" ({delta / x0:+.1%})" if unit == "amount" and x0 else ""
         clause = _driver_clause(drivers, key, x - x0)
-        out.append(html.escape(f"{name} {verb} {_num(delta, dunit)}{pct} to {shown} (from {fmt(x0, unit)})")
+        out.append(_esc(f"{name} {verb} {_num(delta, dunit)}{pct} to {shown} (from {fmt(x0, unit)})")
                    + clause + ".")
     return out
 
@@ -156,7 +161,7 @@ def explain_position(current) -> Sentences:
         out.append(f"Customers' credit balances of {fmt(v['credit_balances'], 'amount')} (unapplied cash "
                    f"{fmt(v['unapplied_cash'], 'amount')}, overpayments {fmt(v['overpaid'], 'amount')}) are not in open "
                    f"AR; netted against their own customers, AR is {fmt(v['net_ar'], 'amount')}.")
-    return Sentences(html.escape(s) for s in out)
+    return Sentences(_esc(s) for s in out)
 
 
 def explain_trend(trend: pd.DataFrame, key: str = "dso") -> Sentences:
@@ -164,11 +169,11 @@ def explain_trend(trend: pd.DataFrame, key: str = "dso") -> Sentences:
     :func:`arlib.breakdown.trend`)."""
     t = trend.dropna(subset=[key])
     if t.empty:
-        return Sentences([html.escape(f"{meaning_of(key)[0]} is not defined in any month shown.")])
+        return Sentences([_esc(f"{meaning_of(key)[0]} is not defined in any month shown.")])
     unit = meaning_of(key)[1]
     lo, hi, last = t.loc[t[key].idxmin()], t.loc[t[key].idxmax()], t.iloc[-1]
     d = lambda r: r[C.month_end].strftime("%b %Y")  # noqa: E731
-    return Sentences([html.escape(
+    return Sentences([_esc(
         f"Over the {len(t)} months shown, {meaning_of(key)[0]} ranged from {fmt(lo[key], unit)} ({d(lo)}) to "
         f"{fmt(hi[key], unit)} ({d(hi)}); it is {fmt(last[key], unit)} now.")])
 
@@ -186,7 +191,7 @@ def explain_worklist(work: pd.DataFrame, per_customer: pd.DataFrame) -> Sentence
            f"past due, oldest {top['oldest_days']:,} days: {top['next_step']}."]
     if per_customer.shape[0] > 10:
         out.append(f"The first 10 customers carry {fmt(top10, 'share')} of the expected loss.")
-    return Sentences(html.escape(s) for s in out)
+    return Sentences(_esc(s) for s in out)
 
 
 def explain_credit(card: pd.DataFrame) -> Sentences:
@@ -195,18 +200,24 @@ def explain_credit(card: pd.DataFrame) -> Sentences:
     grades = ", ".join(f"{n} {g}" for g, n in counts.items())
     out = [f"Of {_n(len(card), 'customer')} graded: {grades}."]
     if "limit_change" in card:
-        n_lim, n_terms = int(card["limit_change"].sum()), int(card["terms_change"].sum())
-        out.append(f"{n_lim:,} recommended credit limits and {n_terms:,} recommended payment terms differ from today's.")
+        act = card.loc[card["limit_change"], "limit_action"].value_counts()
+        moves = ", ".join(f"{n} {a}" for a, n in act.items() if a != "set limit")
+        if moves:
+            out.append(f"Recommended credit limits differ from today's by more than 10% for "
+                       f"{_n(int(act.drop('set limit', errors='ignore').sum()), 'customer')} ({moves}).")
+        if act.get("set limit", 0):
+            out.append(f"Customers without a credit limit today: {int(act['set limit']):,}; a limit is recommended for each.")
+        out.append(f"Recommended payment terms differ from today's for {_n(int(card['terms_change'].sum()), 'customer')}.")
     worst = card.iloc[0]
     out.append(f"Highest risk: {worst[C.name]} (score {worst['score']:.0f}, grade {worst['grade']}): {worst['top_drivers']}.")
-    return Sentences(html.escape(s) for s in out)
+    return Sentences(_esc(s) for s in out)
 
 
 def explain_discount(r: Mapping, discount: float, discount_days: int, net_days: int, cost_of_capital: float) -> Sentences:
     """The discount what-if (:func:`arlib.credit.discount_whatif`) in words."""
     offer = f"{discount:.1%} for payment within {discount_days} days, net {net_days}"
     if not r.get("invoices_observed"):
-        return Sentences([html.escape(f"The offer of {offer} cannot be assessed: {r.get('note', 'no payments observed')}.")])
+        return Sentences([_esc(f"The offer of {offer} cannot be assessed: {r.get('note', 'no payments observed')}.")])
     verdict = "pays for itself" if r["net_cost"] <= 0 else "costs more than it saves"
     out = [f"Offering {offer}, taken up on {fmt(r['take_up_share'], 'share')} of the amount ({r['take_up_rule']}), "
            f"would move average days to pay from {r['days_to_pay_now']:.1f} to {r['days_to_pay_after']:.1f} "
@@ -218,7 +229,7 @@ def explain_discount(r: Mapping, discount: float, discount_days: int, net_days: 
            f"{fmt(r['break_even_discount'], 'share') if r['break_even_discount'] is not None else 'not defined'}.",
            f"For a customer, taking the discount earns {r['offer_annual_rate']:.1%} a year on the money paid early, so "
            "any customer who can borrow for less should take it."]
-    return Sentences(html.escape(s) for s in out)
+    return Sentences(_esc(s) for s in out)
 
 
 def explain_coverage(ledger: Ledger, as_of, window_months: int = 3) -> Sentences:
@@ -246,4 +257,4 @@ def explain_coverage(ledger: Ledger, as_of, window_months: int = 3) -> Sentences
     cust = ledger.customers
     if cust is None or C.credit_limit not in cust or cust[C.credit_limit].isna().all():
         out.append("The data has no credit limits: limit use and over-limit customers are not assessed.")
-    return Sentences(html.escape(s) for s in out)
+    return Sentences(_esc(s) for s in out)

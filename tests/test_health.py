@@ -368,3 +368,12 @@ def test_compare_formats_now_before_and_change(k):
     assert tab.loc["Past-due share", "change"] == f"{100 * (1400 / 2600 - before['past_due_share']):+.1f} pts"
     assert tab.loc["Open AR", "change"] == "+600"  # 2600 - 2000
     assert list(health.compare(k).columns) == ["figure", "now", "a month earlier", "change", "meaning"]
+
+
+def test_view_formats_by_column_kind():
+    ck = breakdown.customer_kpis(ledger(), "2024-06-30")
+    v = breakdown.view(ck, breakdown.CUSTOMER_VIEW, n=1)
+    assert list(v.columns[:4]) == ["Customer", "Segment", "Open AR", "Past-due AR"]
+    row = v.iloc[0]
+    assert (row["Open AR"], row["Past due"], row["DSO (days)"]) == ("1,400", "100.0%", f"{1400 / 900 * 91:.1f}")
+    assert row["Customer"] == "Alpha <script>alert(1)</script>"  # escaped by the report table, not here

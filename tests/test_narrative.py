@@ -129,3 +129,16 @@ def test_coverage_reads_caveats_from_the_data():
     s = narrative.explain_coverage(paid, "2024-06-30")
     assert any("Every invoice in the data is settled in full, by 2024-06-20" in x for x in s)
     assert s[-1] == "The data has no credit limits: limit use and over-limit customers are not assessed."
+
+
+def test_credit_sentences_count_recommendations():
+    card = pd.DataFrame({C.name: ["A", "B", "C", "D"], "grade": ["E", "A", "A", "B"], "score": [70.0, 5.0, 1.0, 12.0],
+                         "top_drivers": ["90 days late (30 pts)", "", "", ""],
+                         "limit_change": [True, True, False, True], "terms_change": [True, False, False, False],
+                         "limit_action": ["secure or cash only", "raise", "keep", "set limit"]})
+    assert list(narrative.explain_credit(card)) == [
+        "Of 4 customers graded: 2 A, 1 B, 1 E.",
+        "Recommended credit limits differ from today's by more than 10% for 2 customers (1 secure or cash only, 1 raise).",
+        "Customers without a credit limit today: 1; a limit is recommended for each.",
+        "Recommended payment terms differ from today's for 1 customer.",
+        "Highest risk: A (score 70, grade E): 90 days late (30 pts)."]
