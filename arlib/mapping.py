@@ -90,11 +90,15 @@ _DMY = re.compile(r"^(\d{1,2})[./\- ](\d{1,2})[./\- ](\d{4})(?:[ T]\d{1,2}:\d{2}
 _YMD8 = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:\.0*)?$")
 _SERIAL = re.compile(r"^\d{1,7}(?:\.\d+)?$")
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+#: dates outside pandas' range (e.g. SAP's 9999-12-31 for "never") are unreadable, not a crash
+_FIRST, _LAST = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
 
 
 def _from_parts(y, m, d) -> pd.Series:
-    frame = pd.DataFrame({"year": pd.to_numeric(y), "month": pd.to_numeric(m), "day": pd.to_numeric(d)})
-    return pd.to_datetime(frame, errors="coerce")
+    y, m, d = (pd.to_numeric(v) for v in (y, m, d))
+    ok = (y > _FIRST.year) & (y < _LAST.year)
+    frame = pd.DataFrame({"year": y.where(ok, 2000), "month": m, "day": d})
+    return pd.to_datetime(frame, errors="coerce").where(ok)
 
 
 def _strings(text: pd.Series, fmt: str) -> pd.Series:
@@ -122,7 +126,7 @@ def _strings(text: pd.Series, fmt: str) -> pd.Series:
         ok = text.str.fullmatch(_SERIAL)
         out[ok] = excel_serial(pd.to_numeric(text[ok]))
     if "%" in fmt:
-        out = pd.to_datetime(text, format=fmt, errors="coerce")
+        out = pd.to_datetime(text, format=fmt, errors="coerce")  # out-of-range dates become NaT
     return out
 
 
@@ -132,9 +136,11 @@ def excel_serial(days: pd.Series) -> pd.Series:
     >>> excel_serial(pd.Series([43531.0, 43531.75])).dt.strftime("%Y-%m-%d").tolist()
     ['2019-03-07', '2019-03-07']
     """
-    days = pd.to_numeric(days, errors="coerce")
-    days = days.where((days >= 1) & (days < 2_958_466))
-    return EXCEL_EPOCH + pd.to_timedelta(np.floor(days), unit="D")
+    days = np.floor(pd.to_numeric(days, errors="coerce"))
+    last = (_LAST.to_pydatetime() - EXCEL_EPOCH.to_pydatetime()).days
+    days = days.where((days >= 1) & (days <= last))  # beyond: unreadable, and no overflow
+    day = np.datetime64("1899-12-30") + days.fillna(0).to_numpy(dtype=np.int64).astype("timedelta64[D]")
+    return pd.Series(day.astype("datetime64[ns]"), index=days.index).where(days.notna())
 
 
 def parse_dates(s: pd.Series, fmt: str = "auto") -> tuple[pd.Series, np.ndarray]:
@@ -200,7 +206,7 @@ def _amount_re(decimal: str) -> re.Pattern:
     dec = re.escape(decimal)
     number = rf"\d{{1,3}}(?:{thousands}\d{{3}})+(?:{dec}\d+)?|\d+(?:{dec}\d*)?|{dec}\d+"
     return re.compile(
-        rf"^(?P<lp>\()?\s*(?P<s1>[+-])?\s*(?:{_CUR})?\s*(?P<s2>[+-])?\s*(?P<num>{number})\s*"
+        rf"^(?P<lp>\()?\s*(?P<s1>[+-])?\s*(?:{_CUR})?\s*(?P<lp2>\()?\s*(?P<s2>[+-])?\s*(?P<num>{number})\s*"
         rf"(?:{_CUR})?\s*(?P<tm>-)?\s*(?P<rp>\))?$")
 
 
@@ -223,9 +229,9 @@ def parse_amounts(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, np.ndarr
         sep = "." if decimal == "," else ","
         digits = m["num"].str.replace(r"[' ]", "", regex=True).str.replace(sep, "", regex=False)
         digits = digits.str.replace(decimal, ".", regex=False)
-        negs = (m["s1"] == "-").astype(int) + (m["s2"] == "-").astype(int) + m["tm"].notna().astype(int) \
-            + m["lp"].notna().astype(int)
-        balanced = m["lp"].notna() == m["rp"].notna()
+        paren = m["lp"].notna().astype(int) + m["lp2"].notna().astype(int)
+        negs = (m["s1"] == "-").astype(int) + (m["s2"] == "-").astype(int) + m["tm"].notna().astype(int) + paren
+        balanced = (paren == m["rp"].notna().astype(int))
         ok = m["num"].notna() & balanced & (negs <= 1)
         val = pd.to_numeric(digits.where(ok), errors="coerce") * np.where(negs == 1, -1.0, 1.0)
         out[text_mask] = val.to_numpy()
