@@ -158,7 +158,7 @@ def trend(ledger: Ledger, as_of, months: int = 24, window_months: int = 3) -> pd
         values, _ = health._balance_kpis(ledger, core.window(d, window_months))
         rows.append({C.month_end: d, **{c: values[c] for c in TREND_COLUMNS}})
     out = pd.DataFrame(rows, columns=[C.month_end, *TREND_COLUMNS])
-    return out.astype({c: float for c in TREND_COLUMNS})
+    return out.astype({C.month_end: "datetime64[ns]", **{c: float for c in TREND_COLUMNS}})
 
 
 def drivers(ledger: Ledger, as_of, previous=None, window_months: int = 3) -> pd.DataFrame:

@@ -96,11 +96,16 @@ def _driver_clause(drivers: pd.DataFrame | None, kpi: str, total: float) -> str:
     top = same.loc[same["change"].abs().idxmax()]
     scale = 100.0 if kpi == "past_due_share" else 1.0
     unit = _DRIVER_UNIT[kpi]
-    change = top["change"] * scale
-    word = "mostly from" if abs(top["change"]) >= 0.5 * abs(total) else "the largest part from"
     name = _esc(str(top.get(C.name, top[C.customer_id])))
-    sign = "+" if change > 0 else "-"
-    return f", {word} {name} ({sign}{_num(change, unit)})"
+    mine, rest = top["change"], total - top["change"]
+
+    def signed(x: float) -> str:
+        return ("+" if x > 0 else "-") + _num(x * scale, unit)
+
+    if abs(mine) > abs(total) and abs(rest * scale) >= 0.05:  # the others moved the other way
+        return f": {name} {signed(mine)}, the other customers {signed(rest)}"
+    word = "mostly from" if abs(mine) >= 0.5 * abs(total) else "the largest part from"
+    return f", {word} {name} ({signed(mine)})"
 
 
 def explain_kpis(current, previous=None, drivers: pd.DataFrame | None = None,

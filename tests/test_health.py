@@ -356,6 +356,9 @@ def test_health_plots_return_axes_with_the_data():
     assert hp.risk_map(card).get_xlabel() == "weighted days late"
     assert [p.get_height() for p in hp.grade_mix(card).patches][:5] == pytest.approx(
         list(card.groupby("grade")["open_ar"].sum().reindex(list("ABCDE"), fill_value=0)))
+    empty = breakdown.trend(ledger([], [], CUST), "2024-06-30", months=3)
+    assert empty.empty and [hp.dso_trend(empty).texts[0].get_text(), hp.cei_trend(empty).get_title()] == \
+        ["no data", "Collection effectiveness index"]
     plt.close("all")
 
 

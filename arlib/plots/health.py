@@ -16,10 +16,18 @@ from arlib.schemas import C
 GRADE_COLOURS = dict(zip("ABCDE", ["#1b7837", "#a6dba0", "#fee08b", "#f46d43", "#a50026"]))
 
 
+def _no_data(ax, title: str):
+    ax.set(title=title, xticks=[], yticks=[])
+    ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes, color="grey")
+    return ax
+
+
 def dso_trend(trend: pd.DataFrame, ax=None):
     """DSO, countback DSO and best-possible DSO per month; the gap (average days delinquent)
     shaded."""
     ax = new_axes(ax)
+    if trend.empty:
+        return _no_data(ax, "Days sales outstanding")
     x = trend[C.month_end]
     ax.fill_between(x, trend["bpdso"], trend["dso"], color=PALETTE[3], alpha=0.15, label="average days delinquent")
     ax.plot(x, trend["dso"], color=PALETTE[0], lw=2, marker="o", ms=3, label="DSO")
@@ -34,6 +42,8 @@ def dso_trend(trend: pd.DataFrame, ax=None):
 def cei_trend(trend: pd.DataFrame, ax=None):
     """Monthly CEI as bars and the window CEI as a line, on a 0-100 scale."""
     ax = new_axes(ax)
+    if trend.empty:
+        return _no_data(ax, "Collection effectiveness index")
     x = trend[C.month_end]
     ax.bar(x, trend["cei_month"], width=20, color=PALETTE[5], alpha=0.7, label="CEI, month")
     ax.plot(x, trend["cei"], color=PALETTE[0], lw=2, marker="o", ms=3, label="CEI, window")
@@ -45,6 +55,8 @@ def cei_trend(trend: pd.DataFrame, ax=None):
 def past_due_trend(trend: pd.DataFrame, ax=None):
     """Past-due share of open AR per month."""
     ax = new_axes(ax)
+    if trend.empty:
+        return _no_data(ax, "Past-due share of open receivables")
     ax.plot(trend[C.month_end], 100 * trend["past_due_share"], color=PALETTE[3], lw=2, marker="o", ms=3)
     ax.set(title="Past-due share of open receivables", xlabel="", ylabel="% of open AR")
     ax.set_ylim(bottom=0)
@@ -55,7 +67,9 @@ def top_customers(customers: pd.DataFrame, n: int = 10, currency: str = "", ax=N
     """The ``n`` largest debtors' open AR split into current and past due (frame from
     :func:`arlib.breakdown.customer_kpis`)."""
     ax = new_axes(ax, figsize=(9, 0.35 * n + 1.2))
-    top = customers.nlargest(n, "open_ar").iloc[::-1]
+    top = customers.loc[customers["open_ar"] > 0].nlargest(n, "open_ar").iloc[::-1]
+    if top.empty:
+        return _no_data(ax, f"Top {n} debtors")
     label = top[C.name] if C.name in top else top[C.customer_id]
     ax.barh(label.astype(str), top["current_ar"], color=AGING_COLOURS[0], label="current")
     ax.barh(label.astype(str), top["past_due_ar"], left=top["current_ar"], color=AGING_COLOURS[4], label="past due")
@@ -72,6 +86,8 @@ def risk_map(card: pd.DataFrame, ax=None):
     """Customers by weighted days late (x) and credit-limit use (y), sized by open AR and
     coloured by grade (frame from :func:`arlib.credit.scorecard`)."""
     ax = new_axes(ax, figsize=(9, 4.5))
+    if card["days_late"].notna().sum() == 0:
+        return _no_data(ax, "Credit risk map (size = open AR)")
     d = card.assign(limit_use_pct=100 * card["limit_use"].fillna(0.0)).dropna(subset=["days_late"])
     sizes = 20 + 300 * np.sqrt(d["open_ar"].clip(lower=0) / max(d["open_ar"].max(), 1e-9))
     sns.scatterplot(data=d, x="days_late", y="limit_use_pct", hue="grade", hue_order=list(GRADE_COLOURS),
