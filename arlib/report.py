@@ -174,6 +174,8 @@ def table(df: pd.DataFrame, money: list[str] | tuple = (), pct: list[str] | tupl
     df = df.rename(columns=rename)
     fmt = {c: (lambda v, d=decimals: "" if pd.isna(v) else f"{v:,.{d}f}") for c in money if c in df}
     fmt.update({c: (lambda v: "" if pd.isna(v) else f"{v:.1%}") for c in pct if c in df})
+    fmt.update({c: (lambda v: "" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d"))
+                for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])})
     sty = df.style.format(fmt, escape="html", na_rep="")
     sty = sty.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     num = [c for c in money if c in df]
