@@ -380,3 +380,12 @@ def test_view_formats_by_column_kind():
     row = v.iloc[0]
     assert (row["Open AR"], row["Past due"], row["DSO (days)"]) == ("1,400", "100.0%", f"{1400 / 900 * 91:.1f}")
     assert row["Customer"] == "Alpha <script>alert(1)</script>"  # escaped by the report table, not here
+
+
+def test_cash_without_a_known_customer_is_not_netted():
+    txn = TXN + [("t8", "", None, "2024-06-25", 75.0, "payment")]
+    k = health.kpis(ledger(txn=txn), "2024-06-30")
+    assert k["unapplied_cash"] == 250 + 75 and k["credit_balances"] == 270 + 75
+    assert k["net_ar"] == 2600 - 270  # the 75 belongs to no customer: shown, not netted
+    bal = health.credit_balances(ledger(txn=txn), "2024-06-30")
+    assert bal.loc[bal[C.customer_id].isna(), "unapplied_cash"].item() == 75.0
