@@ -90,6 +90,7 @@ def to_html(nb: nbformat.NotebookNode, title: str, language: str = "en", top_htm
     """
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))  # a deep copy we may edit
     nb.metadata["title"] = title
+    nb.cells = [c for c in nb.cells if c.cell_type != "code" or _visible(c)]  # no blank gaps
     headings = []
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -105,6 +106,16 @@ def to_html(nb: nbformat.NotebookNode, title: str, language: str = "en", top_htm
         warnings.filterwarnings("ignore", message=".*is not able to be represented", category=UserWarning)
         body, _ = _exporter().from_notebook_node(nb)
     return body
+
+
+def _visible(cell) -> bool:
+    """Whether a code cell shows anything in the HTML (not just a KPI record or nothing)."""
+    for o in cell.get("outputs", []):
+        if o.get("output_type") in ("stream", "error"):
+            return True
+        if set(o.get("data", {})) - {KPI_MIME}:
+            return True
+    return False
 
 
 def stamp_html(stamp: dict, lang: str = "en") -> str:
@@ -181,6 +192,9 @@ def table(df: pd.DataFrame, money: list[str] | tuple = (), pct: list[str] | tupl
     num = [c for c in money if c in df]
     if num:
         sty = sty.map(lambda v: "color: #b2182b" if isinstance(v, int | float) and v < 0 else "", subset=num)
+    text = [c for c in df.columns if df[c].dtype == object and c not in money and c not in pct]
+    if text:
+        sty = sty.set_properties(subset=text, **{"text-align": "left"})
     if caption:
         sty = sty.set_caption(html.escape(caption))
     return sty.hide(axis="index") if isinstance(df.index, pd.RangeIndex) else sty
