@@ -97,7 +97,8 @@ def _prepare(df: pd.DataFrame, freq: str, regressors: Sequence[str], notes: dict
     parts = []
     for uid, g in data.sort_values([UID, DS], kind="stable").groupby(UID, sort=True):
         full = g.set_index(DS).reindex(pd.date_range(g[DS].min(), g[DS].max(), freq=freq))
-        full.index.name, full[UID] = DS, uid
+        full.index.name = DS
+        full[UID] = pd.Series([uid] * len(full), index=full.index, dtype=object)
         if full[Y].notna().sum() == 0:
             notes["has no values; left out of the forecast"].append(uid)
             continue

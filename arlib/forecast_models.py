@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from statistics import NormalDist
 
 import numpy as np
+from statsforecast.models import AutoARIMA, AutoCES, AutoETS, DynamicOptimizedTheta, Theta
 
 Bands = dict[str, np.ndarray]
 
@@ -97,39 +98,73 @@ def _sf(model, y: np.ndarray, h: int, levels: Sequence[int]) -> Bands:
     return {k: np.asarray(v, dtype=float) for k, v in out.items()}
 
 
-def _decomposition(y: np.ndarray) -> str:
-    return "multiplicative" if np.min(y) > 0 else "additive"
+def seasonal_test(y: np.ndarray, m: int, alpha: float = 0.05) -> bool:
+    """Is there a stable seasonal pattern? One-way ANOVA of the detrended series (classical
+    decomposition) across the ``m`` seasons, at level ``alpha``; needs two full seasons.
+
+    The autocorrelation test built into Theta (as in forecast::thetaf) has little power
+    with three or four years of smooth monthly seasonality, the usual length of a cash
+    history; this test finds such patterns and flags about as many M3 monthly series
+    (about half), with the same Theta accuracy there.
+
+    >>> t = np.arange(36)
+    >>> seasonal_test(100 + 10 * np.sin(2 * np.pi * t / 12) + np.cos(t), 12)
+    True
+    >>> seasonal_test(100 + np.cos(t * 1.3), 12)
+    False
+    """
+    from scipy.stats import f_oneway
+    from statsmodels.tsa.seasonal import seasonal_decompose
+
+    if m <= 1 or len(y) < 2 * m:
+        return False
+    mult = np.min(y) > 0
+    trend = seasonal_decompose(y, model="multiplicative" if mult else "additive", period=m).trend
+    r = y / trend if mult else y - trend
+    season = np.arange(len(y)) % m
+    ok = np.isfinite(r)
+    groups = [r[ok & (season == k)] for k in range(m)]
+    if min(len(g) for g in groups) < 1 or np.ptp(r[ok]) == 0:
+        return False
+    return bool(f_oneway(*groups).pvalue < alpha)
 
 
-def ets(y, h, m, levels):
-    from statsforecast.models import AutoETS
+def _deseasonalised(model_factory, y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
+    """Fit a non-seasonal model on the seasonally adjusted series (classical decomposition,
+    multiplicative for positive data) and put the last seasonal indices back."""
+    from statsmodels.tsa.seasonal import seasonal_decompose
 
+    if not seasonal_test(y, m):
+        return _sf(model_factory(), y, h, levels)
+    mult = np.min(y) > 0
+    idx = seasonal_decompose(y, model="multiplicative" if mult else "additive", period=m).seasonal
+    if mult and np.min(idx) < 0.01:
+        mult, idx = False, seasonal_decompose(y, model="additive", period=m).seasonal
+    future = idx[len(y) - m:][np.arange(h) % m]
+    out = _sf(model_factory(), y / idx if mult else y - idx, h, levels)
+    return {k: v * future if mult else v + future for k, v in out.items()}
+
+
+def ets(y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
     return _sf(AutoETS(season_length=m if m <= MAX_ETS_SEASON else 1), y, h, levels)
 
 
-def ces(y, h, m, levels):
-    from statsforecast.models import AutoCES
-
+def ces(y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
     return _sf(AutoCES(season_length=m), y, h, levels)
 
 
-def arima(y, h, m, levels):
-    from statsforecast.models import AutoARIMA
-
+def arima(y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
     return _sf(AutoARIMA(season_length=m), y, h, levels)
 
 
-def theta(y, h, m, levels):
-    from statsforecast.models import Theta
+def theta(y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
+    """Standard Theta (SES with drift) on the seasonally adjusted series."""
+    return _deseasonalised(lambda: Theta(season_length=1), y, h, m, levels)
 
-    return _sf(Theta(season_length=m, decomposition_type=_decomposition(y)), y, h, levels)
 
-
-def dot(y, h, m, levels):
-    from statsforecast.models import DynamicOptimizedTheta
-
-    model = DynamicOptimizedTheta(season_length=m, decomposition_type=_decomposition(y))
-    return _sf(model, y, h, levels)
+def dot(y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
+    """Dynamic optimised Theta on the seasonally adjusted series."""
+    return _deseasonalised(lambda: DynamicOptimizedTheta(season_length=1), y, h, m, levels)
 
 
 #: Single models: name -> (function, minimum observations, uses the season length).
@@ -183,6 +218,9 @@ def _run_member(name: str, y: np.ndarray, h: int, m: int, levels, notes: list[No
     fn, min_obs, seasonal = MODELS[name]
     n = len(y)
     fb = _fallback_name(n, m)
+    if name == "snaive" and n < m:
+        notes.append(Note(f"fewer than one season ({m} observations); used naive instead of snaive"))
+        return naive(y, h, m, levels), "naive"
     if n < min_obs:
         notes.append(Note(f"fewer than {min_obs} observations; used {fb} instead of {name}"))
         return MODELS[fb][0](y, h, m, levels), fb
@@ -254,6 +292,7 @@ def predict_series(y: np.ndarray, h: int, m: int, methods: Sequence[str],
 
 
 #: SARIMAX candidates: (order, seasonal order or None, trend); the lowest AIC wins.
+#: Seasonal candidates replace the non-seasonal ones when there are two seasons of data.
 _SARIMAX_GRID = (((1, 0, 0), None, "c"), ((0, 1, 1), None, "n"), ((1, 0, 0), (0, 1, 1), "c"),
                  ((0, 1, 1), (0, 1, 1), "n"))
 
@@ -272,14 +311,16 @@ def sarimax(y, h, m, levels, exog, notes: list[Note]) -> tuple[Bands, str]:
         return MODELS[fb][0](y, h, m, levels), fb
     best, best_aic = None, np.inf
     for order, seasonal, trend in _SARIMAX_GRID:
-        if seasonal is not None and (m <= 1 or n < 2 * m + 2):
+        use_seasonal = m > 1 and n >= 2 * m + 2
+        if (seasonal is not None) != use_seasonal:
             continue
         so = (*seasonal, m) if seasonal else (0, 0, 0, 0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("ignore", UserWarning)
             try:
-                res = SARIMAX(y, exog=X, order=order, seasonal_order=so, trend=trend).fit(disp=False, maxiter=200)
+                model = SARIMAX(y, exog=X, order=order, seasonal_order=so, trend=trend)
+                res = model.fit(disp=False, maxiter=100)
             except Exception:  # a candidate that cannot be fitted is skipped
                 continue
         if np.isfinite(res.aic) and res.aic < best_aic:
