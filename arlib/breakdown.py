@@ -79,8 +79,8 @@ def group_kpis(ledger: Ledger, as_of, window_months: int = 3, by: str = C.custom
     out["bpdso"] = core.best_possible_dso(out["current_ar"].to_numpy(), s, d)
     out["add"] = out["dso"] - out["bpdso"]
     out["cei"] = core.cei(out["ar_window_start"].to_numpy(), s, ar, out["current_ar"].to_numpy())
-    out["past_due_share"] = core._div(out["past_due_ar"], ar)
-    out[C.share] = core._div(ar, ar.sum())
+    out["past_due_share"] = core.safe_div(out["past_due_ar"], ar)
+    out[C.share] = core.safe_div(ar, ar.sum())
     cols = ["open_ar", "current_ar", "past_due_ar", "ar_window_start", "billings_window", "collections_window",
             "dso", "dso_countback", "bpdso", "add", "cei", "past_due_share", C.share, "disputed_open_amount"]
     return out[cols].round(6).sort_values("open_ar", ascending=False, kind="stable").reset_index()
@@ -95,7 +95,7 @@ def customer_kpis(ledger: Ledger, as_of, window_months: int = 3) -> pd.DataFrame
         info = cust.set_index(C.customer_id)[[C.name, C.segment, C.credit_limit]]
         out = out.join(info, on=C.customer_id)
         out.insert(1, C.name, out.pop(C.name))
-        out["limit_use"] = core._div(out["open_ar"], out[C.credit_limit].fillna(0.0))
+        out["limit_use"] = core.safe_div(out["open_ar"], out[C.credit_limit].fillna(0.0))
         out["over_limit"] = out["open_ar"] > out[C.credit_limit].fillna(np.inf) + core.TOL
     bal = health.credit_balances(ledger, core.window(as_of, window_months).end)
     bal = bal.dropna(subset=[C.customer_id]).set_index(C.customer_id)["credit_balance"]
@@ -155,7 +155,7 @@ def trend(ledger: Ledger, as_of, months: int = 24, window_months: int = 3) -> pd
         d = core.step_back(as_of, k)
         if pd.isna(first) or d < first:
             continue
-        values, _ = health._balance_kpis(ledger, core.window(d, window_months))
+        values, _ = health.balance_kpis(ledger, core.window(d, window_months))
         rows.append({C.month_end: d, **{c: values[c] for c in TREND_COLUMNS}})
     out = pd.DataFrame(rows, columns=[C.month_end, *TREND_COLUMNS])
     return out.astype({C.month_end: "datetime64[ns]", **{c: float for c in TREND_COLUMNS}})

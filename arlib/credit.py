@@ -129,10 +129,10 @@ def scorecard(ledger: Ledger, as_of, lookback_months: int = 12, recent_months: i
     out["days_late"] = ids.map(all_late["days_late"]).to_numpy()
     out["late_trend"] = (ids.map(now) - ids.map(before)).to_numpy()
     out["share_late"] = ids.map(all_late["share_late"]).to_numpy()
-    out["dispute_share"] = core._div(ids.map(disputed).fillna(0.0), ids.map(billed).fillna(0.0))
-    out["limit_use"] = core._div(out["open_ar"], out[C.credit_limit].fillna(0.0))
+    out["dispute_share"] = core.safe_div(ids.map(disputed).fillna(0.0), ids.map(billed).fillna(0.0))
+    out["limit_use"] = core.safe_div(out["open_ar"], out[C.credit_limit].fillna(0.0))
     base = np.maximum(ids.map(ar_then).fillna(0.0).to_numpy(), out["billings_month"].to_numpy())
-    out["balance_growth"] = core._div(out["open_ar"] - ids.map(ar_then).fillna(0.0), base)
+    out["balance_growth"] = core.safe_div(out["open_ar"] - ids.map(ar_then).fillna(0.0), base)
     total_w = sum(r[2] for r in rules.values())
     score = np.zeros(len(out))
     for name, (lo, hi, wt) in rules.items():

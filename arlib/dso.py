@@ -83,7 +83,8 @@ def periods_back(as_of, n: int) -> list[Window]:
     return [Window(step_back(as_of, k + 1), step_back(as_of, k)) for k in range(n)]
 
 
-def _div(num, den) -> np.ndarray:
+def safe_div(num, den) -> np.ndarray:
+    """``num / den`` element-wise, NaN where ``den`` is (within half a cent of) zero or negative."""
     num, den = np.broadcast_arrays(np.asarray(num, dtype=float), np.asarray(den, dtype=float))
     out = np.full(num.shape, np.nan)
     ok = den > TOL
@@ -97,7 +98,7 @@ def _out(x: np.ndarray):
 
 def dso(open_ar, billings, days):
     """Standard DSO = open AR / billings x days; NaN when nothing was billed."""
-    return _out(_div(np.asarray(open_ar, dtype=float) * days, billings))
+    return _out(safe_div(np.asarray(open_ar, dtype=float) * days, billings))
 
 
 def best_possible_dso(current_ar, billings, days):
@@ -118,13 +119,13 @@ def cei(ar_start, billings, ar_end, current_end):
     """
     ar_start, billings = np.asarray(ar_start, dtype=float), np.asarray(billings, dtype=float)
     base = ar_start + billings
-    return _out(100.0 * _div(base - np.asarray(ar_end, dtype=float), base - np.asarray(current_end, dtype=float)))
+    return _out(100.0 * safe_div(base - np.asarray(ar_end, dtype=float), base - np.asarray(current_end, dtype=float)))
 
 
 def turnover(billings, days, ar_start, ar_end):
     """Annualised receivables turnover = (billings x 365 / days) / mean(AR start, AR end)."""
     mean_ar = (np.asarray(ar_start, dtype=float) + np.asarray(ar_end, dtype=float)) / 2.0
-    return _out(_div(np.asarray(billings, dtype=float) * 365.0 / days, mean_ar))
+    return _out(safe_div(np.asarray(billings, dtype=float) * 365.0 / days, mean_ar))
 
 
 def countback_dso(open_ar, invoiced, days):
@@ -148,7 +149,7 @@ def countback_dso(open_ar, invoiced, days):
     k = np.where(reached.any(axis=1), reached.argmax(axis=1), -1)
     rows = np.arange(len(ar))
     kk = np.clip(k, 0, None)
-    frac = _div(ar - prev[rows, kk], inv[rows, kk])
+    frac = safe_div(ar - prev[rows, kk], inv[rows, kk])
     out = cum_days[kk] + np.nan_to_num(frac) * d[kk]
     out = np.where(k < 0, np.nan, out)
     out = np.where(ar <= TOL, 0.0, out)

@@ -290,7 +290,7 @@ def credit_use(ledger: Ledger, items: pd.DataFrame) -> pd.DataFrame:
     ar = items.groupby(C.customer_id)[C.open_amount].sum()
     out = cust[[C.customer_id, C.credit_limit]].dropna().copy()
     out.insert(1, "open_ar", out[C.customer_id].map(ar).fillna(0.0).to_numpy())
-    out["limit_use"] = core._div(out["open_ar"], out[C.credit_limit])
+    out["limit_use"] = core.safe_div(out["open_ar"], out[C.credit_limit])
     out["over_limit"] = out["open_ar"] > out[C.credit_limit] + core.TOL
     return out.reset_index(drop=True)
 
@@ -309,7 +309,7 @@ def kpis(ledger: Ledger, as_of, window_months: int = 3,
     check_one_currency(ledger)
     w = core.window(as_of, window_months)
     items = ledger.open_items(w.end, thresholds)
-    balance, collectible_month = _balance_kpis(ledger, w)
+    balance, collectible_month = balance_kpis(ledger, w)
     v: dict[str, float | int | None] = dict(balance)
     v.update(_payment_behaviour(ledger, w))
     disputed = items.loc[items[C.disputed].astype(bool), C.open_amount]
@@ -346,7 +346,7 @@ def ar_at(ledger: Ledger, dates: Sequence) -> pd.DataFrame:
     return bal.reindex(idx)
 
 
-def _balance_kpis(ledger: Ledger, w: core.Window) -> tuple[dict[str, float | None], float]:
+def balance_kpis(ledger: Ledger, w: core.Window) -> tuple[dict[str, float | None], float]:
     """The AR-movement KPIs (DSO family, CEI, turnover, past-due share) of one window, and what
     was collectible in its last month (for the reason a monthly CEI is not defined)."""
     flows = _Flows(ledger)
