@@ -7,7 +7,11 @@ the item is ``current`` when that is ``<= 0``.
 
 The numeric core works on arrays: invoices are factorised to integer codes, transactions are
 sorted by date once, and the settled amount of every invoice at any date is one ``bincount``
-over a prefix of the transactions. Frame wrappers add dates, buckets and tidy output.
+over a prefix of the transactions. Snapshots at many dates share one pass: each invoice is open
+from its invoice date until the day its running settled total first covers it, so the (invoice,
+date) pairs where it is open are enumerated directly and summed per bucket with one
+``bincount``; the cost grows with the number of open pairs, not invoices times dates. Frame
+wrappers add dates, buckets and tidy output.
 
 Example
 -------
@@ -29,6 +33,7 @@ Example
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -39,6 +44,7 @@ from arlib.schemas import (
     PAYMENT,
     RECOVERY,
     SETTLING_KINDS,
+    TXN_KINDS,
     WRITE_OFF,
     C,
     Customers,
@@ -47,6 +53,7 @@ from arlib.schemas import (
 )
 
 DEFAULT_THRESHOLDS: tuple[int, ...] = (0, 30, 60, 90, 120)
+_FLOW_NAMES = {PAYMENT: "collected", CREDIT_NOTE: "credited", WRITE_OFF: "written_off", RECOVERY: "recovered"}
 CENT = 0.005  # amounts within half a cent of zero are settled
 
 
@@ -82,11 +89,75 @@ def bucket_categorical(days_past_due: np.ndarray, thresholds: Sequence[int]) -> 
 
 def _days(values) -> np.ndarray:
     """Dates as integer days since the epoch."""
-    return pd.to_datetime(values).values.astype("datetime64[D]").astype(np.int64)
+    if not (isinstance(values, pd.Series) and values.dtype.kind == "M"):  # already dates: no parsing
+        values = pd.to_datetime(values)
+    return values.to_numpy().astype("datetime64[D]").astype(np.int64)
 
 
 def _day(as_of) -> int:
     return int(np.datetime64(pd.Timestamp(as_of).date(), "D").astype(np.int64))
+
+
+_NEVER, _BEFORE_ALL = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+
+
+def _is_arrow(values) -> bool:
+    return isinstance(values.dtype, pd.ArrowDtype) or getattr(values.dtype, "storage", None) == "pyarrow"
+
+
+def _positions(values: pd.Series, keys) -> np.ndarray:
+    """Position of each value among the unique ``keys`` (-1 when absent). Arrow-backed text goes
+    through Arrow's hash kernel (no Python strings are made), anything else through pandas."""
+    if _is_arrow(values) and (isinstance(keys, tuple) or _is_arrow(keys)):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        def flat(x):
+            arr = x.array.__arrow_array__()
+            return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+        found = pc.index_in(flat(values), value_set=pa.array(keys) if isinstance(keys, tuple) else flat(keys))
+        return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return pd.Index(keys).get_indexer(values)
+
+
+def _sorted_by_date(txn: pd.DataFrame) -> pd.DataFrame:
+    """Transactions in date order, ties by ``txn_id``: a stable sort, skipped when the frame is
+    already in that order (as a Parquet store keeps it)."""
+    keys = [c for c in (C.date, C.txn_id) if c in txn]
+    d = txn[C.date].to_numpy()
+    in_order = len(txn) < 2 or bool((d[1:] >= d[:-1]).all())
+    if in_order and len(keys) > 1 and len(txn) > 1:
+        tie = d[1:] == d[:-1]
+        ids = txn[C.txn_id].array
+        try:
+            in_order = bool(pd.array(ids[1:][tie] >= ids[:-1][tie]).fillna(False).all())
+        except TypeError:  # ids of mixed types: let the sort decide
+            in_order = False
+    return txn.reset_index(drop=True) if in_order else txn.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def _run_starts(groups: np.ndarray) -> np.ndarray:
+    return np.r_[True, groups[1:] != groups[:-1]] if len(groups) else np.zeros(0, dtype=bool)
+
+
+def _running_totals(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Running sum within each run of equal (sorted) ``groups``, added in order from zero so that
+    every total is bit for bit the ``bincount`` of the same transactions."""
+    start = _run_starts(groups)
+    pos = np.arange(len(values))
+    rank = pos - np.maximum.accumulate(np.where(start, pos, 0)) if len(values) else pos
+    top = int(rank.max()) if len(rank) else 0
+    if top > 64:  # a very long run: one cumulative sum (exact to far below a cent)
+        cs = np.cumsum(values)
+        return cs - (cs - values)[pos - rank]
+    out = values.astype(float, copy=True)
+    by_rank = np.argsort(rank, kind="stable")
+    edges = np.cumsum(np.bincount(rank, minlength=top + 1))
+    for r in range(1, top + 1):
+        idx = by_rank[edges[r - 1]:edges[r]]
+        out[idx] += out[idx - 1]
+    return out
 
 
 def month_ends(start, end) -> pd.DatetimeIndex:
@@ -138,7 +209,7 @@ class Ledger:
             if customers is not None:
                 customers = Customers.validate(customers, lazy=True)
         self.invoices = invoices.reset_index(drop=True)
-        self.transactions = transactions.sort_values([C.date, C.txn_id], kind="stable").reset_index(drop=True)
+        self.transactions = _sorted_by_date(transactions)
         self.customers = customers
         inv, txn = self.invoices, self.transactions
         self._inv_day = _days(inv[C.invoice_date])
@@ -146,9 +217,11 @@ class Ledger:
         self._amount = inv[C.amount].to_numpy(dtype=float)
         self._txn_day = _days(txn[C.date])
         self._txn_amount = txn[C.amount].to_numpy(dtype=float)
-        codes = pd.Index(inv[C.invoice_id]).get_indexer(txn[C.invoice_id])
+        codes = _positions(txn[C.invoice_id], inv[C.invoice_id])
         self._txn_code = codes  # -1: not applied to a known invoice
-        self._settling = txn[C.kind].isin(SETTLING_KINDS).to_numpy() & (codes >= 0)
+        self._kind = _positions(txn[C.kind], TXN_KINDS)  # index into TXN_KINDS, -1: unknown
+        settling = np.isin(self._kind, [TXN_KINDS.index(k) for k in SETTLING_KINDS])
+        self._settling = settling & (codes >= 0)
 
     # -- numeric core -----------------------------------------------------------------------
     def _prefix(self, day: int) -> int:
@@ -165,14 +238,60 @@ class Ledger:
         open_amt = self._amount - self.settled_at(pd.Timestamp(day, unit="D"))
         return (self._inv_day <= day) & (open_amt > CENT), open_amt
 
+    @cached_property
+    def _by_invoice(self) -> dict[str, np.ndarray]:
+        """Settling transactions grouped by invoice (date order kept), with running totals, the
+        day each invoice is first covered (``close``) and search keys ``invoice * span + day``."""
+        sel = np.flatnonzero(self._settling)
+        sel = sel[np.argsort(self._txn_code[sel], kind="stable")]
+        code, day = self._txn_code[sel], self._txn_day[sel]
+        cum = _running_totals(self._txn_amount[sel], code)
+        covered = np.flatnonzero(~(self._amount[code] - cum > CENT))
+        covered = covered[_run_starts(code[covered])]
+        close = np.full(len(self._amount), _NEVER, dtype=np.int64)
+        close[code[covered]] = day[covered]
+        close[~(self._amount > CENT)] = _BEFORE_ALL  # never open
+        first = np.full(len(self._amount), _NEVER, dtype=np.int64)
+        starts = _run_starts(code)
+        first[code[starts]] = day[starts]
+        lo = int(day.min()) if len(day) else 0
+        span = (int(day.max()) if len(day) else 0) - lo + 2
+        return {"code": code, "cum": cum, "close": close, "first": first, "lo": lo, "span": span,
+                "key": code * span + (day - lo)}
+
+    def _settled_on(self, inv: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """Settled amount of invoice ``inv[j]`` at the close of ``days[j]``, pairwise."""
+        b = self._by_invoice
+        out = np.zeros(len(inv))
+        p = np.flatnonzero(days >= b["first"][inv])  # others have no settlement yet
+        q = inv[p] * b["span"] + np.clip(days[p] - b["lo"], -1, b["span"] - 1)
+        pos = np.searchsorted(b["key"], q, side="right") - 1
+        out[p] = b["cum"][pos]
+        return out
+
+    def _open_pairs(self, days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every (invoice, date) where the invoice is open at the close of ``days[k]`` (ascending
+        days): invoice positions, date positions ``k`` and open amounts, by invoice then date."""
+        if (self._txn_amount[self._settling] <= 0).any():  # running totals not monotone: date by date
+            pairs = [(np.flatnonzero(m), np.full(m.sum(), k), a[m]) for k, (m, a) in
+                     enumerate(self._open_mask(int(d)) for d in days)]
+            inv, k, amt = (np.concatenate(x) for x in zip(*pairs)) if pairs else (np.zeros(0, int),) * 3
+            order = np.lexsort((k, inv))
+            return inv[order], k[order], amt[order]
+        k0 = np.searchsorted(days, self._inv_day, side="left")
+        n = np.clip(np.searchsorted(days, self._by_invoice["close"], side="left") - k0, 0, None)
+        inv = np.repeat(np.arange(len(n)), n)
+        k = np.arange(len(inv)) - np.repeat(np.cumsum(n) - n - k0, n)
+        return inv, k, self._amount[inv] - self._settled_on(inv, days[k])
+
     # -- frames -----------------------------------------------------------------------------
     def open_items(self, as_of, thresholds: Sequence[int] = DEFAULT_THRESHOLDS) -> pd.DataFrame:
         """Invoices open at the close of ``as_of`` with ``open_amount``, ``days_past_due`` and ``bucket``."""
         day = _day(as_of)
-        mask, open_amt = self._open_mask(day)
-        out = self.invoices.loc[mask].copy()
-        out[C.open_amount] = np.round(open_amt[mask], 2)
-        dpd = day - self._due_day[mask]
+        inv, _, open_amt = self._open_pairs(np.array([day], dtype=np.int64))
+        out = self.invoices.iloc[inv].copy()
+        out[C.open_amount] = np.round(open_amt, 2)
+        dpd = day - self._due_day[inv]
         out[C.days_past_due] = dpd.astype(np.int64)
         out[C.bucket] = bucket_categorical(dpd, check_thresholds(thresholds))
         return out.reset_index(drop=True)
@@ -185,17 +304,22 @@ class Ledger:
         """Open balance per bucket at each date (e.g. month-ends): ``month_end, bucket, amount, count``."""
         t = check_thresholds(thresholds)
         labels = bucket_labels(t)
-        rows = []
-        for d in pd.DatetimeIndex(dates):
-            day = _day(d)
-            mask, open_amt = self._open_mask(day)
-            idx = bucket_index(day - self._due_day[mask], t)
-            amt = np.bincount(idx, weights=open_amt[mask], minlength=len(labels))
-            cnt = np.bincount(idx, minlength=len(labels))
-            rows.append(pd.DataFrame({C.month_end: d, C.bucket: labels, C.amount: np.round(amt, 2), C.count: cnt}))
-        out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=[C.month_end, C.bucket, C.amount, C.count])
-        out[C.bucket] = pd.Categorical(out[C.bucket], labels, ordered=True)
-        return out
+        dates = pd.DatetimeIndex(dates)
+        if not len(dates):
+            out = pd.DataFrame(columns=[C.month_end, C.bucket, C.amount, C.count])
+            out[C.bucket] = pd.Categorical(out[C.bucket], labels, ordered=True)
+            return out
+        days = np.array([_day(d) for d in dates], dtype=np.int64)
+        order = np.argsort(days, kind="stable")
+        inv, k, open_amt = self._open_pairs(days[order])
+        nb, slots = len(labels), len(dates) * len(labels)
+        slot = k * nb + bucket_index(days[order][k] - self._due_day[inv], t)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        amt = np.bincount(slot, weights=open_amt, minlength=slots).reshape(-1, nb)[rank]
+        cnt = np.bincount(slot, minlength=slots).reshape(-1, nb)[rank]
+        return pd.DataFrame({C.month_end: dates.repeat(nb), C.bucket: pd.Categorical(labels * len(dates), labels, ordered=True),
+                             C.amount: np.round(amt.ravel(), 2), C.count: cnt.ravel()})
 
     def balances(self, dates: Sequence, thresholds: Sequence[int] = DEFAULT_THRESHOLDS) -> pd.DataFrame:
         """Open, current and past-due AR at each date, one row per date (index: the dates)."""
@@ -211,11 +335,27 @@ class Ledger:
 
         ``collected`` is all cash (applied or not); ``recovered`` is cash on written-off invoices.
         """
+        named = self.transactions[C.kind].notna().to_numpy()
+        dated = not (self.invoices[C.invoice_date].isna().any() or self.transactions[C.date].isna().any())
+        if freq != "M" or not dated or not (len(self.invoices) or named.any()):
+            return self._flows_grouped(freq)
+        month = lambda days: days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)  # noqa: E731
+        inv_m, txn_m = month(self._inv_day), month(self._txn_day[named])
+        m0 = int(min(inv_m.min(initial=_NEVER), txn_m.min(initial=_NEVER)))
+        n = int(max(inv_m.max(initial=_BEFORE_ALL), txn_m.max(initial=_BEFORE_ALL))) - m0 + 1
+        cols = {"invoiced": np.bincount(inv_m - m0, weights=np.nan_to_num(self._amount), minlength=n)}
+        kind, amount = self._kind[named], np.nan_to_num(self._txn_amount[named])
+        for k, name in _FLOW_NAMES.items():
+            sel = kind == TXN_KINDS.index(k)
+            cols[name] = np.bincount(txn_m[sel] - m0, weights=amount[sel], minlength=n)
+        index = pd.period_range(pd.Period(np.datetime64(m0, "M"), freq="M"), periods=n, freq="M", name="period")
+        return pd.DataFrame(cols, index=index).round(2)
+
+    def _flows_grouped(self, freq: str) -> pd.DataFrame:
         inv = self.invoices.groupby(self.invoices[C.invoice_date].dt.to_period(freq))[C.amount].sum()
         txn = self.transactions
         by_kind = txn.groupby([txn[C.date].dt.to_period(freq), C.kind])[C.amount].sum().unstack(fill_value=0.0)
-        names = {PAYMENT: "collected", CREDIT_NOTE: "credited", WRITE_OFF: "written_off", RECOVERY: "recovered"}
-        out = pd.concat([inv.rename("invoiced"), by_kind.reindex(columns=list(names)).rename(columns=names)], axis=1)
+        out = pd.concat([inv.rename("invoiced"), by_kind.reindex(columns=list(_FLOW_NAMES)).rename(columns=_FLOW_NAMES)], axis=1)
         out = out.fillna(0.0).sort_index()
         if len(out):
             full = pd.period_range(out.index.min(), out.index.max(), freq=freq)
