@@ -175,11 +175,11 @@ def explain_trend(trend: pd.DataFrame, key: str = "dso") -> Sentences:
     t = trend.dropna(subset=[key])
     if t.empty:
         return Sentences([_esc(f"{meaning_of(key)[0]} is not defined in any month shown.")])
-    unit = meaning_of(key)[1]
+    label, unit = {"cei_month": "monthly CEI"}.get(key, meaning_of(key)[0]), meaning_of(key)[1]
     lo, hi, last = t.loc[t[key].idxmin()], t.loc[t[key].idxmax()], t.iloc[-1]
     d = lambda r: r[C.month_end].strftime("%b %Y")  # noqa: E731
     return Sentences([_esc(
-        f"Over the {len(t)} months shown, {meaning_of(key)[0]} ranged from {fmt(lo[key], unit)} ({d(lo)}) to "
+        f"Over the {len(t)} months shown, {label} ranged from {fmt(lo[key], unit)} ({d(lo)}) to "
         f"{fmt(hi[key], unit)} ({d(hi)}); it is {fmt(last[key], unit)} now.")])
 
 
