@@ -73,6 +73,17 @@ def _env(name: str, key: str, what: str) -> str:
     return value
 
 
+def with_driver(url: sa.URL) -> sa.URL:
+    """``postgresql://`` with the driver that is installed: SQLAlchemy 2.1 defaults to psycopg 3,
+    the suite ships psycopg2 (``postgresql+psycopg2://``)."""
+    if url.drivername == "postgresql":
+        import importlib.util
+
+        if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2") is not None:
+            return url.set(drivername="postgresql+psycopg2")
+    return url
+
+
 def database_url(source: str, opts: SourceOptions) -> tuple[sa.URL, Secrets]:
     """The URL to connect to and the secrets to mask. A password written into ``source`` is
     refused: params are recorded in every report."""
@@ -107,7 +118,7 @@ def database_url(source: str, opts: SourceOptions) -> tuple[sa.URL, Secrets]:
         url = url.set(password=password)
     if url.password:
         secrets.append(str(url.password))
-    return url, Secrets(tuple(secrets))
+    return with_driver(url), Secrets(tuple(secrets))
 
 
 def db_error(label: str, exc: Exception, secrets: Secrets, fix: str) -> SourceError:
