@@ -1,0 +1,98 @@
+"""arlib.backtest: cut-offs, no look-ahead, hand-computed metrics, choice, runs across time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from arlib.backtest import (
+    accuracy,
+    backtest,
+    best_method,
+    choose_model,
+    cutoffs,
+    forecast_vs_actual,
+    load_forecasts,
+    save_forecast,
+)
+from arlib.errors import ConfigError
+
+
+def test_cutoffs_leave_a_full_horizon_after_each():
+    got = cutoffs("2024-12-01", horizon=3, n_windows=3, step=1)
+    assert [str(c.date()) for c in got] == ["2024-07-01", "2024-08-01", "2024-09-01"]
+    assert cutoffs("2024-12-01", 8, n_windows=1)[0] == pd.Timestamp("2024-04-01")
+
+
+def test_backtest_uses_only_data_before_each_cutoff():
+    ds = pd.date_range("2020-01-01", periods=30, freq="MS")
+    y = np.arange(30.0) ** 2  # every value differs, so the last training value identifies the cut-off
+    df = pd.DataFrame({"unique_id": "u", "ds": ds, "y": y})
+    bt = backtest(df, horizon=3, methods=["naive"], n_windows=2, step=2)
+    for cut, g in bt.groupby("cutoff"):
+        assert (g["yhat"] == df.loc[df["ds"] == cut, "y"].item()).all()
+        assert g["ds"].min() > cut and len(g) == 3
+        assert np.array_equal(g["y"].to_numpy(), df.set_index("ds").loc[g["ds"], "y"].to_numpy())
+    assert bt["cutoff"].nunique() == 2
+
+
+def _bt():
+    """Two windows of two steps, numbers chosen for hand computation."""
+    return pd.DataFrame({
+        "unique_id": "u", "cutoff": pd.to_datetime(["2024-02-01"] * 2 + ["2024-03-01"] * 2).tolist() * 2,
+        "ds": pd.to_datetime(["2024-03-01", "2024-04-01", "2024-04-01", "2024-05-01"] * 2),
+        "model": ["good"] * 4 + ["snaive"] * 4,
+        "yhat": [11.0, 18, 22, 30, 8, 25, 25, 20],
+        "yhat_lo_80": [9.0, 17, 19, 29, 0, 0, 0, 0], "yhat_hi_80": [12.0, 19, 21, 31, 30, 30, 30, 30],
+        "yhat_lo_95": [8.0, 16, 18, 28, 0, 0, 0, 0], "yhat_hi_95": [13.0, 21, 23, 32, 30, 30, 30, 30],
+        "y": [10.0, 20, 20, 30] * 2,
+    })
+
+
+def test_accuracy_matches_hand_computation():
+    # history for the MASE scale with season length 1: |diffs| of 4, 8, 10 -> up to Feb: mean(4) = 4;
+    # up to Mar: mean(4, 8) = 6
+    hist = pd.DataFrame({"unique_id": "u", "ds": pd.date_range("2024-01-01", periods=5, freq="MS"),
+                         "y": [2.0, 6, 14, 24, 30]})
+    acc = accuracy(_bt(), hist, season_length=1).set_index("model")
+    g = acc.loc["good"]
+    assert g["wape"] == pytest.approx((1 + 2 + 2 + 0) / 80)
+    assert g["bias"] == pytest.approx((1 - 2 + 2 + 0) / 80)
+    assert g["mase"] == pytest.approx(np.mean([1 / 4, 2 / 4, 2 / 6, 0 / 6]))
+    assert g["smape"] == pytest.approx(np.mean([200 * 1 / 21, 200 * 2 / 38, 200 * 2 / 42, 0]))
+    assert g["coverage_80"] == pytest.approx(0.75)  # only 20 in [17, 19] misses
+    assert g["coverage_95"] == pytest.approx(1.0)
+    s = acc.loc["snaive"]
+    assert s["wape"] == pytest.approx((2 + 5 + 5 + 10) / 80)
+    assert g["relative_wape"] == pytest.approx(g["wape"] / s["wape"])
+    assert int(g["n"]) == 4
+
+
+def test_choice_is_the_lowest_metric_with_baseline_alongside():
+    acc = pd.DataFrame({"unique_id": ["a", "a", "a", "b", "b"], "model": ["auto", "ets", "snaive", "auto", "snaive"],
+                        "wape": [0.10, 0.08, 0.12, 0.30, 0.20], "mase": [1.0, 0.9, 1.1, 2.0, 1.5]})
+    ch = choose_model(acc)
+    assert ch["model"].tolist() == ["ets", "snaive"]
+    assert ch["baseline_wape"].tolist() == [0.12, 0.20]
+    # ets was scored on one series only, so it cannot be the method for all: snaive 0.16 < auto 0.20
+    assert best_method(acc) == "snaive"
+    with pytest.raises(ConfigError, match="selection_metric"):
+        choose_model(acc, metric="bias")
+
+
+def test_runs_are_stored_and_compared_with_actuals(tmp_path):
+    fc1 = pd.DataFrame({"unique_id": "u", "ds": pd.to_datetime(["2024-07-01", "2024-08-01"]), "model": "auto",
+                        "yhat": [100.0, 110.0], "yhat_lo_80": [90.0, 95], "yhat_hi_80": [110.0, 125]})
+    fc2 = fc1.assign(ds=pd.to_datetime(["2024-08-01", "2024-09-01"]), yhat=[108.0, 120.0])
+    p1 = save_forecast(fc1, tmp_path, "2024-06-30")
+    first = p1.read_bytes()
+    assert save_forecast(fc1, tmp_path, "2024-06-30").read_bytes() == first  # a rerun is identical
+    save_forecast(fc2, tmp_path, "2024-07-31")
+    stored = load_forecasts(tmp_path)
+    assert stored["as_of"].nunique() == 2 and len(stored) == 4
+    actual = pd.DataFrame({"unique_id": "u", "ds": pd.to_datetime(["2024-07-01", "2024-08-01"]), "y": [95.0, 112.0]})
+    fva = forecast_vs_actual(stored, actual)
+    assert fva["error"].tolist() == [5.0, -2.0, -4.0]  # Jul & Aug of run 1, Aug of run 2
+    assert fva["step"].tolist() == [1, 2, 1]
+    assert load_forecasts(tmp_path / "none").empty
