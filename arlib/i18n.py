@@ -1,6 +1,6 @@
 """Report language: English text is the message id; catalogs translate it (gettext style).
 
-``arlib/locale/<lang>.yaml`` maps English strings (labels, headings, chart text, whole markdown
+``arlib/locale/<lang>*.yaml`` (one file per area, merged) maps English strings (labels, headings, chart text, whole markdown
 paragraphs of the notebooks) to the target language. Text without a translation stays in
 English, so editing a notebook never breaks a report; ``tests/test_i18n.py`` lists what is
 missing. The language of a run is the ``report_language`` parameter.
@@ -37,8 +37,11 @@ def catalog(lang: str) -> dict[str, str]:
     check_language(lang)
     if lang == "en":
         return {}
-    data = yaml.safe_load((_LOCALE / f"{lang}.yaml").read_text(encoding="utf-8")) or {}
-    return {_norm(k): v for k, v in data.items()}
+    out: dict[str, str] = {}
+    for path in sorted(_LOCALE.glob(f"{lang}*.yaml")):  # zh.yaml, zh_health.yaml, ...
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        out.update({_norm(k): v for k, v in data.items()})
+    return out
 
 
 def check_language(lang: str) -> str:
