@@ -13,7 +13,6 @@ import json
 import warnings
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 
 from arlib.i18n import t
@@ -41,7 +40,7 @@ def stamp(cfg, ledger) -> dict:
             "arlib_version": __version__, "parameters": redacted({k: v for k, v in cfg.items() if k != "output_dir"})}
 
 
-def collect_kpis(nb: nbformat.NotebookNode) -> dict:
+def collect_kpis(nb) -> dict:
     """Merge every recorded mapping of an executed notebook, in cell order."""
     out: dict = {}
     for cell in nb.cells:
@@ -64,7 +63,9 @@ def _exporter():
     return exp
 
 
-def _html_cell(markup: str) -> nbformat.NotebookNode:
+def _html_cell(markup: str):
+    import nbformat
+
     cell = nbformat.v4.new_code_cell("")
     cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": markup})]
     return cell
@@ -82,12 +83,14 @@ def contents(headings: list[str], lang: str = "en") -> str:
     return f'<nav class="ar-toc"><b>{html.escape(t("Contents", lang))}</b><ol>{items}</ol></nav>'
 
 
-def to_html(nb: nbformat.NotebookNode, title: str, language: str = "en", top_html: str = "",
+def to_html(nb, title: str, language: str = "en", top_html: str = "",
             stamp: dict | None = None) -> str:
     """One self-contained HTML page from an executed notebook: no code, images embedded, no
     external scripts or styles. Markdown is translated to ``language``; ``top_html`` (tiles,
     executive summary) and a table of contents go under the title; the audit ``stamp`` closes it.
     """
+    import nbformat
+
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))  # a deep copy we may edit
     nb.metadata["title"] = title
     nb.cells = [c for c in nb.cells if c.cell_type != "code" or _visible(c)]  # no blank gaps
