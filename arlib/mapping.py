@@ -96,7 +96,7 @@ _FIRST, _LAST = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
 
 def _from_parts(y, m, d) -> pd.Series:
     y, m, d = (pd.to_numeric(v) for v in (y, m, d))
-    ok = (y > _FIRST.year) & (y < _LAST.year)
+    ok = (y >= _FIRST.year) & (y <= _LAST.year)  # within those years pandas coerces overflow to NaT
     frame = pd.DataFrame({"year": y.where(ok, 2000), "month": m, "day": d})
     return pd.to_datetime(frame, errors="coerce").where(ok)
 

@@ -101,7 +101,7 @@ def test_amounts_native_and_empty():
     assert got.iloc[:2].tolist() == [12.5, 3.0] and got.iloc[2:].isna().all() and not bad.any()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.integers(min_value=-10**11, max_value=10**11))
 def test_formatted_amounts_round_trip(cents):
     value = cents / 100
@@ -115,7 +115,7 @@ def test_formatted_amounts_round_trip(cents):
     assert not bad.any() and got.tolist() == [value, value]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(st.dates(min_value=dt.date(1901, 1, 1), max_value=dt.date(2262, 4, 10)))
 def test_dates_round_trip_in_every_format(day):
     forms = {"iso": day.isoformat(), "dayfirst": day.strftime("%d/%m/%Y"), "monthfirst": day.strftime("%m/%d/%Y"),

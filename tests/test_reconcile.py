@@ -103,7 +103,7 @@ def _ledgers(draw):
     return inv, txn
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(_ledgers(), st.integers(0, 130))
 def test_random_ledgers_reconcile_to_the_cent(data, day):
     inv, txn = data
