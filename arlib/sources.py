@@ -84,6 +84,28 @@ def with_driver(url: sa.URL) -> sa.URL:
     return url
 
 
+def check_source(source: str) -> sa.URL | None:
+    """The URL in ``source`` (None for a path); a password written into it is refused, because
+    params are recorded in every report. Cheap: config-time validation may call it too.
+
+    >>> check_source("postgresql://ar:s3cret@db/ar")
+    Traceback (most recent call last):
+    ...
+    arlib.errors.ConfigError: parameter source: holds a password (postgresql://ar:***@db/ar); params are recorded in the reports. Fix: remove it from the URL and name an environment variable holding it in source_options.password_env
+    """
+    if "://" not in source:
+        return None
+    try:
+        url = sa.engine.make_url(source)
+    except Exception:
+        raise ConfigError("source", "is not a SQLAlchemy URL (e.g. postgresql://user@host:5432/db)") from None
+    if url.password is not None:
+        raise ConfigError("source", f"holds a password ({url.render_as_string(hide_password=True)}); params are "
+                          "recorded in the reports. Fix: remove it from the URL and name an environment variable "
+                          "holding it in source_options.password_env")
+    return url
+
+
 def database_url(source: str, opts: SourceOptions) -> tuple[sa.URL, Secrets]:
     """The URL to connect to and the secrets to mask. A password written into ``source`` is
     refused: params are recorded in every report."""
@@ -97,15 +119,7 @@ def database_url(source: str, opts: SourceOptions) -> tuple[sa.URL, Secrets]:
             raise ConfigError("source_options.url_env", f"environment variable {opts.url_env} does not hold a "
                               "SQLAlchemy URL such as postgresql://user:password@host:5432/db") from None
     elif "://" in source:
-        try:
-            url = sa.engine.make_url(source)
-        except Exception:
-            raise ConfigError("source", "is not a SQLAlchemy URL (e.g. postgresql://user@host:5432/db)") from None
-        if url.password is not None:
-            secrets.append(str(url.password))
-            raise ConfigError("source", f"holds a password ({url.render_as_string(hide_password=True)}); params "
-                              "are recorded in the reports. Fix: remove it from the URL and name an environment "
-                              "variable holding it in source_options.password_env")
+        url = check_source(source)
     else:
         path = resolve_path(source)
         if not path.exists():
@@ -272,16 +286,32 @@ def _read_excel(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.D
     return body.reset_index(drop=True)
 
 
-def _read_parquet(path: Path, label: str) -> pd.DataFrame:
+def _read_parquet(path: Path, label: str, filters=None) -> pd.DataFrame:
     try:
-        return _with_rows(pd.read_parquet(path))
+        df = pd.read_parquet(path, filters=filters)
+        for col in df.columns:  # hive partition columns come back categorical
+            if isinstance(df[col].dtype, pd.CategoricalDtype):
+                df[col] = df[col].astype(object)
+        return _with_rows(df)
     except Exception as e:  # pyarrow.ArrowInvalid and friends
         raise SourceError(f"{label}: cannot be read as Parquet ({type(e).__name__}: {e}). "
                           "Fix: check the file, or export it as CSV") from None
 
 
-def read_file(path: Path, frame: str, opts: SourceOptions, label: str) -> Raw:
-    """One frame from a file; fully empty rows and ``footer_rows`` are dropped (and noted)."""
+def _unit_filter(frame: str, opts: SourceOptions, bu: str | None):
+    """A pyarrow filter on a canonical ``business_unit`` column or partition (memory bounded by the unit)."""
+    mapped = C.business_unit in opts.columns.get(frame, {}).values()
+    if bu is None or opts.one_unit or frame not in UNIT_FRAMES or mapped:
+        return None
+    return [(C.business_unit, "==", bu)]
+
+
+def read_file(path: Path, frame: str, opts: SourceOptions, label: str, bu: str | None = None) -> Raw:
+    """One frame from a file, or a Parquet dataset folder (e.g. partitioned by business_unit,
+    read for ``bu`` only); fully empty rows and ``footer_rows`` are dropped (and noted)."""
+    if path.is_dir():
+        df = _read_parquet(path, label, _unit_filter(frame, opts, bu))
+        return Raw(frame, label, df.reset_index(drop=True))
     if not path.is_file():
         raise SourceError(f"{label}: file not found ({path}). Fix: check `source` and source_options.files")
     suffix = path.suffix.lower()
@@ -313,6 +343,8 @@ def _find_default(folder: Path, frame: str) -> Path | None:
         p = folder / f"{frame}{suffix}"
         if p.is_file():
             return p
+    if (folder / frame).is_dir() and any((folder / frame).rglob("*.parquet")):
+        return folder / frame  # a Parquet dataset, e.g. arlib.parquet_store's layout
     return None
 
 
@@ -371,7 +403,7 @@ def read_files(source: str, opts: SourceOptions, bu: str) -> tuple[dict[str, Raw
     for frame, path in paths.items():
         if need[frame]:
             label = str(Path(opts.files[frame]) if frame in opts.files else Path(source) if path == resolve_path(source) else path.name)
-            frames[frame] = filter_unit(read_file(path, frame, opts, label), opts, bu)
+            frames[frame] = filter_unit(read_file(path, frame, opts, label, bu), opts, bu)
     return frames, source
 
 

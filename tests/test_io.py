@@ -246,3 +246,20 @@ def test_engine_for_and_missing_store(tmp_path):
         io.engine_for(str(tmp_path / "nope.sqlite"))
     with pytest.raises(Exception, match=r"nope\.sqlite: the data store does not exist"):
         io.load_ledger(make_cfg(tmp_path / "nope.sqlite"))
+
+
+def test_parquet_dataset_partitioned_by_unit(tmp_path, small_demo):
+    """The layout of arlib.parquet_store (<root>/<frame>/business_unit=<unit>/...), read one unit."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = tmp_path / "store"
+    for name, df in small_demo.items():
+        pq.write_to_dataset(pa.Table.from_pandas(df, preserve_index=False), root / name, partition_cols=["business_unit"])
+    as_of = "2026-10-31"
+    ledger = load(root, bu="bb", as_of=as_of, currency="CNY")
+    pick = {k: v[v["business_unit"] == "bb"] for k, v in small_demo.items()}
+    ref = Ledger(pick["invoices"], pick["transactions"], pick["customers"])
+    assert set(ledger.invoices["business_unit"]) == {"bb"} and len(ledger.invoices) == len(ref.invoices)
+    assert _open_ar(ledger, as_of) == _open_ar(ref, as_of)
+    assert_reconciles(ledger, as_of)
