@@ -24,7 +24,7 @@ from arlib.errors import DataError, SourceError
 from arlib.intake import load_frames
 from arlib.ledger import Ledger
 from arlib.schemas import FRAMES, C
-from arlib.sources import resolve_path
+from arlib.sources import resolve_path, with_driver
 
 DEMO_STORE = "outputs/demo/ar_demo.sqlite"
 _DATE_COLS = {"invoices": [C.invoice_date, C.due_date], "transactions": [C.date], "customers": []}
@@ -33,7 +33,7 @@ _DATE_COLS = {"invoices": [C.invoice_date, C.due_date], "transactions": [C.date]
 def engine_for(source: str) -> sa.Engine:
     """A SQLAlchemy engine for a URL, or for a SQLite file path (relative to the project)."""
     if "://" in source:
-        return sa.create_engine(source)
+        return sa.create_engine(with_driver(sa.engine.make_url(source)))
     path = resolve_path(source)
     if not path.exists():
         raise SourceError(f"{path}: the data store does not exist. Fix: run `arlib demo` to build the demo "
@@ -60,7 +60,8 @@ def write_store(frames: dict[str, pd.DataFrame], path: str | Path) -> Path:
 
 
 def read_frames(source: str, business_unit: str) -> dict[str, pd.DataFrame]:
-    """The canonical frames of one business unit from a database store."""
+    """The canonical frames of one business unit from a store that already holds canonical tables
+    (such as the demo's), without mapping or checks; the notebooks use :func:`load_ledger`."""
     eng = engine_for(source)
     frames = {}
     try:

@@ -206,6 +206,20 @@ def _file_keys(raw: dict) -> dict[str, Any]:
     return out
 
 
+def _check_constant(column: str, value: Any) -> None:
+    key = f"source_options.constants.{column}"
+    if column not in _ALL_TARGETS:
+        raise _error(key, _nearest(column, _ALL_TARGETS, "a canonical column"))
+    if column in DATE_COLUMNS or column in (C.amount, C.invoice_id, C.txn_id, C.customer_id, RATE):
+        raise _error(key, f"{column} cannot be a constant: it differs from row to row; map a source column to it")
+    ok = {C.disputed: isinstance(value, bool), C.terms_days: isinstance(value, int) and not isinstance(value, bool)
+          and value >= 0, C.credit_limit: isinstance(value, int | float) and not isinstance(value, bool) and value >= 0,
+          C.currency: isinstance(value, str) and re.fullmatch(r"[A-Z]{3}", value) is not None,
+          C.kind: value in TXN_KINDS, C.status: value in CUSTOMER_STATUSES}.get(column, isinstance(value, str))
+    if not ok:
+        raise _error(key, f"{value!r} is not a valid {column}")
+
+
 _TOP = ("files", "tables", "queries", *PER_FRAME_FILE_KEYS, "columns", "values", "dates", "amounts",
         "constants", "frames", "one_unit", "fx", "url_env", "password_env")
 
@@ -244,9 +258,8 @@ def parse_source_options(raw: dict | None) -> SourceOptions:
     if not isinstance(age, int) or isinstance(age, bool) or age < 0:
         raise _error("source_options.fx.max_age_days", f"must be a whole number of days >= 0, got {age!r}")
     constants = _mapping(raw.get("constants"), "source_options.constants")
-    for column in constants:
-        if column not in _ALL_TARGETS:
-            raise _error(f"source_options.constants.{column}", _nearest(column, _ALL_TARGETS, "a canonical column"))
+    for column, value in constants.items():
+        _check_constant(column, value)
     for key in ("url_env", "password_env"):
         name = raw.get(key)
         if name is not None and not (isinstance(name, str) and re.fullmatch(r"[A-Z_][A-Z0-9_]*", name)):

@@ -315,14 +315,17 @@ def read_file(path: Path, frame: str, opts: SourceOptions, label: str, bu: str |
     if not path.is_file():
         raise SourceError(f"{label}: file not found ({path}). Fix: check `source` and source_options.files")
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv", ".txt"):
-        df = _read_csv(path, frame, opts, label)
-    elif suffix in (".xlsx", ".xlsm"):
-        df = _read_excel(path, frame, opts, label)
-    elif suffix in (".parquet", ".pq"):
-        df = _read_parquet(path, label)
-    else:
-        raise SourceError(f"{label}: unsupported file type {suffix!r}. Fix: use CSV, XLSX or Parquet")
+    readers = {".csv": _read_csv, ".tsv": _read_csv, ".txt": _read_csv, ".xlsx": _read_excel, ".xlsm": _read_excel}
+    try:
+        if suffix in readers:
+            df = readers[suffix](path, frame, opts, label)
+        elif suffix in (".parquet", ".pq"):
+            df = _read_parquet(path, label)
+        else:
+            raise SourceError(f"{label}: unsupported file type {suffix!r}. Fix: use CSV, XLSX or Parquet")
+    except OSError as e:  # permissions, a folder in the way, a file vanishing mid-read
+        raise SourceError(f"{label}: cannot be read ({e.strerror or type(e).__name__}). Fix: check the file "
+                          "and its permissions") from None
     df.columns = [c if c == ROW else str(c).replace("\ufeff", "").strip() for c in df.columns]
     notes = []
     data_cols = [c for c in df.columns if c != ROW]

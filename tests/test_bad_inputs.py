@@ -262,6 +262,8 @@ PARAM_CASES = [
      "such as '%d.%m.%Y')"),
     ({"source_options": {"amounts": {"decimal": ";"}}},
      "parameter source_options.amounts.decimal: must be '.' or ',', got ';'"),
+    ({"source_options": {"constants": {"currency": "eur"}}},
+     "parameter source_options.constants.currency: 'eur' is not a valid currency"),
     ({"validation_policy": {"bad_dates": "fail"}},
      "parameter validation_policy.bad_dates: is not a data problem; did you mean 'bad_date'?"),
     ({"validation_policy": {"bad_date": "skip"}},

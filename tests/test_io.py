@@ -195,6 +195,13 @@ def test_one_unit_file_without_a_unit_column(tmp_path):
         "'txn_id', 'customer_id', 'invoice_id', 'date', 'amount', 'kind'). " + fix.format(f="transactions"))
 
 
+def test_constants_fill_a_column_the_source_lacks(tmp_path):
+    inv = "\n".join(",".join(line.split(",")[:6] + line.split(",")[7:]) for line in BASE["invoices.csv"].splitlines())
+    ledger = load(write_files(tmp_path / "src", dict(BASE, **{"invoices.csv": inv + "\n"})),
+                  source_options={"constants": {"currency": "EUR"}})
+    assert ledger.invoices["currency"].eq("EUR").all() and not any("currency" in n for n in ledger.load_report.notes)
+
+
 def test_customers_derived_and_absent(tmp_path):
     src = write_files(tmp_path / "src", {k: v for k, v in BASE.items() if k != "customers.csv"})
     ledger = load(src)
