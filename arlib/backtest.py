@@ -147,25 +147,53 @@ def best_method(acc: pd.DataFrame, metric: str = "wape") -> str:
     return str(ranked.index[0])
 
 
-def save_forecast(fc: pd.DataFrame, directory, as_of) -> Path:
-    """Store a run's forecast as ``<directory>/forecast_<as_of>.csv`` with an ``as_of``
-    column (overwrites a rerun of the same close date; byte-identical for identical input)."""
-    path = Path(directory)
-    path.mkdir(parents=True, exist_ok=True)
+def _file(directory, stamp: str, tag: str) -> Path:
+    return Path(directory) / f"forecast_{tag + '_' if tag else ''}{stamp}.csv"
+
+
+def save_forecast(fc: pd.DataFrame, directory, as_of, tag: str = "") -> Path:
+    """Store a run's forecast as ``<directory>/forecast_[<tag>_]<as_of>.csv`` with an
+    ``as_of`` column (a rerun of the same close date overwrites it, byte for byte the same
+    for the same input). ``tag`` keeps units sharing a directory apart."""
     stamp = pd.Timestamp(as_of).strftime("%Y-%m-%d")
+    file = _file(directory, stamp, tag)
+    file.parent.mkdir(parents=True, exist_ok=True)
     out = fc.drop(columns=[AS_OF], errors="ignore").assign(**{AS_OF: stamp})
-    file = path / f"forecast_{stamp}.csv"
     out[[AS_OF, *[c for c in out.columns if c != AS_OF]]].to_csv(file, index=False, date_format="%Y-%m-%d")
     return file
 
 
-def load_forecasts(directory) -> pd.DataFrame:
-    """Every stored forecast under ``directory`` (empty frame if none), oldest run first."""
-    files = sorted(Path(directory).glob("forecast_*.csv"))
-    if not files:
-        return pd.DataFrame(columns=[AS_OF, UID, DS, MODEL, YHAT])
-    out = pd.concat([pd.read_csv(f, parse_dates=[AS_OF, DS]) for f in files], ignore_index=True)
+def load_forecasts(directory, tag: str = "", before=None) -> pd.DataFrame:
+    """Stored forecasts under ``directory`` for ``tag``, oldest run first; with ``before``,
+    only runs whose ``as_of`` is earlier (a report never sees later runs). Empty if none."""
+    pattern = f"forecast_{tag + '_' if tag else ''}????-??-??.csv"
+    files = sorted(Path(directory).glob(pattern))
+    frames = [pd.read_csv(f, parse_dates=[AS_OF, DS]) for f in files]
+    if before is not None:
+        frames = [f for f in frames if len(f) and f[AS_OF].iloc[0] < pd.Timestamp(before)]
+    if not frames:
+        return pd.DataFrame({AS_OF: pd.Series(dtype="datetime64[ns]"), UID: [], DS: pd.Series(dtype="datetime64[ns]"),
+                             MODEL: [], YHAT: []})
+    out = pd.concat(frames, ignore_index=True)
     return out.sort_values([AS_OF, UID, MODEL, DS], kind="stable").reset_index(drop=True)
+
+
+def kpis(fc: pd.DataFrame, acc: pd.DataFrame, chosen: str, metric: str = "wape", baseline: str = "snaive",
+         level: int = 80) -> dict:
+    """Headline figures for ``kpis.json``: next period's forecast and its range, the
+    horizon's total, the chosen method and its backtest ``metric`` next to the baseline's."""
+    f = fc.loc[fc[MODEL] == chosen].sort_values(DS)
+    scores = acc.groupby(MODEL)[metric].mean()
+    first = f.iloc[0]
+    return {
+        "forecast_method": chosen, "forecast_period": pd.Timestamp(first[DS]).strftime("%Y-%m-%d"),
+        "forecast_collections_next": round(float(first[YHAT]), 2),
+        f"forecast_collections_next_lo_{level}": round(float(first[f"{YHAT}_lo_{level}"]), 2),
+        f"forecast_collections_next_hi_{level}": round(float(first[f"{YHAT}_hi_{level}"]), 2),
+        "forecast_collections_horizon": round(float(f[YHAT].sum()), 2), "forecast_horizon": len(f),
+        f"forecast_backtest_{metric}": round(float(scores.get(chosen, np.nan)), 4),
+        f"forecast_backtest_{metric}_{baseline}": round(float(scores.get(baseline, np.nan)), 4),
+    }
 
 
 def forecast_vs_actual(stored: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFrame:

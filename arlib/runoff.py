@@ -278,3 +278,36 @@ def cash_series(ledger: Ledger, freq: str = "MS", unique_id: str = "collections"
             flows = flows.loc[~early]
     return pd.DataFrame({UID: unique_id, DS: flows.index.start_time, "y": flows["collected"].to_numpy(float),
                          "invoiced": flows["invoiced"].to_numpy(float)})
+
+
+def structural_cash_forecast(ledger: Ledger, as_of, horizon: int, freq: str = "MS", model: RunoffModel | None = None,
+                             method: str = "auto", levels: Sequence[int] = (80, 95),
+                             unique_id: str = "collections") -> pd.DataFrame:
+    """Cash per future period built from the ledger: runoff of the open items (``model``,
+    fitted at ``as_of``; default one pooled curve) plus collections from future invoicing
+    (invoicing forecast with ``method`` times the :func:`payment_pattern`).
+
+    Returns a forecast frame with three models per period: ``runoff``,
+    ``invoicing_pattern`` and their sum ``structural``. If ``as_of`` falls inside a period,
+    that period's invoicing forecast is scaled to the days left after ``as_of``.
+    """
+    from arlib.forecast import forecast
+
+    model = model or RunoffModel(by=None).fit(ledger, as_of)
+    run = model.predict(horizon, freq, levels).assign(**{UID: unique_id})
+    hist = cash_series(ledger, freq, unique_id, through=as_of, warm_up=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        inv = forecast(hist[[UID, DS, "invoiced"]].rename(columns={"invoiced": "y"}), horizon, freq, levels, method)
+    periods = future_periods(as_of, horizon, freq)
+    inv = inv.set_index(DS).reindex(periods.start_time, fill_value=0.0).rename_axis(DS).reset_index()
+    inv[UID] = unique_id
+    first = periods[0]
+    left = (first.end_time.normalize() - pd.Timestamp(as_of)).days / ((first.end_time - first.start_time).days + 1)
+    cols = [YHAT, *[f"{YHAT}_{s}_{lv}" for lv in levels for s in ("lo", "hi")]]
+    inv.loc[0, cols] = inv.loc[0, cols] * min(1.0, left)
+    pattern = payment_pattern(ledger, as_of, freq, max_lag=6 if period_freq(freq) == "M" else 26,
+                              window=24 if period_freq(freq) == "M" else 104)
+    from_inv = collections_from_invoicing(inv, pattern, levels)
+    total = structural_forecast(run, from_inv, levels)
+    return pd.concat([run.drop(columns=["write_off", "open_amount"]), from_inv, total], ignore_index=True)

