@@ -2,14 +2,22 @@
 
 A unit is one :class:`UnitJob`; :func:`run_unit` executes its notebooks one after the other in
 one process and returns a :class:`UnitResult`. Units run side by side in a process pool
-(``jobs``). A failing notebook does not stop the others: its partially executed copy is kept,
-the unit is marked failed with the notebook's one-line error, and the run exits non-zero.
+(``jobs``), or on a Dask cluster (:mod:`arlib.distributed`). A failing notebook does not stop
+the others: its partially executed copy is kept, the unit is marked failed with the notebook's
+one-line error, and the run exits non-zero.
+
+Fixed costs are kept low because a group runs hundreds of notebooks: one kernel per notebook
+and nothing else (no ``jupyter nbconvert`` subprocess: the HTML is exported in-process from the
+notebook papermill returns), pool workers import the notebook stack once and are reused, and
+neither the runner nor its kernels import ``rfc3987_syntax`` (see :func:`light_imports`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -17,9 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from arlib.config import notebook_parameters, redacted
+from arlib.errors import ArlibError
 
 #: report notebooks in reading order; others found in notebooks/ follow alphabetically
 NOTEBOOK_ORDER = ("health", "forecast", "provision")
+#: jsonschema imports ``rfc3987_syntax`` when installed (it comes with the jupyter stack) for
+#: "iri" format checks that notebook validation never uses; that import compiles a Lark grammar
+#: (~1.8 s). Marking it absent makes jsonschema skip those two checks, nothing else.
+_SKIP_MODULES = ("rfc3987_syntax",)
+_KERNEL_SETUP = "; ".join(f"__import__('sys').modules.setdefault({m!r}, None)" for m in _SKIP_MODULES)
+#: the kernel runs the same line before the notebook (it binds no name in the notebook)
+KERNEL_ARGS = (f"--IPKernelApp.exec_lines={_KERNEL_SETUP}",)
 
 
 @dataclass(frozen=True)
@@ -63,11 +79,51 @@ def _error_line(exc: Exception) -> str:
     return f"{ename}: {evalue}".strip()
 
 
-def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
-    """Execute the unit's notebooks into ``workdir`` (or a temp dir whose files are returned)."""
+def light_imports() -> None:
+    """Skip the slow optional imports of the notebook stack in this process (see ``_SKIP_MODULES``)
+    and in kernels started later (environment)."""
+    for name in _SKIP_MODULES:
+        sys.modules.setdefault(name, None)
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+def _locate(job: UnitJob) -> tuple[list[Path], str]:
+    """The job's notebooks and working directory on this machine: as planned when they exist
+    here, else under this machine's project folder (a cluster worker with its own checkout)."""
+    from arlib.config import project_root
+
+    paths = [Path(p) for p in job.notebooks]
+    if all(p.exists() for p in paths) and Path(job.root).is_dir():
+        return paths, job.root
+    root = project_root()
+    found = [root / "notebooks" / p.name for p in paths]
+    missing = [p.name for p in found if not p.exists()]
+    if missing:
+        from arlib.errors import ConfigError
+
+        raise ConfigError("notebooks", f"{missing} not found under {root} on host {socket.gethostname()}. Fix: "
+                          "set ARLIB_HOME to the project folder on every worker")
+    return found, str(root)
+
+
+def _execute(nb_path: Path, out_nb: Path, params: dict, cwd: str):
+    """Run one notebook; the executed notebook, or the error and the partial copy on disk."""
     import nbformat
     import papermill as pm
 
+    declared = set(notebook_parameters(nb_path))
+    try:
+        nb = pm.execute_notebook(str(nb_path), str(out_nb), parameters={k: v for k, v in params.items() if k in declared},
+                                 kernel_name="python3", progress_bar=False, log_output=False, cwd=cwd,
+                                 request_save_on_cell_execute=False, extra_arguments=list(KERNEL_ARGS))
+        return nb, None
+    except Exception as exc:  # papermill's execution error, or a kernel that died
+        return (nbformat.read(out_nb, as_version=4) if out_nb.exists() else None), exc
+
+
+def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
+    """Execute the unit's notebooks into ``workdir`` (or a temp dir whose files are returned)."""
+    light_imports()
     from arlib.report import collect_kpis, to_html
 
     t0 = time.perf_counter()
@@ -77,19 +133,18 @@ def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     params = dict(job.params, output_dir=str(out_dir))
     try:
-        for nb_path in map(Path, job.notebooks):
+        try:
+            notebooks, cwd = _locate(job)
+        except ArlibError as e:
+            notebooks, cwd = [], job.root
+            res.status, res.errors = "failed", [str(e)]
+        for nb_path in notebooks:
             t1 = time.perf_counter()
-            declared = set(notebook_parameters(nb_path))
-            out_nb = out_dir / f"{nb_path.stem}.ipynb"
-            try:
-                pm.execute_notebook(str(nb_path), str(out_nb), parameters={k: v for k, v in params.items() if k in declared},
-                                    kernel_name="python3", progress_bar=False, log_output=False, cwd=job.root,
-                                    request_save_on_cell_execute=False)
-            except Exception as exc:  # papermill's execution error, or a kernel that died
+            nb, exc = _execute(nb_path, out_dir / f"{nb_path.stem}.ipynb", params, cwd)
+            if exc is not None:
                 res.status = "failed"
                 res.errors.append(f"{nb_path.stem}: {_error_line(exc)}")
-            if out_nb.exists():
-                nb = nbformat.read(out_nb, as_version=4)
+            if nb is not None:
                 res.kpis.update(collect_kpis(nb))
                 title = f"{nb_path.stem.capitalize()} report: {job.business_unit}, as of {job.as_of}"
                 (out_dir / f"{nb_path.stem}.html").write_text(to_html(nb, title), encoding="utf-8")
@@ -116,36 +171,58 @@ def write_files(result: UnitResult, unit_dir: Path) -> None:
     result.files = {}
 
 
-def _pool_run(job: UnitJob, workdir: str) -> UnitResult:
-    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    return run_unit(job, workdir)
+def failed(job: UnitJob, reason: str) -> UnitResult:
+    """The result of a unit that never ran to the end (its worker died, or it was lost)."""
+    return UnitResult(job.business_unit, job.as_of, status="failed", errors=[reason])
+
+
+class Progress:
+    """One progress-bar tick per finished unit (naming it and its status); results by unit."""
+
+    def __init__(self, total: int, enabled: bool = True):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, desc="business units", unit="unit", disable=not enabled)
+        self.results: dict[str, UnitResult] = {}
+
+    def __call__(self, r: UnitResult) -> None:
+        self.results[r.business_unit] = r
+        self.bar.set_postfix_str(f"{r.business_unit}: {r.status}")
+        self.bar.update()
+
+    def close(self, jobs: list[UnitJob]) -> list[UnitResult]:
+        self.bar.close()
+        return [self.results[j.business_unit] for j in jobs]
+
+
+def _warm_worker() -> None:
+    """Pool worker start: import the notebook stack once; the worker then runs many units."""
+    light_imports()
+    import nbconvert  # noqa: F401
+    import papermill  # noqa: F401
+
+    import arlib.report  # noqa: F401
 
 
 def run_jobs(jobs: list[UnitJob], out_root: Path, n_jobs: int = 1, progress: bool = True) -> list[UnitResult]:
     """Run units locally, ``n_jobs`` at a time, with a progress bar; results in job order."""
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(jobs), desc="business units", unit="unit", disable=not progress)
-    results: dict[str, UnitResult] = {}
-
-    def done(r: UnitResult):
-        results[r.business_unit] = r
-        bar.set_postfix_str(f"{r.business_unit}: {r.status}")
-        bar.update()
-
+    done = Progress(len(jobs), progress)
     dirs = {j.business_unit: str(out_root / j.as_of / j.business_unit) for j in jobs}
     if n_jobs <= 1 or len(jobs) == 1:
         for j in jobs:
             done(run_unit(j, dirs[j.business_unit]))
-    else:
-        import multiprocessing as mp
+        return done.close(jobs)
+    import multiprocessing as mp
 
-        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context("spawn")) as pool:
-            futs = [pool.submit(_pool_run, j, dirs[j.business_unit]) for j in jobs]
-            for f in as_completed(futs):
+    with ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs)), mp_context=mp.get_context("spawn"),
+                             initializer=_warm_worker) as pool:
+        futs = {pool.submit(run_unit, j, dirs[j.business_unit]): j for j in jobs}
+        for f in as_completed(futs):
+            try:
                 done(f.result())
-    bar.close()
-    return [results[j.business_unit] for j in jobs]
+            except Exception as e:  # the worker process died (killed, out of memory)
+                done(failed(futs[f], f"worker process: {_error_line(e)}"))
+    return done.close(jobs)
 
 
 def manifest_entry(job: UnitJob, res: UnitResult) -> dict:
