@@ -21,6 +21,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--params", nargs="+", metavar="DIR_OR_FILE", help="params folders or files (default: params/)")
     r.add_argument("--as-of", dest="as_of", help="close date, ISO (overrides params)")
     r.add_argument("--jobs", type=int, default=1, help="units run side by side (default 1)")
+    r.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the units on a Dask cluster, e.g. tcp://host:8786 (outputs still written here)")
     r.add_argument("--notebooks", nargs="+", metavar="NAME", help="only these notebooks (e.g. health)")
     r.add_argument("--out-dir", default="outputs", help="output root (default: outputs)")
     r.add_argument("--dry-run", action="store_true", help="validate params and show the plan; run nothing")
@@ -69,7 +71,12 @@ def _run(args) -> int:
         print(f"dry run: {len(jobs)} business unit(s), nothing executed")
         return 0
     t0 = time.perf_counter()
-    results = run_jobs(jobs, out_root, args.jobs, progress=not args.no_progress)
+    if args.scheduler:
+        from arlib.distributed import run_jobs as run_on_cluster
+
+        results = run_on_cluster(jobs, out_root, args.scheduler, progress=not args.no_progress)
+    else:
+        results = run_jobs(jobs, out_root, args.jobs, progress=not args.no_progress)
     failed = [r for r in results if r.status != "ok"]
     for as_of in sorted({j.as_of for j in jobs}):
         pairs = [(j, r) for j, r in zip(jobs, results) if j.as_of == as_of]

@@ -1,0 +1,89 @@
+"""The Dask path: the same outputs as a local run, failures contained, results written by the client."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from arlib import distributed, io, runner
+from arlib.plan import plan_jobs
+
+pytestmark = pytest.mark.slow
+AS_OF = "2026-10-31"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    dask = pytest.importorskip("dask")
+    from dask.distributed import LocalCluster
+
+    # a crash fails its task at once; one task per worker, so no other task shares its fate
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-saturation": 1.0}):
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+            yield c
+
+
+@pytest.fixture(scope="module")
+def jobs(tmp_path_factory, small_demo):
+    tmp = tmp_path_factory.mktemp("dask")
+    store = io.write_store(small_demo, tmp / "store.sqlite")
+    params = tmp / "params"
+    params.mkdir()
+    (params / "defaults.yaml").write_text(f'as_of: "{AS_OF}"\nsource: "{store}"\n')
+    (params / "aa.yaml").write_text("currency: EUR\n")
+    (params / "bb.yaml").write_text("currency: CNY\ntrend_months: 12\n")
+    (params / "zz.yaml").write_text("currency: EUR\n")  # no such unit in the data: must fail alone
+    return plan_jobs([str(params)], None, None, ["health"])[0]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, jobs, cluster):
+    tmp = tmp_path_factory.mktemp("runs")
+    local = runner.run_jobs(jobs, tmp / "local", 1, progress=False)
+    remote = distributed.run_jobs(jobs, tmp / "dask", cluster.scheduler_address, progress=False)
+    return local, remote, tmp
+
+
+def test_same_statuses_and_errors_as_local(runs):
+    local, remote, _ = runs
+    assert [(r.business_unit, r.status) for r in remote] == [("aa", "ok"), ("bb", "ok"), ("zz", "failed")]
+    assert [(r.business_unit, r.status, r.errors) for r in remote] == [(r.business_unit, r.status, r.errors) for r in local]
+    assert remote[2].errors[0].startswith("health: DataError: ") and "'zz'" in remote[2].errors[0]
+
+
+@pytest.mark.parametrize("bu", ["aa", "bb"])
+def test_kpis_identical_to_local_run(runs, bu):
+    _, _, tmp = runs
+    local = json.loads((tmp / "local" / AS_OF / bu / "kpis.json").read_text())
+    remote = json.loads((tmp / "dask" / AS_OF / bu / "kpis.json").read_text())
+    assert remote == local and remote["open_ar"] > 0
+
+
+def test_client_writes_every_file_the_local_run_writes(runs):
+    _, remote, tmp = runs
+    for bu in ("aa", "bb", "zz"):
+        names = lambda root: sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())  # noqa: E731
+        assert names(tmp / "dask" / AS_OF / bu) == names(tmp / "local" / AS_OF / bu)
+    assert (tmp / "dask" / AS_OF / "zz" / "health.ipynb").exists()  # partial notebook of the failed unit
+    assert all(r.files == {} for r in remote)  # written, then dropped from memory
+
+
+def test_a_worker_that_dies_fails_its_unit_only(tmp_path, jobs, cluster):
+    def crash_on_bb(job):
+        if job.business_unit == "bb":
+            os._exit(1)
+        return runner.UnitResult(job.business_unit, job.as_of, files={"kpis.json": b"{}"})
+
+    res = distributed.run_jobs(jobs, tmp_path, cluster.scheduler_address, progress=False, task=crash_on_bb)
+    assert [r.status for r in res] == ["ok", "failed", "ok"]
+    assert "KilledWorker" in res[1].errors[0] and "bb" in res[1].errors[0]
+    assert (tmp_path / AS_OF / "aa" / "kpis.json").read_bytes() == b"{}"
+
+
+def test_unreachable_scheduler_is_one_clear_error(jobs, tmp_path):
+    from arlib.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--scheduler: cannot reach the Dask scheduler at tcp://127.0.0.1:1"):
+        distributed.connect("tcp://127.0.0.1:1", timeout=2)
