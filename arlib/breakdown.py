@@ -24,6 +24,7 @@ import pandas as pd
 
 from arlib import dso as core
 from arlib import health
+from arlib.i18n import t
 from arlib.ledger import DEFAULT_THRESHOLDS, Ledger
 from arlib.schemas import PAYMENT, C
 
@@ -222,15 +223,18 @@ CUSTOMER_VIEW = (C.name, C.segment, "open_ar", "past_due_ar", "past_due_share", 
                  "add", "cei", "disputed_open_amount", C.credit_limit, "limit_use", "credit_balance")
 SEGMENT_VIEW = (C.segment, "open_ar", "past_due_ar", "past_due_share", C.share, "billings_window", "collections_window",
                 "dso", "dso_countback", "bpdso", "add", "cei", "disputed_open_amount")
+#: text columns whose values are words of the report (policy steps, actions, buckets), not data:
+#: :func:`view` shows them in the report language
+WORDS = (C.segment, C.bucket, C.status, "limit_action", "step", "next_step", "top_drivers")
 
 
 def _cell(v, kind: str) -> str:
     if kind == "text":
         return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
     if kind == "bool":
-        return "yes" if bool(v) else ""
+        return t("yes") if bool(v) else ""
     if v is None or pd.isna(v):
-        return "n/a"
+        return t("n/a")
     return {"amount": f"{v:,.0f}", "days": f"{v:.1f}", "share": f"{v:.1%}", "int": f"{v:,.0f}",
             "date": pd.Timestamp(v).strftime("%Y-%m-%d")}[kind]
 
@@ -238,12 +242,17 @@ def _cell(v, kind: str) -> str:
 def view(frame: pd.DataFrame, columns: Sequence[str], n: int | None = None) -> pd.DataFrame:
     """The first ``n`` rows of ``columns`` as display text with readable headers (amounts
     without decimals, days to one decimal, shares as percentages, ``n/a`` where not defined).
+    Headers, and the values of the :data:`WORDS` columns, are in the report language
+    (:func:`arlib.i18n.language`); data (names, ids) is shown as it is.
 
     >>> view(pd.DataFrame({"open_ar": [1234.5], "dso": [np.nan]}), ["open_ar", "dso"])
       Open AR DSO (days)
     0   1,234        n/a
     """
     rows = frame.head(n) if n else frame
-    cols = [c for c in columns if c in rows]
-    return pd.DataFrame({COLUMNS.get(c, (c, "text"))[0]: [_cell(v, COLUMNS.get(c, (c, "text"))[1]) for v in rows[c]]
-                         for c in cols})
+    out = {}
+    for c in (c for c in columns if c in rows):
+        header, kind = COLUMNS.get(c, (c, "text"))
+        cells = [_cell(v, kind) for v in rows[c]]
+        out[t(header)] = [t(v) for v in cells] if c in WORDS else cells
+    return pd.DataFrame(out)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from arlib import dso as core
 from arlib.errors import ConfigError
+from arlib.i18n import t
 from arlib.ledger import Ledger
 from arlib.schemas import PAYMENT, C
 
@@ -161,15 +162,17 @@ def _customers_frame(ledger: Ledger, indexes: list[pd.Index]) -> pd.DataFrame:
 
 
 def _drivers_text(row: pd.Series, rules: Mapping) -> str:
+    """What drove the score, in the report language (:func:`arlib.i18n.language`)."""
     parts = []
     if row[C.status] in HARD_STATUSES:
-        parts.append(f"status {row[C.status]}")
+        parts.append(t("status {status}").format(status=t(row[C.status])))
     fmt = {"days_late": "{:.0f} days late", "late_trend": "lateness {:+.0f} days", "share_late": "{:.0%} paid late",
            "dispute_share": "{:.0%} disputed", "limit_use": "{:.0%} of limit", "balance_growth": "balance {:+.0%}"}
     ranked = sorted(((row[f"pts_{k}"] * rules[k][2], k) for k in rules), reverse=True)
-    parts += [f"{fmt.get(k, k + ' {:.2f}').format(row[k])} ({pts / sum(r[2] for r in rules.values()):.0f} pts)"
+    parts += [t("{driver} ({points} pts)").format(driver=t(fmt.get(k, k + " {:.2f}")).format(row[k]),
+                                                   points=f"{pts / sum(r[2] for r in rules.values()):.0f}")
               for pts, k in ranked[:3] if pts > 0]
-    return "; ".join(parts) or "no risk signal"
+    return t("; ").join(parts) or t("no risk signal")
 
 
 def grade(score, cuts: Mapping[str, float] = GRADE_CUTS) -> np.ndarray:

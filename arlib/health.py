@@ -38,6 +38,7 @@ import pandas as pd
 
 from arlib import dso as core
 from arlib.errors import DataError
+from arlib.i18n import t
 from arlib.ledger import DEFAULT_THRESHOLDS, Ledger, aging_table
 from arlib.schemas import CREDIT_NOTE, PAYMENT, RECOVERY, WRITE_OFF, C
 
@@ -112,27 +113,30 @@ class Kpis:
         formatted, or the reason it is not defined)."""
         rows = []
         for k in keys or self.values:
-            label, unit, meaning = meaning_of(k)
+            (label, meaning), unit = label_of(k), meaning_of(k)[1]
             v = self.values[k]
-            rows.append((k, label, v, self.reasons.get(k, "") if v is None else fmt(v, unit), unit, meaning))
+            rows.append((k, label, v, t(self.reasons.get(k, "")) if v is None else fmt(v, unit), unit, meaning))
         return pd.DataFrame(rows, columns=["kpi", "label", "value", "shown", "unit", "meaning"])
 
 
 def compare(now: Kpis, before: Kpis | None = None, keys: Sequence[str] = HEADLINE) -> pd.DataFrame:
     """The figures now and a month earlier, formatted: ``figure, now, a month earlier, change,
-    meaning`` (change in points for percentages; blank when either side is not defined)."""
+    meaning`` (change in points for percentages; blank when either side is not defined).
+
+    Labels, meanings and units are in the report language (:func:`arlib.i18n.language`); the
+    column names stay English and are translated where the table is shown."""
     rows = []
     for k in keys:
-        label, unit, meaning = meaning_of(k)
+        (label, meaning), unit = label_of(k), meaning_of(k)[1]
         x, x0 = now.values.get(k), before.values.get(k) if before is not None else None
         if x is None or x0 is None:
             change = ""
         elif unit in ("share", "%"):
-            change = f"{(100 if unit == 'share' else 1) * (x - x0):+.1f} pts"
+            change = t("{change} pts").format(change=f"{(100 if unit == 'share' else 1) * (x - x0):+.1f}")
         else:
-            change = fmt(x - x0, unit).replace("x a year", "")
+            change = f"{x - x0:.2f}" if unit == "times a year" else fmt(x - x0, unit)
             change = change if change.startswith("-") else "+" + change
-        rows.append((label, fmt(x, unit) if x is not None else now.reasons.get(k, "n/a"),
+        rows.append((label, fmt(x, unit) if x is not None else t(now.reasons.get(k, "n/a")),
                      fmt(x0, unit) if before is not None else "", change, meaning))
     return pd.DataFrame(rows, columns=["figure", "now", "a month earlier", "change", "meaning"])
 
@@ -150,26 +154,44 @@ def meaning_of(key: str) -> tuple[str, str, str]:
     return key, "", ""
 
 
+def label_of(key: str, lang: str | None = None) -> tuple[str, str]:
+    """``(label, meaning)`` of a KPI key for display, in ``lang`` (default: the report language).
+
+    >>> label_of("open_ar", "zh")[0], label_of("aging_1_30", "en")[0]
+    ('应收账款余额', 'Aging 1-30')
+    """
+    label, _, meaning = meaning_of(key)
+    if key not in MEANINGS and key.startswith("aging_"):  # message ids with the bucket as a placeholder
+        count = key.startswith("aging_count_")
+        b = key.removeprefix("aging_count_" if count else "aging_").replace("_", "-")
+        label = "Aging count {bucket}" if count else "Aging {bucket}"
+        meaning = ("Open invoices in the aging bucket {bucket} (days past due)." if count
+                   else "Open AR in the aging bucket {bucket} (days past due).")
+        return t(label, lang).format(bucket=t(b, lang)), t(meaning, lang).format(bucket=t(b, lang))
+    return t(label, lang), t(meaning, lang)
+
+
 def fmt(value, unit: str) -> str:
-    """A KPI value as text: ``fmt(0.2966, "share") == '29.7%'``; ``None`` -> ``'n/a'``.
+    """A KPI value as text: ``fmt(0.2966, "share") == '29.7%'``; ``None`` -> ``'n/a'``. Unit
+    words are in the report language (:func:`arlib.i18n.language`).
 
     >>> fmt(54.146, "days"), fmt(0.2966, "share"), fmt(1598340.14, "amount"), fmt(None, "%")
     ('54.1 days', '29.7%', '1,598,340', 'n/a')
     """
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "n/a"
+        return t("n/a")
     if unit == "share":
         return f"{100 * value:.1f}%"
     if unit == "%":
         return f"{value:.1f}%"
     if unit == "days":
-        return f"{value:.1f} days"
+        return t("{x} days").format(x=f"{value:.1f}")
     if unit == "amount":
         return f"{value:,.0f}"
     if unit == "count":
         return f"{int(value):,}"
     if unit == "times a year":
-        return f"{value:.2f}x a year"
+        return t("{x}x a year").format(x=f"{value:.2f}")
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 

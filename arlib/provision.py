@@ -48,6 +48,7 @@ from arlib.allowance import (
     write_off_candidates,
 )
 from arlib.errors import ConfigError
+from arlib.i18n import t
 from arlib.ledger import DEFAULT_THRESHOLDS, Ledger, bucket_labels, check_thresholds, month_ends
 from arlib.lossforecast import forecast_invoicing, monthly_invoicing
 from arlib.lossforecast import provision_forecast as _provision_forecast
@@ -259,12 +260,14 @@ def provision_forecast(ledger: Ledger, as_of, horizon: int = 3, settings: Provis
 
 def forecast_table(forecast: pd.DataFrame) -> pd.DataFrame:
     """The provision forecast for display: ``metric, month_end, forecast, low, high`` (the range
-    bounds renamed from ``yhat_lo_<level>`` / ``yhat_hi_<level>``), metrics in reading order."""
+    bounds renamed from ``yhat_lo_<level>`` / ``yhat_hi_<level>``), metrics in reading order and
+    named in the report language (:func:`arlib.i18n.language`)."""
     lo = next(c for c in forecast.columns if c.startswith("yhat_lo"))
     hi = next(c for c in forecast.columns if c.startswith("yhat_hi"))
     out = forecast.rename(columns={"yhat": "forecast", lo: "low", hi: "high"})
     order = {m: i for i, m in enumerate(("invoiced", "write_offs", "recoveries", "allowance", "charge", "cumulative_charge"))}
     out = out.sort_values(["metric", C.month_end], key=lambda s: s.map(order) if s.name == "metric" else s, kind="stable")
+    out = out.assign(metric=out["metric"].map(lambda m: t(m)))
     return out[["metric", C.month_end, "forecast", "low", "high"]].reset_index(drop=True)
 
 
