@@ -1,11 +1,16 @@
-"""Charts of the bad-debt provision: loss rates, migration, vintages, roll-forward, forecast."""
+"""Charts of the bad-debt provision: loss rates, migration, vintages, roll-forward, forecast.
+
+Chart text is English message ids translated through :func:`arlib.i18n.t` into the report
+language (set by :func:`arlib.plots.set_theme`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from arlib.i18n import t
 from arlib.plots import AGING_COLOURS, PALETTE, new_axes, thousands
+from arlib.plots.ledger import currency_label
 from arlib.schemas import C
 
 
@@ -17,12 +22,12 @@ def loss_rates(table: pd.DataFrame, ax=None):
     x = np.arange(len(table))
     width = 0.8 / max(len(methods), 1)
     for i, m in enumerate(methods):
-        ax.bar(x + (i - (len(methods) - 1) / 2) * width, table[m], width, label=m.replace("_", " "),
+        ax.bar(x + (i - (len(methods) - 1) / 2) * width, table[m], width, label=t(m.replace("_", " ")),
                color=PALETTE[i % len(PALETTE)])
-    ax.set_xticks(x, table[C.bucket].astype(str))
+    ax.set_xticks(x, [t(b) for b in table[C.bucket].astype(str)])
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.legend(frameon=False, fontsize=8)
-    ax.set(title="Lifetime loss rate by aging bucket and method", xlabel="days past due", ylabel="loss rate")
+    ax.set(title=t("Lifetime loss rate by aging bucket and method"), xlabel=t("days past due"), ylabel=t("loss rate"))
     return ax
 
 
@@ -31,9 +36,11 @@ def migration(matrix: pd.DataFrame, ax=None):
     import seaborn as sns
 
     ax = new_axes(ax, figsize=(8, 3.8))
-    sns.heatmap(matrix.astype(float), annot=True, fmt=".1%", cmap="Blues", cbar=False, vmin=0, vmax=1,
+    states = matrix.astype(float)
+    states = states.set_axis([t(str(c)) for c in states.columns], axis=1).set_axis([t(str(i)) for i in states.index], axis=0)
+    sns.heatmap(states, annot=True, fmt=".1%", cmap="Blues", cbar=False, vmin=0, vmax=1,
                 linewidths=0.5, ax=ax, annot_kws={"fontsize": 8})
-    ax.set(title="Where a month-end balance is one month later", xlabel="state a month later", ylabel="bucket")
+    ax.set(title=t("Where a month-end balance is one month later"), xlabel=t("state a month later"), ylabel=t("bucket"))
     return ax
 
 
@@ -44,15 +51,15 @@ def vintage_curves(triangle: pd.DataFrame, development: pd.DataFrame | None = No
     cohorts = sorted(triangle["cohort"].unique())[-last:]
     shades = np.linspace(0.85, 0.35, len(cohorts))
     for shade, c in zip(shades, cohorts):
-        t = triangle.loc[triangle["cohort"] == c]
-        ax.plot(t["age"], t["loss_ratio"], color=str(shade), lw=1)
+        cohort = triangle.loc[triangle["cohort"] == c]
+        ax.plot(cohort["age"], cohort["loss_ratio"], color=str(shade), lw=1)
     if development is not None:
         ax.plot(development["age"], development["cumulative_ratio"], color=PALETTE[3], lw=2.5,
-                label="expected (incremental loss ratios)")
+                label=t("expected (incremental loss ratios)"))
         ax.legend(frameon=False, fontsize=8, loc="upper left")
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.1%}")
-    ax.set(title="Cumulative loss ratio of invoicing-month cohorts", xlabel="months since invoicing",
-           ylabel="losses / invoiced")
+    ax.set(title=t("Cumulative loss ratio of invoicing-month cohorts"), xlabel=t("months since invoicing"),
+           ylabel=t("losses / invoiced"))
     return ax
 
 
@@ -61,14 +68,15 @@ def rollforward(table: pd.DataFrame, currency: str = "", ax=None):
     (frame from :func:`arlib.provision.rollforward`)."""
     ax = new_axes(ax)
     x = np.arange(len(table))
-    ax.bar(x - 0.27, table["charge"], 0.27, label="charge (bad-debt expense)", color=PALETTE[0])
-    ax.bar(x, -table["write_offs"], 0.27, label="write-offs", color=PALETTE[3])
-    ax.bar(x + 0.27, table["recoveries"], 0.27, label="recoveries", color=PALETTE[2])
-    ax.plot(x, table["closing"], color="black", marker="o", lw=1.5, label="closing allowance")
+    ax.bar(x - 0.27, table["charge"], 0.27, label=t("charge (bad-debt expense)"), color=PALETTE[0])
+    ax.bar(x, -table["write_offs"], 0.27, label=t("write-offs"), color=PALETTE[3])
+    ax.bar(x + 0.27, table["recoveries"], 0.27, label=t("recoveries"), color=PALETTE[2])
+    ax.plot(x, table["closing"], color="black", marker="o", lw=1.5, label=t("closing allowance"))
     ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xticks(x, [pd.Timestamp(d).strftime("%b %y") for d in table.index], fontsize=8)
+    months = [t("{month} {year}").format(month=t(f"{pd.Timestamp(d):%b}"), year=f"{pd.Timestamp(d):%y}") for d in table.index]
+    ax.set_xticks(x, months, fontsize=8)
     ax.legend(frameon=False, fontsize=8, ncols=4, loc="upper left")
-    ax.set(title="Allowance roll-forward", xlabel="", ylabel=f"amount {currency}".strip())
+    ax.set(title=t("Allowance roll-forward"), xlabel="", ylabel=currency_label("amount", currency))
     return thousands(ax)
 
 
@@ -81,26 +89,27 @@ def forecast(fc: pd.DataFrame, metric: str = "allowance", history: pd.Series | N
     lo = next(c for c in f.columns if c.startswith("yhat_lo"))
     hi = next(c for c in f.columns if c.startswith("yhat_hi"))
     if history is not None and len(history):
-        ax.plot(history.index, history.to_numpy(), color="black", marker="o", lw=1.5, label="actual")
-    ax.fill_between(f[C.month_end], f[lo], f[hi], color=PALETTE[0], alpha=0.25, label=f"range ({lo[8:]}%)")
-    ax.plot(f[C.month_end], f["yhat"], color=PALETTE[0], marker="o", lw=2, label="forecast")
+        ax.plot(history.index, history.to_numpy(), color="black", marker="o", lw=1.5, label=t("actual"))
+    ax.fill_between(f[C.month_end], f[lo], f[hi], color=PALETTE[0], alpha=0.25, label=t("range ({level}%)").format(level=lo[8:]))
+    ax.plot(f[C.month_end], f["yhat"], color=PALETTE[0], marker="o", lw=2, label=t("forecast"))
     ax.legend(frameon=False, fontsize=8, loc="upper left")
-    ax.set(title=f"Forecast: {metric.replace('_', ' ')}", xlabel="", ylabel=f"amount {currency}".strip())
+    ax.set(title=t("Forecast: {metric}").format(metric=t(metric.replace("_", " "))), xlabel="",
+           ylabel=currency_label("amount", currency))
     return thousands(ax)
 
 
 def allowance_by_bucket(table: pd.DataFrame, currency: str = "", ax=None):
     """Exposure and allowance per line of the allowance table (collective buckets, specific)."""
     ax = new_axes(ax)
-    t = table.loc[table[C.bucket] != "total"]
-    x = np.arange(len(t))
-    colours = (AGING_COLOURS + ["#555555"] * 4)[: len(t)]
-    ax.bar(x, t["exposure"], color=colours, alpha=0.35, label="exposure")
-    ax.bar(x, t["allowance"], color=colours, label="allowance")
-    for xi, (e, a) in enumerate(zip(t["exposure"], t["allowance"])):
+    lines = table.loc[table[C.bucket] != "total"]
+    x = np.arange(len(lines))
+    colours = (AGING_COLOURS + ["#555555"] * 4)[: len(lines)]
+    ax.bar(x, lines["exposure"], color=colours, alpha=0.35, label=t("exposure"))
+    ax.bar(x, lines["allowance"], color=colours, label=t("allowance"))
+    for xi, (e, a) in enumerate(zip(lines["exposure"], lines["allowance"])):
         ax.annotate(f"{a / e:.1%}" if e else "", (xi, a), ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(x, t[C.bucket].astype(str))
-    ax.set_yscale("symlog", linthresh=max(float(t["allowance"].max()) / 10, 1.0))
+    ax.set_xticks(x, [t(b) for b in lines[C.bucket].astype(str)])
+    ax.set_yscale("symlog", linthresh=max(float(lines["allowance"].max()) / 10, 1.0))
     ax.legend(frameon=False, fontsize=8)
-    ax.set(title="Exposure and allowance (labels: coverage)", xlabel="", ylabel=f"amount {currency}".strip())
+    ax.set(title=t("Exposure and allowance (labels: coverage)"), xlabel="", ylabel=currency_label("amount", currency))
     return ax
