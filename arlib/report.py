@@ -171,33 +171,66 @@ def column_label(col, lang: str | None = None) -> str:
     return translated if translated != col else t(label, lang)
 
 
-def table(df: pd.DataFrame, money: list[str] | tuple = (), pct: list[str] | tuple = (),
-          decimals: int = 2, caption: str | None = None):
-    """A display-ready table: thousands separators, negatives marked, percentages, data escaped.
+#: widest table shown in one piece; wider ones are split into panels that repeat the id columns
+MAX_COLUMNS = 10
 
-    Returns an object with ``_repr_html_`` (pandas Styler with ``escape="html"``).
+
+class Panels:
+    """Several tables shown one under the other (a wide table split to fit a laptop screen)."""
+
+    def __init__(self, parts):
+        self.parts = parts
+
+    def _repr_html_(self) -> str:
+        return "".join(p.to_html() for p in self.parts)
+
+
+def table(df: pd.DataFrame, money: list[str] | tuple = (), pct: list[str] | tuple = (),
+          decimals: int = 2, caption: str | None = None, max_columns: int = MAX_COLUMNS):
+    """A display-ready table: readable (translated) headers, thousands separators, negatives in
+    red, percentages, dates as YYYY-MM-DD, data escaped. A table wider than ``max_columns`` is
+    split into panels that repeat its leading text (identifier) columns.
+
+    Returns an object with ``_repr_html_`` (a pandas Styler with ``escape="html"``, or panels).
     """
+    if isinstance(df.index, pd.RangeIndex) or df.index.name is None:
+        frame = df.reset_index(drop=isinstance(df.index, pd.RangeIndex))
+    else:
+        frame = df.reset_index()
+    ids = []
+    for c in frame.columns[:2]:
+        if frame[c].dtype == object or isinstance(frame[c].dtype, pd.CategoricalDtype):
+            ids.append(c)
+        else:
+            break
+    rest = [c for c in frame.columns if c not in ids]
+    width = max(max_columns - len(ids), 1)
+    if len(frame.columns) <= max_columns:
+        return _styled(frame, money, pct, decimals, caption)
+    chunks = [rest[i:i + width] for i in range(0, len(rest), width)]
+    return Panels([_styled(frame[ids + ch], money, pct, decimals, caption if i == 0 else None)
+                   for i, ch in enumerate(chunks)])
+
+
+def _styled(df: pd.DataFrame, money, pct, decimals, caption):
     df = df.copy()
-    for c in df.columns:
-        if isinstance(df[c].dtype, pd.CategoricalDtype) or df[c].dtype == object:
-            if c == "bucket":
-                df[c] = df[c].astype(str).map(lambda v: t(v))
+    if "bucket" in df:
+        df["bucket"] = df["bucket"].astype(str).map(lambda v: t(v))
     rename = {c: column_label(c) for c in df.columns}
-    money = [rename.get(c, c) for c in money]
-    pct = [rename.get(c, c) for c in pct]
+    money = [rename[c] for c in money if c in rename]
+    pct = [rename[c] for c in pct if c in rename]
     df = df.rename(columns=rename)
-    fmt = {c: (lambda v, d=decimals: "" if pd.isna(v) else f"{v:,.{d}f}") for c in money if c in df}
-    fmt.update({c: (lambda v: "" if pd.isna(v) else f"{v:.1%}") for c in pct if c in df})
+    fmt = {c: (lambda v, d=decimals: "" if pd.isna(v) else f"{v:,.{d}f}") for c in money}
+    fmt.update({c: (lambda v: "" if pd.isna(v) else f"{v:.1%}") for c in pct})
     fmt.update({c: (lambda v: "" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d"))
                 for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])})
     sty = df.style.format(fmt, escape="html", na_rep="")
     sty = sty.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
-    num = [c for c in money if c in df]
-    if num:
-        sty = sty.map(lambda v: "color: #b2182b" if isinstance(v, int | float) and v < 0 else "", subset=num)
+    if money:
+        sty = sty.map(lambda v: "color: #b2182b" if isinstance(v, int | float) and v < 0 else "", subset=money)
     text = [c for c in df.columns if df[c].dtype == object and c not in money and c not in pct]
     if text:
         sty = sty.set_properties(subset=text, **{"text-align": "left"})
     if caption:
         sty = sty.set_caption(html.escape(caption))
-    return sty.hide(axis="index") if isinstance(df.index, pd.RangeIndex) else sty
+    return sty.hide(axis="index")
