@@ -238,7 +238,7 @@ def _write_quarantine(checked: dict[str, Checked], output_dir: str | None) -> li
 _DTYPES = {C.amount: float, C.credit_limit: float, C.terms_days: "int64", C.disputed: bool}
 
 
-def _final(c: Checked, frame: str) -> pd.DataFrame:
+def _final(c: Checked) -> pd.DataFrame:
     """Kept rows with the contract's dtypes (their values passed the contract in :func:`check`)."""
     out = c.parsed.data.loc[c.kept].drop(columns=[ROW]).reset_index(drop=True)
     return out.astype({k: v for k, v in _DTYPES.items() if k in out})
@@ -283,13 +283,13 @@ def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
     failing = [f for f in findings if policy_of(f.problem, policy) == "fail"]
     if failing:
         raise DataErrors(failing, bu)
-    frames = {"invoices": _final(inv, "invoices")}
-    frames["transactions"] = _final(checked["transactions"], "transactions") if "transactions" in checked \
+    frames = {"invoices": _final(inv)}
+    frames["transactions"] = _final(checked["transactions"]) if "transactions" in checked \
         else empty(Transactions)
     if opts.frames["customers"] == "derive":
         frames["customers"] = derive_customers(frames["invoices"], bu)
     else:
-        frames["customers"] = _final(checked["customers"], "customers") if "customers" in checked else None
+        frames["customers"] = _final(checked["customers"]) if "customers" in checked else None
     report = _report(checked, findings, policy, label, bu, reporting, notes, cfg.get("output_dir"))
     return frames, report
 

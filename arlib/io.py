@@ -20,11 +20,12 @@ import pandera.pandas as pa
 import sqlalchemy as sa
 
 from arlib.config import RunConfig
+from arlib.database import with_driver
 from arlib.errors import DataError, SourceError
 from arlib.intake import load_frames
 from arlib.ledger import Ledger
 from arlib.schemas import FRAMES, C
-from arlib.sources import resolve_path, with_driver
+from arlib.sources import resolve_path
 
 DEMO_STORE = "outputs/demo/ar_demo.sqlite"
 _DATE_COLS = {"invoices": [C.invoice_date, C.due_date], "transactions": [C.date], "customers": []}

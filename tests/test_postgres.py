@@ -19,9 +19,9 @@ from conftest import ROOT
 from test_io_helpers import assert_reconciles, make_cfg
 
 from arlib import io
+from arlib.database import with_driver
 from arlib.errors import SourceError
 from arlib.ledger import Ledger
-from arlib.sources import with_driver
 
 pytestmark = pytest.mark.postgres
 AS_OF = "2026-10-31"
