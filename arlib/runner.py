@@ -204,25 +204,42 @@ def _warm_worker() -> None:
     import arlib.report  # noqa: F401
 
 
-def run_jobs(jobs: list[UnitJob], out_root: Path, n_jobs: int = 1, progress: bool = True) -> list[UnitResult]:
-    """Run units locally, ``n_jobs`` at a time, with a progress bar; results in job order."""
+def run_jobs(jobs: list[UnitJob], out_root: Path, n_jobs: int = 1, progress: bool = True,
+             task=None) -> list[UnitResult]:
+    """Run units locally, ``n_jobs`` at a time, with a progress bar; results in job order.
+
+    ``task(job, workdir) -> UnitResult`` runs one unit (default :func:`run_unit`)."""
+    task = task or run_unit
     done = Progress(len(jobs), progress)
     dirs = {j.business_unit: str(out_root / j.as_of / j.business_unit) for j in jobs}
     if n_jobs <= 1 or len(jobs) == 1:
         for j in jobs:
-            done(run_unit(j, dirs[j.business_unit]))
+            done(task(j, dirs[j.business_unit]))
         return done.close(jobs)
-    import multiprocessing as mp
+    broken = _pool_round(jobs, dirs, n_jobs, task, done)
+    for j in broken:  # a dying worker breaks the pool and takes every unit in flight: rerun each alone
+        for again in _pool_round([j], dirs, 1, task, done):
+            done(failed(again, "worker process died while running it (killed, or out of memory)"))
+    return done.close(jobs)
 
+
+def _pool_round(jobs: list[UnitJob], dirs: dict, n_jobs: int, task, done: Progress) -> list[UnitJob]:
+    """Run ``jobs`` in one process pool; return those lost because a worker process died."""
+    import multiprocessing as mp
+    from concurrent.futures.process import BrokenProcessPool
+
+    broken = []
     with ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs)), mp_context=mp.get_context("spawn"),
                              initializer=_warm_worker) as pool:
-        futs = {pool.submit(run_unit, j, dirs[j.business_unit]): j for j in jobs}
+        futs = {pool.submit(task, j, dirs[j.business_unit]): j for j in jobs}
         for f in as_completed(futs):
             try:
                 done(f.result())
-            except Exception as e:  # the worker process died (killed, out of memory)
-                done(failed(futs[f], f"worker process: {_error_line(e)}"))
-    return done.close(jobs)
+            except BrokenProcessPool:
+                broken.append(futs[f])
+            except Exception as e:  # the runner itself failed for this unit
+                done(failed(futs[f], f"runner: {_error_line(e)}"))
+    return broken
 
 
 def manifest_entry(job: UnitJob, res: UnitResult) -> dict:

@@ -1,0 +1,85 @@
+"""Runner mechanics: where a unit's notebooks are found, failures that never reach a notebook,
+dead pool workers, returned files, and the kernel set-up line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from arlib import runner
+from arlib.runner import UnitJob, UnitResult
+
+
+def _job(bu="aa", notebooks=("health",), root=ROOT, params=None) -> UnitJob:
+    nbs = tuple(str(Path(root) / "notebooks" / f"{n}.ipynb") for n in notebooks)
+    return UnitJob(bu, "2026-10-31", params or {"business_unit": bu}, f"params/{bu}.yaml", nbs, str(root))
+
+
+def test_notebooks_are_found_as_planned_when_they_exist_here():
+    paths, cwd = runner._locate(_job())
+    assert paths == [ROOT / "notebooks" / "health.ipynb"] and cwd == str(ROOT)
+
+
+def test_a_worker_without_the_clients_paths_uses_its_own_project_folder(monkeypatch):
+    monkeypatch.setenv("ARLIB_HOME", str(ROOT))
+    paths, cwd = runner._locate(_job(root="/nowhere/client/checkout"))
+    assert paths == [ROOT / "notebooks" / "health.ipynb"] and cwd == str(ROOT)
+
+
+def test_a_unit_whose_notebooks_are_nowhere_fails_with_the_fix(monkeypatch, tmp_path):
+    monkeypatch.setenv("ARLIB_HOME", str(tmp_path))
+    res = runner.run_unit(_job(notebooks=("nosuch",), root="/nowhere"))
+    assert res.status == "failed" and res.reports == []
+    assert "['nosuch.ipynb'] not found under" in res.errors[0] and "ARLIB_HOME" in res.errors[0]
+    assert json.loads(res.files["kpis.json"]) == {"as_of": "2026-10-31", "business_unit": "aa"}
+
+
+def _exit_on_bb(job: UnitJob, workdir: str) -> UnitResult:
+    if job.business_unit == "bb":
+        os._exit(3)  # the worker process dies, as if killed or out of memory
+    return UnitResult(job.business_unit, job.as_of)
+
+
+def test_a_dying_pool_worker_fails_its_unit_only(tmp_path):
+    jobs = [_job("aa"), _job("bb"), _job("cc")]
+    res = runner.run_jobs(jobs, tmp_path, n_jobs=2, progress=False, task=_exit_on_bb)
+    assert [(r.business_unit, r.status) for r in res] == [("aa", "ok"), ("bb", "failed"), ("cc", "ok")]
+    assert res[1].errors == ["worker process died while running it (killed, or out of memory)"]
+
+
+def test_progress_returns_results_in_job_order():
+    jobs = [_job("aa"), _job("bb"), _job("cc")]
+    done = runner.Progress(3, enabled=False)
+    for bu in ("cc", "aa", "bb"):
+        done(UnitResult(bu, "2026-10-31"))
+    assert [r.business_unit for r in done.close(jobs)] == ["aa", "bb", "cc"]
+
+
+def test_write_files_writes_nested_files_and_frees_them(tmp_path):
+    res = UnitResult("aa", "2026-10-31", files={"kpis.json": b"{}", "exports/w.csv": b"a,b\n"})
+    runner.write_files(res, tmp_path / "aa")
+    assert (tmp_path / "aa" / "exports" / "w.csv").read_bytes() == b"a,b\n" and res.files == {}
+
+
+def test_kernel_setup_marks_the_module_absent_and_binds_no_name(monkeypatch):
+    monkeypatch.delitem(sys.modules, "rfc3987_syntax", raising=False)
+    ns: dict = {}
+    exec(runner._KERNEL_SETUP, ns)
+    assert set(ns) == {"__builtins__"} and sys.modules["rfc3987_syntax"] is None
+    assert runner.KERNEL_ARGS[0].startswith("--IPKernelApp.exec_lines=")
+
+
+@pytest.mark.slow
+def test_kernels_started_by_the_runner_skip_the_slow_import(tmp_path):
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": "c", "metadata": {}, "outputs": [],
+                     "source": "import sys\nprint(sys.modules.get('rfc3987_syntax', 'not imported'))"}],
+          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "probe.ipynb").write_text(json.dumps(nb))
+    out, exc = runner._execute(tmp_path / "probe.ipynb", tmp_path / "out.ipynb", {}, str(tmp_path))
+    assert exc is None and out.cells[0].outputs[0]["text"].strip() in ("None", "not imported")
