@@ -102,3 +102,62 @@ def test_plain_papermill_run_works(tmp_path, run):
     kpis = [o["data"]["application/vnd.arlib.kpis+json"] for c in nb["cells"] for o in c.get("outputs", [])
             if "application/vnd.arlib.kpis+json" in o.get("data", {})]
     assert any(k.get("open_ar") == json.loads((out / "aa" / "kpis.json").read_text())["open_ar"] for k in kpis)
+
+
+# --- the reports in a real browser (headless Chromium) ------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "outputs" / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    import os
+    import shutil
+
+    path = shutil.which("chromium") or (CHROMIUM if os.path.exists(CHROMIUM) else None)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run installs Debian's chromium package")
+        pytest.skip("headless Chromium not installed (apt-get install chromium); browser checks skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+def _pages(out):
+    return sorted(out.glob("*/*.html")) + [out / "index.html"]
+
+
+def test_reports_in_headless_chromium(run, browser):
+    _, out, _ = run
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    problems = []
+    for path in _pages(out):
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors, failed, external = [], [], []
+        page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+        page.on("requestfailed", lambda r, failed=failed: failed.append(r.url))
+        page.on("request", lambda r, external=external: external.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+        page.goto(path.as_uri(), wait_until="load")
+        state = page.evaluate("""() => ({
+            images: document.images.length,
+            undecoded: Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).length,
+            code: document.querySelectorAll('.jp-InputArea-editor, .cm-editor, .highlight').length,
+            wide: Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().width > 1280)
+                       .map(e => e.tagName + '.' + e.className).slice(0, 3),
+            scroll: document.documentElement.scrollWidth,
+        })""")
+        name = f"{path.parent.name}_{path.stem}.png" if path.name != "index.html" else "index.png"
+        page.screenshot(path=str(SCREENSHOTS / name))
+        page.close()
+        if errors or failed or external or state["undecoded"] or state["code"] or state["wide"] or state["scroll"] > 1280:
+            problems.append((path.relative_to(out), errors, failed, external, state))
+        if path.name != "index.html" and path.parent.name != "zz":
+            assert state["images"] > 0, f"{path}: no images"
+    assert not problems, problems
