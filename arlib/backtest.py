@@ -13,6 +13,7 @@ actually collected.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +35,7 @@ def cutoffs(last, horizon: int, n_windows: int = 4, step: int | None = None, fre
     >>> [str(c.date()) for c in cutoffs("2024-12-01", 3, n_windows=2, step=2)]
     ['2024-07-01', '2024-09-01']
     """
-    step = step or max(1, horizon // 4)
+    step = step or max(1, horizon // 2)
     off = pd.tseries.frequencies.to_offset(freq)
     last = pd.Timestamp(last)
     return sorted(last - off * (horizon + i * step) for i in range(n_windows))
@@ -58,7 +59,8 @@ def backtest(df: pd.DataFrame, horizon: int, methods: Sequence[str] = DEFAULT_ME
         raise DataError("backtest input", DS, len(df), f"leave no history before the first cut-off {cuts[0].date()}",
                         "use fewer windows, a smaller step or horizon, or a longer history")
     # every (series, cut-off) is one series to the engine: one parallel call, shared fits
-    key = train.groupby([UID, "_cut"], sort=True).ngroup()
+    # readable keys: they appear in the summarised warnings
+    key = train[UID].astype(str) + " (cut-off " + train["_cut"].dt.strftime("%Y-%m-%d") + ")"
     keys = train.assign(_key=key).drop_duplicates("_key").set_index("_key")[[UID, "_cut"]]
     train[UID] = key
     with warnings.catch_warnings(record=True) as caught:
@@ -145,6 +147,22 @@ def best_method(acc: pd.DataFrame, metric: str = "wape") -> str:
     if ranked.empty:
         raise DataError("backtest", metric, 0, "are all missing (no actuals to score)", "run a backtest with observed windows")
     return str(ranked.index[0])
+
+
+def store_path(forecast_store: str | None, output_dir: str) -> Path:
+    """Where runs keep their forecasts: ``forecast_store`` if given, else ``forecast_store``
+    under the output root when ``output_dir`` is the runner's ``<root>/<as_of>/<unit>``
+    (so every close date of a root shares it), else under ``output_dir`` itself.
+
+    >>> store_path(None, "outputs/2026-10-31/de").as_posix(), store_path(None, "scratch").as_posix()
+    ('outputs/forecast_store', 'scratch/forecast_store')
+    """
+    if forecast_store:
+        return Path(forecast_store)
+    out = Path(output_dir)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", out.parent.name):
+        return out.parent.parent / "forecast_store"
+    return out / "forecast_store"
 
 
 def _file(directory, stamp: str, tag: str) -> Path:

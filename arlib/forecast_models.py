@@ -24,7 +24,10 @@ from dataclasses import dataclass, field
 from statistics import NormalDist
 
 import numpy as np
-from statsforecast.models import AutoARIMA, AutoCES, AutoETS, DynamicOptimizedTheta, Theta
+
+with warnings.catch_warnings():  # statsforecast imports tqdm.auto, which warns inside kernels
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    from statsforecast.models import AutoARIMA, AutoCES, AutoETS, DynamicOptimizedTheta, Theta
 
 Bands = dict[str, np.ndarray]
 

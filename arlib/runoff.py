@@ -141,14 +141,14 @@ class RunoffModel:
         periods = future_periods(self.as_of_, horizon, freq)
         ends = np.array([(p.end_time.normalize() - self.as_of_).days for p in periods])
         items = self.items_
-        paid, wo = (np.diff(x, axis=1, prepend=0.0) for x in self._conditional(items, ends))
+        paid, wo = (np.clip(np.diff(x, axis=1, prepend=0.0), 0.0, 1.0) for x in self._conditional(items, ends))
         amt = items[C.open_amount].to_numpy(float)
         keys = items["group"].to_numpy() if by_group else np.full(len(items), ALL)
         rows = []
         for key in sorted(set(keys)) or [ALL]:
             sel = keys == key
             mean = amt[sel] @ paid[sel]
-            sd = np.sqrt((amt[sel] ** 2) @ (paid[sel] * (1 - paid[sel])))
+            sd = np.sqrt(np.maximum((amt[sel] ** 2) @ (paid[sel] * (1 - paid[sel])), 0.0))
             row = {UID: key, DS: periods.start_time, MODEL: "runoff", YHAT: mean}
             for lv in levels:
                 z = z_value(lv)
