@@ -20,7 +20,7 @@ except PackageNotFoundError:  # running from a source tree without install
 #: the domain modules, imported when first used
 SUBMODULES = (
     "breakdown", "config", "credit", "demo", "dso", "excel", "forecast", "group", "health", "i18n", "io",
-    "ledger", "narrative", "plots", "provision", "report", "summary",
+    "ledger", "narrative", "plots", "provision", "reconcile", "report", "summary",
 )
 
 __all__ = [

@@ -179,6 +179,7 @@ def validate(values: Mapping[str, Any], source: str | None = None,
             check_thresholds(checked["aging_thresholds"])
         except ConfigError as e:
             raise ConfigError(e.key, e.problem, source) from None
+    _check_source_params(checked, source)
     if "report_language" in checked:
         from arlib.i18n import LANGUAGES
 
@@ -188,6 +189,22 @@ def validate(values: Mapping[str, Any], source: str | None = None,
         if key in checked and checked[key] < 1:
             raise ConfigError(key, f"must be >= 1, got {checked[key]}", source)
     return RunConfig(checked)
+
+
+def _check_source_params(checked: dict, source: str | None) -> None:
+    """Data-source parameters checked at plan time, before papermill records them anywhere."""
+    from arlib.database import check_source
+    from arlib.options import parse_policy, parse_source_options
+
+    try:
+        if isinstance(checked.get("source"), str):
+            check_source(checked["source"])
+        if "source_options" in checked:
+            parse_source_options(checked["source_options"])
+        if "validation_policy" in checked:
+            parse_policy(checked["validation_policy"])
+    except ConfigError as e:
+        raise ConfigError(e.key, e.problem, source) from None
 
 
 def load(namespace: Mapping[str, Any]) -> RunConfig:

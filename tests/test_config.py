@@ -75,3 +75,14 @@ def test_parse_parameters_cell_types_defaults_help():
 def test_redacted_hides_secret_values_but_not_env_names():
     assert redacted({"db_password": "s3cret", "password_env": "PGPASS", "as_of": "x"}) == {
         "db_password": "***", "password_env": "PGPASS", "as_of": "x"}
+
+
+def test_source_checks_run_at_plan_time_and_name_the_file():
+    with pytest.raises(ConfigError) as e:
+        validate({"source": "postgresql://ar:s3cret@db/ar"}, "params/x.yaml")
+    assert str(e.value).startswith("params/x.yaml: parameter source: holds a password (postgresql://ar:***@db/ar)")
+    assert "s3cret" not in str(e.value)
+    with pytest.raises(ConfigError, match=r"params/x.yaml: parameter source_options.delimter"):
+        validate({"source_options": {"delimter": ";"}}, "params/x.yaml")
+    with pytest.raises(ConfigError, match=r"params/x.yaml: parameter validation_policy.duplicate_id: must be one of"):
+        validate({"validation_policy": {"duplicate_id": "ignore"}}, "params/x.yaml")
