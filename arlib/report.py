@@ -40,6 +40,47 @@ def stamp(cfg, ledger) -> dict:
             "arlib_version": __version__, "parameters": redacted({k: v for k, v in cfg.items() if k != "output_dir"})}
 
 
+def git_commit(root: str | Path) -> str | None:
+    """The project's git commit (with ``+changes`` when the tracked files differ from it)."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+changes" if dirty else "")
+
+
+def audit_stamp(kpis: dict, root: str | Path) -> dict:
+    """The audit stamp of a unit's run: input fingerprint, parameters (secrets redacted), as_of,
+    arlib version, git commit, and the run time (the only value that differs between two runs on
+    the same inputs)."""
+    from datetime import UTC, datetime
+
+    return {"business_unit": kpis.get("business_unit"), "as_of": kpis.get("as_of"),
+            "input_fingerprint": kpis.get("input_fingerprint"), "parameters": kpis.get("parameters"),
+            "arlib_version": kpis.get("arlib_version"), "git_commit": git_commit(root),
+            "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")}
+
+
+def export_reports(executed: list, kpis: dict, out_dir: Path) -> list[str]:
+    """Write ``<notebook>.html`` for each executed notebook of a unit: title, tiles and executive
+    summary from the unit's merged figures, contents, the report, the audit stamp."""
+    from arlib.summary import top_block
+
+    lang = (kpis.get("parameters") or {}).get("report_language", "en")
+    top = top_block(kpis, lang)
+    names = []
+    for stem, nb in executed:
+        title = f'{t(stem.capitalize() + " report", lang)}: {kpis.get("business_unit")}, {t("as of", lang)} {kpis.get("as_of")}'
+        (Path(out_dir) / f"{stem}.html").write_text(to_html(nb, title, lang, top, kpis.get("audit")), encoding="utf-8")
+        names.append(f"{stem}.html")
+    return names
+
+
 def collect_kpis(nb) -> dict:
     """Merge every recorded mapping of an executed notebook, in cell order."""
     out: dict = {}

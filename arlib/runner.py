@@ -124,7 +124,7 @@ def _execute(nb_path: Path, out_nb: Path, params: dict, cwd: str):
 def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
     """Execute the unit's notebooks into ``workdir`` (or a temp dir whose files are returned)."""
     light_imports()
-    from arlib.report import collect_kpis, to_html
+    from arlib.report import audit_stamp, collect_kpis, export_reports
 
     t0 = time.perf_counter()
     res = UnitResult(job.business_unit, job.as_of)
@@ -138,6 +138,7 @@ def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
         except ArlibError as e:
             notebooks, cwd = [], job.root
             res.status, res.errors = "failed", [str(e)]
+        executed = []
         for nb_path in notebooks:
             t1 = time.perf_counter()
             nb, exc = _execute(nb_path, out_dir / f"{nb_path.stem}.ipynb", params, cwd)
@@ -146,12 +147,13 @@ def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
                 res.errors.append(f"{nb_path.stem}: {_error_line(exc)}")
             if nb is not None:
                 res.kpis.update(collect_kpis(nb))
-                title = f"{nb_path.stem.capitalize()} report: {job.business_unit}, as of {job.as_of}"
-                (out_dir / f"{nb_path.stem}.html").write_text(to_html(nb, title), encoding="utf-8")
-                res.reports.append(f"{nb_path.stem}.html")
+                executed.append((nb_path.stem, nb))
             res.notebook_seconds[nb_path.stem] = round(time.perf_counter() - t1, 2)
         res.kpis.setdefault("business_unit", job.business_unit)
         res.kpis.setdefault("as_of", job.as_of)
+        res.kpis["audit"] = audit_stamp(res.kpis, job.root)
+        # exported once every notebook has run: each report opens with the unit's whole summary
+        res.reports = export_reports(executed, res.kpis, out_dir)
         (out_dir / "kpis.json").write_text(json.dumps(res.kpis, indent=2, ensure_ascii=False, sort_keys=True), encoding="utf-8")
         if tmp:
             res.files = {str(p.relative_to(out_dir)): p.read_bytes() for p in out_dir.rglob("*") if p.is_file()}
