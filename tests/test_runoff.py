@@ -14,6 +14,7 @@ from arlib.runoff import (
     collections_from_invoicing,
     future_periods,
     payment_pattern,
+    structural_cash_forecast,
     structural_forecast,
 )
 
@@ -137,3 +138,18 @@ def test_future_periods():
     assert [str(p) for p in future_periods("2024-12-31", 2, "MS")] == ["2025-01", "2025-02"]
     weeks = future_periods("2024-12-29", 2, "W-MON")  # a Sunday: next week starts Monday 30 Dec
     assert weeks.start_time[0] == pd.Timestamp("2024-12-30")
+
+
+def test_structural_cash_forecast_adds_runoff_and_future_invoicing(known):
+    model = RunoffModel(by=None, history_days=None).fit(known, "2024-12-15")
+    out = structural_cash_forecast(known, "2024-12-15", 3, "MS", model=model, method="naive", unique_id="x")
+    wide = out.pivot_table(index="ds", columns="model", values="yhat")
+    assert np.allclose(wide["structural"], wide["runoff"] + wide["invoicing_pattern"])
+    assert np.allclose(wide["runoff"], model.predict(3, "MS")["yhat"].to_numpy())
+    # December is half gone at the 15th: its future invoicing is scaled to the 16 days left; the
+    # naive invoicing forecast is November's total and lag-0 share is what December invoices pay
+    # inside December (about 0 here: the fastest payment takes 10 days, few land in the month)
+    nov = known.flows("M").loc[pd.Period("2024-11", "M"), "invoiced"]
+    pat = payment_pattern(known, "2024-12-15", "MS")
+    assert wide["invoicing_pattern"].iloc[0] == pytest.approx(nov * 16 / 31 * pat["share"].iloc[0])
+    assert set(out["unique_id"]) == {"x"}
