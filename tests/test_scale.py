@@ -139,3 +139,17 @@ def test_demo_scale_flows_match_grouped_definition():
     inv = f["invoices"].groupby(f["invoices"]["invoice_date"].dt.strftime("%Y-%m"))["amount"].sum().round(2)
     got = led.flows()["invoiced"]
     assert got[got != 0].rename(lambda p: str(p)).to_dict() == inv[inv != 0].to_dict()
+
+
+def test_a_unit_report_reads_only_its_partition_of_a_parquet_store(tmp_path, small_demo):
+    """The notebooks' loader on a store: other units' files are never opened (memory bounded by the unit)."""
+    from arlib import config, io
+
+    root = parquet_store.write_store(small_demo, tmp_path / "store")
+    for name in ("invoices", "transactions"):  # (customers, one row each, are read whole and filtered)
+        for f in (root / name).glob("business_unit=bb/*.parquet"):
+            f.write_bytes(b"not parquet")
+    cfg = config.validate({"business_unit": "aa", "as_of": AS_OF, "source": str(root), "currency": "EUR"})
+    led = io.load_ledger(cfg)
+    want = small_demo["invoices"]["business_unit"].eq("aa").sum()
+    assert len(led.invoices) == want and set(led.invoices["business_unit"]) == {"aa"}

@@ -1,0 +1,185 @@
+"""Benchmark 1: the ledger engine on a large group ledger, against one DuckDB query.
+
+Workload, over a synthetic Parquet store partitioned by business unit (``synth.py``): for every
+unit, the open items and aging at ``as_of``, the aging at each of the ``months`` month-ends up to
+``as_of``, and monthly invoicing and collections (all flows). Ours reads each unit on its own
+(only the columns needed, other units' files skipped) into :class:`arlib.ledger.Ledger`; units
+run on ``jobs`` threads. The peer is the same aggregates as one DuckDB SQL query over the same
+files (DuckDB uses every core). Each side runs in a fresh process so that its peak memory is its
+own; ``seconds`` is the work after imports, ``process_seconds`` the whole process.
+
+Both results are compared to the cent before any timing is reported.
+
+    python bench/bench_ledger.py --side ours --data outputs/bench/data/ledger_1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+AS_OF, MONTHS, THRESHOLDS = "2026-10-31", 36, (0, 30, 60, 90, 120)
+COLUMNS = {"invoices": ["invoice_id", "invoice_date", "due_date", "amount"],
+           "transactions": ["txn_id", "invoice_id", "date", "amount", "kind"]}
+FLOWS = ["invoiced", "collected", "credited", "written_off", "recovered"]
+
+
+def month_end_dates(as_of: str = AS_OF, months: int = MONTHS) -> pd.DatetimeIndex:
+    from arlib.ledger import trailing_month_ends
+
+    return trailing_month_ends(as_of, months)
+
+
+def _unit(root: Path, bu: str, dates) -> dict[str, pd.DataFrame]:
+    from arlib import parquet_store
+    from arlib.ledger import Ledger
+
+    frames = parquet_store.read_frames(root, bu, COLUMNS, frames=("invoices", "transactions"), arrow_strings=True)
+    led = Ledger(frames["invoices"], frames["transactions"], validate=False)
+    out = {"aging": led.aging(AS_OF, THRESHOLDS)[["bucket", "amount", "count"]],
+           "history": led.history(dates, THRESHOLDS), "flows": led.flows().reset_index()}
+    for df in out.values():
+        df.insert(0, "bu", bu)
+    return out
+
+
+def ours(root: Path, jobs: int = 2) -> dict[str, pd.DataFrame]:
+    """Every unit through the arlib engine, ``jobs`` units at a time."""
+    from arlib import parquet_store
+
+    dates = month_end_dates()
+    with ThreadPoolExecutor(jobs) as pool:
+        parts = list(pool.map(lambda bu: _unit(root, bu, dates), parquet_store.units(root)))
+    return {k: pd.concat([p[k] for p in parts], ignore_index=True) for k in ("aging", "history", "flows")}
+
+
+def peer_sql(root: Path) -> str:
+    ends = ", ".join(f"DATE '{d:%Y-%m-%d}'" for d in month_end_dates())
+    buckets = " ".join(f"WHEN dpd <= {t} THEN {i}" for i, t in enumerate(THRESHOLDS))
+    return (Path(__file__).with_name("peer_ledger.sql").read_text()
+            .format(root=root.as_posix(), ends=ends, buckets=buckets, last=len(THRESHOLDS), as_of=AS_OF))
+
+
+def peer(root: Path) -> dict[str, pd.DataFrame]:
+    """The same aggregates as one DuckDB query (all cores)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    res = con.sql(peer_sql(root)).df()
+    from arlib.ledger import bucket_labels
+
+    labels = bucket_labels(THRESHOLDS)
+    hist = res[res["what"] == "history"].assign(bucket=lambda d: d["bucket"].map(dict(enumerate(labels))))
+    hist = hist.rename(columns={"period": "month_end"})[["bu", "month_end", "bucket", "amount", "count"]]
+    flows = res[res["what"] == "flows"].rename(columns={"period": "month"})
+    flows = flows.rename(columns={"amount": "invoiced"})[["bu", "month", *FLOWS]]
+    aging = hist[hist["month_end"] == pd.Timestamp(AS_OF)].drop(columns="month_end")
+    return {"aging": aging, "history": hist, "flows": flows}
+
+
+def _tidy(res: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Both sides in one shape: non-empty cells only, cents as integers, sorted."""
+    out = {}
+    for name in ("aging", "history"):
+        df = res[name].copy()
+        df = df[df["count"] > 0]
+        df["bucket"] = df["bucket"].astype(str)
+        keys = ["bu", "bucket"] if name == "aging" else ["bu", "month_end", "bucket"]
+        if name == "history":
+            df["month_end"] = pd.to_datetime(df["month_end"]).astype("datetime64[ns]")
+        out[name] = pd.DataFrame({**{k: df[k].to_numpy() for k in keys},
+                                  "cents": (df["amount"] * 100).round().astype("int64").to_numpy(),
+                                  "count": df["count"].astype("int64").to_numpy()}).sort_values(keys, ignore_index=True)
+    fl = res["flows"].copy()
+    month = fl.pop("period") if "period" in fl else fl.pop("month")
+    fl.insert(1, "month", pd.PeriodIndex(pd.to_datetime(month.astype(str)), freq="M").astype(str))
+    for c in FLOWS:
+        fl[c] = (fl[c] * 100).round().astype("int64")
+    fl = fl[(fl[FLOWS] != 0).any(axis=1)]
+    out["flows"] = fl.sort_values(["bu", "month"], ignore_index=True)
+    return out
+
+
+def compare(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> str:
+    """'equal to the cent', or what differs (first rows)."""
+    ta, tb = _tidy(a), _tidy(b)
+    for name in ta:
+        if not ta[name].equals(tb[name]):
+            diff = ta[name].merge(tb[name], how="outer", indicator=True).query("_merge != 'both'")
+            return f"{name} differs in {len(diff)} rows, e.g. {diff.head(4).to_dict('records')}"
+    return "equal to the cent"
+
+
+def _child(side: str, data: Path, out: Path | None, jobs: int) -> None:
+    t0 = time.perf_counter()
+    res = ours(data, jobs) if side == "ours" else peer(data)
+    seconds = time.perf_counter() - t0
+    if out:
+        pd.to_pickle(res, out)
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"seconds": seconds, "peak_mib": use.ru_maxrss / 1024, "cpu_seconds": use.ru_utime + use.ru_stime}))
+
+
+def measure(side: str, data: Path, out: Path | None = None, jobs: int = 2) -> dict:
+    """One fresh process: compute seconds, whole-process seconds and peak memory (MiB)."""
+    cmd = [sys.executable, __file__, "--side", side, "--data", str(data), "--jobs", str(jobs)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd + (["--out", str(out)] if out else []), capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"{side} failed: {proc.stderr[-2000:]}")
+    rec = json.loads(proc.stdout.strip().splitlines()[-1])
+    return dict(rec, process_seconds=time.perf_counter() - t0)
+
+
+def run(data_root: Path, sizes=(1_000_000, 10_000_000), repeats: int = 3, units: int = 24, jobs: int = 2,
+        log=print) -> list[dict]:
+    """One record per size: ours vs DuckDB, interleaved runs, medians; results checked first."""
+    import synth
+
+    records = []
+    for n in sizes:
+        t0 = time.perf_counter()
+        data = synth.ensure(data_root, n, n_units=units)
+        log(f"ledger {n:,}: data ready in {time.perf_counter() - t0:.0f} s ({data})")
+        tmp = data_root / "results"
+        tmp.mkdir(exist_ok=True)
+        runs = {"ours": [], "peer": []}
+        for i in range(repeats):
+            for side in ("ours", "peer"):
+                runs[side].append(measure(side, data, tmp / f"{side}.pkl" if i == 0 else None, jobs))
+        check = compare(pd.read_pickle(tmp / "ours.pkl"), pd.read_pickle(tmp / "peer.pkl"))
+        med = {s: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for s, rs in runs.items()}
+        rec = {"name": "ledger_engine", "size": n, "seconds": round(med["ours"]["seconds"], 3),
+               "peer": "duckdb", "peer_seconds": round(med["peer"]["seconds"], 3),
+               "ratio": round(med["ours"]["seconds"] / med["peer"]["seconds"], 3),
+               "peak_mib": round(max(r["peak_mib"] for r in runs["ours"]), 1),
+               "peer_peak_mib": round(max(r["peak_mib"] for r in runs["peer"]), 1),
+               "process_seconds": round(med["ours"]["process_seconds"], 3),
+               "cpu_seconds": round(med["ours"]["cpu_seconds"], 2), "peer_cpu_seconds": round(med["peer"]["cpu_seconds"], 2),
+               "peer_process_seconds": round(med["peer"]["process_seconds"], 3),
+               "repeats": repeats, "units": units, "jobs": jobs, "check": check,
+               "runs": {s: [round(r["seconds"], 3) for r in rs] for s, rs in runs.items()}}
+        log(f"ledger {n:,}: ours {rec['seconds']} s, duckdb {rec['peer_seconds']} s, ratio {rec['ratio']}, "
+            f"peak {rec['peak_mib']} MiB; {check}")
+        records.append(rec)
+    return records
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--side", choices=["ours", "peer"], required=True)
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--out", type=Path)
+    p.add_argument("--jobs", type=int, default=2)
+    a = p.parse_args()
+    _child(a.side, a.data, a.out, a.jobs)

@@ -1,0 +1,104 @@
+"""Benchmarks 2 and 3: the fixed cost of one business-unit report, and batches in parallel.
+
+Both run the real ``arlib run`` command (fresh process: plan, kernel, notebook, HTML export,
+kpis, manifest, index) on a store of small units, so what is timed is the fixed cost rather than
+the data. Report overhead: one unit's ``health`` report against a bare papermill run (Python
+API, fresh process) of a one-cell notebook that only does ``import arlib``. Batch: ``units``
+units with ``--jobs 2`` against ``--jobs 1``. Runs of the two sides alternate; medians.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+AS_OF = "2026-10-31"
+BARE = {"cells": [{"cell_type": "code", "execution_count": None, "id": "bare", "metadata": {}, "outputs": [],
+                   "source": "import arlib"}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                     "language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+PEER_CODE = ("import sys, papermill as pm; pm.execute_notebook(sys.argv[1], sys.argv[2], kernel_name='python3', "
+             "progress_bar=False)")
+
+
+def setup(root: Path, units: int = 16, customers: int = 12) -> Path:
+    """A demo store of ``units`` small units and its params folder (reused while it exists)."""
+    from arlib import demo, io
+
+    params = root / f"params_{units}"
+    if (params / "defaults.yaml").exists():
+        return params
+    names = [f"u{i:02d}" for i in range(units)]
+    specs = list(demo.UNITS.values())
+    units_spec = {n: dataclasses.replace(specs[i % len(specs)], customers=customers) for i, n in enumerate(names)}
+    frames = demo.generate(seed=3, units=units_spec, start="2024-07-01", end=AS_OF)
+    store = io.write_store(frames, root / f"store_{units}.sqlite")
+    params.mkdir(parents=True, exist_ok=True)
+    for n in names:
+        (params / f"{n}.yaml").write_text(f"currency: {units_spec[n].currency}\n")
+    (params / "defaults.yaml").write_text(f'as_of: "{AS_OF}"\nsource: "{store.resolve()}"\n')
+    return params
+
+
+_WRAP = ("import json, resource, subprocess, sys, time; t = time.perf_counter(); "
+         "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+         "r = resource.getrusage(resource.RUSAGE_CHILDREN); "
+         "print(json.dumps({'seconds': time.perf_counter() - t, 'code': p.returncode, 'err': p.stderr[-2000:], "
+         "'cpu_seconds': r.ru_utime + r.ru_stime, 'peak_mib': r.ru_maxrss / 1024}))")
+
+
+def _timed(cmd: list[str], cwd: Path) -> dict:
+    """Wall seconds of ``cmd``, CPU seconds of all its processes (kernels included) and the peak
+    memory of the largest one."""
+    proc = subprocess.run([sys.executable, "-c", _WRAP, *cmd], cwd=cwd, capture_output=True, text=True)
+    rec = json.loads(proc.stdout.strip().splitlines()[-1])
+    if rec["code"]:
+        raise RuntimeError(f"{' '.join(cmd[:4])}... exited {rec['code']}: {rec['err']}")
+    return rec
+
+
+def _arlib(params: Path, out: Path, jobs: int, units: list[str] | None, notebooks: list[str]) -> list[str]:
+    cmd = [str(Path(sys.executable).with_name("arlib")), "run", "--params", str(params), "--out-dir", str(out),
+           "--jobs", str(jobs), "--no-progress", "--notebooks", *notebooks]
+    return cmd + (["--bu", *units] if units else [])
+
+
+def _record(name, size, ours: list[dict], peer_name, peer: list[dict], **extra) -> dict:
+    med, pmed = (statistics.median(r["seconds"] for r in runs) for runs in (ours, peer))
+    return {"name": name, "size": size, "seconds": round(med, 3), "peer": peer_name, "peer_seconds": round(pmed, 3),
+            "ratio": round(med / pmed, 3), "peak_mib": round(max(r["peak_mib"] for r in ours), 1),
+            "peer_peak_mib": round(max(r["peak_mib"] for r in peer), 1),
+            "cpu_seconds": round(statistics.median(r["cpu_seconds"] for r in ours), 2),
+            "peer_cpu_seconds": round(statistics.median(r["cpu_seconds"] for r in peer), 2),
+            "runs": {"ours": [round(r["seconds"], 2) for r in ours], "peer": [round(r["seconds"], 2) for r in peer]},
+            **extra}
+
+
+def overhead(root: Path, project: Path, repeats: int = 5, notebooks=("health",)) -> dict:
+    """One unit's report through ``arlib run`` vs a bare papermill run that imports arlib."""
+    params = setup(root)
+    bare = root / "bare.ipynb"
+    bare.write_text(json.dumps(BARE))
+    ours, peer = [], []
+    for _ in range(repeats):
+        ours.append(_timed(_arlib(params, root / "out_overhead", 1, ["u00"], list(notebooks)), project))
+        peer.append(_timed([sys.executable, "-c", PEER_CODE, str(bare), str(root / "bare_out.ipynb")], project))
+    return _record("report_overhead", f"1 unit, notebooks: {' '.join(notebooks)}", ours, "papermill bare notebook",
+                   peer, repeats=repeats)
+
+
+def batch(root: Path, project: Path, units: int = 16, repeats: int = 3, notebooks=("health",)) -> dict:
+    """``units`` units with ``--jobs 2`` (ours) against ``--jobs 1`` (peer); ratio = jobs2 / jobs1."""
+    params = setup(root, units)
+    two, one = [], []
+    for _ in range(repeats):
+        two.append(_timed(_arlib(params, root / "out_batch2", 2, None, list(notebooks)), project))
+        one.append(_timed(_arlib(params, root / "out_batch1", 1, None, list(notebooks)), project))
+    rec = _record("batch_jobs2", f"{units} units, notebooks: {' '.join(notebooks)}", two, "arlib run --jobs 1", one,
+                  repeats=repeats)
+    rec["speedup"] = round(1 / rec["ratio"], 3)
+    return rec
