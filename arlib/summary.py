@@ -66,7 +66,7 @@ def _position(k, prev, lang):
     if prev.get("past_due_share") is not None:
         d = 100 * (k["past_due_share"] - prev["past_due_share"])
         s += t(", {dir} {pts} points on the previous month-end", lang).format(dir=_updown(d, lang), pts=f"{abs(d):.1f}")
-    return s + "."
+    return s + t(".", lang)
 
 
 def _dso(k, prev, lang):
@@ -78,7 +78,7 @@ def _dso(k, prev, lang):
     s = t("DSO moved {dir} {d} days to {dso}", lang).format(dir=_updown(d, lang), d=f"{abs(d):.1f}", dso=f"{k['dso']:.1f}")
     if k.get("add") is not None:
         s += t("; {add} days of it are due to late payment (average days delinquent)", lang).format(add=f"{k['add']:.1f}")
-    return s + "."
+    return s + t(".", lang)
 
 
 def _cei(k, prev, lang):
@@ -102,7 +102,7 @@ def _forecast(k, lang):
     if f is None:
         return None
     s = t("Collections of {f} {cur} are forecast for {period}", lang).format(
-        f=_fmt(f, "amount"), cur=k.get("currency", ""), period=k.get("forecast_period", t("next month", lang)))
+        f=_fmt(f, "amount"), cur=k.get("currency", ""), period=_period(k.get("forecast_period"), lang))
     lo, hi = k.get("forecast_collections_next_lo_80"), k.get("forecast_collections_next_hi_80")
     if lo is not None and hi is not None:
         s += t(" (80% range {lo} to {hi})", lang).format(lo=_fmt(lo, "amount"), hi=_fmt(hi, "amount"))
@@ -111,7 +111,7 @@ def _forecast(k, lang):
         gap = f - last
         s += t(", {gap} {dir} last month's collections", lang).format(
             gap=_fmt(abs(gap), "amount"), dir=t("above", lang) if gap >= 0 else t("below", lang))
-    return s + "."
+    return s + t(".", lang)
 
 
 def _allowance(k, lang):
@@ -123,7 +123,7 @@ def _allowance(k, lang):
     before = k.get("allowance_previous")
     if before is not None:
         s += t("; {dir} {d} on the previous month-end", lang).format(dir=_updown(a - before, lang), d=_fmt(abs(a - before), "amount"))
-    return s + ")."
+    return s + t(").", lang)
 
 
 def _actions(k, lang):
@@ -133,7 +133,48 @@ def _actions(k, lang):
             n=k["worklist_items"], c=k.get("worklist_customers", "?")))
     if k.get("limits_to_change"):
         parts.append(t("{n} credit limits should be reviewed", lang).format(n=k["limits_to_change"]))
-    return (t("; ", lang).join(parts) + ".") if parts else None
+    return (t("; ", lang).join(parts) + t(".", lang)) if parts else None
+
+
+def _period(value, lang: str) -> str:
+    """A forecast period: a month start reads as "November 2026" / "2026年11月"."""
+    if not value:
+        return t("next month", lang)
+    import pandas as pd
+
+    d = pd.Timestamp(value)
+    if d.day != 1:
+        return d.strftime("%Y-%m-%d")
+    return f"{d.year}年{d.month}月" if lang == "zh" else d.strftime("%B %Y")
+
+
+# --- recorders: the figures the summary needs, recorded by the notebooks with arlib.record()
+def month_before(previous) -> dict:
+    """The health KPIs at the previous month-end (a :class:`arlib.health.Kpis`), nested."""
+    return {"previous_month": previous.record()}
+
+
+def top_overdue(actions, n: int = 3) -> dict:
+    """The ``n`` customers with the largest past-due balances and their next dunning step, from
+    :func:`arlib.credit.actions`."""
+    top = actions.sort_values("past_due", ascending=False, kind="stable").head(n)
+    return {"top_overdue": [{"customer_id": str(r.customer_id), "name": str(r.name), "past_due": round(float(r.past_due), 2),
+                             "next_step": str(r.next_step)} for r in top.itertuples(index=False)]}
+
+
+def previous_allowance(rollforward) -> dict:
+    """The allowance at the previous month-end: the last month's opening balance of the roll-forward."""
+    if rollforward is None or len(rollforward) == 0:
+        return {}
+    return {"allowance_previous": round(float(rollforward["opening"].iloc[-1]), 2)}
+
+
+def recent_actual(series) -> dict:
+    """The last period's actual collections (from a ``unique_id, ds, y`` series)."""
+    if series is None or len(series) == 0:
+        return {}
+    last = series.sort_values("ds").iloc[-1]
+    return {"collections_last_month": round(float(last["y"]), 2), "collections_last_period": str(last["ds"])[:10]}
 
 
 def executive_summary(k: dict, lang: str = "en") -> list[str]:

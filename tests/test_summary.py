@@ -13,7 +13,7 @@ FULL = {
     "top_overdue": [{"name": "Oakridge <Retail>", "past_due": 120_000.0, "next_step": "call"},
                     {"name": "Alpen Foods", "past_due": 80_500.0, "next_step": "final notice"}],
     "forecast_collections_next": 1_150_000.0, "forecast_collections_next_lo_80": 1_020_000.0,
-    "forecast_collections_next_hi_80": 1_290_000.0, "forecast_period": "November 2026",
+    "forecast_collections_next_hi_80": 1_290_000.0, "forecast_period": "2026-11-01",
     "collections_last_month": 1_109_898.71,
     "allowance": 233_922.10, "coverage_ratio": 0.0969, "allowance_previous": 220_000.0,
     "worklist_items": 120, "worklist_customers": 31, "limits_to_change": 7,
