@@ -56,6 +56,7 @@ def _demo(args) -> int:
 
 def _run(args) -> int:
     from arlib import __version__
+    from arlib.grouprun import group_params_file, run_group
     from arlib.landing import write_index
     from arlib.plan import plan_jobs
     from arlib.runner import manifest_entry, run_jobs, write_manifest
@@ -78,17 +79,23 @@ def _run(args) -> int:
     else:
         results = run_jobs(jobs, out_root, args.jobs, progress=not args.no_progress)
     failed = [r for r in results if r.status != "ok"]
+    group_file, group_failed = group_params_file(args.params, root), False
     for as_of in sorted({j.as_of for j in jobs}):
         pairs = [(j, r) for j, r in zip(jobs, results) if j.as_of == as_of]
         out_dir = out_root / as_of
         meta = {"as_of": as_of, "arlib_version": __version__}
+        if group_file is not None:
+            meta["group"] = run_group(group_file, as_of, out_dir, root)
+            if meta["group"]["status"] != "ok":
+                print(f"FAILED group report: {'; '.join(meta['group']['errors'])}", file=sys.stderr)
+                group_failed = True
         manifest = write_manifest(out_dir, [manifest_entry(j, r) for j, r in pairs], meta)
         index = write_index(out_dir, manifest)
         print(f"{len(pairs)} unit(s) as of {as_of} in {time.perf_counter() - t0:.1f} s")
     for r in failed:
         print(f"FAILED {r.business_unit}: {'; '.join(r.errors)}", file=sys.stderr)
     print(f"open the reports: {index}")
-    return 1 if failed else 0
+    return 1 if failed or group_failed else 0
 
 
 if __name__ == "__main__":

@@ -253,6 +253,13 @@ def table(df: pd.DataFrame, money: list[str] | tuple = (), pct: list[str] | tupl
                    for i, ch in enumerate(chunks)])
 
 
+def _number(v) -> str:
+    """Other floats: two decimals, or four significant digits below 1 (rates such as 0.128)."""
+    if pd.isna(v):
+        return ""
+    return f"{v:,.2f}" if abs(v) >= 1 or v == 0 else f"{v:.4g}"
+
+
 def _styled(df: pd.DataFrame, money, pct, decimals, caption):
     df = df.copy()
     if "bucket" in df:
@@ -265,6 +272,7 @@ def _styled(df: pd.DataFrame, money, pct, decimals, caption):
     fmt.update({c: (lambda v: "" if pd.isna(v) else f"{v:.1%}") for c in pct})
     fmt.update({c: (lambda v: "" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d"))
                 for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])})
+    fmt.update({c: _number for c in df.columns if c not in fmt and pd.api.types.is_float_dtype(df[c])})
     sty = df.style.format(fmt, escape="html", na_rep="")
     sty = sty.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     if money:

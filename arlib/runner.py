@@ -62,7 +62,8 @@ class UnitResult:
 
 
 def find_notebooks(root: Path, names: list[str] | None = None) -> list[Path]:
-    avail = {p.stem: p for p in sorted((root / "notebooks").glob("*.ipynb"))}
+    # the group report runs once per run, after the units (arlib.grouprun), not per unit
+    avail = {p.stem: p for p in sorted((root / "notebooks").glob("*.ipynb")) if p.stem != "group"}
     if names:
         missing = [n for n in names if n not in avail]
         if missing:

@@ -26,6 +26,7 @@ def run(tmp_path_factory, small_demo):
     (params / "aa.yaml").write_text("currency: EUR\n")
     (params / "bb.yaml").write_text("currency: CNY\ntrend_months: 12\n")
     (params / "zz.yaml").write_text("currency: EUR\n")  # no such unit in the data: must fail alone
+    (params / "group.yaml").write_text("group_currency: EUR\nfx_rates: {CNY: 0.128}\n")
     proc = subprocess.run([str(ROOT / ".venv/bin/arlib") if (ROOT / ".venv/bin/arlib").exists() else "arlib",
                            "run", "--params", str(params), "--out-dir", str(tmp / "out"), "--jobs", "2",
                            "--no-progress"], cwd=ROOT, capture_output=True, text=True, timeout=900)
@@ -51,6 +52,35 @@ def test_manifest_and_index(run):
     assert aa["input_fingerprint"]["rows"]["invoices"] > 0 and len(aa["input_fingerprint"]["sha256"]) == 64
     index = (out / "index.html").read_text()
     assert 'href="aa/health.html"' in index and 'href="bb/health.html"' in index and "failed" in index
+
+
+def test_group_report_consolidates_the_units(run):
+    _, out, _ = run
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["group"]["status"] == "ok", manifest["group"]
+    group = json.loads((out / "group" / "kpis.json").read_text())
+    aa, bb = (json.loads((out / u / "kpis.json").read_text()) for u in ("aa", "bb"))
+    assert group["units"] == ["aa", "bb"]  # zz failed before writing figures
+    assert group["open_ar"] == pytest.approx(aa["open_ar"] + 0.128 * bb["open_ar"], abs=0.01)
+    assert group["past_due_share"] == pytest.approx(
+        (aa["past_due_ar"] + 0.128 * bb["past_due_ar"]) / (aa["open_ar"] + 0.128 * bb["open_ar"]))
+    html = (out / "group" / "group.html").read_text()
+    assert 'href="../aa/health.html"' in html and "Group receivables report" in html
+    assert 'href="group/group.html"' in (out / "index.html").read_text()
+
+
+def test_unit_report_opens_with_summary_and_ends_with_audit_stamp(run):
+    _, out, _ = run
+    kpis = json.loads((out / "aa" / "kpis.json").read_text())
+    audit = kpis["audit"]
+    assert audit["input_fingerprint"] == kpis["input_fingerprint"] and audit["as_of"] == AS_OF
+    assert audit["generated_at"] and "parameters" in audit
+    for name in ("health", "forecast", "provision"):
+        html = (out / "aa" / f"{name}.html").read_text()
+        assert html.index("Executive summary") < html.index("Contents") < html.index("Audit stamp")
+        assert audit["input_fingerprint"]["sha256"] in html
+    bb = (out / "bb" / "health.html").read_text()  # report_language zh is not set for bb: English
+    assert "Executive summary" in bb
 
 
 def _open_ar_by_hand(frames, bu):
