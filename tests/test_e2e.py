@@ -11,6 +11,7 @@ import pytest
 from conftest import ROOT
 
 from arlib import io
+from arlib.i18n import t
 
 pytestmark = pytest.mark.slow
 AS_OF = "2026-10-31"
@@ -24,7 +25,7 @@ def run(tmp_path_factory, small_demo):
     params.mkdir()
     (params / "defaults.yaml").write_text(f'as_of: "{AS_OF}"\nsource: "{store}"\n')
     (params / "aa.yaml").write_text("currency: EUR\n")
-    (params / "bb.yaml").write_text("currency: CNY\ntrend_months: 12\n")
+    (params / "bb.yaml").write_text("currency: CNY\ntrend_months: 12\nreport_language: zh\n")
     (params / "zz.yaml").write_text("currency: EUR\n")  # no such unit in the data: must fail alone
     (params / "group.yaml").write_text("group_currency: EUR\nfx_rates: {CNY: 0.128}\n")
     proc = subprocess.run([str(ROOT / ".venv/bin/arlib") if (ROOT / ".venv/bin/arlib").exists() else "arlib",
@@ -79,8 +80,9 @@ def test_unit_report_opens_with_summary_and_ends_with_audit_stamp(run):
         html = (out / "aa" / f"{name}.html").read_text()
         assert html.index("Executive summary") < html.index("Contents") < html.index("Audit stamp")
         assert audit["input_fingerprint"]["sha256"] in html
-    bb = (out / "bb" / "health.html").read_text()  # report_language zh is not set for bb: English
-    assert "Executive summary" in bb
+    bb = (out / "bb" / "health.html").read_text()  # report_language: zh
+    assert bb.index("管理摘要") < bb.index("目录") < bb.index("审计信息")
+    assert "Executive summary" not in bb
 
 
 def _open_ar_by_hand(frames, bu):
@@ -102,8 +104,9 @@ def test_kpis_reconcile_and_match_the_html(run, bu):
     assert round(sum(kpis["aging"].values()), 2) == kpis["open_ar"] == _open_ar_by_hand(frames, bu)
     assert kpis["open_ar"] == round(kpis["current_ar"] + kpis["past_due_ar"], 2)
     html = (out / bu / "health.html").read_text()
+    lang = "zh" if bu == "bb" else "en"
     for bucket, amount in kpis["aging"].items():
-        assert f"{amount:,.2f}" in html and bucket in html
+        assert f"{amount:,.2f}" in html and t(bucket, lang) in html
     if "dso" in kpis and kpis["dso"] is not None:
         assert f"{kpis['dso']:.1f}" in html
 
