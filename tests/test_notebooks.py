@@ -68,3 +68,16 @@ def test_papermill_help_lists_parameters_with_help():
                          capture_output=True, text=True, check=True).stdout
     assert "as_of: str (default \"2026-10-31\")" in out.replace("'", '"')
     assert "close date of the report" in out and "window_months: int" in out
+
+
+def test_readme_documents_every_parameter():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in declared_parameters() if f"| `{name}` |" not in readme]
+    assert not missing, f"README parameter table lacks {missing}"
+
+
+def test_readme_layout_lists_every_module():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    modules = [p.name for p in (ROOT / "arlib").glob("*.py") if p.name != "__init__.py"]
+    missing = [m for m in modules if f"  {m}" not in readme and f" {m}," not in readme]
+    assert not missing, f"README layout lacks {missing}"
