@@ -33,11 +33,14 @@ RANKED = {"dso": False, "past_due_share": False, "cei": True, "forecast_collecti
 
 
 def load_unit_kpis(reports_dir: str | Path) -> list[dict]:
-    """``kpis.json`` of every unit folder under ``reports_dir`` (the group folder excluded)."""
+    """``kpis.json`` of every unit folder under ``reports_dir`` that has figures (a unit whose
+    run failed before computing its open AR is left out; the landing page shows its failure)."""
     out = []
     for path in sorted(Path(reports_dir).glob("*/kpis.json")):
         if path.parent.name != "group":
-            out.append(json.loads(path.read_text(encoding="utf-8")))
+            kpis = json.loads(path.read_text(encoding="utf-8"))
+            if kpis.get("open_ar") is not None:
+                out.append(kpis)
     return out
 
 

@@ -78,10 +78,10 @@ def test_unit_report_opens_with_summary_and_ends_with_audit_stamp(run):
     assert audit["generated_at"] and "parameters" in audit
     for name in ("health", "forecast", "provision"):
         html = (out / "aa" / f"{name}.html").read_text()
-        assert html.index("Executive summary") < html.index("Contents") < html.index("Audit stamp")
+        assert html.index("<b>Executive summary</b>") < html.index("<b>Contents</b>") < html.index("<h4>Audit stamp</h4>")
         assert audit["input_fingerprint"]["sha256"] in html
     bb = (out / "bb" / "health.html").read_text()  # report_language: zh
-    assert bb.index("管理摘要") < bb.index("目录") < bb.index("审计信息")
+    assert bb.index("<b>管理摘要</b>") < bb.index("<b>目录</b>") < bb.index("<h4>审计信息</h4>")
     assert "Executive summary" not in bb
 
 

@@ -49,3 +49,16 @@ def test_overview_and_kpis():
     assert o["Business unit"].tolist() == ["a", "b", GROUP] and "Open AR" in o
     k = kpis(g, "EUR")
     assert k["units"] == ["a", "b"] and k["open_ar"] == 200.0 and k["currency"] == "EUR"
+
+
+def test_units_without_figures_are_left_out(tmp_path):
+    import json
+
+    from arlib.group import load_unit_kpis
+
+    for bu, k in (("a", UNITS[0]), ("b", UNITS[1]), ("failed", {"business_unit": "failed", "as_of": "x"})):
+        (tmp_path / bu).mkdir()
+        (tmp_path / bu / "kpis.json").write_text(json.dumps(k))
+    (tmp_path / "group").mkdir()
+    (tmp_path / "group" / "kpis.json").write_text(json.dumps({"business_unit": "GROUP", "open_ar": 1.0}))
+    assert [k["business_unit"] for k in load_unit_kpis(tmp_path)] == ["a", "b"]
