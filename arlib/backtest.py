@@ -43,14 +43,15 @@ def cutoffs(last, horizon: int, n_windows: int = 4, step: int | None = None, fre
 
 def backtest(df: pd.DataFrame, horizon: int, methods: Sequence[str] = DEFAULT_METHODS, freq: str = "MS",
              levels: Sequence[int] = (80, 95), n_windows: int = 4, step: int | None = None,
-             season_length: int | None = None, n_jobs: int = -1) -> pd.DataFrame:
+             season_length: int | None = None, regressors: Sequence[str] = (), n_jobs: int = -1) -> pd.DataFrame:
     """Rolling-origin backtest of every method on every series.
 
     Returns the forecast columns of :func:`arlib.forecast.forecast` plus ``cutoff`` and the
-    actual ``y``; windows whose training data are empty are skipped. Warnings from the
-    refits are summarised once.
+    actual ``y``; windows whose training data are empty are skipped. ``regressors`` (for
+    ``sarimax``) are forecast from their own history up to each cut-off, never taken from
+    the future. Warnings from the refits are summarised once.
     """
-    data = df[[UID, DS, Y]].copy()
+    data = df[[UID, DS, Y, *regressors]].copy()
     data[DS] = pd.to_datetime(data[DS])
     cuts = cutoffs(data[DS].max(), horizon, n_windows, step, freq)
     train = [data.loc[data[DS] <= c].assign(_cut=c) for c in cuts]
@@ -65,12 +66,13 @@ def backtest(df: pd.DataFrame, horizon: int, methods: Sequence[str] = DEFAULT_ME
     train[UID] = key
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fc = forecast(train[[UID, DS, Y]], horizon, freq, levels, list(methods), season_length=season_length, n_jobs=n_jobs)
+        fc = forecast(train[[UID, DS, Y, *regressors]], horizon, freq, levels, list(methods),
+                      season_length=season_length, regressors=regressors, n_jobs=n_jobs)
     for msg in sorted({str(w.message) for w in caught}):
         warnings.warn(f"backtest: {msg}", UserWarning, stacklevel=2)
     fc[CUTOFF] = fc[UID].map(keys["_cut"])
     fc[UID] = fc[UID].map(keys[UID])
-    out = fc.merge(data, on=[UID, DS], how="inner")
+    out = fc.merge(data[[UID, DS, Y]], on=[UID, DS], how="inner")
     cols = [UID, CUTOFF, DS, MODEL, YHAT, *interval_columns(levels), "fitted", Y]
     return out[cols].sort_values([UID, CUTOFF, MODEL, DS], kind="stable").reset_index(drop=True)
 

@@ -216,7 +216,7 @@ def forecast(df: pd.DataFrame, horizon: int, freq: str = "MS", levels: Sequence[
         ds = pd.date_range(g[DS].iloc[-1], periods=horizon + 1, freq=freq)[1:]
         for meth in methods:
             b = res.bands[meth]
-            cols = {UID: uid, DS: ds, MODEL: meth, YHAT: b["mean"]}
+            cols = {UID: [uid] * horizon, DS: ds, MODEL: meth, YHAT: b["mean"]}  # a list: uid may be a tuple
             cols |= {f"{YHAT}_{s}_{lv}": b[f"{s}-{lv}"] for lv in levels for s in ("lo", "hi")}
             frames.append(pd.DataFrame(cols | {FITTED: res.used[meth]}))
     out = pd.concat(frames, ignore_index=True)
@@ -229,7 +229,7 @@ def _future_exog(data, horizon, freq, regressors, exog_future, methods) -> dict:
     if not regressors or "sarimax" not in methods:
         return {}
     if exog_future is None:
-        long = data.melt(id_vars=[UID, DS], value_vars=list(regressors), var_name="_reg", value_name=Y)
+        long = data[[UID, DS, *regressors]].melt(id_vars=[UID, DS], var_name="_reg", value_name=Y)
         long[UID] = list(zip(long[UID], long["_reg"]))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

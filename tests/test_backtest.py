@@ -96,3 +96,14 @@ def test_runs_are_stored_and_compared_with_actuals(tmp_path):
     assert fva["error"].tolist() == [5.0, -2.0, -4.0]  # Jul & Aug of run 1, Aug of run 2
     assert fva["step"].tolist() == [1, 2, 1]
     assert load_forecasts(tmp_path / "none").empty
+
+
+def test_backtest_regressors_come_from_their_own_past():
+    # invoicing steps from ~10 to 100 right after the only cut-off; collections are twice it.
+    # An honest backtest forecasts invoicing from its past, so sarimax must not see the jump.
+    ds = pd.date_range("2020-01-01", periods=40, freq="MS")
+    x = np.where(np.arange(40) < 37, 10.0 + np.sin(np.arange(40)), 100.0)
+    df = pd.DataFrame({"unique_id": "u", "ds": ds, "y": 2 * x + np.cos(np.arange(40)) * 0.1, "invoiced": x})
+    bt = backtest(df, 3, ["sarimax"], n_windows=1, season_length=1, regressors=["invoiced"])
+    assert bt["cutoff"].unique().tolist() == [ds[36]]
+    assert (bt["yhat"] < 40).all() and (bt["y"] > 190).all()
