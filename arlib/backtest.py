@@ -46,6 +46,7 @@ def backtest(df: pd.DataFrame, horizon: int, methods: Sequence[str] = DEFAULT_ME
              season_length: int | None = None, regressors: Sequence[str] = (), n_jobs: int = -1) -> pd.DataFrame:
     """Rolling-origin backtest of every method on every series.
 
+    Cut-offs are counted back from each series' own last period (see :func:`cutoffs`).
     Returns the forecast columns of :func:`arlib.forecast.forecast` plus ``cutoff`` and the
     actual ``y``; windows whose training data are empty are skipped. ``regressors`` (for
     ``sarimax``) are forecast from their own history up to each cut-off, never taken from
@@ -53,11 +54,15 @@ def backtest(df: pd.DataFrame, horizon: int, methods: Sequence[str] = DEFAULT_ME
     """
     data = df[[UID, DS, Y, *regressors]].copy()
     data[DS] = pd.to_datetime(data[DS])
-    cuts = cutoffs(data[DS].max(), horizon, n_windows, step, freq)
-    train = [data.loc[data[DS] <= c].assign(_cut=c) for c in cuts]
+    # cut-offs per series, from each series' own last period (series may end at different dates)
+    last = data.groupby(UID)[DS].transform("max")
+    train = []
+    for end in sorted(last.unique()):
+        part = data.loc[last == end]
+        train += [part.loc[part[DS] <= c].assign(_cut=c) for c in cutoffs(end, horizon, n_windows, step, freq)]
     train = pd.concat(train, ignore_index=True)
     if train.empty:
-        raise DataError("backtest input", DS, len(df), f"leave no history before the first cut-off {cuts[0].date()}",
+        raise DataError("backtest input", DS, len(df), "leave no history before the first cut-off",
                         "use fewer windows, a smaller step or horizon, or a longer history")
     # every (series, cut-off) is one series to the engine: one parallel call, shared fits
     # readable keys: they appear in the summarised warnings

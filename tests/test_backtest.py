@@ -107,3 +107,12 @@ def test_backtest_regressors_come_from_their_own_past():
     bt = backtest(df, 3, ["sarimax"], n_windows=1, season_length=1, regressors=["invoiced"])
     assert bt["cutoff"].unique().tolist() == [ds[36]]
     assert (bt["yhat"] < 40).all() and (bt["y"] > 190).all()
+
+
+def test_cutoffs_count_back_from_each_series_end():
+    a = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2020-01-01", periods=30, freq="MS"), "y": np.arange(30.0)})
+    b = pd.DataFrame({"unique_id": "b", "ds": pd.date_range("2015-01-01", periods=20, freq="MS"), "y": np.arange(20.0)})
+    bt = backtest(pd.concat([a, b]), horizon=2, methods=["naive"], n_windows=2, step=1)
+    cuts = bt.groupby("unique_id")["cutoff"].unique()
+    assert [str(c.date()) for c in cuts["a"]] == ["2022-03-01", "2022-04-01"]  # last 2022-06, minus 2+1 and 2
+    assert [str(c.date()) for c in cuts["b"]] == ["2016-03-01", "2016-04-01"]
