@@ -113,7 +113,9 @@ def _html_cell(markup: str):
 
 
 def _anchor(heading: str) -> str:
-    return heading.strip().replace(" ", "-")  # how nbconvert anchors markdown headings
+    from urllib.parse import quote
+
+    return quote(heading.strip().replace(" ", "-"), safe="-_.~()")  # how nbconvert anchors headings
 
 
 def contents(headings: list[str], lang: str = "en") -> str:
@@ -212,6 +214,8 @@ def column_label(col, lang: str | None = None) -> str:
     return translated if translated != col else t(label, lang)
 
 
+#: columns whose values are words of ours (not data) and are translated in the report language
+WORD_COLUMNS = {"method", "metric", "status", "model", "segment", "step", "next_step", "limit_action", "kind"}
 #: widest table shown in one piece; wider ones are split into panels that repeat the id columns
 MAX_COLUMNS = 10
 
@@ -262,6 +266,8 @@ def _number(v) -> str:
 
 def _styled(df: pd.DataFrame, money, pct, decimals, caption):
     df = df.copy()
+    for c in WORD_COLUMNS & set(df.columns):
+        df[c] = df[c].map(lambda v: t(v) if isinstance(v, str) else v)
     if "bucket" in df:
         df["bucket"] = df["bucket"].astype(str).map(lambda v: t(v))
     rename = {c: column_label(c) for c in df.columns}

@@ -185,11 +185,14 @@ def test_reports_in_headless_chromium(run, browser):
             wide: Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().width > 1280)
                        .map(e => e.tagName + '.' + e.className).slice(0, 3),
             scroll: document.documentElement.scrollWidth,
+            deadLinks: Array.from(document.querySelectorAll('.ar-toc a'))
+                .filter(a => !document.getElementById(a.hash.slice(1))).map(a => a.textContent),
         })""")
         name = f"{path.parent.name}_{path.stem}.png" if path.name != "index.html" else "index.png"
         page.screenshot(path=str(SCREENSHOTS / name))
         page.close()
-        if errors or failed or external or state["undecoded"] or state["code"] or state["wide"] or state["scroll"] > 1280:
+        if (errors or failed or external or state["undecoded"] or state["code"] or state["wide"] or state["scroll"] > 1280
+                or state["deadLinks"]):
             problems.append((path.relative_to(out), errors, failed, external, state))
         if path.name != "index.html" and path.parent.name != "zz":
             assert state["images"] > 0, f"{path}: no images"

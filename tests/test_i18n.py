@@ -204,9 +204,6 @@ def test_cjk_font_is_available_to_matplotlib():
     assert re.search(r"NotoSans(CJK|SC)", Path(path).name, re.I), path
 
 
-@pytest.mark.xfail(strict=True, reason="arlib.plots.set_theme lists the CJK fonts only in font.sans-serif, and "
-                   "matplotlib uses the first installed font of a generic family, with no per-glyph fallback: "
-                   "font.family must name a CJK font after the Latin one (lead: arlib/plots/__init__.py)")
 def test_chinese_charts_render_without_missing_glyphs():
     import matplotlib
 

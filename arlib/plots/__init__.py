@@ -6,6 +6,7 @@ The library never calls ``show()`` or ``savefig``; notebooks display the figures
 from __future__ import annotations
 
 import importlib.util
+import logging
 from pathlib import Path
 
 import matplotlib
@@ -38,9 +39,14 @@ def set_theme(language: str = "en") -> None:
     font = cjk_font_file()
     if font is not None and not any(f.fname == str(font) for f in font_manager.fontManager.ttflist):
         font_manager.fontManager.addfont(str(font))
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    cjk = [f for f in CJK_FONTS if f in installed][:1]
+    # matplotlib falls back glyph by glyph only across the families listed in font.family
     sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook",
                   rc={"figure.figsize": (9, 3.6), "figure.dpi": 96, "axes.titleweight": "bold",
-                      "font.sans-serif": ["DejaVu Sans", *CJK_FONTS], "axes.unicode_minus": False})
+                      "font.family": ["sans-serif", *cjk], "font.sans-serif": ["DejaVu Sans"],
+                      "axes.unicode_minus": False})
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # the CJK font has no bold face
 
 
 def new_axes(ax=None, figsize=None):

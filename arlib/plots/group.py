@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from arlib.group import GROUP
+from arlib.i18n import t
 from arlib.plots import PALETTE, new_axes, thousands
 
 
@@ -17,7 +18,7 @@ def unit_bars(consolidated: pd.DataFrame, kpi: str, title: str, percent: bool = 
     ax.bar(units.index.astype(str), units.to_numpy() * scale, color=PALETTE[0])
     group = consolidated.at[GROUP, kpi]
     if pd.notna(group):
-        ax.axhline(float(group) * scale, color=PALETTE[3], ls="--", lw=1.5, label="group")
+        ax.axhline(float(group) * scale, color=PALETTE[3], ls="--", lw=1.5, label=t("group"))
         ax.legend(frameon=False, fontsize=8)
-    ax.set(title=title, xlabel="", ylabel="%" if percent else "")
+    ax.set(title=t(title), xlabel="", ylabel="%" if percent else "")
     return ax if percent else thousands(ax)
