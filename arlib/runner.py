@@ -19,6 +19,7 @@ import os
 import socket
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -114,18 +115,37 @@ def _execute(nb_path: Path, out_nb: Path, params: dict, cwd: str):
 
     declared = set(notebook_parameters(nb_path))
     try:
+        # the kernel is stopped at once when the notebook is done: its outputs are all in by then
         nb = pm.execute_notebook(str(nb_path), str(out_nb), parameters={k: v for k, v in params.items() if k in declared},
                                  kernel_name="python3", progress_bar=False, log_output=False, cwd=cwd,
-                                 request_save_on_cell_execute=False, extra_arguments=list(KERNEL_ARGS))
+                                 request_save_on_cell_execute=False, extra_arguments=list(KERNEL_ARGS),
+                                 shutdown_kernel="immediate")
         return nb, None
     except Exception as exc:  # papermill's execution error, or a kernel that died
         return (nbformat.read(out_nb, as_version=4) if out_nb.exists() else None), exc
+
+
+def _warm_export() -> threading.Thread:
+    """Import and exercise the HTML exporter on a second thread while the kernels run (the client
+    only waits on them then), so the export at the end does not pay for it."""
+    def warm():
+        import nbformat
+
+        from arlib.report import to_html
+
+        to_html(nbformat.v4.new_notebook(), "warm-up")
+
+    thread = threading.Thread(target=warm, name="arlib-warm-export", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
     """Execute the unit's notebooks into ``workdir`` (or a temp dir whose files are returned)."""
     light_imports()
     from arlib.report import audit_stamp, collect_kpis, export_reports
+
+    warming = _warm_export()
 
     t0 = time.perf_counter()
     res = UnitResult(job.business_unit, job.as_of)
@@ -154,6 +174,7 @@ def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
         res.kpis.setdefault("as_of", job.as_of)
         res.kpis["audit"] = audit_stamp(res.kpis, job.root)
         # exported once every notebook has run: each report opens with the unit's whole summary
+        warming.join()
         res.reports = export_reports(executed, res.kpis, out_dir)
         (out_dir / "kpis.json").write_text(json.dumps(res.kpis, indent=2, ensure_ascii=False, sort_keys=True), encoding="utf-8")
         if tmp:

@@ -36,7 +36,8 @@ def test_a_unit_whose_notebooks_are_nowhere_fails_with_the_fix(monkeypatch, tmp_
     res = runner.run_unit(_job(notebooks=("nosuch",), root="/nowhere"))
     assert res.status == "failed" and res.reports == []
     assert "['nosuch.ipynb'] not found under" in res.errors[0] and "ARLIB_HOME" in res.errors[0]
-    assert json.loads(res.files["kpis.json"]) == {"as_of": "2026-10-31", "business_unit": "aa"}
+    kpis = json.loads(res.files["kpis.json"])
+    assert (kpis["as_of"], kpis["business_unit"], kpis["audit"]["business_unit"]) == ("2026-10-31", "aa", "aa")
 
 
 def _exit_on_bb(job: UnitJob, workdir: str) -> UnitResult:
