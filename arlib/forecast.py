@@ -17,6 +17,11 @@ Methods
     Mean of ETS, ARIMA and Theta, the classic benchmark combination.
 ``snaive``, ``naive``
     Seasonal naive (same period last season) and naive (last value) benchmarks.
+Seasonal models use the season length of ``freq`` (12 for months, 52 for weeks). Theta and
+dynamic optimised Theta, and ETS and ARIMA for seasons over 24 periods, are fitted to the
+seasonally adjusted series when an ANOVA test finds a stable seasonal pattern
+(:func:`arlib.forecast_models.seasonal_test`) and the pattern is put back afterwards.
+
 ``sarimax``
     statsmodels SARIMAX, order by AIC from a small grid, with optional ``regressors``
     (e.g. invoicing) whose future values come from ``exog_future`` or, if not given, from an

@@ -41,7 +41,10 @@ COMBINATIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "comb": (("ets", "arima", "theta"), "mean"),
 }
 MIN_OBS_MODEL = 8  # fewer observations than this: the model is replaced by a benchmark
-MAX_ETS_SEASON = 24  # statsforecast's ETS has no seasonal models beyond 24 periods
+#: Longer seasons (52 weeks) are handled by seasonal adjustment before ETS and ARIMA:
+#: statsforecast's ETS has no seasonal models beyond 24 periods and a seasonal ARIMA search
+#: over 52 lags takes minutes per series.
+MAX_SEASON = 24
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,10 @@ def _deseasonalised(model_factory, y: np.ndarray, h: int, m: int, levels: Sequen
 
 
 def ets(y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
-    return _sf(AutoETS(season_length=m if m <= MAX_ETS_SEASON else 1), y, h, levels)
+    """AutoETS; for long seasons (weekly data) on the seasonally adjusted series."""
+    if m > MAX_SEASON:
+        return _deseasonalised(lambda: AutoETS(season_length=1), y, h, m, levels)
+    return _sf(AutoETS(season_length=m), y, h, levels)
 
 
 def ces(y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
@@ -157,6 +163,10 @@ def ces(y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
 
 
 def arima(y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
+    """AutoARIMA; for long seasons (weekly data: a seasonal search would take minutes) on
+    the seasonally adjusted series."""
+    if m > MAX_SEASON:
+        return _deseasonalised(lambda: AutoARIMA(season_length=1), y, h, m, levels)
     return _sf(AutoARIMA(season_length=m), y, h, levels)
 
 
