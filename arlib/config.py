@@ -15,6 +15,7 @@ import difflib
 import json
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -234,6 +235,8 @@ def _short_errors_in_kernel() -> None:
         return stb
 
     shell.set_custom_exc((ArlibError,), handler)
+    # soft problems stay visible in the report, as one plain line (no file path, no code line)
+    warnings.formatwarning = lambda message, category, *args, **kwargs: f"Note ({category.__name__}): {message}\n"
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
