@@ -8,8 +8,9 @@ returns one row per series, method and step with 80 and 95 per cent prediction i
 Methods
 -------
 ``auto``
-    Median of ETS, CES and dynamic optimised Theta, intervals averaged over the three
-    (see :data:`arlib.forecast_models.COMBINATIONS` for why). The default.
+    Median of ETS, CES and dynamic optimised Theta; intervals from the equal-weight mixture
+    of the three (see :data:`arlib.forecast_models.COMBINATIONS` and
+    :func:`arlib.forecast_models.combine` for why). The default.
 ``ets``, ``arima``, ``theta``, ``ces``, ``dot``
     Automatic ETS (error/trend/damping/season chosen by AICc), automatic ARIMA, standard
     Theta, complex exponential smoothing and dynamic optimised Theta (statsforecast).

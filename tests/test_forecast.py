@@ -10,7 +10,7 @@ import pytest
 
 from arlib.errors import ConfigError, DataError
 from arlib.forecast import forecast, interval_columns, season_length_of
-from arlib.forecast_models import naive, predict_series, seasonal_test, snaive
+from arlib.forecast_models import combine, naive, predict_series, seasonal_test, snaive
 
 H = 12
 T = np.arange(72 + H)
@@ -152,3 +152,17 @@ def test_seasonal_test_and_fallback_on_failure():
     assert not seasonal_test(np.random.default_rng(1).normal(100, 5, 48), 12)
     res = predict_series(np.array([1.0, np.inf, 2.0, 3, 4, 5, 6, 7, 8, 9]), 2, 1, ["ets"])
     assert res.used["ets"] == "naive" and "ets failed" in res.notes[0].text
+
+
+def test_combination_intervals_are_the_members_mixture():
+    from scipy.optimize import brentq
+    from scipy.stats import norm
+
+    z = norm.ppf(0.975)
+    a = {"mean": np.array([0.0]), "lo-95": np.array([-z]), "hi-95": np.array([z])}  # N(0, 1)
+    b = {"mean": np.array([10.0]), "lo-95": np.array([10 - 2 * z]), "hi-95": np.array([10 + 2 * z])}  # N(10, 4)
+    got = combine([a, b], "mean", (95,))
+    cdf = lambda q: 0.5 * norm.cdf(q) + 0.5 * norm.cdf(q, 10, 2)  # noqa: E731
+    assert got["mean"][0] == 5.0
+    assert got["lo-95"][0] == pytest.approx(brentq(lambda q: cdf(q) - 0.025, -20, 20), abs=1e-6)
+    assert got["hi-95"][0] == pytest.approx(brentq(lambda q: cdf(q) - 0.975, -20, 30), abs=1e-6)
