@@ -219,13 +219,33 @@ class Progress:
         return [self.results[j.business_unit] for j in jobs]
 
 
+#: numeric libraries in kernels run one thread each when units run side by side: the units
+#: already fill the cores, and oversubscribed BLAS threads only slow each other down
+_ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_MAX_THREADS")
+
+
 def _warm_worker() -> None:
     """Pool worker start: import the notebook stack once; the worker then runs many units."""
     light_imports()
+    for name in _ONE_THREAD:
+        os.environ.setdefault(name, "1")
     import nbconvert  # noqa: F401
     import papermill  # noqa: F401
 
     import arlib.report  # noqa: F401
+
+
+def _pool_context():
+    """Workers forked from a server that has imported arlib once (cheaper than a fresh
+    interpreter each); plain spawn where there is no fork server."""
+    import multiprocessing as mp
+
+    try:
+        ctx = mp.get_context("forkserver")
+    except ValueError:  # pragma: no cover - not on Windows
+        return mp.get_context("spawn")
+    ctx.set_forkserver_preload(["arlib.runner"])
+    return ctx
 
 
 def run_jobs(jobs: list[UnitJob], out_root: Path, n_jobs: int = 1, progress: bool = True,
@@ -249,11 +269,10 @@ def run_jobs(jobs: list[UnitJob], out_root: Path, n_jobs: int = 1, progress: boo
 
 def _pool_round(jobs: list[UnitJob], dirs: dict, n_jobs: int, task, done: Progress) -> list[UnitJob]:
     """Run ``jobs`` in one process pool; return those lost because a worker process died."""
-    import multiprocessing as mp
     from concurrent.futures.process import BrokenProcessPool
 
     broken = []
-    with ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs)), mp_context=mp.get_context("spawn"),
+    with ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs)), mp_context=_pool_context(),
                              initializer=_warm_worker) as pool:
         futs = {pool.submit(task, j, dirs[j.business_unit]): j for j in jobs}
         for f in as_completed(futs):

@@ -14,6 +14,7 @@ import json
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 AS_OF = "2026-10-31"
@@ -44,17 +45,31 @@ def setup(root: Path, units: int = 16, customers: int = 12) -> Path:
     return params
 
 
-_WRAP = ("import json, resource, subprocess, sys, time; t = time.perf_counter(); "
-         "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-         "r = resource.getrusage(resource.RUSAGE_CHILDREN); "
-         "print(json.dumps({'seconds': time.perf_counter() - t, 'code': p.returncode, 'err': p.stderr[-2000:], "
-         "'cpu_seconds': r.ru_utime + r.ru_stime, 'peak_mib': r.ru_maxrss / 1024}))")
+def watch(cmd: list[str], interval: float = 0.2) -> dict:
+    """Run ``cmd``; wall seconds, CPU seconds of it and every process under it (pool workers
+    behind a fork server and kernels included, sampled every ``interval`` s) and the largest
+    RSS any one of them reached."""
+    import psutil
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    cpu, peak, top = {}, {}, psutil.Process(proc.pid)
+    while proc.poll() is None:
+        for p in [top, *top.children(recursive=True)]:
+            try:
+                t, rss = p.cpu_times(), p.memory_info().rss
+            except psutil.Error:  # ended between listing and reading
+                continue
+            cpu[p.pid], peak[p.pid] = t.user + t.system, max(peak.get(p.pid, 0), rss)
+        time.sleep(interval)
+    err = proc.stderr.read()
+    return {"seconds": time.perf_counter() - t0, "code": proc.returncode, "err": err[-2000:],
+            "cpu_seconds": sum(cpu.values()), "peak_mib": max(peak.values(), default=0) / 2**20}
 
 
 def _timed(cmd: list[str], cwd: Path) -> dict:
-    """Wall seconds of ``cmd``, CPU seconds of all its processes (kernels included) and the peak
-    memory of the largest one."""
-    proc = subprocess.run([sys.executable, "-c", _WRAP, *cmd], cwd=cwd, capture_output=True, text=True)
+    """:func:`watch` in a small process of its own (so that no benchmark state is inherited)."""
+    proc = subprocess.run([sys.executable, __file__, *cmd], cwd=cwd, capture_output=True, text=True)
     rec = json.loads(proc.stdout.strip().splitlines()[-1])
     if rec["code"]:
         raise RuntimeError(f"{' '.join(cmd[:4])}... exited {rec['code']}: {rec['err']}")
@@ -102,3 +117,7 @@ def batch(root: Path, project: Path, units: int = 16, repeats: int = 3, notebook
                   repeats=repeats)
     rec["speedup"] = round(1 / rec["ratio"], 3)
     return rec
+
+
+if __name__ == "__main__":
+    print(json.dumps(watch(sys.argv[1:])))
