@@ -172,7 +172,7 @@ def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
             res.notebook_seconds[nb_path.stem] = round(time.perf_counter() - t1, 2)
         res.kpis.setdefault("business_unit", job.business_unit)
         res.kpis.setdefault("as_of", job.as_of)
-        res.kpis["audit"] = audit_stamp(res.kpis, job.root)
+        res.kpis["audit"] = audit_stamp(res.kpis, cwd)  # this machine's checkout (a worker's own)
         # exported once every notebook has run: each report opens with the unit's whole summary
         warming.join()
         res.reports = export_reports(executed, res.kpis, out_dir)
