@@ -112,14 +112,24 @@ def _html_cell(markup: str):
     return cell
 
 
+_ANCHOR_SAFE = "".join(chr(c) for c in range(33, 127) if chr(c) not in '"<>`#%')
+
+
 def _anchor(heading: str) -> str:
     from urllib.parse import quote
 
-    return quote(heading.strip().replace(" ", "-"), safe="-_.~()")  # how nbconvert anchors headings
+    # how nbconvert anchors headings: spaces to "-", non-ASCII percent-encoded, ASCII kept
+    return quote(heading.strip().replace(" ", "-"), safe=_ANCHOR_SAFE)
 
 
 def contents(headings: list[str], lang: str = "en") -> str:
-    """A table of contents linking the report's section headings."""
+    """A table of contents linking the report's section headings.
+
+    >>> 'href="#Runoff-of-today&#x27;s-open-items"' in contents(["Runoff of today's open items"])
+    True
+    >>> 'href="#%E6%91%98%E8%A6%81"' in contents(["摘要"], "zh")
+    True
+    """
     if not headings:
         return ""
     items = "".join(f'<li><a href="#{html.escape(_anchor(h), quote=True)}">{html.escape(h)}</a></li>' for h in headings)
