@@ -10,26 +10,9 @@ import re
 from pathlib import Path
 
 from arlib.i18n import t
+from arlib.summary import TILES, format_value
 
-#: (kpis.json key, label, format, True if higher is better / None if neutral)
-HEADLINE = (
-    ("open_ar", "Open AR", "{:,.0f}", None),
-    ("past_due_share", "Past-due share", "{:.1%}", False),
-    ("dso", "DSO (days)", "{:.1f}", False),
-    ("cei", "CEI (%)", "{:.1f}", True),
-    ("forecast_collections_next", "Forecast collections", "{:,.0f}", None),
-    ("allowance", "Allowance", "{:,.0f}", False),
-)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _fmt(value, fmt: str) -> str:
-    if value is None:
-        return "n/a"
-    try:
-        return fmt.format(value)
-    except (TypeError, ValueError):
-        return str(value)
 
 
 def previous_kpis(out_dir: Path, unit: str) -> tuple[str | None, dict]:
@@ -51,12 +34,12 @@ def movement(now, before, higher_better) -> tuple[str, str]:
     return ("▲ " if up else "▼ "), cls
 
 
-def _tile(key, label, fmt, better, kpis, prev, lang) -> str:
+def _tile(key, label, kind, better, kpis, prev, lang) -> str:
     e = html.escape
     now, before = kpis.get(key), prev.get(key)
     arrow, cls = movement(now, before, better)
-    change = f'<div class="d {cls}">{e(arrow)}{e(t("from", lang))} {e(_fmt(before, fmt))}</div>' if arrow else ""
-    return f'<div class="tile"><div class="k">{e(t(label, lang))}</div><div class="v">{e(_fmt(now, fmt))}</div>{change}</div>'
+    change = f'<div class="d {cls}">{e(arrow)}{e(t("from", lang))} {e(format_value(before, kind))}</div>' if arrow else ""
+    return f'<div class="tile"><div class="k">{e(t(label, lang))}</div><div class="v">{e(format_value(now, kind))}</div>{change}</div>'
 
 
 def _unit_card(out_dir: Path, unit: dict, lang: str) -> str:
@@ -69,7 +52,7 @@ def _unit_card(out_dir: Path, unit: dict, lang: str) -> str:
     status = (f'<span class="ok">{e(t("ok", lang))}</span>' if ok else
               f'<span class="bad">{e(t("failed", lang))}: {e("; ".join(unit.get("errors", [])))}</span>')
     links = " · ".join(f'<a href="{e(bu)}/{e(r)}">{e(Path(r).stem)}</a>' for r in unit.get("reports", []))
-    tiles = "".join(_tile(*h, kpis, prev, lang) for h in HEADLINE if h[0] in kpis)
+    tiles = "".join(_tile(*h, kpis, prev, lang) for h in TILES if h[0] in kpis)
     since = f' <span class="muted">({e(t("movement against", lang))} {e(prev_as_of)})</span>' if prev_as_of else ""
     cur = e(str(kpis.get("currency", "")))
     return (f'<section class="unit"><h2>{e(bu)} <span class="muted">{cur}</span></h2>'

@@ -26,7 +26,7 @@ TILES = (
 )
 
 
-def _fmt(v, kind: str) -> str:
+def format_value(v, kind: str) -> str:
     if v is None:
         return "n/a"
     return {"amount": f"{v:,.0f}", "share": f"{100 * v:.1f}%", "days": f"{v:.1f}", "pct": f"{v:.1f}"}[kind]
@@ -50,7 +50,7 @@ def kpi_tiles(k: dict, lang: str = "en") -> str:
             unit = {"share": " pts", "days": "", "pct": "", "amount": ""}[kind]
             worse = better is not None and d != 0 and (d > 0) != better
             note = f"{'!' if worse else ''}{arrow} {abs(d):,.1f}{t(unit, lang)}" if kind != "amount" else f"{arrow} {abs(d):,.0f}"
-        items.append((t(label, lang), _fmt(k[key], kind), note))
+        items.append((t(label, lang), format_value(k[key], kind), note))
     return tiles(items)
 
 
@@ -62,7 +62,7 @@ def _position(k, prev, lang):
     if k.get("open_ar") is None or k.get("past_due_share") is None:
         return None
     s = t("Open receivables are {open} {cur}; {share} is past due", lang).format(
-        open=_fmt(k["open_ar"], "amount"), cur=k.get("currency", ""), share=_fmt(k["past_due_share"], "share"))
+        open=format_value(k["open_ar"], "amount"), cur=k.get("currency", ""), share=format_value(k["past_due_share"], "share"))
     if prev.get("past_due_share") is not None:
         d = 100 * (k["past_due_share"] - prev["past_due_share"])
         s += t(", {dir} {pts} points on the previous month-end", lang).format(dir=_updown(d, lang), pts=f"{abs(d):.1f}")
@@ -93,7 +93,7 @@ def _overdue(k, lang):
     if not top:
         return None
     names = t(", ", lang).join(t("{name} ({amount}, next step: {step})", lang).format(
-        name=c["name"], amount=_fmt(c["past_due"], "amount"), step=t(c.get("next_step") or "-", lang)) for c in top[:3])
+        name=c["name"], amount=format_value(c["past_due"], "amount"), step=t(c.get("next_step") or "-", lang)) for c in top[:3])
     return t("Act first on the largest overdue balances: {names}.", lang).format(names=names)
 
 
@@ -102,15 +102,15 @@ def _forecast(k, lang):
     if f is None:
         return None
     s = t("Collections of {f} {cur} are forecast for {period}", lang).format(
-        f=_fmt(f, "amount"), cur=k.get("currency", ""), period=_period(k.get("forecast_period"), lang))
+        f=format_value(f, "amount"), cur=k.get("currency", ""), period=_period(k.get("forecast_period"), lang))
     lo, hi = k.get("forecast_collections_next_lo_80"), k.get("forecast_collections_next_hi_80")
     if lo is not None and hi is not None:
-        s += t(" (80% range {lo} to {hi})", lang).format(lo=_fmt(lo, "amount"), hi=_fmt(hi, "amount"))
+        s += t(" (80% range {lo} to {hi})", lang).format(lo=format_value(lo, "amount"), hi=format_value(hi, "amount"))
     last = k.get("collections_last_month")
     if last:
         gap = f - last
         s += t(", {gap} {dir} last month's collections", lang).format(
-            gap=_fmt(abs(gap), "amount"), dir=t("above", lang) if gap >= 0 else t("below", lang))
+            gap=format_value(abs(gap), "amount"), dir=t("above", lang) if gap >= 0 else t("below", lang))
     return s + t(".", lang)
 
 
@@ -119,10 +119,10 @@ def _allowance(k, lang):
     if a is None:
         return None
     s = t("The allowance for doubtful accounts is {a} {cur} ({cov} of open AR", lang).format(
-        a=_fmt(a, "amount"), cur=k.get("currency", ""), cov=_fmt(k.get("coverage_ratio"), "share"))
+        a=format_value(a, "amount"), cur=k.get("currency", ""), cov=format_value(k.get("coverage_ratio"), "share"))
     before = k.get("allowance_previous")
     if before is not None:
-        s += t("; {dir} {d} on the previous month-end", lang).format(dir=_updown(a - before, lang), d=_fmt(abs(a - before), "amount"))
+        s += t("; {dir} {d} on the previous month-end", lang).format(dir=_updown(a - before, lang), d=format_value(abs(a - before), "amount"))
     return s + t(").", lang)
 
 
