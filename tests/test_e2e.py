@@ -197,3 +197,14 @@ def test_reports_in_headless_chromium(run, browser):
         if path.name != "index.html" and path.parent.name != "zz":
             assert state["images"] > 0, f"{path}: no images"
     assert not problems, problems
+
+
+def test_excel_pack_has_one_formatted_sheet_per_table(run):
+    import openpyxl
+
+    _, out, _ = run
+    wb = openpyxl.load_workbook(out / "aa" / "excel_pack.xlsx")
+    assert {"Aging by customer", "Collection worklist", "Collections forecast", "Provision matrix",
+            "Allowance roll-forward", "Write-off candidates"} <= set(wb.sheetnames)
+    ws = wb["Aging by customer"]
+    assert ws.freeze_panes == "A2" and ws["A1"].font.bold
