@@ -31,13 +31,15 @@ with warnings.catch_warnings():  # statsforecast imports tqdm.auto, which warns 
 
 Bands = dict[str, np.ndarray]
 
-#: Methods that are averages of other methods: name -> (members, how).
-#: ``auto`` follows Petropoulos & Svetunkov (2020), "A simple combination of univariate
-#: models" (IJF 36:110-115): the median of ETS, CES and dynamic optimised Theta, chosen for
-#: robustness across data sets. ARIMA is left out of it for speed (AutoARIMA costs ~9x
-#: AutoETS). ``comb`` is the classic benchmark combination (mean of ETS, ARIMA and Theta).
+#: Methods that combine other methods: name -> (members, how).
+#: ``ensemble`` is the SCUM of Petropoulos & Svetunkov (2020), "A simple combination of
+#: univariate models" (IJF 36:110-115): the median of ETS, CES, ARIMA and dynamic optimised
+#: Theta, robust across the M3 and M4 data sets. ``auto`` is the same without ARIMA, whose
+#: automatic order search costs about nine times AutoETS: the default for many series.
+#: ``comb`` is the classic benchmark combination (mean of ETS, ARIMA and Theta).
 COMBINATIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "auto": (("ets", "ces", "dot"), "median"),
+    "ensemble": (("ets", "ces", "arima", "dot"), "median"),
     "comb": (("ets", "arima", "theta"), "mean"),
 }
 MIN_OBS_MODEL = 8  # fewer observations than this: the model is replaced by a benchmark

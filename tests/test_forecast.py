@@ -27,11 +27,11 @@ def recovered():
     y = TREND_SEASON[:72] + rng.normal(0, 2.0, 72)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a clean series must not need any fallback
-        fc = forecast(_frame(y), H, method=["auto", "ets", "arima", "theta", "dot", "ces", "comb", "sarimax"], n_jobs=2)
+        fc = forecast(_frame(y), H, method=["auto", "ensemble", "ets", "arima", "theta", "dot", "ces", "comb", "sarimax"], n_jobs=2)
     return fc
 
 
-@pytest.mark.parametrize("method", ["auto", "ets", "arima", "theta", "dot", "ces", "comb", "sarimax"])
+@pytest.mark.parametrize("method", ["auto", "ensemble", "ets", "arima", "theta", "dot", "ces", "comb", "sarimax"])
 def test_each_model_recovers_trend_and_season(recovered, method):
     got = recovered.loc[recovered["model"] == method, "yhat"].to_numpy()
     truth = TREND_SEASON[72:]
