@@ -111,8 +111,7 @@ def _prepare(df: pd.DataFrame, freq: str, regressors: Sequence[str], notes: dict
         if full[Y].notna().sum() == 0:
             notes["has no values; left out of the forecast"].append(uid)
             continue
-        gaps = int(full[Y].isna().sum())
-        if gaps:
+        if full[[Y, *regressors]].isna().any().any():
             notes["has missing periods or values; filled by linear interpolation"].append(uid)
             full[[Y, *regressors]] = full[[Y, *regressors]].interpolate(limit_direction="both")
         parts.append(full.reset_index())
