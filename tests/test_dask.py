@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 
 import pytest
+from conftest import ROOT
 
 from arlib import distributed, io, runner
 from arlib.plan import plan_jobs
@@ -27,7 +29,7 @@ def cluster():
 
 
 @pytest.fixture(scope="module")
-def jobs(tmp_path_factory, small_demo):
+def params(tmp_path_factory, small_demo):
     tmp = tmp_path_factory.mktemp("dask")
     store = io.write_store(small_demo, tmp / "store.sqlite")
     params = tmp / "params"
@@ -36,6 +38,11 @@ def jobs(tmp_path_factory, small_demo):
     (params / "aa.yaml").write_text("currency: EUR\n")
     (params / "bb.yaml").write_text("currency: CNY\ntrend_months: 12\n")
     (params / "zz.yaml").write_text("currency: EUR\n")  # no such unit in the data: must fail alone
+    return params
+
+
+@pytest.fixture(scope="module")
+def jobs(params):
     return plan_jobs([str(params)], None, None, ["health"])[0]
 
 
@@ -91,3 +98,15 @@ def test_unreachable_scheduler_is_one_clear_error(jobs, tmp_path):
 
     with pytest.raises(ConfigError, match="--scheduler: cannot reach the Dask scheduler at tcp://127.0.0.1:1"):
         distributed.connect("tcp://127.0.0.1:1", timeout=2)
+
+
+def test_cli_scheduler_option_writes_manifest_index_and_exit_code(params, cluster, tmp_path):
+    cmd = [str(ROOT / ".venv/bin/arlib") if (ROOT / ".venv/bin/arlib").exists() else "arlib", "run",
+           "--params", str(params), "--bu", "aa", "zz", "--notebooks", "health", "--out-dir", str(tmp_path),
+           "--scheduler", cluster.scheduler_address]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert any(ln.startswith("FAILED zz: health: DataError: ") for ln in proc.stderr.splitlines())
+    manifest = json.loads((tmp_path / AS_OF / "manifest.json").read_text())
+    assert {u["business_unit"]: u["status"] for u in manifest["units"]} == {"aa": "ok", "zz": "failed"}
+    assert (tmp_path / AS_OF / "index.html").exists() and (tmp_path / AS_OF / "aa" / "health.html").exists()
