@@ -111,6 +111,14 @@ def test_kpis_reconcile_and_match_the_html(run, bu):
         assert f"{kpis['dso']:.1f}" in html
 
 
+@pytest.mark.parametrize("notebook", ["health", "forecast", "provision"])
+def test_every_unit_report_shows_its_reconciliation(run, notebook):
+    _, out, _ = run
+    html = (out / "aa" / f"{notebook}.html").read_text()
+    assert "Every amount is accounted for to the cent." in html
+    assert "Invoices read" in html and "Open AR (ledger)" in html
+
+
 @pytest.mark.parametrize("bu", ["aa", "bb"])
 def test_html_is_self_contained_and_shows_no_code(run, bu):
     _, out, _ = run
