@@ -82,8 +82,18 @@ class LoadReport:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        items = "".join(f"<li>{html.escape(line[2:])}</li>" for line in str(self).splitlines()[1:])
-        return f"<p>{html.escape(str(self).splitlines()[0])}</p>" + (f"<ul>{items}</ul>" if items else "")
+        """The summary line and notes in the report language (problems are in their own table)."""
+        from arlib.i18n import t
+
+        q = int(self.frames["rows_quarantined"].sum())
+        counts = t(", ").join(f"{r.rows_kept:,} {t(r.frame)}" for r in self.frames.itertuples())
+        head = t("{source}: {counts} loaded").format(source=self.source, counts=counts)
+        if q:
+            head += t("; {rows} rows quarantined").format(rows=f"{q:,}")
+        lines = [f"{t('note')}: {n}" for n in self.notes]
+        lines += [t("quarantined rows written to {file}").format(file=f) for f in self.quarantine_files]
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+        return f"<p>{html.escape(head)}</p>" + (f"<ul>{items}</ul>" if items else "")
 
 
 @dataclass

@@ -175,29 +175,49 @@ def kpis(rec: pd.DataFrame) -> dict:
     return {"reconciliation": out}
 
 
-def summary(rec: pd.DataFrame, currency: str = "") -> Summary:
-    """A one-paragraph verdict, as text (``str``) and as an HTML banner in a notebook."""
+def summary(rec: pd.DataFrame, currency: str = "", lang: str | None = None) -> Summary:
+    """A one-paragraph verdict, as text (``str``) and as an HTML banner in a notebook, in the
+    report language (:func:`arlib.i18n.t`; English text is the message id).
+
+    >>> rec = pd.DataFrame({"line": ["Invoices read", "Quarantined invoices", "Open AR (ledger)", DIFFERENCE],
+    ...                     "amount": [1000.0, 0.0, 250.0, 0.0], "check": ["", "", "", OK]})
+    >>> print(summary(rec, "EUR", "zh"))
+    读取发票 1,000.00 EUR；应收账款余额 250.00 EUR。每一笔金额都已核对到分。
+    """
+    from arlib.i18n import t
+
     by = rec.set_index("line")["amount"]
     cur = f" {currency}" if currency else ""
     q = 0.0 - by["Quarantined invoices"]
-    parts = [f"Invoices read {by['Invoices read']:,.2f}{cur}"
-             + (f", of which {q:,.2f} quarantined" if q else "")
-             + f"; open AR {by['Open AR (ledger)']:,.2f}{cur}."]
+    read, open_ar = f"{by['Invoices read']:,.2f}{cur}", f"{by['Open AR (ledger)']:,.2f}{cur}"
+    if q:
+        parts = [t("Invoices read {read}, of which {quarantined} quarantined; open AR {open_ar}.", lang)
+                 .format(read=read, quarantined=f"{q:,.2f}", open_ar=open_ar)]
+    else:
+        parts = [t("Invoices read {read}; open AR {open_ar}.", lang).format(read=read, open_ar=open_ar)]
     alarm = False
     if reconciled(rec):
-        parts.append("Every amount is accounted for to the cent.")
+        parts.append(t("Every amount is accounted for to the cent.", lang))
     else:
         alarm = True
-        parts.append(f"RECONCILIATION DIFFERENCE of {by[DIFFERENCE]:,.2f}{cur}: amounts are missing or double counted.")
+        parts.append(t("RECONCILIATION DIFFERENCE of {amount}: amounts are missing or double counted.", lang)
+                     .format(amount=f"{by[DIFFERENCE]:,.2f}{cur}"))
     if GL_DIFFERENCE in by.index:
         gl_diff = by[GL_DIFFERENCE]
         if gl_diff:
             alarm = True
-            parts.append(f"OPEN AR DIFFERS FROM THE GL CONTROL TOTAL {by['GL control total']:,.2f}{cur} "
-                         f"by {gl_diff:,.2f}{cur}.")
+            parts.append(t("OPEN AR DIFFERS FROM THE GL CONTROL TOTAL {gl} by {amount}.", lang)
+                         .format(gl=f"{by['GL control total']:,.2f}{cur}", amount=f"{gl_diff:,.2f}{cur}"))
         else:
-            parts.append("Open AR agrees with the GL control total.")
-    return Summary(" ".join(parts), alarm)
+            parts.append(t("Open AR agrees with the GL control total.", lang))
+    sep = "" if (lang or _language()) == "zh" else " "
+    return Summary(sep.join(parts), alarm)
+
+
+def _language() -> str:
+    from arlib.i18n import language
+
+    return language()
 
 
 @dataclass(frozen=True)

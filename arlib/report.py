@@ -225,7 +225,8 @@ def column_label(col, lang: str | None = None) -> str:
 
 
 #: columns whose values are words of ours (not data) and are translated in the report language
-WORD_COLUMNS = {"method", "metric", "status", "model", "segment", "step", "next_step", "limit_action", "kind"}
+WORD_COLUMNS = {"method", "metric", "status", "model", "segment", "step", "next_step", "limit_action", "kind",
+                "section", "line", "check", "frame", "problem", "policy"}
 #: widest table shown in one piece; wider ones are split into panels that repeat the id columns
 MAX_COLUMNS = 10
 

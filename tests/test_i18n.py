@@ -229,3 +229,27 @@ def test_catalog_is_merged_from_every_area_file():
     for path in CATALOGS:
         keys = {" ".join(k.split()) for k in yaml.safe_load(path.read_text(encoding="utf-8"))}
         assert keys <= set(merged), path.name
+
+
+def test_reconciliation_section_in_chinese(tmp_path):
+    """The reconciliation table, its verdict and the load report of a zh report: every line,
+    section, header and check word translated, amounts unchanged; English unchanged."""
+    from test_io_helpers import BASE, load, write_files
+
+    from arlib import reconcile, report
+
+    ledger = load(write_files(tmp_path / "src", BASE))
+    rec = reconcile.reconciliation(ledger, "2024-06-30", gl_control_total=1.0)
+    try:
+        set_language("zh")
+        html = report.table(rec, money=["amount"])._repr_html_() + ledger.load_report._repr_html_()
+        verdict = str(reconcile.summary(rec, "EUR"))
+    finally:
+        set_language("en")
+    for english in [*rec["line"], *rec["section"], "Section", "Line", "Check", "DIFFERS", " loaded"]:
+        assert f">{english}<" not in html and english not in verdict, english
+    assert "应收账款余额（台账）" in html and "总账控制数" in html and "已加载" in html
+    open_ar = rec.set_index("line").at["Open AR (ledger)", "amount"]
+    assert f"{open_ar:,.2f}" in html and f"应收账款余额 {open_ar:,.2f} EUR" in verdict
+    assert "不符，差额" in verdict  # the GL total of 1.00 differs
+    assert str(reconcile.summary(rec, "EUR")).startswith("Invoices read ")
