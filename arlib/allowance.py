@@ -136,7 +136,7 @@ def provision_matrix(exposure, loss_rates, adjustment=0.0) -> pd.DataFrame:
 
 
 # -- specific provisions --------------------------------------------------------------------
-STATUS_SINCE = "status_since"
+STATUS_SINCE = C.status_since
 
 
 def split_specific(open_items: pd.DataFrame, customers: pd.DataFrame | None,

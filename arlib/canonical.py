@@ -36,7 +36,7 @@ REQUIRED = {
     FX_RATES: (C.currency, C.date, RATE),
 }
 IDS = (C.invoice_id, C.customer_id, C.txn_id, C.business_unit)
-DATES = (C.invoice_date, C.due_date, C.settled_date, C.date)
+DATES = (C.invoice_date, C.due_date, C.settled_date, C.date, C.status_since)
 AMOUNTS = (C.amount, C.credit_limit, RATE)
 
 

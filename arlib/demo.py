@@ -98,10 +98,17 @@ def _customers(bu: str, spec: UnitSpec, rng, start, end) -> pd.DataFrame:
     deteriorate_at = np.where(behaviour == "deteriorating", rng.integers(months // 3, months - 3, n), 10**6)
     defaulted_by_end = default_at < months
     status = np.where(defaulted_by_end, np.where(rng.random(n) < 0.5, "insolvent", "legal"), "active")
+    # the status takes effect after the default: legal action a month later, insolvency two
+    # (mid-month, never after the extraction date); no random draw, so other figures stay put
+    lag = np.where(status == "insolvent", 2, 1)
+    first = start.to_period("M").to_timestamp()
+    since = pd.to_datetime([first + pd.DateOffset(months=int(m)) + pd.Timedelta(days=14) if s != "active" else pd.NaT
+                            for m, s in zip(np.minimum(default_at + lag, 10**4), status, strict=True)])
+    since = since.where(since.isna() | (since <= end), end)
     return pd.DataFrame({
         C.customer_id: [f"{bu.upper()}-C{i:03d}" for i in range(n)], C.business_unit: bu,
         C.name: names, C.segment: segment, C.credit_limit: credit_limit, C.terms_days: terms.astype(int),
-        C.status: status, "behaviour": behaviour, "size": size, "default_month": default_at,
+        C.status: status, C.status_since: since, "behaviour": behaviour, "size": size, "default_month": default_at,
         "deteriorate_month": deteriorate_at,
     })
 

@@ -28,7 +28,7 @@ from arlib.schemas import FRAMES, C
 from arlib.sources import resolve_path
 
 DEMO_STORE = "outputs/demo/ar_demo.sqlite"
-_DATE_COLS = {"invoices": [C.invoice_date, C.due_date], "transactions": [C.date], "customers": []}
+_DATE_COLS = {"invoices": [C.invoice_date, C.due_date], "transactions": [C.date], "customers": [C.status_since]}
 
 
 def engine_for(source: str) -> sa.Engine:
@@ -53,7 +53,8 @@ def write_store(frames: dict[str, pd.DataFrame], path: str | Path) -> Path:
         for name, df in frames.items():
             out = df.copy()
             for col in _DATE_COLS.get(name, []):
-                out[col] = out[col].dt.strftime("%Y-%m-%d")
+                if col in out:
+                    out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m-%d")
             out.to_sql(name, con, index=False, chunksize=20_000)
             con.exec_driver_sql(f"CREATE INDEX ix_{name}_bu ON {name} (business_unit)")
     eng.dispose()
@@ -69,7 +70,11 @@ def read_frames(source: str, business_unit: str) -> dict[str, pd.DataFrame]:
         with eng.connect() as con:
             for name in FRAMES:
                 q = sa.text(f"SELECT * FROM {name} WHERE business_unit = :bu")  # table names are ours
-                frames[name] = pd.read_sql(q, con, params={"bu": business_unit}, parse_dates=_DATE_COLS[name])
+                df = pd.read_sql(q, con, params={"bu": business_unit})
+                for col in _DATE_COLS[name]:
+                    if col in df:
+                        df[col] = pd.to_datetime(df[col])
+                frames[name] = df
     except sa.exc.OperationalError as e:
         raise SourceError(f"{source}: cannot read the store ({e.orig}). Fix: check `source`") from None
     finally:

@@ -36,7 +36,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
 }
 TARGETS["invoices"] += (C.settled_date,)
 TARGETS["transactions"] += (C.currency,)
-DATE_COLUMNS = (C.invoice_date, C.due_date, C.settled_date, C.date)
+DATE_COLUMNS = (C.invoice_date, C.due_date, C.settled_date, C.date, C.status_since)
 DATE_FORMATS = ("auto", "iso", "dayfirst", "monthfirst", "yyyymmdd", "excel")
 PER_FRAME_FILE_KEYS = ("sheet", "header_row", "footer_rows", "encoding", "delimiter")
 FRAME_MODES = {"transactions": ("read", "none", "settled_date"), "customers": ("auto", "read", "none", "derive")}

@@ -50,6 +50,7 @@ C = _Cols(
     credit_limit="credit_limit",
     terms_days="terms_days",
     status="status",
+    status_since="status_since",
     # derived by the ledger
     open_amount="open_amount",
     days_past_due="days_past_due",
@@ -108,6 +109,8 @@ class Customers(pa.DataFrameModel):
     credit_limit: Series[float] = pa.Field(ge=0, nullable=True)
     terms_days: Series[int] = pa.Field(ge=0)
     status: Series[str] = pa.Field(isin=list(CUSTOMER_STATUSES))
+    #: optional: the date the status took effect (e.g. insolvency filed); empty = not known
+    status_since: Series[pd.Timestamp] | None = pa.Field(nullable=True)
 
     @pa.dataframe_check(error="customer_id is not unique within its business_unit")
     def unique_per_unit(cls, df: pd.DataFrame) -> Series[bool]:

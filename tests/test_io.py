@@ -154,6 +154,25 @@ def test_sqlite_store_matches_the_canonical_reader(tmp_path, small_demo):
     assert_reconciles(ledger, as_of)
 
 
+def test_status_since_is_read_as_a_date_from_files_and_the_store(tmp_path, small_demo):
+    """The optional customers.status_since: day-first text in a CSV (as configured), empty =
+    unknown; a demo store keeps the generator's dates."""
+    cust = CUSTOMERS.replace("terms_days,status\n", "terms_days,status,Status Since\n").replace(
+        "30,active\nC2", "30,insolvent,15/03/2024\nC2").replace("C2,x,Beta Ltd,small,1000,30,active", "C2,x,Beta Ltd,small,1000,30,active,")
+    cust = cust.replace("C9,y,Gamma SA,small,1000,30,active", "C9,y,Gamma SA,small,1000,30,active,")
+    src = write_files(tmp_path / "src", {**BASE, "customers.csv": cust})
+    ledger = load(src, source_options={"dates": {"status_since": "dayfirst"}})
+    since = ledger.customers.set_index("customer_id")["status_since"]
+    assert since["C1"] == pd.Timestamp("2024-03-15") and pd.isna(since["C2"])
+    store = io.write_store(small_demo, tmp_path / "store.sqlite")
+    flagged = small_demo["customers"].dropna(subset=["status_since"])
+    bu = flagged["business_unit"].iloc[0]
+    want = small_demo["customers"].query("business_unit == @bu").set_index("customer_id")["status_since"]
+    cur = small_demo["invoices"].query("business_unit == @bu")["currency"].iloc[0]
+    got = load(store, bu=bu, as_of="2026-10-31", currency=cur).customers.set_index("customer_id")["status_since"]
+    assert want.notna().any() and got.reindex(want.index).equals(want)
+
+
 def test_database_with_own_table_and_column_names_and_a_query(tmp_path):
     import sqlalchemy as sa
 
