@@ -125,9 +125,15 @@ def _execute(nb_path: Path, out_nb: Path, params: dict, cwd: str):
         return (nbformat.read(out_nb, as_version=4) if out_nb.exists() else None), exc
 
 
+_warming: list[threading.Thread] = []
+
+
 def _warm_export() -> threading.Thread:
     """Import and exercise the HTML exporter on a second thread while the kernels run (the client
-    only waits on them then), so the export at the end does not pay for it."""
+    only waits on them then), so the export at the end does not pay for it; once per process."""
+    if _warming:
+        return _warming[0]
+
     def warm():
         import nbformat
 
@@ -137,6 +143,7 @@ def _warm_export() -> threading.Thread:
 
     thread = threading.Thread(target=warm, name="arlib-warm-export", daemon=True)
     thread.start()
+    _warming.append(thread)
     return thread
 
 
@@ -250,7 +257,8 @@ def _pool_context():
 
 def run_jobs(jobs: list[UnitJob], out_root: Path, n_jobs: int = 1, progress: bool = True,
              task=None) -> list[UnitResult]:
-    """Run units locally, ``n_jobs`` at a time, with a progress bar; results in job order.
+    """Run units locally, ``n_jobs`` at a time, with a progress bar; results in job order. A pool
+    starts the units longest first by their previous run's duration (:func:`longest_first`).
 
     ``task(job, workdir) -> UnitResult`` runs one unit (default :func:`run_unit`)."""
     task = task or run_unit
@@ -260,11 +268,41 @@ def run_jobs(jobs: list[UnitJob], out_root: Path, n_jobs: int = 1, progress: boo
         for j in jobs:
             done(task(j, dirs[j.business_unit]))
         return done.close(jobs)
-    broken = _pool_round(jobs, dirs, n_jobs, task, done)
+    broken = _pool_round(longest_first(jobs, out_root), dirs, n_jobs, task, done)
     for j in broken:  # a dying worker breaks the pool and takes every unit in flight: rerun each alone
         for again in _pool_round([j], dirs, 1, task, done):
             done(failed(again, "worker process died while running it (killed, or out of memory)"))
     return done.close(jobs)
+
+
+def previous_durations(out_root: Path, jobs: list[UnitJob]) -> dict[str, float]:
+    """Each unit's duration in its latest recorded run: this ``as_of``'s manifest (a rerun), else
+    the latest earlier ``as_of`` folder's that has the unit. Units never run are left out."""
+    import re
+
+    out: dict[str, float] = {}
+    if not out_root.is_dir():
+        return out
+    folders = sorted((p for p in out_root.iterdir() if p.is_dir() and re.fullmatch(r"\d{4}-\d{2}-\d{2}", p.name)),
+                     reverse=True)
+    for job in jobs:
+        for folder in (f for f in folders if f.name <= job.as_of):
+            try:
+                units = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["units"]
+            except (OSError, ValueError, KeyError):
+                continue
+            hit = next((u.get("duration_s") for u in units if u.get("business_unit") == job.business_unit), None)
+            if isinstance(hit, int | float) and hit > 0:
+                out[job.business_unit] = float(hit)
+                break
+    return out
+
+
+def longest_first(jobs: list[UnitJob], out_root: Path) -> list[UnitJob]:
+    """Pool submission order: units never run first (their size is unknown), then by their last
+    duration, longest first, so that the last unit to finish is a short one (less idle cores)."""
+    last = previous_durations(out_root, jobs)
+    return sorted(jobs, key=lambda j: -last.get(j.business_unit, float("inf")))
 
 
 def _pool_round(jobs: list[UnitJob], dirs: dict, n_jobs: int, task, done: Progress) -> list[UnitJob]:

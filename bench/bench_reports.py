@@ -1,10 +1,17 @@
 """Benchmarks 2 and 3: the fixed cost of one business-unit report, and batches in parallel.
 
 Both run the real ``arlib run`` command (fresh process: plan, kernel, notebook, HTML export,
-kpis, manifest, index) on a store of small units, so what is timed is the fixed cost rather than
-the data. Report overhead: one unit's ``health`` report against a bare papermill run (Python
-API, fresh process) of a one-cell notebook that only does ``import arlib``. Batch: ``units``
-units with ``--jobs 2`` against ``--jobs 1``. Runs of the two sides alternate; medians.
+kpis, manifest, index) on a store of small units.
+
+Report overhead is the fixed cost of one unit's report, so its notebook has no content: a copy
+of the project where ``notebooks/`` holds one report made of the health report's title and
+parameters cell plus ``cfg = arlib.config.load(globals())`` (the preamble every report runs),
+run through ``arlib run`` exactly as a user types it. The peer is a bare papermill run (Python
+API, fresh process) of a one-cell notebook that only does ``import arlib``. With
+``notebooks=("health",)`` the real health report is timed instead (content included).
+
+Batch: ``units`` units of real reports with ``--jobs 2`` against ``--jobs 1``. Runs of the two
+sides alternate; medians.
 """
 
 from __future__ import annotations
@@ -93,26 +100,54 @@ def _record(name, size, ours: list[dict], peer_name, peer: list[dict], **extra) 
             **extra}
 
 
-def overhead(root: Path, project: Path, repeats: int = 5, notebooks=("health",)) -> dict:
-    """One unit's report through ``arlib run`` vs a bare papermill run that imports arlib."""
+def fixed_cost_project(root: Path, project: Path) -> Path:
+    """A project folder whose only report is the preamble every report runs (title, the health
+    report's parameters cell, ``cfg = arlib.config.load(globals())``) and nothing else."""
+    import nbformat
+
+    health = nbformat.read(project / "notebooks" / "health.ipynb", as_version=4)
+    title = health.cells[0]
+    params_cell = next(c for c in health.cells if "parameters" in c.metadata.get("tags", []))
+    nb = nbformat.v4.new_notebook(metadata=health.metadata)
+    nb.cells = [title, params_cell, nbformat.v4.new_code_cell("import arlib\n\ncfg = arlib.config.load(globals())"),
+                nbformat.v4.new_markdown_cell("## Fixed cost\n\nNo content: this report measures the runner alone.")]
+    for i, c in enumerate(nb.cells):
+        c["id"] = f"fixed-{i}"
+    fixed = root / "fixed_project"
+    (fixed / "notebooks").mkdir(parents=True, exist_ok=True)
+    (fixed / "params").mkdir(exist_ok=True)
+    nbformat.write(nb, fixed / "notebooks" / "report.ipynb")
+    return fixed
+
+
+def overhead(root: Path, project: Path, repeats: int = 5, notebooks=("fixed",)) -> dict:
+    """One unit's report through ``arlib run`` vs a bare papermill run that imports arlib;
+    ``notebooks=("fixed",)`` (default) times the content-free report of :func:`fixed_cost_project`."""
     params = setup(root)
     bare = root / "bare.ipynb"
     bare.write_text(json.dumps(BARE))
+    fixed = list(notebooks) == ["fixed"]
+    cwd = fixed_cost_project(root, project) if fixed else project
+    cmd = _arlib(params, root / "out_overhead", 1, ["u00"], ["report"] if fixed else list(notebooks))
     ours, peer = [], []
     for _ in range(repeats):
-        ours.append(_timed(_arlib(params, root / "out_overhead", 1, ["u00"], list(notebooks)), project))
-        peer.append(_timed([sys.executable, "-c", PEER_CODE, str(bare), str(root / "bare_out.ipynb")], project))
-    return _record("report_overhead", f"1 unit, notebooks: {' '.join(notebooks)}", ours, "papermill bare notebook",
-                   peer, repeats=repeats)
+        ours.append(_timed(cmd, cwd))
+        peer.append(_timed([sys.executable, "-c", PEER_CODE, str(bare), str(root / "bare_out.ipynb")], cwd))
+    size = "1 unit, fixed cost (content-free report)" if fixed else f"1 unit, notebooks: {' '.join(notebooks)}"
+    return _record("report_overhead", size, ours, "papermill bare notebook", peer, repeats=repeats)
 
 
 def batch(root: Path, project: Path, units: int = 16, repeats: int = 3, notebooks=("health",)) -> dict:
-    """``units`` units with ``--jobs 2`` (ours) against ``--jobs 1`` (peer); ratio = jobs2 / jobs1."""
+    """``units`` units with ``--jobs 2`` (ours) against ``--jobs 1`` (peer); ratio = jobs2 / jobs1.
+
+    Both write to the same output folder, ``--jobs 1`` first, as a monthly rerun does: the pool
+    then starts the units longest first by the durations the previous run recorded."""
     params = setup(root, units)
+    out = root / "out_batch"
     two, one = [], []
     for _ in range(repeats):
-        two.append(_timed(_arlib(params, root / "out_batch2", 2, None, list(notebooks)), project))
-        one.append(_timed(_arlib(params, root / "out_batch1", 1, None, list(notebooks)), project))
+        one.append(_timed(_arlib(params, out, 1, None, list(notebooks)), project))
+        two.append(_timed(_arlib(params, out, 2, None, list(notebooks)), project))
     rec = _record("batch_jobs2", f"{units} units, notebooks: {' '.join(notebooks)}", two, "arlib run --jobs 1", one,
                   repeats=repeats)
     rec["speedup"] = round(1 / rec["ratio"], 3)

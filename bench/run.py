@@ -57,10 +57,11 @@ def _run_one(name: str, args, out_dir: Path) -> list[dict]:
         return bench_ledger.run(out_dir / "data", tuple(args.ledger_sizes), args.ledger_repeats, args.ledger_units,
                                 args.ledger_jobs)
     if name == "overhead":
-        return [bench_reports.overhead(out_dir / "reports", PROJECT, args.overhead_repeats, tuple(args.notebooks))]
+        return [bench_reports.overhead(out_dir / "reports", PROJECT, args.overhead_repeats,
+                                       tuple(args.overhead_notebooks))]
     if name == "batch":
         return [bench_reports.batch(out_dir / "reports", PROJECT, args.batch_units, args.batch_repeats,
-                                    tuple(args.notebooks))]
+                                    tuple(args.batch_notebooks))]
     return [_forecast(args)]
 
 
@@ -72,13 +73,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ledger-units", type=int, default=24, help="business units in the synthetic group")
     p.add_argument("--ledger-repeats", type=int, default=3)
     p.add_argument("--ledger-jobs", type=int, default=2, help="threads over units (DuckDB uses every core)")
-    p.add_argument("--notebooks", nargs="+", default=["health"], help="notebooks of the report benchmarks")
+    p.add_argument("--overhead-notebooks", nargs="+", default=["fixed"],
+                   help="report of the overhead benchmark: fixed (content-free, the fixed cost) or notebook names")
+    p.add_argument("--batch-notebooks", nargs="+", default=["health"], help="notebooks of the batch benchmark")
     p.add_argument("--overhead-repeats", type=int, default=5)
     p.add_argument("--batch-units", type=int, default=16)
-    p.add_argument("--batch-repeats", type=int, default=2, help="2 keeps the defaults under 15 min")
+    p.add_argument("--batch-repeats", type=int, default=1,
+                   help="each repeat runs 16 units twice (~4.5 min idle); 1 keeps the defaults under 15 min")
     p.add_argument("--forecast-series", type=int, default=1000)
     p.add_argument("--horizon", type=int, default=18)
-    p.add_argument("--forecast-repeats", type=int, default=3)
+    p.add_argument("--forecast-repeats", type=int, default=1,
+                   help="each repeat forecasts 1,000 series with both sides (~4.5 min); 1 keeps the defaults under 15 min")
     return p
 
 

@@ -53,6 +53,24 @@ def test_a_dying_pool_worker_fails_its_unit_only(tmp_path):
     assert res[1].errors == ["worker process died while running it (killed, or out of memory)"]
 
 
+def _manifest(folder: Path, durations: dict) -> None:
+    folder.mkdir(parents=True)
+    units = [{"business_unit": bu, "duration_s": d} for bu, d in durations.items()]
+    (folder / "manifest.json").write_text(json.dumps({"units": units}))
+
+
+def test_pool_starts_units_longest_first_by_their_last_run(tmp_path):
+    jobs = [_job(bu) for bu in ("aa", "bb", "cc", "dd", "ee")]
+    _manifest(tmp_path / "2026-09-30", {"aa": 5.0, "bb": 40.0, "cc": 20.0, "dd": 99.0})
+    _manifest(tmp_path / "2026-10-31", {"aa": 30.0})  # a rerun of this as_of: its own figure wins
+    _manifest(tmp_path / "2026-11-30", {"cc": 500.0})  # a later close is not history
+    (tmp_path / "2026-08-31").mkdir()  # a folder without a manifest is skipped
+    assert runner.previous_durations(tmp_path, jobs) == {"aa": 30.0, "bb": 40.0, "cc": 20.0, "dd": 99.0}
+    # ee never ran: first (size unknown), then 99, 40, 30, 20
+    assert [j.business_unit for j in runner.longest_first(jobs, tmp_path)] == ["ee", "dd", "bb", "aa", "cc"]
+    assert [j.business_unit for j in runner.longest_first(jobs, tmp_path / "none")] == ["aa", "bb", "cc", "dd", "ee"]
+
+
 def test_progress_returns_results_in_job_order():
     jobs = [_job("aa"), _job("bb"), _job("cc")]
     done = runner.Progress(3, enabled=False)
