@@ -35,8 +35,10 @@ NOTEBOOK_ORDER = ("health", "forecast", "provision")
 #: (~1.8 s). Marking it absent makes jsonschema skip those two checks, nothing else.
 _SKIP_MODULES = ("rfc3987_syntax",)
 _KERNEL_SETUP = "; ".join(f"__import__('sys').modules.setdefault({m!r}, None)" for m in _SKIP_MODULES)
-#: the kernel runs the same line before the notebook (it binds no name in the notebook)
-KERNEL_ARGS = (f"--IPKernelApp.exec_lines={_KERNEL_SETUP}",)
+#: the kernel runs the same line before the notebook (it binds no name in the notebook); its own
+#: log shows errors only: ipykernel 7 warns on every start that the local TCP link to
+#: its client is unencrypted (messages are still signed), one line per notebook in a batch
+KERNEL_ARGS = (f"--IPKernelApp.exec_lines={_KERNEL_SETUP}", "--IPKernelApp.log_level=ERROR")
 
 
 @dataclass(frozen=True)
