@@ -34,6 +34,21 @@ def transactions(*rows, bu="X") -> pd.DataFrame:
     return pd.DataFrame(recs)
 
 
+def demo_params(folder: Path, frames: dict[str, pd.DataFrame], units: dict[str, str],
+                as_of: str = "2026-10-31") -> Path:
+    """``folder/params``: ``defaults.yaml`` (``as_of`` and a SQLite store of ``frames``) plus one
+    ``<unit>.yaml`` per entry of ``units`` (its YAML text)."""
+    from arlib import io
+
+    store = io.write_store(frames, folder / "store.sqlite")
+    params = folder / "params"
+    params.mkdir()
+    (params / "defaults.yaml").write_text(f'as_of: "{as_of}"\nsource: "{store}"\n')
+    for unit, text in units.items():
+        (params / f"{unit}.yaml").write_text(text)
+    return params
+
+
 def ledger(inv_rows, txn_rows=()) -> Ledger:
     return Ledger(invoices(*inv_rows), transactions(*txn_rows))
 

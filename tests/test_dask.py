@@ -8,9 +8,9 @@ import subprocess
 import time
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, demo_params
 
-from arlib import distributed, io, runner
+from arlib import distributed, runner
 from arlib.plan import plan_jobs
 
 pytestmark = pytest.mark.slow
@@ -30,15 +30,9 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def params(tmp_path_factory, small_demo):
-    tmp = tmp_path_factory.mktemp("dask")
-    store = io.write_store(small_demo, tmp / "store.sqlite")
-    params = tmp / "params"
-    params.mkdir()
-    (params / "defaults.yaml").write_text(f'as_of: "{AS_OF}"\nsource: "{store}"\n')
-    (params / "aa.yaml").write_text("currency: EUR\n")
-    (params / "bb.yaml").write_text("currency: CNY\ntrend_months: 12\n")
-    (params / "zz.yaml").write_text("currency: EUR\n")  # no such unit in the data: must fail alone
-    return params
+    # zz: no such unit in the data, must fail alone
+    units = {"aa": "currency: EUR\n", "bb": "currency: CNY\ntrend_months: 12\n", "zz": "currency: EUR\n"}
+    return demo_params(tmp_path_factory.mktemp("dask"), small_demo, units, AS_OF)
 
 
 @pytest.fixture(scope="module")

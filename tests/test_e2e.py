@@ -8,9 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, demo_params
 
-from arlib import io
 from arlib.i18n import t
 
 pytestmark = pytest.mark.slow
@@ -20,14 +19,9 @@ AS_OF = "2026-10-31"
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, small_demo):
     tmp = tmp_path_factory.mktemp("e2e")
-    store = io.write_store(small_demo, tmp / "store.sqlite")
-    params = tmp / "params"
-    params.mkdir()
-    (params / "defaults.yaml").write_text(f'as_of: "{AS_OF}"\nsource: "{store}"\n')
-    (params / "aa.yaml").write_text("currency: EUR\n")
-    (params / "bb.yaml").write_text("currency: CNY\ntrend_months: 12\nreport_language: zh\n")
-    (params / "zz.yaml").write_text("currency: EUR\n")  # no such unit in the data: must fail alone
-    (params / "group.yaml").write_text("group_currency: EUR\nfx_rates: {CNY: 0.128}\n")
+    # zz: no such unit in the data, must fail alone; group.yaml adds the group report
+    params = demo_params(tmp, small_demo, {"aa": "currency: EUR\n", "bb": "currency: CNY\ntrend_months: 12\nreport_language: zh\n",
+                                           "zz": "currency: EUR\n", "group": "group_currency: EUR\nfx_rates: {CNY: 0.128}\n"}, AS_OF)
     proc = subprocess.run([str(ROOT / ".venv/bin/arlib") if (ROOT / ".venv/bin/arlib").exists() else "arlib",
                            "run", "--params", str(params), "--out-dir", str(tmp / "out"), "--jobs", "2",
                            "--no-progress"], cwd=ROOT, capture_output=True, text=True, timeout=900)
