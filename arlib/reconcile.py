@@ -184,7 +184,7 @@ def summary(rec: pd.DataFrame, currency: str = "", lang: str | None = None) -> S
     >>> print(summary(rec, "EUR", "zh"))
     读取发票 1,000.00 EUR；应收账款余额 250.00 EUR。每一笔金额都已核对到分。
     """
-    from arlib.i18n import t
+    from arlib.i18n import language, t
 
     by = rec.set_index("line")["amount"]
     cur = f" {currency}" if currency else ""
@@ -210,14 +210,8 @@ def summary(rec: pd.DataFrame, currency: str = "", lang: str | None = None) -> S
                          .format(gl=f"{by['GL control total']:,.2f}{cur}", amount=f"{gl_diff:,.2f}{cur}"))
         else:
             parts.append(t("Open AR agrees with the GL control total.", lang))
-    sep = "" if (lang or _language()) == "zh" else " "
+    sep = "" if (lang or language()) == "zh" else " "
     return Summary(sep.join(parts), alarm)
-
-
-def _language() -> str:
-    from arlib.i18n import language
-
-    return language()
 
 
 @dataclass(frozen=True)
