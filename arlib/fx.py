@@ -24,7 +24,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.typing import Series
 
 from arlib.options import RATE, SourceOptions
 from arlib.schemas import C
@@ -32,20 +31,17 @@ from arlib.schemas import C
 QUOTES = ("reporting_per_foreign", "foreign_per_reporting")
 
 
-class FxRates(pa.DataFrameModel):
-    """The FX-rate table: one rate per currency and date."""
+def _one_rate_per_day(df: pd.DataFrame) -> pd.Series:
+    return ~df.duplicated([C.currency, C.date], keep=False)
 
-    currency: Series[str] = pa.Field(str_length={"min_value": 3, "max_value": 3})
-    date: Series[pd.Timestamp]
-    rate: Series[float] = pa.Field(gt=0)
 
-    @pa.dataframe_check(error="currency and date are not unique")
-    def one_rate_per_day(cls, df: pd.DataFrame) -> Series[bool]:
-        return ~df.duplicated([C.currency, C.date], keep=False)
-
-    class Config:
-        strict = False
-        coerce = True
+#: the FX-rate table: one rate per currency and date (a schema object, see :mod:`arlib.schemas`)
+FxRates = pa.DataFrameSchema({
+    C.currency: pa.Column(str, pa.Check.str_length(min_value=3, max_value=3)),
+    C.date: pa.Column("datetime64[ns]"),
+    RATE: pa.Column(float, pa.Check.gt(0)),
+}, checks=[pa.Check(_one_rate_per_day, name="one_rate_per_day", error="currency and date are not unique")],
+    name="FxRates", strict=False, coerce=True)
 
 
 def convert(amount: pd.Series, currency: pd.Series, date: pd.Series, rates: pd.DataFrame | None,

@@ -31,7 +31,7 @@ FRAME_NAMES = (*FRAMES, FX_RATES)
 RATE = "rate"
 #: canonical columns each frame may be mapped to (extras beyond the schema: see README)
 TARGETS: dict[str, tuple[str, ...]] = {
-    **{name: tuple(model.to_schema().columns) for name, model in FRAMES.items()},
+    **{name: tuple(model.columns) for name, model in FRAMES.items()},
     FX_RATES: (C.currency, C.date, RATE),
 }
 TARGETS["invoices"] += (C.settled_date,)

@@ -25,7 +25,6 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pandera.pandas as pa
-from pandera.typing import Series
 
 
 class _Cols(SimpleNamespace):
@@ -68,74 +67,68 @@ SETTLING_KINDS = (PAYMENT, CREDIT_NOTE, WRITE_OFF)
 CUSTOMER_STATUSES = ("active", "watch", "insolvent", "legal", "closed")
 
 
-class Invoices(pa.DataFrameModel):
-    invoice_id: Series[str] = pa.Field(unique=True)
-    business_unit: Series[str]
-    customer_id: Series[str]
-    invoice_date: Series[pd.Timestamp]
-    due_date: Series[pd.Timestamp]
-    amount: Series[float] = pa.Field(ge=0)
-    currency: Series[str] = pa.Field(str_length={"min_value": 3, "max_value": 3})
-    disputed: Series[bool]
-
-    @pa.dataframe_check(error="due_date is before invoice_date")
-    def due_not_before_invoice(cls, df: pd.DataFrame) -> Series[bool]:
-        return df[C.due_date] >= df[C.invoice_date]
-
-    class Config:
-        strict = False
-        coerce = True
+def _due_not_before_invoice(df: pd.DataFrame) -> pd.Series:
+    return df[C.due_date] >= df[C.invoice_date]
 
 
-class Transactions(pa.DataFrameModel):
-    txn_id: Series[str] = pa.Field(unique=True)
-    business_unit: Series[str]
-    customer_id: Series[str]
-    invoice_id: Series[str] = pa.Field(nullable=True)
-    date: Series[pd.Timestamp]
-    amount: Series[float] = pa.Field(gt=0)
-    kind: Series[str] = pa.Field(isin=list(TXN_KINDS))
-
-    class Config:
-        strict = False
-        coerce = True
+def _unique_per_unit(df: pd.DataFrame) -> pd.Series:
+    return ~df.duplicated([C.business_unit, C.customer_id], keep=False)
 
 
-class Customers(pa.DataFrameModel):
-    customer_id: Series[str]
-    business_unit: Series[str]
-    name: Series[str]
-    segment: Series[str]
-    credit_limit: Series[float] = pa.Field(ge=0, nullable=True)
-    terms_days: Series[int] = pa.Field(ge=0)
-    status: Series[str] = pa.Field(isin=list(CUSTOMER_STATUSES))
+# Schemas are DataFrameSchema objects, not DataFrameModel classes: a model's ``to_schema()``
+# imports ``dask.dataframe`` when Dask is installed (pandera 0.35 collects every backend's
+# index types), about 0.9 s in every report kernel; the objects below validate the same way.
+_COMMON = {"strict": False, "coerce": True}
+_DATE = "datetime64[ns]"
+_CCY = pa.Check.str_length(min_value=3, max_value=3)
+
+Invoices = pa.DataFrameSchema({
+    C.invoice_id: pa.Column(str, unique=True),
+    C.business_unit: pa.Column(str),
+    C.customer_id: pa.Column(str),
+    C.invoice_date: pa.Column(_DATE),
+    C.due_date: pa.Column(_DATE),
+    C.amount: pa.Column(float, pa.Check.ge(0)),
+    C.currency: pa.Column(str, _CCY),
+    C.disputed: pa.Column(bool),
+}, checks=[pa.Check(_due_not_before_invoice, name="due_not_before_invoice", error="due_date is before invoice_date")],
+    name="Invoices", **_COMMON)
+
+Transactions = pa.DataFrameSchema({
+    C.txn_id: pa.Column(str, unique=True),
+    C.business_unit: pa.Column(str),
+    C.customer_id: pa.Column(str),
+    C.invoice_id: pa.Column(str, nullable=True),
+    C.date: pa.Column(_DATE),
+    C.amount: pa.Column(float, pa.Check.gt(0)),
+    C.kind: pa.Column(str, pa.Check.isin(list(TXN_KINDS))),
+}, name="Transactions", **_COMMON)
+
+Customers = pa.DataFrameSchema({
+    C.customer_id: pa.Column(str),
+    C.business_unit: pa.Column(str),
+    C.name: pa.Column(str),
+    C.segment: pa.Column(str),
+    C.credit_limit: pa.Column(float, pa.Check.ge(0), nullable=True),
+    C.terms_days: pa.Column(int, pa.Check.ge(0)),
+    C.status: pa.Column(str, pa.Check.isin(list(CUSTOMER_STATUSES))),
     #: optional: the date the status took effect (e.g. insolvency filed); empty = not known
-    status_since: Series[pd.Timestamp] | None = pa.Field(nullable=True)
+    C.status_since: pa.Column(_DATE, nullable=True, required=False),
+}, checks=[pa.Check(_unique_per_unit, name="unique_per_unit", error="customer_id is not unique within its business_unit")],
+    name="Customers", **_COMMON)
 
-    @pa.dataframe_check(error="customer_id is not unique within its business_unit")
-    def unique_per_unit(cls, df: pd.DataFrame) -> Series[bool]:
-        return ~df.duplicated([C.business_unit, C.customer_id], keep=False)
-
-    class Config:
-        strict = False
-        coerce = True
-
-
-class OpenItems(Invoices):
-    """Invoices open at the close of ``as_of`` (output of :func:`arlib.ledger.Ledger.open_items`)."""
-
-    open_amount: Series[float] = pa.Field(gt=0)
-    days_past_due: Series[int]
-    bucket: Series[pd.CategoricalDtype] = pa.Field(coerce=False)
-
-    class Config:
-        strict = False
-        coerce = False
+#: invoices open at the close of ``as_of`` (output of :func:`arlib.ledger.Ledger.open_items`)
+OpenItems = Invoices.add_columns({
+    C.open_amount: pa.Column(float, pa.Check.gt(0)),
+    C.days_past_due: pa.Column(int),
+    C.bucket: pa.Column("category", coerce=False),
+})
+OpenItems.coerce, OpenItems.name = False, "OpenItems"
 
 
 FRAMES = {"invoices": Invoices, "transactions": Transactions, "customers": Customers}
 
 
-def empty(model: type[pa.DataFrameModel]) -> pd.DataFrame:
-    """An empty frame with the model's columns and dtypes."""
-    return model.validate(pd.DataFrame({c: pd.Series(dtype="object") for c in model.to_schema().columns}))
+def empty(schema: pa.DataFrameSchema) -> pd.DataFrame:
+    """An empty frame with the schema's columns and dtypes."""
+    return schema.validate(pd.DataFrame({c: pd.Series(dtype="object") for c in schema.columns}))

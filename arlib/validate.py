@@ -126,10 +126,10 @@ def _problem_of(check: str, column: str | None, frame: str) -> str:
     return "bad_value"
 
 
-def contract_findings(p, model: type[pa.DataFrameModel], exclude: np.ndarray) -> list[Finding]:
+def contract_findings(p, model: pa.DataFrameSchema, exclude: np.ndarray) -> list[Finding]:
     """Findings from the pandera ``model`` on the rows not in ``exclude`` (positions already
     quarantined as copies); cells already reported by the parser are not reported again."""
-    cols = [c for c in model.to_schema().columns if c in p.data]
+    cols = [c for c in model.columns if c in p.data]
     keep = np.ones(len(p.data), dtype=bool)
     keep[exclude] = False
     try:
