@@ -2,7 +2,7 @@
 
 Every check runs before anything is decided, so one run lists every problem: a
 :class:`Finding` is one problem on one column with the rows it affects. The frame contracts
-are the pandera models of :mod:`arlib.schemas`; their failure cases become findings too.
+are the pandera schemas of :mod:`arlib.schemas`; their failure cases become findings too.
 ``validation_policy`` then decides per problem: ``fail`` (the load stops with one message
 listing every failing problem: :class:`DataErrors`), ``quarantine`` (the rows are set aside
 with a reason, written beside the report and counted in the reconciliation) or ``warn`` (the
