@@ -25,7 +25,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from arlib.config import notebook_parameters, redacted
 from arlib.errors import ArlibError
 
 #: report notebooks in reading order; others found in notebooks/ follow alphabetically
@@ -115,6 +114,8 @@ def _execute(nb_path: Path, out_nb: Path, params: dict, cwd: str):
     import nbformat
     import papermill as pm
 
+    from arlib.config import notebook_parameters
+
     declared = set(notebook_parameters(nb_path))
     try:
         # the kernel is stopped at once when the notebook is done: its outputs are all in by then
@@ -128,25 +129,32 @@ def _execute(nb_path: Path, out_nb: Path, params: dict, cwd: str):
 
 
 _warming: list[threading.Thread] = []
+#: set once this process has imported the notebook stack and exercised the HTML exporter
+#: (a pool worker forked from the warm fork server inherits it: see :func:`warm_process`)
+_warm = False
 
 
-def _warm_export() -> threading.Thread:
+def _warm_export() -> threading.Thread | None:
     """Import and exercise the HTML exporter on a second thread while the kernels run (the client
-    only waits on them then), so the export at the end does not pay for it; once per process."""
+    only waits on them then), so the export at the end does not pay for it; once per process,
+    and not at all in a process that is warm already."""
+    if _warm:
+        return None
     if _warming:
         return _warming[0]
 
-    def warm():
-        import nbformat
-
-        from arlib.report import to_html
-
-        to_html(nbformat.v4.new_notebook(), "warm-up")
-
-    thread = threading.Thread(target=warm, name="arlib-warm-export", daemon=True)
+    thread = threading.Thread(target=_exercise_exporter, name="arlib-warm-export", daemon=True)
     thread.start()
     _warming.append(thread)
     return thread
+
+
+def _exercise_exporter() -> None:
+    import nbformat
+
+    from arlib.report import to_html
+
+    to_html(nbformat.v4.new_notebook(), "warm-up")
 
 
 def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
@@ -183,7 +191,8 @@ def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
         res.kpis.setdefault("as_of", job.as_of)
         res.kpis["audit"] = audit_stamp(res.kpis, cwd)  # this machine's checkout (a worker's own)
         # exported once every notebook has run: each report opens with the unit's whole summary
-        warming.join()
+        if warming is not None:
+            warming.join()
         res.reports = export_reports(executed, res.kpis, out_dir)
         (out_dir / "kpis.json").write_text(json.dumps(res.kpis, indent=2, ensure_ascii=False, sort_keys=True), encoding="utf-8")
         if tmp:
@@ -233,28 +242,49 @@ class Progress:
 _ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_MAX_THREADS")
 
 
-def _warm_worker() -> None:
-    """Pool worker start: import the notebook stack once; the worker then runs many units."""
+def warm_process() -> None:
+    """Make this process ready to run units: the notebook stack imported, the HTML exporter
+    exercised once, and kernels started from here limited to one numeric thread each (the units
+    side by side already fill the cores; oversubscribed BLAS threads only slow each other down).
+
+    The pool's fork server runs it once, on import of :mod:`arlib.poolwarm`; every pool worker
+    is then forked from a warm process instead of each importing and warming on its own."""
+    global _warm
+    if _warm:
+        return
     light_imports()
     for name in _ONE_THREAD:
         os.environ.setdefault(name, "1")
     import nbconvert  # noqa: F401
     import papermill  # noqa: F401
 
-    import arlib.report  # noqa: F401
+    _exercise_exporter()
+    _warm = True
 
 
 def _pool_context():
-    """Workers forked from a server that has imported arlib once (cheaper than a fresh
-    interpreter each); plain spawn where there is no fork server."""
+    """Workers forked from a server that has run :func:`warm_process` once (cheaper than a fresh
+    interpreter each); plain spawn, each worker warming itself, where there is no fork server."""
     import multiprocessing as mp
 
     try:
         ctx = mp.get_context("forkserver")
     except ValueError:  # pragma: no cover - not on Windows
         return mp.get_context("spawn")
-    ctx.set_forkserver_preload(["arlib.runner"])
+    ctx.set_forkserver_preload(["arlib.poolwarm"])
     return ctx
+
+
+def prestart_pool(n_jobs: int) -> None:
+    """Start the pool's fork server now, so that it imports and warms (a few seconds) while this
+    process still plans the run; a no-op for one job or where there is no fork server."""
+    if n_jobs <= 1:
+        return
+    ctx = _pool_context()
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 def run_jobs(jobs: list[UnitJob], out_root: Path, n_jobs: int = 1, progress: bool = True,
@@ -313,7 +343,7 @@ def _pool_round(jobs: list[UnitJob], dirs: dict, n_jobs: int, task, done: Progre
 
     broken = []
     with ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs)), mp_context=_pool_context(),
-                             initializer=_warm_worker) as pool:
+                             initializer=warm_process) as pool:
         futs = {pool.submit(task, j, dirs[j.business_unit]): j for j in jobs}
         for f in as_completed(futs):
             try:
@@ -326,6 +356,8 @@ def _pool_round(jobs: list[UnitJob], dirs: dict, n_jobs: int, task, done: Progre
 
 
 def manifest_entry(job: UnitJob, res: UnitResult) -> dict:
+    from arlib.config import redacted
+
     return {
         "business_unit": job.business_unit, "status": res.status, "errors": res.errors,
         "duration_s": res.duration_s, "notebook_seconds": res.notebook_seconds,

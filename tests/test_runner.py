@@ -102,3 +102,49 @@ def test_kernels_started_by_the_runner_skip_the_slow_import(tmp_path):
     (tmp_path / "probe.ipynb").write_text(json.dumps(nb))
     out, exc = runner._execute(tmp_path / "probe.ipynb", tmp_path / "out.ipynb", {}, str(tmp_path))
     assert exc is None and out.cells[0].outputs[0]["text"].strip() in ("None", "not imported")
+
+
+def _worker_state(_: int) -> dict:
+    import sys as _sys
+
+    return {"warm": runner._warm, "papermill": "papermill" in _sys.modules,
+            "threads": os.environ.get("OPENBLAS_NUM_THREADS"), "pid": os.getpid()}
+
+
+@pytest.mark.slow
+def test_pool_workers_are_forked_warm_from_a_prestarted_fork_server():
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import forkserver
+
+    runner.prestart_pool(2)
+    server = forkserver._forkserver._forkserver_pid
+    assert server is not None  # started before any unit is submitted
+    with ProcessPoolExecutor(2, mp_context=runner._pool_context()) as pool:  # no initializer
+        states = list(pool.map(_worker_state, range(4)))
+    # each worker is warm without having warmed itself: the flag was set in the fork server
+    assert all(s["warm"] and s["papermill"] and s["threads"] == "1" for s in states)
+    assert forkserver._forkserver._forkserver_pid == server  # the same server, not a new one
+    assert not runner._warm  # this (client) process itself was left alone
+
+
+def test_one_job_starts_no_fork_server(monkeypatch):
+    from multiprocessing import forkserver
+
+    calls = []
+    monkeypatch.setattr(forkserver, "ensure_running", lambda: calls.append(1))
+    runner.prestart_pool(1)
+    assert calls == []
+    runner.prestart_pool(2)
+    assert calls == [1]
+
+
+def test_import_arlib_and_the_command_stay_light():
+    """``import arlib`` (and the ``arlib`` command's module) load no pandas, so the command starts
+    its pool first; the schemas validate without importing Dask (pandera models would)."""
+    import subprocess
+
+    code = ("import sys, arlib, arlib.cli, arlib.runner; light = 'pandas' not in sys.modules; "
+            "import pandas as pd; from arlib.schemas import Customers, empty; "
+            "empty(Customers); print(light, 'dask' in sys.modules, arlib.Ledger.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.split() == ["True", "False", "Ledger"]
