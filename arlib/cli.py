@@ -55,9 +55,10 @@ def _demo(args) -> int:
 
 
 def _run(args) -> int:
-    if not (args.dry_run or args.scheduler):
-        from arlib.runner import prestart_pool
+    from arlib.runner import light_imports, prestart_pool
 
+    light_imports()  # nbformat, loaded later here too, would otherwise compile a grammar (~2 s)
+    if not (args.dry_run or args.scheduler):
         prestart_pool(args.jobs)  # warms up beside the imports and the planning below
     from arlib import __version__
     from arlib.grouprun import group_params_file, run_group

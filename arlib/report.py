@@ -82,14 +82,16 @@ def export_reports(executed: list, kpis: dict, out_dir: Path) -> list[str]:
 
 
 def collect_kpis(nb) -> dict:
-    """Merge every recorded mapping of an executed notebook, in cell order."""
+    """Merge every recorded mapping of an executed notebook, in cell order, as plain JSON types
+    (not nbformat's dict subclass: a result sent from a pool worker then unpickles in the
+    client without importing nbformat)."""
     out: dict = {}
     for cell in nb.cells:
         for o in cell.get("outputs", []):
             data = o.get("data", {})
             if KPI_MIME in data:
                 payload = data[KPI_MIME]
-                out.update(json.loads(payload) if isinstance(payload, str) else payload)
+                out.update(json.loads(payload if isinstance(payload, str) else json.dumps(payload)))
     return out
 
 

@@ -148,3 +148,29 @@ def test_import_arlib_and_the_command_stay_light():
             "empty(Customers); print(light, 'dask' in sys.modules, arlib.Ledger.__name__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.split() == ["True", "False", "Ledger"]
+
+
+def test_kpis_collected_from_a_notebook_are_plain_json_types():
+    """A unit's result travels from a pool worker to the client by pickle: nbformat's dict
+    subclass in it made the client import nbformat (and compile a grammar) while every worker
+    waited for its next unit."""
+    import pickle
+    import subprocess
+
+    import nbformat
+
+    from arlib.report import KPI_MIME, collect_kpis
+
+    nb = nbformat.from_dict({"cells": [
+        {"cell_type": "code", "source": "", "metadata": {}, "execution_count": 1, "outputs": [
+            {"output_type": "display_data", "metadata": {}, "data": {KPI_MIME: {"aging": {"current": 1.5}, "n": [1, 2]}}}]},
+        {"cell_type": "code", "source": "", "metadata": {}, "execution_count": 2, "outputs": [
+            {"output_type": "display_data", "metadata": {}, "data": {KPI_MIME: '{"dso": 41.2}'}}]}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    assert type(nb.cells[0].outputs[0].data[KPI_MIME]) is not dict  # the test's premise: a NotebookNode
+    kpis = collect_kpis(nb)
+    assert kpis == {"aging": {"current": 1.5}, "n": [1, 2], "dso": 41.2} and type(kpis["aging"]) is dict
+    blob = pickle.dumps(UnitResult("aa", "2026-10-31", kpis=kpis)).hex()
+    code = f"import pickle, sys; pickle.loads(bytes.fromhex('{blob}')); print('nbformat' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "False"
