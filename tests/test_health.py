@@ -353,7 +353,16 @@ def test_health_plots_return_axes_with_the_data():
     ck = breakdown.customer_kpis(led, "2024-06-30")
     assert len(hp.top_customers(ck, n=2).patches) == 4  # current + past due per customer
     card = credit.scorecard(led, "2024-06-30")
-    assert hp.risk_map(card).get_xlabel() == "weighted days late"
+    rm = hp.risk_map(card)
+    assert rm.get_xlabel() == "weighted days late"
+    # one dot per customer with a days-late figure, at (days late, % of limit used), in its grade's colour
+    dots = {(round(x, 6), round(y, 6)): tuple(c.get_facecolor()[0][:3]) for c in rm.collections
+            for x, y in c.get_offsets()}
+    shown = card.dropna(subset=["days_late"])
+    assert len(dots) == len(shown) and [tx.get_text() for tx in rm.get_legend().get_texts()] == sorted(set(shown["grade"]))
+    for _, row in shown.iterrows():
+        key = (round(row["days_late"], 6), round(100 * (0 if pd.isna(row["limit_use"]) else row["limit_use"]), 6))
+        assert dots[key] == pytest.approx(matplotlib.colors.to_rgb(hp.GRADE_COLOURS[row["grade"]]))
     assert [p.get_height() for p in hp.grade_mix(card).patches][:5] == pytest.approx(
         list(card.groupby("grade")["open_ar"].sum().reindex(list("ABCDE"), fill_value=0)))
     empty = breakdown.trend(ledger([], [], CUST), "2024-06-30", months=3)

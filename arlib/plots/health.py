@@ -10,7 +10,6 @@ from __future__ import annotations
 import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from arlib.i18n import t
 from arlib.plots import AGING_COLOURS, PALETTE, new_axes, thousands
@@ -94,11 +93,14 @@ def risk_map(card: pd.DataFrame, ax=None):
         return _no_data(ax, "Credit risk map (size = open AR)")
     d = card.assign(limit_use_pct=100 * card["limit_use"].fillna(0.0)).dropna(subset=["days_late"])
     sizes = 20 + 300 * np.sqrt(d["open_ar"].clip(lower=0) / max(d["open_ar"].max(), 1e-9))
-    sns.scatterplot(data=d, x="days_late", y="limit_use_pct", hue="grade", hue_order=list(GRADE_COLOURS),
-                    palette=GRADE_COLOURS, size=sizes, sizes=(20, 320), legend="brief", ax=ax, alpha=0.8)
-    handles, labels = ax.get_legend_handles_labels()
-    keep = [i for i, lab in enumerate(labels) if lab in GRADE_COLOURS]
-    ax.legend([handles[i] for i in keep], [labels[i] for i in keep], title=t("grade"), fontsize=8, frameon=False)
+    for grade, colour in GRADE_COLOURS.items():
+        g = d["grade"] == grade
+        if g.any():
+            ax.scatter(d.loc[g, "days_late"], d.loc[g, "limit_use_pct"], s=sizes[g], color=colour, alpha=0.8,
+                       edgecolors="white", linewidths=0.5, label=grade)
+    legend = ax.legend(title=t("grade"), fontsize=8, frameon=False)
+    for handle in legend.legend_handles:  # legend dots of one size, not the first customer's
+        handle.set_sizes([40])
     ax.axvline(0, color="grey", lw=0.8)
     ax.axhline(100, color="grey", lw=0.8, ls="--")
     ax.set(title=t("Credit risk map (size = open AR)"), xlabel=t("weighted days late"), ylabel=t("% of credit limit used"))
