@@ -18,12 +18,12 @@ import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import pandas as pd
 import yaml
 
 from arlib.errors import ConfigError
@@ -110,13 +110,13 @@ def _check_value(p: Param, value: Any, source: str | None) -> Any:
     if want is not None and (not isinstance(value, want) or (base in ("int", "float") and isinstance(value, bool))):
         raise ConfigError(p.name, f"must be {base}, got {type(value).__name__} {value!r}", source)
     if _is_date_key(p.name) and value is not None:
-        try:
-            ts = pd.Timestamp(value)
+        try:  # a real calendar date written YYYY-MM-DD (YAML may already have made it a date)
             if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)):
                 raise ValueError
+            day = date.fromisoformat(str(value))
         except ValueError:
             raise ConfigError(p.name, f"must be an ISO date like 2024-06-30, got {value!r}", source) from None
-        return ts.strftime("%Y-%m-%d")
+        return day.isoformat()
     return value
 
 
@@ -145,7 +145,11 @@ class RunConfig(Mapping):
             value = self._values[name]
         except KeyError:
             raise AttributeError(f"no parameter {name!r}") from None
-        return pd.Timestamp(value) if _is_date_key(name) and value is not None else value
+        if _is_date_key(name) and value is not None:
+            import pandas as pd  # loaded on first use: planning a run needs no pandas
+
+            return pd.Timestamp(value)
+        return value
 
     def __setattr__(self, name, value):
         raise AttributeError("RunConfig is frozen")
@@ -173,8 +177,6 @@ def validate(values: Mapping[str, Any], source: str | None = None,
     merged = {name: p.default for name, p in declared.items()}
     merged.update(values)
     checked = {name: _check_value(declared[name], v, source) for name, v in merged.items()}
-    from arlib.ledger import check_thresholds  # local: ledger imports config's errors only
-
     if "aging_thresholds" in checked:
         try:
             check_thresholds(checked["aging_thresholds"])
@@ -192,13 +194,26 @@ def validate(values: Mapping[str, Any], source: str | None = None,
     return RunConfig(checked)
 
 
+def check_thresholds(thresholds) -> tuple[int, ...]:
+    """Aging bucket lower bounds in days: start at 0, increase strictly."""
+    t = tuple(int(x) for x in thresholds)
+    if not t or t[0] != 0 or any(b <= a for a, b in zip(t, t[1:])):
+        raise ConfigError(
+            "aging_thresholds",
+            f"must start at 0 and increase strictly, e.g. [0, 30, 60, 90, 120]; got {list(thresholds)}",
+        )
+    return t
+
+
 def _check_source_params(checked: dict, source: str | None) -> None:
-    """Data-source parameters checked at plan time, before papermill records them anywhere."""
-    from arlib.database import check_source
+    """Data-source parameters checked at plan time, before papermill records them anywhere
+    (without pandas: planning a run stays light; SQLAlchemy only for a database URL)."""
     from arlib.options import parse_policy, parse_source_options
 
     try:
-        if isinstance(checked.get("source"), str):
+        if isinstance(checked.get("source"), str) and "://" in checked["source"]:
+            from arlib.database import check_source
+
             check_source(checked["source"])
         if "source_options" in checked:
             parse_source_options(checked["source_options"])

@@ -38,7 +38,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from arlib.errors import ConfigError
+from arlib.config import check_thresholds
 from arlib.schemas import (
     CREDIT_NOTE,
     PAYMENT,
@@ -65,16 +65,6 @@ def bucket_labels(thresholds: Sequence[int] = DEFAULT_THRESHOLDS) -> list[str]:
     """
     t = check_thresholds(thresholds)
     return ["current"] + [f"{a + 1}-{b}" for a, b in zip(t, t[1:])] + [f"over {t[-1]}"]
-
-
-def check_thresholds(thresholds: Sequence[int]) -> tuple[int, ...]:
-    t = tuple(int(x) for x in thresholds)
-    if not t or t[0] != 0 or any(b <= a for a, b in zip(t, t[1:])):
-        raise ConfigError(
-            "aging_thresholds",
-            f"must start at 0 and increase strictly, e.g. [0, 30, 60, 90, 120]; got {list(thresholds)}",
-        )
-    return t
 
 
 def bucket_index(days_past_due: np.ndarray, thresholds: Sequence[int]) -> np.ndarray:

@@ -24,14 +24,14 @@ from types import MappingProxyType
 from typing import Any
 
 from arlib.errors import ConfigError
-from arlib.schemas import CUSTOMER_STATUSES, FRAMES, TXN_KINDS, C
+from arlib.schemas import COLUMNS, CUSTOMER_STATUSES, TXN_KINDS, C
 
 FX_RATES = "fx_rates"
-FRAME_NAMES = (*FRAMES, FX_RATES)
+FRAME_NAMES = (*COLUMNS, FX_RATES)
 RATE = "rate"
 #: canonical columns each frame may be mapped to (extras beyond the schema: see README)
 TARGETS: dict[str, tuple[str, ...]] = {
-    **{name: tuple(model.columns) for name, model in FRAMES.items()},
+    **COLUMNS,
     FX_RATES: (C.currency, C.date, RATE),
 }
 TARGETS["invoices"] += (C.settled_date,)

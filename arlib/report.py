@@ -12,11 +12,12 @@ import html
 import json
 import warnings
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from arlib.i18n import t
-from arlib.io import to_jsonable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 KPI_MIME = "application/vnd.arlib.kpis+json"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -25,6 +26,8 @@ TEMPLATES = Path(__file__).parent / "templates"
 def record(kpis: dict) -> None:
     """Record headline figures (a flat, JSON-able mapping) for the unit's ``kpis.json``."""
     from IPython.display import display
+
+    from arlib.io import to_jsonable
 
     display({KPI_MIME: to_jsonable(kpis)}, raw=True)
 
@@ -251,6 +254,8 @@ def table(df: pd.DataFrame, money: list[str] | tuple = (), pct: list[str] | tupl
 
     Returns an object with ``_repr_html_`` (a pandas Styler with ``escape="html"``, or panels).
     """
+    import pandas as pd
+
     if isinstance(df.index, pd.RangeIndex) or df.index.name is None:
         frame = df.reset_index(drop=isinstance(df.index, pd.RangeIndex))
     else:
@@ -272,12 +277,16 @@ def table(df: pd.DataFrame, money: list[str] | tuple = (), pct: list[str] | tupl
 
 def _number(v) -> str:
     """Other floats: two decimals, or four significant digits below 1 (rates such as 0.128)."""
+    import pandas as pd
+
     if pd.isna(v):
         return ""
     return f"{v:,.2f}" if abs(v) >= 1 or v == 0 else f"{v:.4g}"
 
 
 def _styled(df: pd.DataFrame, money, pct, decimals, caption):
+    import pandas as pd
+
     df = df.copy()
     for c in WORD_COLUMNS & set(df.columns):
         df[c] = df[c].map(lambda v: t(v) if isinstance(v, str) else v)

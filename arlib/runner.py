@@ -8,8 +8,11 @@ one-line error, and the run exits non-zero.
 
 Fixed costs are kept low because a group runs hundreds of notebooks: one kernel per notebook
 and nothing else (no ``jupyter nbconvert`` subprocess: the HTML is exported in-process from the
-notebook papermill returns), pool workers import the notebook stack once and are reused, and
-neither the runner nor its kernels import ``rfc3987_syntax`` (see :func:`light_imports`).
+notebook papermill returns), pool workers are forked from a fork server that imported the
+notebook stack and warmed the exporter once, started before the command plans
+(:func:`prestart_pool`), and are reused; results come back as plain JSON types, so the client
+imports nothing to read them; neither the runner nor its kernels import ``rfc3987_syntax``
+(see :func:`light_imports`).
 """
 
 from __future__ import annotations

@@ -22,9 +22,11 @@ customers
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
-import pandas as pd
-import pandera.pandas as pa
+if TYPE_CHECKING:
+    import pandas as pd
+    import pandera.pandas as pa
 
 
 class _Cols(SimpleNamespace):
@@ -67,68 +69,93 @@ SETTLING_KINDS = (PAYMENT, CREDIT_NOTE, WRITE_OFF)
 CUSTOMER_STATUSES = ("active", "watch", "insolvent", "legal", "closed")
 
 
-def _due_not_before_invoice(df: pd.DataFrame) -> pd.Series:
-    return df[C.due_date] >= df[C.invoice_date]
+#: the columns of each frame, in order (the schemas below declare them with their types; a test
+#: checks the two agree). Plain names: config and option checks need no pandas.
+COLUMNS = {
+    "invoices": (C.invoice_id, C.business_unit, C.customer_id, C.invoice_date, C.due_date, C.amount, C.currency,
+                 C.disputed),
+    "transactions": (C.txn_id, C.business_unit, C.customer_id, C.invoice_id, C.date, C.amount, C.kind),
+    "customers": (C.customer_id, C.business_unit, C.name, C.segment, C.credit_limit, C.terms_days, C.status,
+                  C.status_since),
+}
+#: the pandera schemas, built on first use (module ``__getattr__``): ``Invoices``, ``Transactions``,
+#: ``Customers``, ``OpenItems`` and ``FRAMES`` (frame name -> schema)
+SCHEMAS = ("Invoices", "Transactions", "Customers", "OpenItems", "FRAMES")
 
 
-def _unique_per_unit(df: pd.DataFrame) -> pd.Series:
-    return ~df.duplicated([C.business_unit, C.customer_id], keep=False)
+def __getattr__(name: str):
+    if name in SCHEMAS:
+        built = _schemas()
+        globals().update(built)
+        return built[name]
+    raise AttributeError(f"module 'arlib.schemas' has no attribute {name!r}")
 
 
-# Schemas are DataFrameSchema objects, not DataFrameModel classes: a model's ``to_schema()``
-# imports ``dask.dataframe`` when Dask is installed (pandera 0.35 collects every backend's
-# index types), about 0.9 s in every report kernel; the objects below validate the same way.
-_COMMON = {"strict": False, "coerce": True}
-_DATE = "datetime64[ns]"
-_CCY = pa.Check.str_length(min_value=3, max_value=3)
+def _schemas() -> dict:
+    import pandera.pandas as pa
 
-Invoices = pa.DataFrameSchema({
-    C.invoice_id: pa.Column(str, unique=True),
-    C.business_unit: pa.Column(str),
-    C.customer_id: pa.Column(str),
-    C.invoice_date: pa.Column(_DATE),
-    C.due_date: pa.Column(_DATE),
-    C.amount: pa.Column(float, pa.Check.ge(0)),
-    C.currency: pa.Column(str, _CCY),
-    C.disputed: pa.Column(bool),
-}, checks=[pa.Check(_due_not_before_invoice, name="due_not_before_invoice", error="due_date is before invoice_date")],
-    name="Invoices", **_COMMON)
+    def _due_not_before_invoice(df: pd.DataFrame) -> pd.Series:
+        return df[C.due_date] >= df[C.invoice_date]
 
-Transactions = pa.DataFrameSchema({
-    C.txn_id: pa.Column(str, unique=True),
-    C.business_unit: pa.Column(str),
-    C.customer_id: pa.Column(str),
-    C.invoice_id: pa.Column(str, nullable=True),
-    C.date: pa.Column(_DATE),
-    C.amount: pa.Column(float, pa.Check.gt(0)),
-    C.kind: pa.Column(str, pa.Check.isin(list(TXN_KINDS))),
-}, name="Transactions", **_COMMON)
+    def _unique_per_unit(df: pd.DataFrame) -> pd.Series:
+        return ~df.duplicated([C.business_unit, C.customer_id], keep=False)
 
-Customers = pa.DataFrameSchema({
-    C.customer_id: pa.Column(str),
-    C.business_unit: pa.Column(str),
-    C.name: pa.Column(str),
-    C.segment: pa.Column(str),
-    C.credit_limit: pa.Column(float, pa.Check.ge(0), nullable=True),
-    C.terms_days: pa.Column(int, pa.Check.ge(0)),
-    C.status: pa.Column(str, pa.Check.isin(list(CUSTOMER_STATUSES))),
-    #: optional: the date the status took effect (e.g. insolvency filed); empty = not known
-    C.status_since: pa.Column(_DATE, nullable=True, required=False),
-}, checks=[pa.Check(_unique_per_unit, name="unique_per_unit", error="customer_id is not unique within its business_unit")],
-    name="Customers", **_COMMON)
+    # Schemas are DataFrameSchema objects, not DataFrameModel classes: a model's ``to_schema()``
+    # imports ``dask.dataframe`` when Dask is installed (pandera 0.35 collects every backend's
+    # index types), about 0.9 s in every report kernel; the objects below validate the same way.
+    _COMMON = {"strict": False, "coerce": True}
+    _DATE = "datetime64[ns]"
+    _CCY = pa.Check.str_length(min_value=3, max_value=3)
 
-#: invoices open at the close of ``as_of`` (output of :func:`arlib.ledger.Ledger.open_items`)
-OpenItems = Invoices.add_columns({
-    C.open_amount: pa.Column(float, pa.Check.gt(0)),
-    C.days_past_due: pa.Column(int),
-    C.bucket: pa.Column("category", coerce=False),
-})
-OpenItems.coerce, OpenItems.name = False, "OpenItems"
+    Invoices = pa.DataFrameSchema({
+        C.invoice_id: pa.Column(str, unique=True),
+        C.business_unit: pa.Column(str),
+        C.customer_id: pa.Column(str),
+        C.invoice_date: pa.Column(_DATE),
+        C.due_date: pa.Column(_DATE),
+        C.amount: pa.Column(float, pa.Check.ge(0)),
+        C.currency: pa.Column(str, _CCY),
+        C.disputed: pa.Column(bool),
+    }, checks=[pa.Check(_due_not_before_invoice, name="due_not_before_invoice", error="due_date is before invoice_date")],
+        name="Invoices", **_COMMON)
 
+    Transactions = pa.DataFrameSchema({
+        C.txn_id: pa.Column(str, unique=True),
+        C.business_unit: pa.Column(str),
+        C.customer_id: pa.Column(str),
+        C.invoice_id: pa.Column(str, nullable=True),
+        C.date: pa.Column(_DATE),
+        C.amount: pa.Column(float, pa.Check.gt(0)),
+        C.kind: pa.Column(str, pa.Check.isin(list(TXN_KINDS))),
+    }, name="Transactions", **_COMMON)
 
-FRAMES = {"invoices": Invoices, "transactions": Transactions, "customers": Customers}
+    Customers = pa.DataFrameSchema({
+        C.customer_id: pa.Column(str),
+        C.business_unit: pa.Column(str),
+        C.name: pa.Column(str),
+        C.segment: pa.Column(str),
+        C.credit_limit: pa.Column(float, pa.Check.ge(0), nullable=True),
+        C.terms_days: pa.Column(int, pa.Check.ge(0)),
+        C.status: pa.Column(str, pa.Check.isin(list(CUSTOMER_STATUSES))),
+        #: optional: the date the status took effect (e.g. insolvency filed); empty = not known
+        C.status_since: pa.Column(_DATE, nullable=True, required=False),
+    }, checks=[pa.Check(_unique_per_unit, name="unique_per_unit", error="customer_id is not unique within its business_unit")],
+        name="Customers", **_COMMON)
+
+    #: invoices open at the close of ``as_of`` (output of :func:`arlib.ledger.Ledger.open_items`)
+    OpenItems = Invoices.add_columns({
+        C.open_amount: pa.Column(float, pa.Check.gt(0)),
+        C.days_past_due: pa.Column(int),
+        C.bucket: pa.Column("category", coerce=False),
+    })
+    OpenItems.coerce, OpenItems.name = False, "OpenItems"
+
+    return {"Invoices": Invoices, "Transactions": Transactions, "Customers": Customers, "OpenItems": OpenItems,
+            "FRAMES": {"invoices": Invoices, "transactions": Transactions, "customers": Customers}}
 
 
 def empty(schema: pa.DataFrameSchema) -> pd.DataFrame:
     """An empty frame with the schema's columns and dtypes."""
+    import pandas as pd
+
     return schema.validate(pd.DataFrame({c: pd.Series(dtype="object") for c in schema.columns}))

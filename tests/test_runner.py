@@ -139,15 +139,20 @@ def test_one_job_starts_no_fork_server(monkeypatch):
 
 
 def test_import_arlib_and_the_command_stay_light():
-    """``import arlib`` (and the ``arlib`` command's module) load no pandas, so the command starts
-    its pool first; the schemas validate without importing Dask (pandera models would)."""
+    """``import arlib``, the ``arlib`` command's modules and planning a run load no pandas,
+    pandera or SQLAlchemy (the command starts its pool first; a kernel's ``config.load`` stays
+    light); the schemas, built on first use, have the plain ``COLUMNS`` and validate without
+    importing Dask (pandera models would)."""
     import subprocess
 
-    code = ("import sys, arlib, arlib.cli, arlib.runner; light = 'pandas' not in sys.modules; "
-            "import pandas as pd; from arlib.schemas import Customers, empty; "
-            "empty(Customers); print(light, 'dask' in sys.modules, arlib.Ledger.__name__)")
+    code = ("import sys, arlib, arlib.cli, arlib.runner, arlib.landing, arlib.grouprun; from arlib.plan import plan_jobs; "
+            "jobs, _ = plan_jobs(None, None, None, None); "
+            "light = not {'pandas', 'pandera', 'sqlalchemy'} & set(sys.modules); "
+            "from arlib.schemas import COLUMNS, FRAMES, Customers, empty; "
+            "same = {k: tuple(v.columns) for k, v in FRAMES.items()} == COLUMNS; "
+            "empty(Customers); print(light, same, 'dask' in sys.modules, arlib.Ledger.__name__, len(jobs) > 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert out.stdout.split() == ["True", "False", "Ledger"]
+    assert out.stdout.split() == ["True", "True", "False", "Ledger", "True"]
 
 
 def test_kpis_collected_from_a_notebook_are_plain_json_types():
