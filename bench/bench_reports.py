@@ -151,6 +151,7 @@ def batch(root: Path, project: Path, units: int = 16, repeats: int = 3, notebook
     rec = _record("batch_jobs2", f"{units} units, notebooks: {' '.join(notebooks)}", two, "arlib run --jobs 1", one,
                   repeats=repeats)
     rec["speedup"] = round(1 / rec["ratio"], 3)
+    rec["pair_speedups"] = [round(a["seconds"] / b["seconds"], 3) for a, b in zip(one, two)]
     return rec
 
 
