@@ -78,8 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-notebooks", nargs="+", default=["health"], help="notebooks of the batch benchmark")
     p.add_argument("--overhead-repeats", type=int, default=3)
     p.add_argument("--batch-units", type=int, default=16)
-    p.add_argument("--batch-repeats", type=int, default=2,
-                   help="each repeat runs 16 units twice (~3.5 min idle); 2 keeps the defaults under 15 min")
+    p.add_argument("--batch-repeats", type=int, default=1,
+                   help="each repeat runs 16 units twice (~4-4.5 min); 1 keeps the defaults under 15 min")
     p.add_argument("--forecast-series", type=int, default=1000)
     p.add_argument("--horizon", type=int, default=18)
     p.add_argument("--forecast-repeats", type=int, default=1,
