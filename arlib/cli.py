@@ -55,16 +55,16 @@ def _demo(args) -> int:
 
 
 def _run(args) -> int:
-    from arlib.runner import light_imports, prestart_pool
+    from arlib.run.runner import light_imports, prestart_pool
 
     light_imports()  # nbformat, loaded later here too, would otherwise compile a grammar (~2 s)
     if not (args.dry_run or args.scheduler):
         prestart_pool(args.jobs)  # warms up beside the imports and the planning below
-    from arlib import __version__
-    from arlib.grouprun import group_params_file, run_group
-    from arlib.landing import write_index
-    from arlib.plan import plan_jobs
-    from arlib.runner import manifest_entry, run_jobs, write_manifest
+    from arlib.config import ARLIB_VERSION as __version__
+    from arlib.report.landing import write_index
+    from arlib.run.grouprun import group_params_file, run_group
+    from arlib.run.plan import plan_jobs
+    from arlib.run.runner import manifest_entry, run_jobs, write_manifest
 
     jobs, root = plan_jobs(args.params, args.bu, args.as_of, args.notebooks)
     out_root = Path(args.out_dir)
@@ -78,7 +78,7 @@ def _run(args) -> int:
         return 0
     t0 = time.perf_counter()
     if args.scheduler:
-        from arlib.distributed import run_jobs as run_on_cluster
+        from arlib.run.distributed import run_jobs as run_on_cluster
 
         results = run_on_cluster(jobs, out_root, args.scheduler, progress=not args.no_progress)
     else:

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -27,7 +28,13 @@ from typing import Any
 import yaml
 
 from arlib.errors import ConfigError
+from arlib.ledger import check_thresholds
 
+try:
+    #: the installed arlib's version, shown in every audit stamp
+    ARLIB_VERSION = version("arlib")
+except PackageNotFoundError:  # running from a source tree without install
+    ARLIB_VERSION = "0.0.0+src"
 DEFAULTS_FILE = "defaults.yaml"
 GROUP_FILE = "group.yaml"  # parameters of the group report, not a business unit
 _DECL = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s*:\s*(?P<type>[^=]+?)\s*=\s*(?P<value>.+?)\s*(?:#\s*(?P<help>.*))?$")
@@ -182,7 +189,6 @@ def validate(values: Mapping[str, Any], source: str | None = None,
             check_thresholds(checked["aging_thresholds"])
         except ConfigError as e:
             raise ConfigError(e.key, e.problem, source) from None
-    _check_source_params(checked, source)
     if "report_language" in checked:
         from arlib.i18n import LANGUAGES
 
@@ -192,35 +198,6 @@ def validate(values: Mapping[str, Any], source: str | None = None,
         if key in checked and checked[key] < 1:
             raise ConfigError(key, f"must be >= 1, got {checked[key]}", source)
     return RunConfig(checked)
-
-
-def check_thresholds(thresholds) -> tuple[int, ...]:
-    """Aging bucket lower bounds in days: start at 0, increase strictly."""
-    t = tuple(int(x) for x in thresholds)
-    if not t or t[0] != 0 or any(b <= a for a, b in zip(t, t[1:])):
-        raise ConfigError(
-            "aging_thresholds",
-            f"must start at 0 and increase strictly, e.g. [0, 30, 60, 90, 120]; got {list(thresholds)}",
-        )
-    return t
-
-
-def _check_source_params(checked: dict, source: str | None) -> None:
-    """Data-source parameters checked at plan time, before papermill records them anywhere
-    (without pandas: planning a run stays light; SQLAlchemy only for a database URL)."""
-    from arlib.options import parse_policy, parse_source_options
-
-    try:
-        if isinstance(checked.get("source"), str) and "://" in checked["source"]:
-            from arlib.database import check_source
-
-            check_source(checked["source"])
-        if "source_options" in checked:
-            parse_source_options(checked["source_options"])
-        if "validation_policy" in checked:
-            parse_policy(checked["validation_policy"])
-    except ConfigError as e:
-        raise ConfigError(e.key, e.problem, source) from None
 
 
 def load(namespace: Mapping[str, Any]) -> RunConfig:

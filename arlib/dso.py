@@ -1,7 +1,7 @@
 """The numeric core of the receivables KPIs: windows and the DSO family on plain numbers.
 
 Everything here works on floats or NumPy arrays (one value per series, e.g. per customer) and
-knows nothing about frames; :mod:`arlib.health` reads the ledger and calls these. A KPI that is
+knows nothing about frames; :mod:`arlib.health.measures` reads the ledger and calls these. A KPI that is
 not defined (a zero denominator) is ``NaN`` here, never ``inf``; :func:`undefined_reason` says why
 in words.
 

@@ -32,13 +32,14 @@ Example
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from arlib.config import check_thresholds
+from arlib.errors import ConfigError
 from arlib.schemas import (
     CREDIT_NOTE,
     PAYMENT,
@@ -55,6 +56,17 @@ from arlib.schemas import (
 DEFAULT_THRESHOLDS: tuple[int, ...] = (0, 30, 60, 90, 120)
 _FLOW_NAMES = {PAYMENT: "collected", CREDIT_NOTE: "credited", WRITE_OFF: "written_off", RECOVERY: "recovered"}
 CENT = 0.005  # amounts within half a cent of zero are settled
+
+
+def check_thresholds(thresholds) -> tuple[int, ...]:
+    """Aging bucket lower bounds in days: start at 0, increase strictly."""
+    t = tuple(int(x) for x in thresholds)
+    if not t or t[0] != 0 or any(b <= a for a, b in zip(t, t[1:])):
+        raise ConfigError(
+            "aging_thresholds",
+            f"must start at 0 and increase strictly, e.g. [0, 30, 60, 90, 120]; got {list(thresholds)}",
+        )
+    return t
 
 
 def bucket_labels(thresholds: Sequence[int] = DEFAULT_THRESHOLDS) -> list[str]:
@@ -398,3 +410,24 @@ def aging_table(open_items: pd.DataFrame) -> pd.DataFrame:
     total = out[C.amount].sum()
     out[C.share] = out[C.amount] / total if total > 0 else 0.0
     return out.reset_index()
+
+
+def fingerprint(ledger: Ledger) -> dict:
+    """Input fingerprint for the audit stamp: a content hash, row counts and control totals."""
+    h = hashlib.sha256()
+    frames = {"invoices": ledger.invoices, "transactions": ledger.transactions}
+    if ledger.customers is not None:
+        frames["customers"] = ledger.customers
+    for name, df in frames.items():
+        body = df.sort_values(df.columns[0], kind="stable").reset_index(drop=True)
+        h.update(name.encode())
+        h.update(pd.util.hash_pandas_object(body, index=False).to_numpy().tobytes())
+    txn = ledger.transactions
+    return {
+        "sha256": h.hexdigest(),
+        "rows": {k: int(len(v)) for k, v in frames.items()},
+        "control_totals": {
+            "invoiced": round(float(ledger.invoices[C.amount].sum()), 2),
+            **{f"{k}_total": round(float(v), 2) for k, v in txn.groupby(C.kind)[C.amount].sum().items()},
+        },
+    }

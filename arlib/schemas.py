@@ -1,6 +1,6 @@
 """The data contract: every canonical frame, declared once.
 
-Source data is mapped to these names at the edge (:mod:`arlib.io`); everything downstream uses
+Source data is mapped to these names at the edge (:mod:`arlib.io.load`); everything downstream uses
 them. Column names are referenced through :data:`C`, never retyped as literals elsewhere.
 
 Frames

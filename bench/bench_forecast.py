@@ -68,7 +68,7 @@ def _split(df: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _ours(train: pd.DataFrame, horizon: int) -> pd.DataFrame:
-    from arlib.forecast import forecast
+    from arlib.forecast.engine import forecast
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

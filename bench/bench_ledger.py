@@ -40,7 +40,7 @@ def month_end_dates(as_of: str = AS_OF, months: int = MONTHS) -> pd.DatetimeInde
 
 
 def _unit(root: Path, bu: str, dates) -> dict[str, pd.DataFrame]:
-    from arlib import parquet_store
+    from arlib.io import parquet_store
     from arlib.ledger import Ledger
 
     frames = parquet_store.read_frames(root, bu, COLUMNS, frames=("invoices", "transactions"), arrow_strings=True)
@@ -54,7 +54,7 @@ def _unit(root: Path, bu: str, dates) -> dict[str, pd.DataFrame]:
 
 def ours(root: Path, jobs: int = 2) -> dict[str, pd.DataFrame]:
     """Every unit through the arlib engine, ``jobs`` units at a time."""
-    from arlib import parquet_store
+    from arlib.io import parquet_store
 
     dates = month_end_dates()
     with ThreadPoolExecutor(jobs) as pool:

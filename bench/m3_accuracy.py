@@ -3,7 +3,7 @@
 Compares auto with ETS, ARIMA and Theta used alone, their classic combination (``comb``,
 mean of the three), the four-model ``ensemble`` and the seasonal naive, all fitted in the
 same run by
-:func:`arlib.forecast.forecast`. Scores follow the M3 conventions: sMAPE in per cent (0-200)
+:func:`arlib.forecast.engine.forecast`. Scores follow the M3 conventions: sMAPE in per cent (0-200)
 averaged over all series and steps, MASE scaled by the in-sample seasonal naive error
 (lag 12), plus the empirical coverage of the 80/95 per cent intervals.
 
@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     if not Path(args.path).is_file():
         print(f"M3 data not found at {args.path}; skipping (see the module docstring for how to get it).")
         return 0
-    from arlib.forecast import forecast
+    from arlib.forecast.engine import forecast
 
     train, test = load_m3_monthly(args.path, args.series)
     t0 = time.perf_counter()

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from arlib import parquet_store
+from arlib.io import parquet_store
 
 VERSION = 2  # bump when the generator changes: cached data is regenerated
 

@@ -1,4 +1,4 @@
-"""arlib.backtest: cut-offs, no look-ahead, hand-computed metrics, choice, runs across time."""
+"""arlib.forecast.backtest: cut-offs, no look-ahead, hand-computed metrics, choice, runs across time."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from arlib.backtest import (
+from arlib.errors import ConfigError
+from arlib.forecast.backtest import (
     accuracy,
     backtest,
     best_method,
@@ -16,7 +17,6 @@ from arlib.backtest import (
     load_forecasts,
     save_forecast,
 )
-from arlib.errors import ConfigError
 
 
 def test_cutoffs_leave_a_full_horizon_after_each():

@@ -7,8 +7,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from arlib import credit
 from arlib.errors import ConfigError
+from arlib.health import credit
 from arlib.ledger import Ledger
 from arlib.schemas import C
 

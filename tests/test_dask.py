@@ -10,8 +10,8 @@ import time
 import pytest
 from conftest import ROOT, demo_params
 
-from arlib import distributed, runner
-from arlib.plan import plan_jobs
+from arlib.run import distributed, runner
+from arlib.run.plan import plan_jobs
 
 pytestmark = pytest.mark.slow
 AS_OF = "2026-10-31"

@@ -1,4 +1,4 @@
-"""arlib.forecast: signal recovery, interval coverage, degenerate series, contract, determinism."""
+"""arlib.forecast.engine: signal recovery, interval coverage, degenerate series, contract, determinism."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from arlib.errors import ConfigError, DataError
-from arlib.forecast import forecast, interval_columns, season_length_of
-from arlib.forecast_models import combine, naive, predict_series, seasonal_test, snaive
+from arlib.forecast.engine import forecast, interval_columns, season_length_of
+from arlib.forecast.models import combine, naive, predict_series, seasonal_test, snaive
 
 H = 12
 T = np.arange(72 + H)

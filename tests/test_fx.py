@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from test_io_helpers import BASE, assert_reconciles, load, write_files
 
-from arlib import fx
 from arlib.errors import DataError
-from arlib.options import parse_source_options
+from arlib.io import fx
+from arlib.io.options import parse_source_options
 
 RATES = pd.DataFrame({"currency": ["USD", "USD", "GBP"], "date": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-01-01"]),
                       "rate": [0.90, 0.95, 1.20]})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from arlib.errors import ConfigError
-from arlib.group import GROUP, consolidate, kpis, overview, ranking
+from arlib.report.group import GROUP, consolidate, kpis, overview, ranking
 
 UNITS = [
     # a: EUR. CEI = (ar0 + S - open) / (ar0 + S - current) = (80 + 300 - 100) / (80 + 300 - 60) = 280/320
@@ -54,7 +54,7 @@ def test_overview_and_kpis():
 def test_units_without_figures_are_left_out(tmp_path):
     import json
 
-    from arlib.group import load_unit_kpis
+    from arlib.report.group import load_unit_kpis
 
     for bu, k in (("a", UNITS[0]), ("b", UNITS[1]), ("failed", {"business_unit": "failed", "as_of": "x"})):
         (tmp_path / bu).mkdir()

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arlib import breakdown, health
 from arlib import dso as core
+from arlib import health
 from arlib.errors import ConfigError, DataError
+from arlib.health import breakdown
 from arlib.ledger import Ledger
 from arlib.schemas import C
 
@@ -340,8 +341,8 @@ def test_health_plots_return_axes_with_the_data():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from arlib import credit
-    from arlib.plots import health as hp
+    from arlib.health import credit
+    from arlib.report.plots import health as hp
 
     led = ledger()
     t = breakdown.trend(led, "2024-06-30", months=4)

@@ -17,9 +17,11 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from arlib import breakdown, credit, health, i18n, narrative
+from arlib import health, i18n
+from arlib.health import breakdown, credit
 from arlib.i18n import has, set_language, t
 from arlib.ledger import Ledger
+from arlib.report import narrative
 from arlib.schemas import C
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -197,7 +199,7 @@ def test_cjk_font_is_available_to_matplotlib():
     from matplotlib import font_manager
     from matplotlib.font_manager import FontProperties
 
-    from arlib.plots import CJK_FONTS, set_theme
+    from arlib.report.plots import CJK_FONTS, set_theme
 
     set_theme("zh")
     path = font_manager.findfont(FontProperties(family=CJK_FONTS), fallback_to_default=False)
@@ -208,9 +210,9 @@ def test_chinese_charts_render_without_missing_glyphs():
     import matplotlib
 
     matplotlib.use("Agg")
-    from arlib.plots import health as hp
-    from arlib.plots import ledger as lp
-    from arlib.plots import set_theme
+    from arlib.report.plots import health as hp
+    from arlib.report.plots import ledger as lp
+    from arlib.report.plots import set_theme
 
     set_theme("zh")
     led = _ledger()
@@ -236,7 +238,8 @@ def test_reconciliation_section_in_chinese(tmp_path):
     section, header and check word translated, amounts unchanged; English unchanged."""
     from test_io_helpers import BASE, load, write_files
 
-    from arlib import reconcile, report
+    from arlib import report
+    from arlib.io import reconcile
 
     ledger = load(write_files(tmp_path / "src", BASE))
     rec = reconcile.reconciliation(ledger, "2024-06-30", gl_control_total=1.0)
@@ -265,7 +268,7 @@ def test_house_theme_is_seaborns_whitegrid_theme_without_importing_seaborn():
 import sys, json, matplotlib
 matplotlib.use("Agg")
 from matplotlib import colors
-from arlib.plots import PALETTE, set_theme
+from arlib.report.plots import PALETTE, set_theme
 def snapshot():
     rc = dict(matplotlib.rcParams)
     rc["axes.prop_cycle"] = [colors.to_hex(c["color"]) for c in rc["axes.prop_cycle"]]

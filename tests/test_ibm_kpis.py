@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from arlib import breakdown
+from arlib.health import breakdown
 from arlib.ledger import Ledger
 from arlib.schemas import C
 
@@ -32,7 +32,7 @@ def read_raw(path: Path = CSV) -> pd.DataFrame:
 
 
 def ibm_ledger(raw: pd.DataFrame) -> Ledger:
-    """The sample as canonical frames (the general column-mapping loader lives in arlib.io)."""
+    """The sample as canonical frames (the general column-mapping loader lives in arlib.io.load)."""
     inv = pd.DataFrame({C.invoice_id: raw["invoiceNumber"], C.business_unit: raw["countrycode"],
                         C.customer_id: raw["customerID"], C.invoice_date: raw["InvoiceDate"],
                         C.due_date: raw["DueDate"], C.amount: raw["InvoiceAmount"].astype(float),

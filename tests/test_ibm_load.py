@@ -11,8 +11,9 @@ import pytest
 from conftest import ROOT
 from test_io_helpers import assert_reconciles
 
-from arlib import io, reconcile
+from arlib import io
 from arlib.config import unit_params, validate
+from arlib.io import reconcile
 
 PARAMS = ROOT / "params" / "ibm"
 #: unit -> (invoices, amount read, open AR at 2013-12-31, open items = payments after as_of)

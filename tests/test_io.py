@@ -14,7 +14,7 @@ from test_io_helpers import AS_OF, BASE, CUSTOMERS, assert_reconciles, load, mak
 
 from arlib import io, report
 from arlib.errors import DataError
-from arlib.ledger import Ledger
+from arlib.ledger import Ledger, fingerprint
 
 DATA = Path(__file__).parent / "data"
 
@@ -150,7 +150,7 @@ def test_sqlite_store_matches_the_canonical_reader(tmp_path, small_demo):
     ref = Ledger(old["invoices"], old["transactions"], old["customers"])
     pd.testing.assert_frame_equal(ledger.open_items(as_of), ref.open_items(as_of))
     assert len(ledger.transactions) == len(ref.transactions) and set(ledger.invoices["business_unit"]) == {"aa"}
-    assert io.fingerprint(ledger)["control_totals"] == io.fingerprint(ref)["control_totals"]
+    assert fingerprint(ledger)["control_totals"] == fingerprint(ref)["control_totals"]
     assert_reconciles(ledger, as_of)
 
 
@@ -275,7 +275,7 @@ def test_engine_for_and_missing_store(tmp_path):
 
 
 def test_parquet_dataset_partitioned_by_unit(tmp_path, small_demo):
-    """The layout of arlib.parquet_store (<root>/<frame>/business_unit=<unit>/...), read one unit."""
+    """The layout of arlib.io.parquet_store (<root>/<frame>/business_unit=<unit>/...), read one unit."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from arlib import io
 from arlib.config import validate
-from arlib.reconcile import DIFFERENCE, reconciliation
+from arlib.io.reconcile import DIFFERENCE, reconciliation
 
 AS_OF = "2024-06-30"
 INVOICES = """invoice_id,business_unit,customer_id,invoice_date,due_date,amount,currency,disputed

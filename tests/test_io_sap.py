@@ -29,8 +29,9 @@ import openpyxl
 import pytest
 from test_io_helpers import assert_reconciles
 
-from arlib import io, reconcile
+from arlib import io
 from arlib.config import unit_params, validate
+from arlib.io import reconcile
 
 DEFAULTS = """\
 # SAP FBL5N open items of company code 1000, exported to Excel; ECB reference rates.

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arlib.mapping import (
+from arlib.io.mapping import (
     date_hint,
     excel_serial,
     map_codes,

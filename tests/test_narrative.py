@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arlib import breakdown, credit, health, narrative
+from arlib import health
+from arlib.health import breakdown, credit
 from arlib.ledger import Ledger
+from arlib.report import narrative
 from arlib.schemas import C
 
 EVIL = "<script>alert(1)</script>"

@@ -19,8 +19,8 @@ from conftest import ROOT
 from test_io_helpers import assert_reconciles, make_cfg
 
 from arlib import io
-from arlib.database import with_driver
 from arlib.errors import SourceError
+from arlib.io.database import with_driver
 from arlib.ledger import Ledger
 
 pytestmark = pytest.mark.postgres

@@ -10,16 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arlib.allowance import (
+from arlib.errors import ConfigError, DataError
+from arlib.ledger import Ledger
+from arlib.provision.allowance import (
     provision_matrix,
     scenario_table,
     specific_provisions,
     split_specific,
     to_cents,
 )
-from arlib.errors import ConfigError, DataError
-from arlib.ledger import Ledger
-from arlib.provision import (
+from arlib.provision.estimate import (
     ProvisionSettings,
     compare_methods,
     estimate_allowance,
@@ -183,7 +183,7 @@ def test_demo_provisions_are_non_trivial_and_consistent(demo_de):
 
 
 def test_invoicing_forecast_method_is_checked():
-    from arlib.lossforecast import forecast_invoicing
+    from arlib.provision.lossforecast import forecast_invoicing
 
     h = pd.Series(1.0, pd.date_range("2024-01-31", periods=6, freq="ME"))
     assert forecast_invoicing(h, 2).tolist() == [1.0, 1.0]  # under 12 months: mean of the last 3

@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT
 
 from arlib import io
-from arlib.allowance import to_cents
+from arlib.provision.allowance import to_cents
 
 pytestmark = pytest.mark.slow
 AS_OF = "2026-10-31"

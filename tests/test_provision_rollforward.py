@@ -7,9 +7,19 @@ import warnings
 import pandas as pd
 import pytest
 
-from arlib.allowance import allowance_rollforward, movements, to_cents, write_off_candidates
 from arlib.ledger import Ledger, month_ends
-from arlib.provision import ProvisionSettings, allowance_history, estimate_allowance, rollforward
+from arlib.provision.allowance import (
+    allowance_rollforward,
+    movements,
+    to_cents,
+    write_off_candidates,
+)
+from arlib.provision.estimate import (
+    ProvisionSettings,
+    allowance_history,
+    estimate_allowance,
+    rollforward,
+)
 
 
 def test_identity_holds_in_cents_for_awkward_amounts():

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from arlib.lossforecast import provision_forecast
-from arlib.rollrate import RollRateModel
-from arlib.vintage import VintageLossModel
+from arlib.provision.lossforecast import provision_forecast
+from arlib.provision.rollrate import RollRateModel
+from arlib.provision.vintage import VintageLossModel
 
 
 def simulate(p: float, months: int = 36, per_month: int = 300, seed: int = 0):

@@ -7,7 +7,7 @@ from conftest import invoices, transactions
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arlib import reconcile
+from arlib.io import reconcile
 from arlib.ledger import Ledger
 
 # A: 100 paid 60 then 50 (10 over-applied); B: 200 credited 20, written off 30, recovery 5;

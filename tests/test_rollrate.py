@@ -8,7 +8,7 @@ import pytest
 
 from arlib.errors import ConfigError
 from arlib.ledger import Ledger, month_ends
-from arlib.rollrate import (
+from arlib.provision.rollrate import (
     RollRateModel,
     complete_rows,
     markov_loss_rates,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from arlib import runner
-from arlib.runner import UnitJob, UnitResult
+from arlib.run import runner
+from arlib.run.runner import UnitJob, UnitResult
 
 
 def _job(bu="aa", notebooks=("health",), root=ROOT, params=None) -> UnitJob:
@@ -138,23 +138,6 @@ def test_one_job_starts_no_fork_server(monkeypatch):
     assert calls == [1]
 
 
-def test_import_arlib_and_the_command_stay_light():
-    """``import arlib``, the ``arlib`` command's modules and planning a run load no pandas,
-    pandera or SQLAlchemy (the command starts its pool first; a kernel's ``config.load`` stays
-    light); the schemas, built on first use, have the plain ``COLUMNS`` and validate without
-    importing Dask (pandera models would)."""
-    import subprocess
-
-    code = ("import sys, arlib, arlib.cli, arlib.runner, arlib.landing, arlib.grouprun; from arlib.plan import plan_jobs; "
-            "jobs, _ = plan_jobs(None, None, None, None); "
-            "light = not {'pandas', 'pandera', 'sqlalchemy'} & set(sys.modules); "
-            "from arlib.schemas import COLUMNS, FRAMES, Customers, empty; "
-            "same = {k: tuple(v.columns) for k, v in FRAMES.items()} == COLUMNS; "
-            "empty(Customers); print(light, same, 'dask' in sys.modules, arlib.Ledger.__name__, len(jobs) > 0)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert out.stdout.split() == ["True", "True", "False", "Ledger", "True"]
-
-
 def test_kpis_collected_from_a_notebook_are_plain_json_types():
     """A unit's result travels from a pool worker to the client by pickle: nbformat's dict
     subclass in it made the client import nbformat (and compile a grammar) while every worker
@@ -164,7 +147,7 @@ def test_kpis_collected_from_a_notebook_are_plain_json_types():
 
     import nbformat
 
-    from arlib.report import KPI_MIME, collect_kpis
+    from arlib.report.records import KPI_MIME, collect_kpis
 
     nb = nbformat.from_dict({"cells": [
         {"cell_type": "code", "source": "", "metadata": {}, "execution_count": 1, "outputs": [

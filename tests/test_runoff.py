@@ -1,4 +1,4 @@
-"""arlib.runoff: runoff against a ledger with known payment delays, payment pattern, cash series."""
+"""arlib.forecast.runoff: runoff against a ledger with known payment delays, payment pattern, cash series."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 from arlib.errors import ConfigError
-from arlib.ledger import Ledger
-from arlib.runoff import (
+from arlib.forecast.runoff import (
     RunoffModel,
     cash_series,
     collections_from_invoicing,
@@ -17,6 +16,7 @@ from arlib.runoff import (
     structural_cash_forecast,
     structural_forecast,
 )
+from arlib.ledger import Ledger
 
 AS_OF = pd.Timestamp("2024-12-31")
 P_WRITE_OFF, WO_AGE, D_MIN, D_MAX = 0.1, 150, 10, 69  # paid after U{10..69} days, else written off at 150

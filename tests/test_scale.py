@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from conftest import invoices, transactions
 
-from arlib import demo, parquet_store
+from arlib import demo
 from arlib.errors import SourceError
+from arlib.io import parquet_store
 from arlib.ledger import Ledger, bucket_labels, month_ends
 
 AS_OF = "2026-10-31"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from arlib.summary import executive_summary, kpi_tiles, top_block
+from arlib.report.summary import executive_summary, kpi_tiles, top_block
 
 FULL = {
     "currency": "EUR", "open_ar": 2_414_270.0, "past_due_share": 0.369, "dso": 62.3, "add": 23.0, "cei": 77.3,

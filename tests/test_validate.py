@@ -7,12 +7,19 @@ import pandas as pd
 import pytest
 from conftest import invoices
 
-from arlib.canonical import Parsed
 from arlib.errors import DataError
-from arlib.options import PROBLEMS, parse_policy
+from arlib.io.canonical import Parsed
+from arlib.io.options import PROBLEMS, parse_policy
+from arlib.io.sources import ROW
+from arlib.io.validate import (
+    DataErrors,
+    Finding,
+    contract_findings,
+    decide,
+    finding,
+    problems_table,
+)
 from arlib.schemas import Customers, Invoices
-from arlib.sources import ROW
-from arlib.validate import DataErrors, Finding, contract_findings, decide, finding, problems_table
 
 
 def _parsed(frame: str, data: pd.DataFrame) -> Parsed:

@@ -7,7 +7,7 @@ import pytest
 
 from arlib.errors import ConfigError
 from arlib.ledger import Ledger
-from arlib.vintage import VintageLossModel
+from arlib.provision.vintage import VintageLossModel
 
 
 def _ledger(extra_txn=()) -> Ledger:

@@ -1,0 +1,246 @@
+"""Honest accuracy: rolling-origin backtests, metrics, model choice, forecast vs actual.
+
+A backtest refits every method at several cut-offs using only the data up to each cut-off
+and compares the next ``horizon`` periods with what happened. :func:`accuracy` scores each
+series and method (WAPE, MASE, sMAPE, bias, interval coverage) next to the seasonal naive
+benchmark; :func:`choose_model` / :func:`best_method` pick the method from those scores, so
+the report's model is chosen by evidence, not by hand.
+
+Across runs, :func:`save_forecast` stores a run's forecast under a directory (one CSV per
+``as_of``) and :func:`forecast_vs_actual` later joins every stored forecast with what was
+actually collected.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from arlib.errors import ConfigError, DataError
+from arlib.forecast.engine import (
+    DS,
+    MODEL,
+    UID,
+    YHAT,
+    Y,
+    forecast,
+    interval_columns,
+    season_length_of,
+)
+
+CUTOFF, AS_OF, STEP = "cutoff", "as_of", "step"
+DEFAULT_METHODS: tuple[str, ...] = ("auto", "ets", "arima", "theta", "snaive")
+METRICS = ("wape", "mase", "smape", "bias")
+
+
+def cutoffs(last, horizon: int, n_windows: int = 4, step: int | None = None, freq: str = "MS") -> list[pd.Timestamp]:
+    """Cut-offs (last training period) so that each window's ``horizon`` periods are observed.
+
+    >>> [str(c.date()) for c in cutoffs("2024-12-01", 3, n_windows=2, step=2)]
+    ['2024-07-01', '2024-09-01']
+    """
+    step = step or max(1, horizon // 2)
+    off = pd.tseries.frequencies.to_offset(freq)
+    last = pd.Timestamp(last)
+    return sorted(last - off * (horizon + i * step) for i in range(n_windows))
+
+
+def backtest(df: pd.DataFrame, horizon: int, methods: Sequence[str] = DEFAULT_METHODS, freq: str = "MS",
+             levels: Sequence[int] = (80, 95), n_windows: int = 4, step: int | None = None,
+             season_length: int | None = None, regressors: Sequence[str] = (), n_jobs: int = -1) -> pd.DataFrame:
+    """Rolling-origin backtest of every method on every series.
+
+    Cut-offs are counted back from each series' own last period (see :func:`cutoffs`).
+    Returns the forecast columns of :func:`arlib.forecast.engine.forecast` plus ``cutoff`` and the
+    actual ``y``; windows whose training data are empty are skipped. ``regressors`` (for
+    ``sarimax``) are forecast from their own history up to each cut-off, never taken from
+    the future. Warnings from the refits are summarised once.
+    """
+    data = df[[UID, DS, Y, *regressors]].copy()
+    data[DS] = pd.to_datetime(data[DS])
+    # cut-offs per series, from each series' own last period (series may end at different dates)
+    last = data.groupby(UID)[DS].transform("max")
+    train = []
+    for end in sorted(last.unique()):
+        part = data.loc[last == end]
+        train += [part.loc[part[DS] <= c].assign(_cut=c) for c in cutoffs(end, horizon, n_windows, step, freq)]
+    train = pd.concat(train, ignore_index=True)
+    if train.empty:
+        raise DataError("backtest input", DS, len(df), "leave no history before the first cut-off",
+                        "use fewer windows, a smaller step or horizon, or a longer history")
+    # every (series, cut-off) is one series to the engine: one parallel call, shared fits
+    # readable keys: they appear in the summarised warnings
+    key = train[UID].astype(str) + " (cut-off " + train["_cut"].dt.strftime("%Y-%m-%d") + ")"
+    keys = train.assign(_key=key).drop_duplicates("_key").set_index("_key")[[UID, "_cut"]]
+    train[UID] = key
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fc = forecast(train[[UID, DS, Y, *regressors]], horizon, freq, levels, list(methods),
+                      season_length=season_length, regressors=regressors, n_jobs=n_jobs)
+    for msg in sorted({str(w.message) for w in caught}):
+        warnings.warn(f"backtest: {msg}", UserWarning, stacklevel=2)
+    fc[CUTOFF] = fc[UID].map(keys["_cut"])
+    fc[UID] = fc[UID].map(keys[UID])
+    out = fc.merge(data[[UID, DS, Y]], on=[UID, DS], how="inner")
+    cols = [UID, CUTOFF, DS, MODEL, YHAT, *interval_columns(levels), "fitted", Y]
+    return out[cols].sort_values([UID, CUTOFF, MODEL, DS], kind="stable").reset_index(drop=True)
+
+
+def _scales(history: pd.DataFrame, keys: pd.DataFrame, m: int) -> np.ndarray:
+    """In-sample seasonal-naive MAE of each series up to each cut-off (lag 1 if too short)."""
+    out = []
+    for uid, cut in zip(keys[UID], keys[CUTOFF]):
+        y = history.loc[(history[UID] == uid) & (history[DS] <= cut)].sort_values(DS)[Y].to_numpy(float)
+        lag = m if len(y) > m else 1
+        d = np.abs(y[lag:] - y[:-lag])
+        out.append(d.mean() if len(d) and d.mean() > 0 else np.nan)
+    return np.asarray(out)
+
+
+def _score(g: pd.DataFrame, levels: Sequence[int]) -> pd.Series:
+    y, f = g[Y].to_numpy(float), g[YHAT].to_numpy(float)
+    e = f - y
+    denom = np.abs(y) + np.abs(f)
+    total = np.abs(y).sum()
+    out = {"wape": np.abs(e).sum() / total if total > 0 else np.nan,
+           "mase": np.nanmean(np.abs(e) / g["_scale"].to_numpy()) if g["_scale"].notna().any() else np.nan,
+           "smape": np.mean(np.where(denom > 0, 200 * np.abs(e) / np.where(denom > 0, denom, 1), 0.0)),
+           "bias": e.sum() / total if total > 0 else np.nan}
+    for lv in levels:
+        out[f"coverage_{lv}"] = np.mean((y >= g[f"{YHAT}_lo_{lv}"]) & (y <= g[f"{YHAT}_hi_{lv}"]))
+    out["n"] = len(g)
+    return pd.Series(out)
+
+
+def accuracy(bt: pd.DataFrame, history: pd.DataFrame, freq: str = "MS", levels: Sequence[int] = (80, 95),
+             season_length: int | None = None, baseline: str = "snaive") -> pd.DataFrame:
+    """Accuracy per series and method over all windows of a backtest.
+
+    Returns ``unique_id, model, wape, mase, smape, bias, coverage_80, coverage_95, n`` and,
+    if the ``baseline`` method was backtested, ``relative_wape`` and ``relative_mase``
+    (method / baseline; below 1 beats it). WAPE and bias are pooled over windows
+    (``sum|e| / sum|y|``, ``sum(yhat - y) / sum|y|``: positive = over-forecast); MASE scales
+    each window by the in-sample seasonal naive error up to its cut-off; sMAPE is in per cent
+    (0-200).
+    """
+    m = season_length if season_length is not None else season_length_of(freq)
+    hist = history[[UID, DS, Y]].assign(**{DS: pd.to_datetime(history[DS])})
+    keys = bt[[UID, CUTOFF]].drop_duplicates()
+    keys = keys.assign(_scale=_scales(hist, keys, m))
+    scored = bt.merge(keys, on=[UID, CUTOFF])
+    acc = scored.groupby([UID, MODEL], sort=True).apply(_score, levels=levels, include_groups=False).reset_index()
+    acc["n"] = acc["n"].astype(int)
+    if baseline in set(acc[MODEL]):
+        base = acc.loc[acc[MODEL] == baseline].set_index(UID)
+        for k in ("wape", "mase"):
+            acc[f"relative_{k}"] = acc[k].to_numpy() / acc[UID].map(base[k]).to_numpy()
+    return acc
+
+
+def choose_model(acc: pd.DataFrame, metric: str = "wape", baseline: str = "snaive") -> pd.DataFrame:
+    """The method with the lowest ``metric`` per series (ties: the first in name order), with
+    its score and the baseline's: ``unique_id, model, <metric>, baseline_<metric>``."""
+    if metric not in METRICS or metric == "bias":
+        raise ConfigError("selection_metric", f"must be one of wape, mase, smape; got {metric!r}")
+    ok = acc.dropna(subset=[metric]).sort_values([UID, metric, MODEL], kind="stable")
+    best = ok.groupby(UID, sort=True).head(1)[[UID, MODEL, metric]].reset_index(drop=True)
+    base = acc.loc[acc[MODEL] == baseline].set_index(UID)[metric]
+    best[f"baseline_{metric}"] = best[UID].map(base)
+    return best
+
+
+def best_method(acc: pd.DataFrame, metric: str = "wape") -> str:
+    """One method for all series: the lowest mean ``metric`` across series, among methods
+    scored on every series (ties: name order)."""
+    scored = acc.dropna(subset=[metric])
+    full = scored.groupby(MODEL)[UID].nunique() == acc[UID].nunique()
+    ranked = scored.loc[scored[MODEL].map(full)].groupby(MODEL)[metric].mean().sort_index().sort_values(kind="stable")
+    if ranked.empty:
+        raise DataError("backtest", metric, 0, "are all missing (no actuals to score)", "run a backtest with observed windows")
+    return str(ranked.index[0])
+
+
+def store_path(forecast_store: str | None, output_dir: str) -> Path:
+    """Where runs keep their forecasts: ``forecast_store`` if given, else ``forecast_store``
+    under the output root when ``output_dir`` is the runner's ``<root>/<as_of>/<unit>``
+    (so every close date of a root shares it), else under ``output_dir`` itself.
+
+    >>> store_path(None, "outputs/2026-10-31/de").as_posix(), store_path(None, "scratch").as_posix()
+    ('outputs/forecast_store', 'scratch/forecast_store')
+    """
+    if forecast_store:
+        return Path(forecast_store)
+    out = Path(output_dir)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", out.parent.name):
+        return out.parent.parent / "forecast_store"
+    return out / "forecast_store"
+
+
+def _file(directory, stamp: str, tag: str) -> Path:
+    return Path(directory) / f"forecast_{tag + '_' if tag else ''}{stamp}.csv"
+
+
+def save_forecast(fc: pd.DataFrame, directory, as_of, tag: str = "") -> Path:
+    """Store a run's forecast as ``<directory>/forecast_[<tag>_]<as_of>.csv`` with an
+    ``as_of`` column (a rerun of the same close date overwrites it, byte for byte the same
+    for the same input). ``tag`` keeps units sharing a directory apart."""
+    stamp = pd.Timestamp(as_of).strftime("%Y-%m-%d")
+    file = _file(directory, stamp, tag)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    out = fc.drop(columns=[AS_OF], errors="ignore").assign(**{AS_OF: stamp})
+    out[[AS_OF, *[c for c in out.columns if c != AS_OF]]].to_csv(file, index=False, date_format="%Y-%m-%d")
+    return file
+
+
+def load_forecasts(directory, tag: str = "", before=None) -> pd.DataFrame:
+    """Stored forecasts under ``directory`` for ``tag``, oldest run first; with ``before``,
+    only runs whose ``as_of`` is earlier (a report never sees later runs). Empty if none."""
+    pattern = f"forecast_{tag + '_' if tag else ''}????-??-??.csv"
+    files = sorted(Path(directory).glob(pattern))
+    frames = [pd.read_csv(f, parse_dates=[AS_OF, DS]) for f in files]
+    if before is not None:
+        frames = [f for f in frames if len(f) and f[AS_OF].iloc[0] < pd.Timestamp(before)]
+    if not frames:
+        return pd.DataFrame({AS_OF: pd.Series(dtype="datetime64[ns]"), UID: [], DS: pd.Series(dtype="datetime64[ns]"),
+                             MODEL: [], YHAT: []})
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values([AS_OF, UID, MODEL, DS], kind="stable").reset_index(drop=True)
+
+
+def kpis(fc: pd.DataFrame, acc: pd.DataFrame, chosen: str, metric: str = "wape", baseline: str = "snaive",
+         level: int = 80) -> dict:
+    """Headline figures for ``kpis.json``: next period's forecast and its range, the
+    horizon's total, the chosen method and its backtest ``metric`` next to the baseline's."""
+    f = fc.loc[fc[MODEL] == chosen].sort_values(DS)
+    scores = acc.groupby(MODEL)[metric].mean()
+    first = f.iloc[0]
+    return {
+        "forecast_method": chosen, "forecast_period": pd.Timestamp(first[DS]).strftime("%Y-%m-%d"),
+        "forecast_collections_next": round(float(first[YHAT]), 2),
+        f"forecast_collections_next_lo_{level}": round(float(first[f"{YHAT}_lo_{level}"]), 2),
+        f"forecast_collections_next_hi_{level}": round(float(first[f"{YHAT}_hi_{level}"]), 2),
+        "forecast_collections_horizon": round(float(f[YHAT].sum()), 2), "forecast_horizon": len(f),
+        f"forecast_backtest_{metric}": round(float(scores.get(chosen, np.nan)), 4),
+        f"forecast_backtest_{metric}_{baseline}": round(float(scores.get(baseline, np.nan)), 4),
+    }
+
+
+def forecast_vs_actual(stored: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFrame:
+    """Stored forecasts (from :func:`load_forecasts`) next to what was collected.
+
+    Returns the stored columns plus ``step`` (1 = first period after ``as_of``), ``y`` and
+    ``error`` (``yhat - y``) for every forecast period that has an actual by now.
+    """
+    if stored.empty:
+        return stored.assign(**{STEP: [], Y: [], "error": []})
+    st = stored.copy()
+    st[STEP] = st.groupby([AS_OF, UID, MODEL]).cumcount() + 1
+    act = actuals[[UID, DS, Y]].assign(**{DS: pd.to_datetime(actuals[DS])})
+    out = st.merge(act, on=[UID, DS], how="inner")
+    out["error"] = out[YHAT] - out[Y]
+    return out.sort_values([AS_OF, UID, MODEL, DS], kind="stable").reset_index(drop=True)

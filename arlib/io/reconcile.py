@@ -1,0 +1,228 @@
+"""Reconciliation: every amount read is accounted for, to the cent.
+
+Invoices (amounts in the reporting currency)::
+
+    invoices read
+      - quarantined invoices
+      - invoices dated after as_of
+    = invoiced to as_of
+      - settled by payments      (to as_of, capped at each invoice's amount)
+      - credited
+      - written off
+    = open AR expected           compared with the ledger's open AR: the difference must be 0.00
+
+Settlements are applied to an invoice in date order and capped at its amount; what goes
+beyond is *over-applied* and shown with the cash. Cash (payments to ``as_of``) is split into
+applied, over-applied, unapplied and applied to invoices dated after ``as_of``; recoveries and
+quarantined transactions have their own lines. An optional general-ledger control total is
+compared with open AR and a difference is flagged.
+
+All arithmetic is in integer cents. Example:
+
+>>> import pandas as pd
+>>> from arlib.ledger import Ledger
+>>> inv = pd.DataFrame({"invoice_id": ["A", "B"], "business_unit": "X", "customer_id": "c1",
+...     "invoice_date": pd.to_datetime(["2024-01-01", "2024-01-15"]),
+...     "due_date": pd.to_datetime(["2024-01-31", "2024-02-14"]), "amount": [100.0, 50.0],
+...     "currency": "EUR", "disputed": False})
+>>> txn = pd.DataFrame({"txn_id": ["p1"], "business_unit": "X", "customer_id": "c1",
+...     "invoice_id": ["A"], "date": pd.to_datetime(["2024-02-10"]), "amount": [40.0], "kind": "payment"})
+>>> rec = reconciliation(Ledger(inv, txn), "2024-02-29", gl_control_total=110.0)
+>>> by = rec.set_index("line")
+>>> [float(by.at[k, "amount"]) for k in ("Invoiced to as_of", "Settled by payments", "Open AR (ledger)")]
+[150.0, -40.0, 110.0]
+>>> by.loc[["Difference", "Open AR minus GL control total"], "check"].tolist()
+['ok', 'ok']
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from arlib.schemas import CREDIT_NOTE, PAYMENT, RECOVERY, SETTLING_KINDS, WRITE_OFF, C
+
+OK, DIFFERS = "ok", "DIFFERS"
+DIFFERENCE = "Difference"
+GL_DIFFERENCE = "Open AR minus GL control total"
+
+
+def _cents(values) -> np.ndarray:
+    return np.round(np.asarray(values, dtype=float) * 100).astype(np.int64)
+
+
+def _allocate(ledger, day: pd.Timestamp) -> pd.DataFrame:
+    """Settling transactions to ``day`` with the part applied to their invoice (``applied``, cents)
+    and the part beyond its amount (``over``); ``code`` is the invoice row or -1."""
+    txn = ledger.transactions
+    inv = ledger.invoices
+    t = pd.DataFrame({"kind": txn[C.kind].to_numpy(), "cents": _cents(txn[C.amount]),
+                      "date": txn[C.date].to_numpy(),
+                      "code": pd.Index(inv[C.invoice_id]).get_indexer(txn[C.invoice_id])})
+    t = t[(t["date"] <= day) & t["kind"].isin(SETTLING_KINDS)].copy()
+    limit = np.where(t["code"] >= 0, _cents(inv[C.amount])[t["code"].clip(lower=0)], 0)
+    cum = t.groupby("code")["cents"].cumsum().to_numpy()  # transactions are in date order
+    applied = np.minimum(cum, limit) - np.minimum(cum - t["cents"].to_numpy(), limit)
+    t["applied"] = np.where(t["code"] >= 0, np.clip(applied, 0, None), 0)
+    t["over"] = t["cents"] - t["applied"]
+    return t
+
+
+@dataclass(frozen=True)
+class _Line:
+    section: str
+    line: str
+    cents: int
+    rows: int | None = None
+    check: str = ""
+
+
+def reconciliation(ledger, as_of, gl_control_total: float | None = None) -> pd.DataFrame:
+    """The reconciliation table: ``section, line, amount, rows, check``.
+
+    Uses ``ledger.load_report`` (set by :func:`arlib.io.load.load_ledger`) for the amounts read and
+    quarantined; without it, the ledger's invoices are the amounts read. ``check`` is ``ok`` or
+    ``DIFFERS`` on the two difference lines.
+    """
+    day = pd.Timestamp(as_of)
+    inv, txn = ledger.invoices, ledger.transactions
+    report = getattr(ledger, "load_report", None)
+    inv_cents = _cents(inv[C.amount])
+    after = (inv[C.invoice_date] > day).to_numpy()
+    q_rows, q_amt = report.quarantined_total("invoices") if report else (0, 0.0)
+    if report is not None:
+        r = report.frames.set_index("frame").loc["invoices"]
+        read_rows, read_cents = int(r["rows_read"]), int(_cents(r["amount_read"]))
+    else:
+        read_rows, read_cents = len(inv), int(inv_cents.sum())
+    q_cents = int(_cents(q_amt))
+    alloc = _allocate(ledger, day)
+    to_date = alloc["code"] >= 0
+    to_date &= ~np.isin(alloc["code"], np.flatnonzero(after))
+    applied = alloc[to_date].groupby("kind")["applied"].sum()
+    invoiced = read_cents - q_cents - int(inv_cents[after].sum())
+    expected = invoiced - sum(int(applied.get(k, 0)) for k in SETTLING_KINDS)
+    open_cents = int(_cents(ledger.open_items(day)[C.open_amount]).sum())
+    diff = expected - open_cents
+    lines = [
+        _Line("invoices", "Invoices read", read_cents, read_rows),
+        _Line("invoices", "Quarantined invoices", -q_cents, q_rows),
+        _Line("invoices", "Invoices dated after as_of", -int(inv_cents[after].sum()), int(after.sum())),
+        _Line("invoices", "Invoiced to as_of", invoiced, int((~after).sum())),
+        _Line("invoices", "Settled by payments", -int(applied.get(PAYMENT, 0))),
+        _Line("invoices", "Credited", -int(applied.get(CREDIT_NOTE, 0))),
+        _Line("invoices", "Written off", -int(applied.get(WRITE_OFF, 0))),
+        _Line("invoices", "Open AR expected", expected),
+        _Line("invoices", "Open AR (ledger)", open_cents, len(ledger.open_items(day))),
+        _Line("invoices", DIFFERENCE, diff, None, OK if diff == 0 else DIFFERS),
+    ]
+    lines += _cash_lines(txn, alloc, to_date, day, report)
+    if gl_control_total is not None:
+        gl = int(_cents(gl_control_total))
+        lines += [_Line("general ledger", "GL control total", gl),
+                  _Line("general ledger", GL_DIFFERENCE, open_cents - gl, None, OK if open_cents == gl else DIFFERS)]
+    out = pd.DataFrame([{"section": ln.section, "line": ln.line, "amount": ln.cents / 100,
+                         "rows": ln.rows, "check": ln.check} for ln in lines])
+    out["rows"] = out["rows"].astype("Int64")
+    return out
+
+
+def _cash_lines(txn: pd.DataFrame, alloc: pd.DataFrame, to_date: pd.Series, day, report) -> list[_Line]:
+    dated = (txn[C.date] <= day).to_numpy()
+    pay = txn[dated & (txn[C.kind] == PAYMENT).to_numpy()]
+    pay_alloc = alloc[alloc["kind"] == PAYMENT]
+    applied = int(pay_alloc.loc[to_date, "applied"].sum())
+    over = int(pay_alloc.loc[to_date, "over"].sum())
+    unapplied = int(pay_alloc.loc[pay_alloc["code"] < 0, "cents"].sum())
+    later = int(pay_alloc.loc[(pay_alloc["code"] >= 0) & ~to_date, "cents"].sum())
+    other = alloc[alloc["kind"] != PAYMENT]
+    other_cents = int(other.loc[to_date, "over"].sum() + other.loc[~to_date, "cents"].sum())
+    rec = txn[dated & (txn[C.kind] == RECOVERY).to_numpy()]
+    future = txn[~dated]
+    q_rows, q_amt = report.quarantined_total("transactions") if report else (0, 0.0)
+    return [
+        _Line("cash", "Payments received to as_of", int(_cents(pay[C.amount]).sum()), len(pay)),
+        _Line("cash", "of which applied to invoices", applied),
+        _Line("cash", "of which over-applied (beyond invoice amount)", over),
+        _Line("cash", "of which unapplied (no invoice)", unapplied),
+        _Line("cash", "of which on invoices dated after as_of", later),
+        _Line("cash", "Credit notes and write-offs not reducing AR", other_cents),
+        _Line("cash", "Recoveries on written-off invoices", int(_cents(rec[C.amount]).sum()), len(rec)),
+        _Line("cash", "Transactions dated after as_of", int(_cents(future[C.amount]).sum()), len(future)),
+        _Line("cash", "Quarantined transactions", int(_cents(q_amt)), q_rows),
+    ]
+
+
+def reconciled(rec: pd.DataFrame) -> bool:
+    """True when the identity holds to the cent (the GL comparison is separate)."""
+    return bool((rec.loc[rec["line"] == DIFFERENCE, "check"] == OK).all())
+
+
+def kpis(rec: pd.DataFrame) -> dict:
+    """Headline reconciliation figures for ``kpis.json``."""
+    by = rec.set_index("line")
+    by["amount"] = by["amount"].astype(float) + 0.0  # no -0.0 in the JSON
+    out = {"invoices_read": by.at["Invoices read", "amount"],
+           "quarantined_invoices": 0.0 - by.at["Quarantined invoices", "amount"],
+           "quarantined_rows": int(by.at["Quarantined invoices", "rows"] + by.at["Quarantined transactions", "rows"]),
+           "open_ar": by.at["Open AR (ledger)", "amount"], "difference": by.at[DIFFERENCE, "amount"],
+           "reconciled": reconciled(rec)}
+    if GL_DIFFERENCE in by.index:
+        out.update(gl_control_total=by.at["GL control total", "amount"], gl_difference=by.at[GL_DIFFERENCE, "amount"])
+    return {"reconciliation": out}
+
+
+def summary(rec: pd.DataFrame, currency: str = "", lang: str | None = None) -> Summary:
+    """A one-paragraph verdict, as text (``str``) and as an HTML banner in a notebook, in the
+    report language (:func:`arlib.i18n.t`; English text is the message id).
+
+    >>> rec = pd.DataFrame({"line": ["Invoices read", "Quarantined invoices", "Open AR (ledger)", DIFFERENCE],
+    ...                     "amount": [1000.0, 0.0, 250.0, 0.0], "check": ["", "", "", OK]})
+    >>> print(summary(rec, "EUR", "zh"))
+    读取发票 1,000.00 EUR；应收账款余额 250.00 EUR。每一笔金额都已核对到分。
+    """
+    from arlib.i18n import language, t
+
+    by = rec.set_index("line")["amount"]
+    cur = f" {currency}" if currency else ""
+    q = 0.0 - by["Quarantined invoices"]
+    read, open_ar = f"{by['Invoices read']:,.2f}{cur}", f"{by['Open AR (ledger)']:,.2f}{cur}"
+    if q:
+        parts = [t("Invoices read {read}, of which {quarantined} quarantined; open AR {open_ar}.", lang)
+                 .format(read=read, quarantined=f"{q:,.2f}", open_ar=open_ar)]
+    else:
+        parts = [t("Invoices read {read}; open AR {open_ar}.", lang).format(read=read, open_ar=open_ar)]
+    alarm = False
+    if reconciled(rec):
+        parts.append(t("Every amount is accounted for to the cent.", lang))
+    else:
+        alarm = True
+        parts.append(t("RECONCILIATION DIFFERENCE of {amount}: amounts are missing or double counted.", lang)
+                     .format(amount=f"{by[DIFFERENCE]:,.2f}{cur}"))
+    if GL_DIFFERENCE in by.index:
+        gl_diff = by[GL_DIFFERENCE]
+        if gl_diff:
+            alarm = True
+            parts.append(t("OPEN AR DIFFERS FROM THE GL CONTROL TOTAL {gl} by {amount}.", lang)
+                         .format(gl=f"{by['GL control total']:,.2f}{cur}", amount=f"{gl_diff:,.2f}{cur}"))
+        else:
+            parts.append(t("Open AR agrees with the GL control total.", lang))
+    sep = "" if (lang or language()) == "zh" else " "
+    return Summary(sep.join(parts), alarm)
+
+
+@dataclass(frozen=True)
+class Summary:
+    text: str
+    alarm: bool
+
+    def __str__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        colour, border = ("#fde0dd", "#b2182b") if self.alarm else ("#e5f5e0", "#238b45")
+        return (f'<div style="background:{colour};border-left:6px solid {border};padding:8px 12px;'
+                f'font-weight:{"bold" if self.alarm else "normal"}">{html.escape(self.text)}</div>')

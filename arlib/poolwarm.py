@@ -1,7 +1,0 @@
-"""Imported once by the process pool's fork server (:func:`arlib.runner.prestart_pool`): pool
-workers are forked from a process that has the notebook stack imported and the HTML exporter
-warmed (:func:`arlib.runner.warm_process`)."""
-
-from arlib.runner import warm_process
-
-warm_process()

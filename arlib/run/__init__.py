@@ -1,0 +1,1 @@
+"""Orchestration of a run: plan, unit execution, process pool, Dask, group report, publication."""

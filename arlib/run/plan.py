@@ -1,0 +1,37 @@
+"""From params folders and command-line options to a validated list of unit jobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from arlib.config import project_root, unit_files, unit_params, validate
+from arlib.errors import ConfigError
+from arlib.io.load import check_params
+from arlib.run.runner import UnitJob, find_notebooks
+
+
+def plan_jobs(params: list[str] | None, units: list[str] | None, as_of: str | None,
+              notebooks: list[str] | None) -> tuple[list[UnitJob], Path]:
+    """Validate every selected unit's params (all errors before anything runs)."""
+    root = project_root()
+    files = unit_files([Path(p) for p in params] if params else [root / "params"])
+    nbs = tuple(str(p) for p in find_notebooks(root, notebooks))
+    overrides = {"as_of": as_of} if as_of else {}
+    jobs = []
+    for unit_file, defaults in files:
+        raw = unit_params(unit_file, defaults, overrides)
+        cfg = validate(raw, str(unit_file))
+        check_params(cfg, str(unit_file))
+        jobs.append(UnitJob(cfg["business_unit"], cfg["as_of"], dict(cfg), str(unit_file), nbs, str(root)))
+    if units:
+        known = {j.business_unit for j in jobs}
+        unknown = [u for u in units if u not in known]
+        if unknown:
+            raise ConfigError("--bu", f"unknown business unit(s) {unknown}; params define {sorted(known)}")
+        jobs = [j for j in jobs if j.business_unit in units]
+    dup = {j.business_unit for j in jobs if sum(k.business_unit == j.business_unit for k in jobs) > 1}
+    if dup:
+        raise ConfigError("business_unit", f"defined by more than one params file: {sorted(dup)}")
+    if not jobs:
+        raise ConfigError("--params", "no business-unit params files found (add params/<unit>.yaml)")
+    return jobs, root

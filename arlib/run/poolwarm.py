@@ -1,0 +1,7 @@
+"""Imported once by the process pool's fork server (:func:`arlib.run.runner.prestart_pool`): pool
+workers are forked from a process that has the notebook stack imported and the HTML exporter
+warmed (:func:`arlib.run.runner.warm_process`)."""
+
+from arlib.run.runner import warm_process
+
+warm_process()

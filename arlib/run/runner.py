@@ -1,0 +1,382 @@
+"""Run every report notebook for every business unit: papermill, HTML export, kpis and manifest.
+
+A unit is one :class:`UnitJob`; :func:`run_unit` executes its notebooks one after the other in
+one process and returns a :class:`UnitResult`. Units run side by side in a process pool
+(``jobs``), or on a Dask cluster (:mod:`arlib.run.distributed`). A failing notebook does not stop
+the others: its partially executed copy is kept, the unit is marked failed with the notebook's
+one-line error, and the run exits non-zero.
+
+Fixed costs are kept low because a group runs hundreds of notebooks: one kernel per notebook
+and nothing else (no ``jupyter nbconvert`` subprocess: the HTML is exported in-process from the
+notebook papermill returns), pool workers are forked from a fork server that imported the
+notebook stack and warmed the exporter once, started before the command plans
+(:func:`prestart_pool`), and are reused; results come back as plain JSON types, so the client
+imports nothing to read them; neither the runner nor its kernels import ``rfc3987_syntax``
+(see :func:`light_imports`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from arlib.errors import ArlibError
+
+#: report notebooks in reading order; others found in notebooks/ follow alphabetically
+NOTEBOOK_ORDER = ("health", "forecast", "provision")
+#: jsonschema imports ``rfc3987_syntax`` when installed (it comes with the jupyter stack) for
+#: "iri" format checks that notebook validation never uses; that import compiles a Lark grammar
+#: (~1.8 s). Marking it absent makes jsonschema skip those two checks, nothing else.
+_SKIP_MODULES = ("rfc3987_syntax",)
+_KERNEL_SETUP = "; ".join(f"__import__('sys').modules.setdefault({m!r}, None)" for m in _SKIP_MODULES)
+#: the kernel runs the same line before the notebook (it binds no name in the notebook); its own
+#: log shows errors only: ipykernel 7 warns on every start that the local TCP link to
+#: its client is unencrypted (messages are still signed), one line per notebook in a batch
+KERNEL_ARGS = (f"--IPKernelApp.exec_lines={_KERNEL_SETUP}", "--IPKernelApp.log_level=ERROR")
+
+
+@dataclass(frozen=True)
+class UnitJob:
+    business_unit: str
+    as_of: str
+    params: dict  # validated values
+    params_file: str
+    notebooks: tuple[str, ...]  # absolute paths
+    root: str  # project root: the kernels' working directory
+
+
+@dataclass
+class UnitResult:
+    business_unit: str
+    as_of: str
+    status: str = "ok"
+    errors: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+    kpis: dict = field(default_factory=dict)
+    reports: list[str] = field(default_factory=list)
+    notebook_seconds: dict = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # filled only when run in a temp dir
+
+
+def find_notebooks(root: Path, names: list[str] | None = None) -> list[Path]:
+    # the group report runs once per run, after the units (arlib.run.grouprun), not per unit
+    avail = {p.stem: p for p in sorted((root / "notebooks").glob("*.ipynb")) if p.stem != "group"}
+    if names:
+        missing = [n for n in names if n not in avail]
+        if missing:
+            from arlib.errors import ConfigError
+
+            raise ConfigError("--notebooks", f"unknown notebook(s) {missing}; available: {sorted(avail)}")
+        return [avail[n] for n in names]
+    order = [n for n in NOTEBOOK_ORDER if n in avail] + sorted(set(avail) - set(NOTEBOOK_ORDER))
+    return [avail[n] for n in order]
+
+
+def _error_line(exc: Exception) -> str:
+    ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
+    return f"{ename}: {evalue}".strip()
+
+
+def light_imports() -> None:
+    """Skip the slow optional imports of the notebook stack in this process (see ``_SKIP_MODULES``)
+    and in kernels started later (environment)."""
+    for name in _SKIP_MODULES:
+        sys.modules.setdefault(name, None)
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+def _locate(job: UnitJob) -> tuple[list[Path], str]:
+    """The job's notebooks and working directory on this machine: as planned when they exist
+    here, else under this machine's project folder (a cluster worker with its own checkout)."""
+    from arlib.config import project_root
+
+    paths = [Path(p) for p in job.notebooks]
+    if all(p.exists() for p in paths) and Path(job.root).is_dir():
+        return paths, job.root
+    root = project_root()
+    found = [root / "notebooks" / p.name for p in paths]
+    missing = [p.name for p in found if not p.exists()]
+    if missing:
+        from arlib.errors import ConfigError
+
+        raise ConfigError("notebooks", f"{missing} not found under {root} on host {socket.gethostname()}. Fix: "
+                          "set ARLIB_HOME to the project folder on every worker")
+    return found, str(root)
+
+
+def _execute(nb_path: Path, out_nb: Path, params: dict, cwd: str):
+    """Run one notebook; the executed notebook, or the error and the partial copy on disk."""
+    import nbformat
+    import papermill as pm
+
+    from arlib.config import notebook_parameters
+
+    declared = set(notebook_parameters(nb_path))
+    try:
+        # the kernel is stopped at once when the notebook is done: its outputs are all in by then
+        nb = pm.execute_notebook(str(nb_path), str(out_nb), parameters={k: v for k, v in params.items() if k in declared},
+                                 kernel_name="python3", progress_bar=False, log_output=False, cwd=cwd,
+                                 request_save_on_cell_execute=False, extra_arguments=list(KERNEL_ARGS),
+                                 shutdown_kernel="immediate")
+        return nb, None
+    except Exception as exc:  # papermill's execution error, or a kernel that died
+        return (nbformat.read(out_nb, as_version=4) if out_nb.exists() else None), exc
+
+
+_warming: list[threading.Thread] = []
+#: set once this process has imported the notebook stack and exercised the HTML exporter
+#: (a pool worker forked from the warm fork server inherits it: see :func:`warm_process`)
+_warm = False
+
+
+def _warm_export() -> threading.Thread | None:
+    """Import and exercise the HTML exporter on a second thread while the kernels run (the client
+    only waits on them then), so the export at the end does not pay for it; once per process,
+    and not at all in a process that is warm already."""
+    if _warm:
+        return None
+    if _warming:
+        return _warming[0]
+
+    thread = threading.Thread(target=_exercise_exporter, name="arlib-warm-export", daemon=True)
+    thread.start()
+    _warming.append(thread)
+    return thread
+
+
+def _exercise_exporter() -> None:
+    import nbformat
+
+    from arlib.report.html import to_html
+
+    to_html(nbformat.v4.new_notebook(), "warm-up")
+
+
+def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
+    """Execute the unit's notebooks into ``workdir`` (or a temp dir whose files are returned)."""
+    light_imports()
+    from arlib.report.records import collect_kpis
+    from arlib.run.audit import audit_stamp
+    from arlib.run.export import export_reports
+
+    warming = _warm_export()
+
+    t0 = time.perf_counter()
+    res = UnitResult(job.business_unit, job.as_of)
+    tmp = None if workdir else tempfile.TemporaryDirectory(prefix=f"arlib-{job.business_unit}-")
+    out_dir = Path(workdir or tmp.name)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    params = dict(job.params, output_dir=str(out_dir))
+    try:
+        try:
+            notebooks, cwd = _locate(job)
+        except ArlibError as e:
+            notebooks, cwd = [], job.root
+            res.status, res.errors = "failed", [str(e)]
+        executed = []
+        for nb_path in notebooks:
+            t1 = time.perf_counter()
+            nb, exc = _execute(nb_path, out_dir / f"{nb_path.stem}.ipynb", params, cwd)
+            if exc is not None:
+                res.status = "failed"
+                res.errors.append(f"{nb_path.stem}: {_error_line(exc)}")
+            if nb is not None:
+                res.kpis.update(collect_kpis(nb))
+                executed.append((nb_path.stem, nb))
+            res.notebook_seconds[nb_path.stem] = round(time.perf_counter() - t1, 2)
+        res.kpis.setdefault("business_unit", job.business_unit)
+        res.kpis.setdefault("as_of", job.as_of)
+        res.kpis["audit"] = audit_stamp(res.kpis, cwd)  # this machine's checkout (a worker's own)
+        # exported once every notebook has run: each report opens with the unit's whole summary
+        if warming is not None:
+            warming.join()
+        res.reports = export_reports(executed, res.kpis, out_dir)
+        (out_dir / "kpis.json").write_text(json.dumps(res.kpis, indent=2, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+        if tmp:
+            res.files = {str(p.relative_to(out_dir)): p.read_bytes() for p in out_dir.rglob("*") if p.is_file()}
+    finally:
+        if tmp:
+            tmp.cleanup()
+    res.duration_s = round(time.perf_counter() - t0, 2)
+    return res
+
+
+def write_files(result: UnitResult, unit_dir: Path) -> None:
+    """Write a result's returned files (from a remote or temp-dir run) under ``unit_dir``."""
+    for rel, data in result.files.items():
+        dest = unit_dir / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
+    result.files = {}
+
+
+def failed(job: UnitJob, reason: str) -> UnitResult:
+    """The result of a unit that never ran to the end (its worker died, or it was lost)."""
+    return UnitResult(job.business_unit, job.as_of, status="failed", errors=[reason])
+
+
+class Progress:
+    """One progress-bar tick per finished unit (naming it and its status); results by unit."""
+
+    def __init__(self, total: int, enabled: bool = True):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, desc="business units", unit="unit", disable=not enabled)
+        self.results: dict[str, UnitResult] = {}
+
+    def __call__(self, r: UnitResult) -> None:
+        self.results[r.business_unit] = r
+        self.bar.set_postfix_str(f"{r.business_unit}: {r.status}")
+        self.bar.update()
+
+    def close(self, jobs: list[UnitJob]) -> list[UnitResult]:
+        self.bar.close()
+        return [self.results[j.business_unit] for j in jobs]
+
+
+#: numeric libraries in kernels run one thread each when units run side by side: the units
+#: already fill the cores, and oversubscribed BLAS threads only slow each other down
+_ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_MAX_THREADS")
+
+
+def warm_process() -> None:
+    """Make this process ready to run units: the notebook stack imported, the HTML exporter
+    exercised once, and kernels started from here limited to one numeric thread each (the units
+    side by side already fill the cores; oversubscribed BLAS threads only slow each other down).
+
+    The pool's fork server runs it once, on import of :mod:`arlib.run.poolwarm`; every pool worker
+    is then forked from a warm process instead of each importing and warming on its own."""
+    global _warm
+    if _warm:
+        return
+    light_imports()
+    for name in _ONE_THREAD:
+        os.environ.setdefault(name, "1")
+    import nbconvert  # noqa: F401
+    import papermill  # noqa: F401
+
+    _exercise_exporter()
+    _warm = True
+
+
+def _pool_context():
+    """Workers forked from a server that has run :func:`warm_process` once (cheaper than a fresh
+    interpreter each); plain spawn, each worker warming itself, where there is no fork server."""
+    import multiprocessing as mp
+
+    try:
+        ctx = mp.get_context("forkserver")
+    except ValueError:  # pragma: no cover - not on Windows
+        return mp.get_context("spawn")
+    ctx.set_forkserver_preload(["arlib.run.poolwarm"])
+    return ctx
+
+
+def prestart_pool(n_jobs: int) -> None:
+    """Start the pool's fork server now, so that it imports and warms (a few seconds) while this
+    process still plans the run; a no-op for one job or where there is no fork server."""
+    if n_jobs <= 1:
+        return
+    ctx = _pool_context()
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+def run_jobs(jobs: list[UnitJob], out_root: Path, n_jobs: int = 1, progress: bool = True,
+             task=None) -> list[UnitResult]:
+    """Run units locally, ``n_jobs`` at a time, with a progress bar; results in job order. A pool
+    starts the units longest first by their previous run's duration (:func:`longest_first`).
+
+    ``task(job, workdir) -> UnitResult`` runs one unit (default :func:`run_unit`)."""
+    task = task or run_unit
+    done = Progress(len(jobs), progress)
+    dirs = {j.business_unit: str(out_root / j.as_of / j.business_unit) for j in jobs}
+    if n_jobs <= 1 or len(jobs) == 1:
+        for j in jobs:
+            done(task(j, dirs[j.business_unit]))
+        return done.close(jobs)
+    broken = _pool_round(longest_first(jobs, out_root), dirs, n_jobs, task, done)
+    for j in broken:  # a dying worker breaks the pool and takes every unit in flight: rerun each alone
+        for again in _pool_round([j], dirs, 1, task, done):
+            done(failed(again, "worker process died while running it (killed, or out of memory)"))
+    return done.close(jobs)
+
+
+def previous_durations(out_root: Path, jobs: list[UnitJob]) -> dict[str, float]:
+    """Each unit's duration in its latest recorded run: this ``as_of``'s manifest (a rerun), else
+    the latest earlier ``as_of`` folder's that has the unit. Units never run are left out."""
+    import re
+
+    out: dict[str, float] = {}
+    if not out_root.is_dir():
+        return out
+    folders = sorted((p for p in out_root.iterdir() if p.is_dir() and re.fullmatch(r"\d{4}-\d{2}-\d{2}", p.name)),
+                     reverse=True)
+    for job in jobs:
+        for folder in (f for f in folders if f.name <= job.as_of):
+            try:
+                units = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["units"]
+            except (OSError, ValueError, KeyError):
+                continue
+            hit = next((u.get("duration_s") for u in units if u.get("business_unit") == job.business_unit), None)
+            if isinstance(hit, int | float) and hit > 0:
+                out[job.business_unit] = float(hit)
+                break
+    return out
+
+
+def longest_first(jobs: list[UnitJob], out_root: Path) -> list[UnitJob]:
+    """Pool submission order: units never run first (their size is unknown), then by their last
+    duration, longest first, so that the last unit to finish is a short one (less idle cores)."""
+    last = previous_durations(out_root, jobs)
+    return sorted(jobs, key=lambda j: -last.get(j.business_unit, float("inf")))
+
+
+def _pool_round(jobs: list[UnitJob], dirs: dict, n_jobs: int, task, done: Progress) -> list[UnitJob]:
+    """Run ``jobs`` in one process pool; return those lost because a worker process died."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    broken = []
+    with ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs)), mp_context=_pool_context(),
+                             initializer=warm_process) as pool:
+        futs = {pool.submit(task, j, dirs[j.business_unit]): j for j in jobs}
+        for f in as_completed(futs):
+            try:
+                done(f.result())
+            except BrokenProcessPool:
+                broken.append(futs[f])
+            except Exception as e:  # the runner itself failed for this unit
+                done(failed(futs[f], f"runner: {_error_line(e)}"))
+    return broken
+
+
+def manifest_entry(job: UnitJob, res: UnitResult) -> dict:
+    from arlib.config import redacted
+
+    return {
+        "business_unit": job.business_unit, "status": res.status, "errors": res.errors,
+        "duration_s": res.duration_s, "notebook_seconds": res.notebook_seconds,
+        "input_fingerprint": res.kpis.get("input_fingerprint"), "params_file": job.params_file,
+        "parameters": redacted(job.params), "reports": res.reports,
+    }
+
+
+def write_manifest(out_dir: Path, entries: list[dict], meta: dict) -> dict:
+    """Merge this run's units into ``out_dir/manifest.json`` (units run earlier are kept)."""
+    path = out_dir / "manifest.json"
+    old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    units = {u["business_unit"]: u for u in old.get("units", [])}
+    units.update({e["business_unit"]: e for e in entries})
+    manifest = dict(meta, units=[units[k] for k in sorted(units)])
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    return manifest
