@@ -28,7 +28,7 @@ demo: $(DEMO)
 report: venv demo
 	$(BIN)/arlib run --jobs $(JOBS)
 
-test: venv
+test: venv lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: venv
@@ -42,6 +42,7 @@ bench: venv
 
 lint: venv
 	$(BIN)/ruff check arlib tests bench
+	$(BIN)/ruff format --check arlib tests bench
 
 clean:
 	rm -rf outputs/20* outputs/demo outputs/bench .pytest_cache

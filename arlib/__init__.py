@@ -13,6 +13,15 @@ from arlib.ledger import Ledger, aging_table, bucket_labels, month_ends
 from arlib.report.records import record
 
 __all__ = [
-    "ArlibError", "ConfigError", "DataError", "Ledger", "RunConfig", "SourceError", "__version__",
-    "aging_table", "bucket_labels", "month_ends", "record",
+    "ArlibError",
+    "ConfigError",
+    "DataError",
+    "Ledger",
+    "RunConfig",
+    "SourceError",
+    "__version__",
+    "aging_table",
+    "bucket_labels",
+    "month_ends",
+    "record",
 ]

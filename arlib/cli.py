@@ -11,21 +11,35 @@ from arlib.errors import ArlibError
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="arlib", description="Accounts-receivable reports per business unit.")
+    p = argparse.ArgumentParser(
+        prog="arlib", description="Accounts-receivable reports per business unit."
+    )
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="build the embedded demo ledger store")
     d.add_argument("--out", default=None, help="store path (default: outputs/demo/ar_demo.sqlite)")
     d.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     r = sub.add_parser("run", help="run the report notebooks for every business unit")
     r.add_argument("--bu", nargs="+", metavar="UNIT", help="only these business units")
-    r.add_argument("--params", nargs="+", metavar="DIR_OR_FILE", help="params folders or files (default: params/)")
+    r.add_argument(
+        "--params",
+        nargs="+",
+        metavar="DIR_OR_FILE",
+        help="params folders or files (default: params/)",
+    )
     r.add_argument("--as-of", dest="as_of", help="close date, ISO (overrides params)")
     r.add_argument("--jobs", type=int, default=1, help="units run side by side (default 1)")
-    r.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run the units on a Dask cluster, e.g. tcp://host:8786 (outputs still written here)")
-    r.add_argument("--notebooks", nargs="+", metavar="NAME", help="only these notebooks (e.g. health)")
+    r.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the units on a Dask cluster, e.g. tcp://host:8786 (outputs still written here)",
+    )
+    r.add_argument(
+        "--notebooks", nargs="+", metavar="NAME", help="only these notebooks (e.g. health)"
+    )
     r.add_argument("--out-dir", default="outputs", help="output root (default: outputs)")
-    r.add_argument("--dry-run", action="store_true", help="validate params and show the plan; run nothing")
+    r.add_argument(
+        "--dry-run", action="store_true", help="validate params and show the plan; run nothing"
+    )
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -49,8 +63,10 @@ def _demo(args) -> int:
     frames = demo.generate(seed=args.seed)
     io.write_store(frames, path)
     n = {k: len(v) for k, v in frames.items()}
-    print(f"demo store: {path} ({n['invoices']:,} invoices, {n['transactions']:,} transactions, "
-          f"{n['customers']:,} customers, units {', '.join(sorted(frames['customers']['business_unit'].unique()))})")
+    print(
+        f"demo store: {path} ({n['invoices']:,} invoices, {n['transactions']:,} transactions, "
+        f"{n['customers']:,} customers, units {', '.join(sorted(frames['customers']['business_unit'].unique()))})"
+    )
     return 0
 
 
@@ -73,7 +89,9 @@ def _run(args) -> int:
     if args.dry_run:
         for j in jobs:
             nbs = ", ".join(Path(n).stem for n in j.notebooks)
-            print(f"{j.business_unit}: as of {j.as_of}, params {j.params_file}, notebooks {nbs} -> {out_root / j.as_of / j.business_unit}")
+            print(
+                f"{j.business_unit}: as of {j.as_of}, params {j.params_file}, notebooks {nbs} -> {out_root / j.as_of / j.business_unit}"
+            )
         print(f"dry run: {len(jobs)} business unit(s), nothing executed")
         return 0
     t0 = time.perf_counter()

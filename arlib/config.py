@@ -37,7 +37,9 @@ except PackageNotFoundError:  # running from a source tree without install
     ARLIB_VERSION = "0.0.0+src"
 DEFAULTS_FILE = "defaults.yaml"
 GROUP_FILE = "group.yaml"  # parameters of the group report, not a business unit
-_DECL = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s*:\s*(?P<type>[^=]+?)\s*=\s*(?P<value>.+?)\s*(?:#\s*(?P<help>.*))?$")
+_DECL = re.compile(
+    r"^(?P<name>[A-Za-z_]\w*)\s*:\s*(?P<type>[^=]+?)\s*=\s*(?P<value>.+?)\s*(?:#\s*(?P<help>.*))?$"
+)
 _TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool, "list": list, "dict": dict}
 #: parameters whose value is an environment-variable *name*; their values are never read here
 SECRET_SUFFIX = "_env"
@@ -75,7 +77,9 @@ def parse_parameters_cell(source: str, notebook: str = "") -> list[Param]:
         m = _DECL.match(line.strip())
         if m:
             value = ast.literal_eval(m["value"])
-            out.append(Param(m["name"], m["type"].strip(), value, (m["help"] or "").strip(), notebook))
+            out.append(
+                Param(m["name"], m["type"].strip(), value, (m["help"] or "").strip(), notebook)
+            )
     return out
 
 
@@ -114,7 +118,9 @@ def _check_value(p: Param, value: Any, source: str | None) -> Any:
     want = _TYPES.get(base)
     if value is None and p.default is None:
         return None
-    if want is not None and (not isinstance(value, want) or (base in ("int", "float") and isinstance(value, bool))):
+    if want is not None and (
+        not isinstance(value, want) or (base in ("int", "float") and isinstance(value, bool))
+    ):
         raise ConfigError(p.name, f"must be {base}, got {type(value).__name__} {value!r}", source)
     if _is_date_key(p.name) and value is not None:
         try:  # a real calendar date written YYYY-MM-DD (YAML may already have made it a date)
@@ -122,7 +128,9 @@ def _check_value(p: Param, value: Any, source: str | None) -> Any:
                 raise ValueError
             day = date.fromisoformat(str(value))
         except ValueError:
-            raise ConfigError(p.name, f"must be an ISO date like 2024-06-30, got {value!r}", source) from None
+            raise ConfigError(
+                p.name, f"must be an ISO date like 2024-06-30, got {value!r}", source
+            ) from None
         return day.isoformat()
     return value
 
@@ -169,17 +177,27 @@ def redacted(values: Mapping[str, Any]) -> dict[str, Any]:
     """Params safe to show: values of keys that look secret are replaced (``*_env`` keys hold only
     variable names and are kept)."""
     secret = re.compile(r"(password|secret|token|credential|api_key)", re.I)
-    return {k: ("***" if secret.search(k) and not k.endswith(SECRET_SUFFIX) else v) for k, v in values.items()}
+    return {
+        k: ("***" if secret.search(k) and not k.endswith(SECRET_SUFFIX) else v)
+        for k, v in values.items()
+    }
 
 
-def validate(values: Mapping[str, Any], source: str | None = None,
-             declared: Mapping[str, Param] | None = None) -> RunConfig:
+def validate(
+    values: Mapping[str, Any],
+    source: str | None = None,
+    declared: Mapping[str, Param] | None = None,
+) -> RunConfig:
     """Check keys and types against the declared parameters; fill defaults; freeze."""
     declared = declared if declared is not None else declared_parameters()
     for key in values:
         if key not in declared:
             near = difflib.get_close_matches(key, list(declared), n=1, cutoff=0.5)
-            hint = f"; did you mean {near[0]!r}?" if near else f"; valid keys: {', '.join(sorted(declared))}"
+            hint = (
+                f"; did you mean {near[0]!r}?"
+                if near
+                else f"; valid keys: {', '.join(sorted(declared))}"
+            )
             raise ConfigError(key, f"is not a parameter of any notebook{hint}", source)
     merged = {name: p.default for name, p in declared.items()}
     merged.update(values)
@@ -193,7 +211,11 @@ def validate(values: Mapping[str, Any], source: str | None = None,
         from arlib.i18n import LANGUAGES
 
         if checked["report_language"] not in LANGUAGES:
-            raise ConfigError("report_language", f"must be one of {list(LANGUAGES)}, got {checked['report_language']!r}", source)
+            raise ConfigError(
+                "report_language",
+                f"must be one of {list(LANGUAGES)}, got {checked['report_language']!r}",
+                source,
+            )
     for key in ("window_months", "trend_months"):
         if key in checked and checked[key] < 1:
             raise ConfigError(key, f"must be >= 1, got {checked[key]}", source)
@@ -208,7 +230,9 @@ def load(namespace: Mapping[str, Any]) -> RunConfig:
     """
     _short_errors_in_kernel()
     declared = declared_parameters()
-    return validate({k: namespace[k] for k in declared if k in namespace}, "notebook parameters", declared)
+    return validate(
+        {k: namespace[k] for k in declared if k in namespace}, "notebook parameters", declared
+    )
 
 
 def _short_errors_in_kernel() -> None:
@@ -228,7 +252,9 @@ def _short_errors_in_kernel() -> None:
 
     shell.set_custom_exc((ArlibError,), handler)
     # soft problems stay visible in the report, as one plain line (no file path, no code line)
-    warnings.formatwarning = lambda message, category, *args, **kwargs: f"Note ({category.__name__}): {message}\n"
+    warnings.formatwarning = lambda message, category, *args, **kwargs: (
+        f"Note ({category.__name__}): {message}\n"
+    )
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -249,8 +275,11 @@ def unit_files(paths: list[Path]) -> list[tuple[Path, Path | None]]:
         p = Path(p)
         if p.is_dir():
             d = p / DEFAULTS_FILE
-            out += [(f, d if d.exists() else None) for f in sorted(p.glob("*.yaml"))
-                    if f.name not in (DEFAULTS_FILE, GROUP_FILE)]
+            out += [
+                (f, d if d.exists() else None)
+                for f in sorted(p.glob("*.yaml"))
+                if f.name not in (DEFAULTS_FILE, GROUP_FILE)
+            ]
         elif p.is_file():
             d = p.parent / DEFAULTS_FILE
             out.append((p, d if d.exists() and d != p else None))
@@ -259,15 +288,21 @@ def unit_files(paths: list[Path]) -> list[tuple[Path, Path | None]]:
     return out
 
 
-def unit_params(unit_file: Path, defaults_file: Path | None, overrides: Mapping[str, Any] | None = None) -> dict:
+def unit_params(
+    unit_file: Path, defaults_file: Path | None, overrides: Mapping[str, Any] | None = None
+) -> dict:
     """Merged raw params of one unit: defaults < unit file < overrides (e.g. ``--as-of``)."""
     values = read_yaml(defaults_file) if defaults_file else {}
     unit = read_yaml(unit_file)
     for key in unit:
         if isinstance(unit[key], dict) and isinstance(values.get(key), dict):
             # papermill merges shallowly: a unit's mapping would silently replace the default's
-            raise ConfigError(key, f"is a mapping defined both here and in {defaults_file}; define it in "
-                              "one file only (a unit's mapping would replace the default's entirely)", str(unit_file))
+            raise ConfigError(
+                key,
+                f"is a mapping defined both here and in {defaults_file}; define it in "
+                "one file only (a unit's mapping would replace the default's entirely)",
+                str(unit_file),
+            )
     values.update(unit)
     values.setdefault("business_unit", unit_file.stem)
     values.update(overrides or {})

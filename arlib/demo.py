@@ -51,15 +51,77 @@ class UnitSpec:
     names: tuple[tuple[str, ...], tuple[str, ...]]
 
 
-_WEST = (("Nordlicht", "Alpen", "Kessler", "Brightwater", "Harbor", "Summit", "Oakridge", "Bluefin",
-          "Redwood", "Ironbridge", "Silverline", "Meridian", "Falcon", "Granite", "Lakeside",
-          "Pioneer", "Sterling", "Westgate", "Crescent", "Evergreen"),
-         ("Logistics", "Foods", "Engineering", "Retail", "Systems", "Pharma", "Textiles",
-          "Smith & Sons", "Trading", "Electrics", "Hotels", "Print", "Motors", "Health"))
-_CN = (("华东", "长江", "恒通", "东方", "金桥", "星河", "鼎盛", "天和", "安泰", "宏达", "新时代",
-        "联合", "瑞丰", "中原", "海天", "明珠"),
-       ("物流有限公司", "食品有限公司", "机械制造", "零售集团", "科技有限公司", "医药公司",
-        "纺织厂", "贸易公司", "电子有限公司"))
+_WEST = (
+    (
+        "Nordlicht",
+        "Alpen",
+        "Kessler",
+        "Brightwater",
+        "Harbor",
+        "Summit",
+        "Oakridge",
+        "Bluefin",
+        "Redwood",
+        "Ironbridge",
+        "Silverline",
+        "Meridian",
+        "Falcon",
+        "Granite",
+        "Lakeside",
+        "Pioneer",
+        "Sterling",
+        "Westgate",
+        "Crescent",
+        "Evergreen",
+    ),
+    (
+        "Logistics",
+        "Foods",
+        "Engineering",
+        "Retail",
+        "Systems",
+        "Pharma",
+        "Textiles",
+        "Smith & Sons",
+        "Trading",
+        "Electrics",
+        "Hotels",
+        "Print",
+        "Motors",
+        "Health",
+    ),
+)
+_CN = (
+    (
+        "华东",
+        "长江",
+        "恒通",
+        "东方",
+        "金桥",
+        "星河",
+        "鼎盛",
+        "天和",
+        "安泰",
+        "宏达",
+        "新时代",
+        "联合",
+        "瑞丰",
+        "中原",
+        "海天",
+        "明珠",
+    ),
+    (
+        "物流有限公司",
+        "食品有限公司",
+        "机械制造",
+        "零售集团",
+        "科技有限公司",
+        "医药公司",
+        "纺织厂",
+        "贸易公司",
+        "电子有限公司",
+    ),
+)
 
 UNITS: dict[str, UnitSpec] = {
     "de": UnitSpec("EUR", 70, 2.2, 4_800.0, 0.05, 11, (0.55, 0.2, 0.15, 0.10), _WEST),
@@ -71,79 +133,137 @@ SEGMENTS = ("enterprise", "mid-market", "small")
 TERMS = {"enterprise": (45, 60), "mid-market": (30, 45), "small": (30, 30)}
 
 
-def generate(seed: int = 7, units: dict[str, UnitSpec] | None = None,
-             start: str = START, end: str = END) -> dict[str, pd.DataFrame]:
+def generate(
+    seed: int = 7, units: dict[str, UnitSpec] | None = None, start: str = START, end: str = END
+) -> dict[str, pd.DataFrame]:
     """Canonical ``invoices``, ``transactions`` and ``customers`` frames for every unit."""
     rng = np.random.default_rng(seed)
-    parts = [_unit(bu, spec, rng, pd.Timestamp(start), pd.Timestamp(end))
-             for bu, spec in (units or UNITS).items()]
-    return {k: pd.concat([p[k] for p in parts], ignore_index=True) for k in ("invoices", "transactions", "customers")}
+    parts = [
+        _unit(bu, spec, rng, pd.Timestamp(start), pd.Timestamp(end))
+        for bu, spec in (units or UNITS).items()
+    ]
+    return {
+        k: pd.concat([p[k] for p in parts], ignore_index=True)
+        for k in ("invoices", "transactions", "customers")
+    }
 
 
 def _customers(bu: str, spec: UnitSpec, rng, start, end) -> pd.DataFrame:
     n = spec.customers
     first, second = spec.names
-    names = [f"{first[i % len(first)]} {second[(i * 7 + i // len(first)) % len(second)]}" for i in range(n)]
-    names = [f"{nm} {i // (len(first) * len(second)) + 1}" if i >= len(first) * len(second) else nm
-             for i, nm in enumerate(names)]
+    names = [
+        f"{first[i % len(first)]} {second[(i * 7 + i // len(first)) % len(second)]}"
+        for i in range(n)
+    ]
+    names = [
+        f"{nm} {i // (len(first) * len(second)) + 1}" if i >= len(first) * len(second) else nm
+        for i, nm in enumerate(names)
+    ]
     segment = rng.choice(SEGMENTS, size=n, p=[0.2, 0.4, 0.4])
-    size = np.exp(rng.normal(0, 0.6, n)) * np.select([segment == "enterprise", segment == "mid-market"], [3.0, 1.2], 0.5)
+    size = np.exp(rng.normal(0, 0.6, n)) * np.select(
+        [segment == "enterprise", segment == "mid-market"], [3.0, 1.2], 0.5
+    )
     behaviour = rng.choice(BEHAVIOURS, size=n, p=spec.mix)
     terms = np.array([rng.choice(TERMS[s]) for s in segment])
     monthly = size * spec.invoices_per_customer_month * spec.mean_invoice
     credit_limit = np.round(monthly * rng.uniform(1.5, 3.5, n), -3)
     months = (end.year - start.year) * 12 + end.month - start.month + 1
     # default month for defaulting customers: some after the extraction date (not yet known)
-    default_at = np.where(behaviour == "defaulting", rng.integers(months // 3, months + 6, n), 10**6)
-    deteriorate_at = np.where(behaviour == "deteriorating", rng.integers(months // 3, months - 3, n), 10**6)
+    default_at = np.where(
+        behaviour == "defaulting", rng.integers(months // 3, months + 6, n), 10**6
+    )
+    deteriorate_at = np.where(
+        behaviour == "deteriorating", rng.integers(months // 3, months - 3, n), 10**6
+    )
     defaulted_by_end = default_at < months
-    status = np.where(defaulted_by_end, np.where(rng.random(n) < 0.5, "insolvent", "legal"), "active")
+    status = np.where(
+        defaulted_by_end, np.where(rng.random(n) < 0.5, "insolvent", "legal"), "active"
+    )
     # the status takes effect after the default: legal action a month later, insolvency two
     # (mid-month, never after the extraction date); no random draw, so other figures stay put
     lag = np.where(status == "insolvent", 2, 1)
     first = start.to_period("M").to_timestamp()
-    since = pd.to_datetime([first + pd.DateOffset(months=int(m)) + pd.Timedelta(days=14) if s != "active" else pd.NaT
-                            for m, s in zip(np.minimum(default_at + lag, 10**4), status, strict=True)])
+    since = pd.to_datetime(
+        [
+            first + pd.DateOffset(months=int(m)) + pd.Timedelta(days=14)
+            if s != "active"
+            else pd.NaT
+            for m, s in zip(np.minimum(default_at + lag, 10**4), status, strict=True)
+        ]
+    )
     since = since.where(since.isna() | (since <= end), end)
-    return pd.DataFrame({
-        C.customer_id: [f"{bu.upper()}-C{i:03d}" for i in range(n)], C.business_unit: bu,
-        C.name: names, C.segment: segment, C.credit_limit: credit_limit, C.terms_days: terms.astype(int),
-        C.status: status, C.status_since: since, "behaviour": behaviour, "size": size, "default_month": default_at,
-        "deteriorate_month": deteriorate_at,
-    })
+    return pd.DataFrame(
+        {
+            C.customer_id: [f"{bu.upper()}-C{i:03d}" for i in range(n)],
+            C.business_unit: bu,
+            C.name: names,
+            C.segment: segment,
+            C.credit_limit: credit_limit,
+            C.terms_days: terms.astype(int),
+            C.status: status,
+            C.status_since: since,
+            "behaviour": behaviour,
+            "size": size,
+            "default_month": default_at,
+            "deteriorate_month": deteriorate_at,
+        }
+    )
 
 
-def _unit(bu: str, spec: UnitSpec, rng, start: pd.Timestamp, end: pd.Timestamp) -> dict[str, pd.DataFrame]:
+def _unit(
+    bu: str, spec: UnitSpec, rng, start: pd.Timestamp, end: pd.Timestamp
+) -> dict[str, pd.DataFrame]:
     cust = _customers(bu, spec, rng, start, end)
     month_starts = pd.date_range(start.to_period("M").to_timestamp(), end, freq="MS")
     m_idx = np.arange(len(month_starts))
     season = 1 + 0.18 * np.cos(2 * np.pi * (month_starts.month - spec.season_peak_month) / 12)
     trend = (1 + spec.growth) ** (m_idx / 12)
     rate = np.outer(cust["size"].to_numpy() * spec.invoices_per_customer_month, season * trend)
-    rate[m_idx[None, :] >= cust["default_month"].to_numpy()[:, None] + 1] = 0.0  # no sales after default
+    rate[m_idx[None, :] >= cust["default_month"].to_numpy()[:, None] + 1] = (
+        0.0  # no sales after default
+    )
     counts = rng.poisson(rate)
     ci, mi = np.nonzero(counts)
     reps = counts[ci, mi]
     ci, mi = np.repeat(ci, reps), np.repeat(mi, reps)
     n = len(ci)
     days_in_month = month_starts.days_in_month.to_numpy()[mi]
-    inv_date = month_starts.to_numpy()[mi] + (rng.random(n) * days_in_month).astype("timedelta64[D]")
+    inv_date = month_starts.to_numpy()[mi] + (rng.random(n) * days_in_month).astype(
+        "timedelta64[D]"
+    )
     order = np.lexsort((ci, inv_date))
     ci, mi, inv_date = ci[order], mi[order], inv_date[order]
     keep = inv_date <= np.datetime64(end)
     ci, mi, inv_date, n = ci[keep], mi[keep], inv_date[keep], int(keep.sum())
     terms = cust[C.terms_days].to_numpy()[ci]
     due = inv_date + terms.astype("timedelta64[D]")
-    amount = np.round(spec.mean_invoice * np.exp(rng.normal(-0.18, 0.6, n)) * (0.6 + 0.4 * cust["size"].to_numpy()[ci] ** 0.3), 2)
+    amount = np.round(
+        spec.mean_invoice
+        * np.exp(rng.normal(-0.18, 0.6, n))
+        * (0.6 + 0.4 * cust["size"].to_numpy()[ci] ** 0.3),
+        2,
+    )
     beh = cust["behaviour"].to_numpy()[ci]
     disputed = rng.random(n) < np.where(beh == "chronic_late", 0.09, 0.04)
     ids = np.array([f"{bu.upper()}-{k:06d}" for k in range(1, n + 1)])
-    invoices = pd.DataFrame({C.invoice_id: ids, C.business_unit: bu, C.customer_id: cust[C.customer_id].to_numpy()[ci],
-                             C.invoice_date: pd.to_datetime(inv_date), C.due_date: pd.to_datetime(due),
-                             C.amount: amount, C.currency: spec.currency, C.disputed: disputed})
+    invoices = pd.DataFrame(
+        {
+            C.invoice_id: ids,
+            C.business_unit: bu,
+            C.customer_id: cust[C.customer_id].to_numpy()[ci],
+            C.invoice_date: pd.to_datetime(inv_date),
+            C.due_date: pd.to_datetime(due),
+            C.amount: amount,
+            C.currency: spec.currency,
+            C.disputed: disputed,
+        }
+    )
     txns = _transactions(bu, cust, invoices, ci, mi, beh, rng, end)
-    return {"invoices": invoices, "transactions": txns,
-            "customers": cust.drop(columns=["size", "default_month", "deteriorate_month"])}
+    return {
+        "invoices": invoices,
+        "transactions": txns,
+        "customers": cust.drop(columns=["size", "default_month", "deteriorate_month"]),
+    }
 
 
 def _lateness(beh, mi, ci, cust, rng) -> np.ndarray:
@@ -167,15 +287,23 @@ def _transactions(bu, cust, inv, ci, mi, beh, rng, end) -> pd.DataFrame:
     due = inv[C.due_date].to_numpy()
     disputed = inv[C.disputed].to_numpy()
     late = _lateness(beh, mi, ci, cust, rng) + np.where(disputed, rng.uniform(15, 45, n), 0)
-    pay_date = np.maximum(due + np.round(late).astype("timedelta64[D]"), inv_date + np.timedelta64(1, "D"))
+    pay_date = np.maximum(
+        due + np.round(late).astype("timedelta64[D]"), inv_date + np.timedelta64(1, "D")
+    )
     default_month = cust["default_month"].to_numpy()[ci]
     month_start = inv[C.invoice_date].dt.to_period("M").dt.to_timestamp().to_numpy()
     default_date = month_start + ((default_month - mi) * 30.4).astype("timedelta64[D]")
     # unpaid: everything of a defaulter not paid before its default date, and a few chronic-late items
-    unpaid = ((beh == "defaulting") & (pay_date >= default_date)) | ((beh == "chronic_late") & (rng.random(n) < 0.012))
+    unpaid = ((beh == "defaulting") & (pay_date >= default_date)) | (
+        (beh == "chronic_late") & (rng.random(n) < 0.012)
+    )
     rows = []
     # credit notes: on disputes (often large) and a few ordinary ones
-    cn_share = np.where(disputed, np.where(rng.random(n) < 0.2, 1.0, rng.uniform(0.05, 0.3, n)), rng.uniform(0.05, 0.15, n))
+    cn_share = np.where(
+        disputed,
+        np.where(rng.random(n) < 0.2, 1.0, rng.uniform(0.05, 0.3, n)),
+        rng.uniform(0.05, 0.15, n),
+    )
     has_cn = (disputed & (rng.random(n) < 0.45)) | (~disputed & (rng.random(n) < 0.02))
     cn_amt = np.where(has_cn, np.round(amount * cn_share, 2), 0.0)
     cn_date = inv_date + rng.integers(5, 50, n).astype("timedelta64[D]")
@@ -187,7 +315,9 @@ def _transactions(bu, cust, inv, ci, mi, beh, rng, end) -> pd.DataFrame:
     first_amt = np.where(split, np.round(remaining * rng.uniform(0.3, 0.7, n), 2), 0.0)
     first_date = np.maximum(pay_date - rng.integers(14, 30, n).astype("timedelta64[D]"), inv_date)
     rows.append((np.nonzero(split)[0], first_date[split], first_amt[split], PAYMENT))
-    rows.append((np.nonzero(pays)[0], pay_date[pays], np.round(remaining - first_amt, 2)[pays], PAYMENT))
+    rows.append(
+        (np.nonzero(pays)[0], pay_date[pays], np.round(remaining - first_amt, 2)[pays], PAYMENT)
+    )
     # write-offs of unpaid items 5-8 months after due (or default), partial recoveries later
     basis = np.where(beh == "defaulting", np.maximum(default_date, due), due)
     wo_date = basis + rng.integers(150, 240, n).astype("timedelta64[D]")
@@ -195,25 +325,49 @@ def _transactions(bu, cust, inv, ci, mi, beh, rng, end) -> pd.DataFrame:
     rows.append((np.nonzero(wo)[0], wo_date[wo], remaining[wo], WRITE_OFF))
     rec = wo & (rng.random(n) < 0.35)
     rec_date = wo_date + rng.integers(60, 200, n).astype("timedelta64[D]")
-    rows.append((np.nonzero(rec)[0], rec_date[rec], np.round(remaining * rng.uniform(0.1, 0.4, n), 2)[rec], RECOVERY))
+    rows.append(
+        (
+            np.nonzero(rec)[0],
+            rec_date[rec],
+            np.round(remaining * rng.uniform(0.1, 0.4, n), 2)[rec],
+            RECOVERY,
+        )
+    )
     idx = np.concatenate([r[0] for r in rows])
-    txn = pd.DataFrame({
-        C.business_unit: bu, C.customer_id: inv[C.customer_id].to_numpy()[idx],
-        C.invoice_id: inv[C.invoice_id].to_numpy()[idx].astype(object),
-        C.date: pd.to_datetime(np.concatenate([r[1] for r in rows])),
-        C.amount: np.concatenate([r[2] for r in rows]),
-        C.kind: np.concatenate([[r[3]] * len(r[0]) for r in rows]),
-    })
-    txn = pd.concat([txn, _advances(bu, cust, rng, inv[C.invoice_date].min(), end)], ignore_index=True)
+    txn = pd.DataFrame(
+        {
+            C.business_unit: bu,
+            C.customer_id: inv[C.customer_id].to_numpy()[idx],
+            C.invoice_id: inv[C.invoice_id].to_numpy()[idx].astype(object),
+            C.date: pd.to_datetime(np.concatenate([r[1] for r in rows])),
+            C.amount: np.concatenate([r[2] for r in rows]),
+            C.kind: np.concatenate([[r[3]] * len(r[0]) for r in rows]),
+        }
+    )
+    txn = pd.concat(
+        [txn, _advances(bu, cust, rng, inv[C.invoice_date].min(), end)], ignore_index=True
+    )
     txn = txn.loc[(txn[C.date] <= end) & (txn[C.amount] > 0)]
-    txn = txn.sort_values([C.date, C.invoice_id], kind="stable", na_position="last").reset_index(drop=True)
+    txn = txn.sort_values([C.date, C.invoice_id], kind="stable", na_position="last").reset_index(
+        drop=True
+    )
     txn.insert(0, C.txn_id, [f"{bu.upper()}-T{k:07d}" for k in range(1, len(txn) + 1)])
     return txn
 
 
 def _advances(bu, cust, rng, start, end) -> pd.DataFrame:
     """A few advance receipts: cash from prompt customers not applied to any invoice."""
-    who = cust.loc[cust["behaviour"] == "prompt"].sample(frac=0.15, random_state=rng.integers(1 << 31))
+    who = cust.loc[cust["behaviour"] == "prompt"].sample(
+        frac=0.15, random_state=rng.integers(1 << 31)
+    )
     dates = start + pd.to_timedelta(rng.integers(0, (end - start).days + 1, len(who)), unit="D")
-    return pd.DataFrame({C.business_unit: bu, C.customer_id: who[C.customer_id].to_numpy(), C.invoice_id: None,
-                         C.date: dates, C.amount: np.round(rng.uniform(500, 5000, len(who)), 2), C.kind: PAYMENT})
+    return pd.DataFrame(
+        {
+            C.business_unit: bu,
+            C.customer_id: who[C.customer_id].to_numpy(),
+            C.invoice_id: None,
+            C.date: dates,
+            C.amount: np.round(rng.uniform(500, 5000, len(who)), 2),
+            C.kind: PAYMENT,
+        }
+    )

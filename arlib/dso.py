@@ -119,7 +119,12 @@ def cei(ar_start, billings, ar_end, current_end):
     """
     ar_start, billings = np.asarray(ar_start, dtype=float), np.asarray(billings, dtype=float)
     base = ar_start + billings
-    return _out(100.0 * safe_div(base - np.asarray(ar_end, dtype=float), base - np.asarray(current_end, dtype=float)))
+    return _out(
+        100.0
+        * safe_div(
+            base - np.asarray(ar_end, dtype=float), base - np.asarray(current_end, dtype=float)
+        )
+    )
 
 
 def turnover(billings, days, ar_start, ar_end):
@@ -156,8 +161,15 @@ def countback_dso(open_ar, invoiced, days):
     return float(out[0]) if np.ndim(open_ar) == 0 else out
 
 
-def undefined_reason(key: str, *, billings: float, mean_ar: float = 1.0, collectible: float = 1.0,
-                     settled: float = 1.0, open_ar: float = 1.0) -> str | None:
+def undefined_reason(
+    key: str,
+    *,
+    billings: float,
+    mean_ar: float = 1.0,
+    collectible: float = 1.0,
+    settled: float = 1.0,
+    open_ar: float = 1.0,
+) -> str | None:
     """Why KPI ``key`` is not defined for these inputs (``None`` when it is defined)."""
     if key in ("dso", "bpdso", "add") and billings <= TOL:
         return "not defined: nothing was invoiced in the window (billings = 0)"

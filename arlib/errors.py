@@ -33,7 +33,13 @@ class DataError(ArlibError):
     """
 
     def __init__(self, source: str, column: str | None, rows: int, problem: str, fix: str):
-        self.source, self.column, self.rows, self.problem, self.fix = source, column, rows, problem, fix
+        self.source, self.column, self.rows, self.problem, self.fix = (
+            source,
+            column,
+            rows,
+            problem,
+            fix,
+        )
         col = f"column {column}: " if column else ""
         noun = "row" if rows == 1 else "rows"
         super().__init__(f"{source}: {col}{rows} {noun} {problem}. Fix: {fix}")

@@ -54,7 +54,12 @@ from arlib.schemas import (
 )
 
 DEFAULT_THRESHOLDS: tuple[int, ...] = (0, 30, 60, 90, 120)
-_FLOW_NAMES = {PAYMENT: "collected", CREDIT_NOTE: "credited", WRITE_OFF: "written_off", RECOVERY: "recovered"}
+_FLOW_NAMES = {
+    PAYMENT: "collected",
+    CREDIT_NOTE: "credited",
+    WRITE_OFF: "written_off",
+    RECOVERY: "recovered",
+}
 CENT = 0.005  # amounts within half a cent of zero are settled
 
 
@@ -91,7 +96,9 @@ def bucket_categorical(days_past_due: np.ndarray, thresholds: Sequence[int]) -> 
 
 def _days(values) -> np.ndarray:
     """Dates as integer days since the epoch."""
-    if not (isinstance(values, pd.Series) and values.dtype.kind == "M"):  # already dates: no parsing
+    if not (
+        isinstance(values, pd.Series) and values.dtype.kind == "M"
+    ):  # already dates: no parsing
         values = pd.to_datetime(values)
     return values.to_numpy().astype("datetime64[D]").astype(np.int64)
 
@@ -104,7 +111,10 @@ _NEVER, _BEFORE_ALL = np.iinfo(np.int64).max, np.iinfo(np.int64).min
 
 
 def _is_arrow(values) -> bool:
-    return isinstance(values.dtype, pd.ArrowDtype) or getattr(values.dtype, "storage", None) == "pyarrow"
+    return (
+        isinstance(values.dtype, pd.ArrowDtype)
+        or getattr(values.dtype, "storage", None) == "pyarrow"
+    )
 
 
 def _positions(values: pd.Series, keys) -> np.ndarray:
@@ -118,7 +128,9 @@ def _positions(values: pd.Series, keys) -> np.ndarray:
             arr = x.array.__arrow_array__()
             return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
-        found = pc.index_in(flat(values), value_set=pa.array(keys) if isinstance(keys, tuple) else flat(keys))
+        found = pc.index_in(
+            flat(values), value_set=pa.array(keys) if isinstance(keys, tuple) else flat(keys)
+        )
         return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     return pd.Index(keys).get_indexer(values)
 
@@ -136,7 +148,11 @@ def _sorted_by_date(txn: pd.DataFrame) -> pd.DataFrame:
             in_order = bool(pd.array(ids[1:][tie] >= ids[:-1][tie]).fillna(False).all())
         except TypeError:  # ids of mixed types: let the sort decide
             in_order = False
-    return txn.reset_index(drop=True) if in_order else txn.sort_values(keys, kind="stable").reset_index(drop=True)
+    return (
+        txn.reset_index(drop=True)
+        if in_order
+        else txn.sort_values(keys, kind="stable").reset_index(drop=True)
+    )
 
 
 def _run_starts(groups: np.ndarray) -> np.ndarray:
@@ -157,14 +173,18 @@ def _running_totals(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     by_rank = np.argsort(rank, kind="stable")
     edges = np.cumsum(np.bincount(rank, minlength=top + 1))
     for r in range(1, top + 1):
-        idx = by_rank[edges[r - 1]:edges[r]]
+        idx = by_rank[edges[r - 1] : edges[r]]
         out[idx] += out[idx - 1]
     return out
 
 
 def month_ends(start, end) -> pd.DatetimeIndex:
     """Month-end dates from the month of ``start`` to the month of ``end`` inclusive."""
-    return pd.date_range(pd.Timestamp(start) + pd.offsets.MonthEnd(0), pd.Timestamp(end) + pd.offsets.MonthEnd(0), freq="ME")
+    return pd.date_range(
+        pd.Timestamp(start) + pd.offsets.MonthEnd(0),
+        pd.Timestamp(end) + pd.offsets.MonthEnd(0),
+        freq="ME",
+    )
 
 
 def trailing_month_ends(as_of, months: int) -> pd.DatetimeIndex:
@@ -190,8 +210,13 @@ def aging_summary(aging: pd.DataFrame) -> dict:
     amounts = {str(b): round(float(a), 2) for b, a in zip(aging[C.bucket], aging[C.amount])}
     total = round(sum(amounts.values()), 2)
     current = amounts[next(iter(amounts))] if amounts else 0.0
-    return {"open_ar": total, "current_ar": current, "past_due_ar": round(total - current, 2),
-            "past_due_share": (total - current) / total if total > 0 else None, "aging": amounts}
+    return {
+        "open_ar": total,
+        "current_ar": current,
+        "past_due_ar": round(total - current, 2),
+        "past_due_share": (total - current) / total if total > 0 else None,
+        "aging": amounts,
+    }
 
 
 class Ledger:
@@ -203,8 +228,13 @@ class Ledger:
         Canonical frames (:mod:`arlib.schemas`); validated unless ``validate=False``.
     """
 
-    def __init__(self, invoices: pd.DataFrame, transactions: pd.DataFrame,
-                 customers: pd.DataFrame | None = None, validate: bool = True):
+    def __init__(
+        self,
+        invoices: pd.DataFrame,
+        transactions: pd.DataFrame,
+        customers: pd.DataFrame | None = None,
+        validate: bool = True,
+    ):
         if validate:
             invoices = Invoices.validate(invoices, lazy=True)
             transactions = Transactions.validate(transactions, lazy=True)
@@ -233,8 +263,11 @@ class Ledger:
         """Settled amount (payments + credit notes + write-offs) per invoice at close of ``as_of``."""
         n = self._prefix(_day(as_of))
         keep = self._settling[:n]
-        return np.bincount(self._txn_code[:n][keep], weights=self._txn_amount[:n][keep],
-                           minlength=len(self._amount))
+        return np.bincount(
+            self._txn_code[:n][keep],
+            weights=self._txn_amount[:n][keep],
+            minlength=len(self._amount),
+        )
 
     def _open_mask(self, day: int) -> tuple[np.ndarray, np.ndarray]:
         open_amt = self._amount - self.settled_at(pd.Timestamp(day, unit="D"))
@@ -258,8 +291,15 @@ class Ledger:
         first[code[starts]] = day[starts]
         lo = int(day.min()) if len(day) else 0
         span = (int(day.max()) if len(day) else 0) - lo + 2
-        return {"code": code, "cum": cum, "close": close, "first": first, "lo": lo, "span": span,
-                "key": code * span + (day - lo)}
+        return {
+            "code": code,
+            "cum": cum,
+            "close": close,
+            "first": first,
+            "lo": lo,
+            "span": span,
+            "key": code * span + (day - lo),
+        }
 
     def _settled_on(self, inv: np.ndarray, days: np.ndarray) -> np.ndarray:
         """Settled amount of invoice ``inv[j]`` at the close of ``days[j]``, pairwise."""
@@ -274,10 +314,16 @@ class Ledger:
     def _open_pairs(self, days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every (invoice, date) where the invoice is open at the close of ``days[k]`` (ascending
         days): invoice positions, date positions ``k`` and open amounts, by invoice then date."""
-        if (self._txn_amount[self._settling] <= 0).any():  # running totals not monotone: date by date
-            pairs = [(np.flatnonzero(m), np.full(m.sum(), k), a[m]) for k, (m, a) in
-                     enumerate(self._open_mask(int(d)) for d in days)]
-            inv, k, amt = (np.concatenate(x) for x in zip(*pairs)) if pairs else (np.zeros(0, int),) * 3
+        if (
+            self._txn_amount[self._settling] <= 0
+        ).any():  # running totals not monotone: date by date
+            pairs = [
+                (np.flatnonzero(m), np.full(m.sum(), k), a[m])
+                for k, (m, a) in enumerate(self._open_mask(int(d)) for d in days)
+            ]
+            inv, k, amt = (
+                (np.concatenate(x) for x in zip(*pairs)) if pairs else (np.zeros(0, int),) * 3
+            )
             order = np.lexsort((k, inv))
             return inv[order], k[order], amt[order]
         k0 = np.searchsorted(days, self._inv_day, side="left")
@@ -302,7 +348,9 @@ class Ledger:
         """Open amount, count and share of open AR per bucket (every bucket listed, even empty)."""
         return aging_table(self.open_items(as_of, thresholds))
 
-    def history(self, dates: Sequence, thresholds: Sequence[int] = DEFAULT_THRESHOLDS) -> pd.DataFrame:
+    def history(
+        self, dates: Sequence, thresholds: Sequence[int] = DEFAULT_THRESHOLDS
+    ) -> pd.DataFrame:
         """Open balance per bucket at each date (e.g. month-ends): ``month_end, bucket, amount, count``."""
         t = check_thresholds(thresholds)
         labels = bucket_labels(t)
@@ -320,17 +368,32 @@ class Ledger:
         rank[order] = np.arange(len(order))
         amt = np.bincount(slot, weights=open_amt, minlength=slots).reshape(-1, nb)[rank]
         cnt = np.bincount(slot, minlength=slots).reshape(-1, nb)[rank]
-        return pd.DataFrame({C.month_end: dates.repeat(nb), C.bucket: pd.Categorical(labels * len(dates), labels, ordered=True),
-                             C.amount: np.round(amt.ravel(), 2), C.count: cnt.ravel()})
+        return pd.DataFrame(
+            {
+                C.month_end: dates.repeat(nb),
+                C.bucket: pd.Categorical(labels * len(dates), labels, ordered=True),
+                C.amount: np.round(amt.ravel(), 2),
+                C.count: cnt.ravel(),
+            }
+        )
 
-    def balances(self, dates: Sequence, thresholds: Sequence[int] = DEFAULT_THRESHOLDS) -> pd.DataFrame:
+    def balances(
+        self, dates: Sequence, thresholds: Sequence[int] = DEFAULT_THRESHOLDS
+    ) -> pd.DataFrame:
         """Open, current and past-due AR at each date, one row per date (index: the dates)."""
         h = self.history(dates, thresholds)
-        wide = h.pivot_table(index=C.month_end, columns=C.bucket, values=C.amount, aggfunc="sum", observed=False)
+        wide = h.pivot_table(
+            index=C.month_end, columns=C.bucket, values=C.amount, aggfunc="sum", observed=False
+        )
         current = wide.iloc[:, 0]
         total = wide.sum(axis=1)
-        return pd.DataFrame({"open_ar": total.round(2), "current_ar": current.round(2),
-                             "past_due_ar": (total - current).round(2)})
+        return pd.DataFrame(
+            {
+                "open_ar": total.round(2),
+                "current_ar": current.round(2),
+                "past_due_ar": (total - current).round(2),
+            }
+        )
 
     def flows(self, freq: str = "M") -> pd.DataFrame:
         """Invoiced, collected, credited, written off and recovered amounts per period.
@@ -338,26 +401,44 @@ class Ledger:
         ``collected`` is all cash (applied or not); ``recovered`` is cash on written-off invoices.
         """
         named = self.transactions[C.kind].notna().to_numpy()
-        dated = not (self.invoices[C.invoice_date].isna().any() or self.transactions[C.date].isna().any())
+        dated = not (
+            self.invoices[C.invoice_date].isna().any() or self.transactions[C.date].isna().any()
+        )
         if freq != "M" or not dated or not (len(self.invoices) or named.any()):
             return self._flows_grouped(freq)
         month = lambda days: days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)  # noqa: E731
         inv_m, txn_m = month(self._inv_day), month(self._txn_day[named])
         m0 = int(min(inv_m.min(initial=_NEVER), txn_m.min(initial=_NEVER)))
         n = int(max(inv_m.max(initial=_BEFORE_ALL), txn_m.max(initial=_BEFORE_ALL))) - m0 + 1
-        cols = {"invoiced": np.bincount(inv_m - m0, weights=np.nan_to_num(self._amount), minlength=n)}
+        cols = {
+            "invoiced": np.bincount(inv_m - m0, weights=np.nan_to_num(self._amount), minlength=n)
+        }
         kind, amount = self._kind[named], np.nan_to_num(self._txn_amount[named])
         for k, name in _FLOW_NAMES.items():
             sel = kind == TXN_KINDS.index(k)
             cols[name] = np.bincount(txn_m[sel] - m0, weights=amount[sel], minlength=n)
-        index = pd.period_range(pd.Period(np.datetime64(m0, "M"), freq="M"), periods=n, freq="M", name="period")
+        index = pd.period_range(
+            pd.Period(np.datetime64(m0, "M"), freq="M"), periods=n, freq="M", name="period"
+        )
         return pd.DataFrame(cols, index=index).round(2)
 
     def _flows_grouped(self, freq: str) -> pd.DataFrame:
-        inv = self.invoices.groupby(self.invoices[C.invoice_date].dt.to_period(freq))[C.amount].sum()
+        inv = self.invoices.groupby(self.invoices[C.invoice_date].dt.to_period(freq))[
+            C.amount
+        ].sum()
         txn = self.transactions
-        by_kind = txn.groupby([txn[C.date].dt.to_period(freq), C.kind])[C.amount].sum().unstack(fill_value=0.0)
-        out = pd.concat([inv.rename("invoiced"), by_kind.reindex(columns=list(_FLOW_NAMES)).rename(columns=_FLOW_NAMES)], axis=1)
+        by_kind = (
+            txn.groupby([txn[C.date].dt.to_period(freq), C.kind])[C.amount]
+            .sum()
+            .unstack(fill_value=0.0)
+        )
+        out = pd.concat(
+            [
+                inv.rename("invoiced"),
+                by_kind.reindex(columns=list(_FLOW_NAMES)).rename(columns=_FLOW_NAMES),
+            ],
+            axis=1,
+        )
         out = out.fillna(0.0).sort_index()
         if len(out):
             full = pd.period_range(out.index.min(), out.index.max(), freq=freq)
@@ -375,9 +456,16 @@ class Ledger:
         codes, txn = codes[order], txn.iloc[order]
         cum = pd.Series(txn[C.amount].to_numpy()).groupby(codes).cumsum().to_numpy()
         done = cum >= self._amount[codes] - CENT
-        first = pd.DataFrame({"code": codes[done], C.settled_date: txn[C.date].to_numpy()[done],
-                              "settled_by": txn[C.kind].to_numpy()[done]}).drop_duplicates("code")
-        out = self.invoices[[C.invoice_id, C.customer_id, C.invoice_date, C.due_date, C.amount, C.disputed]].copy()
+        first = pd.DataFrame(
+            {
+                "code": codes[done],
+                C.settled_date: txn[C.date].to_numpy()[done],
+                "settled_by": txn[C.kind].to_numpy()[done],
+            }
+        ).drop_duplicates("code")
+        out = self.invoices[
+            [C.invoice_id, C.customer_id, C.invoice_date, C.due_date, C.amount, C.disputed]
+        ].copy()
         out[C.settled_date] = pd.NaT
         out["settled_by"] = None
         out.loc[first["code"].to_numpy(), C.settled_date] = first[C.settled_date].to_numpy()
@@ -428,6 +516,9 @@ def fingerprint(ledger: Ledger) -> dict:
         "rows": {k: int(len(v)) for k, v in frames.items()},
         "control_totals": {
             "invoiced": round(float(ledger.invoices[C.amount].sum()), 2),
-            **{f"{k}_total": round(float(v), 2) for k, v in txn.groupby(C.kind)[C.amount].sum().items()},
+            **{
+                f"{k}_total": round(float(v), 2)
+                for k, v in txn.groupby(C.kind)[C.amount].sum().items()
+            },
         },
     }

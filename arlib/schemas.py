@@ -72,11 +72,35 @@ CUSTOMER_STATUSES = ("active", "watch", "insolvent", "legal", "closed")
 #: the columns of each frame, in order (the schemas below declare them with their types; a test
 #: checks the two agree). Plain names: config and option checks need no pandas.
 COLUMNS = {
-    "invoices": (C.invoice_id, C.business_unit, C.customer_id, C.invoice_date, C.due_date, C.amount, C.currency,
-                 C.disputed),
-    "transactions": (C.txn_id, C.business_unit, C.customer_id, C.invoice_id, C.date, C.amount, C.kind),
-    "customers": (C.customer_id, C.business_unit, C.name, C.segment, C.credit_limit, C.terms_days, C.status,
-                  C.status_since),
+    "invoices": (
+        C.invoice_id,
+        C.business_unit,
+        C.customer_id,
+        C.invoice_date,
+        C.due_date,
+        C.amount,
+        C.currency,
+        C.disputed,
+    ),
+    "transactions": (
+        C.txn_id,
+        C.business_unit,
+        C.customer_id,
+        C.invoice_id,
+        C.date,
+        C.amount,
+        C.kind,
+    ),
+    "customers": (
+        C.customer_id,
+        C.business_unit,
+        C.name,
+        C.segment,
+        C.credit_limit,
+        C.terms_days,
+        C.status,
+        C.status_since,
+    ),
 }
 #: the pandera schemas, built on first use (module ``__getattr__``): ``Invoices``, ``Transactions``,
 #: ``Customers``, ``OpenItems`` and ``FRAMES`` (frame name -> schema)
@@ -107,51 +131,82 @@ def _schemas() -> dict:
     _DATE = "datetime64[ns]"
     _CCY = pa.Check.str_length(min_value=3, max_value=3)
 
-    Invoices = pa.DataFrameSchema({
-        C.invoice_id: pa.Column(str, unique=True),
-        C.business_unit: pa.Column(str),
-        C.customer_id: pa.Column(str),
-        C.invoice_date: pa.Column(_DATE),
-        C.due_date: pa.Column(_DATE),
-        C.amount: pa.Column(float, pa.Check.ge(0)),
-        C.currency: pa.Column(str, _CCY),
-        C.disputed: pa.Column(bool),
-    }, checks=[pa.Check(_due_not_before_invoice, name="due_not_before_invoice", error="due_date is before invoice_date")],
-        name="Invoices", **_COMMON)
+    Invoices = pa.DataFrameSchema(
+        {
+            C.invoice_id: pa.Column(str, unique=True),
+            C.business_unit: pa.Column(str),
+            C.customer_id: pa.Column(str),
+            C.invoice_date: pa.Column(_DATE),
+            C.due_date: pa.Column(_DATE),
+            C.amount: pa.Column(float, pa.Check.ge(0)),
+            C.currency: pa.Column(str, _CCY),
+            C.disputed: pa.Column(bool),
+        },
+        checks=[
+            pa.Check(
+                _due_not_before_invoice,
+                name="due_not_before_invoice",
+                error="due_date is before invoice_date",
+            )
+        ],
+        name="Invoices",
+        **_COMMON,
+    )
 
-    Transactions = pa.DataFrameSchema({
-        C.txn_id: pa.Column(str, unique=True),
-        C.business_unit: pa.Column(str),
-        C.customer_id: pa.Column(str),
-        C.invoice_id: pa.Column(str, nullable=True),
-        C.date: pa.Column(_DATE),
-        C.amount: pa.Column(float, pa.Check.gt(0)),
-        C.kind: pa.Column(str, pa.Check.isin(list(TXN_KINDS))),
-    }, name="Transactions", **_COMMON)
+    Transactions = pa.DataFrameSchema(
+        {
+            C.txn_id: pa.Column(str, unique=True),
+            C.business_unit: pa.Column(str),
+            C.customer_id: pa.Column(str),
+            C.invoice_id: pa.Column(str, nullable=True),
+            C.date: pa.Column(_DATE),
+            C.amount: pa.Column(float, pa.Check.gt(0)),
+            C.kind: pa.Column(str, pa.Check.isin(list(TXN_KINDS))),
+        },
+        name="Transactions",
+        **_COMMON,
+    )
 
-    Customers = pa.DataFrameSchema({
-        C.customer_id: pa.Column(str),
-        C.business_unit: pa.Column(str),
-        C.name: pa.Column(str),
-        C.segment: pa.Column(str),
-        C.credit_limit: pa.Column(float, pa.Check.ge(0), nullable=True),
-        C.terms_days: pa.Column(int, pa.Check.ge(0)),
-        C.status: pa.Column(str, pa.Check.isin(list(CUSTOMER_STATUSES))),
-        #: optional: the date the status took effect (e.g. insolvency filed); empty = not known
-        C.status_since: pa.Column(_DATE, nullable=True, required=False),
-    }, checks=[pa.Check(_unique_per_unit, name="unique_per_unit", error="customer_id is not unique within its business_unit")],
-        name="Customers", **_COMMON)
+    Customers = pa.DataFrameSchema(
+        {
+            C.customer_id: pa.Column(str),
+            C.business_unit: pa.Column(str),
+            C.name: pa.Column(str),
+            C.segment: pa.Column(str),
+            C.credit_limit: pa.Column(float, pa.Check.ge(0), nullable=True),
+            C.terms_days: pa.Column(int, pa.Check.ge(0)),
+            C.status: pa.Column(str, pa.Check.isin(list(CUSTOMER_STATUSES))),
+            #: optional: the date the status took effect (e.g. insolvency filed); empty = not known
+            C.status_since: pa.Column(_DATE, nullable=True, required=False),
+        },
+        checks=[
+            pa.Check(
+                _unique_per_unit,
+                name="unique_per_unit",
+                error="customer_id is not unique within its business_unit",
+            )
+        ],
+        name="Customers",
+        **_COMMON,
+    )
 
     #: invoices open at the close of ``as_of`` (output of :func:`arlib.ledger.Ledger.open_items`)
-    OpenItems = Invoices.add_columns({
-        C.open_amount: pa.Column(float, pa.Check.gt(0)),
-        C.days_past_due: pa.Column(int),
-        C.bucket: pa.Column("category", coerce=False),
-    })
+    OpenItems = Invoices.add_columns(
+        {
+            C.open_amount: pa.Column(float, pa.Check.gt(0)),
+            C.days_past_due: pa.Column(int),
+            C.bucket: pa.Column("category", coerce=False),
+        }
+    )
     OpenItems.coerce, OpenItems.name = False, "OpenItems"
 
-    return {"Invoices": Invoices, "Transactions": Transactions, "Customers": Customers, "OpenItems": OpenItems,
-            "FRAMES": {"invoices": Invoices, "transactions": Transactions, "customers": Customers}}
+    return {
+        "Invoices": Invoices,
+        "Transactions": Transactions,
+        "Customers": Customers,
+        "OpenItems": OpenItems,
+        "FRAMES": {"invoices": Invoices, "transactions": Transactions, "customers": Customers},
+    }
 
 
 def empty(schema: pa.DataFrameSchema) -> pd.DataFrame:

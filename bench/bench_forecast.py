@@ -39,11 +39,23 @@ def synthetic_series(n_series: int = 1000, horizon: int = 18, seed: int = 0) -> 
         n = int(rng.integers(48, 145)) + horizon
         t = np.arange(n)
         level = np.exp(rng.normal(8, 1.5))
-        slope = rng.normal(0.004, 0.006) * (0.97 ** t).cumsum() if rng.random() < 0.4 else rng.normal(0.004, 0.006) * t
+        slope = (
+            rng.normal(0.004, 0.006) * (0.97**t).cumsum()
+            if rng.random() < 0.4
+            else rng.normal(0.004, 0.006) * t
+        )
         season = 1 + rng.uniform(0, 0.3) * np.sin(2 * np.pi * (t + rng.integers(12)) / 12)
         noise = np.exp(rng.normal(0, rng.uniform(0.03, 0.15), n))
         y = level * np.exp(slope) * season * noise
-        frames.append(pd.DataFrame({"unique_id": f"s{i:04d}", "ds": pd.date_range("2010-01-01", periods=n, freq="MS"), "y": y}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unique_id": f"s{i:04d}",
+                    "ds": pd.date_range("2010-01-01", periods=n, freq="MS"),
+                    "y": y,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -55,7 +67,15 @@ def m3_series(path: str, n_series: int) -> pd.DataFrame:
         if v["period"][0] != "MONTHLY":
             continue
         y = np.asarray(v["x"] + v["xx"], dtype=float)
-        rows.append(pd.DataFrame({"unique_id": key, "ds": pd.date_range("2000-01-01", periods=len(y), freq="MS"), "y": y}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "unique_id": key,
+                    "ds": pd.date_range("2000-01-01", periods=len(y), freq="MS"),
+                    "y": y,
+                }
+            )
+        )
         if len(rows) == n_series:
             break
     return pd.concat(rows, ignore_index=True)
@@ -88,7 +108,9 @@ def _accuracy(fc: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame) -> dict
     m = fc[["unique_id", "ds", "yhat"]].merge(test, on=["unique_id", "ds"])
     e = np.abs(m["y"] - m["yhat"])
     smape = float(np.mean(200 * e / (m["y"].abs() + m["yhat"].abs())))
-    scale = train.groupby("unique_id")["y"].apply(lambda s: np.mean(np.abs(s.to_numpy()[12:] - s.to_numpy()[:-12])))
+    scale = train.groupby("unique_id")["y"].apply(
+        lambda s: np.mean(np.abs(s.to_numpy()[12:] - s.to_numpy()[:-12]))
+    )
     mase = float((e.groupby(m["unique_id"]).mean() / scale).mean())
     return {"smape": round(smape, 3), "mase": round(mase, 4)}
 
@@ -99,7 +121,9 @@ def _peak_mib() -> float:
     return round(max(own, kids) / 1024, 1)  # Linux reports KiB
 
 
-def run(n_series: int = 1000, horizon: int = 18, repeats: int = 3, m3_path: str | None = None) -> dict:
+def run(
+    n_series: int = 1000, horizon: int = 18, repeats: int = 3, m3_path: str | None = None
+) -> dict:
     """Time ``forecast(method="auto")`` and the peer on the same series; return the record
     ``name, size, seconds, peer, peer_seconds, ratio, peak_mib`` (medians over ``repeats``)
     plus hold-out accuracy of both and the per-repeat timings."""
@@ -117,12 +141,20 @@ def run(n_series: int = 1000, horizon: int = 18, repeats: int = 3, m3_path: str 
         peer_s.append(time.perf_counter() - t0)
     seconds, peer_seconds = statistics.median(ours_s), statistics.median(peer_s)
     return {
-        "name": "forecast_auto", "size": n_series, "seconds": round(seconds, 2),
-        "peer": "statsforecast.AutoETS", "peer_seconds": round(peer_seconds, 2),
-        "ratio": round(seconds / peer_seconds, 3), "peak_mib": _peak_mib(),
-        "horizon": horizon, "n_jobs": N_JOBS, "data": "m3" if m3_path else "synthetic",
-        "runs_seconds": [round(s, 2) for s in ours_s], "runs_peer_seconds": [round(s, 2) for s in peer_s],
-        "accuracy": _accuracy(fc, train, test), "peer_accuracy": _accuracy(pc, train, test),
+        "name": "forecast_auto",
+        "size": n_series,
+        "seconds": round(seconds, 2),
+        "peer": "statsforecast.AutoETS",
+        "peer_seconds": round(peer_seconds, 2),
+        "ratio": round(seconds / peer_seconds, 3),
+        "peak_mib": _peak_mib(),
+        "horizon": horizon,
+        "n_jobs": N_JOBS,
+        "data": "m3" if m3_path else "synthetic",
+        "runs_seconds": [round(s, 2) for s in ours_s],
+        "runs_peer_seconds": [round(s, 2) for s in peer_s],
+        "accuracy": _accuracy(fc, train, test),
+        "peer_accuracy": _accuracy(pc, train, test),
     }
 
 

@@ -28,8 +28,10 @@ from pathlib import Path
 import pandas as pd
 
 AS_OF, MONTHS, THRESHOLDS = "2026-10-31", 36, (0, 30, 60, 90, 120)
-COLUMNS = {"invoices": ["invoice_id", "invoice_date", "due_date", "amount"],
-           "transactions": ["txn_id", "invoice_id", "date", "amount", "kind"]}
+COLUMNS = {
+    "invoices": ["invoice_id", "invoice_date", "due_date", "amount"],
+    "transactions": ["txn_id", "invoice_id", "date", "amount", "kind"],
+}
 FLOWS = ["invoiced", "collected", "credited", "written_off", "recovered"]
 
 
@@ -43,10 +45,15 @@ def _unit(root: Path, bu: str, dates) -> dict[str, pd.DataFrame]:
     from arlib.io import parquet_store
     from arlib.ledger import Ledger
 
-    frames = parquet_store.read_frames(root, bu, COLUMNS, frames=("invoices", "transactions"), arrow_strings=True)
+    frames = parquet_store.read_frames(
+        root, bu, COLUMNS, frames=("invoices", "transactions"), arrow_strings=True
+    )
     led = Ledger(frames["invoices"], frames["transactions"], validate=False)
-    out = {"aging": led.aging(AS_OF, THRESHOLDS)[["bucket", "amount", "count"]],
-           "history": led.history(dates, THRESHOLDS), "flows": led.flows().reset_index()}
+    out = {
+        "aging": led.aging(AS_OF, THRESHOLDS)[["bucket", "amount", "count"]],
+        "history": led.history(dates, THRESHOLDS),
+        "flows": led.flows().reset_index(),
+    }
     for df in out.values():
         df.insert(0, "bu", bu)
     return out
@@ -59,14 +66,21 @@ def ours(root: Path, jobs: int = 2) -> dict[str, pd.DataFrame]:
     dates = month_end_dates()
     with ThreadPoolExecutor(jobs) as pool:
         parts = list(pool.map(lambda bu: _unit(root, bu, dates), parquet_store.units(root)))
-    return {k: pd.concat([p[k] for p in parts], ignore_index=True) for k in ("aging", "history", "flows")}
+    return {
+        k: pd.concat([p[k] for p in parts], ignore_index=True)
+        for k in ("aging", "history", "flows")
+    }
 
 
 def peer_sql(root: Path) -> str:
     ends = ", ".join(f"DATE '{d:%Y-%m-%d}'" for d in month_end_dates())
     buckets = " ".join(f"WHEN dpd <= {t} THEN {i}" for i, t in enumerate(THRESHOLDS))
-    return (Path(__file__).with_name("peer_ledger.sql").read_text()
-            .format(root=root.as_posix(), ends=ends, buckets=buckets, last=len(THRESHOLDS), as_of=AS_OF))
+    return (
+        Path(__file__)
+        .with_name("peer_ledger.sql")
+        .read_text()
+        .format(root=root.as_posix(), ends=ends, buckets=buckets, last=len(THRESHOLDS), as_of=AS_OF)
+    )
 
 
 def peer(root: Path) -> dict[str, pd.DataFrame]:
@@ -79,8 +93,12 @@ def peer(root: Path) -> dict[str, pd.DataFrame]:
     from arlib.ledger import bucket_labels
 
     labels = bucket_labels(THRESHOLDS)
-    hist = res[res["what"] == "history"].assign(bucket=lambda d: d["bucket"].map(dict(enumerate(labels))))
-    hist = hist.rename(columns={"period": "month_end"})[["bu", "month_end", "bucket", "amount", "count"]]
+    hist = res[res["what"] == "history"].assign(
+        bucket=lambda d: d["bucket"].map(dict(enumerate(labels)))
+    )
+    hist = hist.rename(columns={"period": "month_end"})[
+        ["bu", "month_end", "bucket", "amount", "count"]
+    ]
     flows = res[res["what"] == "flows"].rename(columns={"period": "month"})
     flows = flows.rename(columns={"amount": "invoiced"})[["bu", "month", *FLOWS]]
     aging = hist[hist["month_end"] == pd.Timestamp(AS_OF)].drop(columns="month_end")
@@ -97,9 +115,13 @@ def _tidy(res: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         keys = ["bu", "bucket"] if name == "aging" else ["bu", "month_end", "bucket"]
         if name == "history":
             df["month_end"] = pd.to_datetime(df["month_end"]).astype("datetime64[ns]")
-        out[name] = pd.DataFrame({**{k: df[k].to_numpy() for k in keys},
-                                  "cents": (df["amount"] * 100).round().astype("int64").to_numpy(),
-                                  "count": df["count"].astype("int64").to_numpy()}).sort_values(keys, ignore_index=True)
+        out[name] = pd.DataFrame(
+            {
+                **{k: df[k].to_numpy() for k in keys},
+                "cents": (df["amount"] * 100).round().astype("int64").to_numpy(),
+                "count": df["count"].astype("int64").to_numpy(),
+            }
+        ).sort_values(keys, ignore_index=True)
     fl = res["flows"].copy()
     month = fl.pop("period") if "period" in fl else fl.pop("month")
     fl.insert(1, "month", pd.PeriodIndex(pd.to_datetime(month.astype(str)), freq="M").astype(str))
@@ -127,14 +149,22 @@ def _child(side: str, data: Path, out: Path | None, jobs: int) -> None:
     if out:
         pd.to_pickle(res, out)
     use = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"seconds": seconds, "peak_mib": peak_mib(), "cpu_seconds": use.ru_utime + use.ru_stime}))
+    print(
+        json.dumps(
+            {"seconds": seconds, "peak_mib": peak_mib(), "cpu_seconds": use.ru_utime + use.ru_stime}
+        )
+    )
 
 
 def peak_mib() -> float:
     """This process's peak RSS. ``VmHWM`` counts from this program's start; ``ru_maxrss`` would
     carry over the peak of the (large) parent it was forked from."""
     try:
-        line = next(ln for ln in Path("/proc/self/status").read_text().splitlines() if ln.startswith("VmHWM:"))
+        line = next(
+            ln
+            for ln in Path("/proc/self/status").read_text().splitlines()
+            if ln.startswith("VmHWM:")
+        )
         return int(line.split()[1]) / 1024
     except (OSError, StopIteration):
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -144,7 +174,9 @@ def measure(side: str, data: Path, out: Path | None = None, jobs: int = 2) -> di
     """One fresh process: compute seconds, whole-process seconds and peak memory (MiB)."""
     cmd = [sys.executable, __file__, "--side", side, "--data", str(data), "--jobs", str(jobs)]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd + (["--out", str(out)] if out else []), capture_output=True, text=True)
+    proc = subprocess.run(
+        cmd + (["--out", str(out)] if out else []), capture_output=True, text=True
+    )
     if proc.returncode:
         raise RuntimeError(f"{side} failed: {proc.stderr[-2000:]}")
     rec = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -153,16 +185,24 @@ def measure(side: str, data: Path, out: Path | None = None, jobs: int = 2) -> di
 
 def _generate(data_root: Path, n: int, units: int) -> Path:
     """The synthetic store, generated in its own process (its memory is not the benchmark's)."""
-    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import synth; from pathlib import Path; "
-            f"print(synth.ensure(Path({str(data_root)!r}), {n}, n_units={units}))")
+    code = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import synth; from pathlib import Path; "
+        f"print(synth.ensure(Path({str(data_root)!r}), {n}, n_units={units}))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if proc.returncode:
         raise RuntimeError(f"generating {n:,} invoices failed: {proc.stderr[-2000:]}")
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
-def run(data_root: Path, sizes=(1_000_000, 10_000_000), repeats: int = 3, units: int = 24, jobs: int = 2,
-        log=print) -> list[dict]:
+def run(
+    data_root: Path,
+    sizes=(1_000_000, 10_000_000),
+    repeats: int = 3,
+    units: int = 24,
+    jobs: int = 2,
+    log=print,
+) -> list[dict]:
     """One record per size: ours vs DuckDB, interleaved runs, medians; results checked first."""
     records = []
     for n in sizes:
@@ -174,21 +214,34 @@ def run(data_root: Path, sizes=(1_000_000, 10_000_000), repeats: int = 3, units:
         runs = {"ours": [], "peer": []}
         for i in range(repeats):
             for side in ("ours", "peer"):
-                runs[side].append(measure(side, data, tmp / f"{side}.pkl" if i == 0 else None, jobs))
+                runs[side].append(
+                    measure(side, data, tmp / f"{side}.pkl" if i == 0 else None, jobs)
+                )
         check = compare(pd.read_pickle(tmp / "ours.pkl"), pd.read_pickle(tmp / "peer.pkl"))
         med = {s: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for s, rs in runs.items()}
-        rec = {"name": "ledger_engine", "size": n, "seconds": round(med["ours"]["seconds"], 3),
-               "peer": "duckdb", "peer_seconds": round(med["peer"]["seconds"], 3),
-               "ratio": round(med["ours"]["seconds"] / med["peer"]["seconds"], 3),
-               "peak_mib": round(max(r["peak_mib"] for r in runs["ours"]), 1),
-               "peer_peak_mib": round(max(r["peak_mib"] for r in runs["peer"]), 1),
-               "process_seconds": round(med["ours"]["process_seconds"], 3),
-               "cpu_seconds": round(med["ours"]["cpu_seconds"], 2), "peer_cpu_seconds": round(med["peer"]["cpu_seconds"], 2),
-               "peer_process_seconds": round(med["peer"]["process_seconds"], 3),
-               "repeats": repeats, "units": units, "jobs": jobs, "check": check,
-               "runs": {s: [round(r["seconds"], 3) for r in rs] for s, rs in runs.items()}}
-        log(f"ledger {n:,}: ours {rec['seconds']} s, duckdb {rec['peer_seconds']} s, ratio {rec['ratio']}, "
-            f"peak {rec['peak_mib']} MiB; {check}")
+        rec = {
+            "name": "ledger_engine",
+            "size": n,
+            "seconds": round(med["ours"]["seconds"], 3),
+            "peer": "duckdb",
+            "peer_seconds": round(med["peer"]["seconds"], 3),
+            "ratio": round(med["ours"]["seconds"] / med["peer"]["seconds"], 3),
+            "peak_mib": round(max(r["peak_mib"] for r in runs["ours"]), 1),
+            "peer_peak_mib": round(max(r["peak_mib"] for r in runs["peer"]), 1),
+            "process_seconds": round(med["ours"]["process_seconds"], 3),
+            "cpu_seconds": round(med["ours"]["cpu_seconds"], 2),
+            "peer_cpu_seconds": round(med["peer"]["cpu_seconds"], 2),
+            "peer_process_seconds": round(med["peer"]["process_seconds"], 3),
+            "repeats": repeats,
+            "units": units,
+            "jobs": jobs,
+            "check": check,
+            "runs": {s: [round(r["seconds"], 3) for r in rs] for s, rs in runs.items()},
+        }
+        log(
+            f"ledger {n:,}: ours {rec['seconds']} s, duckdb {rec['peer_seconds']} s, ratio {rec['ratio']}, "
+            f"peak {rec['peak_mib']} MiB; {check}"
+        )
         records.append(rec)
     return records
 

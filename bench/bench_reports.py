@@ -25,12 +25,28 @@ import time
 from pathlib import Path
 
 AS_OF = "2026-10-31"
-BARE = {"cells": [{"cell_type": "code", "execution_count": None, "id": "bare", "metadata": {}, "outputs": [],
-                   "source": "import arlib"}],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                     "language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
-PEER_CODE = ("import sys, papermill as pm; pm.execute_notebook(sys.argv[1], sys.argv[2], kernel_name='python3', "
-             "progress_bar=False)")
+BARE = {
+    "cells": [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "bare",
+            "metadata": {},
+            "outputs": [],
+            "source": "import arlib",
+        }
+    ],
+    "metadata": {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+    },
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+PEER_CODE = (
+    "import sys, papermill as pm; pm.execute_notebook(sys.argv[1], sys.argv[2], kernel_name='python3', "
+    "progress_bar=False)"
+)
 
 
 def setup(root: Path, units: int = 16, customers: int = 12) -> Path:
@@ -42,7 +58,10 @@ def setup(root: Path, units: int = 16, customers: int = 12) -> Path:
         return params
     names = [f"u{i:02d}" for i in range(units)]
     specs = list(demo.UNITS.values())
-    units_spec = {n: dataclasses.replace(specs[i % len(specs)], customers=customers) for i, n in enumerate(names)}
+    units_spec = {
+        n: dataclasses.replace(specs[i % len(specs)], customers=customers)
+        for i, n in enumerate(names)
+    }
     frames = demo.generate(seed=3, units=units_spec, start="2024-07-01", end=AS_OF)
     store = io.write_store(frames, root / f"store_{units}.sqlite")
     params.mkdir(parents=True, exist_ok=True)
@@ -70,8 +89,13 @@ def watch(cmd: list[str], interval: float = 0.2) -> dict:
             cpu[p.pid], peak[p.pid] = t.user + t.system, max(peak.get(p.pid, 0), rss)
         time.sleep(interval)
     err = proc.stderr.read()
-    return {"seconds": time.perf_counter() - t0, "code": proc.returncode, "err": err[-2000:],
-            "cpu_seconds": sum(cpu.values()), "peak_mib": max(peak.values(), default=0) / 2**20}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "code": proc.returncode,
+        "err": err[-2000:],
+        "cpu_seconds": sum(cpu.values()),
+        "peak_mib": max(peak.values(), default=0) / 2**20,
+    }
 
 
 def _timed(cmd: list[str], cwd: Path) -> dict:
@@ -83,21 +107,44 @@ def _timed(cmd: list[str], cwd: Path) -> dict:
     return rec
 
 
-def _arlib(params: Path, out: Path, jobs: int, units: list[str] | None, notebooks: list[str]) -> list[str]:
-    cmd = [str(Path(sys.executable).with_name("arlib")), "run", "--params", str(params), "--out-dir", str(out),
-           "--jobs", str(jobs), "--no-progress", "--notebooks", *notebooks]
+def _arlib(
+    params: Path, out: Path, jobs: int, units: list[str] | None, notebooks: list[str]
+) -> list[str]:
+    cmd = [
+        str(Path(sys.executable).with_name("arlib")),
+        "run",
+        "--params",
+        str(params),
+        "--out-dir",
+        str(out),
+        "--jobs",
+        str(jobs),
+        "--no-progress",
+        "--notebooks",
+        *notebooks,
+    ]
     return cmd + (["--bu", *units] if units else [])
 
 
 def _record(name, size, ours: list[dict], peer_name, peer: list[dict], **extra) -> dict:
     med, pmed = (statistics.median(r["seconds"] for r in runs) for runs in (ours, peer))
-    return {"name": name, "size": size, "seconds": round(med, 3), "peer": peer_name, "peer_seconds": round(pmed, 3),
-            "ratio": round(med / pmed, 3), "peak_mib": round(max(r["peak_mib"] for r in ours), 1),
-            "peer_peak_mib": round(max(r["peak_mib"] for r in peer), 1),
-            "cpu_seconds": round(statistics.median(r["cpu_seconds"] for r in ours), 2),
-            "peer_cpu_seconds": round(statistics.median(r["cpu_seconds"] for r in peer), 2),
-            "runs": {"ours": [round(r["seconds"], 2) for r in ours], "peer": [round(r["seconds"], 2) for r in peer]},
-            **extra}
+    return {
+        "name": name,
+        "size": size,
+        "seconds": round(med, 3),
+        "peer": peer_name,
+        "peer_seconds": round(pmed, 3),
+        "ratio": round(med / pmed, 3),
+        "peak_mib": round(max(r["peak_mib"] for r in ours), 1),
+        "peer_peak_mib": round(max(r["peak_mib"] for r in peer), 1),
+        "cpu_seconds": round(statistics.median(r["cpu_seconds"] for r in ours), 2),
+        "peer_cpu_seconds": round(statistics.median(r["cpu_seconds"] for r in peer), 2),
+        "runs": {
+            "ours": [round(r["seconds"], 2) for r in ours],
+            "peer": [round(r["seconds"], 2) for r in peer],
+        },
+        **extra,
+    }
 
 
 def fixed_cost_project(root: Path, project: Path) -> Path:
@@ -109,8 +156,14 @@ def fixed_cost_project(root: Path, project: Path) -> Path:
     title = health.cells[0]
     params_cell = next(c for c in health.cells if "parameters" in c.metadata.get("tags", []))
     nb = nbformat.v4.new_notebook(metadata=health.metadata)
-    nb.cells = [title, params_cell, nbformat.v4.new_code_cell("import arlib\n\ncfg = arlib.config.load(globals())"),
-                nbformat.v4.new_markdown_cell("## Fixed cost\n\nNo content: this report measures the runner alone.")]
+    nb.cells = [
+        title,
+        params_cell,
+        nbformat.v4.new_code_cell("import arlib\n\ncfg = arlib.config.load(globals())"),
+        nbformat.v4.new_markdown_cell(
+            "## Fixed cost\n\nNo content: this report measures the runner alone."
+        ),
+    ]
     for i, c in enumerate(nb.cells):
         c["id"] = f"fixed-{i}"
     fixed = root / "fixed_project"
@@ -128,16 +181,26 @@ def overhead(root: Path, project: Path, repeats: int = 5, notebooks=("fixed",)) 
     bare.write_text(json.dumps(BARE))
     fixed = list(notebooks) == ["fixed"]
     cwd = fixed_cost_project(root, project) if fixed else project
-    cmd = _arlib(params, root / "out_overhead", 1, ["u00"], ["report"] if fixed else list(notebooks))
+    cmd = _arlib(
+        params, root / "out_overhead", 1, ["u00"], ["report"] if fixed else list(notebooks)
+    )
     ours, peer = [], []
     for _ in range(repeats):
         ours.append(_timed(cmd, cwd))
-        peer.append(_timed([sys.executable, "-c", PEER_CODE, str(bare), str(root / "bare_out.ipynb")], cwd))
-    size = "1 unit, fixed cost (content-free report)" if fixed else f"1 unit, notebooks: {' '.join(notebooks)}"
+        peer.append(
+            _timed([sys.executable, "-c", PEER_CODE, str(bare), str(root / "bare_out.ipynb")], cwd)
+        )
+    size = (
+        "1 unit, fixed cost (content-free report)"
+        if fixed
+        else f"1 unit, notebooks: {' '.join(notebooks)}"
+    )
     return _record("report_overhead", size, ours, "papermill bare notebook", peer, repeats=repeats)
 
 
-def batch(root: Path, project: Path, units: int = 16, repeats: int = 3, notebooks=("health",)) -> dict:
+def batch(
+    root: Path, project: Path, units: int = 16, repeats: int = 3, notebooks=("health",)
+) -> dict:
     """``units`` units with ``--jobs 2`` (ours) against ``--jobs 1`` (peer); ratio = jobs2 / jobs1.
 
     Both write to the same output folder, ``--jobs 1`` first, as a monthly rerun does: the pool
@@ -148,8 +211,14 @@ def batch(root: Path, project: Path, units: int = 16, repeats: int = 3, notebook
     for _ in range(repeats):
         one.append(_timed(_arlib(params, out, 1, None, list(notebooks)), project))
         two.append(_timed(_arlib(params, out, 2, None, list(notebooks)), project))
-    rec = _record("batch_jobs2", f"{units} units, notebooks: {' '.join(notebooks)}", two, "arlib run --jobs 1", one,
-                  repeats=repeats)
+    rec = _record(
+        "batch_jobs2",
+        f"{units} units, notebooks: {' '.join(notebooks)}",
+        two,
+        "arlib run --jobs 1",
+        one,
+        repeats=repeats,
+    )
     rec["speedup"] = round(1 / rec["ratio"], 3)
     rec["pair_speedups"] = [round(a["seconds"] / b["seconds"], 3) for a, b in zip(one, two)]
     return rec

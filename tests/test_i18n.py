@@ -27,9 +27,12 @@ from arlib.schemas import C
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CATALOGS = sorted((ROOT / "arlib" / "locale").glob("zh*.yaml"))
 #: common English words that must not survive in a Chinese sentence (data aside)
-ENGLISH = re.compile(r"\b(the|is|are|was|of|to|from|in|on|for|and|with|by|days?|points?|rose|fell|customers?|"
-                     r"items?|invoices?|paid|late|grade|score|window|open|AR|data|offer|cost|limit|credit|"
-                     r"not defined|unchanged|average|share|amount|months?|status|pts|a year)\b", re.I)
+ENGLISH = re.compile(
+    r"\b(the|is|are|was|of|to|from|in|on|for|and|with|by|days?|points?|rose|fell|customers?|"
+    r"items?|invoices?|paid|late|grade|score|window|open|AR|data|offer|cost|limit|credit|"
+    r"not defined|unchanged|average|share|amount|months?|status|pts|a year)\b",
+    re.I,
+)
 NAMES = ("Alpha <Foods>", "Beta Trading")
 
 
@@ -49,7 +52,9 @@ def _markdown_cells():
 
 @pytest.mark.parametrize("source", list(_markdown_cells()))
 def test_every_markdown_cell_has_a_chinese_translation(source):
-    assert has(source, "zh"), f"no zh translation for the cell starting {source[:80]!r}; add it to arlib/locale/zh_*.yaml"
+    assert has(source, "zh"), (
+        f"no zh translation for the cell starting {source[:80]!r}; add it to arlib/locale/zh_*.yaml"
+    )
 
 
 def _fields(text: str) -> list[str]:
@@ -65,7 +70,9 @@ def test_catalog_entries_keep_placeholders_and_markdown_structure(path: Path):
         heads = lambda s: re.findall(r"^(#+) ", s, re.M)  # noqa: E731  markdown headings, level by level
         assert heads(en) == heads(zh), f"{path.name}: headings differ in {en[:60]!r}"
         code = lambda s: set(re.findall(r"`[^`]+`", s))  # noqa: E731  parameter and file names stay as they are
-        assert code(en) <= code(zh), f"{path.name}: code spans {code(en) - code(zh)} lost in {en[:60]!r}"
+        assert code(en) <= code(zh), (
+            f"{path.name}: code spans {code(en) - code(zh)} lost in {en[:60]!r}"
+        )
 
 
 def test_no_key_is_translated_twice_differently():
@@ -73,7 +80,9 @@ def test_no_key_is_translated_twice_differently():
     for path in CATALOGS:
         for en, zh in yaml.safe_load(path.read_text(encoding="utf-8")).items():
             key = " ".join(en.split())
-            assert key not in seen or seen[key][0] == zh, f"{key!r} in {seen[key][1]} and {path.name}"
+            assert key not in seen or seen[key][0] == zh, (
+                f"{key!r} in {seen[key][1]} and {path.name}"
+            )
             seen[key] = (zh, path.name)
 
 
@@ -82,7 +91,13 @@ def test_kpi_texts_and_view_headers_have_translations():
     texts += [header for header, _ in breakdown.COLUMNS.values()] + list(narrative.MOVES.values())
     texts += ["figure", "now", "a month earlier", "change", "meaning"]  # health.compare's columns
     texts += [step for _, step in credit.DEFAULT_LADDER] + [credit.DISPUTE_STEP]
-    texts += ["keep", "raise", "cut", "set limit", "secure or cash only"]  # credit.recommend's limit_action
+    texts += [
+        "keep",
+        "raise",
+        "cut",
+        "set limit",
+        "secure or cash only",
+    ]  # credit.recommend's limit_action
     missing = [x for x in texts if not has(x, "zh")]
     assert not missing, missing
 
@@ -94,7 +109,11 @@ def test_every_message_id_written_in_arlib_has_a_translation():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "t" and node.args:
                 arg = node.args[0]
-                if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and not has(arg.value, "zh"):
+                if (
+                    isinstance(arg, ast.Constant)
+                    and isinstance(arg.value, str)
+                    and not has(arg.value, "zh")
+                ):
                     missing.append(f"{path.relative_to(ROOT)}:{node.lineno}: {arg.value!r}")
     assert not missing, missing
 
@@ -107,10 +126,14 @@ def test_display_helpers_switch_language_and_keep_english():
     chinese = health.compare(k, before)
     assert list(chinese.columns) == list(english.columns)  # headers are translated where shown
     assert chinese.loc[0, "figure"] == "应收账款余额" and "days" not in " ".join(chinese["now"])
-    assert not any(ENGLISH.search(v) for v in chinese[["figure", "meaning"]].to_numpy().ravel()), chinese
+    assert not any(ENGLISH.search(v) for v in chinese[["figure", "meaning"]].to_numpy().ravel()), (
+        chinese
+    )
     assert health.fmt(54.146, "days") == "54.1 天" and health.fmt(None, "%") == "不适用"
     v = breakdown.view(breakdown.customer_kpis(_ledger(), "2024-06-30"), breakdown.CUSTOMER_VIEW)
-    assert list(v.columns[:3]) == ["客户", "客户类别", "应收账款余额"] and set(v["客户类别"]) == {"小型企业"}
+    assert list(v.columns[:3]) == ["客户", "客户类别", "应收账款余额"] and set(v["客户类别"]) == {
+        "小型企业"
+    }
     set_language("en")
     assert health.compare(k, before).equals(english)
 
@@ -118,17 +141,44 @@ def test_display_helpers_switch_language_and_keep_english():
 def _ledger() -> Ledger:
     """Two customers (one with a name to escape), paid, late, disputed and open items, a limit
     breached, an unapplied payment: every narrative function has something to say."""
-    inv = pd.DataFrame({C.invoice_id: ["A", "B", "C", "D", "E"], C.business_unit: "X",
-                        C.customer_id: ["c1", "c2", "c1", "c2", "c1"],
-                        C.invoice_date: pd.to_datetime(["2024-03-05", "2024-04-01", "2024-04-15", "2024-05-10", "2024-06-10"]),
-                        C.due_date: pd.to_datetime(["2024-04-04", "2024-05-01", "2024-05-15", "2024-06-09", "2024-07-10"]),
-                        C.amount: [700.0, 1000.0, 500.0, 900.0, 800.0], C.currency: "EUR",
-                        C.disputed: [False, False, True, False, False]})
-    txn = pd.DataFrame({C.txn_id: ["t1", "t2", "t3"], C.business_unit: "X", C.customer_id: ["c1", "c2", "c1"],
-                        C.invoice_id: ["A", "B", None], C.date: pd.to_datetime(["2024-04-20", "2024-06-20", "2024-06-25"]),
-                        C.amount: [700.0, 1000.0, 100.0], C.kind: "payment"})
-    cust = pd.DataFrame({C.customer_id: ["c1", "c2"], C.business_unit: "X", C.name: list(NAMES), C.segment: "small",
-                         C.credit_limit: [500.0, 5000.0], C.terms_days: 30, C.status: ["active", "legal"]})
+    inv = pd.DataFrame(
+        {
+            C.invoice_id: ["A", "B", "C", "D", "E"],
+            C.business_unit: "X",
+            C.customer_id: ["c1", "c2", "c1", "c2", "c1"],
+            C.invoice_date: pd.to_datetime(
+                ["2024-03-05", "2024-04-01", "2024-04-15", "2024-05-10", "2024-06-10"]
+            ),
+            C.due_date: pd.to_datetime(
+                ["2024-04-04", "2024-05-01", "2024-05-15", "2024-06-09", "2024-07-10"]
+            ),
+            C.amount: [700.0, 1000.0, 500.0, 900.0, 800.0],
+            C.currency: "EUR",
+            C.disputed: [False, False, True, False, False],
+        }
+    )
+    txn = pd.DataFrame(
+        {
+            C.txn_id: ["t1", "t2", "t3"],
+            C.business_unit: "X",
+            C.customer_id: ["c1", "c2", "c1"],
+            C.invoice_id: ["A", "B", None],
+            C.date: pd.to_datetime(["2024-04-20", "2024-06-20", "2024-06-25"]),
+            C.amount: [700.0, 1000.0, 100.0],
+            C.kind: "payment",
+        }
+    )
+    cust = pd.DataFrame(
+        {
+            C.customer_id: ["c1", "c2"],
+            C.business_unit: "X",
+            C.name: list(NAMES),
+            C.segment: "small",
+            C.credit_limit: [500.0, 5000.0],
+            C.terms_days: 30,
+            C.status: ["active", "legal"],
+        }
+    )
     return Ledger(inv, txn, cust)
 
 
@@ -136,22 +186,50 @@ def _all_sentences(led: Ledger) -> list[str]:
     as_of = "2024-06-30"
     k, k0 = health.kpis(led, as_of), health.kpis(led, "2024-05-31")
     out = list(narrative.explain_kpis(k, k0, breakdown.drivers(led, as_of)))
-    out += list(narrative.explain_kpis({"dso": None, "dso_note": "not defined: nothing was invoiced in the window "
-                                        "(billings = 0)", "cei": 50.0, "turnover": 4.0}, {"cei": None, "turnover": 4.0}))
+    out += list(
+        narrative.explain_kpis(
+            {
+                "dso": None,
+                "dso_note": "not defined: nothing was invoiced in the window (billings = 0)",
+                "cei": 50.0,
+                "turnover": 4.0,
+            },
+            {"cei": None, "turnover": 4.0},
+        )
+    )
     out += list(narrative.explain_position(k)) + list(narrative.explain_coverage(led, as_of))
-    settled = Ledger(led.invoices.iloc[:2], led.transactions.iloc[:2], led.customers.assign(credit_limit=float("nan")))
+    settled = Ledger(
+        led.invoices.iloc[:2],
+        led.transactions.iloc[:2],
+        led.customers.assign(credit_limit=float("nan")),
+    )
     out += list(narrative.explain_coverage(settled, as_of))  # settled-only source, no credit limits
     trend = breakdown.trend(led, as_of, months=3)
-    out += list(narrative.explain_trend(trend, "dso")) + list(narrative.explain_trend(trend, "cei_month"))
+    out += list(narrative.explain_trend(trend, "dso")) + list(
+        narrative.explain_trend(trend, "cei_month")
+    )
     out += list(narrative.explain_trend(trend.iloc[:0], "dso"))
     card = credit.recommend(credit.scorecard(led, as_of))
     out += list(narrative.explain_credit(card))
     work = credit.worklist(led, as_of, card)
-    out += list(narrative.explain_worklist(work, credit.actions(work))) + list(narrative.explain_worklist(work.iloc[:0], None))
+    out += list(narrative.explain_worklist(work, credit.actions(work))) + list(
+        narrative.explain_worklist(work.iloc[:0], None)
+    )
     for take_up in (None, 0.5):
-        out += list(narrative.explain_discount(credit.discount_whatif(led, as_of, take_up=take_up), 0.02, 10, 30, 0.08))
-    out += list(narrative.explain_discount({"invoices_observed": 0, "note": "not defined: no invoice was paid in the "
-                                            "lookback"}, 0.02, 10, 30, 0.08))
+        out += list(
+            narrative.explain_discount(
+                credit.discount_whatif(led, as_of, take_up=take_up), 0.02, 10, 30, 0.08
+            )
+        )
+    out += list(
+        narrative.explain_discount(
+            {"invoices_observed": 0, "note": "not defined: no invoice was paid in the lookback"},
+            0.02,
+            10,
+            30,
+            0.08,
+        )
+    )
     return out
 
 
@@ -165,7 +243,9 @@ def test_narrative_in_chinese_has_no_english_left_and_english_is_unchanged():
         text = s.replace("&lt;", "<").replace("&gt;", ">")
         for name in NAMES:
             text = text.replace(name, "")
-        text = re.sub(r"\b(DSO|CEI|HHI)\b", "", text)  # the KPI abbreviations are kept, as in Chinese finance
+        text = re.sub(
+            r"\b(DSO|CEI|HHI)\b", "", text
+        )  # the KPI abbreviations are kept, as in Chinese finance
         assert not ENGLISH.search(text), s
         assert re.search(r"[\u4e00-\u9fff]", s), s
     assert any("Alpha &lt;Foods&gt;" in s for s in chinese)  # data is escaped, not translated
@@ -218,9 +298,15 @@ def test_chinese_charts_render_without_missing_glyphs():
     led = _ledger()
     ax = hp.dso_trend(breakdown.trend(led, "2024-06-30", months=3))
     assert ax.get_title() == t("Days sales outstanding") != "Days sales outstanding"
-    assert [text.get_text() for text in ax.get_legend().get_texts()][1:] == ["应收账款周转天数 (DSO)", "倒推法 DSO", "最佳可能 DSO"]
+    assert [text.get_text() for text in ax.get_legend().get_texts()][1:] == [
+        "应收账款周转天数 (DSO)",
+        "倒推法 DSO",
+        "最佳可能 DSO",
+    ]
     bars = lp.aging_bars(led.aging("2024-06-30"), "EUR")
-    assert bars.get_ylabel() == "未结金额（EUR）" and "未到期" in [x.get_text() for x in bars.get_xticklabels()]
+    assert bars.get_ylabel() == "未结金额（EUR）" and "未到期" in [
+        x.get_text() for x in bars.get_xticklabels()
+    ]
     missing = [m for a in (ax, bars) for m in _render(a) if "missing from font" in m]
     assert not missing, missing[:3]
 
@@ -249,7 +335,15 @@ def test_reconciliation_section_in_chinese(tmp_path):
         verdict = str(reconcile.summary(rec, "EUR"))
     finally:
         set_language("en")
-    for english in [*rec["line"], *rec["section"], "Section", "Line", "Check", "DIFFERS", " loaded"]:
+    for english in [
+        *rec["line"],
+        *rec["section"],
+        "Section",
+        "Line",
+        "Check",
+        "DIFFERS",
+        " loaded",
+    ]:
         assert f">{english}<" not in html and english not in verdict, english
     assert "应收账款余额（台账）" in html and "总账控制数" in html and "已加载" in html
     open_ar = rec.set_index("line").at["Open AR (ledger)", "amount"]

@@ -20,7 +20,13 @@ from arlib.health import breakdown
 from arlib.ledger import Ledger
 from arlib.schemas import C
 
-CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "ibm_late_payment" / "WA_Fn-UseC_-Accounts-Receivable.csv"
+CSV = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "data"
+    / "ibm_late_payment"
+    / "WA_Fn-UseC_-Accounts-Receivable.csv"
+)
 DATES = ("2013-06-30", "2013-12-31")
 
 
@@ -33,16 +39,39 @@ def read_raw(path: Path = CSV) -> pd.DataFrame:
 
 def ibm_ledger(raw: pd.DataFrame) -> Ledger:
     """The sample as canonical frames (the general column-mapping loader lives in arlib.io.load)."""
-    inv = pd.DataFrame({C.invoice_id: raw["invoiceNumber"], C.business_unit: raw["countrycode"],
-                        C.customer_id: raw["customerID"], C.invoice_date: raw["InvoiceDate"],
-                        C.due_date: raw["DueDate"], C.amount: raw["InvoiceAmount"].astype(float),
-                        C.currency: "XXX", C.disputed: raw["Disputed"].eq("Yes")})
-    txn = pd.DataFrame({C.txn_id: "P" + raw["invoiceNumber"], C.business_unit: raw["countrycode"],
-                        C.customer_id: raw["customerID"], C.invoice_id: raw["invoiceNumber"],
-                        C.date: raw["SettledDate"], C.amount: raw["InvoiceAmount"].astype(float), C.kind: "payment"})
+    inv = pd.DataFrame(
+        {
+            C.invoice_id: raw["invoiceNumber"],
+            C.business_unit: raw["countrycode"],
+            C.customer_id: raw["customerID"],
+            C.invoice_date: raw["InvoiceDate"],
+            C.due_date: raw["DueDate"],
+            C.amount: raw["InvoiceAmount"].astype(float),
+            C.currency: "XXX",
+            C.disputed: raw["Disputed"].eq("Yes"),
+        }
+    )
+    txn = pd.DataFrame(
+        {
+            C.txn_id: "P" + raw["invoiceNumber"],
+            C.business_unit: raw["countrycode"],
+            C.customer_id: raw["customerID"],
+            C.invoice_id: raw["invoiceNumber"],
+            C.date: raw["SettledDate"],
+            C.amount: raw["InvoiceAmount"].astype(float),
+            C.kind: "payment",
+        }
+    )
     cust = inv[[C.business_unit, C.customer_id]].drop_duplicates()
-    cust = cust.assign(**{C.name: cust[C.customer_id], C.segment: "all", C.credit_limit: np.nan, C.terms_days: 30,
-                          C.status: "active"})
+    cust = cust.assign(
+        **{
+            C.name: cust[C.customer_id],
+            C.segment: "all",
+            C.credit_limit: np.nan,
+            C.terms_days: 30,
+            C.status: "active",
+        }
+    )
     return Ledger(inv, txn, cust)
 
 
@@ -72,21 +101,33 @@ def brute(raw: pd.DataFrame, as_of: str) -> pd.DataFrame:
     rows = {}
     for bu, g in raw.groupby("countrycode"):
         o, o0, o1 = open_at(t)[g.index], open_at(start)[g.index], open_at(m1)[g.index]
-        ar, ar0, ar1 = g.loc[o, "InvoiceAmount"].sum(), g.loc[o0, "InvoiceAmount"].sum(), g.loc[o1, "InvoiceAmount"].sum()
+        ar, ar0, ar1 = (
+            g.loc[o, "InvoiceAmount"].sum(),
+            g.loc[o0, "InvoiceAmount"].sum(),
+            g.loc[o1, "InvoiceAmount"].sum(),
+        )
         cur = g.loc[o & (g["DueDate"] >= t), "InvoiceAmount"].sum()
         s = g.loc[(g["InvoiceDate"] > start) & (g["InvoiceDate"] <= t), "InvoiceAmount"].sum()
         s1 = g.loc[(g["InvoiceDate"] > m1) & (g["InvoiceDate"] <= t), "InvoiceAmount"].sum()
         paid = g.loc[(g["SettledDate"] > start) & (g["SettledDate"] <= t)]
         w = paid["InvoiceAmount"]
-        rows[bu] = {"open_ar": ar, "current_ar": cur, "ar_window_start": ar0, "billings_window": s,
-                    "collections_window": w.sum(), "dso": ar / s * days, "bpdso": cur / s * days,
-                    "cei": 100 * (ar0 + s - ar) / (ar0 + s - cur), "cei_month": 100 * (ar1 + s1 - ar) / (ar1 + s1 - cur),
-                    "turnover": s * 365 / days / ((ar0 + ar) / 2),
-                    "days_to_pay": (w * paid["DaysToSettle"]).sum() / w.sum(),
-                    "days_late": (w * (paid["SettledDate"] - paid["DueDate"]).dt.days).sum() / w.sum(),
-                    "share_paid_late": w[paid["DaysLate"] > 0].sum() / w.sum(),
-                    "disputed_open_amount": g.loc[o & g["Disputed"].eq("Yes"), "InvoiceAmount"].sum(),
-                    "past_due_share": (ar - cur) / ar if ar else np.nan}
+        rows[bu] = {
+            "open_ar": ar,
+            "current_ar": cur,
+            "ar_window_start": ar0,
+            "billings_window": s,
+            "collections_window": w.sum(),
+            "dso": ar / s * days,
+            "bpdso": cur / s * days,
+            "cei": 100 * (ar0 + s - ar) / (ar0 + s - cur),
+            "cei_month": 100 * (ar1 + s1 - ar) / (ar1 + s1 - cur),
+            "turnover": s * 365 / days / ((ar0 + ar) / 2),
+            "days_to_pay": (w * paid["DaysToSettle"]).sum() / w.sum(),
+            "days_late": (w * (paid["SettledDate"] - paid["DueDate"]).dt.days).sum() / w.sum(),
+            "share_paid_late": w[paid["DaysLate"] > 0].sum() / w.sum(),
+            "disputed_open_amount": g.loc[o & g["Disputed"].eq("Yes"), "InvoiceAmount"].sum(),
+            "past_due_share": (ar - cur) / ar if ar else np.nan,
+        }
     return pd.DataFrame(rows).T
 
 
@@ -95,8 +136,13 @@ def test_kpis_match_the_brute_force_reading(raw, table, as_of):
     got, want = table[as_of], brute(raw, as_of)
     assert sorted(got.index) == ["391", "406", "770", "818", "897"]
     for col in want.columns:
-        np.testing.assert_allclose(got.loc[want.index, col].astype(float), want[col].astype(float), rtol=1e-9,
-                                   atol=0.006, err_msg=f"{col} at {as_of}")
+        np.testing.assert_allclose(
+            got.loc[want.index, col].astype(float),
+            want[col].astype(float),
+            rtol=1e-9,
+            atol=0.006,
+            err_msg=f"{col} at {as_of}",
+        )
 
 
 def test_countback_walks_months_back(raw, table):
@@ -106,7 +152,9 @@ def test_countback_walks_months_back(raw, table):
     ar, end, total = table["2013-12-31"].loc["391", "open_ar"], pd.Timestamp("2013-12-31"), 0.0
     while True:
         start = end - pd.offsets.MonthEnd(1)
-        billed = g.loc[(g["InvoiceDate"] > start) & (g["InvoiceDate"] <= end), "InvoiceAmount"].sum()
+        billed = g.loc[
+            (g["InvoiceDate"] > start) & (g["InvoiceDate"] <= end), "InvoiceAmount"
+        ].sum()
         if billed >= ar:
             total += ar / billed * (end - start).days
             break

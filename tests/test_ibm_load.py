@@ -17,8 +17,13 @@ from arlib.io import reconcile
 
 PARAMS = ROOT / "params" / "ibm"
 #: unit -> (invoices, amount read, open AR at 2013-12-31, open items = payments after as_of)
-EXPECTED = {"391": (616, 40048.96, 82.68, 1), "406": (561, 39422.91, 196.59, 3), "770": (506, 27380.77, 220.38, 3),
-            "818": (387, 24502.06, 49.51, 1), "897": (396, 16348.48, 212.74, 5)}
+EXPECTED = {
+    "391": (616, 40048.96, 82.68, 1),
+    "406": (561, 39422.91, 196.59, 3),
+    "770": (506, 27380.77, 220.38, 3),
+    "818": (387, 24502.06, 49.51, 1),
+    "897": (396, 16348.48, 212.74, 5),
+}
 
 
 def _ledger(unit: str, **overrides):
@@ -38,10 +43,15 @@ def test_unit_loads_and_reconciles(ledgers, unit):
     assert len(led.invoices) == n and len(led.transactions) == n
     rec = assert_reconciles(led, "2013-12-31").set_index("line")
     assert rec.at["Invoices read", "amount"] == read and rec.at["Quarantined invoices", "rows"] == 0
-    assert rec.at["Open AR (ledger)", "amount"] == open_ar and rec.at["Open AR (ledger)", "rows"] == n_open
+    assert (
+        rec.at["Open AR (ledger)", "amount"] == open_ar
+        and rec.at["Open AR (ledger)", "rows"] == n_open
+    )
     assert rec.at["Transactions dated after as_of", "amount"] == open_ar
     problems = led.load_report.problems
-    assert problems[["problem", "policy", "rows"]].values.tolist() == [["future_dated", "warn", n_open]]
+    assert problems[["problem", "policy", "rows"]].values.tolist() == [
+        ["future_dated", "warn", n_open]
+    ]
     assert led.customers["terms_days"].eq(30).all() and led.customers["segment"].eq("unknown").all()
     assert led.invoices["currency"].eq("USD").all()
 
@@ -56,4 +66,7 @@ def test_mid_year_close_has_invoices_after_as_of(ibm_csv):
     led = _ledger("391", as_of="2013-06-30")
     rec = reconcile.reconciliation(led, "2013-06-30").set_index("line")
     assert reconcile.reconciled(rec.reset_index())
-    assert rec.at["Invoices dated after as_of", "amount"] < 0 and rec.at["Transactions dated after as_of", "rows"] > 0
+    assert (
+        rec.at["Invoices dated after as_of", "amount"] < 0
+        and rec.at["Transactions dated after as_of", "rows"] > 0
+    )

@@ -55,7 +55,9 @@ def write_files(folder: Path, files: dict[str, str | bytes], encoding: str = "ut
 
 def make_cfg(source, bu: str = "x", as_of: str = AS_OF, currency: str = "EUR", **params):
     """A validated run config (the notebooks' declared parameters) for ``source``."""
-    return validate({"business_unit": bu, "as_of": as_of, "currency": currency, "source": str(source), **params})
+    return validate(
+        {"business_unit": bu, "as_of": as_of, "currency": currency, "source": str(source), **params}
+    )
 
 
 def load(source, **params):
@@ -71,8 +73,12 @@ def assert_reconciles(ledger, as_of: str = AS_OF, gl_control_total=None) -> pd.D
     assert round(sum(by[p] for p in parts), 2) == by["Invoiced to as_of"]
     settled = ["Settled by payments", "Credited", "Written off"]
     assert round(by["Invoiced to as_of"] + sum(by[p] for p in settled), 2) == by["Open AR (ledger)"]
-    cash = ["of which applied to invoices", "of which over-applied (beyond invoice amount)",
-            "of which unapplied (no invoice)", "of which on invoices dated after as_of"]
+    cash = [
+        "of which applied to invoices",
+        "of which over-applied (beyond invoice amount)",
+        "of which unapplied (no invoice)",
+        "of which on invoices dated after as_of",
+    ]
     assert round(sum(by[p] for p in cash), 2) == by["Payments received to as_of"]
     return rec
 

@@ -59,7 +59,16 @@ source_options:
 validation_policy:
   negative_amount: quarantine   # open credit memos are listed; they are not invoices
 """
-HEADER = ["Buchungskreis", "Kunde", "Belegnumer", "Belegdatum", "Netofälligkeit", "Betrag in BW", "Belegwährung", "Text"]
+HEADER = [
+    "Buchungskreis",
+    "Kunde",
+    "Belegnumer",
+    "Belegdatum",
+    "Netofälligkeit",
+    "Betrag in BW",
+    "Belegwährung",
+    "Text",
+]
 ROWS = [
     ["1000", "100017", "1800001234", 20240115.0, 20240214, 1190.00, "EUR", "Lieferung 4711"],
     ["1000", "100017", "1800001235", 20240201.0, 20240302, 595.00, "EUR", "Lieferung 4712"],
@@ -82,8 +91,9 @@ def _export(folder):
     ws.append(["2000", "300001", "1900000001", 20240110.0, 20240209, 5000.00, "GBP", "UK"])
     ws.append([None, None, None, None, None, 2884.50, None, "Summe"])
     book.save(folder / "FBL5N_export.xlsx")
-    (folder / "ecb_rates.csv").write_text("Währung;Datum;Kurs\nUSD;05.02.2024;1,0800\nUSD;12.03.2024;1,0900\n",
-                                          encoding="utf-8")
+    (folder / "ecb_rates.csv").write_text(
+        "Währung;Datum;Kurs\nUSD;05.02.2024;1,0800\nUSD;12.03.2024;1,0900\n", encoding="utf-8"
+    )
     return folder
 
 
@@ -94,7 +104,9 @@ def sap_ledger(tmp_path):
     params.mkdir()
     (params / "defaults.yaml").write_text(DEFAULTS.format(source=src), encoding="utf-8")
     (params / "1000.yaml").write_text('business_unit: "1000"\n', encoding="utf-8")
-    raw = unit_params(params / "1000.yaml", params / "defaults.yaml", {"output_dir": str(tmp_path / "out")})
+    raw = unit_params(
+        params / "1000.yaml", params / "defaults.yaml", {"output_dir": str(tmp_path / "out")}
+    )
     cfg = validate(raw, str(params / "1000.yaml"))
     return io.load_ledger(cfg), cfg
 
@@ -102,11 +114,28 @@ def sap_ledger(tmp_path):
 def test_open_items_in_euro(sap_ledger):
     led, cfg = sap_ledger
     inv = led.invoices.set_index("invoice_id")
-    assert inv["amount"].to_dict() == {"1800001234": 1190.0, "1800001235": 595.0, "1800001240": 925.93,
-                                       "1800001241": 229.82}
-    assert inv["original_currency"].tolist() == ["EUR", "EUR", "USD", "USD"] and inv["currency"].eq("EUR").all()
-    assert inv["invoice_date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-15", "2024-02-01", "2024-02-05", "2024-03-12"]
-    assert inv["due_date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-02-14", "2024-03-02", "2024-03-06", "2024-04-11"]
+    assert inv["amount"].to_dict() == {
+        "1800001234": 1190.0,
+        "1800001235": 595.0,
+        "1800001240": 925.93,
+        "1800001241": 229.82,
+    }
+    assert (
+        inv["original_currency"].tolist() == ["EUR", "EUR", "USD", "USD"]
+        and inv["currency"].eq("EUR").all()
+    )
+    assert inv["invoice_date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2024-01-15",
+        "2024-02-01",
+        "2024-02-05",
+        "2024-03-12",
+    ]
+    assert inv["due_date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2024-02-14",
+        "2024-03-02",
+        "2024-03-06",
+        "2024-04-11",
+    ]
     assert led.open_items(cfg.as_of)["open_amount"].sum().round(2) == 2940.75
 
 
@@ -114,10 +143,18 @@ def test_quarantine_and_notes(sap_ledger):
     led, _ = sap_ledger
     q = led.load_report.quarantined["invoices"]
     assert q[["_row", "invoice_id", "problem"]].values.tolist() == [
-        [8, "1600000077", "negative_amount"], [9, "1800001235", "duplicate_row"], [10, "1800001240", "duplicate_row"]]
-    assert led.load_report.frames.set_index("frame").loc["invoices", ["rows_read", "rows_kept", "rows_quarantined"]].tolist() == [7, 4, 3]
+        [8, "1600000077", "negative_amount"],
+        [9, "1800001235", "duplicate_row"],
+        [10, "1800001240", "duplicate_row"],
+    ]
+    assert led.load_report.frames.set_index("frame").loc[
+        "invoices", ["rows_read", "rows_kept", "rows_quarantined"]
+    ].tolist() == [7, 4, 3]
     notes = led.load_report.notes
-    assert "FBL5N_export.xlsx: 1 row(s) with no Buchungskreis belong to no business unit and are not read (row(s) 12)" in notes
+    assert (
+        "FBL5N_export.xlsx: 1 row(s) with no Buchungskreis belong to no business unit and are not read (row(s) 12)"
+        in notes
+    )
     assert "FBL5N_export.xlsx: columns not used: Text" in notes
 
 
@@ -125,9 +162,16 @@ def test_reconciles_and_flags_the_gl_difference(sap_ledger):
     led, cfg = sap_ledger
     rec = assert_reconciles(led, "2024-03-31", cfg.gl_control_total)
     by = rec.set_index("line")
-    assert by.at["Invoices read", "amount"] == 4311.68 and by.at["Quarantined invoices", "amount"] == -1370.93
+    assert (
+        by.at["Invoices read", "amount"] == 4311.68
+        and by.at["Quarantined invoices", "amount"] == -1370.93
+    )
     assert by.at["Open AR (ledger)", "amount"] == 2940.75
-    assert by.loc["Open AR minus GL control total", ["amount", "check"]].tolist() == [150.0, "DIFFERS"]
+    assert by.loc["Open AR minus GL control total", ["amount", "check"]].tolist() == [
+        150.0,
+        "DIFFERS",
+    ]
     assert str(reconcile.summary(rec, "EUR")) == (
         "Invoices read 4,311.68 EUR, of which 1,370.93 quarantined; open AR 2,940.75 EUR. Every amount is "
-        "accounted for to the cent. OPEN AR DIFFERS FROM THE GL CONTROL TOTAL 2,790.75 EUR by 150.00 EUR.")
+        "accounted for to the cent. OPEN AR DIFFERS FROM THE GL CONTROL TOTAL 2,790.75 EUR by 150.00 EUR."
+    )

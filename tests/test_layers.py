@@ -13,10 +13,15 @@ ARLIB = Path(__file__).resolve().parents[1] / "arlib"
 
 #: a module may import modules of its own rank or lower; higher ranks are the outer layers
 RANKS = {
-    "arlib.errors": 0, "arlib.schemas": 0, "arlib.i18n": 0,
-    "arlib.ledger": 1, "arlib.dso": 1, "arlib.demo": 1,
+    "arlib.errors": 0,
+    "arlib.schemas": 0,
+    "arlib.i18n": 0,
+    "arlib.ledger": 1,
+    "arlib.dso": 1,
+    "arlib.demo": 1,
     "arlib.config": 2,
-    "arlib.health": 3, "arlib.forecast": 3,
+    "arlib.health": 3,
+    "arlib.forecast": 3,
     "arlib.provision": 4,  # its invoicing forecast uses arlib.forecast
     "arlib.report": 5,
     "arlib.io": 6,
@@ -54,7 +59,10 @@ def import_graph() -> dict[str, set[str]]:
                 if node.level:
                     up = pkg.split(".")[: len(pkg.split(".")) - node.level + 1]
                     base = ".".join(up + ([base] if base else []))
-                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
+                targets = [
+                    f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base
+                    for a in node.names
+                ]
             else:
                 continue
             for t in targets:
@@ -71,7 +79,9 @@ def upward_imports(graph) -> list[str]:
     for mod, deps in sorted(graph.items()):
         for dep in sorted(deps):
             if layer(dep) == "arlib" and mod != "arlib":
-                bad.append(f"{mod} -> {dep} (the package __init__ is for users, not for the layers)")
+                bad.append(
+                    f"{mod} -> {dep} (the package __init__ is for users, not for the layers)"
+                )
             elif RANKS[layer(dep)] > RANKS[layer(mod)]:
                 bad.append(f"{mod} (rank {RANKS[layer(mod)]}) -> {dep} (rank {RANKS[layer(dep)]})")
     return bad
@@ -122,9 +132,15 @@ def test_no_import_cycles():
 
 
 def test_the_checks_catch_an_upward_import_and_a_cycle():
-    graph = {"arlib.ledger": {"arlib.config"}, "arlib.config": {"arlib.ledger"}, "arlib.report.summary": {"arlib.io.load"}}
-    assert upward_imports(graph) == ["arlib.ledger (rank 1) -> arlib.config (rank 2)",
-                                     "arlib.report.summary (rank 5) -> arlib.io.load (rank 6)"]
+    graph = {
+        "arlib.ledger": {"arlib.config"},
+        "arlib.config": {"arlib.ledger"},
+        "arlib.report.summary": {"arlib.io.load"},
+    }
+    assert upward_imports(graph) == [
+        "arlib.ledger (rank 1) -> arlib.config (rank 2)",
+        "arlib.report.summary (rank 5) -> arlib.io.load (rank 6)",
+    ]
     assert cycles(graph) == [["arlib.config", "arlib.ledger"]]
 
 
@@ -140,5 +156,7 @@ if __name__ == "__main__":
 
     for m in sorted(g, key=lambda m: (RANKS[layer(m)], m)):
         print(f"{RANKS[layer(m)]} {m}: {', '.join(sorted(g[m])) or '-'}")
-    print(f"{len(g)} modules in {len({layer(m) for m in g})} layers, {max(map(level, g)) + 1} import levels; "
-          f"upward imports: {len(upward_imports(g))}; cycles: {len(cycles(g))}")
+    print(
+        f"{len(g)} modules in {len({layer(m) for m in g})} layers, {max(map(level, g)) + 1} import levels; "
+        f"upward imports: {len(upward_imports(g))}; cycles: {len(cycles(g))}"
+    )

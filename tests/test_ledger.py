@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from arlib.errors import ConfigError
 from arlib.ledger import Ledger, aging_summary, bucket_labels, month_ends, trailing_month_ends
 
-INV = [("A", "c1", "2024-01-01", "2024-01-31", 100.0),
-       ("B", "c1", "2024-02-10", "2024-03-11", 200.0),
-       ("C", "c2", "2024-03-31", "2024-04-30", 50.0)]
+INV = [
+    ("A", "c1", "2024-01-01", "2024-01-31", 100.0),
+    ("B", "c1", "2024-02-10", "2024-03-11", 200.0),
+    ("C", "c2", "2024-03-31", "2024-04-30", 50.0),
+]
 
 
 def test_bucket_labels_default_and_custom():
@@ -40,38 +42,46 @@ def test_invoiced_on_as_of_date_is_open_and_current():
     assert "C" not in ledger(INV).open_items("2024-03-30")["invoice_id"].tolist()
 
 
-@pytest.mark.parametrize("as_of,dpd,bucket", [
-    ("2024-01-31", 0, "current"),      # due today: not past due
-    ("2024-02-01", 1, "1-30"),
-    ("2024-03-01", 30, "1-30"),
-    ("2024-03-02", 31, "31-60"),
-    ("2024-05-30", 120, "91-120"),
-    ("2024-05-31", 121, "over 120"),
-])
+@pytest.mark.parametrize(
+    "as_of,dpd,bucket",
+    [
+        ("2024-01-31", 0, "current"),  # due today: not past due
+        ("2024-02-01", 1, "1-30"),
+        ("2024-03-01", 30, "1-30"),
+        ("2024-03-02", 31, "31-60"),
+        ("2024-05-30", 120, "91-120"),
+        ("2024-05-31", 121, "over 120"),
+    ],
+)
 def test_bucket_boundaries(as_of, dpd, bucket):
     row = ledger(INV[:1]).open_items(as_of).iloc[0]
     assert (row["days_past_due"], row["bucket"]) == (dpd, bucket)
 
 
 def test_partial_payment_credit_note_write_off_and_recovery():
-    txn = [("A", "2024-02-05", 30.0, "payment"),
-           ("A", "2024-02-20", 20.0, "credit_note"),
-           ("B", "2024-03-20", 200.0, "payment"),
-           ("A", "2024-04-30", 50.0, "write_off"),
-           ("A", "2024-06-30", 10.0, "recovery")]
+    txn = [
+        ("A", "2024-02-05", 30.0, "payment"),
+        ("A", "2024-02-20", 20.0, "credit_note"),
+        ("B", "2024-03-20", 200.0, "payment"),
+        ("A", "2024-04-30", 50.0, "write_off"),
+        ("A", "2024-06-30", 10.0, "recovery"),
+    ]
     led = ledger(INV, txn)
     by = lambda d: led.open_items(d).set_index("invoice_id")["open_amount"].to_dict()  # noqa: E731
     assert by("2024-02-10") == {"A": 70.0, "B": 200.0}
-    assert by("2024-03-31") == {"A": 50.0, "C": 50.0}   # B paid in full, C invoiced that day
-    assert by("2024-04-30") == {"C": 50.0}               # A written off
-    assert by("2024-07-31") == {"C": 50.0}               # the recovery does not reopen A
+    assert by("2024-03-31") == {"A": 50.0, "C": 50.0}  # B paid in full, C invoiced that day
+    assert by("2024-04-30") == {"C": 50.0}  # A written off
+    assert by("2024-07-31") == {"C": 50.0}  # the recovery does not reopen A
     flows = led.flows()
     assert flows.loc["2024-02", ["collected", "credited"]].tolist() == [30.0, 20.0]
     assert flows.loc["2024-06", "recovered"] == 10.0 and flows.loc["2024-04", "written_off"] == 50.0
 
 
 def test_unapplied_cash_and_overpayment_are_credit_balances():
-    txn = [(None, "2024-01-10", 500.0, "payment", "c9"), ("A", "2024-02-01", 120.0, "payment", "c1")]
+    txn = [
+        (None, "2024-01-10", 500.0, "payment", "c9"),
+        ("A", "2024-02-01", 120.0, "payment", "c1"),
+    ]
     led = ledger(INV[:1], txn)
     assert led.open_items("2024-02-01").empty
     un = led.unapplied("2024-02-01").set_index("customer_id")
@@ -93,15 +103,28 @@ def test_aging_lists_every_bucket_and_summary():
     assert aging["bucket"].astype(str).tolist() == bucket_labels()
     # A: 70 open, 60 dpd -> 31-60; B: 200, 20 dpd -> 1-30; C: 50 current
     assert aging.set_index("bucket")["amount"].to_dict() == {
-        "current": 50.0, "1-30": 200.0, "31-60": 70.0, "61-90": 0.0, "91-120": 0.0, "over 120": 0.0}
+        "current": 50.0,
+        "1-30": 200.0,
+        "31-60": 70.0,
+        "61-90": 0.0,
+        "91-120": 0.0,
+        "over 120": 0.0,
+    }
     s = aging_summary(aging)
     assert (s["open_ar"], s["current_ar"], s["past_due_ar"]) == (320.0, 50.0, 270.0)
     assert s["past_due_share"] == pytest.approx(270 / 320)
 
 
 def test_month_ends_and_trailing():
-    assert [str(d.date()) for d in month_ends("2024-01-15", "2024-03-01")] == ["2024-01-31", "2024-02-29", "2024-03-31"]
-    assert [str(d.date()) for d in trailing_month_ends("2024-06-30", 2)] == ["2024-05-31", "2024-06-30"]
+    assert [str(d.date()) for d in month_ends("2024-01-15", "2024-03-01")] == [
+        "2024-01-31",
+        "2024-02-29",
+        "2024-03-31",
+    ]
+    assert [str(d.date()) for d in trailing_month_ends("2024-06-30", 2)] == [
+        "2024-05-31",
+        "2024-06-30",
+    ]
 
 
 def test_history_equals_open_items_at_each_month_end(small_demo):
@@ -120,20 +143,35 @@ amounts = st.decimals(min_value="0.01", max_value="99999.99", places=2).map(floa
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(amounts, st.integers(0, 200), st.integers(0, 90), st.floats(0, 1.2)),
-                min_size=1, max_size=25),
-       st.integers(0, 400))
+@given(
+    st.lists(
+        st.tuples(amounts, st.integers(0, 200), st.integers(0, 90), st.floats(0, 1.2)),
+        min_size=1,
+        max_size=25,
+    ),
+    st.integers(0, 400),
+)
 def test_buckets_sum_to_open_ar_to_the_cent(rows, as_of_offset):
     base = pd.Timestamp("2024-01-01")
-    inv = [(f"I{i}", "c1", base + pd.Timedelta(days=d), base + pd.Timedelta(days=d + terms), amt)
-           for i, (amt, d, terms, _) in enumerate(rows)]
-    txn = [(f"I{i}", base + pd.Timedelta(days=d + 20), round(amt * paid, 2), "payment")
-           for i, (amt, d, _, paid) in enumerate(rows) if round(amt * paid, 2) > 0]
+    inv = [
+        (f"I{i}", "c1", base + pd.Timedelta(days=d), base + pd.Timedelta(days=d + terms), amt)
+        for i, (amt, d, terms, _) in enumerate(rows)
+    ]
+    txn = [
+        (f"I{i}", base + pd.Timedelta(days=d + 20), round(amt * paid, 2), "payment")
+        for i, (amt, d, _, paid) in enumerate(rows)
+        if round(amt * paid, 2) > 0
+    ]
     led = ledger(inv, txn)
     as_of = base + pd.Timedelta(days=as_of_offset)
     items = led.open_items(as_of)
     aging = led.aging(as_of)
     # independent: open = amount - payments dated <= as_of, for invoices dated <= as_of
-    expect = sum(max(round(a - (round(a * p, 2) if base + pd.Timedelta(days=d + 20) <= as_of else 0), 2), 0)
-                 for a, d, _, p in rows if base + pd.Timedelta(days=d) <= as_of)
-    assert round(aging["amount"].sum(), 2) == round(items["open_amount"].sum(), 2) == round(expect, 2)
+    expect = sum(
+        max(round(a - (round(a * p, 2) if base + pd.Timedelta(days=d + 20) <= as_of else 0), 2), 0)
+        for a, d, _, p in rows
+        if base + pd.Timedelta(days=d) <= as_of
+    )
+    assert (
+        round(aging["amount"].sum(), 2) == round(items["open_amount"].sum(), 2) == round(expect, 2)
+    )

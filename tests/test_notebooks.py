@@ -37,7 +37,11 @@ def test_every_parameter_line_declares_type_and_help(nb):
     cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
     tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1
-    lines = [ln for ln in "".join(tagged[0]["source"]).splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    lines = [
+        ln
+        for ln in "".join(tagged[0]["source"]).splitlines()
+        if ln.strip() and not ln.strip().startswith("#")
+    ]
     params = parse_parameters_cell("\n".join(lines))
     assert len(params) == len(lines), "every line must read `name: type = default  # help`"
     assert all(p.help for p in params), [p.name for p in params if not p.help]
@@ -48,10 +52,16 @@ def test_shared_parameters_agree_across_notebooks():
     seen = {}
     for nb in NOTEBOOKS:
         cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
-        src = "".join("".join(c["source"]) for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+        src = "".join(
+            "".join(c["source"])
+            for c in cells
+            if "parameters" in c.get("metadata", {}).get("tags", [])
+        )
         for p in parse_parameters_cell(src, nb.stem):
             if p.name in seen:
-                assert (p.type, p.default) == seen[p.name][:2], f"{p.name}: {nb.stem} vs {seen[p.name][2]}"
+                assert (p.type, p.default) == seen[p.name][:2], (
+                    f"{p.name}: {nb.stem} vs {seen[p.name][2]}"
+                )
             seen.setdefault(p.name, (p.type, p.default, nb.stem))
 
 
@@ -64,9 +74,19 @@ def test_params_file_validates_against_notebook_parameters(unit_file, defaults):
 
 
 def test_papermill_help_lists_parameters_with_help():
-    out = subprocess.run([sys.executable, "-m", "papermill", "--help-notebook", str(ROOT / "notebooks" / "health.ipynb")],
-                         capture_output=True, text=True, check=True).stdout
-    assert "as_of: str (default \"2026-10-31\")" in out.replace("'", '"')
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "papermill",
+            "--help-notebook",
+            str(ROOT / "notebooks" / "health.ipynb"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert 'as_of: str (default "2026-10-31")' in out.replace("'", '"')
     assert "close date of the report" in out and "window_months: int" in out
 
 

@@ -20,9 +20,20 @@ def test_environment_yml_matches_pyproject():
 
 
 def test_public_api_is_pinned():
-    assert sorted(arlib.__all__) == sorted([
-        "ArlibError", "ConfigError", "DataError", "Ledger", "RunConfig", "SourceError", "__version__",
-        "aging_table", "bucket_labels", "month_ends", "record",
-    ])
+    assert sorted(arlib.__all__) == sorted(
+        [
+            "ArlibError",
+            "ConfigError",
+            "DataError",
+            "Ledger",
+            "RunConfig",
+            "SourceError",
+            "__version__",
+            "aging_table",
+            "bucket_labels",
+            "month_ends",
+            "record",
+        ]
+    )
     for name in arlib.__all__:
         assert getattr(arlib, name) is not None, name

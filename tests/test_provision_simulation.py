@@ -25,7 +25,9 @@ def simulate(p: float, months: int = 36, per_month: int = 300, seed: int = 0):
     rng = np.random.default_rng(seed)
     starts = pd.date_range("2022-01-01", periods=months, freq="MS")
     n = months * per_month
-    inv_date = starts[np.repeat(np.arange(months), per_month)] + pd.to_timedelta(rng.integers(0, 28, n), unit="D")
+    inv_date = starts[np.repeat(np.arange(months), per_month)] + pd.to_timedelta(
+        rng.integers(0, 28, n), unit="D"
+    )
     due = inv_date + pd.Timedelta(days=35)
     amount = np.round(rng.lognormal(np.log(1000), 0.5, n), 2)
     default = rng.random(n) < p
@@ -33,11 +35,28 @@ def simulate(p: float, months: int = 36, per_month: int = 300, seed: int = 0):
     written_off = due + pd.to_timedelta(rng.integers(150, 200, n), unit="D")
     end = starts[-1] + pd.offsets.MonthEnd(0)
     ids = np.array([f"I{i:06d}" for i in range(n)])
-    inv = pd.DataFrame({"invoice_id": ids, "business_unit": "S", "customer_id": "c", "invoice_date": inv_date,
-                        "due_date": due, "amount": amount, "currency": "EUR", "disputed": False})
-    txn = pd.DataFrame({"business_unit": "S", "customer_id": "c", "invoice_id": ids,
-                        "date": np.where(default, written_off, paid), "amount": amount,
-                        "kind": np.where(default, "write_off", "payment")})
+    inv = pd.DataFrame(
+        {
+            "invoice_id": ids,
+            "business_unit": "S",
+            "customer_id": "c",
+            "invoice_date": inv_date,
+            "due_date": due,
+            "amount": amount,
+            "currency": "EUR",
+            "disputed": False,
+        }
+    )
+    txn = pd.DataFrame(
+        {
+            "business_unit": "S",
+            "customer_id": "c",
+            "invoice_id": ids,
+            "date": np.where(default, written_off, paid),
+            "amount": amount,
+            "kind": np.where(default, "write_off", "payment"),
+        }
+    )
     txn = txn.loc[txn["date"] <= end].reset_index(drop=True)
     txn.insert(0, "txn_id", [f"T{i:06d}" for i in range(len(txn))])
     return Ledger(inv, txn, validate=False), end
@@ -69,11 +88,15 @@ def test_vintage_recovers_the_default_rate(sim):
 def test_forecast_expense_matches_steady_state(sim):
     """In a steady state every unit invoiced is provisioned at p once: expense = p x invoicing."""
     p, led, end = sim
-    fc = provision_forecast(led, end, 3, lookback=24, statuses=(), n_boot=50).set_index(["metric", "month_end"])
+    fc = provision_forecast(led, end, 3, lookback=24, statuses=(), n_boot=50).set_index(
+        ["metric", "month_end"]
+    )
     invoiced = fc.loc["invoiced", "yhat"]
     charge = fc.loc["charge"]
     assert charge["yhat"].to_numpy() == pytest.approx(p * invoiced.to_numpy(), rel=0.3)
-    assert (charge["yhat_lo_80"] <= charge["yhat"]).all() and (charge["yhat"] <= charge["yhat_hi_80"]).all()
+    assert (charge["yhat_lo_80"] <= charge["yhat"]).all() and (
+        charge["yhat"] <= charge["yhat_hi_80"]
+    ).all()
     # the roll-forward identity holds on the forecast too
     alw = np.r_[fc.loc["allowance", "yhat"].to_numpy()]
     wo, rec = fc.loc["write_offs", "yhat"].to_numpy(), fc.loc["recoveries", "yhat"].to_numpy()

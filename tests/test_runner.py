@@ -17,7 +17,9 @@ from arlib.run.runner import UnitJob, UnitResult
 
 def _job(bu="aa", notebooks=("health",), root=ROOT, params=None) -> UnitJob:
     nbs = tuple(str(Path(root) / "notebooks" / f"{n}.ipynb") for n in notebooks)
-    return UnitJob(bu, "2026-10-31", params or {"business_unit": bu}, f"params/{bu}.yaml", nbs, str(root))
+    return UnitJob(
+        bu, "2026-10-31", params or {"business_unit": bu}, f"params/{bu}.yaml", nbs, str(root)
+    )
 
 
 def test_notebooks_are_found_as_planned_when_they_exist_here():
@@ -37,7 +39,11 @@ def test_a_unit_whose_notebooks_are_nowhere_fails_with_the_fix(monkeypatch, tmp_
     assert res.status == "failed" and res.reports == []
     assert "['nosuch.ipynb'] not found under" in res.errors[0] and "ARLIB_HOME" in res.errors[0]
     kpis = json.loads(res.files["kpis.json"])
-    assert (kpis["as_of"], kpis["business_unit"], kpis["audit"]["business_unit"]) == ("2026-10-31", "aa", "aa")
+    assert (kpis["as_of"], kpis["business_unit"], kpis["audit"]["business_unit"]) == (
+        "2026-10-31",
+        "aa",
+        "aa",
+    )
 
 
 def _exit_on_bb(job: UnitJob, workdir: str) -> UnitResult:
@@ -49,7 +55,11 @@ def _exit_on_bb(job: UnitJob, workdir: str) -> UnitResult:
 def test_a_dying_pool_worker_fails_its_unit_only(tmp_path):
     jobs = [_job("aa"), _job("bb"), _job("cc")]
     res = runner.run_jobs(jobs, tmp_path, n_jobs=2, progress=False, task=_exit_on_bb)
-    assert [(r.business_unit, r.status) for r in res] == [("aa", "ok"), ("bb", "failed"), ("cc", "ok")]
+    assert [(r.business_unit, r.status) for r in res] == [
+        ("aa", "ok"),
+        ("bb", "failed"),
+        ("cc", "ok"),
+    ]
     assert res[1].errors == ["worker process died while running it (killed, or out of memory)"]
 
 
@@ -65,10 +75,27 @@ def test_pool_starts_units_longest_first_by_their_last_run(tmp_path):
     _manifest(tmp_path / "2026-10-31", {"aa": 30.0})  # a rerun of this as_of: its own figure wins
     _manifest(tmp_path / "2026-11-30", {"cc": 500.0})  # a later close is not history
     (tmp_path / "2026-08-31").mkdir()  # a folder without a manifest is skipped
-    assert runner.previous_durations(tmp_path, jobs) == {"aa": 30.0, "bb": 40.0, "cc": 20.0, "dd": 99.0}
+    assert runner.previous_durations(tmp_path, jobs) == {
+        "aa": 30.0,
+        "bb": 40.0,
+        "cc": 20.0,
+        "dd": 99.0,
+    }
     # ee never ran: first (size unknown), then 99, 40, 30, 20
-    assert [j.business_unit for j in runner.longest_first(jobs, tmp_path)] == ["ee", "dd", "bb", "aa", "cc"]
-    assert [j.business_unit for j in runner.longest_first(jobs, tmp_path / "none")] == ["aa", "bb", "cc", "dd", "ee"]
+    assert [j.business_unit for j in runner.longest_first(jobs, tmp_path)] == [
+        "ee",
+        "dd",
+        "bb",
+        "aa",
+        "cc",
+    ]
+    assert [j.business_unit for j in runner.longest_first(jobs, tmp_path / "none")] == [
+        "aa",
+        "bb",
+        "cc",
+        "dd",
+        "ee",
+    ]
 
 
 def test_progress_returns_results_in_job_order():
@@ -95,10 +122,23 @@ def test_kernel_setup_marks_the_module_absent_and_binds_no_name(monkeypatch):
 
 @pytest.mark.slow
 def test_kernels_started_by_the_runner_skip_the_slow_import(tmp_path):
-    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": "c", "metadata": {}, "outputs": [],
-                     "source": "import sys\nprint(sys.modules.get('rfc3987_syntax', 'not imported'))"}],
-          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-          "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": "c",
+                "metadata": {},
+                "outputs": [],
+                "source": "import sys\nprint(sys.modules.get('rfc3987_syntax', 'not imported'))",
+            }
+        ],
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     (tmp_path / "probe.ipynb").write_text(json.dumps(nb))
     out, exc = runner._execute(tmp_path / "probe.ipynb", tmp_path / "out.ipynb", {}, str(tmp_path))
     assert exc is None and out.cells[0].outputs[0]["text"].strip() in ("None", "not imported")
@@ -107,8 +147,12 @@ def test_kernels_started_by_the_runner_skip_the_slow_import(tmp_path):
 def _worker_state(_: int) -> dict:
     import sys as _sys
 
-    return {"warm": runner._warm, "papermill": "papermill" in _sys.modules,
-            "threads": os.environ.get("OPENBLAS_NUM_THREADS"), "pid": os.getpid()}
+    return {
+        "warm": runner._warm,
+        "papermill": "papermill" in _sys.modules,
+        "threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+        "pid": os.getpid(),
+    }
 
 
 @pytest.mark.slow
@@ -149,16 +193,52 @@ def test_kpis_collected_from_a_notebook_are_plain_json_types():
 
     from arlib.report.records import KPI_MIME, collect_kpis
 
-    nb = nbformat.from_dict({"cells": [
-        {"cell_type": "code", "source": "", "metadata": {}, "execution_count": 1, "outputs": [
-            {"output_type": "display_data", "metadata": {}, "data": {KPI_MIME: {"aging": {"current": 1.5}, "n": [1, 2]}}}]},
-        {"cell_type": "code", "source": "", "metadata": {}, "execution_count": 2, "outputs": [
-            {"output_type": "display_data", "metadata": {}, "data": {KPI_MIME: '{"dso": 41.2}'}}]}],
-        "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
-    assert type(nb.cells[0].outputs[0].data[KPI_MIME]) is not dict  # the test's premise: a NotebookNode
+    nb = nbformat.from_dict(
+        {
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "source": "",
+                    "metadata": {},
+                    "execution_count": 1,
+                    "outputs": [
+                        {
+                            "output_type": "display_data",
+                            "metadata": {},
+                            "data": {KPI_MIME: {"aging": {"current": 1.5}, "n": [1, 2]}},
+                        }
+                    ],
+                },
+                {
+                    "cell_type": "code",
+                    "source": "",
+                    "metadata": {},
+                    "execution_count": 2,
+                    "outputs": [
+                        {
+                            "output_type": "display_data",
+                            "metadata": {},
+                            "data": {KPI_MIME: '{"dso": 41.2}'},
+                        }
+                    ],
+                },
+            ],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    )
+    assert (
+        type(nb.cells[0].outputs[0].data[KPI_MIME]) is not dict
+    )  # the test's premise: a NotebookNode
     kpis = collect_kpis(nb)
-    assert kpis == {"aging": {"current": 1.5}, "n": [1, 2], "dso": 41.2} and type(kpis["aging"]) is dict
+    assert (
+        kpis == {"aging": {"current": 1.5}, "n": [1, 2], "dso": 41.2}
+        and type(kpis["aging"]) is dict
+    )
     blob = pickle.dumps(UnitResult("aa", "2026-10-31", kpis=kpis)).hex()
     code = f"import pickle, sys; pickle.loads(bytes.fromhex('{blob}')); print('nbformat' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     assert out.stdout.strip() == "False"

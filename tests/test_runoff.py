@@ -19,19 +19,40 @@ from arlib.forecast.runoff import (
 from arlib.ledger import Ledger
 
 AS_OF = pd.Timestamp("2024-12-31")
-P_WRITE_OFF, WO_AGE, D_MIN, D_MAX = 0.1, 150, 10, 69  # paid after U{10..69} days, else written off at 150
+P_WRITE_OFF, WO_AGE, D_MIN, D_MAX = (
+    0.1,
+    150,
+    10,
+    69,
+)  # paid after U{10..69} days, else written off at 150
 
 
 def _ledger(invoice_dates, amounts, settle_days, kinds, customer="c1") -> Ledger:
     n = len(invoice_dates)
     ids = [f"I{i:05d}" for i in range(n)]
-    inv = pd.DataFrame({"invoice_id": ids, "business_unit": "X", "customer_id": customer,
-                        "invoice_date": pd.to_datetime(invoice_dates), "amount": np.asarray(amounts, float),
-                        "currency": "EUR", "disputed": False})
+    inv = pd.DataFrame(
+        {
+            "invoice_id": ids,
+            "business_unit": "X",
+            "customer_id": customer,
+            "invoice_date": pd.to_datetime(invoice_dates),
+            "amount": np.asarray(amounts, float),
+            "currency": "EUR",
+            "disputed": False,
+        }
+    )
     inv["due_date"] = inv["invoice_date"] + pd.Timedelta(days=30)
-    txn = pd.DataFrame({"txn_id": [f"T{i:05d}" for i in range(n)], "business_unit": "X", "customer_id": customer,
-                        "invoice_id": ids, "date": inv["invoice_date"] + pd.to_timedelta(settle_days, unit="D"),
-                        "amount": inv["amount"], "kind": kinds})
+    txn = pd.DataFrame(
+        {
+            "txn_id": [f"T{i:05d}" for i in range(n)],
+            "business_unit": "X",
+            "customer_id": customer,
+            "invoice_id": ids,
+            "date": inv["invoice_date"] + pd.to_timedelta(settle_days, unit="D"),
+            "amount": inv["amount"],
+            "kind": kinds,
+        }
+    )
     return Ledger(inv, txn)
 
 
@@ -50,7 +71,9 @@ def known():
 def _truth(age: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """P(paid at an age in (lo, hi] | open at age) and P(written off | open) under the known law."""
     d = np.arange(D_MIN, D_MAX + 1)
-    alive = (1 - P_WRITE_OFF) * (d[None, :] > age[:, None]).mean(axis=1) + P_WRITE_OFF * (age < WO_AGE)
+    alive = (1 - P_WRITE_OFF) * (d[None, :] > age[:, None]).mean(axis=1) + P_WRITE_OFF * (
+        age < WO_AGE
+    )
     inside = ((d[None, :] > lo[:, None]) & (d[None, :] <= hi[:, None])).mean(axis=1)
     return (1 - P_WRITE_OFF) * inside / alive, P_WRITE_OFF * (age < WO_AGE) / alive
 
@@ -75,7 +98,9 @@ def test_runoff_matches_known_payment_delays(known):
 
 
 def test_runoff_conditions_on_age_and_groups_fall_back(known):
-    inv = known.invoices.assign(region=np.where(np.arange(len(known.invoices)) % 100 == 0, "tiny", "big"))
+    inv = known.invoices.assign(
+        region=np.where(np.arange(len(known.invoices)) % 100 == 0, "tiny", "big")
+    )
     led = Ledger(inv, known.transactions)
     with pytest.warns(UserWarning, match="tiny"):
         model = RunoffModel(by="region", history_days=None).fit(led, AS_OF)
@@ -96,13 +121,29 @@ def test_payment_pattern_recovers_known_shares():
     # every month: one invoice of 100 on the 1st for 30 months; 20 paid the same month,
     # 50 the next, 30 two months later (three payment rows per invoice)
     starts = pd.date_range("2022-01-01", periods=30, freq="MS")
-    inv = pd.DataFrame({"invoice_id": [f"I{i}" for i in range(30)], "business_unit": "X", "customer_id": "c",
-                        "invoice_date": starts, "due_date": starts + pd.Timedelta(days=30), "amount": 100.0,
-                        "currency": "EUR", "disputed": False})
-    rows = [(f"I{i}", s + pd.DateOffset(months=k) + pd.Timedelta(days=5), amt)
-            for i, s in enumerate(starts) for k, amt in ((0, 20.0), (1, 50.0), (2, 30.0))]
+    inv = pd.DataFrame(
+        {
+            "invoice_id": [f"I{i}" for i in range(30)],
+            "business_unit": "X",
+            "customer_id": "c",
+            "invoice_date": starts,
+            "due_date": starts + pd.Timedelta(days=30),
+            "amount": 100.0,
+            "currency": "EUR",
+            "disputed": False,
+        }
+    )
+    rows = [
+        (f"I{i}", s + pd.DateOffset(months=k) + pd.Timedelta(days=5), amt)
+        for i, s in enumerate(starts)
+        for k, amt in ((0, 20.0), (1, 50.0), (2, 30.0))
+    ]
     txn = pd.DataFrame(rows, columns=["invoice_id", "date", "amount"]).assign(
-        txn_id=lambda d: [f"T{i}" for i in range(len(d))], business_unit="X", customer_id="c", kind="payment")
+        txn_id=lambda d: [f"T{i}" for i in range(len(d))],
+        business_unit="X",
+        customer_id="c",
+        kind="payment",
+    )
     pat = payment_pattern(Ledger(inv, txn), "2024-06-30", max_lag=4, window=12)
     assert np.allclose(pat["share"], [0.2, 0.5, 0.3, 0.0, 0.0])
     assert pat["cohorts"].tolist() == [12, 11, 10, 9, 8]
@@ -115,12 +156,18 @@ def test_collections_from_invoicing_and_structural_sum():
         inv[f"yhat_lo_{lv}"], inv[f"yhat_hi_{lv}"] = inv["yhat"] - w, inv["yhat"] + w
     pat = pd.DataFrame({"lag": [0, 1], "share": [0.25, 0.5]})
     got = collections_from_invoicing(inv, pat)
-    assert got["yhat"].tolist() == [25.0, 100.0, 175.0]  # 0.25*100; 0.25*200+0.5*100; 0.25*300+0.5*200
+    assert got["yhat"].tolist() == [
+        25.0,
+        100.0,
+        175.0,
+    ]  # 0.25*100; 0.25*200+0.5*100; 0.25*300+0.5*200
     run = got.assign(model="runoff", yhat=[50.0, 10.0, 0.0])
     total = structural_forecast(run, got)
     assert total["yhat"].tolist() == [75.0, 110.0, 175.0]
     # runoff given the same spread as the invoicing part: independent errors add in quadrature
-    assert np.allclose(total["yhat_hi_95"] - total["yhat"], np.sqrt(2) * (got["yhat_hi_95"] - got["yhat"]))
+    assert np.allclose(
+        total["yhat_hi_95"] - total["yhat"], np.sqrt(2) * (got["yhat_hi_95"] - got["yhat"])
+    )
     assert (total["yhat_hi_95"] > total["yhat_hi_80"]).all()
 
 
@@ -129,7 +176,9 @@ def test_cash_series_drops_warm_up_and_partial_period(known):
         s = cash_series(known, through="2024-11-30")
     # 90th percentile of days-to-pay of paid invoices is ~63 (U{10..69}): ready early March 2023,
     # so January, February and March (which starts before then) are left out
-    assert s["ds"].iloc[0] == pd.Timestamp("2023-04-01") and s["ds"].iloc[-1] == pd.Timestamp("2024-11-01")
+    assert s["ds"].iloc[0] == pd.Timestamp("2023-04-01") and s["ds"].iloc[-1] == pd.Timestamp(
+        "2024-11-01"
+    )
     flows = known.flows("M")
     assert s["y"].iloc[-1] == flows.loc[pd.Period("2024-11", "M"), "collected"]
 
@@ -142,7 +191,9 @@ def test_future_periods():
 
 def test_structural_cash_forecast_adds_runoff_and_future_invoicing(known):
     model = RunoffModel(by=None, history_days=None).fit(known, "2024-12-15")
-    out = structural_cash_forecast(known, "2024-12-15", 3, "MS", model=model, method="naive", unique_id="x")
+    out = structural_cash_forecast(
+        known, "2024-12-15", 3, "MS", model=model, method="naive", unique_id="x"
+    )
     wide = out.pivot_table(index="ds", columns="model", values="yhat")
     assert np.allclose(wide["structural"], wide["runoff"] + wide["invoicing_pattern"])
     assert np.allclose(wide["runoff"], model.predict(3, "MS")["yhat"].to_numpy())

@@ -52,7 +52,9 @@ def _ours(root, arrow_strings: bool) -> pd.DataFrame:
     parts = []
     for bu in parquet_store.units(root):
         f = parquet_store.read_frames(root, bu, arrow_strings=arrow_strings)
-        h = Ledger(f["invoices"], f["transactions"], f.get("customers"), validate=False).history(ENDS)
+        h = Ledger(f["invoices"], f["transactions"], f.get("customers"), validate=False).history(
+            ENDS
+        )
         parts.append(h[h["count"] > 0].assign(bu=bu))
     return pd.concat(parts, ignore_index=True)
 
@@ -65,7 +67,9 @@ def test_month_end_aging_equals_duckdb_to_the_cent(store, arrow_strings):
     got = ours.set_index(keys).sort_index()[["amount", "count"]]
     want = peer.set_index(keys).sort_index()[["amount", "count"]]
     assert len(got) > 100 and got.index.equals(want.index)
-    np.testing.assert_array_equal((got["amount"] * 100).round().astype(int), (want["amount"] * 100).round().astype(int))
+    np.testing.assert_array_equal(
+        (got["amount"] * 100).round().astype(int), (want["amount"] * 100).round().astype(int)
+    )
     np.testing.assert_array_equal(got["count"], want["count"])
 
 
@@ -78,7 +82,9 @@ def test_flows_equal_duckdb_monthly_sums(store):
               WHERE business_unit = 'bb' AND kind = 'payment' GROUP BY ALL ORDER BY m"""
     want = duckdb.sql(sql).df().set_index("m")["collected"]
     got = flows["collected"][flows["collected"] != 0]
-    assert list(got.index.astype(str)) == list(want.index) and np.allclose(got.to_numpy(), want.to_numpy(), atol=0.005)
+    assert list(got.index.astype(str)) == list(want.index) and np.allclose(
+        got.to_numpy(), want.to_numpy(), atol=0.005
+    )
 
 
 def test_store_round_trip_reads_one_unit_and_only_the_columns_asked(store, small_demo):
@@ -86,9 +92,16 @@ def test_store_round_trip_reads_one_unit_and_only_the_columns_asked(store, small
     want = small_demo["invoices"][small_demo["invoices"]["business_unit"] == "aa"]
     assert parquet_store.units(store) == ["aa", "bb"]
     assert len(got["invoices"]) == len(want) and set(got["invoices"]["business_unit"]) == {"aa"}
-    assert got["invoices"].set_index("invoice_id")["amount"].sort_index().equals(want.set_index("invoice_id")["amount"].sort_index())
+    assert (
+        got["invoices"]
+        .set_index("invoice_id")["amount"]
+        .sort_index()
+        .equals(want.set_index("invoice_id")["amount"].sort_index())
+    )
     assert got["transactions"]["date"].is_monotonic_increasing
-    some = parquet_store.read_frames(store, "aa", {"invoices": ["invoice_id", "amount"]}, frames=("invoices",))
+    some = parquet_store.read_frames(
+        store, "aa", {"invoices": ["invoice_id", "amount"]}, frames=("invoices",)
+    )
     assert list(some) == ["invoices"] and list(some["invoices"].columns) == ["invoice_id", "amount"]
 
 
@@ -107,7 +120,7 @@ def test_history_with_unsorted_and_repeated_dates_equals_open_items_per_date(sma
     dates = pd.DatetimeIndex(["2026-03-31", "2025-06-30", "2026-03-31", "2023-01-31", "2026-10-15"])
     hist = led.history(dates)
     for i, d in enumerate(dates):
-        rows = hist.iloc[i * 6:(i + 1) * 6]
+        rows = hist.iloc[i * 6 : (i + 1) * 6]
         items = led.open_items(d)
         assert (rows["month_end"] == d).all()
         assert round(rows["amount"].sum(), 2) == round(items["open_amount"].sum(), 2)
@@ -125,9 +138,11 @@ def test_an_already_sorted_frame_and_a_shuffled_one_give_the_same_ledger(small_d
 
 def test_negative_settlements_fall_back_to_date_by_date():
     """Amounts must be > 0, but unvalidated data may break that: same answer as the definition."""
-    led = Ledger(invoices(("A", "c1", "2024-01-01", "2024-01-31", 100.0)),
-                 transactions(("A", "2024-01-10", 100.0, "payment"), ("A", "2024-02-10", -40.0, "payment")),
-                 validate=False)
+    led = Ledger(
+        invoices(("A", "c1", "2024-01-01", "2024-01-31", 100.0)),
+        transactions(("A", "2024-01-10", 100.0, "payment"), ("A", "2024-02-10", -40.0, "payment")),
+        validate=False,
+    )
     assert led.open_items("2024-01-31").empty
     assert led.open_items("2024-02-29")["open_amount"].tolist() == [40.0]
     h = led.history(["2024-01-31", "2024-02-29"])
@@ -137,7 +152,12 @@ def test_negative_settlements_fall_back_to_date_by_date():
 def test_demo_scale_flows_match_grouped_definition():
     f = demo.generate(seed=5, units={"xx": demo.UNITS["uk"]}, start="2024-01-01", end="2025-06-30")
     led = Ledger(f["invoices"], f["transactions"], f["customers"])
-    inv = f["invoices"].groupby(f["invoices"]["invoice_date"].dt.strftime("%Y-%m"))["amount"].sum().round(2)
+    inv = (
+        f["invoices"]
+        .groupby(f["invoices"]["invoice_date"].dt.strftime("%Y-%m"))["amount"]
+        .sum()
+        .round(2)
+    )
     got = led.flows()["invoiced"]
     assert got[got != 0].rename(lambda p: str(p)).to_dict() == inv[inv != 0].to_dict()
 
@@ -147,10 +167,15 @@ def test_a_unit_report_reads_only_its_partition_of_a_parquet_store(tmp_path, sma
     from arlib import config, io
 
     root = parquet_store.write_store(small_demo, tmp_path / "store")
-    for name in ("invoices", "transactions"):  # (customers, one row each, are read whole and filtered)
+    for name in (
+        "invoices",
+        "transactions",
+    ):  # (customers, one row each, are read whole and filtered)
         for f in (root / name).glob("business_unit=bb/*.parquet"):
             f.write_bytes(b"not parquet")
-    cfg = config.validate({"business_unit": "aa", "as_of": AS_OF, "source": str(root), "currency": "EUR"})
+    cfg = config.validate(
+        {"business_unit": "aa", "as_of": AS_OF, "source": str(root), "currency": "EUR"}
+    )
     led = io.load_ledger(cfg)
     want = small_demo["invoices"]["business_unit"].eq("aa").sum()
     assert len(led.invoices) == want and set(led.invoices["business_unit"]) == {"aa"}

@@ -13,13 +13,25 @@ from arlib.provision.vintage import VintageLossModel
 def _ledger(extra_txn=()) -> Ledger:
     """Cohorts Jan, Feb, Mar 2024 of 1000 each. Write-offs: Jan 20 in Feb and 30 in Mar (ages 1
     and 2); Feb 40 in Mar (age 1); a 10 recovery on Jan in Mar."""
-    inv = pd.DataFrame({
-        "invoice_id": ["J", "F", "M"], "business_unit": "X", "customer_id": "c",
-        "invoice_date": pd.to_datetime(["2024-01-15", "2024-02-15", "2024-03-15"]),
-        "due_date": pd.to_datetime(["2024-01-31", "2024-02-29", "2024-03-31"]),
-        "amount": 1000.0, "currency": "EUR", "disputed": False})
-    rows = [("J", "2024-02-20", 20.0, "write_off"), ("J", "2024-03-20", 30.0, "write_off"),
-            ("F", "2024-03-20", 40.0, "write_off"), ("J", "2024-03-25", 10.0, "recovery"), *extra_txn]
+    inv = pd.DataFrame(
+        {
+            "invoice_id": ["J", "F", "M"],
+            "business_unit": "X",
+            "customer_id": "c",
+            "invoice_date": pd.to_datetime(["2024-01-15", "2024-02-15", "2024-03-15"]),
+            "due_date": pd.to_datetime(["2024-01-31", "2024-02-29", "2024-03-31"]),
+            "amount": 1000.0,
+            "currency": "EUR",
+            "disputed": False,
+        }
+    )
+    rows = [
+        ("J", "2024-02-20", 20.0, "write_off"),
+        ("J", "2024-03-20", 30.0, "write_off"),
+        ("F", "2024-03-20", 40.0, "write_off"),
+        ("J", "2024-03-25", 10.0, "recovery"),
+        *extra_txn,
+    ]
     txn = pd.DataFrame(rows, columns=["invoice_id", "date", "amount", "kind"])
     txn["date"] = pd.to_datetime(txn["date"])
     txn.insert(0, "txn_id", [f"t{i}" for i in range(len(txn))])
@@ -30,8 +42,14 @@ def _ledger(extra_txn=()) -> Ledger:
 def test_triangle_and_ultimate_by_hand():
     m = VintageLossModel(lookback=24, max_age=3).fit(_ledger(), "2024-03-31")
     tri = m.triangle_.set_index(["cohort", "age"])["cumulative_loss"].to_dict()
-    assert tri == {("2024-01", 0): 0.0, ("2024-01", 1): 20.0, ("2024-01", 2): 50.0,
-                   ("2024-02", 0): 0.0, ("2024-02", 1): 40.0, ("2024-03", 0): 0.0}
+    assert tri == {
+        ("2024-01", 0): 0.0,
+        ("2024-01", 1): 20.0,
+        ("2024-01", 2): 50.0,
+        ("2024-02", 0): 0.0,
+        ("2024-02", 1): 40.0,
+        ("2024-03", 0): 0.0,
+    }
     # incremental ratios: age 1 (20 + 40) / 2000 = 0.03; age 2 30 / 1000 = 0.03; ages 0, 3: 0
     assert m.development_["incremental_ratio"].tolist() == pytest.approx([0.0, 0.03, 0.03, 0.0])
     assert m.lifetime_loss_rate_ == pytest.approx(0.06)

@@ -38,7 +38,9 @@ DEFAULT_METHODS: tuple[str, ...] = ("auto", "ets", "arima", "theta", "snaive")
 METRICS = ("wape", "mase", "smape", "bias")
 
 
-def cutoffs(last, horizon: int, n_windows: int = 4, step: int | None = None, freq: str = "MS") -> list[pd.Timestamp]:
+def cutoffs(
+    last, horizon: int, n_windows: int = 4, step: int | None = None, freq: str = "MS"
+) -> list[pd.Timestamp]:
     """Cut-offs (last training period) so that each window's ``horizon`` periods are observed.
 
     >>> [str(c.date()) for c in cutoffs("2024-12-01", 3, n_windows=2, step=2)]
@@ -50,9 +52,18 @@ def cutoffs(last, horizon: int, n_windows: int = 4, step: int | None = None, fre
     return sorted(last - off * (horizon + i * step) for i in range(n_windows))
 
 
-def backtest(df: pd.DataFrame, horizon: int, methods: Sequence[str] = DEFAULT_METHODS, freq: str = "MS",
-             levels: Sequence[int] = (80, 95), n_windows: int = 4, step: int | None = None,
-             season_length: int | None = None, regressors: Sequence[str] = (), n_jobs: int = -1) -> pd.DataFrame:
+def backtest(
+    df: pd.DataFrame,
+    horizon: int,
+    methods: Sequence[str] = DEFAULT_METHODS,
+    freq: str = "MS",
+    levels: Sequence[int] = (80, 95),
+    n_windows: int = 4,
+    step: int | None = None,
+    season_length: int | None = None,
+    regressors: Sequence[str] = (),
+    n_jobs: int = -1,
+) -> pd.DataFrame:
     """Rolling-origin backtest of every method on every series.
 
     Cut-offs are counted back from each series' own last period (see :func:`cutoffs`).
@@ -68,11 +79,19 @@ def backtest(df: pd.DataFrame, horizon: int, methods: Sequence[str] = DEFAULT_ME
     train = []
     for end in sorted(last.unique()):
         part = data.loc[last == end]
-        train += [part.loc[part[DS] <= c].assign(_cut=c) for c in cutoffs(end, horizon, n_windows, step, freq)]
+        train += [
+            part.loc[part[DS] <= c].assign(_cut=c)
+            for c in cutoffs(end, horizon, n_windows, step, freq)
+        ]
     train = pd.concat(train, ignore_index=True)
     if train.empty:
-        raise DataError("backtest input", DS, len(df), "leave no history before the first cut-off",
-                        "use fewer windows, a smaller step or horizon, or a longer history")
+        raise DataError(
+            "backtest input",
+            DS,
+            len(df),
+            "leave no history before the first cut-off",
+            "use fewer windows, a smaller step or horizon, or a longer history",
+        )
     # every (series, cut-off) is one series to the engine: one parallel call, shared fits
     # readable keys: they appear in the summarised warnings
     key = train[UID].astype(str) + " (cut-off " + train["_cut"].dt.strftime("%Y-%m-%d") + ")"
@@ -80,8 +99,16 @@ def backtest(df: pd.DataFrame, horizon: int, methods: Sequence[str] = DEFAULT_ME
     train[UID] = key
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fc = forecast(train[[UID, DS, Y, *regressors]], horizon, freq, levels, list(methods),
-                      season_length=season_length, regressors=regressors, n_jobs=n_jobs)
+        fc = forecast(
+            train[[UID, DS, Y, *regressors]],
+            horizon,
+            freq,
+            levels,
+            list(methods),
+            season_length=season_length,
+            regressors=regressors,
+            n_jobs=n_jobs,
+        )
     for msg in sorted({str(w.message) for w in caught}):
         warnings.warn(f"backtest: {msg}", UserWarning, stacklevel=2)
     fc[CUTOFF] = fc[UID].map(keys["_cut"])
@@ -95,7 +122,11 @@ def _scales(history: pd.DataFrame, keys: pd.DataFrame, m: int) -> np.ndarray:
     """In-sample seasonal-naive MAE of each series up to each cut-off (lag 1 if too short)."""
     out = []
     for uid, cut in zip(keys[UID], keys[CUTOFF]):
-        y = history.loc[(history[UID] == uid) & (history[DS] <= cut)].sort_values(DS)[Y].to_numpy(float)
+        y = (
+            history.loc[(history[UID] == uid) & (history[DS] <= cut)]
+            .sort_values(DS)[Y]
+            .to_numpy(float)
+        )
         lag = m if len(y) > m else 1
         d = np.abs(y[lag:] - y[:-lag])
         out.append(d.mean() if len(d) and d.mean() > 0 else np.nan)
@@ -107,18 +138,28 @@ def _score(g: pd.DataFrame, levels: Sequence[int]) -> pd.Series:
     e = f - y
     denom = np.abs(y) + np.abs(f)
     total = np.abs(y).sum()
-    out = {"wape": np.abs(e).sum() / total if total > 0 else np.nan,
-           "mase": np.nanmean(np.abs(e) / g["_scale"].to_numpy()) if g["_scale"].notna().any() else np.nan,
-           "smape": np.mean(np.where(denom > 0, 200 * np.abs(e) / np.where(denom > 0, denom, 1), 0.0)),
-           "bias": e.sum() / total if total > 0 else np.nan}
+    out = {
+        "wape": np.abs(e).sum() / total if total > 0 else np.nan,
+        "mase": np.nanmean(np.abs(e) / g["_scale"].to_numpy())
+        if g["_scale"].notna().any()
+        else np.nan,
+        "smape": np.mean(np.where(denom > 0, 200 * np.abs(e) / np.where(denom > 0, denom, 1), 0.0)),
+        "bias": e.sum() / total if total > 0 else np.nan,
+    }
     for lv in levels:
         out[f"coverage_{lv}"] = np.mean((y >= g[f"{YHAT}_lo_{lv}"]) & (y <= g[f"{YHAT}_hi_{lv}"]))
     out["n"] = len(g)
     return pd.Series(out)
 
 
-def accuracy(bt: pd.DataFrame, history: pd.DataFrame, freq: str = "MS", levels: Sequence[int] = (80, 95),
-             season_length: int | None = None, baseline: str = "snaive") -> pd.DataFrame:
+def accuracy(
+    bt: pd.DataFrame,
+    history: pd.DataFrame,
+    freq: str = "MS",
+    levels: Sequence[int] = (80, 95),
+    season_length: int | None = None,
+    baseline: str = "snaive",
+) -> pd.DataFrame:
     """Accuracy per series and method over all windows of a backtest.
 
     Returns ``unique_id, model, wape, mase, smape, bias, coverage_80, coverage_95, n`` and,
@@ -133,7 +174,11 @@ def accuracy(bt: pd.DataFrame, history: pd.DataFrame, freq: str = "MS", levels: 
     keys = bt[[UID, CUTOFF]].drop_duplicates()
     keys = keys.assign(_scale=_scales(hist, keys, m))
     scored = bt.merge(keys, on=[UID, CUTOFF])
-    acc = scored.groupby([UID, MODEL], sort=True).apply(_score, levels=levels, include_groups=False).reset_index()
+    acc = (
+        scored.groupby([UID, MODEL], sort=True)
+        .apply(_score, levels=levels, include_groups=False)
+        .reset_index()
+    )
     acc["n"] = acc["n"].astype(int)
     if baseline in set(acc[MODEL]):
         base = acc.loc[acc[MODEL] == baseline].set_index(UID)
@@ -159,9 +204,21 @@ def best_method(acc: pd.DataFrame, metric: str = "wape") -> str:
     scored on every series (ties: name order)."""
     scored = acc.dropna(subset=[metric])
     full = scored.groupby(MODEL)[UID].nunique() == acc[UID].nunique()
-    ranked = scored.loc[scored[MODEL].map(full)].groupby(MODEL)[metric].mean().sort_index().sort_values(kind="stable")
+    ranked = (
+        scored.loc[scored[MODEL].map(full)]
+        .groupby(MODEL)[metric]
+        .mean()
+        .sort_index()
+        .sort_values(kind="stable")
+    )
     if ranked.empty:
-        raise DataError("backtest", metric, 0, "are all missing (no actuals to score)", "run a backtest with observed windows")
+        raise DataError(
+            "backtest",
+            metric,
+            0,
+            "are all missing (no actuals to score)",
+            "run a backtest with observed windows",
+        )
     return str(ranked.index[0])
 
 
@@ -193,7 +250,9 @@ def save_forecast(fc: pd.DataFrame, directory, as_of, tag: str = "") -> Path:
     file = _file(directory, stamp, tag)
     file.parent.mkdir(parents=True, exist_ok=True)
     out = fc.drop(columns=[AS_OF], errors="ignore").assign(**{AS_OF: stamp})
-    out[[AS_OF, *[c for c in out.columns if c != AS_OF]]].to_csv(file, index=False, date_format="%Y-%m-%d")
+    out[[AS_OF, *[c for c in out.columns if c != AS_OF]]].to_csv(
+        file, index=False, date_format="%Y-%m-%d"
+    )
     return file
 
 
@@ -206,25 +265,40 @@ def load_forecasts(directory, tag: str = "", before=None) -> pd.DataFrame:
     if before is not None:
         frames = [f for f in frames if len(f) and f[AS_OF].iloc[0] < pd.Timestamp(before)]
     if not frames:
-        return pd.DataFrame({AS_OF: pd.Series(dtype="datetime64[ns]"), UID: [], DS: pd.Series(dtype="datetime64[ns]"),
-                             MODEL: [], YHAT: []})
+        return pd.DataFrame(
+            {
+                AS_OF: pd.Series(dtype="datetime64[ns]"),
+                UID: [],
+                DS: pd.Series(dtype="datetime64[ns]"),
+                MODEL: [],
+                YHAT: [],
+            }
+        )
     out = pd.concat(frames, ignore_index=True)
     return out.sort_values([AS_OF, UID, MODEL, DS], kind="stable").reset_index(drop=True)
 
 
-def kpis(fc: pd.DataFrame, acc: pd.DataFrame, chosen: str, metric: str = "wape", baseline: str = "snaive",
-         level: int = 80) -> dict:
+def kpis(
+    fc: pd.DataFrame,
+    acc: pd.DataFrame,
+    chosen: str,
+    metric: str = "wape",
+    baseline: str = "snaive",
+    level: int = 80,
+) -> dict:
     """Headline figures for ``kpis.json``: next period's forecast and its range, the
     horizon's total, the chosen method and its backtest ``metric`` next to the baseline's."""
     f = fc.loc[fc[MODEL] == chosen].sort_values(DS)
     scores = acc.groupby(MODEL)[metric].mean()
     first = f.iloc[0]
     return {
-        "forecast_method": chosen, "forecast_period": pd.Timestamp(first[DS]).strftime("%Y-%m-%d"),
+        "forecast_method": chosen,
+        "forecast_period": pd.Timestamp(first[DS]).strftime("%Y-%m-%d"),
         "forecast_collections_next": round(float(first[YHAT]), 2),
         f"forecast_collections_next_lo_{level}": round(float(first[f"{YHAT}_lo_{level}"]), 2),
         f"forecast_collections_next_hi_{level}": round(float(first[f"{YHAT}_hi_{level}"]), 2),
-        "forecast_collections_horizon": round(float(f[YHAT].sum()), 2), "forecast_horizon": len(f),
+        "forecast_collections_horizon": round(float(f[YHAT].sum()), 2),
+        "forecast_horizon": len(f),
         f"forecast_backtest_{metric}": round(float(scores.get(chosen, np.nan)), 4),
         f"forecast_backtest_{metric}_{baseline}": round(float(scores.get(baseline, np.nan)), 4),
     }

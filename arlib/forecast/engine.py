@@ -49,8 +49,24 @@ from arlib.forecast.models import COMBINATIONS, MODELS, predict_series
 UID, DS, Y, MODEL, YHAT, FITTED = "unique_id", "ds", "y", "model", "yhat", "fitted"
 METHODS: tuple[str, ...] = ("auto", *sorted(set(MODELS) | set(COMBINATIONS) - {"auto"}), "sarimax")
 SOURCE = "forecast input"
-_SEASONS = {"M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4, "QE": 4, "W": 52, "D": 7, "B": 5,
-            "Y": 1, "YS": 1, "YE": 1, "A": 1, "AS": 1, "h": 24, "H": 24}
+_SEASONS = {
+    "M": 12,
+    "MS": 12,
+    "ME": 12,
+    "Q": 4,
+    "QS": 4,
+    "QE": 4,
+    "W": 52,
+    "D": 7,
+    "B": 5,
+    "Y": 1,
+    "YS": 1,
+    "YE": 1,
+    "A": 1,
+    "AS": 1,
+    "h": 24,
+    "H": 24,
+}
 
 
 def interval_columns(levels: Sequence[int]) -> list[str]:
@@ -66,7 +82,9 @@ def season_length_of(freq: str) -> int:
     """
     base = freq.split("-")[0].lstrip("0123456789")
     if base not in _SEASONS:
-        raise ConfigError("freq", f"unknown frequency {freq!r}; use e.g. 'MS' (monthly) or 'W-MON' (weekly)")
+        raise ConfigError(
+            "freq", f"unknown frequency {freq!r}; use e.g. 'MS' (monthly) or 'W-MON' (weekly)"
+        )
     return _SEASONS[base]
 
 
@@ -78,11 +96,19 @@ def _check_args(horizon, levels, methods, regressors, df) -> None:
         raise ConfigError("levels", f"must be percentages strictly between 0 and 100, got {bad}")
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
-        raise ConfigError("method", f"unknown method {unknown or methods}; choose from {list(METHODS)}")
+        raise ConfigError(
+            "method", f"unknown method {unknown or methods}; choose from {list(METHODS)}"
+        )
     missing = [c for c in (UID, DS, Y, *regressors) if c not in df.columns]
     if missing:
-        raise DataError(SOURCE, missing[0], len(df), "lack this required column",
-                        f"pass a long frame with columns {UID}, {DS}, {Y}" + (" and the regressors" if regressors else ""))
+        raise DataError(
+            SOURCE,
+            missing[0],
+            len(df),
+            "lack this required column",
+            f"pass a long frame with columns {UID}, {DS}, {Y}"
+            + (" and the regressors" if regressors else ""),
+        )
 
 
 def _prepare(df: pd.DataFrame, freq: str, regressors: Sequence[str], notes: dict) -> pd.DataFrame:
@@ -93,16 +119,28 @@ def _prepare(df: pd.DataFrame, freq: str, regressors: Sequence[str], notes: dict
     for col in (Y, *regressors):
         data[col] = pd.to_numeric(data[col], errors="coerce").astype(float)
     if data[DS].isna().any():
-        raise DataError(SOURCE, DS, int(data[DS].isna().sum()), "have no valid date", "give every row a date")
+        raise DataError(
+            SOURCE, DS, int(data[DS].isna().sum()), "have no valid date", "give every row a date"
+        )
     dup = data.duplicated([UID, DS])
     if dup.any():
-        raise DataError(SOURCE, DS, int(dup.sum()), "repeat a (unique_id, ds) pair",
-                        "aggregate to one value per series and period first")
+        raise DataError(
+            SOURCE,
+            DS,
+            int(dup.sum()),
+            "repeat a (unique_id, ds) pair",
+            "aggregate to one value per series and period first",
+        )
     offset = pd.tseries.frequencies.to_offset(freq)
     off = ~data[DS].map(offset.is_on_offset)
     if off.any():
-        raise DataError(SOURCE, DS, int(off.sum()), f"are not on the {freq!r} calendar (e.g. {data.loc[off, DS].iloc[0].date()})",
-                        "pass the freq that matches the dates, e.g. 'MS' for month starts or 'W-MON' for weeks starting Monday")
+        raise DataError(
+            SOURCE,
+            DS,
+            int(off.sum()),
+            f"are not on the {freq!r} calendar (e.g. {data.loc[off, DS].iloc[0].date()})",
+            "pass the freq that matches the dates, e.g. 'MS' for month starts or 'W-MON' for weeks starting Monday",
+        )
     parts = []
     for uid, g in data.sort_values([UID, DS], kind="stable").groupby(UID, sort=True):
         full = g.set_index(DS).reindex(pd.date_range(g[DS].min(), g[DS].max(), freq=freq))
@@ -116,7 +154,9 @@ def _prepare(df: pd.DataFrame, freq: str, regressors: Sequence[str], notes: dict
             full[[Y, *regressors]] = full[[Y, *regressors]].interpolate(limit_direction="both")
         parts.append(full.reset_index())
     if not parts:
-        raise DataError(SOURCE, Y, len(df), "hold no usable values", "pass at least one series with a numeric y")
+        raise DataError(
+            SOURCE, Y, len(df), "hold no usable values", "pass at least one series with a numeric y"
+        )
     return pd.concat(parts, ignore_index=True)[cols]
 
 
@@ -148,10 +188,18 @@ def _warn(notes: dict) -> list[str]:
     return msgs
 
 
-def forecast(df: pd.DataFrame, horizon: int, freq: str = "MS", levels: Sequence[int] = (80, 95),
-             method: str | Sequence[str] = "auto", *, season_length: int | None = None,
-             regressors: Sequence[str] = (), exog_future: pd.DataFrame | None = None,
-             n_jobs: int = -1) -> pd.DataFrame:
+def forecast(
+    df: pd.DataFrame,
+    horizon: int,
+    freq: str = "MS",
+    levels: Sequence[int] = (80, 95),
+    method: str | Sequence[str] = "auto",
+    *,
+    season_length: int | None = None,
+    regressors: Sequence[str] = (),
+    exog_future: pd.DataFrame | None = None,
+    n_jobs: int = -1,
+) -> pd.DataFrame:
     """Forecast every series of a long frame.
 
     Parameters
@@ -224,7 +272,12 @@ def forecast(df: pd.DataFrame, horizon: int, freq: str = "MS", levels: Sequence[
         ds = pd.date_range(g[DS].iloc[-1], periods=horizon + 1, freq=freq)[1:]
         for meth in methods:
             b = res.bands[meth]
-            cols = {UID: [uid] * horizon, DS: ds, MODEL: meth, YHAT: b["mean"]}  # a list: uid may be a tuple
+            cols = {
+                UID: [uid] * horizon,
+                DS: ds,
+                MODEL: meth,
+                YHAT: b["mean"],
+            }  # a list: uid may be a tuple
             cols |= {f"{YHAT}_{s}_{lv}": b[f"{s}-{lv}"] for lv in levels for s in ("lo", "hi")}
             frames.append(pd.DataFrame(cols | {FITTED: res.used[meth]}))
     out = pd.concat(frames, ignore_index=True)
@@ -249,10 +302,21 @@ def _future_exog(data, horizon, freq, regressors, exog_future, methods) -> dict:
     for uid, g in exog_future.groupby(UID):
         vals = g.sort_values(DS)[list(regressors)].to_numpy(float)
         if len(vals) < horizon:
-            raise DataError("exog_future", str(regressors[0]), len(vals), f"cover fewer than {horizon} steps for series {uid!r}",
-                            "give regressor values for every forecast step")
+            raise DataError(
+                "exog_future",
+                str(regressors[0]),
+                len(vals),
+                f"cover fewer than {horizon} steps for series {uid!r}",
+                "give regressor values for every forecast step",
+            )
         out[uid] = vals[:horizon]
     missing = set(data[UID]) - set(out)
     if missing:
-        raise DataError("exog_future", UID, len(missing), "are series without future regressor values", "add their rows")
+        raise DataError(
+            "exog_future",
+            UID,
+            len(missing),
+            "are series without future regressor values",
+            "add their rows",
+        )
     return out

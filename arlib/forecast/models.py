@@ -148,7 +148,7 @@ def _deseasonalised(model_factory, y: np.ndarray, h: int, m: int, levels: Sequen
     idx = seasonal_decompose(y, model="multiplicative" if mult else "additive", period=m).seasonal
     if mult and np.min(idx) < 0.01:
         mult, idx = False, seasonal_decompose(y, model="additive", period=m).seasonal
-    future = idx[len(y) - m:][np.arange(h) % m]
+    future = idx[len(y) - m :][np.arange(h) % m]
     out = _sf(model_factory(), y / idx if mult else y - idx, h, levels)
     return {k: v * future if mult else v + future for k, v in out.items()}
 
@@ -213,7 +213,9 @@ def combine(parts: Sequence[Bands], how: str, levels: Sequence[int]) -> Bands:
     ([8.0], [12.0])
     """
     stack = {k: np.vstack([p[k] for p in parts]) for k in parts[0]}
-    out = {"mean": np.median(stack["mean"], axis=0) if how == "median" else stack["mean"].mean(axis=0)}
+    out = {
+        "mean": np.median(stack["mean"], axis=0) if how == "median" else stack["mean"].mean(axis=0)
+    }
     for lv in levels:
         lo, hi = stack[f"lo-{lv}"], stack[f"hi-{lv}"]
         z = z_value(lv)
@@ -234,7 +236,11 @@ def _mixture_quantile(centre: np.ndarray, sd: np.ndarray, p: float) -> np.ndarra
     for _ in range(60):
         mid = (lo + hi) / 2
         with np.errstate(divide="ignore", invalid="ignore"):
-            u = np.where(sd > 0, (mid - centre) / np.where(sd > 0, sd, 1.0), np.where(mid >= centre, np.inf, -np.inf))
+            u = np.where(
+                sd > 0,
+                (mid - centre) / np.where(sd > 0, sd, 1.0),
+                np.where(mid >= centre, np.inf, -np.inf),
+            )
         below = ndtr(u).mean(axis=0) < p
         lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
     out = (lo + hi) / 2
@@ -265,7 +271,9 @@ def _run_member(name: str, y: np.ndarray, h: int, m: int, levels, notes: list[No
     n = len(y)
     fb = _fallback_name(n, m)
     if name == "snaive" and n < m:
-        notes.append(Note(f"fewer than one season ({m} observations); used naive instead of snaive"))
+        notes.append(
+            Note(f"fewer than one season ({m} observations); used naive instead of snaive")
+        )
         return naive(y, h, m, levels), "naive"
     if n < min_obs:
         notes.append(Note(f"fewer than {min_obs} observations; used {fb} instead of {name}"))
@@ -282,9 +290,14 @@ def _run_member(name: str, y: np.ndarray, h: int, m: int, levels, notes: list[No
         return MODELS[fb][0](y, h, m, levels), fb
 
 
-def predict_series(y: np.ndarray, h: int, m: int, methods: Sequence[str],
-                   levels: Sequence[int] = (80, 95),
-                   exog: tuple[np.ndarray, np.ndarray] | None = None) -> SeriesResult:
+def predict_series(
+    y: np.ndarray,
+    h: int,
+    m: int,
+    methods: Sequence[str],
+    levels: Sequence[int] = (80, 95),
+    exog: tuple[np.ndarray, np.ndarray] | None = None,
+) -> SeriesResult:
     """Forecast one series with every requested method.
 
     Parameters
@@ -309,13 +322,21 @@ def predict_series(y: np.ndarray, h: int, m: int, methods: Sequence[str],
     nonneg = bool(np.min(y) >= 0)
     notes: list[Note] = []
     if np.all(y == y[0]):
-        flat = {"mean": np.full(h, y[0])} | {f"{s}-{lv}": np.full(h, y[0]) for lv in levels for s in ("lo", "hi")}
+        flat = {"mean": np.full(h, y[0])} | {
+            f"{s}-{lv}": np.full(h, y[0]) for lv in levels for s in ("lo", "hi")
+        }
         notes.append(Note("is constant; used its value as the forecast with zero-width intervals"))
-        return SeriesResult({k: dict(flat) for k in methods}, {k: "constant" for k in methods}, notes)
+        return SeriesResult(
+            {k: dict(flat) for k in methods}, {k: "constant" for k in methods}, notes
+        )
     if n < 2:
         notes.append(Note("has a single observation; intervals are undefined (NaN)"))
     if m > 1 and n < 2 * m and any(k not in ("naive", "snaive") for k in methods):
-        notes.append(Note(f"has fewer than two seasons ({2 * m} observations); models fitted without seasonality"))
+        notes.append(
+            Note(
+                f"has fewer than two seasons ({2 * m} observations); models fitted without seasonality"
+            )
+        )
     cache: dict[str, tuple[Bands, str]] = {}
     bands, used = {}, {}
     for method in methods:
@@ -339,8 +360,12 @@ def predict_series(y: np.ndarray, h: int, m: int, methods: Sequence[str],
 
 #: SARIMAX candidates: (order, seasonal order or None, trend); the lowest AIC wins.
 #: Seasonal candidates replace the non-seasonal ones when there are two seasons of data.
-_SARIMAX_GRID = (((1, 0, 0), None, "c"), ((0, 1, 1), None, "n"), ((1, 0, 0), (0, 1, 1), "c"),
-                 ((0, 1, 1), (0, 1, 1), "n"))
+_SARIMAX_GRID = (
+    ((1, 0, 0), None, "c"),
+    ((0, 1, 1), None, "n"),
+    ((1, 0, 0), (0, 1, 1), "c"),
+    ((0, 1, 1), (0, 1, 1), "n"),
+)
 
 
 def sarimax(y, h, m, levels, exog, notes: list[Note]) -> tuple[Bands, str]:

@@ -62,7 +62,10 @@ def _groups(ledger: Ledger, by: str | None) -> pd.Series:
         return inv[by].astype(str)
     cust = ledger.customers
     if cust is None or by not in cust.columns:
-        raise ConfigError("runoff_by", f"column {by!r} is in neither invoices nor customers; use e.g. 'segment' or null")
+        raise ConfigError(
+            "runoff_by",
+            f"column {by!r} is in neither invoices nor customers; use e.g. 'segment' or null",
+        )
     key = [C.business_unit, C.customer_id]
     joined = inv[key].merge(cust[[*key, by]].drop_duplicates(key), on=key, how="left")[by]
     return joined.fillna("unknown").astype(str).set_axis(inv.index)
@@ -90,7 +93,9 @@ class RunoffModel:
         Open items at ``as_of`` with ``group``, ``age``, ``p_paid_ever`` and ``p_write_off``.
     """
 
-    def __init__(self, by: str | None = "segment", min_events: int = 50, history_days: int | None = 730):
+    def __init__(
+        self, by: str | None = "segment", min_events: int = 50, history_days: int | None = 730
+    ):
         self.by, self.min_events, self.history_days = by, min_events, history_days
 
     def fit(self, ledger: Ledger, as_of) -> RunoffModel:
@@ -105,10 +110,16 @@ class RunoffModel:
             else:
                 pooled.append(g)
         if pooled and self.by is not None:
-            warnings.warn(f"runoff groups {pooled} have fewer than {self.min_events} resolved invoices; "
-                          "used the pooled payment curve for them", UserWarning, stacklevel=2)
+            warnings.warn(
+                f"runoff groups {pooled} have fewer than {self.min_events} resolved invoices; "
+                "used the pooled payment curve for them",
+                UserWarning,
+                stacklevel=2,
+            )
         items = ledger.open_items(as_of)
-        items["group"] = items[C.invoice_id].map(pd.Series(groups.to_numpy(), index=ledger.invoices[C.invoice_id]))
+        items["group"] = items[C.invoice_id].map(
+            pd.Series(groups.to_numpy(), index=ledger.invoices[C.invoice_id])
+        )
         items["age"] = (as_of - items[C.invoice_date]).dt.days.astype(int)
         paid, wo = self._conditional(items, np.array([np.inf]))
         items["p_paid_ever"], items["p_write_off"] = paid[:, 0], wo[:, 0]
@@ -124,15 +135,22 @@ class RunoffModel:
             age = items["age"].to_numpy()[idx]
             now = _step(ages, F, age)
             alive = 1.0 - now.sum(axis=1)
-            later = _step(ages, F, (age[:, None] + ends[None, :]).ravel()).reshape(len(idx), len(ends), 3)
+            later = _step(ages, F, (age[:, None] + ends[None, :]).ravel()).reshape(
+                len(idx), len(ends), 3
+            )
             ok = alive > 1e-9  # older than any resolution seen: no further cash expected
             scale = np.where(ok, 1.0 / np.where(ok, alive, 1.0), 0.0)[:, None]
             paid[idx] = (later[:, :, 0] - now[:, [0]]) * scale
             wo[idx] = (later[:, :, 1] - now[:, [1]]) * scale
         return paid, wo
 
-    def predict(self, horizon: int, freq: str = "MS", levels: Sequence[int] = (80, 95),
-                by_group: bool = False) -> pd.DataFrame:
+    def predict(
+        self,
+        horizon: int,
+        freq: str = "MS",
+        levels: Sequence[int] = (80, 95),
+        by_group: bool = False,
+    ) -> pd.DataFrame:
         """Expected cash from today's open items per future period.
 
         Returns ``unique_id`` (group, or ``all``), ``ds`` (period start), ``model``
@@ -141,7 +159,10 @@ class RunoffModel:
         periods = future_periods(self.as_of_, horizon, freq)
         ends = np.array([(p.end_time.normalize() - self.as_of_).days for p in periods])
         items = self.items_
-        paid, wo = (np.clip(np.diff(x, axis=1, prepend=0.0), 0.0, 1.0) for x in self._conditional(items, ends))
+        paid, wo = (
+            np.clip(np.diff(x, axis=1, prepend=0.0), 0.0, 1.0)
+            for x in self._conditional(items, ends)
+        )
         amt = items[C.open_amount].to_numpy(float)
         keys = items["group"].to_numpy() if by_group else np.full(len(items), ALL)
         rows = []
@@ -152,8 +173,13 @@ class RunoffModel:
             row = {UID: key, DS: periods.start_time, MODEL: "runoff", YHAT: mean}
             for lv in levels:
                 z = z_value(lv)
-                row[f"{YHAT}_lo_{lv}"], row[f"{YHAT}_hi_{lv}"] = np.maximum(mean - z * sd, 0), mean + z * sd
-            rows.append(pd.DataFrame(row | {"write_off": amt[sel] @ wo[sel], "open_amount": amt[sel].sum()}))
+                row[f"{YHAT}_lo_{lv}"], row[f"{YHAT}_hi_{lv}"] = (
+                    np.maximum(mean - z * sd, 0),
+                    mean + z * sd,
+                )
+            rows.append(
+                pd.DataFrame(row | {"write_off": amt[sel] @ wo[sel], "open_amount": amt[sel].sum()})
+            )
         return pd.concat(rows, ignore_index=True)
 
 
@@ -168,15 +194,23 @@ def _history(ledger: Ledger, as_of: pd.Timestamp, groups: pd.Series, history_day
     known = st[C.settled_date].notna() & (st[C.settled_date] <= as_of)
     end = st[C.settled_date].where(known, as_of)
     event = np.where(known, st["settled_by"].map(EVENTS).fillna(0), 0).astype(int)
-    return pd.DataFrame({"age": (end - st[C.invoice_date]).dt.days.to_numpy(float), "event": event,
-                         "amount": st[C.amount].to_numpy(float), "group": groups.loc[st.index].to_numpy()})
+    return pd.DataFrame(
+        {
+            "age": (end - st[C.invoice_date]).dt.days.to_numpy(float),
+            "event": event,
+            "amount": st[C.amount].to_numpy(float),
+            "group": groups.loc[st.index].to_numpy(),
+        }
+    )
 
 
 def _curve(hist: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Ages and cumulative incidence (columns: paid, written off, credited)."""
     if not (hist["event"] > 0).any():
         return np.array([0.0]), np.zeros((1, 3))
-    ci = CumIncidenceRight(hist["age"].to_numpy(), hist["event"].to_numpy(), freq_weights=hist["amount"].to_numpy())
+    ci = CumIncidenceRight(
+        hist["age"].to_numpy(), hist["event"].to_numpy(), freq_weights=hist["amount"].to_numpy()
+    )
     F = np.zeros((len(ci.times), 3))
     for k, inc in enumerate(ci.cinc[:3]):
         F[:, k] = inc
@@ -190,8 +224,9 @@ def _step(ages: np.ndarray, F: np.ndarray, at: np.ndarray) -> np.ndarray:
     return out
 
 
-def payment_pattern(ledger: Ledger, as_of, freq: str = "MS", max_lag: int = 6,
-                    window: int = 24) -> pd.DataFrame:
+def payment_pattern(
+    ledger: Ledger, as_of, freq: str = "MS", max_lag: int = 6, window: int = 24
+) -> pd.DataFrame:
     """Share of invoicing collected as applied cash in the invoice's own period (lag 0) and
     each later period, from the invoices of the last ``window`` periods before ``as_of``.
 
@@ -201,14 +236,21 @@ def payment_pattern(ledger: Ledger, as_of, freq: str = "MS", max_lag: int = 6,
     """
     pf = period_freq(freq)
     as_of = pd.Timestamp(as_of)
-    last = as_of.to_period(pf) if as_of == as_of.to_period(pf).end_time.normalize() else as_of.to_period(pf) - 1
+    last = (
+        as_of.to_period(pf)
+        if as_of == as_of.to_period(pf).end_time.normalize()
+        else as_of.to_period(pf) - 1
+    )
     inv = ledger.invoices
     cohort = inv[C.invoice_date].dt.to_period(pf)
     keep = (cohort <= last) & (cohort > last - window)
     invoiced = inv.loc[keep].groupby(cohort[keep])[C.amount].sum()
     txn = ledger.transactions
     pay = txn.loc[(txn[C.kind] == PAYMENT) & (txn[C.date] <= as_of)]
-    pay = pay.merge(pd.DataFrame({C.invoice_id: inv.loc[keep, C.invoice_id], "cohort": cohort[keep]}), on=C.invoice_id)
+    pay = pay.merge(
+        pd.DataFrame({C.invoice_id: inv.loc[keep, C.invoice_id], "cohort": cohort[keep]}),
+        on=C.invoice_id,
+    )
     lag = (pay[C.date].dt.to_period(pf) - pay["cohort"]).map(lambda d: d.n)
     paid = pay.groupby([pay["cohort"], lag])[C.amount].sum()
     rows = []
@@ -216,12 +258,15 @@ def payment_pattern(ledger: Ledger, as_of, freq: str = "MS", max_lag: int = 6,
         cohorts = invoiced.index[invoiced.index + k <= last]
         base = invoiced.loc[cohorts].sum()
         got = sum(paid.get((c, k), 0.0) for c in cohorts)
-        rows.append({"lag": k, "share": got / base if base > 0 else np.nan, "cohorts": len(cohorts)})
+        rows.append(
+            {"lag": k, "share": got / base if base > 0 else np.nan, "cohorts": len(cohorts)}
+        )
     return pd.DataFrame(rows)
 
 
-def collections_from_invoicing(invoicing: pd.DataFrame, pattern: pd.DataFrame,
-                               levels: Sequence[int] = (80, 95)) -> pd.DataFrame:
+def collections_from_invoicing(
+    invoicing: pd.DataFrame, pattern: pd.DataFrame, levels: Sequence[int] = (80, 95)
+) -> pd.DataFrame:
     """Collections from *future* invoicing: ``sum_k share_k * invoicing[t - k]`` over the
     forecast periods of ``invoicing`` (a forecast frame of one series). Cash from invoices
     already raised is the runoff's job. Bounds are the bounds of invoicing passed through
@@ -235,8 +280,9 @@ def collections_from_invoicing(invoicing: pd.DataFrame, pattern: pd.DataFrame,
     return out.reset_index(drop=True)
 
 
-def structural_forecast(runoff: pd.DataFrame, from_invoicing: pd.DataFrame,
-                        levels: Sequence[int] = (80, 95)) -> pd.DataFrame:
+def structural_forecast(
+    runoff: pd.DataFrame, from_invoicing: pd.DataFrame, levels: Sequence[int] = (80, 95)
+) -> pd.DataFrame:
     """Runoff of the open items plus collections from future invoicing, period by period.
     Intervals combine the two as independent normal errors (sd from each interval's width)."""
     a = runoff.set_index(DS)
@@ -249,11 +295,18 @@ def structural_forecast(runoff: pd.DataFrame, from_invoicing: pd.DataFrame,
         sd = np.sqrt(sd_a**2 + sd_b**2)
         out[f"{YHAT}_lo_{lv}"] = np.maximum(out[YHAT] - z * sd, 0.0)
         out[f"{YHAT}_hi_{lv}"] = out[YHAT] + z * sd
-    return out.reset_index()[[UID, DS, MODEL, YHAT, *[f"{YHAT}_{s}_{lv}" for lv in levels for s in ("lo", "hi")]]]
+    return out.reset_index()[
+        [UID, DS, MODEL, YHAT, *[f"{YHAT}_{s}_{lv}" for lv in levels for s in ("lo", "hi")]]
+    ]
 
 
-def cash_series(ledger: Ledger, freq: str = "MS", unique_id: str = "collections", through=None,
-                warm_up: bool = True) -> pd.DataFrame:
+def cash_series(
+    ledger: Ledger,
+    freq: str = "MS",
+    unique_id: str = "collections",
+    through=None,
+    warm_up: bool = True,
+) -> pd.DataFrame:
     """Collections (all cash received) per period as ``unique_id, ds, y`` plus ``invoiced``,
     from :meth:`arlib.ledger.Ledger.flows`.
 
@@ -270,19 +323,38 @@ def cash_series(ledger: Ledger, freq: str = "MS", unique_id: str = "collections"
         st = ledger.settlement()
         days = st.loc[st["settled_by"] == PAYMENT, "days_to_pay"]
         if len(days):
-            ready = ledger.invoices[C.invoice_date].min() + pd.Timedelta(days=float(days.quantile(0.9)))
+            ready = ledger.invoices[C.invoice_date].min() + pd.Timedelta(
+                days=float(days.quantile(0.9))
+            )
             early = flows.index.start_time < ready
             if early.any():
-                warnings.warn(f"cash series {unique_id!r}: left out the first {int(early.sum())} periods before "
-                              f"{ready.date()} (ledger warm-up: cash lags invoicing)", UserWarning, stacklevel=2)
+                warnings.warn(
+                    f"cash series {unique_id!r}: left out the first {int(early.sum())} periods before "
+                    f"{ready.date()} (ledger warm-up: cash lags invoicing)",
+                    UserWarning,
+                    stacklevel=2,
+                )
             flows = flows.loc[~early]
-    return pd.DataFrame({UID: unique_id, DS: flows.index.start_time, "y": flows["collected"].to_numpy(float),
-                         "invoiced": flows["invoiced"].to_numpy(float)})
+    return pd.DataFrame(
+        {
+            UID: unique_id,
+            DS: flows.index.start_time,
+            "y": flows["collected"].to_numpy(float),
+            "invoiced": flows["invoiced"].to_numpy(float),
+        }
+    )
 
 
-def structural_cash_forecast(ledger: Ledger, as_of, horizon: int, freq: str = "MS", model: RunoffModel | None = None,
-                             method: str = "auto", levels: Sequence[int] = (80, 95),
-                             unique_id: str = "collections") -> pd.DataFrame:
+def structural_cash_forecast(
+    ledger: Ledger,
+    as_of,
+    horizon: int,
+    freq: str = "MS",
+    model: RunoffModel | None = None,
+    method: str = "auto",
+    levels: Sequence[int] = (80, 95),
+    unique_id: str = "collections",
+) -> pd.DataFrame:
     """Cash per future period built from the ledger: runoff of the open items (``model``,
     fitted at ``as_of``; default one pooled curve) plus collections from future invoicing
     (invoicing forecast with ``method`` times the :func:`payment_pattern`).
@@ -298,16 +370,33 @@ def structural_cash_forecast(ledger: Ledger, as_of, horizon: int, freq: str = "M
     hist = cash_series(ledger, freq, unique_id, through=as_of, warm_up=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        inv = forecast(hist[[UID, DS, "invoiced"]].rename(columns={"invoiced": "y"}), horizon, freq, levels, method)
+        inv = forecast(
+            hist[[UID, DS, "invoiced"]].rename(columns={"invoiced": "y"}),
+            horizon,
+            freq,
+            levels,
+            method,
+        )
     periods = future_periods(as_of, horizon, freq)
-    inv = inv.set_index(DS).reindex(periods.start_time, fill_value=0.0).rename_axis(DS).reset_index()
+    inv = (
+        inv.set_index(DS).reindex(periods.start_time, fill_value=0.0).rename_axis(DS).reset_index()
+    )
     inv[UID] = unique_id
     first = periods[0]
-    left = (first.end_time.normalize() - pd.Timestamp(as_of)).days / ((first.end_time - first.start_time).days + 1)
+    left = (first.end_time.normalize() - pd.Timestamp(as_of)).days / (
+        (first.end_time - first.start_time).days + 1
+    )
     cols = [YHAT, *[f"{YHAT}_{s}_{lv}" for lv in levels for s in ("lo", "hi")]]
     inv.loc[0, cols] = inv.loc[0, cols] * min(1.0, left)
-    pattern = payment_pattern(ledger, as_of, freq, max_lag=6 if period_freq(freq) == "M" else 26,
-                              window=24 if period_freq(freq) == "M" else 104)
+    pattern = payment_pattern(
+        ledger,
+        as_of,
+        freq,
+        max_lag=6 if period_freq(freq) == "M" else 26,
+        window=24 if period_freq(freq) == "M" else 104,
+    )
     from_inv = collections_from_invoicing(inv, pattern, levels)
     total = structural_forecast(run, from_inv, levels)
-    return pd.concat([run.drop(columns=["write_off", "open_amount"]), from_inv, total], ignore_index=True)
+    return pd.concat(
+        [run.drop(columns=["write_off", "open_amount"]), from_inv, total], ignore_index=True
+    )

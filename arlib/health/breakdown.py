@@ -28,8 +28,21 @@ from arlib.i18n import t
 from arlib.ledger import DEFAULT_THRESHOLDS, Ledger
 from arlib.schemas import PAYMENT, C
 
-TREND_COLUMNS = ("open_ar", "current_ar", "past_due_ar", "billings_window", "collections_window", "dso",
-                 "dso_countback", "bpdso", "add", "cei", "cei_month", "turnover", "past_due_share")
+TREND_COLUMNS = (
+    "open_ar",
+    "current_ar",
+    "past_due_ar",
+    "billings_window",
+    "collections_window",
+    "dso",
+    "dso_countback",
+    "bpdso",
+    "add",
+    "cei",
+    "cei_month",
+    "turnover",
+    "past_due_share",
+)
 
 
 def _key(ledger: Ledger, by: str) -> pd.Series:
@@ -43,7 +56,9 @@ def _key(ledger: Ledger, by: str) -> pd.Series:
     return inv[C.customer_id].map(cust.set_index(C.customer_id)[by]).fillna("unknown")
 
 
-def group_kpis(ledger: Ledger, as_of, window_months: int = 3, by: str = C.customer_id) -> pd.DataFrame:
+def group_kpis(
+    ledger: Ledger, as_of, window_months: int = 3, by: str = C.customer_id
+) -> pd.DataFrame:
     """DSO family, CEI and balances per customer (``by="customer_id"``) or per ``segment``.
 
     Columns: ``by, open_ar, current_ar, past_due_ar, ar_window_start, billings_window,
@@ -56,34 +71,57 @@ def group_kpis(ledger: Ledger, as_of, window_months: int = 3, by: str = C.custom
     inv, txn = ledger.invoices, ledger.transactions
     key = _key(ledger, by)
     of_inv = pd.Series(key.to_numpy(), index=inv[C.invoice_id].to_numpy())
-    cust_key = pd.Series(key.to_numpy(), index=inv[C.customer_id].to_numpy()).groupby(level=0).first()
+    cust_key = (
+        pd.Series(key.to_numpy(), index=inv[C.customer_id].to_numpy()).groupby(level=0).first()
+    )
     end, start = ledger.open_items(w.end), ledger.open_items(w.start)
     end_key, start_key = end[C.invoice_id].map(of_inv), start[C.invoice_id].map(of_inv)
     cur = end[C.open_amount].where(end[C.days_past_due] <= 0, 0.0)
     in_w = (inv[C.invoice_date] > w.start) & (inv[C.invoice_date] <= w.end)
     pay = txn.loc[(txn[C.kind] == PAYMENT) & (txn[C.date] > w.start) & (txn[C.date] <= w.end)]
     pay_key = pay[C.customer_id].map(cust_key) if by != C.customer_id else pay[C.customer_id]
-    out = pd.DataFrame({
-        "open_ar": end.groupby(end_key)[C.open_amount].sum(),
-        "current_ar": cur.groupby(end_key).sum(),
-        "ar_window_start": start.groupby(start_key)[C.open_amount].sum(),
-        "billings_window": inv.loc[in_w, C.amount].groupby(key[in_w]).sum(),
-        "collections_window": pay[C.amount].groupby(pay_key.fillna("unknown")).sum(),
-        "disputed_open_amount": end[C.open_amount].where(end[C.disputed].astype(bool), 0.0).groupby(end_key).sum(),
-    }).fillna(0.0)
+    out = pd.DataFrame(
+        {
+            "open_ar": end.groupby(end_key)[C.open_amount].sum(),
+            "current_ar": cur.groupby(end_key).sum(),
+            "ar_window_start": start.groupby(start_key)[C.open_amount].sum(),
+            "billings_window": inv.loc[in_w, C.amount].groupby(key[in_w]).sum(),
+            "collections_window": pay[C.amount].groupby(pay_key.fillna("unknown")).sum(),
+            "disputed_open_amount": end[C.open_amount]
+            .where(end[C.disputed].astype(bool), 0.0)
+            .groupby(end_key)
+            .sum(),
+        }
+    ).fillna(0.0)
     out.index.name = by
     out["past_due_ar"] = out["open_ar"] - out["current_ar"]
     mat, days = health.period_invoicing(ledger, w.end, by=key)
     ar, s, d = out["open_ar"].to_numpy(), out["billings_window"].to_numpy(), w.days
     out["dso"] = core.dso(ar, s, d)
-    out["dso_countback"] = core.countback_dso(ar, mat.reindex(out.index, fill_value=0.0).to_numpy(), days)
+    out["dso_countback"] = core.countback_dso(
+        ar, mat.reindex(out.index, fill_value=0.0).to_numpy(), days
+    )
     out["bpdso"] = core.best_possible_dso(out["current_ar"].to_numpy(), s, d)
     out["add"] = out["dso"] - out["bpdso"]
     out["cei"] = core.cei(out["ar_window_start"].to_numpy(), s, ar, out["current_ar"].to_numpy())
     out["past_due_share"] = core.safe_div(out["past_due_ar"], ar)
     out[C.share] = core.safe_div(ar, ar.sum())
-    cols = ["open_ar", "current_ar", "past_due_ar", "ar_window_start", "billings_window", "collections_window",
-            "dso", "dso_countback", "bpdso", "add", "cei", "past_due_share", C.share, "disputed_open_amount"]
+    cols = [
+        "open_ar",
+        "current_ar",
+        "past_due_ar",
+        "ar_window_start",
+        "billings_window",
+        "collections_window",
+        "dso",
+        "dso_countback",
+        "bpdso",
+        "add",
+        "cei",
+        "past_due_share",
+        C.share,
+        "disputed_open_amount",
+    ]
     return out[cols].round(6).sort_values("open_ar", ascending=False, kind="stable").reset_index()
 
 
@@ -110,7 +148,9 @@ def segment_kpis(ledger: Ledger, as_of, window_months: int = 3) -> pd.DataFrame:
     return group_kpis(ledger, as_of, window_months, C.segment)
 
 
-def aging_by_customer(ledger: Ledger, as_of, thresholds: Sequence[int] = DEFAULT_THRESHOLDS) -> pd.DataFrame:
+def aging_by_customer(
+    ledger: Ledger, as_of, thresholds: Sequence[int] = DEFAULT_THRESHOLDS
+) -> pd.DataFrame:
     """Long aging per customer with open AR: ``customer_id, bucket, amount, count, share`` (share of
     the unit's open AR; all shares add up to 1)."""
     items = ledger.open_items(as_of, thresholds)
@@ -127,18 +167,24 @@ def split_units(ledger: Ledger) -> dict[str, Ledger]:
     out = {}
     for bu in sorted(ledger.invoices[C.business_unit].unique()):
         cust = ledger.customers
-        out[str(bu)] = Ledger(ledger.invoices.loc[ledger.invoices[C.business_unit] == bu],
-                              ledger.transactions.loc[ledger.transactions[C.business_unit] == bu],
-                              None if cust is None else cust.loc[cust[C.business_unit] == bu], validate=False)
+        out[str(bu)] = Ledger(
+            ledger.invoices.loc[ledger.invoices[C.business_unit] == bu],
+            ledger.transactions.loc[ledger.transactions[C.business_unit] == bu],
+            None if cust is None else cust.loc[cust[C.business_unit] == bu],
+            validate=False,
+        )
     return out
 
 
-def by_unit(ledger: Ledger, as_of, window_months: int = 3,
-            thresholds: Sequence[int] = DEFAULT_THRESHOLDS) -> pd.DataFrame:
+def by_unit(
+    ledger: Ledger, as_of, window_months: int = 3, thresholds: Sequence[int] = DEFAULT_THRESHOLDS
+) -> pd.DataFrame:
     """:func:`arlib.health.measures.kpis` for every business unit: one row per unit (``business_unit``
     column), one column per key of :meth:`arlib.health.measures.Kpis.record`."""
-    rows = [{C.business_unit: bu, **health.kpis(sub, as_of, window_months, thresholds).record()}
-            for bu, sub in split_units(ledger).items()]
+    rows = [
+        {C.business_unit: bu, **health.kpis(sub, as_of, window_months, thresholds).record()}
+        for bu, sub in split_units(ledger).items()
+    ]
     return pd.DataFrame(rows)
 
 
@@ -175,13 +221,23 @@ def drivers(ledger: Ledger, as_of, previous=None, window_months: int = 3) -> pd.
     both = now.join(before, how="outer", lsuffix="_now", rsuffix="_before").fillna(0.0)
     rows = []
     for kpi in ("dso", "add", "past_due_share"):
-        part = pd.DataFrame({"kpi": kpi, "previous": both[f"{kpi}_before"], "current": both[f"{kpi}_now"]})
+        part = pd.DataFrame(
+            {"kpi": kpi, "previous": both[f"{kpi}_before"], "current": both[f"{kpi}_now"]}
+        )
         rows.append(part.assign(change=part["current"] - part["previous"]))
     out = pd.concat(rows).rename_axis(C.customer_id).reset_index()
-    names = ledger.customers.set_index(C.customer_id)[C.name] if ledger.customers is not None else pd.Series(dtype=str)
+    names = (
+        ledger.customers.set_index(C.customer_id)[C.name]
+        if ledger.customers is not None
+        else pd.Series(dtype=str)
+    )
     out.insert(2, C.name, out[C.customer_id].map(names).fillna(out[C.customer_id]))
-    out = out.assign(_abs=out["change"].abs()).sort_values(["kpi", "_abs"], ascending=[True, False], kind="stable")
-    return out.drop(columns="_abs").reset_index(drop=True)[["kpi", C.customer_id, C.name, "previous", "current", "change"]]
+    out = out.assign(_abs=out["change"].abs()).sort_values(
+        ["kpi", "_abs"], ascending=[True, False], kind="stable"
+    )
+    return out.drop(columns="_abs").reset_index(drop=True)[
+        ["kpi", C.customer_id, C.name, "previous", "current", "change"]
+    ]
 
 
 def _contributions(ledger: Ledger, as_of, window_months: int) -> pd.DataFrame:
@@ -190,39 +246,102 @@ def _contributions(ledger: Ledger, as_of, window_months: int) -> pd.DataFrame:
     inv = ledger.invoices
     s = inv.loc[(inv[C.invoice_date] > w.start) & (inv[C.invoice_date] <= w.end), C.amount].sum()
     ar = items.groupby(C.customer_id)[C.open_amount].sum()
-    pdue = items[C.open_amount].where(items[C.days_past_due] > 0, 0.0).groupby(items[C.customer_id]).sum()
+    pdue = (
+        items[C.open_amount]
+        .where(items[C.days_past_due] > 0, 0.0)
+        .groupby(items[C.customer_id])
+        .sum()
+    )
     scale = w.days / s if s > core.TOL else np.nan
     total = ar.sum()
-    return pd.DataFrame({"dso": ar * scale, "add": pdue * scale,
-                         "past_due_share": pdue / total if total > core.TOL else np.nan})
+    return pd.DataFrame(
+        {
+            "dso": ar * scale,
+            "add": pdue * scale,
+            "past_due_share": pdue / total if total > core.TOL else np.nan,
+        }
+    )
 
 
 #: column -> (header, kind) for :func:`view`
 COLUMNS: dict[str, tuple[str, str]] = {
-    C.customer_id: ("Customer ID", "text"), C.name: ("Customer", "text"), C.segment: ("Segment", "text"),
-    "open_ar": ("Open AR", "amount"), "current_ar": ("Current AR", "amount"), "past_due_ar": ("Past-due AR", "amount"),
-    "ar_window_start": ("AR at window start", "amount"), "billings_window": ("Billings", "amount"),
-    "collections_window": ("Collections", "amount"), "dso": ("DSO (days)", "days"),
-    "dso_countback": ("Countback DSO (days)", "days"), "bpdso": ("Best-possible DSO (days)", "days"),
-    "add": ("Days delinquent", "days"), "cei": ("CEI (%)", "days"), "past_due_share": ("Past due", "share"),
-    C.share: ("Share of open AR", "share"), "disputed_open_amount": ("Disputed", "amount"),
-    C.credit_limit: ("Credit limit", "amount"), "limit_use": ("Limit use", "share"),
-    "credit_balance": ("Credit balance", "amount"), "net_ar": ("Net AR", "amount"),
-    "grade": ("Grade", "text"), "score": ("Score", "int"), "top_drivers": ("Drivers", "text"),
-    "days_late": ("Days late", "days"), "share_late": ("Paid late", "share"),
-    "recommended_limit": ("Recommended limit", "amount"), "limit_action": ("Limit", "text"),
-    C.terms_days: ("Terms (days)", "int"), "recommended_terms": ("Recommended terms (days)", "int"),
-    "rank": ("#", "int"), C.invoice_id: ("Invoice", "text"), C.invoice_date: ("Invoice date", "date"),
-    C.due_date: ("Due date", "date"), C.open_amount: ("Open amount", "amount"),
-    C.days_past_due: ("Days past due", "int"), C.bucket: ("Bucket", "text"), C.disputed: ("Disputed", "bool"),
-    "expected_loss": ("Expected loss", "amount"), "priority": ("Priority", "amount"), "step": ("Step", "text"),
-    "next_step": ("Customer's next step", "text"), "past_due": ("Past due", "amount"), "items": ("Items", "int"),
+    C.customer_id: ("Customer ID", "text"),
+    C.name: ("Customer", "text"),
+    C.segment: ("Segment", "text"),
+    "open_ar": ("Open AR", "amount"),
+    "current_ar": ("Current AR", "amount"),
+    "past_due_ar": ("Past-due AR", "amount"),
+    "ar_window_start": ("AR at window start", "amount"),
+    "billings_window": ("Billings", "amount"),
+    "collections_window": ("Collections", "amount"),
+    "dso": ("DSO (days)", "days"),
+    "dso_countback": ("Countback DSO (days)", "days"),
+    "bpdso": ("Best-possible DSO (days)", "days"),
+    "add": ("Days delinquent", "days"),
+    "cei": ("CEI (%)", "days"),
+    "past_due_share": ("Past due", "share"),
+    C.share: ("Share of open AR", "share"),
+    "disputed_open_amount": ("Disputed", "amount"),
+    C.credit_limit: ("Credit limit", "amount"),
+    "limit_use": ("Limit use", "share"),
+    "credit_balance": ("Credit balance", "amount"),
+    "net_ar": ("Net AR", "amount"),
+    "grade": ("Grade", "text"),
+    "score": ("Score", "int"),
+    "top_drivers": ("Drivers", "text"),
+    "days_late": ("Days late", "days"),
+    "share_late": ("Paid late", "share"),
+    "recommended_limit": ("Recommended limit", "amount"),
+    "limit_action": ("Limit", "text"),
+    C.terms_days: ("Terms (days)", "int"),
+    "recommended_terms": ("Recommended terms (days)", "int"),
+    "rank": ("#", "int"),
+    C.invoice_id: ("Invoice", "text"),
+    C.invoice_date: ("Invoice date", "date"),
+    C.due_date: ("Due date", "date"),
+    C.open_amount: ("Open amount", "amount"),
+    C.days_past_due: ("Days past due", "int"),
+    C.bucket: ("Bucket", "text"),
+    C.disputed: ("Disputed", "bool"),
+    "expected_loss": ("Expected loss", "amount"),
+    "priority": ("Priority", "amount"),
+    "step": ("Step", "text"),
+    "next_step": ("Customer's next step", "text"),
+    "past_due": ("Past due", "amount"),
+    "items": ("Items", "int"),
     "oldest_days": ("Oldest (days past due)", "int"),
 }
-CUSTOMER_VIEW = (C.name, C.segment, "open_ar", "past_due_ar", "past_due_share", C.share, "billings_window", "dso",
-                 "add", "cei", "disputed_open_amount", C.credit_limit, "limit_use", "credit_balance")
-SEGMENT_VIEW = (C.segment, "open_ar", "past_due_ar", "past_due_share", C.share, "billings_window", "collections_window",
-                "dso", "dso_countback", "bpdso", "add", "cei", "disputed_open_amount")
+CUSTOMER_VIEW = (
+    C.name,
+    C.segment,
+    "open_ar",
+    "past_due_ar",
+    "past_due_share",
+    C.share,
+    "billings_window",
+    "dso",
+    "add",
+    "cei",
+    "disputed_open_amount",
+    C.credit_limit,
+    "limit_use",
+    "credit_balance",
+)
+SEGMENT_VIEW = (
+    C.segment,
+    "open_ar",
+    "past_due_ar",
+    "past_due_share",
+    C.share,
+    "billings_window",
+    "collections_window",
+    "dso",
+    "dso_countback",
+    "bpdso",
+    "add",
+    "cei",
+    "disputed_open_amount",
+)
 #: text columns whose values are words of the report (policy steps, actions, buckets), not data:
 #: :func:`view` shows them in the report language
 WORDS = (C.segment, C.bucket, C.status, "limit_action", "step", "next_step", "top_drivers")
@@ -235,8 +354,13 @@ def _cell(v, kind: str) -> str:
         return t("yes") if bool(v) else ""
     if v is None or pd.isna(v):
         return t("n/a")
-    return {"amount": f"{v:,.0f}", "days": f"{v:.1f}", "share": f"{v:.1%}", "int": f"{v:,.0f}",
-            "date": pd.Timestamp(v).strftime("%Y-%m-%d")}[kind]
+    return {
+        "amount": f"{v:,.0f}",
+        "days": f"{v:.1f}",
+        "share": f"{v:.1%}",
+        "int": f"{v:,.0f}",
+        "date": pd.Timestamp(v).strftime("%Y-%m-%d"),
+    }[kind]
 
 
 def view(frame: pd.DataFrame, columns: Sequence[str], n: int | None = None) -> pd.DataFrame:

@@ -48,41 +48,143 @@ MEANINGS: dict[str, tuple[str, str, str]] = {
     "current_ar": ("Current AR", "amount", "The part of open AR that is not yet due."),
     "past_due_ar": ("Past-due AR", "amount", "The part of open AR that is past its due date."),
     "ar_window_start": ("AR at window start", "amount", "Open AR just before the window began."),
-    "billings_window": ("Billings", "amount", "Amount invoiced in the window (before credit notes)."),
-    "collections_window": ("Collections", "amount", "Cash received in the window, applied to invoices or not."),
+    "billings_window": (
+        "Billings",
+        "amount",
+        "Amount invoiced in the window (before credit notes).",
+    ),
+    "collections_window": (
+        "Collections",
+        "amount",
+        "Cash received in the window, applied to invoices or not.",
+    ),
     "credits_window": ("Credit notes", "amount", "Credit notes issued in the window."),
     "write_offs_window": ("Write-offs", "amount", "Amounts written off in the window."),
-    "recoveries_window": ("Recoveries", "amount", "Cash received in the window on invoices already written off."),
-    "dso": ("DSO", "days", "How many days of recent invoicing are still unpaid (open AR / billings x days)."),
-    "dso_countback": ("Countback DSO", "days", "How many of the most recent days' invoicing add up to open AR."),
-    "bpdso": ("Best-possible DSO", "days", "The DSO if every past-due amount were collected (current AR / billings x days)."),
-    "add": ("Average days delinquent", "days", "Days of DSO caused by late payment (DSO - best-possible DSO)."),
-    "cei": ("CEI", "%", "Share of what could be collected in the window that was collected (100 = all)."),
-    "cei_month": ("CEI, last month", "%", "The collection effectiveness index over the last month only."),
-    "turnover": ("Turnover", "times a year", "How many times a year the average AR is collected, at the window's billing rate."),
+    "recoveries_window": (
+        "Recoveries",
+        "amount",
+        "Cash received in the window on invoices already written off.",
+    ),
+    "dso": (
+        "DSO",
+        "days",
+        "How many days of recent invoicing are still unpaid (open AR / billings x days).",
+    ),
+    "dso_countback": (
+        "Countback DSO",
+        "days",
+        "How many of the most recent days' invoicing add up to open AR.",
+    ),
+    "bpdso": (
+        "Best-possible DSO",
+        "days",
+        "The DSO if every past-due amount were collected (current AR / billings x days).",
+    ),
+    "add": (
+        "Average days delinquent",
+        "days",
+        "Days of DSO caused by late payment (DSO - best-possible DSO).",
+    ),
+    "cei": (
+        "CEI",
+        "%",
+        "Share of what could be collected in the window that was collected (100 = all).",
+    ),
+    "cei_month": (
+        "CEI, last month",
+        "%",
+        "The collection effectiveness index over the last month only.",
+    ),
+    "turnover": (
+        "Turnover",
+        "times a year",
+        "How many times a year the average AR is collected, at the window's billing rate.",
+    ),
     "past_due_share": ("Past-due share", "%", "Share of open AR that is past due."),
     "paid_count_window": ("Invoices paid", "count", "Invoices paid in full in the window."),
-    "days_to_pay": ("Days to pay", "days", "Average days from invoice to payment for invoices paid in the window (amount-weighted)."),
-    "days_late": ("Days late", "days", "Average days from due date to payment for invoices paid in the window (negative = early)."),
-    "share_paid_late": ("Share paid late", "%", "Share of the amount paid in the window that was paid after the due date."),
+    "days_to_pay": (
+        "Days to pay",
+        "days",
+        "Average days from invoice to payment for invoices paid in the window (amount-weighted).",
+    ),
+    "days_late": (
+        "Days late",
+        "days",
+        "Average days from due date to payment for invoices paid in the window (negative = early).",
+    ),
+    "share_paid_late": (
+        "Share paid late",
+        "%",
+        "Share of the amount paid in the window that was paid after the due date.",
+    ),
     "disputed_open_count": ("Disputed items", "count", "Open invoices flagged as disputed."),
-    "disputed_open_amount": ("Disputed amount", "amount", "Open amount of invoices flagged as disputed."),
+    "disputed_open_amount": (
+        "Disputed amount",
+        "amount",
+        "Open amount of invoices flagged as disputed.",
+    ),
     "disputed_share": ("Disputed share", "%", "Share of open AR that is disputed."),
     "customers_open": ("Customers with open AR", "count", "Customers owing anything at the close."),
     "top10_share": ("Top-10 share", "%", "Share of open AR owed by the 10 largest debtors."),
-    "hhi": ("Concentration (HHI)", "0-1", "Sum of squared customer shares of open AR: 1 = one customer owes everything."),
-    "customers_over_limit": ("Customers over limit", "count", "Customers whose open AR exceeds their credit limit."),
-    "over_limit_amount": ("Amount over limits", "amount", "Total open AR above customers' credit limits."),
-    "unapplied_cash": ("Unapplied cash", "amount", "Cash received but not applied to any invoice (incl. advance receipts)."),
-    "overpaid": ("Overpayments", "amount", "Settlements beyond invoice amounts, owed back or to be applied."),
-    "credit_balances": ("Customer credit balances", "amount", "Unapplied cash plus overpayments, per customer."),
+    "hhi": (
+        "Concentration (HHI)",
+        "0-1",
+        "Sum of squared customer shares of open AR: 1 = one customer owes everything.",
+    ),
+    "customers_over_limit": (
+        "Customers over limit",
+        "count",
+        "Customers whose open AR exceeds their credit limit.",
+    ),
+    "over_limit_amount": (
+        "Amount over limits",
+        "amount",
+        "Total open AR above customers' credit limits.",
+    ),
+    "unapplied_cash": (
+        "Unapplied cash",
+        "amount",
+        "Cash received but not applied to any invoice (incl. advance receipts).",
+    ),
+    "overpaid": (
+        "Overpayments",
+        "amount",
+        "Settlements beyond invoice amounts, owed back or to be applied.",
+    ),
+    "credit_balances": (
+        "Customer credit balances",
+        "amount",
+        "Unapplied cash plus overpayments, per customer.",
+    ),
     "net_ar": ("Net AR", "amount", "Open AR less customers' own credit balances."),
 }
 #: the headline figures of the report, in reading order
-HEADLINE = ("open_ar", "current_ar", "past_due_ar", "past_due_share", "billings_window", "collections_window",
-            "dso", "dso_countback", "bpdso", "add", "cei", "cei_month", "turnover", "days_to_pay", "days_late",
-            "share_paid_late", "disputed_open_amount", "disputed_share", "top10_share", "hhi",
-            "customers_over_limit", "over_limit_amount", "credit_balances", "net_ar")
+HEADLINE = (
+    "open_ar",
+    "current_ar",
+    "past_due_ar",
+    "past_due_share",
+    "billings_window",
+    "collections_window",
+    "dso",
+    "dso_countback",
+    "bpdso",
+    "add",
+    "cei",
+    "cei_month",
+    "turnover",
+    "days_to_pay",
+    "days_late",
+    "share_paid_late",
+    "disputed_open_amount",
+    "disputed_share",
+    "top10_share",
+    "hhi",
+    "customers_over_limit",
+    "over_limit_amount",
+    "credit_balances",
+    "net_ar",
+)
 SHARE_KEYS = ("past_due_share", "share_paid_late", "disputed_share", "top10_share")
 for _k in SHARE_KEYS:  # shares are fractions 0..1, shown as percentages
     MEANINGS[_k] = (MEANINGS[_k][0], "share", MEANINGS[_k][2])
@@ -102,8 +204,11 @@ class Kpis:
 
     def record(self) -> dict[str, str | float | int | None]:
         """Flat JSON-able dict for ``kpis.json``: values, window and ``<key>_note`` reasons."""
-        out: dict = {"as_of": str(self.as_of.date()), "window_start": str(self.window.start.date()),
-                     "window_days": self.window.days}
+        out: dict = {
+            "as_of": str(self.as_of.date()),
+            "window_start": str(self.window.start.date()),
+            "window_days": self.window.days,
+        }
         out.update(self.values)
         out.update({f"{k}_note": r for k, r in self.reasons.items()})
         return out
@@ -115,7 +220,16 @@ class Kpis:
         for k in keys or self.values:
             (label, meaning), unit = label_of(k), meaning_of(k)[1]
             v = self.values[k]
-            rows.append((k, label, v, t(self.reasons.get(k, "")) if v is None else fmt(v, unit), unit, meaning))
+            rows.append(
+                (
+                    k,
+                    label,
+                    v,
+                    t(self.reasons.get(k, "")) if v is None else fmt(v, unit),
+                    unit,
+                    meaning,
+                )
+            )
         return pd.DataFrame(rows, columns=["kpi", "label", "value", "shown", "unit", "meaning"])
 
 
@@ -132,12 +246,21 @@ def compare(now: Kpis, before: Kpis | None = None, keys: Sequence[str] = HEADLIN
         if x is None or x0 is None:
             change = ""
         elif unit in ("share", "%"):
-            change = t("{change} pts").format(change=f"{(100 if unit == 'share' else 1) * (x - x0):+.1f}")
+            change = t("{change} pts").format(
+                change=f"{(100 if unit == 'share' else 1) * (x - x0):+.1f}"
+            )
         else:
             change = f"{x - x0:.2f}" if unit == "times a year" else fmt(x - x0, unit)
             change = change if change.startswith("-") else "+" + change
-        rows.append((label, fmt(x, unit) if x is not None else t(now.reasons.get(k, "n/a")),
-                     fmt(x0, unit) if before is not None else "", change, meaning))
+        rows.append(
+            (
+                label,
+                fmt(x, unit) if x is not None else t(now.reasons.get(k, "n/a")),
+                fmt(x0, unit) if before is not None else "",
+                change,
+                meaning,
+            )
+        )
     return pd.DataFrame(rows, columns=["figure", "now", "a month earlier", "change", "meaning"])
 
 
@@ -147,7 +270,11 @@ def meaning_of(key: str) -> tuple[str, str, str]:
         return MEANINGS[key]
     if key.startswith("aging_count_"):
         b = key.removeprefix("aging_count_").replace("_", "-")
-        return f"Aging count {b}", "count", f"Open invoices in the aging bucket {b} (days past due)."
+        return (
+            f"Aging count {b}",
+            "count",
+            f"Open invoices in the aging bucket {b} (days past due).",
+        )
     if key.startswith("aging_"):
         b = key.removeprefix("aging_").replace("_", "-")
         return f"Aging {b}", "amount", f"Open AR in the aging bucket {b} (days past due)."
@@ -161,12 +288,17 @@ def label_of(key: str, lang: str | None = None) -> tuple[str, str]:
     ('应收账款余额', 'Aging 1-30')
     """
     label, _, meaning = meaning_of(key)
-    if key not in MEANINGS and key.startswith("aging_"):  # message ids with the bucket as a placeholder
+    if key not in MEANINGS and key.startswith(
+        "aging_"
+    ):  # message ids with the bucket as a placeholder
         count = key.startswith("aging_count_")
         b = key.removeprefix("aging_count_" if count else "aging_").replace("_", "-")
         label = "Aging count {bucket}" if count else "Aging {bucket}"
-        meaning = ("Open invoices in the aging bucket {bucket} (days past due)." if count
-                   else "Open AR in the aging bucket {bucket} (days past due).")
+        meaning = (
+            "Open invoices in the aging bucket {bucket} (days past due)."
+            if count
+            else "Open AR in the aging bucket {bucket} (days past due)."
+        )
         return t(label, lang).format(bucket=t(b, lang)), t(meaning, lang).format(bucket=t(b, lang))
     return t(label, lang), t(meaning, lang)
 
@@ -201,8 +333,10 @@ class _Flows:
     def __init__(self, ledger: Ledger):
         inv, txn = ledger.invoices, ledger.transactions
         self._inv = self._cum(inv[C.invoice_date], inv[C.amount])
-        self._txn = {k: self._cum(txn.loc[txn[C.kind] == k, C.date], txn.loc[txn[C.kind] == k, C.amount])
-                     for k in (PAYMENT, CREDIT_NOTE, WRITE_OFF, RECOVERY)}
+        self._txn = {
+            k: self._cum(txn.loc[txn[C.kind] == k, C.date], txn.loc[txn[C.kind] == k, C.amount])
+            for k in (PAYMENT, CREDIT_NOTE, WRITE_OFF, RECOVERY)
+        }
 
     @staticmethod
     def _cum(dates: pd.Series, amounts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -213,7 +347,9 @@ class _Flows:
     @staticmethod
     def _between(cum: tuple[np.ndarray, np.ndarray], start, end) -> float:
         d, c = cum
-        i, j = np.searchsorted(d, [np.datetime64(pd.Timestamp(x).date(), "D") for x in (start, end)], side="right")
+        i, j = np.searchsorted(
+            d, [np.datetime64(pd.Timestamp(x).date(), "D") for x in (start, end)], side="right"
+        )
         return round(float(c[j] - c[i]), 2)
 
     def invoiced(self, w: core.Window) -> float:
@@ -227,8 +363,13 @@ def check_one_currency(ledger: Ledger) -> str | None:
     """The ledger's single currency; raises :class:`DataError` when amounts cannot be summed."""
     cur = ledger.invoices[C.currency].dropna().unique()
     if len(cur) > 1:
-        raise DataError("invoices", C.currency, len(ledger.invoices), f"mix currencies {sorted(cur)}",
-                        "compute KPIs per business unit (arlib.health.measures.by_unit) or convert first")
+        raise DataError(
+            "invoices",
+            C.currency,
+            len(ledger.invoices),
+            f"mix currencies {sorted(cur)}",
+            "compute KPIs per business unit (arlib.health.measures.by_unit) or convert first",
+        )
     return str(cur[0]) if len(cur) else None
 
 
@@ -240,7 +381,9 @@ def _n_periods(ledger: Ledger, as_of) -> int:
     return max(1, (t.year - first.year) * 12 + t.month - first.month + 2)
 
 
-def period_invoicing(ledger: Ledger, as_of, by: pd.Series | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+def period_invoicing(
+    ledger: Ledger, as_of, by: pd.Series | None = None
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Invoicing per one-month period walking back from ``as_of`` to the first invoice.
 
     Returns a frame (one row per value of ``by``, a key aligned with the invoices, or one row
@@ -256,22 +399,33 @@ def period_invoicing(ledger: Ledger, as_of, by: pd.Series | None = None) -> tupl
     if by is None:
         codes, uniques = np.zeros(int(keep.sum()), dtype=int), pd.Index(["all"])
     grid = np.zeros((len(uniques), len(periods)))
-    np.add.at(grid, (codes, len(periods) - 1 - idx[keep]), inv[C.amount].to_numpy(dtype=float)[keep])
+    np.add.at(
+        grid, (codes, len(periods) - 1 - idx[keep]), inv[C.amount].to_numpy(dtype=float)[keep]
+    )
     mat = pd.DataFrame(grid, index=pd.Index(uniques, name="key"))
     return mat, np.array([p.days for p in periods], dtype=float)
 
 
 def _payment_behaviour(ledger: Ledger, w: core.Window) -> dict[str, float | None]:
     s = ledger.settlement()
-    s = s.loc[(s["settled_by"] == PAYMENT) & (s[C.settled_date] > w.start) & (s[C.settled_date] <= w.end)]
+    s = s.loc[
+        (s["settled_by"] == PAYMENT) & (s[C.settled_date] > w.start) & (s[C.settled_date] <= w.end)
+    ]
     amt = s[C.amount].to_numpy(dtype=float)
     tot = amt.sum()
     if tot <= core.TOL:
-        return {"paid_count_window": len(s), "days_to_pay": None, "days_late": None, "share_paid_late": None}
-    return {"paid_count_window": int(len(s)),
-            "days_to_pay": float(np.dot(amt, s["days_to_pay"]) / tot),
-            "days_late": float(np.dot(amt, s["days_late"]) / tot),
-            "share_paid_late": float(amt[s["days_late"].to_numpy() > 0].sum() / tot)}
+        return {
+            "paid_count_window": len(s),
+            "days_to_pay": None,
+            "days_late": None,
+            "share_paid_late": None,
+        }
+    return {
+        "paid_count_window": int(len(s)),
+        "days_to_pay": float(np.dot(amt, s["days_to_pay"]) / tot),
+        "days_late": float(np.dot(amt, s["days_late"]) / tot),
+        "share_paid_late": float(amt[s["days_late"].to_numpy() > 0].sum() / tot),
+    }
 
 
 def _concentration(items: pd.DataFrame) -> dict[str, float | int | None]:
@@ -280,8 +434,11 @@ def _concentration(items: pd.DataFrame) -> dict[str, float | int | None]:
     if tot <= core.TOL:
         return {"customers_open": 0, "top10_share": None, "hhi": None}
     share = per / tot
-    return {"customers_open": int((per > core.TOL).sum()), "top10_share": float(share.nlargest(10).sum()),
-            "hhi": float((share**2).sum())}
+    return {
+        "customers_open": int((per > core.TOL).sum()),
+        "top10_share": float(share.nlargest(10).sum()),
+        "hhi": float((share**2).sum()),
+    }
 
 
 def credit_balances(ledger: Ledger, as_of, items: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -308,7 +465,9 @@ def credit_use(ledger: Ledger, items: pd.DataFrame) -> pd.DataFrame:
     """Per customer with a limit: ``open_ar, credit_limit, limit_use`` (open AR / limit) and ``over_limit``."""
     cust = ledger.customers
     if cust is None or C.credit_limit not in cust:
-        return pd.DataFrame(columns=[C.customer_id, "open_ar", C.credit_limit, "limit_use", "over_limit"])
+        return pd.DataFrame(
+            columns=[C.customer_id, "open_ar", C.credit_limit, "limit_use", "over_limit"]
+        )
     ar = items.groupby(C.customer_id)[C.open_amount].sum()
     out = cust[[C.customer_id, C.credit_limit]].dropna().copy()
     out.insert(1, "open_ar", out[C.customer_id].map(ar).fillna(0.0).to_numpy())
@@ -321,8 +480,9 @@ def _slug(label: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", label.lower()).strip("_")
 
 
-def kpis(ledger: Ledger, as_of, window_months: int = 3,
-         thresholds: Sequence[int] = DEFAULT_THRESHOLDS) -> Kpis:
+def kpis(
+    ledger: Ledger, as_of, window_months: int = 3, thresholds: Sequence[int] = DEFAULT_THRESHOLDS
+) -> Kpis:
     """All headline KPIs of ``ledger`` (one business unit) at the close of ``as_of``.
 
     See the module docstring for every definition; ``values`` also holds the aging per bucket as
@@ -335,15 +495,26 @@ def kpis(ledger: Ledger, as_of, window_months: int = 3,
     v: dict[str, float | int | None] = dict(balance)
     v.update(_payment_behaviour(ledger, w))
     disputed = items.loc[items[C.disputed].astype(bool), C.open_amount]
-    v.update(disputed_open_count=int(len(disputed)), disputed_open_amount=round(float(disputed.sum()), 2),
-             disputed_share=_share(disputed.sum(), v["open_ar"]))
+    v.update(
+        disputed_open_count=int(len(disputed)),
+        disputed_open_amount=round(float(disputed.sum()), 2),
+        disputed_share=_share(disputed.sum(), v["open_ar"]),
+    )
     v.update(_concentration(items))
     use = credit_use(ledger, items)
-    v.update(customers_over_limit=int(use["over_limit"].sum()),
-             over_limit_amount=round(float((use["open_ar"] - use[C.credit_limit]).clip(lower=0).sum()), 2))
+    v.update(
+        customers_over_limit=int(use["over_limit"].sum()),
+        over_limit_amount=round(
+            float((use["open_ar"] - use[C.credit_limit]).clip(lower=0).sum()), 2
+        ),
+    )
     bal = credit_balances(ledger, w.end, items)
-    v.update(unapplied_cash=round(float(bal["unapplied_cash"].sum()), 2), overpaid=round(float(bal["overpaid"].sum()), 2),
-             credit_balances=round(float(bal["credit_balance"].sum()), 2), net_ar=round(float(bal["net_ar"].sum()), 2))
+    v.update(
+        unapplied_cash=round(float(bal["unapplied_cash"].sum()), 2),
+        overpaid=round(float(bal["overpaid"].sum()), 2),
+        credit_balances=round(float(bal["credit_balance"].sum()), 2),
+        net_ar=round(float(bal["net_ar"].sum()), 2),
+    )
     for row in aging_table(items).itertuples(index=False):
         v[f"aging_{_slug(str(row.bucket))}"] = round(float(row.amount), 2)
         v[f"aging_count_{_slug(str(row.bucket))}"] = int(row.count)
@@ -377,22 +548,38 @@ def balance_kpis(ledger: Ledger, w: core.Window) -> tuple[dict[str, float | None
     ar0, ar_m1, (ar, cur, pdue) = bal[0, 0], bal[1, 0], bal[2]
     s, s1, d = flows.invoiced(w), flows.invoiced(m1), w.days
     mat, days = period_invoicing(ledger, w.end)
-    out = {"open_ar": ar, "current_ar": cur, "past_due_ar": pdue, "ar_window_start": ar0,
-           "billings_window": s, "collections_window": flows.moved(PAYMENT, w),
-           "credits_window": flows.moved(CREDIT_NOTE, w), "write_offs_window": flows.moved(WRITE_OFF, w),
-           "recoveries_window": flows.moved(RECOVERY, w),
-           "dso": core.dso(ar, s, d), "dso_countback": core.countback_dso(ar, mat.to_numpy()[0], days),
-           "bpdso": core.best_possible_dso(cur, s, d), "cei": core.cei(ar0, s, ar, cur),
-           "cei_month": core.cei(ar_m1, s1, ar, cur), "turnover": core.turnover(s, d, ar0, ar),
-           "past_due_share": _share(pdue, ar)}
+    out = {
+        "open_ar": ar,
+        "current_ar": cur,
+        "past_due_ar": pdue,
+        "ar_window_start": ar0,
+        "billings_window": s,
+        "collections_window": flows.moved(PAYMENT, w),
+        "credits_window": flows.moved(CREDIT_NOTE, w),
+        "write_offs_window": flows.moved(WRITE_OFF, w),
+        "recoveries_window": flows.moved(RECOVERY, w),
+        "dso": core.dso(ar, s, d),
+        "dso_countback": core.countback_dso(ar, mat.to_numpy()[0], days),
+        "bpdso": core.best_possible_dso(cur, s, d),
+        "cei": core.cei(ar0, s, ar, cur),
+        "cei_month": core.cei(ar_m1, s1, ar, cur),
+        "turnover": core.turnover(s, d, ar0, ar),
+        "past_due_share": _share(pdue, ar),
+    }
     out["add"] = out["dso"] - out["bpdso"]
-    return {k: (_clean(float(x)) if x is not None else None) for k, x in out.items()}, ar_m1 + s1 - cur
+    return {
+        k: (_clean(float(x)) if x is not None else None) for k, x in out.items()
+    }, ar_m1 + s1 - cur
 
 
 def _reasons(v: dict, collectible_month: float) -> dict[str, str]:
     collectible = (v["ar_window_start"] or 0) + (v["billings_window"] or 0) - (v["current_ar"] or 0)
-    ctx = dict(billings=v["billings_window"] or 0.0, mean_ar=((v["ar_window_start"] or 0) + (v["open_ar"] or 0)) / 2,
-               settled=1.0 if v.get("days_to_pay") is not None else 0.0, open_ar=v["open_ar"] or 0.0)
+    ctx = dict(
+        billings=v["billings_window"] or 0.0,
+        mean_ar=((v["ar_window_start"] or 0) + (v["open_ar"] or 0)) / 2,
+        settled=1.0 if v.get("days_to_pay") is not None else 0.0,
+        open_ar=v["open_ar"] or 0.0,
+    )
     out = {}
     for k, x in v.items():
         if x is None:

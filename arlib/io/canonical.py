@@ -30,7 +30,14 @@ from arlib.io.validate import Finding, finding
 from arlib.schemas import CUSTOMER_STATUSES, PAYMENT, TXN_KINDS, C
 
 REQUIRED = {
-    "invoices": (C.invoice_id, C.business_unit, C.customer_id, C.invoice_date, C.due_date, C.amount),
+    "invoices": (
+        C.invoice_id,
+        C.business_unit,
+        C.customer_id,
+        C.invoice_date,
+        C.due_date,
+        C.amount,
+    ),
     "transactions": (C.business_unit, C.date, C.amount),
     "customers": (C.customer_id,),
     FX_RATES: (C.currency, C.date, RATE),
@@ -66,32 +73,52 @@ def _missing_columns(raw: Raw, missing: list[str], configured: dict[str, str]) -
     parts = []
     for col in missing:
         src = configured.get(col)
-        near = difflib.get_close_matches(norm_name(src or col), [norm_name(f) for f in found], n=1, cutoff=0.6)
+        near = difflib.get_close_matches(
+            norm_name(src or col), [norm_name(f) for f in found], n=1, cutoff=0.6
+        )
         guess = next((f for f in found if near and norm_name(f) == near[0]), None)
-        part = f"{col} is mapped from {src!r}, which is not a header" if src else f"no header for {col}"
+        part = (
+            f"{col} is mapped from {src!r}, which is not a header"
+            if src
+            else f"no header for {col}"
+        )
         parts.append(part + (f" (nearest: {guess!r})" if guess else ""))
     fix = f"map the source headers in source_options.columns.{raw.frame}, e.g. {{'<header>': '{missing[0]}'}}"
     if C.business_unit in missing:
         fix += ", or set source_options.one_unit: true if the source holds this unit only"
     shown = ", ".join(repr(f) for f in found[:30]) + (" ..." if len(found) > 30 else "")
-    return DataError(raw.label, ", ".join(missing), len(raw.data),
-                     f"cannot be read: {'; '.join(parts)} (headers: {shown})", fix)
+    return DataError(
+        raw.label,
+        ", ".join(missing),
+        len(raw.data),
+        f"cannot be read: {'; '.join(parts)} (headers: {shown})",
+        fix,
+    )
 
 
-def _default(frame: str, col: str, n: int, ctx: Context, opts: SourceOptions, notes: list[str], label: str):
+def _default(
+    frame: str, col: str, n: int, ctx: Context, opts: SourceOptions, notes: list[str], label: str
+):
     """A value for a column the source lacks, with a note when it is an assumption."""
     if col in opts.constants:
         return opts.constants[col]
     if col == C.business_unit:
         return ctx.business_unit
-    defaults = {("invoices", C.currency): ctx.currency, ("invoices", C.disputed): False,
-                ("transactions", C.kind): PAYMENT, ("customers", C.segment): "unknown",
-                ("customers", C.status): "active", ("customers", C.credit_limit): np.nan}
+    defaults = {
+        ("invoices", C.currency): ctx.currency,
+        ("invoices", C.disputed): False,
+        ("transactions", C.kind): PAYMENT,
+        ("customers", C.segment): "unknown",
+        ("customers", C.status): "active",
+        ("customers", C.credit_limit): np.nan,
+    }
     if (frame, col) in defaults:
         value = defaults[(frame, col)]
         if n and (frame, col) != ("customers", C.credit_limit):
-            notes.append(f"{label}: no {col} column: every row taken as {value!r} "
-                         f"(set source_options.columns.{frame} or source_options.constants.{col})")
+            notes.append(
+                f"{label}: no {col} column: every row taken as {value!r} "
+                f"(set source_options.columns.{frame} or source_options.constants.{col})"
+            )
         return value
     return None
 
@@ -103,7 +130,18 @@ def _parse_column(p: Parsed, col: str, src: str, opts: SourceOptions) -> pd.Seri
     if col in DATES:
         fmt = opts.date_format(col)
         out, bad = parse_dates(s, fmt)
-        _add(p, finding(p, "bad_date", col, bad, s, f"with a date not in the format {fmt!r}", _date_fix(col, s[bad])))
+        _add(
+            p,
+            finding(
+                p,
+                "bad_date",
+                col,
+                bad,
+                s,
+                f"with a date not in the format {fmt!r}",
+                _date_fix(col, s[bad]),
+            ),
+        )
         return out
     if col in AMOUNTS:
         out, bad = parse_amounts(s, opts.decimal)
@@ -115,7 +153,18 @@ def _parse_column(p: Parsed, col: str, src: str, opts: SourceOptions) -> pd.Seri
     if col == C.disputed:
         out, bad = parse_bool(s, opts.values.get(col))
         bad &= ~s.isna().to_numpy()
-        _add(p, finding(p, "bad_value", col, bad, s, "with a flag that is not yes/no", f"map them in {where}, e.g. {{'J': true}}"))
+        _add(
+            p,
+            finding(
+                p,
+                "bad_value",
+                col,
+                bad,
+                s,
+                "with a flag that is not yes/no",
+                f"map them in {where}, e.g. {{'J': true}}",
+            ),
+        )
         return out
     if col in (C.kind, C.status):
         domain = TXN_KINDS if col == C.kind else CUSTOMER_STATUSES
@@ -123,19 +172,50 @@ def _parse_column(p: Parsed, col: str, src: str, opts: SourceOptions) -> pd.Seri
         if col == C.status:
             out = out.fillna("active")
         values = sorted(set(parse_ids(s[bad]).dropna()))[:5]
-        _add(p, finding(p, "bad_value", col, bad, s, f"with a {col} not in {', '.join(domain)} "
-                        f"(values {', '.join(map(repr, values))})", f"map them in {where}"))
+        _add(
+            p,
+            finding(
+                p,
+                "bad_value",
+                col,
+                bad,
+                s,
+                f"with a {col} not in {', '.join(domain)} (values {', '.join(map(repr, values))})",
+                f"map them in {where}",
+            ),
+        )
         return out
     if col == C.currency:
         out, _ = map_codes(s, opts.values.get(col), upper=True)
         bad = (out.notna() & ~out.astype(str).str.fullmatch(r"[A-Z]{3}")).to_numpy()
-        _add(p, finding(p, "bad_value", col, bad, s, "with a code that is not a 3-letter ISO currency",
-                        f"map them in {where}, e.g. {{'$': 'USD'}}"))
+        _add(
+            p,
+            finding(
+                p,
+                "bad_value",
+                col,
+                bad,
+                s,
+                "with a code that is not a 3-letter ISO currency",
+                f"map them in {where}, e.g. {{'$': 'USD'}}",
+            ),
+        )
         return out.where(~bad, None)
     if col == C.terms_days:
         out, bad = parse_amounts(s)
         bad |= (out.notna() & (out != out.round())).to_numpy()
-        _add(p, finding(p, "bad_value", col, bad, s, "with a value that is not a whole number of days", "correct them"))
+        _add(
+            p,
+            finding(
+                p,
+                "bad_value",
+                col,
+                bad,
+                s,
+                "with a value that is not a whole number of days",
+                "correct them",
+            ),
+        )
         return out.where(~bad)
     if col in opts.values:
         return map_codes(s, opts.values[col])[0]
@@ -149,8 +229,10 @@ def _date_fix(col: str, bad: pd.Series) -> str:
 
     hint = date_hint(bad.head(20).tolist())
     guess = f"; they look like {hint} dates" if hint else ""
-    return (f"set source_options.dates.{col} to the format used (iso, dayfirst, monthfirst, yyyymmdd, excel "
-            f"or a pattern such as %d.%m.%Y){guess}, or correct the values")
+    return (
+        f"set source_options.dates.{col} to the format used (iso, dayfirst, monthfirst, yyyymmdd, excel "
+        f"or a pattern such as %d.%m.%Y){guess}, or correct the values"
+    )
 
 
 def _add(p: Parsed, f: Finding | None) -> None:
@@ -171,11 +253,19 @@ def to_canonical(raw: Raw, opts: SourceOptions, ctx: Context) -> Parsed:
     if missing:
         raise _missing_columns(raw, missing, {v: k for k, v in configured.items()})
     raw_data = raw.data.drop(columns=[ROW])
-    p = Parsed(frame, raw.label, pd.DataFrame({ROW: raw.data[ROW].to_numpy()}), raw_data, notes=list(raw.notes))
+    p = Parsed(
+        frame,
+        raw.label,
+        pd.DataFrame({ROW: raw.data[ROW].to_numpy()}),
+        raw_data,
+        notes=list(raw.notes),
+    )
     renamed = [a for a in auto if a != rename[a]]
     if renamed:
-        p.notes.append(f"{raw.label}: headers matched by name: "
-                       + ", ".join(f"{a} -> {rename[a]}" for a in renamed))
+        p.notes.append(
+            f"{raw.label}: headers matched by name: "
+            + ", ".join(f"{a} -> {rename[a]}" for a in renamed)
+        )
     ignored = [c for c in found if c not in rename]
     if ignored:
         p.notes.append(f"{raw.label}: columns not used: {', '.join(ignored)}")
@@ -183,7 +273,11 @@ def to_canonical(raw: Raw, opts: SourceOptions, ctx: Context) -> Parsed:
         p.data[col] = _parse_column(p, col, src, opts)
         p.sources[col] = src
     for col in TARGETS[frame]:
-        if col not in p.data and col not in (C.settled_date,) and not (frame == "transactions" and col == C.currency):
+        if (
+            col not in p.data
+            and col not in (C.settled_date,)
+            and not (frame == "transactions" and col == C.currency)
+        ):
             p.data[col] = _default(frame, col, len(p.data), ctx, opts, p.notes, raw.label)
     if frame == "transactions":
         _fill_transactions(p, ctx, rename)
@@ -191,7 +285,9 @@ def to_canonical(raw: Raw, opts: SourceOptions, ctx: Context) -> Parsed:
         p.data[C.name] = p.data[C.name].where(p.data[C.name].notna(), p.data[C.customer_id])
         p.data[C.segment] = p.data[C.segment].fillna("unknown")
     if frame == "invoices" and C.disputed in p.data:
-        p.data[C.disputed] = p.data[C.disputed].astype(object).where(p.data[C.disputed].notna(), False).astype(bool)
+        p.data[C.disputed] = (
+            p.data[C.disputed].astype(object).where(p.data[C.disputed].notna(), False).astype(bool)
+        )
     return p
 
 
@@ -206,26 +302,52 @@ def _fill_transactions(p: Parsed, ctx: Context, rename: dict) -> None:
             p.notes.append(f"{p.label}: no invoice_id column: every transaction is unapplied cash")
     if ctx.invoice_customers is not None:
         known = d[C.invoice_id].map(ctx.invoice_customers)
-        d[C.customer_id] = d[C.customer_id].where(d[C.customer_id].notna(), known) if C.customer_id in d else known
+        d[C.customer_id] = (
+            d[C.customer_id].where(d[C.customer_id].notna(), known) if C.customer_id in d else known
+        )
 
 
 def derive_payments(inv: Parsed) -> Parsed:
     """One full payment per invoice at its ``settled_date`` (sources that list settled invoices,
     such as the IBM sample); rows keep the invoice's source row."""
     d = inv.data
-    ok = d[C.settled_date].notna() & d[C.amount].notna() & d[C.invoice_id].notna() if C.settled_date in d else None
+    ok = (
+        d[C.settled_date].notna() & d[C.amount].notna() & d[C.invoice_id].notna()
+        if C.settled_date in d
+        else None
+    )
     if ok is None:
-        raise DataError(inv.label, C.settled_date, len(d), "have no settled_date column for "
-                        "source_options.frames.transactions: settled_date",
-                        "map the settlement-date header to settled_date in source_options.columns.invoices")
+        raise DataError(
+            inv.label,
+            C.settled_date,
+            len(d),
+            "have no settled_date column for source_options.frames.transactions: settled_date",
+            "map the settlement-date header to settled_date in source_options.columns.invoices",
+        )
     sel = d.loc[ok]
-    data = pd.DataFrame({C.txn_id: (sel[C.invoice_id] + "/settled").astype(object),
-                         C.business_unit: sel[C.business_unit], C.customer_id: sel[C.customer_id],
-                         C.invoice_id: sel[C.invoice_id], C.date: sel[C.settled_date],
-                         C.amount: sel[C.amount], C.kind: PAYMENT, ROW: sel[ROW]}).reset_index(drop=True)
+    data = pd.DataFrame(
+        {
+            C.txn_id: (sel[C.invoice_id] + "/settled").astype(object),
+            C.business_unit: sel[C.business_unit],
+            C.customer_id: sel[C.customer_id],
+            C.invoice_id: sel[C.invoice_id],
+            C.date: sel[C.settled_date],
+            C.amount: sel[C.amount],
+            C.kind: PAYMENT,
+            ROW: sel[ROW],
+        }
+    ).reset_index(drop=True)
     raw = inv.raw.loc[ok].reset_index(drop=True)
-    return Parsed("transactions", inv.label, data, raw, sources=dict(inv.sources, date=inv.sources[C.settled_date]),
-                  notes=[f"{inv.label}: {len(data)} payment(s) taken from settled_date (one per settled invoice)"])
+    return Parsed(
+        "transactions",
+        inv.label,
+        data,
+        raw,
+        sources=dict(inv.sources, date=inv.sources[C.settled_date]),
+        notes=[
+            f"{inv.label}: {len(data)} payment(s) taken from settled_date (one per settled invoice)"
+        ],
+    )
 
 
 def derive_customers(invoices: pd.DataFrame, bu: str) -> pd.DataFrame:
@@ -233,6 +355,14 @@ def derive_customers(invoices: pd.DataFrame, bu: str) -> pd.DataFrame:
     terms = the median of due - invoice days (whole days, >= 0)."""
     terms = (invoices[C.due_date] - invoices[C.invoice_date]).dt.days.clip(lower=0)
     g = terms.groupby(invoices[C.customer_id]).median()
-    return pd.DataFrame({C.customer_id: g.index.astype(str), C.business_unit: bu, C.name: g.index.astype(str),
-                         C.segment: "unknown", C.credit_limit: np.nan,
-                         C.terms_days: np.round(g.to_numpy()).astype(int), C.status: "active"})
+    return pd.DataFrame(
+        {
+            C.customer_id: g.index.astype(str),
+            C.business_unit: bu,
+            C.name: g.index.astype(str),
+            C.segment: "unknown",
+            C.credit_limit: np.nan,
+            C.terms_days: np.round(g.to_numpy()).astype(int),
+            C.status: "active",
+        }
+    )

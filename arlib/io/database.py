@@ -39,8 +39,11 @@ class Secrets:
 def _env(name: str, key: str, what: str) -> str:
     value = os.environ.get(name)
     if not value:
-        raise ConfigError(key, f"environment variable {name} is not set. Fix: export {name}=<{what}> "
-                          "before running arlib (the value is never written to params or reports)")
+        raise ConfigError(
+            key,
+            f"environment variable {name} is not set. Fix: export {name}=<{what}> "
+            "before running arlib (the value is never written to params or reports)",
+        )
     return value
 
 
@@ -50,7 +53,10 @@ def with_driver(url: sa.URL) -> sa.URL:
     if url.drivername == "postgresql":
         import importlib.util
 
-        if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2") is not None:
+        if (
+            importlib.util.find_spec("psycopg") is None
+            and importlib.util.find_spec("psycopg2") is not None
+        ):
             return url.set(drivername="postgresql+psycopg2")
     return url
 
@@ -69,11 +75,16 @@ def check_source(source: str) -> sa.URL | None:
     try:
         url = sa.engine.make_url(source)
     except Exception:
-        raise ConfigError("source", "is not a SQLAlchemy URL (e.g. postgresql://user@host:5432/db)") from None
+        raise ConfigError(
+            "source", "is not a SQLAlchemy URL (e.g. postgresql://user@host:5432/db)"
+        ) from None
     if url.password is not None:
-        raise ConfigError("source", f"holds a password ({url.render_as_string(hide_password=True)}); params are "
-                          "recorded in the reports. Fix: remove it from the URL and name an environment variable "
-                          "holding it in source_options.password_env")
+        raise ConfigError(
+            "source",
+            f"holds a password ({url.render_as_string(hide_password=True)}); params are "
+            "recorded in the reports. Fix: remove it from the URL and name an environment variable "
+            "holding it in source_options.password_env",
+        )
     return url
 
 
@@ -87,15 +98,20 @@ def database_url(source: str, opts: SourceOptions) -> tuple[sa.URL, Secrets]:
         try:
             url = sa.engine.make_url(raw)
         except Exception:
-            raise ConfigError("source_options.url_env", f"environment variable {opts.url_env} does not hold a "
-                              "SQLAlchemy URL such as postgresql://user:password@host:5432/db") from None
+            raise ConfigError(
+                "source_options.url_env",
+                f"environment variable {opts.url_env} does not hold a "
+                "SQLAlchemy URL such as postgresql://user:password@host:5432/db",
+            ) from None
     elif "://" in source:
         url = check_source(source)
     else:
         path = resolve_path(source)
         if not path.exists():
-            raise SourceError(f"{path}: the data store does not exist. Fix: run `arlib demo` to build the demo "
-                              "store, or set `source` to your database URL or data files")
+            raise SourceError(
+                f"{path}: the data store does not exist. Fix: run `arlib demo` to build the demo "
+                "store, or set `source` to your database URL or data files"
+            )
         url = sa.engine.URL.create("sqlite", database=str(path))
     if opts.password_env:
         password = _env(opts.password_env, "source_options.password_env", "password")
@@ -109,7 +125,9 @@ def database_url(source: str, opts: SourceOptions) -> tuple[sa.URL, Secrets]:
 def db_error(label: str, exc: Exception, secrets: Secrets, fix: str) -> SourceError:
     """A one-line :class:`SourceError` from a driver error, secrets masked."""
     detail = str(getattr(exc, "orig", None) or exc)
-    detail = " ".join(line.strip() for line in detail.splitlines() if line.strip() and not line.startswith("["))
+    detail = " ".join(
+        line.strip() for line in detail.splitlines() if line.strip() and not line.startswith("[")
+    )
     return SourceError(secrets.scrub(f"{label}: {detail}. Fix: {fix}"))
 
 
@@ -118,16 +136,21 @@ def _split_table(name: str) -> tuple[str | None, str]:
     return schema or None, table
 
 
-def _read_db_frame(con, frame: str, opts: SourceOptions, bu: str, label: str, required: bool) -> Raw | None:
+def _read_db_frame(
+    con, frame: str, opts: SourceOptions, bu: str, label: str, required: bool
+) -> Raw | None:
     if frame in opts.queries:
         query = opts.queries[frame]
         params = {}
         if ":business_unit" in query:
             params["business_unit"] = bu
         elif frame in UNIT_FRAMES and not opts.one_unit:
-            raise ConfigError(f"source_options.queries.{frame}", "must filter by business unit with the bind "
-                              "parameter :business_unit (e.g. WHERE company_code = :business_unit), or set "
-                              "source_options.one_unit: true when it returns one unit's rows only")
+            raise ConfigError(
+                f"source_options.queries.{frame}",
+                "must filter by business unit with the bind "
+                "parameter :business_unit (e.g. WHERE company_code = :business_unit), or set "
+                "source_options.one_unit: true when it returns one unit's rows only",
+            )
         df = pd.read_sql(sa.text(query), con, params=params)
         return Raw(frame, f"{label} query {frame}", with_rows(df))
     schema, name = _split_table(opts.tables.get(frame, frame))
@@ -135,8 +158,10 @@ def _read_db_frame(con, frame: str, opts: SourceOptions, bu: str, label: str, re
     if not insp.has_table(name, schema=schema):
         if required or frame in opts.tables:
             known = ", ".join(sorted(insp.get_table_names(schema=schema))) or "none"
-            raise SourceError(f"{label}: no table {opts.tables.get(frame, frame)!r} for {frame} (tables: {known}). "
-                              f"Fix: set source_options.tables.{frame} or source_options.queries.{frame}")
+            raise SourceError(
+                f"{label}: no table {opts.tables.get(frame, frame)!r} for {frame} (tables: {known}). "
+                f"Fix: set source_options.tables.{frame} or source_options.queries.{frame}"
+            )
         return None
     cols = [c["name"] for c in insp.get_columns(name, schema=schema)]
     rename, _, _ = resolve_columns(frame, cols, opts.columns.get(frame, {}))
@@ -153,7 +178,9 @@ def _read_db_frame(con, frame: str, opts: SourceOptions, bu: str, label: str, re
     if frame == "invoices" and df.empty and bu_col is not None and not opts.one_unit:
         found = con.execute(sa.select(table.c[bu_col]).distinct().limit(50)).scalars()
         units = sorted(str(u) for u in found)
-    return Raw(frame, f"{label} table {opts.tables.get(frame, frame)}", with_rows(df), units_found=units)
+    return Raw(
+        frame, f"{label} table {opts.tables.get(frame, frame)}", with_rows(df), units_found=units
+    )
 
 
 def _plan(opts: SourceOptions) -> list[tuple[str, bool]]:
@@ -181,8 +208,13 @@ def read_database(source: str, opts: SourceOptions, bu: str) -> tuple[dict[str, 
     except (ConfigError, SourceError):
         raise
     except sa.exc.SQLAlchemyError as e:
-        raise db_error(label, e, secrets, "check `source`, the server, the tables or queries in "
-                       "source_options and the credentials in the environment variable(s) it names") from None
+        raise db_error(
+            label,
+            e,
+            secrets,
+            "check `source`, the server, the tables or queries in "
+            "source_options and the credentials in the environment variable(s) it names",
+        ) from None
     finally:
         engine.dispose()
     return frames, label

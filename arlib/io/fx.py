@@ -36,28 +36,56 @@ def _one_rate_per_day(df: pd.DataFrame) -> pd.Series:
 
 
 #: the FX-rate table: one rate per currency and date (a schema object, see :mod:`arlib.schemas`)
-FxRates = pa.DataFrameSchema({
-    C.currency: pa.Column(str, pa.Check.str_length(min_value=3, max_value=3)),
-    C.date: pa.Column("datetime64[ns]"),
-    RATE: pa.Column(float, pa.Check.gt(0)),
-}, checks=[pa.Check(_one_rate_per_day, name="one_rate_per_day", error="currency and date are not unique")],
-    name="FxRates", strict=False, coerce=True)
+FxRates = pa.DataFrameSchema(
+    {
+        C.currency: pa.Column(str, pa.Check.str_length(min_value=3, max_value=3)),
+        C.date: pa.Column("datetime64[ns]"),
+        RATE: pa.Column(float, pa.Check.gt(0)),
+    },
+    checks=[
+        pa.Check(
+            _one_rate_per_day, name="one_rate_per_day", error="currency and date are not unique"
+        )
+    ],
+    name="FxRates",
+    strict=False,
+    coerce=True,
+)
 
 
-def convert(amount: pd.Series, currency: pd.Series, date: pd.Series, rates: pd.DataFrame | None,
-            reporting: str, quote: str = "reporting_per_foreign", max_age_days: int = 7
-            ) -> tuple[pd.Series, pd.Series, np.ndarray]:
+def convert(
+    amount: pd.Series,
+    currency: pd.Series,
+    date: pd.Series,
+    rates: pd.DataFrame | None,
+    reporting: str,
+    quote: str = "reporting_per_foreign",
+    max_age_days: int = 7,
+) -> tuple[pd.Series, pd.Series, np.ndarray]:
     """Amounts in ``reporting`` currency (rounded to the cent), the rate used, and a mask of rows
     with no usable rate (their amount is NaN)."""
     rate = pd.Series(np.where(currency.eq(reporting).to_numpy(), 1.0, np.nan), index=amount.index)
-    foreign = currency.notna().to_numpy() & currency.ne(reporting).to_numpy() & date.notna().to_numpy()
+    foreign = (
+        currency.notna().to_numpy() & currency.ne(reporting).to_numpy() & date.notna().to_numpy()
+    )
     if foreign.any() and rates is not None and len(rates):
-        left = pd.DataFrame({"_pos": np.flatnonzero(foreign), C.currency: currency.to_numpy()[foreign],
-                             C.date: pd.to_datetime(date.to_numpy()[foreign])}).sort_values(C.date, kind="stable")
+        left = pd.DataFrame(
+            {
+                "_pos": np.flatnonzero(foreign),
+                C.currency: currency.to_numpy()[foreign],
+                C.date: pd.to_datetime(date.to_numpy()[foreign]),
+            }
+        ).sort_values(C.date, kind="stable")
         right = rates[[C.currency, C.date, RATE]].sort_values(C.date, kind="stable")
         right = right.assign(**{C.date: pd.to_datetime(right[C.date])})
-        got = pd.merge_asof(left, right, on=C.date, by=C.currency, direction="backward",
-                            tolerance=pd.Timedelta(days=max_age_days))
+        got = pd.merge_asof(
+            left,
+            right,
+            on=C.date,
+            by=C.currency,
+            direction="backward",
+            tolerance=pd.Timedelta(days=max_age_days),
+        )
         values = got[RATE].to_numpy(dtype=float)
         if quote == "foreign_per_reporting":
             values = 1.0 / values
@@ -70,7 +98,9 @@ def convert(amount: pd.Series, currency: pd.Series, date: pd.Series, rates: pd.D
 def describe_missing(currency: pd.Series, date: pd.Series, missing: np.ndarray) -> str:
     """``USD on 2024-03-01..2024-03-09 (12 rows); GBP on 2024-01-05 (1 row)``."""
     parts = []
-    sub = pd.DataFrame({"c": currency.to_numpy()[missing], "d": pd.to_datetime(date.to_numpy()[missing])})
+    sub = pd.DataFrame(
+        {"c": currency.to_numpy()[missing], "d": pd.to_datetime(date.to_numpy()[missing])}
+    )
     for cur, g in sub.groupby("c", sort=True):
         lo, hi = g["d"].min(), g["d"].max()
         span = f"{lo:%Y-%m-%d}" if lo == hi else f"{lo:%Y-%m-%d}..{hi:%Y-%m-%d}"
@@ -78,11 +108,17 @@ def describe_missing(currency: pd.Series, date: pd.Series, missing: np.ndarray) 
     return "; ".join(parts)
 
 
-def missing_text(reporting: str, desc: str, opts: SourceOptions, have_table: bool) -> tuple[str, str]:
+def missing_text(
+    reporting: str, desc: str, opts: SourceOptions, have_table: bool
+) -> tuple[str, str]:
     """(problem text, fix) for rows without a rate."""
     if not have_table:
-        return (f"in a currency other than {reporting} and no FX-rate table: {desc}",
-                "provide an FX table with columns currency, date, rate (source_options.files.fx_rates, "
-                "tables.fx_rates or queries.fx_rates), or set `currency` to the data's currency")
-    return (f"with no FX rate to {reporting} within {opts.fx_max_age_days} days before the date: {desc}",
-            "add rates for those currencies and dates to the FX table, or raise source_options.fx.max_age_days")
+        return (
+            f"in a currency other than {reporting} and no FX-rate table: {desc}",
+            "provide an FX table with columns currency, date, rate (source_options.files.fx_rates, "
+            "tables.fx_rates or queries.fx_rates), or set `currency` to the data's currency",
+        )
+    return (
+        f"with no FX rate to {reporting} within {opts.fx_max_age_days} days before the date: {desc}",
+        "add rates for those currencies and dates to the FX table, or raise source_options.fx.max_age_days",
+    )

@@ -63,7 +63,9 @@ class LoadReport:
     quarantine_files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def quarantined_total(self, frame: str, kinds: tuple[str, ...] | None = None) -> tuple[int, float]:
+    def quarantined_total(
+        self, frame: str, kinds: tuple[str, ...] | None = None
+    ) -> tuple[int, float]:
         """Rows and amount (reporting currency, readable amounts only) quarantined from ``frame``."""
         q = self.quarantined.get(frame)
         if q is None or q.empty:
@@ -74,10 +76,15 @@ class LoadReport:
 
     def __str__(self) -> str:
         q = int(self.frames["rows_quarantined"].sum())
-        lines = [f"{self.source}: {', '.join(f'{r.rows_kept:,} {r.frame}' for r in self.frames.itertuples())} loaded"
-                 + (f"; {q:,} rows quarantined" if q else "")]
-        lines += [f"- {p.problem} ({p.policy}): {p.rows} {'row' if p.rows == 1 else 'rows'} in {p.frame}"
-                  + (f".{p.column}" if p.column else "") for p in self.problems.itertuples()]
+        lines = [
+            f"{self.source}: {', '.join(f'{r.rows_kept:,} {r.frame}' for r in self.frames.itertuples())} loaded"
+            + (f"; {q:,} rows quarantined" if q else "")
+        ]
+        lines += [
+            f"- {p.problem} ({p.policy}): {p.rows} {'row' if p.rows == 1 else 'rows'} in {p.frame}"
+            + (f".{p.column}" if p.column else "")
+            for p in self.problems.itertuples()
+        ]
         lines += [f"- note: {n}" for n in self.notes]
         lines += [f"- quarantined rows written to {f}" for f in self.quarantine_files]
         return "\n".join(lines)
@@ -92,7 +99,9 @@ class LoadReport:
         if q:
             head += t("; {rows} rows quarantined").format(rows=f"{q:,}")
         lines = [f"{t('note')}: {n}" for n in self.notes]
-        lines += [t("quarantined rows written to {file}").format(file=f) for f in self.quarantine_files]
+        lines += [
+            t("quarantined rows written to {file}").format(file=f) for f in self.quarantine_files
+        ]
         items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
         return f"<p>{html.escape(head)}</p>" + (f"<ul>{items}</ul>" if items else "")
 
@@ -111,7 +120,6 @@ class Checked:
     @property
     def kept(self) -> np.ndarray:
         return ~self.failed & ~self.quarantined
-
 
 
 def read_source(source: str, opts: SourceOptions, bu: str) -> tuple[dict[str, Raw], str]:
@@ -140,7 +148,11 @@ def check(p: Parsed, policy, extra=lambda p, alive: []) -> Checked:
     copies = np.zeros(n, dtype=bool)
     if dup is not None:
         copies[dup.index] = True
-    findings = list(p.findings) + ([dup] if dup else []) + contract_findings(p, MODELS[p.frame], np.flatnonzero(copies))
+    findings = (
+        list(p.findings)
+        + ([dup] if dup else [])
+        + contract_findings(p, MODELS[p.frame], np.flatnonzero(copies))
+    )
     failed, quarantined, _, _ = decide(n, findings, policy)
     findings += _without(extra(p, ~failed & ~quarantined), copies)
     failed, quarantined, problem, reason = decide(n, findings, policy)
@@ -148,19 +160,32 @@ def check(p: Parsed, policy, extra=lambda p, alive: []) -> Checked:
 
 
 def _subset(p: Parsed, mask: np.ndarray) -> Parsed:
-    return Parsed(p.frame, p.label, p.data.loc[mask].reset_index(drop=True), p.raw.loc[mask].reset_index(drop=True),
-                  notes=p.notes, sources=p.sources)
+    return Parsed(
+        p.frame,
+        p.label,
+        p.data.loc[mask].reset_index(drop=True),
+        p.raw.loc[mask].reset_index(drop=True),
+        notes=p.notes,
+        sources=p.sources,
+    )
 
 
 def _empty_unit(raw: Raw, bu: str, opts: SourceOptions) -> DataError:
     if opts.one_unit:
         return DataError(raw.label, None, 0, "in the source", "check the export or the query")
     units = f" (units in the source: {', '.join(raw.units_found[:20])})" if raw.units_found else ""
-    return DataError(raw.label, C.business_unit, 0, f"match business unit {bu!r}{units}",
-                     "check `business_unit` in the params file, or the data source")
+    return DataError(
+        raw.label,
+        C.business_unit,
+        0,
+        f"match business unit {bu!r}{units}",
+        "check `business_unit` in the params file, or the data source",
+    )
 
 
-def _parse_all(raws: dict[str, Raw], opts: SourceOptions, bu: str, reporting: str) -> dict[str, Parsed]:
+def _parse_all(
+    raws: dict[str, Raw], opts: SourceOptions, bu: str, reporting: str
+) -> dict[str, Parsed]:
     """Parse every frame; missing columns of all frames are reported together."""
     parsed, errors = {}, []
     for frame in ("customers", "invoices", FX_RATES, "transactions"):
@@ -213,15 +238,23 @@ def _convert(checked: dict[str, Checked], opts: SourceOptions, reporting: str) -
         if frame == "invoices":
             cur, when = d[C.currency].copy(), d[C.invoice_date]
         else:
-            own = d[C.currency] if C.currency in d else pd.Series(reporting, index=d.index, dtype=object)
+            own = (
+                d[C.currency]
+                if C.currency in d
+                else pd.Series(reporting, index=d.index, dtype=object)
+            )
             cur, when = own.fillna(reporting), d[C.date]
-        amount, rate, missing = fx.convert(d[C.amount], cur, when, rates, reporting, opts.fx_quote, opts.fx_max_age_days)
+        amount, rate, missing = fx.convert(
+            d[C.amount], cur, when, rates, reporting, opts.fx_quote, opts.fx_max_age_days
+        )
         if frame == "transactions" and inv_rate is not None and inv_cur is not None:
             applied = d[C.invoice_id].isin(inv_rate.index)  # at the invoice's rate, in its currency
             rate = d[C.invoice_id].map(inv_rate).where(applied, rate)
             cur = d[C.invoice_id].map(inv_cur).where(applied, cur)
             amount = (d[C.amount] * rate).round(2)
-            missing = (rate.isna() & d[C.amount].notna() & ~applied).to_numpy()  # else the invoice is reported
+            missing = (
+                rate.isna() & d[C.amount].notna() & ~applied
+            ).to_numpy()  # else the invoice is reported
         if (cur != reporting).any() or (rate.fillna(1.0) != 1.0).any():
             d["original_amount"], d["original_currency"] = d[C.amount], cur
             d[C.amount], d[C.currency] = amount, reporting
@@ -249,7 +282,9 @@ def _write_quarantine(checked: dict[str, Checked], output_dir: str | None) -> li
         c = checked.get(frame)
         if c is not None and c.quarantined.any():
             path = folder / QUARANTINE_FILE.format(frame=frame)
-            quarantine_frame(c.parsed, c.quarantined, c.problem, c.reason).to_csv(path, index=False, encoding="utf-8")
+            quarantine_frame(c.parsed, c.quarantined, c.problem, c.reason).to_csv(
+                path, index=False, encoding="utf-8"
+            )
             files.append(str(path))
     return files
 
@@ -281,7 +316,9 @@ def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
         checked["customers"] = check(parsed["customers"], policy)
         customer_ids = set(parsed["customers"].data.loc[checked["customers"].kept, C.customer_id])
     elif opts.frames["customers"] == "auto":
-        notes.append("no customers frame: customer checks skipped (source_options.frames.customers)")
+        notes.append(
+            "no customers frame: customer checks skipped (source_options.frames.customers)"
+        )
     if FX_RATES in parsed:
         checked[FX_RATES] = check(parsed[FX_RATES], policy)
 
@@ -296,15 +333,18 @@ def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
         notes += derived.notes
         checked["transactions"] = _check_transactions(derived, inv, customer_ids, policy, as_of)
     elif "transactions" in parsed:
-        checked["transactions"] = _check_transactions(parsed["transactions"], inv, customer_ids, policy, as_of)
+        checked["transactions"] = _check_transactions(
+            parsed["transactions"], inv, customer_ids, policy, as_of
+        )
     findings = [f for frame in ORDER if frame in checked for f in checked[frame].findings]
     findings += _convert(checked, opts, reporting)
     failing = [f for f in findings if policy_of(f.problem, policy) == "fail"]
     if failing:
         raise DataErrors(failing, bu)
     frames = {"invoices": _final(inv)}
-    frames["transactions"] = _final(checked["transactions"]) if "transactions" in checked \
-        else empty(Transactions)
+    frames["transactions"] = (
+        _final(checked["transactions"]) if "transactions" in checked else empty(Transactions)
+    )
     if opts.frames["customers"] == "derive":
         frames["customers"] = derive_customers(frames["invoices"], bu)
     else:
@@ -322,18 +362,38 @@ def _report(checked, findings, policy, label, bu, reporting, notes, output_dir) 
             continue
         d = c.parsed.data
         amt = d[C.amount] if C.amount in d else pd.Series(np.nan, index=d.index)
-        q = d.loc[c.quarantined].assign(problem=c.problem.reindex(np.flatnonzero(c.quarantined)).to_numpy(),
-                                        reason=c.reason.reindex(np.flatnonzero(c.quarantined)).to_numpy())
+        q = d.loc[c.quarantined].assign(
+            problem=c.problem.reindex(np.flatnonzero(c.quarantined)).to_numpy(),
+            reason=c.reason.reindex(np.flatnonzero(c.quarantined)).to_numpy(),
+        )
         quarantined[frame] = q.reset_index(drop=True)
         unreadable = int(q[C.amount].isna().sum()) if C.amount in q else 0
         if unreadable:
-            notes.append(f"{c.parsed.label}: {unreadable} quarantined row(s) have no readable or convertible "
-                         "amount; they are counted in rows but not in amounts")
-        rows.append({"frame": frame, "source": c.parsed.label, "rows_read": len(d), "rows_kept": int(c.kept.sum()),
-                     "rows_quarantined": int(c.quarantined.sum()),
-                     "amount_read": round(float(amt.sum()), 2) if C.amount in d else np.nan,
-                     "amount_quarantined": round(float(amt[c.quarantined].sum()), 2) if C.amount in d else np.nan})
+            notes.append(
+                f"{c.parsed.label}: {unreadable} quarantined row(s) have no readable or convertible "
+                "amount; they are counted in rows but not in amounts"
+            )
+        rows.append(
+            {
+                "frame": frame,
+                "source": c.parsed.label,
+                "rows_read": len(d),
+                "rows_kept": int(c.kept.sum()),
+                "rows_quarantined": int(c.quarantined.sum()),
+                "amount_read": round(float(amt.sum()), 2) if C.amount in d else np.nan,
+                "amount_quarantined": round(float(amt[c.quarantined].sum()), 2)
+                if C.amount in d
+                else np.nan,
+            }
+        )
     files = _write_quarantine(checked, output_dir)
-    return LoadReport(bu, label, reporting, pd.DataFrame(rows), problems_table(findings, policy, amounts),
-                      quarantined, files, notes)
-
+    return LoadReport(
+        bu,
+        label,
+        reporting,
+        pd.DataFrame(rows),
+        problems_table(findings, policy, amounts),
+        quarantined,
+        files,
+        notes,
+    )

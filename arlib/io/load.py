@@ -29,7 +29,11 @@ from arlib.ledger import Ledger
 from arlib.schemas import FRAMES, C
 
 DEMO_STORE = "outputs/demo/ar_demo.sqlite"
-_DATE_COLS = {"invoices": [C.invoice_date, C.due_date], "transactions": [C.date], "customers": [C.status_since]}
+_DATE_COLS = {
+    "invoices": [C.invoice_date, C.due_date],
+    "transactions": [C.date],
+    "customers": [C.status_since],
+}
 
 
 def engine_for(source: str) -> sa.Engine:
@@ -38,8 +42,10 @@ def engine_for(source: str) -> sa.Engine:
         return sa.create_engine(with_driver(sa.engine.make_url(source)))
     path = resolve_path(source)
     if not path.exists():
-        raise SourceError(f"{path}: the data store does not exist. Fix: run `arlib demo` to build the demo "
-                          "store, or set `source` to your database URL or file")
+        raise SourceError(
+            f"{path}: the data store does not exist. Fix: run `arlib demo` to build the demo "
+            "store, or set `source` to your database URL or file"
+        )
     return sa.create_engine(f"sqlite:///{path}")
 
 
@@ -70,19 +76,26 @@ def read_frames(source: str, business_unit: str) -> dict[str, pd.DataFrame]:
     try:
         with eng.connect() as con:
             for name in FRAMES:
-                q = sa.text(f"SELECT * FROM {name} WHERE business_unit = :bu")  # table names are ours
+                q = sa.text(
+                    f"SELECT * FROM {name} WHERE business_unit = :bu"
+                )  # table names are ours
                 df = pd.read_sql(q, con, params={"bu": business_unit})
                 for col in _DATE_COLS[name]:
                     if col in df:
                         df[col] = pd.to_datetime(df[col])
                 frames[name] = df
     except sa.exc.OperationalError as e:
-        raise SourceError(f"{source}: cannot read the store ({e.orig}). Fix: check `source`") from None
+        raise SourceError(
+            f"{source}: cannot read the store ({e.orig}). Fix: check `source`"
+        ) from None
     finally:
         eng.dispose()
     frames["invoices"][C.disputed] = frames["invoices"][C.disputed].astype(bool)
-    frames["transactions"][C.invoice_id] = frames["transactions"][C.invoice_id].astype(object).where(
-        frames["transactions"][C.invoice_id].notna(), None)
+    frames["transactions"][C.invoice_id] = (
+        frames["transactions"][C.invoice_id]
+        .astype(object)
+        .where(frames["transactions"][C.invoice_id].notna(), None)
+    )
     return frames
 
 
@@ -98,12 +111,18 @@ def load_ledger(cfg: RunConfig) -> Ledger:
     check_params(cfg)
     frames, report = load_frames(cfg)
     try:  # the rows passed the same pandera contracts lazily in arlib.io.intake.check
-        ledger = Ledger(frames["invoices"], frames["transactions"], frames["customers"], validate=False)
+        ledger = Ledger(
+            frames["invoices"], frames["transactions"], frames["customers"], validate=False
+        )
     except pa.errors.SchemaErrors as e:  # a gap in the checks: still one message, never a traceback
         fc = e.failure_cases
-        raise DataError(report.source, ", ".join(sorted(set(fc["column"].dropna().astype(str)))), len(fc),
-                        f"break the data contract ({', '.join(sorted(set(fc['check'].astype(str))))})",
-                        "report this to the arlib maintainers with the quarantine files") from None
+        raise DataError(
+            report.source,
+            ", ".join(sorted(set(fc["column"].dropna().astype(str)))),
+            len(fc),
+            f"break the data contract ({', '.join(sorted(set(fc['check'].astype(str))))})",
+            "report this to the arlib maintainers with the quarantine files",
+        ) from None
     ledger.load_report = report
     return ledger
 

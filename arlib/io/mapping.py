@@ -139,7 +139,9 @@ def excel_serial(days: pd.Series) -> pd.Series:
     days = np.floor(pd.to_numeric(days, errors="coerce"))
     last = (_LAST.to_pydatetime() - EXCEL_EPOCH.to_pydatetime()).days
     days = days.where((days >= 1) & (days <= last))  # beyond: unreadable, and no overflow
-    day = np.datetime64("1899-12-30") + days.fillna(0).to_numpy(dtype=np.int64).astype("timedelta64[D]")
+    day = np.datetime64("1899-12-30") + days.fillna(0).to_numpy(dtype=np.int64).astype(
+        "timedelta64[D]"
+    )
     return pd.Series(day.astype("datetime64[ns]"), index=days.index).where(days.notna())
 
 
@@ -153,7 +155,11 @@ def parse_dates(s: pd.Series, fmt: str = "auto") -> tuple[pd.Series, np.ndarray]
     empty = is_empty(s)
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     if pd.api.types.is_datetime64_any_dtype(s):
-        out = pd.to_datetime(s).dt.tz_localize(None) if getattr(s.dt, "tz", None) else pd.to_datetime(s)
+        out = (
+            pd.to_datetime(s).dt.tz_localize(None)
+            if getattr(s.dt, "tz", None)
+            else pd.to_datetime(s)
+        )
         return out.dt.normalize(), np.zeros(len(s), dtype=bool)
     values = s.to_numpy(dtype=object)
     if _kind(s) == "string":
@@ -163,10 +169,23 @@ def parse_dates(s: pd.Series, fmt: str = "auto") -> tuple[pd.Series, np.ndarray]
         if rest.any():
             out[rest] = _strings(_text(s[rest]), fmt)
         return out.dt.normalize(), ~empty & out.isna().to_numpy()
-    native = np.array([isinstance(v, dt.date | pd.Timestamp | np.datetime64) for v in values], dtype=bool) & ~empty
+    native = (
+        np.array(
+            [isinstance(v, dt.date | pd.Timestamp | np.datetime64) for v in values], dtype=bool
+        )
+        & ~empty
+    )
     if native.any():
-        out[native] = pd.to_datetime(pd.Series(values[native], index=s.index[native]), errors="coerce")
-    number = np.array([isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in values], dtype=bool) & ~empty
+        out[native] = pd.to_datetime(
+            pd.Series(values[native], index=s.index[native]), errors="coerce"
+        )
+    number = (
+        np.array(
+            [isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in values],
+            dtype=bool,
+        )
+        & ~empty
+    )
     if number.any():
         nums = pd.to_numeric(pd.Series(values[number], index=s.index[number]))
         if fmt == "excel":
@@ -207,7 +226,8 @@ def _amount_re(decimal: str) -> re.Pattern:
     number = rf"\d{{1,3}}(?:{thousands}\d{{3}})+(?:{dec}\d+)?|\d+(?:{dec}\d*)?|{dec}\d+"
     return re.compile(
         rf"^(?P<lp>\()?\s*(?P<s1>[+-])?\s*(?:{_CUR})?\s*(?P<lp2>\()?\s*(?P<s2>[+-])?\s*(?P<num>{number})\s*"
-        rf"(?:{_CUR})?\s*(?P<tm>-)?\s*(?P<rp>\))?$")
+        rf"(?:{_CUR})?\s*(?P<tm>-)?\s*(?P<rp>\))?$"
+    )
 
 
 def parse_amounts(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, np.ndarray]:
@@ -220,7 +240,10 @@ def parse_amounts(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, np.ndarr
         return pd.to_numeric(s).astype(float), np.zeros(len(s), dtype=bool)
     values = s.to_numpy(dtype=object)
     out = np.full(len(s), np.nan)
-    number = np.array([isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in values], dtype=bool)
+    number = np.array(
+        [isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in values],
+        dtype=bool,
+    )
     if number.any():
         out[number] = values[number].astype(float)
     text_mask = ~number & ~empty
@@ -230,8 +253,13 @@ def parse_amounts(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, np.ndarr
         digits = m["num"].str.replace(r"[' ]", "", regex=True).str.replace(sep, "", regex=False)
         digits = digits.str.replace(decimal, ".", regex=False)
         paren = m["lp"].notna().astype(int) + m["lp2"].notna().astype(int)
-        negs = (m["s1"] == "-").astype(int) + (m["s2"] == "-").astype(int) + m["tm"].notna().astype(int) + paren
-        balanced = (paren == m["rp"].notna().astype(int))
+        negs = (
+            (m["s1"] == "-").astype(int)
+            + (m["s2"] == "-").astype(int)
+            + m["tm"].notna().astype(int)
+            + paren
+        )
+        balanced = paren == m["rp"].notna().astype(int)
         ok = m["num"].notna() & balanced & (negs <= 1)
         val = pd.to_numeric(digits.where(ok), errors="coerce") * np.where(negs == 1, -1.0, 1.0)
         out[text_mask] = val.to_numpy()
@@ -263,8 +291,9 @@ def parse_bool(s: pd.Series, mapping: dict | None = None) -> tuple[pd.Series, np
     return out, out.isna().to_numpy()
 
 
-def map_codes(s: pd.Series, mapping: dict | None, domain: tuple | None = None,
-              upper: bool = False) -> tuple[pd.Series, np.ndarray]:
+def map_codes(
+    s: pd.Series, mapping: dict | None, domain: tuple | None = None, upper: bool = False
+) -> tuple[pd.Series, np.ndarray]:
     """Codes through an explicit mapping (exact, then case-insensitive); with a ``domain``, the
     values outside it are flagged. Empty cells stay missing (not flagged).
 
@@ -288,8 +317,9 @@ def map_codes(s: pd.Series, mapping: dict | None, domain: tuple | None = None,
 
 
 # -- column names ----------------------------------------------------------------------------
-def resolve_columns(frame: str, found: list[str], explicit: dict[str, str]
-                    ) -> tuple[dict[str, str], dict[str, str], list[str]]:
+def resolve_columns(
+    frame: str, found: list[str], explicit: dict[str, str]
+) -> tuple[dict[str, str], dict[str, str], list[str]]:
     """Source -> canonical column names for one frame.
 
     Explicit entries (``source_options.columns.<frame>``) match a header exactly, else loosely

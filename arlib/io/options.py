@@ -39,7 +39,10 @@ TARGETS["transactions"] += (C.currency,)
 DATE_COLUMNS = (C.invoice_date, C.due_date, C.settled_date, C.date, C.status_since)
 DATE_FORMATS = ("auto", "iso", "dayfirst", "monthfirst", "yyyymmdd", "excel")
 PER_FRAME_FILE_KEYS = ("sheet", "header_row", "footer_rows", "encoding", "delimiter")
-FRAME_MODES = {"transactions": ("read", "none", "settled_date"), "customers": ("auto", "read", "none", "derive")}
+FRAME_MODES = {
+    "transactions": ("read", "none", "settled_date"),
+    "customers": ("auto", "read", "none", "derive"),
+}
 FX_QUOTES = ("reporting_per_foreign", "foreign_per_reporting")
 
 FAIL, QUARANTINE, WARN = "fail", "quarantine", "warn"
@@ -53,7 +56,11 @@ PROBLEMS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "bad_value": (FAIL, _ROW_ONLY, "a flag, kind, status or currency is not a known value"),
     "negative_amount": (FAIL, _ROW_ONLY, "an invoice amount < 0, or a transaction amount <= 0"),
     "duplicate_row": (QUARANTINE, _ROW_ONLY, "a row is an exact copy of an earlier row"),
-    "duplicate_id": (FAIL, _ROW_ONLY, "an invoice, transaction or customer id repeats with other contents"),
+    "duplicate_id": (
+        FAIL,
+        _ROW_ONLY,
+        "an invoice, transaction or customer id repeats with other contents",
+    ),
     "due_before_invoice": (QUARANTINE, _ROW_ONLY, "an invoice is due before it is dated"),
     "payment_before_invoice": (WARN, _ANY, "a transaction is dated before its invoice"),
     "overpayment": (WARN, _ANY, "settlements exceed the invoice amount"),
@@ -80,7 +87,9 @@ class SourceOptions:
     decimal: str = "."
     flip_sign: tuple[str, ...] = ()
     constants: dict[str, Any] = field(default_factory=dict)
-    frames: dict[str, str] = field(default_factory=lambda: {"transactions": "read", "customers": "auto"})
+    frames: dict[str, str] = field(
+        default_factory=lambda: {"transactions": "read", "customers": "auto"}
+    )
     one_unit: bool = False
     fx_quote: str = "reporting_per_foreign"
     fx_max_age_days: int = 7
@@ -104,7 +113,11 @@ def _error(key: str, problem: str) -> ConfigError:
 
 def _nearest(word: str, valid, what: str) -> str:
     near = difflib.get_close_matches(str(word), list(valid), n=1, cutoff=0.5)
-    return f"is not {what}; did you mean {near[0]!r}?" if near else f"is not {what}; valid: {', '.join(map(str, valid))}"
+    return (
+        f"is not {what}; did you mean {near[0]!r}?"
+        if near
+        else f"is not {what}; valid: {', '.join(map(str, valid))}"
+    )
 
 
 def _mapping(raw: Any, key: str) -> dict:
@@ -133,10 +146,16 @@ def _columns(raw: Any) -> dict[str, dict[str, str]]:
         for src, target in mapping.items():
             key = f"source_options.columns.{frame}"
             if target not in TARGETS[frame]:
-                raise _error(key, f"{target!r} (for source column {src!r}) "
-                                  + _nearest(target, TARGETS[frame], f"a column of {frame}"))
+                raise _error(
+                    key,
+                    f"{target!r} (for source column {src!r}) "
+                    + _nearest(target, TARGETS[frame], f"a column of {frame}"),
+                )
             if target in seen:
-                raise _error(key, f"source columns {seen[target]!r} and {src!r} are both mapped to {target!r}")
+                raise _error(
+                    key,
+                    f"source columns {seen[target]!r} and {src!r} are both mapped to {target!r}",
+                )
             seen[target] = str(src)
         out[frame] = {str(k): v for k, v in mapping.items()}
     return out
@@ -158,7 +177,11 @@ def _values(raw: Any) -> dict[str, dict[str, Any]]:
                 raise _error(key, f"{src!r} must map to true or false, got {value!r}")
             domain = _VALUE_DOMAINS.get(column)
             if domain and value not in domain:
-                raise _error(key, f"{src!r} maps to {value!r}, which " + _nearest(value, domain, f"a valid {column}"))
+                raise _error(
+                    key,
+                    f"{src!r} maps to {value!r}, which "
+                    + _nearest(value, domain, f"a valid {column}"),
+                )
         out[column] = {str(k).strip(): v for k, v in mapping.items()}
     return out
 
@@ -166,8 +189,14 @@ def _values(raw: Any) -> dict[str, dict[str, Any]]:
 def _check_date_format(fmt: Any, key: str) -> str:
     if not isinstance(fmt, str) or not (fmt in DATE_FORMATS or "%" in fmt):
         text = str(fmt).lower()
-        guess = "dayfirst" if text.startswith("d") else "monthfirst" if text.startswith("m") else None
-        hint = f"is not a date format; did you mean {guess!r}?" if guess else _nearest(fmt, DATE_FORMATS, "a date format")
+        guess = (
+            "dayfirst" if text.startswith("d") else "monthfirst" if text.startswith("m") else None
+        )
+        hint = (
+            f"is not a date format; did you mean {guess!r}?"
+            if guess
+            else _nearest(fmt, DATE_FORMATS, "a date format")
+        )
         raise _error(key, f"{fmt!r} {hint} (or a pattern such as '%d.%m.%Y')")
     return fmt
 
@@ -185,7 +214,13 @@ def _dates(raw: Any) -> dict[str, str]:
 
 
 def _file_keys(raw: dict) -> dict[str, Any]:
-    checks = {"sheet": (str, int), "header_row": int, "footer_rows": int, "encoding": str, "delimiter": str}
+    checks = {
+        "sheet": (str, int),
+        "header_row": int,
+        "footer_rows": int,
+        "encoding": str,
+        "delimiter": str,
+    }
     out = {}
     for name in PER_FRAME_FILE_KEYS:
         if name not in raw:
@@ -211,17 +246,40 @@ def _check_constant(column: str, value: Any) -> None:
     if column not in _ALL_TARGETS:
         raise _error(key, _nearest(column, _ALL_TARGETS, "a canonical column"))
     if column in DATE_COLUMNS or column in (C.amount, C.invoice_id, C.txn_id, C.customer_id, RATE):
-        raise _error(key, f"{column} cannot be a constant: it differs from row to row; map a source column to it")
-    ok = {C.disputed: isinstance(value, bool), C.terms_days: isinstance(value, int) and not isinstance(value, bool)
-          and value >= 0, C.credit_limit: isinstance(value, int | float) and not isinstance(value, bool) and value >= 0,
-          C.currency: isinstance(value, str) and re.fullmatch(r"[A-Z]{3}", value) is not None,
-          C.kind: value in TXN_KINDS, C.status: value in CUSTOMER_STATUSES}.get(column, isinstance(value, str))
+        raise _error(
+            key,
+            f"{column} cannot be a constant: it differs from row to row; map a source column to it",
+        )
+    ok = {
+        C.disputed: isinstance(value, bool),
+        C.terms_days: isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+        C.credit_limit: isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and value >= 0,
+        C.currency: isinstance(value, str) and re.fullmatch(r"[A-Z]{3}", value) is not None,
+        C.kind: value in TXN_KINDS,
+        C.status: value in CUSTOMER_STATUSES,
+    }.get(column, isinstance(value, str))
     if not ok:
         raise _error(key, f"{value!r} is not a valid {column}")
 
 
-_TOP = ("files", "tables", "queries", *PER_FRAME_FILE_KEYS, "columns", "values", "dates", "amounts",
-        "constants", "frames", "one_unit", "fx", "url_env", "password_env")
+_TOP = (
+    "files",
+    "tables",
+    "queries",
+    *PER_FRAME_FILE_KEYS,
+    "columns",
+    "values",
+    "dates",
+    "amounts",
+    "constants",
+    "frames",
+    "one_unit",
+    "fx",
+    "url_env",
+    "password_env",
+)
 
 
 def parse_source_options(raw: dict | None) -> SourceOptions:
@@ -233,7 +291,10 @@ def parse_source_options(raw: dict | None) -> SourceOptions:
     amounts = _mapping(raw.get("amounts"), "source_options.amounts")
     for key in amounts:
         if key not in ("decimal", "flip_sign"):
-            raise _error(f"source_options.amounts.{key}", _nearest(key, ("decimal", "flip_sign"), "an amounts option"))
+            raise _error(
+                f"source_options.amounts.{key}",
+                _nearest(key, ("decimal", "flip_sign"), "an amounts option"),
+            )
     decimal = amounts.get("decimal", ".")
     if decimal not in (".", ","):
         raise _error("source_options.amounts.decimal", f"must be '.' or ',', got {decimal!r}")
@@ -241,42 +302,72 @@ def parse_source_options(raw: dict | None) -> SourceOptions:
     flip = [flip] if isinstance(flip, str) else flip
     for frame in flip:
         if frame not in ("invoices", "transactions"):
-            raise _error("source_options.amounts.flip_sign", f"{frame!r} " + _nearest(frame, ("invoices", "transactions"), "a frame with amounts"))
+            raise _error(
+                "source_options.amounts.flip_sign",
+                f"{frame!r} "
+                + _nearest(frame, ("invoices", "transactions"), "a frame with amounts"),
+            )
     frames = {"transactions": "read", "customers": "auto"}
-    for frame, mode in _frame_map(raw.get("frames"), "source_options.frames", str, tuple(FRAME_MODES)).items():
+    for frame, mode in _frame_map(
+        raw.get("frames"), "source_options.frames", str, tuple(FRAME_MODES)
+    ).items():
         if mode not in FRAME_MODES[frame]:
-            raise _error(f"source_options.frames.{frame}", f"{mode!r} " + _nearest(mode, FRAME_MODES[frame], "a mode"))
+            raise _error(
+                f"source_options.frames.{frame}",
+                f"{mode!r} " + _nearest(mode, FRAME_MODES[frame], "a mode"),
+            )
         frames[frame] = mode
     fx = _mapping(raw.get("fx"), "source_options.fx")
     for key in fx:
         if key not in ("quote", "max_age_days"):
-            raise _error(f"source_options.fx.{key}", _nearest(key, ("quote", "max_age_days"), "an fx option"))
+            raise _error(
+                f"source_options.fx.{key}", _nearest(key, ("quote", "max_age_days"), "an fx option")
+            )
     quote = fx.get("quote", "reporting_per_foreign")
     if quote not in FX_QUOTES:
-        raise _error("source_options.fx.quote", f"{quote!r} " + _nearest(quote, FX_QUOTES, "a quote convention"))
+        raise _error(
+            "source_options.fx.quote",
+            f"{quote!r} " + _nearest(quote, FX_QUOTES, "a quote convention"),
+        )
     age = fx.get("max_age_days", 7)
     if not isinstance(age, int) or isinstance(age, bool) or age < 0:
-        raise _error("source_options.fx.max_age_days", f"must be a whole number of days >= 0, got {age!r}")
+        raise _error(
+            "source_options.fx.max_age_days", f"must be a whole number of days >= 0, got {age!r}"
+        )
     constants = _mapping(raw.get("constants"), "source_options.constants")
     for column, value in constants.items():
         _check_constant(column, value)
     for key in ("url_env", "password_env"):
         name = raw.get(key)
-        if name is not None and not (isinstance(name, str) and re.fullmatch(r"[A-Z_][A-Z0-9_]*", name)):
+        if name is not None and not (
+            isinstance(name, str) and re.fullmatch(r"[A-Z_][A-Z0-9_]*", name)
+        ):
             # never echo the value: a password pasted here by mistake must not reach the reports
-            raise _error(f"source_options.{key}", "must be the NAME of an environment variable in capitals, "
-                         "such as ARLIB_PG_PASSWORD (the value given is not shown)")
+            raise _error(
+                f"source_options.{key}",
+                "must be the NAME of an environment variable in capitals, "
+                "such as ARLIB_PG_PASSWORD (the value given is not shown)",
+            )
     if not isinstance(raw.get("one_unit", False), bool):
         raise _error("source_options.one_unit", f"must be true or false, got {raw['one_unit']!r}")
     queries = _frame_map(raw.get("queries"), "source_options.queries")
     return SourceOptions(
         files=_frame_map(raw.get("files"), "source_options.files"),
         tables=_frame_map(raw.get("tables"), "source_options.tables"),
-        queries=queries, file_keys=_file_keys(raw), columns=_columns(raw.get("columns")),
-        values=_values(raw.get("values")), dates=_dates(raw.get("dates")), decimal=decimal,
-        flip_sign=tuple(flip), constants=dict(constants), frames=frames,
-        one_unit=raw.get("one_unit", False), fx_quote=quote, fx_max_age_days=age,
-        url_env=raw.get("url_env"), password_env=raw.get("password_env"),
+        queries=queries,
+        file_keys=_file_keys(raw),
+        columns=_columns(raw.get("columns")),
+        values=_values(raw.get("values")),
+        dates=_dates(raw.get("dates")),
+        decimal=decimal,
+        flip_sign=tuple(flip),
+        constants=dict(constants),
+        frames=frames,
+        one_unit=raw.get("one_unit", False),
+        fx_quote=quote,
+        fx_max_age_days=age,
+        url_env=raw.get("url_env"),
+        password_env=raw.get("password_env"),
     )
 
 

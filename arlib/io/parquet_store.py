@@ -43,8 +43,11 @@ from arlib.schemas import FRAMES, C
 
 PARTITION = C.business_unit
 _UNIQUE = (C.invoice_id, C.txn_id)  # columns whose values rarely repeat within a unit
-_SORT = {"invoices": [C.invoice_date, C.invoice_id], "transactions": [C.date, C.txn_id],
-         "customers": [C.customer_id]}
+_SORT = {
+    "invoices": [C.invoice_date, C.invoice_id],
+    "transactions": [C.date, C.txn_id],
+    "customers": [C.customer_id],
+}
 
 
 def is_store(source: str | Path) -> bool:
@@ -60,12 +63,15 @@ def _table(frame: pa.Table | pd.DataFrame) -> pa.Table:
 
 
 def _sorted(name: str, table: pa.Table) -> pa.Table:
-    keys = [(PARTITION, "ascending")] + [(k, "ascending") for k in _SORT.get(name, []) if k in table.column_names]
+    keys = [(PARTITION, "ascending")] + [
+        (k, "ascending") for k in _SORT.get(name, []) if k in table.column_names
+    ]
     return table.take(pc.sort_indices(table, sort_keys=keys))
 
 
-def write_store(frames: dict[str, pa.Table | pd.DataFrame], root: str | Path,
-                row_group_size: int = 256_000) -> Path:
+def write_store(
+    frames: dict[str, pa.Table | pd.DataFrame], root: str | Path, row_group_size: int = 256_000
+) -> Path:
     """Write canonical frames (pandas or Arrow) as a store under ``root``, replacing its frames.
 
     Only repetitive text (customer, currency, kind, ...) is dictionary-encoded: unique ids read
@@ -78,12 +84,21 @@ def write_store(frames: dict[str, pa.Table | pd.DataFrame], root: str | Path,
         folder = root / name
         if folder.exists():
             shutil.rmtree(folder)
-        starts = [0] + [i for i in range(1, len(units_col)) if units_col[i] != units_col[i - 1]] if len(units_col) else []
+        starts = (
+            [0] + [i for i in range(1, len(units_col)) if units_col[i] != units_col[i - 1]]
+            if len(units_col)
+            else []
+        )
         for a, b in zip(starts, starts[1:] + [len(units_col)]):
             part = folder / f"{PARTITION}={quote(str(units_col[a]), safe='')}"
             part.mkdir(parents=True, exist_ok=True)
-            pq.write_table(body.slice(a, b - a), part / "part-0.parquet", row_group_size=row_group_size,
-                           compression="lz4", use_dictionary=[c for c in body.column_names if c not in _UNIQUE])
+            pq.write_table(
+                body.slice(a, b - a),
+                part / "part-0.parquet",
+                row_group_size=row_group_size,
+                compression="lz4",
+                use_dictionary=[c for c in body.column_names if c not in _UNIQUE],
+            )
     return root
 
 
@@ -97,16 +112,21 @@ def units(source: str | Path) -> list[str]:
     from urllib.parse import unquote
 
     folder = Path(source) / "invoices"
-    return sorted(unquote(p.name.split("=", 1)[1]) for p in folder.glob(f"{PARTITION}=*") if p.is_dir())
+    return sorted(
+        unquote(p.name.split("=", 1)[1]) for p in folder.glob(f"{PARTITION}=*") if p.is_dir()
+    )
 
 
-def read_table(source: str | Path, name: str, business_unit: str,
-               columns: Sequence[str] | None = None) -> pa.Table:
+def read_table(
+    source: str | Path, name: str, business_unit: str, columns: Sequence[str] | None = None
+) -> pa.Table:
     """One frame of one unit as Arrow: only ``columns`` (default all), other units' files skipped."""
     root = Path(source)
     if not (root / name).is_dir():
-        raise SourceError(f"{root}: no {name}/ folder in the Parquet store. Fix: check `source`, or write "
-                          "the store with arlib.io.parquet_store.write_store")
+        raise SourceError(
+            f"{root}: no {name}/ folder in the Parquet store. Fix: check `source`, or write "
+            "the store with arlib.io.parquet_store.write_store"
+        )
     data = _dataset(root, name)
     cols = list(columns) if columns is not None else data.schema.names
     return data.to_table(columns=cols, filter=ds.field(PARTITION) == business_unit)
@@ -116,16 +136,26 @@ def to_frame(table: pa.Table, arrow_strings: bool = False) -> pd.DataFrame:
     """Arrow -> canonical pandas: dates as ``datetime64[ns]``; text as Python strings, or kept
     in Arrow memory (``string[pyarrow]``, no Python objects: much faster for large units)."""
     mapper = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
-    df = table.to_pandas(date_as_object=False, coerce_temporal_nanoseconds=True,
-                         types_mapper=mapper.get if arrow_strings else None)
+    df = table.to_pandas(
+        date_as_object=False,
+        coerce_temporal_nanoseconds=True,
+        types_mapper=mapper.get if arrow_strings else None,
+    )
     for col in df.columns:
-        if isinstance(df[col].dtype, pd.CategoricalDtype):  # partition keys come back dictionary-encoded
+        if isinstance(
+            df[col].dtype, pd.CategoricalDtype
+        ):  # partition keys come back dictionary-encoded
             df[col] = df[col].astype(object)
     return df
 
 
-def read_frames(source: str | Path, business_unit: str, columns: dict[str, Sequence[str]] | None = None,
-                frames: Sequence[str] = tuple(FRAMES), arrow_strings: bool = False) -> dict[str, pd.DataFrame]:
+def read_frames(
+    source: str | Path,
+    business_unit: str,
+    columns: dict[str, Sequence[str]] | None = None,
+    frames: Sequence[str] = tuple(FRAMES),
+    arrow_strings: bool = False,
+) -> dict[str, pd.DataFrame]:
     """Canonical frames of one business unit; ``columns`` limits the columns read per frame.
 
     A frame whose folder is missing (customers are optional) is left out. ``arrow_strings``
@@ -136,7 +166,9 @@ def read_frames(source: str | Path, business_unit: str, columns: dict[str, Seque
     for name in frames:
         if name != "invoices" and not (root / name).is_dir():
             continue
-        out[name] = to_frame(read_table(root, name, business_unit, (columns or {}).get(name)), arrow_strings)
+        out[name] = to_frame(
+            read_table(root, name, business_unit, (columns or {}).get(name)), arrow_strings
+        )
     if C.invoice_id in out.get("transactions", ()) and not arrow_strings:
         txn = out["transactions"]
         txn[C.invoice_id] = txn[C.invoice_id].astype(object).where(txn[C.invoice_id].notna(), None)

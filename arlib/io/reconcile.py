@@ -59,9 +59,14 @@ def _allocate(ledger, day: pd.Timestamp) -> pd.DataFrame:
     and the part beyond its amount (``over``); ``code`` is the invoice row or -1."""
     txn = ledger.transactions
     inv = ledger.invoices
-    t = pd.DataFrame({"kind": txn[C.kind].to_numpy(), "cents": _cents(txn[C.amount]),
-                      "date": txn[C.date].to_numpy(),
-                      "code": pd.Index(inv[C.invoice_id]).get_indexer(txn[C.invoice_id])})
+    t = pd.DataFrame(
+        {
+            "kind": txn[C.kind].to_numpy(),
+            "cents": _cents(txn[C.amount]),
+            "date": txn[C.date].to_numpy(),
+            "code": pd.Index(inv[C.invoice_id]).get_indexer(txn[C.invoice_id]),
+        }
+    )
     t = t[(t["date"] <= day) & t["kind"].isin(SETTLING_KINDS)].copy()
     limit = np.where(t["code"] >= 0, _cents(inv[C.amount])[t["code"].clip(lower=0)], 0)
     cum = t.groupby("code")["cents"].cumsum().to_numpy()  # transactions are in date order
@@ -110,7 +115,9 @@ def reconciliation(ledger, as_of, gl_control_total: float | None = None) -> pd.D
     lines = [
         _Line("invoices", "Invoices read", read_cents, read_rows),
         _Line("invoices", "Quarantined invoices", -q_cents, q_rows),
-        _Line("invoices", "Invoices dated after as_of", -int(inv_cents[after].sum()), int(after.sum())),
+        _Line(
+            "invoices", "Invoices dated after as_of", -int(inv_cents[after].sum()), int(after.sum())
+        ),
         _Line("invoices", "Invoiced to as_of", invoiced, int((~after).sum())),
         _Line("invoices", "Settled by payments", -int(applied.get(PAYMENT, 0))),
         _Line("invoices", "Credited", -int(applied.get(CREDIT_NOTE, 0))),
@@ -122,15 +129,35 @@ def reconciliation(ledger, as_of, gl_control_total: float | None = None) -> pd.D
     lines += _cash_lines(txn, alloc, to_date, day, report)
     if gl_control_total is not None:
         gl = int(_cents(gl_control_total))
-        lines += [_Line("general ledger", "GL control total", gl),
-                  _Line("general ledger", GL_DIFFERENCE, open_cents - gl, None, OK if open_cents == gl else DIFFERS)]
-    out = pd.DataFrame([{"section": ln.section, "line": ln.line, "amount": ln.cents / 100,
-                         "rows": ln.rows, "check": ln.check} for ln in lines])
+        lines += [
+            _Line("general ledger", "GL control total", gl),
+            _Line(
+                "general ledger",
+                GL_DIFFERENCE,
+                open_cents - gl,
+                None,
+                OK if open_cents == gl else DIFFERS,
+            ),
+        ]
+    out = pd.DataFrame(
+        [
+            {
+                "section": ln.section,
+                "line": ln.line,
+                "amount": ln.cents / 100,
+                "rows": ln.rows,
+                "check": ln.check,
+            }
+            for ln in lines
+        ]
+    )
     out["rows"] = out["rows"].astype("Int64")
     return out
 
 
-def _cash_lines(txn: pd.DataFrame, alloc: pd.DataFrame, to_date: pd.Series, day, report) -> list[_Line]:
+def _cash_lines(
+    txn: pd.DataFrame, alloc: pd.DataFrame, to_date: pd.Series, day, report
+) -> list[_Line]:
     dated = (txn[C.date] <= day).to_numpy()
     pay = txn[dated & (txn[C.kind] == PAYMENT).to_numpy()]
     pay_alloc = alloc[alloc["kind"] == PAYMENT]
@@ -150,8 +177,15 @@ def _cash_lines(txn: pd.DataFrame, alloc: pd.DataFrame, to_date: pd.Series, day,
         _Line("cash", "of which unapplied (no invoice)", unapplied),
         _Line("cash", "of which on invoices dated after as_of", later),
         _Line("cash", "Credit notes and write-offs not reducing AR", other_cents),
-        _Line("cash", "Recoveries on written-off invoices", int(_cents(rec[C.amount]).sum()), len(rec)),
-        _Line("cash", "Transactions dated after as_of", int(_cents(future[C.amount]).sum()), len(future)),
+        _Line(
+            "cash", "Recoveries on written-off invoices", int(_cents(rec[C.amount]).sum()), len(rec)
+        ),
+        _Line(
+            "cash",
+            "Transactions dated after as_of",
+            int(_cents(future[C.amount]).sum()),
+            len(future),
+        ),
         _Line("cash", "Quarantined transactions", int(_cents(q_amt)), q_rows),
     ]
 
@@ -165,13 +199,21 @@ def kpis(rec: pd.DataFrame) -> dict:
     """Headline reconciliation figures for ``kpis.json``."""
     by = rec.set_index("line")
     by["amount"] = by["amount"].astype(float) + 0.0  # no -0.0 in the JSON
-    out = {"invoices_read": by.at["Invoices read", "amount"],
-           "quarantined_invoices": 0.0 - by.at["Quarantined invoices", "amount"],
-           "quarantined_rows": int(by.at["Quarantined invoices", "rows"] + by.at["Quarantined transactions", "rows"]),
-           "open_ar": by.at["Open AR (ledger)", "amount"], "difference": by.at[DIFFERENCE, "amount"],
-           "reconciled": reconciled(rec)}
+    out = {
+        "invoices_read": by.at["Invoices read", "amount"],
+        "quarantined_invoices": 0.0 - by.at["Quarantined invoices", "amount"],
+        "quarantined_rows": int(
+            by.at["Quarantined invoices", "rows"] + by.at["Quarantined transactions", "rows"]
+        ),
+        "open_ar": by.at["Open AR (ledger)", "amount"],
+        "difference": by.at[DIFFERENCE, "amount"],
+        "reconciled": reconciled(rec),
+    }
     if GL_DIFFERENCE in by.index:
-        out.update(gl_control_total=by.at["GL control total", "amount"], gl_difference=by.at[GL_DIFFERENCE, "amount"])
+        out.update(
+            gl_control_total=by.at["GL control total", "amount"],
+            gl_difference=by.at[GL_DIFFERENCE, "amount"],
+        )
     return {"reconciliation": out}
 
 
@@ -191,23 +233,35 @@ def summary(rec: pd.DataFrame, currency: str = "", lang: str | None = None) -> S
     q = 0.0 - by["Quarantined invoices"]
     read, open_ar = f"{by['Invoices read']:,.2f}{cur}", f"{by['Open AR (ledger)']:,.2f}{cur}"
     if q:
-        parts = [t("Invoices read {read}, of which {quarantined} quarantined; open AR {open_ar}.", lang)
-                 .format(read=read, quarantined=f"{q:,.2f}", open_ar=open_ar)]
+        parts = [
+            t(
+                "Invoices read {read}, of which {quarantined} quarantined; open AR {open_ar}.", lang
+            ).format(read=read, quarantined=f"{q:,.2f}", open_ar=open_ar)
+        ]
     else:
-        parts = [t("Invoices read {read}; open AR {open_ar}.", lang).format(read=read, open_ar=open_ar)]
+        parts = [
+            t("Invoices read {read}; open AR {open_ar}.", lang).format(read=read, open_ar=open_ar)
+        ]
     alarm = False
     if reconciled(rec):
         parts.append(t("Every amount is accounted for to the cent.", lang))
     else:
         alarm = True
-        parts.append(t("RECONCILIATION DIFFERENCE of {amount}: amounts are missing or double counted.", lang)
-                     .format(amount=f"{by[DIFFERENCE]:,.2f}{cur}"))
+        parts.append(
+            t(
+                "RECONCILIATION DIFFERENCE of {amount}: amounts are missing or double counted.",
+                lang,
+            ).format(amount=f"{by[DIFFERENCE]:,.2f}{cur}")
+        )
     if GL_DIFFERENCE in by.index:
         gl_diff = by[GL_DIFFERENCE]
         if gl_diff:
             alarm = True
-            parts.append(t("OPEN AR DIFFERS FROM THE GL CONTROL TOTAL {gl} by {amount}.", lang)
-                         .format(gl=f"{by['GL control total']:,.2f}{cur}", amount=f"{gl_diff:,.2f}{cur}"))
+            parts.append(
+                t("OPEN AR DIFFERS FROM THE GL CONTROL TOTAL {gl} by {amount}.", lang).format(
+                    gl=f"{by['GL control total']:,.2f}{cur}", amount=f"{gl_diff:,.2f}{cur}"
+                )
+            )
         else:
             parts.append(t("Open AR agrees with the GL control total.", lang))
     sep = "" if (lang or language()) == "zh" else " "
@@ -224,5 +278,7 @@ class Summary:
 
     def _repr_html_(self) -> str:
         colour, border = ("#fde0dd", "#b2182b") if self.alarm else ("#e5f5e0", "#238b45")
-        return (f'<div style="background:{colour};border-left:6px solid {border};padding:8px 12px;'
-                f'font-weight:{"bold" if self.alarm else "normal"}">{html.escape(self.text)}</div>')
+        return (
+            f'<div style="background:{colour};border-left:6px solid {border};padding:8px 12px;'
+            f'font-weight:{"bold" if self.alarm else "normal"}">{html.escape(self.text)}</div>'
+        )

@@ -57,18 +57,27 @@ def with_rows(df: pd.DataFrame, first: int = 1) -> pd.DataFrame:
 
 # -- files -----------------------------------------------------------------------------------
 def _decode(data: bytes, encoding: str, label: str) -> str:
-    enc = {"auto": "utf-8-sig", "utf-8": "utf-8-sig", "utf8": "utf-8-sig", "gbk": "gb18030",
-           "gb2312": "gb18030"}.get(encoding.lower(), encoding)
+    enc = {
+        "auto": "utf-8-sig",
+        "utf-8": "utf-8-sig",
+        "utf8": "utf-8-sig",
+        "gbk": "gb18030",
+        "gb2312": "gb18030",
+    }.get(encoding.lower(), encoding)
     try:
         return data.decode(enc)
     except LookupError:
-        raise ConfigError("source_options.encoding", f"{encoding!r} is not a known text encoding "
-                          "(e.g. utf-8, gb18030, cp1252, latin-1)") from None
+        raise ConfigError(
+            "source_options.encoding",
+            f"{encoding!r} is not a known text encoding (e.g. utf-8, gb18030, cp1252, latin-1)",
+        ) from None
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        raise SourceError(f"{label}: is not {encoding if encoding != 'auto' else 'UTF-8'} text (line {line}, "
-                          f"byte 0x{data[e.start]:02x}). Fix: set source_options.encoding to the file's "
-                          "encoding, e.g. gb18030 for Chinese exports or cp1252 for Western Windows exports") from None
+        raise SourceError(
+            f"{label}: is not {encoding if encoding != 'auto' else 'UTF-8'} text (line {line}, "
+            f"byte 0x{data[e.start]:02x}). Fix: set source_options.encoding to the file's "
+            "encoding, e.g. gb18030 for Chinese exports or cp1252 for Western Windows exports"
+        ) from None
 
 
 def _delimiter(text: str, header_row: int, configured: str) -> str:
@@ -86,12 +95,22 @@ def _read_csv(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.Dat
     header_row = opts.file_option(frame, "header_row", 1)
     sep = _delimiter(text, header_row, opts.file_option(frame, "delimiter", "auto"))
     try:
-        df = pd.read_csv(_io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
-                         skiprows=header_row - 1, skip_blank_lines=False, engine="c")
+        df = pd.read_csv(
+            _io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skiprows=header_row - 1,
+            skip_blank_lines=False,
+            engine="c",
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise SourceError(f"{label}: cannot be read as delimited text with delimiter {sep!r} "
-                          f"({str(e).strip()}). Fix: check source_options.delimiter and "
-                          "source_options.header_row, and the quoting in the file") from None
+        raise SourceError(
+            f"{label}: cannot be read as delimited text with delimiter {sep!r} "
+            f"({str(e).strip()}). Fix: check source_options.delimiter and "
+            "source_options.header_row, and the quoting in the file"
+        ) from None
     return with_rows(df, header_row + 1)
 
 
@@ -99,18 +118,27 @@ def _read_excel(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.D
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as e:  # zipfile.BadZipFile, openpyxl's InvalidFileException, ...
-        raise SourceError(f"{label}: cannot be opened as an Excel workbook ({type(e).__name__}). "
-                          "Fix: save it as .xlsx, or export it as CSV") from None
+        raise SourceError(
+            f"{label}: cannot be opened as an Excel workbook ({type(e).__name__}). "
+            "Fix: save it as .xlsx, or export it as CSV"
+        ) from None
     sheet = opts.file_option(frame, "sheet", 0)
     names = book.sheet_names
-    if (isinstance(sheet, str) and sheet not in names) or (isinstance(sheet, int) and not 0 <= sheet < len(names)):
-        raise SourceError(f"{label}: has no sheet {sheet!r} (sheets: {', '.join(names)}). "
-                          "Fix: set source_options.sheet to a sheet name or a 0-based position")
+    if (isinstance(sheet, str) and sheet not in names) or (
+        isinstance(sheet, int) and not 0 <= sheet < len(names)
+    ):
+        raise SourceError(
+            f"{label}: has no sheet {sheet!r} (sheets: {', '.join(names)}). "
+            "Fix: set source_options.sheet to a sheet name or a 0-based position"
+        )
     grid = book.parse(sheet, header=None, dtype=object)
     header_row = opts.file_option(frame, "header_row", 1)
     if len(grid) < header_row:
         return pd.DataFrame({ROW: []})
-    header = [("" if pd.isna(v) else str(v)) or f"Unnamed: {i}" for i, v in enumerate(grid.iloc[header_row - 1])]
+    header = [
+        ("" if pd.isna(v) else str(v)) or f"Unnamed: {i}"
+        for i, v in enumerate(grid.iloc[header_row - 1])
+    ]
     body = grid.iloc[header_row:].copy()
     body.columns = header
     body[ROW] = body.index + 1
@@ -125,8 +153,10 @@ def _read_parquet(path: Path, label: str, filters=None) -> pd.DataFrame:
                 df[col] = df[col].astype(object)
         return with_rows(df)
     except Exception as e:  # pyarrow.ArrowInvalid and friends
-        raise SourceError(f"{label}: cannot be read as Parquet ({type(e).__name__}: {e}). "
-                          "Fix: check the file, or export it as CSV") from None
+        raise SourceError(
+            f"{label}: cannot be read as Parquet ({type(e).__name__}: {e}). "
+            "Fix: check the file, or export it as CSV"
+        ) from None
 
 
 def _unit_filter(frame: str, opts: SourceOptions, bu: str | None):
@@ -137,30 +167,48 @@ def _unit_filter(frame: str, opts: SourceOptions, bu: str | None):
     return [(C.business_unit, "==", bu)]
 
 
-def read_file(path: Path, frame: str, opts: SourceOptions, label: str, bu: str | None = None) -> Raw:
+def read_file(
+    path: Path, frame: str, opts: SourceOptions, label: str, bu: str | None = None
+) -> Raw:
     """One frame from a file, or a Parquet dataset folder (e.g. partitioned by business_unit,
     read for ``bu`` only); fully empty rows and ``footer_rows`` are dropped (and noted)."""
     if path.is_dir():
         df = _read_parquet(path, label, _unit_filter(frame, opts, bu))
         return Raw(frame, label, df.reset_index(drop=True))
     if not path.is_file():
-        raise SourceError(f"{label}: file not found ({path}). Fix: check `source` and source_options.files")
+        raise SourceError(
+            f"{label}: file not found ({path}). Fix: check `source` and source_options.files"
+        )
     suffix = path.suffix.lower()
-    readers = {".csv": _read_csv, ".tsv": _read_csv, ".txt": _read_csv, ".xlsx": _read_excel, ".xlsm": _read_excel}
+    readers = {
+        ".csv": _read_csv,
+        ".tsv": _read_csv,
+        ".txt": _read_csv,
+        ".xlsx": _read_excel,
+        ".xlsm": _read_excel,
+    }
     try:
         if suffix in readers:
             df = readers[suffix](path, frame, opts, label)
         elif suffix in (".parquet", ".pq"):
             df = _read_parquet(path, label)
         else:
-            raise SourceError(f"{label}: unsupported file type {suffix!r}. Fix: use CSV, XLSX or Parquet")
+            raise SourceError(
+                f"{label}: unsupported file type {suffix!r}. Fix: use CSV, XLSX or Parquet"
+            )
     except OSError as e:  # permissions, a folder in the way, a file vanishing mid-read
-        raise SourceError(f"{label}: cannot be read ({e.strerror or type(e).__name__}). Fix: check the file "
-                          "and its permissions") from None
+        raise SourceError(
+            f"{label}: cannot be read ({e.strerror or type(e).__name__}). Fix: check the file "
+            "and its permissions"
+        ) from None
     df.columns = [c if c == ROW else str(c).replace("\ufeff", "").strip() for c in df.columns]
     notes = []
     data_cols = [c for c in df.columns if c != ROW]
-    blank = pd.DataFrame({c: is_empty(df[c]) for c in data_cols}).all(axis=1) if data_cols else pd.Series(True, index=df.index)
+    blank = (
+        pd.DataFrame({c: is_empty(df[c]) for c in data_cols}).all(axis=1)
+        if data_cols
+        else pd.Series(True, index=df.index)
+    )
     if blank.any():
         df = df.loc[~blank.to_numpy()]
         notes.append(f"{label}: {int(blank.sum())} empty row(s) skipped")
@@ -168,7 +216,9 @@ def read_file(path: Path, frame: str, opts: SourceOptions, label: str, bu: str |
     if footer:
         skipped = df[ROW].iloc[-footer:].tolist()
         df = df.iloc[:-footer]
-        notes.append(f"{label}: footer row(s) {', '.join(map(str, skipped))} skipped (source_options.footer_rows)")
+        notes.append(
+            f"{label}: footer row(s) {', '.join(map(str, skipped))} skipped (source_options.footer_rows)"
+        )
     return Raw(frame, label, df.reset_index(drop=True), notes)
 
 
@@ -188,14 +238,19 @@ def locate_files(source: str, opts: SourceOptions) -> dict[str, Path]:
     (and any frame given a ``sheet`` of it)."""
     src = resolve_path(source)
     if not src.exists():
-        raise SourceError(f"{source}: no such file or folder ({src}). Fix: set `source` (relative to the project)")
+        raise SourceError(
+            f"{source}: no such file or folder ({src}). Fix: set `source` (relative to the project)"
+        )
     base = src if src.is_dir() else src.parent
     out: dict[str, Path] = {}
     for frame in ("invoices", "transactions", "customers", FX_RATES):
         if frame in opts.files:
             out[frame] = resolve_path(opts.files[frame], base)
-        elif src.is_file() and (frame == "invoices" or isinstance(opts.file_keys.get("sheet"), dict)
-                                and frame in opts.file_keys["sheet"]):
+        elif src.is_file() and (
+            frame == "invoices"
+            or isinstance(opts.file_keys.get("sheet"), dict)
+            and frame in opts.file_keys["sheet"]
+        ):
             out[frame] = src
         elif src.is_dir() and (found := _find_default(src, frame)):
             out[frame] = found
@@ -206,7 +261,9 @@ def filter_unit(raw: Raw, opts: SourceOptions, bu: str) -> Raw:
     """Keep the unit's rows (by the column mapped to ``business_unit``)."""
     if opts.one_unit or raw.frame == FX_RATES:
         return raw
-    rename, _, _ = resolve_columns(raw.frame, [c for c in raw.data.columns if c != ROW], opts.columns.get(raw.frame, {}))
+    rename, _, _ = resolve_columns(
+        raw.frame, [c for c in raw.data.columns if c != ROW], opts.columns.get(raw.frame, {})
+    )
     col = next((s for s, t in rename.items() if t == C.business_unit), None)
     if col is None:
         return raw
@@ -216,26 +273,42 @@ def filter_unit(raw: Raw, opts: SourceOptions, bu: str) -> Raw:
     notes = list(raw.notes)
     if ids.isna().any():  # such rows belong to no unit: say so rather than drop them silently
         rows = raw.data.loc[ids.isna().to_numpy(), ROW].tolist()
-        notes.append(f"{raw.label}: {len(rows)} row(s) with no {col} belong to no business unit and are not "
-                     f"read (row(s) {', '.join(map(str, rows[:5]))}{' ...' if len(rows) > 5 else ''})")
+        notes.append(
+            f"{raw.label}: {len(rows)} row(s) with no {col} belong to no business unit and are not "
+            f"read (row(s) {', '.join(map(str, rows[:5]))}{' ...' if len(rows) > 5 else ''})"
+        )
     return Raw(raw.frame, raw.label, raw.data.loc[keep].reset_index(drop=True), notes, units)
 
 
 def read_files(source: str, opts: SourceOptions, bu: str) -> tuple[dict[str, Raw], str]:
     """Raw frames of unit ``bu`` from files; see :func:`locate_files`."""
     paths = locate_files(source, opts)
-    need = {"invoices": True, "transactions": opts.frames["transactions"] == "read",
-            "customers": opts.frames["customers"] in ("auto", "read"), FX_RATES: True}
+    need = {
+        "invoices": True,
+        "transactions": opts.frames["transactions"] == "read",
+        "customers": opts.frames["customers"] in ("auto", "read"),
+        FX_RATES: True,
+    }
     if need["transactions"] and "transactions" not in paths:
-        raise SourceError(f"{source}: no transactions file. Fix: set source_options.files.transactions, or "
-                          "source_options.frames.transactions to none (an open-item list) or settled_date "
-                          "(one payment per invoice from its settled_date column)")
+        raise SourceError(
+            f"{source}: no transactions file. Fix: set source_options.files.transactions, or "
+            "source_options.frames.transactions to none (an open-item list) or settled_date "
+            "(one payment per invoice from its settled_date column)"
+        )
     if opts.frames["customers"] == "read" and "customers" not in paths:
-        raise SourceError(f"{source}: no customers file. Fix: set source_options.files.customers, or "
-                          "source_options.frames.customers to derive or none")
+        raise SourceError(
+            f"{source}: no customers file. Fix: set source_options.files.customers, or "
+            "source_options.frames.customers to derive or none"
+        )
     frames = {}
     for frame, path in paths.items():
         if need[frame]:
-            label = str(Path(opts.files[frame]) if frame in opts.files else Path(source) if path == resolve_path(source) else path.name)
+            label = str(
+                Path(opts.files[frame])
+                if frame in opts.files
+                else Path(source)
+                if path == resolve_path(source)
+                else path.name
+            )
             frames[frame] = filter_unit(read_file(path, frame, opts, label, bu), opts, bu)
     return frames, source

@@ -52,15 +52,28 @@ class Finding:
 
 
 def _show(v) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT or (isinstance(v, str) and not v.strip()):
+    if (
+        v is None
+        or (isinstance(v, float) and np.isnan(v))
+        or v is pd.NaT
+        or (isinstance(v, str) and not v.strip())
+    ):
         return "empty"
     if isinstance(v, pd.Timestamp):
         return v.strftime("%Y-%m-%d")
     return repr(v) if isinstance(v, str) else str(v)
 
 
-def finding(p, problem: str, column: str | None, rows, shown: pd.Series | None, text: str, fix: str,
-            detail: list[str] | None = None) -> Finding | None:
+def finding(
+    p,
+    problem: str,
+    column: str | None,
+    rows,
+    shown: pd.Series | None,
+    text: str,
+    fix: str,
+    detail: list[str] | None = None,
+) -> Finding | None:
     """A :class:`Finding` on parsed frame ``p`` for ``rows`` (a boolean mask or positions), with
     up to three examples ``row <source row>: <value>`` (``shown`` holds the values to quote, or
     ``detail`` the texts), or ``None`` when no row is affected."""
@@ -93,24 +106,37 @@ class DataErrors(DataError):
         if len(lines) == 1:
             message = lines[0]
         else:
-            message = f"{len(lines)} data problems in business unit {business_unit!r}:\n" + "\n".join(
-                f"  - {ln}" for ln in lines)
+            message = (
+                f"{len(lines)} data problems in business unit {business_unit!r}:\n"
+                + "\n".join(f"  - {ln}" for ln in lines)
+            )
         Exception.__init__(self, message)
 
 
 # -- contract checks (pandera) ---------------------------------------------------------------
 _TEXT = {
     "missing_value": ("with no {col}", "fill {col} in the source"),
-    "duplicate_id": ("with a repeated {col} (every row with the id is counted)",
-                     "keep one row per {col} in the source"),
-    "due_before_invoice": ("with a due_date before the invoice_date", "correct the dates in the source"),
+    "duplicate_id": (
+        "with a repeated {col} (every row with the id is counted)",
+        "keep one row per {col} in the source",
+    ),
+    "due_before_invoice": (
+        "with a due_date before the invoice_date",
+        "correct the dates in the source",
+    ),
     "bad_value": ("failing the check {check}", "correct the values in the source"),
 }
 _NEGATIVE = {
-    "invoices": ("with a negative amount", "credit notes belong in the transactions as kind credit_note; if "
-                 "the source's signs are reversed set source_options.amounts.flip_sign: [invoices]"),
-    "transactions": ("with an amount of zero or less", "if the source shows cash as negative numbers set "
-                     "source_options.amounts.flip_sign: [transactions]; else correct them"),
+    "invoices": (
+        "with a negative amount",
+        "credit notes belong in the transactions as kind credit_note; if "
+        "the source's signs are reversed set source_options.amounts.flip_sign: [invoices]",
+    ),
+    "transactions": (
+        "with an amount of zero or less",
+        "if the source shows cash as negative numbers set "
+        "source_options.amounts.flip_sign: [transactions]; else correct them",
+    ),
 }
 
 
@@ -143,16 +169,22 @@ def contract_findings(p, model: pa.DataFrameSchema, exclude: np.ndarray) -> list
     frame_level = fc["schema_context"] == "DataFrameSchema"
     for (check, column), g in fc[~frame_level].groupby(["check", "column"], sort=False):
         out.append(_contract_finding(p, check, column, g, seen))
-    flagged = {i for _, i in seen}  # a row with an unreadable cell fails row checks for that reason only
+    flagged = {
+        i for _, i in seen
+    }  # a row with an unreadable cell fails row checks for that reason only
     for check, g in fc[frame_level].groupby("check", sort=False):
         column = {"invoices": C.due_date, "customers": C.customer_id}.get(p.frame, C.date)
         g = g.drop_duplicates("index")
-        out.append(_contract_finding(p, check, column, g[~g["index"].astype(int).isin(flagged)], seen))
+        out.append(
+            _contract_finding(p, check, column, g[~g["index"].astype(int).isin(flagged)], seen)
+        )
     return [f for f in out if f is not None]
 
 
 def _contract_finding(p, check: str, column: str, g: pd.DataFrame, seen: set) -> Finding | None:
-    rows = np.unique(np.array([int(i) for i in g["index"] if (column, int(i)) not in seen], dtype=np.int64))
+    rows = np.unique(
+        np.array([int(i) for i in g["index"] if (column, int(i)) not in seen], dtype=np.int64)
+    )
     problem = _problem_of(check, column, p.frame)
     if problem == "negative_amount":
         text, fix = _NEGATIVE[p.frame]
@@ -162,7 +194,10 @@ def _contract_finding(p, check: str, column: str, g: pd.DataFrame, seen: set) ->
     shown = p.raw[src] if src in p.raw else p.data[column] if column in p.data else None
     if problem == "due_before_invoice":
         d = p.data
-        detail = [f"invoiced {d[C.invoice_date].iloc[i]:%Y-%m-%d}, due {d[C.due_date].iloc[i]:%Y-%m-%d}" for i in rows[:3]]
+        detail = [
+            f"invoiced {d[C.invoice_date].iloc[i]:%Y-%m-%d}, due {d[C.due_date].iloc[i]:%Y-%m-%d}"
+            for i in rows[:3]
+        ]
         return finding(p, problem, column, rows, None, text, fix, detail)
     return finding(p, problem, column, rows, shown, text, fix)
 
@@ -177,22 +212,44 @@ def duplicate_rows(p) -> Finding | None:
         return None
     first_row = pd.Series(p.data[ROW].to_numpy()[~dup], index=key[~dup])
     detail = [f"copy of row {first_row[k]}" for k in key[dup][:3]]
-    return finding(p, "duplicate_row", None, dup, None, "copying an earlier row exactly",
-                   "remove the copies from the export", detail)
+    return finding(
+        p,
+        "duplicate_row",
+        None,
+        dup,
+        None,
+        "copying an earlier row exactly",
+        "remove the copies from the export",
+        detail,
+    )
 
 
 # -- cross-frame checks ----------------------------------------------------------------------
 def future_dated(p, column: str, as_of: pd.Timestamp) -> Finding | None:
     mask = (p.data[column] > as_of).to_numpy()
-    return finding(p, "future_dated", column, mask, p.data[column], f"dated after as_of {as_of:%Y-%m-%d}",
-                   "check as_of, or the extraction date of the source")
+    return finding(
+        p,
+        "future_dated",
+        column,
+        mask,
+        p.data[column],
+        f"dated after as_of {as_of:%Y-%m-%d}",
+        "check as_of, or the extraction date of the source",
+    )
 
 
 def unknown_customers(p, customer_ids: set) -> Finding | None:
     ids = p.data[C.customer_id]
     mask = (ids.notna() & ~ids.isin(customer_ids)).to_numpy()
-    return finding(p, "unknown_customer", C.customer_id, mask, ids, "with a customer_id not in the customers",
-                   "add the customers to the customers frame, or map customer_id")
+    return finding(
+        p,
+        "unknown_customer",
+        C.customer_id,
+        mask,
+        ids,
+        "with a customer_id not in the customers",
+        "add the customers to the customers frame, or map customer_id",
+    )
 
 
 def transaction_links(p, inv: pd.DataFrame, dropped_ids: set, kept: np.ndarray) -> list[Finding]:
@@ -204,16 +261,44 @@ def transaction_links(p, inv: pd.DataFrame, dropped_ids: set, kept: np.ndarray) 
     unknown = (ids.notna() & ~ids.isin(known) & ~ids.isin(dropped_ids)).to_numpy() & kept
     inv_date = ids.map(pd.Series(inv[C.invoice_date].to_numpy(), index=inv[C.invoice_id]))
     early = (p.data[C.date] < inv_date).to_numpy() & kept
-    detail = [f"dated {p.data[C.date].iloc[i]:%Y-%m-%d}, invoice {ids.iloc[i]} dated {inv_date.iloc[i]:%Y-%m-%d}"
-              for i in np.flatnonzero(early)[:3]]
-    return [f for f in (
-        finding(p, CASCADE, C.invoice_id, cascade, ids, "on a quarantined invoice",
-                "fix the invoice's problem (listed above)"),
-        finding(p, "unknown_invoice", C.invoice_id, unknown, ids, "with an invoice_id not in the invoices",
-                "include the invoices in the extract, or map invoice_id"),
-        finding(p, "payment_before_invoice", C.date, early, None, "dated before the invoice date",
-                "check the dates in the source", detail),
-    ) if f is not None]
+    detail = [
+        f"dated {p.data[C.date].iloc[i]:%Y-%m-%d}, invoice {ids.iloc[i]} dated {inv_date.iloc[i]:%Y-%m-%d}"
+        for i in np.flatnonzero(early)[:3]
+    ]
+    return [
+        f
+        for f in (
+            finding(
+                p,
+                CASCADE,
+                C.invoice_id,
+                cascade,
+                ids,
+                "on a quarantined invoice",
+                "fix the invoice's problem (listed above)",
+            ),
+            finding(
+                p,
+                "unknown_invoice",
+                C.invoice_id,
+                unknown,
+                ids,
+                "with an invoice_id not in the invoices",
+                "include the invoices in the extract, or map invoice_id",
+            ),
+            finding(
+                p,
+                "payment_before_invoice",
+                C.date,
+                early,
+                None,
+                "dated before the invoice date",
+                "check the dates in the source",
+                detail,
+            ),
+        )
+        if f is not None
+    ]
 
 
 def overpayments(p, inv: pd.DataFrame, kept: np.ndarray) -> Finding | None:
@@ -230,11 +315,23 @@ def overpayments(p, inv: pd.DataFrame, kept: np.ndarray) -> Finding | None:
     limit = sub[C.invoice_id].map(pd.Series(inv[C.amount].to_numpy(), index=inv[C.invoice_id]))
     over = (cum > limit + CENT).to_numpy()
     pos = sub["_pos"].to_numpy()[over]
-    detail = [f"invoice {i}: settled {c:,.2f} of {a:,.2f}" for i, c, a in
-              zip(sub[C.invoice_id].to_numpy()[over], cum.to_numpy()[over], limit.to_numpy()[over])]
+    detail = [
+        f"invoice {i}: settled {c:,.2f} of {a:,.2f}"
+        for i, c, a in zip(
+            sub[C.invoice_id].to_numpy()[over], cum.to_numpy()[over], limit.to_numpy()[over]
+        )
+    ]
     order = np.argsort(pos, kind="stable")
-    return finding(p, "overpayment", C.amount, pos[order], None, "settling more than the invoice amount",
-                   "check the application of cash in the source", [detail[i] for i in order[:3]])
+    return finding(
+        p,
+        "overpayment",
+        C.amount,
+        pos[order],
+        None,
+        "settling more than the invoice amount",
+        "check the application of cash in the source",
+        [detail[i] for i in order[:3]],
+    )
 
 
 # -- decisions -------------------------------------------------------------------------------
@@ -242,7 +339,9 @@ def policy_of(problem: str, policy) -> str:
     return FIXED_POLICY.get(problem) or policy[problem]
 
 
-def decide(n: int, findings: list[Finding], policy) -> tuple[np.ndarray, np.ndarray, pd.Series, pd.Series]:
+def decide(
+    n: int, findings: list[Finding], policy
+) -> tuple[np.ndarray, np.ndarray, pd.Series, pd.Series]:
     """Per row: failed?, quarantined?, and the problem keys and reasons of quarantined rows."""
     failed = np.zeros(n, dtype=bool)
     quarantined = np.zeros(n, dtype=bool)
@@ -273,9 +372,19 @@ def problems_table(findings: list[Finding], policy, amounts: dict[str, pd.Series
     for f in findings:
         amt = amounts.get(f.frame)
         total = float(np.nansum(amt.to_numpy()[f.index])) if amt is not None else np.nan
-        rows.append({"frame": f.frame, "source": f.label, "column": f.column or "", "problem": f.problem,
-                     "policy": policy_of(f.problem, policy), "rows": len(f.index), "amount": round(total, 2),
-                     "examples": "; ".join(f.examples), "fix": f.fix})
+        rows.append(
+            {
+                "frame": f.frame,
+                "source": f.label,
+                "column": f.column or "",
+                "problem": f.problem,
+                "policy": policy_of(f.problem, policy),
+                "rows": len(f.index),
+                "amount": round(total, 2),
+                "examples": "; ".join(f.examples),
+                "fix": f.fix,
+            }
+        )
     cols = ["frame", "source", "column", "problem", "policy", "rows", "amount", "examples", "fix"]
     return pd.DataFrame(rows, columns=cols)
 

@@ -20,7 +20,12 @@ from arlib.ledger import DEFAULT_THRESHOLDS, Ledger
 from arlib.schemas import PAYMENT, RECOVERY, WRITE_OFF, C
 
 TOTAL, SPECIFIC = "total", "specific"
-EXPOSURE, LOSS_RATE, BASE_LOSS_RATE, ALLOWANCE = "exposure", "loss_rate", "base_loss_rate", "allowance"
+EXPOSURE, LOSS_RATE, BASE_LOSS_RATE, ALLOWANCE = (
+    "exposure",
+    "loss_rate",
+    "base_loss_rate",
+    "allowance",
+)
 _CENT = Decimal("0.01")
 
 
@@ -41,10 +46,16 @@ def _cents_times_rate(cents: int, rate: float) -> int:
 
 # -- provision matrix -----------------------------------------------------------------------
 def _keyed(values, what: str) -> pd.Series:
-    s = pd.Series(values, dtype=float) if isinstance(values, Mapping) else pd.Series(values).astype(float)
+    s = (
+        pd.Series(values, dtype=float)
+        if isinstance(values, Mapping)
+        else pd.Series(values).astype(float)
+    )
     s.index = s.index.astype(str)
     if s.index.has_duplicates:
-        raise ConfigError(what, f"has duplicate buckets: {sorted(set(s.index[s.index.duplicated()]))}")
+        raise ConfigError(
+            what, f"has duplicate buckets: {sorted(set(s.index[s.index.duplicated()]))}"
+        )
     return s
 
 
@@ -63,16 +74,30 @@ def scenario_table(adjustment) -> pd.DataFrame:
         try:
             rows = [(str(k), float(v[0]), float(v[1])) for k, v in adjustment.items()]
         except (TypeError, IndexError, ValueError):
-            raise ConfigError("forward_scenarios", "each scenario must be [weight, adjustment], e.g. "
-                              '{"base": [0.6, 0.0], "downside": [0.4, 0.3]}') from None
+            raise ConfigError(
+                "forward_scenarios",
+                "each scenario must be [weight, adjustment], e.g. "
+                '{"base": [0.6, 0.0], "downside": [0.4, 0.3]}',
+            ) from None
         table = pd.DataFrame(rows, columns=["scenario", "weight", "adjustment"])
     else:
-        table = pd.DataFrame({"scenario": ["single"], "weight": [1.0], "adjustment": [float(adjustment)]})
-    if table.empty or (table["weight"] < 0).any() or not math.isclose(table["weight"].sum(), 1.0, abs_tol=1e-9):
-        raise ConfigError("forward_scenarios", f"weights must be >= 0 and sum to 1, got {table['weight'].tolist()}")
+        table = pd.DataFrame(
+            {"scenario": ["single"], "weight": [1.0], "adjustment": [float(adjustment)]}
+        )
+    if (
+        table.empty
+        or (table["weight"] < 0).any()
+        or not math.isclose(table["weight"].sum(), 1.0, abs_tol=1e-9)
+    ):
+        raise ConfigError(
+            "forward_scenarios",
+            f"weights must be >= 0 and sum to 1, got {table['weight'].tolist()}",
+        )
     if (table["adjustment"] <= -1).any() or table["adjustment"].isna().any():
-        raise ConfigError("forward_adjustment", f"must be > -1 (a -100% change removes all losses), "
-                          f"got {table['adjustment'].tolist()}")
+        raise ConfigError(
+            "forward_adjustment",
+            f"must be > -1 (a -100% change removes all losses), got {table['adjustment'].tolist()}",
+        )
     return table.reset_index(drop=True)
 
 
@@ -80,9 +105,13 @@ def adjusted_rates(loss_rates, adjustment=0.0) -> pd.Series:
     """Probability-weighted ``sum_s w_s * min(rate * (1 + a_s), 1)`` per bucket."""
     rates = _keyed(loss_rates, "loss_rates")
     table = scenario_table(adjustment)
-    out = sum(w * np.minimum(rates * (1 + a), 1.0) for w, a in zip(table["weight"], table["adjustment"]))
+    out = sum(
+        w * np.minimum(rates * (1 + a), 1.0) for w, a in zip(table["weight"], table["adjustment"])
+    )
     if any((rates * (1 + a) > 1).any() for a in table["adjustment"]):
-        warnings.warn("forward-looking adjustment pushes a loss rate above 100%; capped at 100%", stacklevel=2)
+        warnings.warn(
+            "forward-looking adjustment pushes a loss rate above 100%; capped at 100%", stacklevel=2
+        )
     return out
 
 
@@ -115,11 +144,18 @@ def provision_matrix(exposure, loss_rates, adjustment=0.0) -> pd.DataFrame:
     exp, rates = _keyed(exposure, "exposure"), _keyed(loss_rates, "loss_rates")
     if exp.isna().any() or (exp < 0).any():
         bad = exp[exp.isna() | (exp < 0)]
-        raise DataError("exposure", None, len(bad), f"are negative or missing ({dict(bad)})",
-                        "exposure is the open receivable per bucket and must be >= 0")
+        raise DataError(
+            "exposure",
+            None,
+            len(bad),
+            f"are negative or missing ({dict(bad)})",
+            "exposure is the open receivable per bucket and must be >= 0",
+        )
     missing = [b for b in exp.index if b not in rates.index]
     if missing:
-        raise ConfigError("loss_rates", f"no loss rate for bucket(s) {missing}; give one per exposure bucket")
+        raise ConfigError(
+            "loss_rates", f"no loss rate for bucket(s) {missing}; give one per exposure bucket"
+        )
     if rates.isna().any() or (rates < 0).any() or (rates > 1).any():
         raise ConfigError("loss_rates", f"must be within [0, 1], got {rates.round(6).to_dict()}")
     buckets = [*exp.index, *(b for b in rates.index if b not in exp.index)]
@@ -128,19 +164,27 @@ def provision_matrix(exposure, loss_rates, adjustment=0.0) -> pd.DataFrame:
     cents = [to_cents(exp.get(b, 0.0)) for b in buckets]
     alw = [_cents_times_rate(c, r) for c, r in zip(cents, eff)]
     tot_c, tot_a = sum(cents), sum(alw)
-    return pd.DataFrame({
-        C.bucket: [*buckets, TOTAL], EXPOSURE: [c / 100 for c in [*cents, tot_c]],
-        BASE_LOSS_RATE: [*base.to_numpy(), np.nan],
-        LOSS_RATE: [*eff.to_numpy(), tot_a / tot_c if tot_c else 0.0],
-        ALLOWANCE: [a / 100 for a in [*alw, tot_a]]})
+    return pd.DataFrame(
+        {
+            C.bucket: [*buckets, TOTAL],
+            EXPOSURE: [c / 100 for c in [*cents, tot_c]],
+            BASE_LOSS_RATE: [*base.to_numpy(), np.nan],
+            LOSS_RATE: [*eff.to_numpy(), tot_a / tot_c if tot_c else 0.0],
+            ALLOWANCE: [a / 100 for a in [*alw, tot_a]],
+        }
+    )
 
 
 # -- specific provisions --------------------------------------------------------------------
 STATUS_SINCE = C.status_since
 
 
-def split_specific(open_items: pd.DataFrame, customers: pd.DataFrame | None,
-                   statuses: Sequence[str] = ("insolvent", "legal"), as_of=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_specific(
+    open_items: pd.DataFrame,
+    customers: pd.DataFrame | None,
+    statuses: Sequence[str] = ("insolvent", "legal"),
+    as_of=None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Open items of customers whose ``status`` is in ``statuses`` (provisioned individually) and
     the rest (the collective pool).
 
@@ -149,7 +193,10 @@ def split_specific(open_items: pd.DataFrame, customers: pd.DataFrame | None,
     """
     if customers is None or not len(statuses):
         if customers is None and len(statuses):
-            warnings.warn("no customers frame: specific provisions skipped, every item is collective", stacklevel=2)
+            warnings.warn(
+                "no customers frame: specific provisions skipped, every item is collective",
+                stacklevel=2,
+            )
         return open_items.iloc[:0], open_items
     hit = customers[C.status].isin(list(statuses))
     if as_of is not None and STATUS_SINCE in customers:
@@ -160,8 +207,12 @@ def split_specific(open_items: pd.DataFrame, customers: pd.DataFrame | None,
     return open_items.loc[mask], open_items.loc[~mask]
 
 
-def specific_provisions(items: pd.DataFrame, customers: pd.DataFrame | None, rate: float | None = None,
-                        expected_recovery: float = 0.0) -> pd.DataFrame:
+def specific_provisions(
+    items: pd.DataFrame,
+    customers: pd.DataFrame | None,
+    rate: float | None = None,
+    expected_recovery: float = 0.0,
+) -> pd.DataFrame:
     """Per flagged customer: ``customer_id, name, status, exposure, loss_rate, allowance``.
 
     The rate is ``rate`` if given, else ``1 - expected_recovery`` (both within [0, 1]).
@@ -172,7 +223,9 @@ def specific_provisions(items: pd.DataFrame, customers: pd.DataFrame | None, rat
     if not 0.0 <= rate <= 1.0:
         raise ConfigError("specific_rate", f"must be within [0, 1], got {rate}")
     exp = items.groupby(C.customer_id, sort=True)[C.open_amount].sum()
-    out = pd.DataFrame({C.customer_id: exp.index.astype(str), EXPOSURE: [to_cents(v) / 100 for v in exp]})
+    out = pd.DataFrame(
+        {C.customer_id: exp.index.astype(str), EXPOSURE: [to_cents(v) / 100 for v in exp]}
+    )
     if customers is not None and len(out):
         info = customers.drop_duplicates(C.customer_id).set_index(C.customer_id)
         out[C.name] = out[C.customer_id].map(info[C.name])
@@ -195,14 +248,19 @@ def movements(ledger: Ledger, dates: Sequence) -> pd.DataFrame:
     out = {}
     for kind, name in ((WRITE_OFF, "write_offs"), (RECOVERY, "recoveries")):
         t = txn.loc[txn[C.kind] == kind]
-        pos = np.searchsorted(edges.to_numpy(), t[C.date].to_numpy(), side="left")  # (edge[i-1], edge[i]]
+        pos = np.searchsorted(
+            edges.to_numpy(), t[C.date].to_numpy(), side="left"
+        )  # (edge[i-1], edge[i]]
         ok = (pos >= 1) & (pos <= len(dates))
-        out[name] = np.bincount(pos[ok] - 1, weights=t[C.amount].to_numpy()[ok], minlength=len(dates))
+        out[name] = np.bincount(
+            pos[ok] - 1, weights=t[C.amount].to_numpy()[ok], minlength=len(dates)
+        )
     return pd.DataFrame(out, index=dates).round(2)
 
 
-def allowance_rollforward(closing: pd.Series, write_offs: pd.Series, recoveries: pd.Series,
-                          opening: float | None = None) -> pd.DataFrame:
+def allowance_rollforward(
+    closing: pd.Series, write_offs: pd.Series, recoveries: pd.Series, opening: float | None = None
+) -> pd.DataFrame:
     """Monthly allowance roll-forward, reconciled to the cent.
 
     ``closing``, ``write_offs`` and ``recoveries`` are indexed by period end. The opening of each
@@ -228,13 +286,23 @@ def allowance_rollforward(closing: pd.Series, write_offs: pd.Series, recoveries:
         charge = close[i] - o + wo[i] - rec[i]
         rows.append((idx[i], o, charge, wo[i], rec[i], close[i]))
     cols = ["opening", "charge", "write_offs", "recoveries", "closing"]
-    out = pd.DataFrame([r[1:] for r in rows], columns=cols, index=pd.DatetimeIndex([r[0] for r in rows], name=C.month_end))
+    out = pd.DataFrame(
+        [r[1:] for r in rows],
+        columns=cols,
+        index=pd.DatetimeIndex([r[0] for r in rows], name=C.month_end),
+    )
     return out / 100
 
 
 # -- write-off management -------------------------------------------------------------------
-def write_off_candidates(ledger: Ledger, as_of, min_days_past_due: int = 180, no_payment_days: int = 90,
-                         min_amount: float = 0.0, thresholds: Sequence[int] = DEFAULT_THRESHOLDS) -> pd.DataFrame:
+def write_off_candidates(
+    ledger: Ledger,
+    as_of,
+    min_days_past_due: int = 180,
+    no_payment_days: int = 90,
+    min_amount: float = 0.0,
+    thresholds: Sequence[int] = DEFAULT_THRESHOLDS,
+) -> pd.DataFrame:
     """Open items that meet the write-off policy at ``as_of``, with empty approval columns.
 
     Policy: at least ``min_days_past_due`` days past due, open amount >= ``min_amount``, and no
@@ -243,7 +311,10 @@ def write_off_candidates(ledger: Ledger, as_of, min_days_past_due: int = 180, no
     days_past_due, open_amount, last_payment_date, days_since_payment, approved, approved_by,
     note``; ``approved`` is empty (``<NA>``) for the analyst to fill in.
     """
-    for key, v in (("writeoff_min_days_past_due", min_days_past_due), ("writeoff_no_payment_days", no_payment_days)):
+    for key, v in (
+        ("writeoff_min_days_past_due", min_days_past_due),
+        ("writeoff_no_payment_days", no_payment_days),
+    ):
         if int(v) < 0:
             raise ConfigError(key, f"must be >= 0 days, got {v}")
     as_of = pd.Timestamp(as_of)
@@ -253,14 +324,42 @@ def write_off_candidates(ledger: Ledger, as_of, min_days_past_due: int = 180, no
     last = pay.groupby(C.customer_id)[C.date].max()
     items["last_payment_date"] = items[C.customer_id].map(last)
     items["days_since_payment"] = (as_of - items["last_payment_date"]).dt.days.astype("Int64")
-    quiet = items["last_payment_date"].isna() | (items["days_since_payment"] >= int(no_payment_days))
-    out = items.loc[quiet & (items[C.days_past_due] >= int(min_days_past_due)) & (items[C.open_amount] >= min_amount)]
+    quiet = items["last_payment_date"].isna() | (
+        items["days_since_payment"] >= int(no_payment_days)
+    )
+    out = items.loc[
+        quiet
+        & (items[C.days_past_due] >= int(min_days_past_due))
+        & (items[C.open_amount] >= min_amount)
+    ]
     if ledger.customers is not None:
         info = ledger.customers.drop_duplicates(C.customer_id).set_index(C.customer_id)
-        out = out.assign(**{C.name: out[C.customer_id].map(info[C.name]), C.status: out[C.customer_id].map(info[C.status])})
+        out = out.assign(
+            **{
+                C.name: out[C.customer_id].map(info[C.name]),
+                C.status: out[C.customer_id].map(info[C.status]),
+            }
+        )
     else:
         out = out.assign(**{C.name: None, C.status: None})
-    out = out.assign(approved=pd.array([pd.NA] * len(out), dtype="boolean"), approved_by="", note="")
-    cols = [C.customer_id, C.name, C.status, C.invoice_id, C.invoice_date, C.due_date, C.days_past_due,
-            C.open_amount, "last_payment_date", "days_since_payment", "approved", "approved_by", "note"]
-    return out.sort_values([C.customer_id, C.days_past_due], ascending=[True, False])[cols].reset_index(drop=True)
+    out = out.assign(
+        approved=pd.array([pd.NA] * len(out), dtype="boolean"), approved_by="", note=""
+    )
+    cols = [
+        C.customer_id,
+        C.name,
+        C.status,
+        C.invoice_id,
+        C.invoice_date,
+        C.due_date,
+        C.days_past_due,
+        C.open_amount,
+        "last_payment_date",
+        "days_since_payment",
+        "approved",
+        "approved_by",
+        "note",
+    ]
+    return out.sort_values([C.customer_id, C.days_past_due], ascending=[True, False])[
+        cols
+    ].reset_index(drop=True)

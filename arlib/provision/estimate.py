@@ -59,11 +59,30 @@ from arlib.schemas import C
 METHODS = ("roll_rate", "roll_rate_product", "vintage")
 
 __all__ = [
-    "METHODS", "ProvisionSettings", "RollRateModel", "VintageLossModel", "adjusted_rates",
-    "allowance_history", "allowance_rollforward", "compare_methods", "estimate_allowance",
-    "forecast_invoicing", "kpis", "loss_rate_table", "monthly_invoicing", "movements",
-    "forecast_table", "provision_forecast", "provision_matrix", "roll_rate_model", "rollforward",
-    "scenario_table", "specific_provisions", "specific_table", "split_specific", "vintage_model",
+    "METHODS",
+    "ProvisionSettings",
+    "RollRateModel",
+    "VintageLossModel",
+    "adjusted_rates",
+    "allowance_history",
+    "allowance_rollforward",
+    "compare_methods",
+    "estimate_allowance",
+    "forecast_invoicing",
+    "kpis",
+    "loss_rate_table",
+    "monthly_invoicing",
+    "movements",
+    "forecast_table",
+    "provision_forecast",
+    "provision_matrix",
+    "roll_rate_model",
+    "rollforward",
+    "scenario_table",
+    "specific_provisions",
+    "specific_table",
+    "split_specific",
+    "vintage_model",
     "write_off_candidates",
 ]
 
@@ -91,7 +110,9 @@ class ProvisionSettings:
 
     def __post_init__(self):
         if self.provision_method not in METHODS:
-            raise ConfigError("provision_method", f"must be one of {list(METHODS)}, got {self.provision_method!r}")
+            raise ConfigError(
+                "provision_method", f"must be one of {list(METHODS)}, got {self.provision_method!r}"
+            )
         object.__setattr__(self, "aging_thresholds", check_thresholds(self.aging_thresholds))
         object.__setattr__(self, "specific_statuses", tuple(self.specific_statuses))
         scenario_table(self.adjustment)  # validates early, naming the key
@@ -105,21 +126,32 @@ class ProvisionSettings:
     @property
     def adjustment(self):
         """The scenarios when any are given, else the scalar adjustment."""
-        return dict(self.forward_scenarios) if self.forward_scenarios else float(self.forward_adjustment)
+        return (
+            dict(self.forward_scenarios)
+            if self.forward_scenarios
+            else float(self.forward_adjustment)
+        )
 
 
 def _settings(settings: ProvisionSettings | None, **overrides) -> ProvisionSettings:
     s = settings or ProvisionSettings()
-    return s if not overrides else ProvisionSettings(**{**{f.name: getattr(s, f.name) for f in fields(s)}, **overrides})
+    return (
+        s
+        if not overrides
+        else ProvisionSettings(**{**{f.name: getattr(s, f.name) for f in fields(s)}, **overrides})
+    )
 
 
 def _fit(ledger: Ledger, as_of, s: ProvisionSettings, methods: Sequence[str]) -> dict:
     models = {}
     if {"roll_rate", "roll_rate_product"} & set(methods):
-        models["roll_rate"] = RollRateModel(s.roll_rate_lookback, s.roll_rate_weighting, s.aging_thresholds).fit(ledger, as_of)
+        models["roll_rate"] = RollRateModel(
+            s.roll_rate_lookback, s.roll_rate_weighting, s.aging_thresholds
+        ).fit(ledger, as_of)
     if "vintage" in methods:
-        models["vintage"] = VintageLossModel(s.vintage_lookback, s.vintage_max_age, s.net_of_recoveries,
-                                             s.aging_thresholds).fit(ledger, as_of)
+        models["vintage"] = VintageLossModel(
+            s.vintage_lookback, s.vintage_max_age, s.net_of_recoveries, s.aging_thresholds
+        ).fit(ledger, as_of)
     return models
 
 
@@ -137,51 +169,75 @@ def _table(ledger: Ledger, as_of, s: ProvisionSettings, method: str, models: dic
     matrix = provision_matrix(exposure, _rates(method, models, pool), s.adjustment)
     spec = specific_provisions(flagged, ledger.customers, s.specific_rate, s.expected_recovery)
     coll = matrix.iloc[:-1]
-    s_exp, s_alw = sum(to_cents(v) for v in spec[EXPOSURE]), sum(to_cents(v) for v in spec[ALLOWANCE])
-    spec_row = {C.bucket: SPECIFIC, EXPOSURE: s_exp / 100, LOSS_RATE: s_alw / s_exp if s_exp else 0.0,
-                ALLOWANCE: s_alw / 100}
+    s_exp, s_alw = (
+        sum(to_cents(v) for v in spec[EXPOSURE]),
+        sum(to_cents(v) for v in spec[ALLOWANCE]),
+    )
+    spec_row = {
+        C.bucket: SPECIFIC,
+        EXPOSURE: s_exp / 100,
+        LOSS_RATE: s_alw / s_exp if s_exp else 0.0,
+        ALLOWANCE: s_alw / 100,
+    }
     out = pd.concat([coll, pd.DataFrame([spec_row])], ignore_index=True)
     exp_c, alw_c = sum(to_cents(v) for v in out[EXPOSURE]), sum(to_cents(v) for v in out[ALLOWANCE])
-    out.loc[len(out)] = {C.bucket: TOTAL, EXPOSURE: exp_c / 100, LOSS_RATE: alw_c / exp_c if exp_c else 0.0,
-                         ALLOWANCE: alw_c / 100}
+    out.loc[len(out)] = {
+        C.bucket: TOTAL,
+        EXPOSURE: exp_c / 100,
+        LOSS_RATE: alw_c / exp_c if exp_c else 0.0,
+        ALLOWANCE: alw_c / 100,
+    }
     out[EXPOSURE], out[ALLOWANCE] = out[EXPOSURE].round(2), out[ALLOWANCE].round(2)
     out = out.reset_index(drop=True)
     out.attrs.update(method=method, as_of=str(pd.Timestamp(as_of).date()))
     return out
 
 
-def estimate_allowance(ledger: Ledger, as_of, settings: ProvisionSettings | None = None,
-                       method: str | None = None) -> pd.DataFrame:
+def estimate_allowance(
+    ledger: Ledger, as_of, settings: ProvisionSettings | None = None, method: str | None = None
+) -> pd.DataFrame:
     """The allowance at ``as_of``: one line per aging bucket of the collective pool, a
     ``specific`` line and a ``total`` line (``bucket, exposure, base_loss_rate, loss_rate,
     allowance``; ``loss_rate`` of the total is the coverage of open AR). ``method`` overrides
     ``settings.provision_method``."""
     s = _settings(settings, **({"provision_method": method} if method else {}))
-    return _table(ledger, as_of, s, s.provision_method, _fit(ledger, as_of, s, [s.provision_method]))
+    return _table(
+        ledger, as_of, s, s.provision_method, _fit(ledger, as_of, s, [s.provision_method])
+    )
 
 
-def specific_table(ledger: Ledger, as_of, settings: ProvisionSettings | None = None) -> pd.DataFrame:
+def specific_table(
+    ledger: Ledger, as_of, settings: ProvisionSettings | None = None
+) -> pd.DataFrame:
     """The specific provisions at ``as_of``, one line per flagged customer (see
     :func:`arlib.provision.allowance.specific_provisions`), largest exposure first."""
     s = _settings(settings)
-    flagged, _ = split_specific(ledger.open_items(as_of, s.aging_thresholds), ledger.customers, s.specific_statuses, as_of)
+    flagged, _ = split_specific(
+        ledger.open_items(as_of, s.aging_thresholds), ledger.customers, s.specific_statuses, as_of
+    )
     out = specific_provisions(flagged, ledger.customers, s.specific_rate, s.expected_recovery)
     return out.sort_values(EXPOSURE, ascending=False, kind="stable").reset_index(drop=True)
 
 
-def roll_rate_model(ledger: Ledger, as_of, settings: ProvisionSettings | None = None) -> RollRateModel:
+def roll_rate_model(
+    ledger: Ledger, as_of, settings: ProvisionSettings | None = None
+) -> RollRateModel:
     """A :class:`RollRateModel` fitted with the settings' look-back, weighting and buckets."""
     s = _settings(settings)
     return _fit(ledger, as_of, s, ["roll_rate"])["roll_rate"]
 
 
-def vintage_model(ledger: Ledger, as_of, settings: ProvisionSettings | None = None) -> VintageLossModel:
+def vintage_model(
+    ledger: Ledger, as_of, settings: ProvisionSettings | None = None
+) -> VintageLossModel:
     """A :class:`VintageLossModel` fitted with the settings' look-back, horizon and recovery rule."""
     s = _settings(settings)
     return _fit(ledger, as_of, s, ["vintage"])["vintage"]
 
 
-def loss_rate_table(ledger: Ledger, as_of, settings: ProvisionSettings | None = None) -> pd.DataFrame:
+def loss_rate_table(
+    ledger: Ledger, as_of, settings: ProvisionSettings | None = None
+) -> pd.DataFrame:
     """Loss rate per bucket by method, before the forward-looking adjustment: ``bucket`` and one
     column per method (vintage rates are implied on the collective pool at ``as_of``)."""
     s = _settings(settings)
@@ -193,21 +249,31 @@ def loss_rate_table(ledger: Ledger, as_of, settings: ProvisionSettings | None = 
     return out
 
 
-def compare_methods(ledger: Ledger, as_of, settings: ProvisionSettings | None = None) -> pd.DataFrame:
+def compare_methods(
+    ledger: Ledger, as_of, settings: ProvisionSettings | None = None
+) -> pd.DataFrame:
     """Allowance by method: ``method, collective, specific, allowance, open_ar, coverage_ratio``."""
     s = _settings(settings)
     models = _fit(ledger, as_of, s, METHODS)
     rows = []
     for m in METHODS:
         t = _table(ledger, as_of, s, m, models).set_index(C.bucket)
-        rows.append({"method": m, "collective": round(t[ALLOWANCE].iloc[:-2].sum(), 2),
-                     "specific": t.at[SPECIFIC, ALLOWANCE], ALLOWANCE: t.at[TOTAL, ALLOWANCE],
-                     "open_ar": t.at[TOTAL, EXPOSURE], "coverage_ratio": t.at[TOTAL, LOSS_RATE]})
+        rows.append(
+            {
+                "method": m,
+                "collective": round(t[ALLOWANCE].iloc[:-2].sum(), 2),
+                "specific": t.at[SPECIFIC, ALLOWANCE],
+                ALLOWANCE: t.at[TOTAL, ALLOWANCE],
+                "open_ar": t.at[TOTAL, EXPOSURE],
+                "coverage_ratio": t.at[TOTAL, LOSS_RATE],
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def allowance_history(ledger: Ledger, dates: Sequence, settings: ProvisionSettings | None = None,
-                      status_as_of=None) -> pd.Series:
+def allowance_history(
+    ledger: Ledger, dates: Sequence, settings: ProvisionSettings | None = None, status_as_of=None
+) -> pd.Series:
     """Closing allowance at each date, each refitted on the data known at that date.
 
     Customer status is a snapshot: without a ``status_since`` column in the customers frame,
@@ -226,15 +292,24 @@ def allowance_history(ledger: Ledger, dates: Sequence, settings: ProvisionSettin
         sd = s if d >= cut else no_flags
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            vals.append(_table(ledger, d, sd, sd.provision_method, _fit(ledger, d, sd, [sd.provision_method])).iloc[-1][ALLOWANCE])
+            vals.append(
+                _table(
+                    ledger, d, sd, sd.provision_method, _fit(ledger, d, sd, [sd.provision_method])
+                ).iloc[-1][ALLOWANCE]
+            )
         for w in caught:
             seen.setdefault(str(w.message), []).append(str(d.date()))
     for msg, when in seen.items():  # once per message, not once per month-end
-        warnings.warn(f"allowance history, at {len(when)} of {len(dates)} dates ({when[0]} .. {when[-1]}): {msg}", stacklevel=2)
+        warnings.warn(
+            f"allowance history, at {len(when)} of {len(dates)} dates ({when[0]} .. {when[-1]}): {msg}",
+            stacklevel=2,
+        )
     return pd.Series(vals, index=pd.DatetimeIndex(dates, name=C.month_end), name=ALLOWANCE)
 
 
-def rollforward(ledger: Ledger, as_of, months: int = 12, settings: ProvisionSettings | None = None) -> pd.DataFrame:
+def rollforward(
+    ledger: Ledger, as_of, months: int = 12, settings: ProvisionSettings | None = None
+) -> pd.DataFrame:
     """Allowance roll-forward for the ``months`` months to ``as_of``: ``opening, charge,
     write_offs, recoveries, closing`` per month-end, closing from :func:`allowance_history`."""
     if int(months) < 1:
@@ -248,14 +323,25 @@ def rollforward(ledger: Ledger, as_of, months: int = 12, settings: ProvisionSett
     return allowance_rollforward(closing, mv["write_offs"], mv["recoveries"])
 
 
-def provision_forecast(ledger: Ledger, as_of, horizon: int = 3, settings: ProvisionSettings | None = None,
-                       **kwargs) -> pd.DataFrame:
+def provision_forecast(
+    ledger: Ledger, as_of, horizon: int = 3, settings: ProvisionSettings | None = None, **kwargs
+) -> pd.DataFrame:
     """:func:`arlib.provision.lossforecast.provision_forecast` with the settings' look-back, adjustment and
     specific-provision policy; extra keyword arguments pass through."""
     s = _settings(settings)
-    return _provision_forecast(ledger, as_of, horizon, lookback=s.roll_rate_lookback, weighting=s.roll_rate_weighting,
-                               adjustment=s.adjustment, statuses=s.specific_statuses, specific_rate=s.specific_rate,
-                               expected_recovery=s.expected_recovery, thresholds=s.aging_thresholds, **kwargs)
+    return _provision_forecast(
+        ledger,
+        as_of,
+        horizon,
+        lookback=s.roll_rate_lookback,
+        weighting=s.roll_rate_weighting,
+        adjustment=s.adjustment,
+        statuses=s.specific_statuses,
+        specific_rate=s.specific_rate,
+        expected_recovery=s.expected_recovery,
+        thresholds=s.aging_thresholds,
+        **kwargs,
+    )
 
 
 def forecast_table(forecast: pd.DataFrame) -> pd.DataFrame:
@@ -265,31 +351,53 @@ def forecast_table(forecast: pd.DataFrame) -> pd.DataFrame:
     lo = next(c for c in forecast.columns if c.startswith("yhat_lo"))
     hi = next(c for c in forecast.columns if c.startswith("yhat_hi"))
     out = forecast.rename(columns={"yhat": "forecast", lo: "low", hi: "high"})
-    order = {m: i for i, m in enumerate(("invoiced", "write_offs", "recoveries", "allowance", "charge", "cumulative_charge"))}
-    out = out.sort_values(["metric", C.month_end], key=lambda s: s.map(order) if s.name == "metric" else s, kind="stable")
+    order = {
+        m: i
+        for i, m in enumerate(
+            ("invoiced", "write_offs", "recoveries", "allowance", "charge", "cumulative_charge")
+        )
+    }
+    out = out.sort_values(
+        ["metric", C.month_end],
+        key=lambda s: s.map(order) if s.name == "metric" else s,
+        kind="stable",
+    )
     out = out.assign(metric=out["metric"].map(lambda m: t(m)))
     return out[["metric", C.month_end, "forecast", "low", "high"]].reset_index(drop=True)
 
 
-def kpis(allowance_table: pd.DataFrame, comparison: pd.DataFrame | None = None,
-         forecast: pd.DataFrame | None = None) -> dict:
+def kpis(
+    allowance_table: pd.DataFrame,
+    comparison: pd.DataFrame | None = None,
+    forecast: pd.DataFrame | None = None,
+) -> dict:
     """Headline figures for ``kpis.json`` from :func:`estimate_allowance`'s table:
     ``allowance``, ``allowance_by_bucket`` (collective buckets and ``specific``),
     ``coverage_ratio`` (allowance / open AR) and ``provision_method``; with a
     :func:`compare_methods` frame also ``allowance_by_method`` and ``coverage_by_method``; with a
     :func:`provision_forecast` frame the horizon's ``bad_debt_expense_forecast`` and its range."""
     t = allowance_table.set_index(C.bucket)
-    out = {ALLOWANCE: float(t.at[TOTAL, ALLOWANCE]),
-           "allowance_by_bucket": {str(b): float(a) for b, a in t[ALLOWANCE].drop(TOTAL).items()},
-           "coverage_ratio": float(t.at[TOTAL, LOSS_RATE]), "provision_method": allowance_table.attrs.get("method")}
+    out = {
+        ALLOWANCE: float(t.at[TOTAL, ALLOWANCE]),
+        "allowance_by_bucket": {str(b): float(a) for b, a in t[ALLOWANCE].drop(TOTAL).items()},
+        "coverage_ratio": float(t.at[TOTAL, LOSS_RATE]),
+        "provision_method": allowance_table.attrs.get("method"),
+    }
     if comparison is not None:
-        out["allowance_by_method"] = {m: float(a) for m, a in zip(comparison["method"], comparison[ALLOWANCE])}
-        out["coverage_by_method"] = {m: float(c) for m, c in zip(comparison["method"], comparison["coverage_ratio"])}
+        out["allowance_by_method"] = {
+            m: float(a) for m, a in zip(comparison["method"], comparison[ALLOWANCE])
+        }
+        out["coverage_by_method"] = {
+            m: float(c) for m, c in zip(comparison["method"], comparison["coverage_ratio"])
+        }
     if forecast is not None:
         last = forecast.loc[forecast["metric"] == "cumulative_charge"].iloc[-1]
         lo = next(c for c in forecast.columns if c.startswith("yhat_lo"))
         hi = next(c for c in forecast.columns if c.startswith("yhat_hi"))
-        out.update(bad_debt_expense_forecast=float(last["yhat"]), bad_debt_expense_forecast_lo=float(last[lo]),
-                   bad_debt_expense_forecast_hi=float(last[hi]),
-                   bad_debt_expense_forecast_to=str(pd.Timestamp(last[C.month_end]).date()))
+        out.update(
+            bad_debt_expense_forecast=float(last["yhat"]),
+            bad_debt_expense_forecast_lo=float(last[lo]),
+            bad_debt_expense_forecast_hi=float(last[hi]),
+            bad_debt_expense_forecast_to=str(pd.Timestamp(last[C.month_end]).date()),
+        )
     return out

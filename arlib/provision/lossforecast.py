@@ -48,7 +48,9 @@ def monthly_invoicing(ledger: Ledger, as_of) -> pd.Series:
     return s.rename("invoiced")
 
 
-def forecast_invoicing(history: pd.Series, horizon: int, method: str = "seasonal_naive") -> pd.Series:
+def forecast_invoicing(
+    history: pd.Series, horizon: int, method: str = "seasonal_naive"
+) -> pd.Series:
     """Monthly invoicing for ``horizon`` months after the history (index: month-ends).
 
     ``seasonal_naive`` (the default): the same month last year times the growth of the last 12
@@ -66,19 +68,33 @@ def forecast_invoicing(history: pd.Series, horizon: int, method: str = "seasonal
         from arlib.forecast.engine import METHODS, forecast
 
         if method not in METHODS:
-            raise ConfigError("provision_invoicing_method",
-                              f"must be 'seasonal_naive' or one of {list(METHODS)}, got {method!r}")
-        df = pd.DataFrame({"unique_id": "invoiced", "ds": y.index.to_period("M").to_timestamp(), "y": y.to_numpy()})
+            raise ConfigError(
+                "provision_invoicing_method",
+                f"must be 'seasonal_naive' or one of {list(METHODS)}, got {method!r}",
+            )
+        df = pd.DataFrame(
+            {
+                "unique_id": "invoiced",
+                "ds": y.index.to_period("M").to_timestamp(),
+                "y": y.to_numpy(),
+            }
+        )
         fc = forecast(df, horizon, freq="MS", method=method, n_jobs=1)
         return pd.Series(np.maximum(fc["yhat"].to_numpy(), 0.0), idx, name="invoiced")
     if len(y) < 12:
         return pd.Series(y.iloc[-3:].mean(), idx, name="invoiced")
-    growth = y.iloc[-12:].sum() / y.iloc[-24:-12].sum() if len(y) >= 24 and y.iloc[-24:-12].sum() > 0 else 1.0
+    growth = (
+        y.iloc[-12:].sum() / y.iloc[-24:-12].sum()
+        if len(y) >= 24 and y.iloc[-24:-12].sum() > 0
+        else 1.0
+    )
     vals = [y.iloc[len(y) - 12 + (h % 12)] * growth ** (1 + h // 12) for h in range(horizon)]
     return pd.Series(vals, idx, name="invoiced")
 
 
-def entry_shares(ledger: Ledger, month_ends: pd.DatetimeIndex, thresholds) -> tuple[np.ndarray, np.ndarray]:
+def entry_shares(
+    ledger: Ledger, month_ends: pd.DatetimeIndex, thresholds
+) -> tuple[np.ndarray, np.ndarray]:
     """Per look-back month: open amount at month-end of that month's invoices, per bucket
     ``[months, K]``, and the amount invoiced in the month ``[months]``."""
     inv = ledger.invoices
@@ -109,12 +125,24 @@ def _run_chain(P, entry, v0, invoicing, loss_adj, specific, recov):
     return np.column_stack([out, np.cumsum(out[:, 4])])
 
 
-def provision_forecast(ledger: Ledger, as_of, horizon: int = 3, *, lookback: int = 12,
-                       weighting: str = "volume", adjustment=0.0, statuses=("insolvent", "legal"),
-                       specific_rate: float | None = None, expected_recovery: float = 0.0,
-                       thresholds=(0, 30, 60, 90, 120), invoicing: pd.Series | None = None,
-                       invoicing_method: str = "seasonal_naive", n_boot: int = 200, level: int = 80,
-                       seed: int = 0) -> pd.DataFrame:
+def provision_forecast(
+    ledger: Ledger,
+    as_of,
+    horizon: int = 3,
+    *,
+    lookback: int = 12,
+    weighting: str = "volume",
+    adjustment=0.0,
+    statuses=("insolvent", "legal"),
+    specific_rate: float | None = None,
+    expected_recovery: float = 0.0,
+    thresholds=(0, 30, 60, 90, 120),
+    invoicing: pd.Series | None = None,
+    invoicing_method: str = "seasonal_naive",
+    n_boot: int = 200,
+    level: int = 80,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Allowance, write-offs, recoveries and charge for ``horizon`` months after ``as_of``.
 
     Returns a tidy frame ``month_end, metric, yhat, yhat_lo_<level>, yhat_hi_<level>`` with
@@ -129,15 +157,25 @@ def provision_forecast(ledger: Ledger, as_of, horizon: int = 3, *, lookback: int
     model = RollRateModel(lookback, weighting, thresholds).fit(ledger, as_of)
     items = ledger.open_items(as_of, thresholds)
     flagged, pool = split_specific(items, ledger.customers, statuses, as_of)
-    specific = float(specific_provisions(flagged, ledger.customers, specific_rate, expected_recovery)["allowance"].sum())
+    specific = float(
+        specific_provisions(flagged, ledger.customers, specific_rate, expected_recovery)[
+            "allowance"
+        ].sum()
+    )
     v0 = pool.groupby(C.bucket, observed=False)[C.open_amount].sum().to_numpy()
     if invoicing is None:
-        invoicing = forecast_invoicing(monthly_invoicing(ledger, as_of), int(horizon), invoicing_method)
+        invoicing = forecast_invoicing(
+            monthly_invoicing(ledger, as_of), int(horizon), invoicing_method
+        )
     inv_path = np.asarray(invoicing, dtype=float)[: int(horizon)]
     dates = pd.DatetimeIndex(invoicing.index[: int(horizon)])
     entered, invoiced = entry_shares(ledger, model.month_ends_, model.thresholds)
     txn = ledger.transactions
-    rec = txn.loc[(txn[C.kind] == RECOVERY) & (txn[C.date] > model.month_ends_[0]) & (txn[C.date] <= model.month_ends_[-1])]
+    rec = txn.loc[
+        (txn[C.kind] == RECOVERY)
+        & (txn[C.date] > model.month_ends_[0])
+        & (txn[C.date] <= model.month_ends_[-1])
+    ]
     recov = float(rec[C.amount].sum()) / len(model.flows_)
 
     def path(months):
@@ -152,14 +190,24 @@ def provision_forecast(ledger: Ledger, as_of, horizon: int = 3, *, lookback: int
         warnings.simplefilter("ignore")  # the cap warning would repeat for every resample
         point = path(all_months)
         rng = np.random.default_rng(seed)
-        boot = np.stack([path(rng.integers(0, len(all_months), len(all_months))) for _ in range(int(n_boot))])
+        boot = np.stack(
+            [path(rng.integers(0, len(all_months), len(all_months))) for _ in range(int(n_boot))]
+        )
     alpha = (100 - int(level)) / 2
     lo, hi = np.percentile(boot, alpha, axis=0), np.percentile(boot, 100 - alpha, axis=0)
-    frames = [pd.DataFrame({C.month_end: dates, "metric": m, "yhat": point[:, j],
-                            f"yhat_lo_{level}": np.minimum(lo[:, j], point[:, j]),
-                            f"yhat_hi_{level}": np.maximum(hi[:, j], point[:, j])}) for j, m in enumerate(METRICS)]
+    frames = [
+        pd.DataFrame(
+            {
+                C.month_end: dates,
+                "metric": m,
+                "yhat": point[:, j],
+                f"yhat_lo_{level}": np.minimum(lo[:, j], point[:, j]),
+                f"yhat_hi_{level}": np.maximum(hi[:, j], point[:, j]),
+            }
+        )
+        for j, m in enumerate(METRICS)
+    ]
     out = pd.concat(frames, ignore_index=True)
     num = out.columns[2:]
     out[num] = out[num].round(2)
     return out
-

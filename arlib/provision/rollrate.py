@@ -88,7 +88,9 @@ class _Panel:
         return open_, cum_wo, bucket_index(day - self.due_day, self.t)
 
 
-def migration_cube(ledger: Ledger, dates: Sequence, thresholds: Sequence[int] = DEFAULT_THRESHOLDS) -> np.ndarray:
+def migration_cube(
+    ledger: Ledger, dates: Sequence, thresholds: Sequence[int] = DEFAULT_THRESHOLDS
+) -> np.ndarray:
     """Amounts moving between consecutive ``dates``: array ``[len(dates)-1, K, K+2]``.
 
     Row ``b`` of slice ``i`` holds, for the balance in bucket ``b`` at ``dates[i]``, the amount
@@ -108,9 +110,11 @@ def migration_cube(ledger: Ledger, dates: Sequence, thresholds: Sequence[int] = 
         drop = np.clip(o0[live] - o1[live], 0.0, None)
         wo = np.clip(w1[live] - w0[live], 0.0, drop)
         frm = b0[live] * s
-        cube[i] = (np.bincount(frm + cur[2][live], weights=o1[live], minlength=k * s)
-                   + np.bincount(frm + k, weights=drop - wo, minlength=k * s)
-                   + np.bincount(frm + k + 1, weights=wo, minlength=k * s)).reshape(k, s)
+        cube[i] = (
+            np.bincount(frm + cur[2][live], weights=o1[live], minlength=k * s)
+            + np.bincount(frm + k, weights=drop - wo, minlength=k * s)
+            + np.bincount(frm + k + 1, weights=wo, minlength=k * s)
+        ).reshape(k, s)
         prev = cur
     return cube
 
@@ -127,10 +131,16 @@ def transition_matrix(cube: np.ndarray, weighting: str = "volume") -> np.ndarray
     start = cube.sum(axis=2)  # [months, K]
     if weighting == "volume":
         tot = start.sum(axis=0)
-        return np.divide(cube.sum(axis=0), tot[:, None], out=np.zeros(cube.shape[1:]), where=tot[:, None] > 0)
-    shares = np.divide(cube, start[:, :, None], out=np.zeros_like(cube), where=start[:, :, None] > 0)
+        return np.divide(
+            cube.sum(axis=0), tot[:, None], out=np.zeros(cube.shape[1:]), where=tot[:, None] > 0
+        )
+    shares = np.divide(
+        cube, start[:, :, None], out=np.zeros_like(cube), where=start[:, :, None] > 0
+    )
     n = (start > 0).sum(axis=0)
-    return np.divide(shares.sum(axis=0), n[:, None], out=np.zeros(cube.shape[1:]), where=n[:, None] > 0)
+    return np.divide(
+        shares.sum(axis=0), n[:, None], out=np.zeros(cube.shape[1:]), where=n[:, None] > 0
+    )
 
 
 def complete_rows(P: np.ndarray) -> tuple[np.ndarray, list[int]]:
@@ -193,15 +203,21 @@ class RollRateModel:
         Per bucket: ``loss_rate_product`` and ``loss_rate_markov``.
     """
 
-    def __init__(self, lookback: int = 12, weighting: str = "volume",
-                 thresholds: Sequence[int] = DEFAULT_THRESHOLDS):
+    def __init__(
+        self,
+        lookback: int = 12,
+        weighting: str = "volume",
+        thresholds: Sequence[int] = DEFAULT_THRESHOLDS,
+    ):
         self.lookback, self.weighting, self.thresholds = lookback, weighting, tuple(thresholds)
 
     def fit(self, ledger: Ledger, as_of) -> RollRateModel:
         if int(self.lookback) < 1:
             raise ConfigError("roll_rate_lookback", f"must be >= 1, got {self.lookback}")
         if self.weighting not in WEIGHTINGS:
-            raise ConfigError("weighting", f"must be one of {list(WEIGHTINGS)}, got {self.weighting!r}")
+            raise ConfigError(
+                "weighting", f"must be one of {list(WEIGHTINGS)}, got {self.weighting!r}"
+            )
         self.labels_ = bucket_labels(self.thresholds)
         self.month_ends_ = lookback_month_ends(ledger, as_of, self.lookback)
         self.flows_ = migration_cube(ledger, self.month_ends_, self.thresholds)
@@ -209,33 +225,52 @@ class RollRateModel:
         P, changed = complete_rows(P_raw)
         if changed:
             names = [self.labels_[b] for b in changed]
-            warnings.warn(f"roll rates: no balance left bucket(s) {names} in the {len(self.flows_)}-month "
-                          "look-back; they are assumed to roll on in full (oldest bucket: written off). "
-                          "Lengthen roll_rate_lookback if this is a data gap.", stacklevel=2)
+            warnings.warn(
+                f"roll rates: no balance left bucket(s) {names} in the {len(self.flows_)}-month "
+                "look-back; they are assumed to roll on in full (oldest bucket: written off). "
+                "Lengthen roll_rate_lookback if this is a data gap.",
+                stacklevel=2,
+            )
         self.P_ = P
         states = [*self.labels_, *ABSORBING]
-        self.matrix_ = pd.DataFrame(P_raw, index=pd.Index(self.labels_, name=C.bucket), columns=states)
+        self.matrix_ = pd.DataFrame(
+            P_raw, index=pd.Index(self.labels_, name=C.bucket), columns=states
+        )
         self.roll_rates_ = self._roll_table(P_raw)
         # clip: the linear solve can land a hair outside [0, 1]
-        self.loss_rates_ = pd.DataFrame({"loss_rate_product": np.clip(product_loss_rates(P), 0.0, 1.0),
-                                         "loss_rate_markov": np.clip(markov_loss_rates(P)[:, 1], 0.0, 1.0)},
-                                        index=pd.Index(self.labels_, name=C.bucket))
+        self.loss_rates_ = pd.DataFrame(
+            {
+                "loss_rate_product": np.clip(product_loss_rates(P), 0.0, 1.0),
+                "loss_rate_markov": np.clip(markov_loss_rates(P)[:, 1], 0.0, 1.0),
+            },
+            index=pd.Index(self.labels_, name=C.bucket),
+        )
         return self
 
     def _roll_table(self, P: np.ndarray) -> pd.DataFrame:
         k = P.shape[0]
         start = self.flows_.sum(axis=2)
         nxt = np.append(P[np.arange(k - 1), np.arange(1, k)], np.nan)
-        skip = np.array([P[b, b + 2:k].sum() for b in range(k)])
+        skip = np.array([P[b, b + 2 : k].sum() for b in range(k)])
         monthly = np.full(start.shape, np.nan)
         for b in range(k - 1):
             ok = start[:, b] > 0
             monthly[ok, b] = self.flows_[ok, b, b + 1] / start[ok, b]
-        std = np.array([np.std(c[~np.isnan(c)]) if (~np.isnan(c)).any() else np.nan for c in monthly.T])
-        return pd.DataFrame({"start_amount": start.sum(axis=0).round(2), "roll_rate": nxt,
-                             "stay_rate": np.diag(P[:, :k]), "skip_rate": skip, "paid_rate": P[:, k],
-                             "write_off_rate": P[:, k + 1], "roll_rate_std": std},
-                            index=pd.Index(self.labels_, name=C.bucket))
+        std = np.array(
+            [np.std(c[~np.isnan(c)]) if (~np.isnan(c)).any() else np.nan for c in monthly.T]
+        )
+        return pd.DataFrame(
+            {
+                "start_amount": start.sum(axis=0).round(2),
+                "roll_rate": nxt,
+                "stay_rate": np.diag(P[:, :k]),
+                "skip_rate": skip,
+                "paid_rate": P[:, k],
+                "write_off_rate": P[:, k + 1],
+                "roll_rate_std": std,
+            },
+            index=pd.Index(self.labels_, name=C.bucket),
+        )
 
     def loss_rate(self, route: str = "markov") -> pd.Series:
         """Loss rate per bucket by ``route`` (``markov`` or ``product``)."""
@@ -248,10 +283,16 @@ class RollRateModel:
         """The migration cube as a tidy frame: ``month_end, bucket, to_state, amount``."""
         states = [*self.labels_, *ABSORBING]
         m, k, s = self.flows_.shape
-        return pd.DataFrame({
-            C.month_end: np.repeat(self.month_ends_[:-1], k * s),
-            C.bucket: pd.Categorical(np.tile(np.repeat(self.labels_, s), m), self.labels_, ordered=True),
-            "to_state": np.tile(states, m * k), C.amount: self.flows_.reshape(-1).round(2)})
+        return pd.DataFrame(
+            {
+                C.month_end: np.repeat(self.month_ends_[:-1], k * s),
+                C.bucket: pd.Categorical(
+                    np.tile(np.repeat(self.labels_, s), m), self.labels_, ordered=True
+                ),
+                "to_state": np.tile(states, m * k),
+                C.amount: self.flows_.reshape(-1).round(2),
+            }
+        )
 
 
 def lookback_month_ends(ledger: Ledger, as_of, lookback: int) -> pd.DatetimeIndex:
@@ -261,14 +302,26 @@ def lookback_month_ends(ledger: Ledger, as_of, lookback: int) -> pd.DatetimeInde
     last = as_of if as_of.is_month_end else as_of - pd.offsets.MonthEnd(1)
     first_inv = ledger.invoices[C.invoice_date].min()
     if pd.isna(first_inv) or first_inv > last:
-        raise DataError("ledger", C.invoice_date, 0, f"has no invoices before {last.date()}",
-                        "choose a later as_of or load more history")
+        raise DataError(
+            "ledger",
+            C.invoice_date,
+            0,
+            f"has no invoices before {last.date()}",
+            "choose a later as_of or load more history",
+        )
     ends = month_ends(max(first_inv, last - pd.DateOffset(months=int(lookback))), last)
     if len(ends) < 2:
-        raise DataError("ledger", C.invoice_date, len(ledger.invoices),
-                        f"span less than one full month before {last.date()}",
-                        "roll rates need at least two month-ends of history")
+        raise DataError(
+            "ledger",
+            C.invoice_date,
+            len(ledger.invoices),
+            f"span less than one full month before {last.date()}",
+            "roll rates need at least two month-ends of history",
+        )
     if len(ends) < int(lookback) + 1:
-        warnings.warn(f"roll rates: only {len(ends) - 1} monthly transitions before {last.date()}, "
-                      f"fewer than roll_rate_lookback={lookback}", stacklevel=3)
+        warnings.warn(
+            f"roll rates: only {len(ends) - 1} monthly transitions before {last.date()}, "
+            f"fewer than roll_rate_lookback={lookback}",
+            stacklevel=3,
+        )
     return ends

@@ -47,7 +47,9 @@ from arlib.schemas import RECOVERY, WRITE_OFF, C
 COHORT, AGE = "cohort", "age"
 
 
-def cohort_losses(ledger: Ledger, as_of, net_of_recoveries: bool = False) -> tuple[pd.Series, pd.DataFrame]:
+def cohort_losses(
+    ledger: Ledger, as_of, net_of_recoveries: bool = False
+) -> tuple[pd.Series, pd.DataFrame]:
     """Invoiced amount per cohort (monthly ``Period``) and losses per ``cohort, age`` up to ``as_of``."""
     as_of = pd.Timestamp(as_of)
     inv = ledger.invoices.loc[ledger.invoices[C.invoice_date] <= as_of]
@@ -56,8 +58,12 @@ def cohort_losses(ledger: Ledger, as_of, net_of_recoveries: bool = False) -> tup
     txn = ledger.transactions
     kinds = [WRITE_OFF, RECOVERY] if net_of_recoveries else [WRITE_OFF]
     txn = txn.loc[(txn[C.date] <= as_of) & txn[C.kind].isin(kinds)]
-    txn = txn.merge(pd.DataFrame({C.invoice_id: inv[C.invoice_id], COHORT: cohort,
-                                  C.invoice_date: inv[C.invoice_date]}), on=C.invoice_id)
+    txn = txn.merge(
+        pd.DataFrame(
+            {C.invoice_id: inv[C.invoice_id], COHORT: cohort, C.invoice_date: inv[C.invoice_date]}
+        ),
+        on=C.invoice_id,
+    )
     sign = np.where(txn[C.kind] == RECOVERY, -1.0, 1.0)
     d, i = txn[C.date].dt, txn[C.invoice_date].dt
     age = ((d.year - i.year) * 12 + d.month - i.month).astype(int)
@@ -65,8 +71,9 @@ def cohort_losses(ledger: Ledger, as_of, net_of_recoveries: bool = False) -> tup
     return invoiced, losses.groupby([COHORT, AGE], as_index=False)["loss"].sum()
 
 
-def incremental_ratios(incr: np.ndarray, invoiced: np.ndarray, observed_age: np.ndarray,
-                       lookback: int) -> tuple[np.ndarray, np.ndarray]:
+def incremental_ratios(
+    incr: np.ndarray, invoiced: np.ndarray, observed_age: np.ndarray, lookback: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Volume-weighted incremental loss ratio per age over the latest ``lookback`` cohorts
     observed at that age. ``incr[c, k]``: loss of cohort ``c`` (oldest first) at age ``k``.
     Returns the ratios and the number of cohorts behind each."""
@@ -107,8 +114,13 @@ class VintageLossModel:
         Expected ultimate loss ratio of a new cohort.
     """
 
-    def __init__(self, lookback: int = 24, max_age: int = 24, net_of_recoveries: bool = False,
-                 thresholds: Sequence[int] = DEFAULT_THRESHOLDS):
+    def __init__(
+        self,
+        lookback: int = 24,
+        max_age: int = 24,
+        net_of_recoveries: bool = False,
+        thresholds: Sequence[int] = DEFAULT_THRESHOLDS,
+    ):
         self.lookback, self.max_age = lookback, max_age
         self.net_of_recoveries, self.thresholds = net_of_recoveries, tuple(thresholds)
 
@@ -120,28 +132,51 @@ class VintageLossModel:
         self.as_of_ = pd.Timestamp(as_of)
         invoiced, losses = cohort_losses(ledger, as_of, self.net_of_recoveries)
         if invoiced.empty:
-            raise DataError("ledger", C.invoice_date, 0, f"has no invoices on or before {self.as_of_.date()}",
-                            "choose a later as_of")
+            raise DataError(
+                "ledger",
+                C.invoice_date,
+                0,
+                f"has no invoices on or before {self.as_of_.date()}",
+                "choose a later as_of",
+            )
         cohorts = pd.period_range(invoiced.index.min(), self.as_of_.to_period("M"), freq="M")
         inv = invoiced.reindex(cohorts, fill_value=0.0).to_numpy()
         age_c = np.arange(len(cohorts))[::-1]  # observed age of each cohort at as_of
         k = int(self.max_age) + 1
         incr = np.zeros((len(cohorts), k))
         if len(losses):
-            np.add.at(incr, (cohorts.get_indexer(losses[COHORT]), np.minimum(losses[AGE], k - 1)), losses["loss"])
+            np.add.at(
+                incr,
+                (cohorts.get_indexer(losses[COHORT]), np.minimum(losses[AGE], k - 1)),
+                losses["loss"],
+            )
         ilr, used = incremental_ratios(incr, inv, age_c, int(self.lookback))
         observed = np.divide(incr.sum(axis=1), inv, out=np.zeros(len(inv)), where=inv > 0)
-        future = np.array([ilr[a + 1:].sum() for a in age_c])
+        future = np.array([ilr[a + 1 :].sum() for a in age_c])
         ultimate = np.maximum(observed + future, observed)
         open_amt = self._open_by_cohort(ledger, cohorts)
         remaining = np.minimum(np.maximum(inv * (ultimate - observed), 0.0), open_amt)
-        self.development_ = pd.DataFrame({AGE: np.arange(k), "incremental_ratio": ilr,
-                                          "cumulative_ratio": np.cumsum(ilr), "cohorts": used})
+        self.development_ = pd.DataFrame(
+            {
+                AGE: np.arange(k),
+                "incremental_ratio": ilr,
+                "cumulative_ratio": np.cumsum(ilr),
+                "cohorts": used,
+            }
+        )
         self.lifetime_loss_rate_ = float(max(ilr.sum(), 0.0))
-        self.cohorts_ = pd.DataFrame({
-            COHORT: cohorts.astype(str), "invoiced": inv.round(2), AGE: age_c, "observed_ratio": observed,
-            "ultimate_ratio": ultimate, "remaining_loss": remaining.round(2), "open_amount": open_amt.round(2),
-            "rate": np.divide(remaining, open_amt, out=np.zeros(len(inv)), where=open_amt > 0)})
+        self.cohorts_ = pd.DataFrame(
+            {
+                COHORT: cohorts.astype(str),
+                "invoiced": inv.round(2),
+                AGE: age_c,
+                "observed_ratio": observed,
+                "ultimate_ratio": ultimate,
+                "remaining_loss": remaining.round(2),
+                "open_amount": open_amt.round(2),
+                "rate": np.divide(remaining, open_amt, out=np.zeros(len(inv)), where=open_amt > 0),
+            }
+        )
         self.triangle_ = self._triangle(cohorts, inv, incr, age_c)
         return self
 
@@ -154,19 +189,33 @@ class VintageLossModel:
     def _triangle(cohorts, inv, incr, age_c) -> pd.DataFrame:
         c_idx, a_idx = np.nonzero(np.arange(incr.shape[1])[None, :] <= age_c[:, None])
         cum = np.cumsum(incr, axis=1)
-        return pd.DataFrame({
-            COHORT: cohorts.astype(str)[c_idx], AGE: a_idx, "invoiced": inv[c_idx].round(2),
-            "loss": incr[c_idx, a_idx].round(2), "cumulative_loss": cum[c_idx, a_idx].round(2),
-            "loss_ratio": np.divide(cum[c_idx, a_idx], inv[c_idx], out=np.zeros(len(c_idx)), where=inv[c_idx] > 0)})
+        return pd.DataFrame(
+            {
+                COHORT: cohorts.astype(str)[c_idx],
+                AGE: a_idx,
+                "invoiced": inv[c_idx].round(2),
+                "loss": incr[c_idx, a_idx].round(2),
+                "cumulative_loss": cum[c_idx, a_idx].round(2),
+                "loss_ratio": np.divide(
+                    cum[c_idx, a_idx], inv[c_idx], out=np.zeros(len(c_idx)), where=inv[c_idx] > 0
+                ),
+            }
+        )
 
     def item_rates(self, open_items: pd.DataFrame) -> pd.Series:
         """Loss rate of each open item: the rate of its invoicing-month cohort (0 if unknown)."""
         rates = pd.Series(self.cohorts_["rate"].to_numpy(), index=self.cohorts_[COHORT])
         key = open_items[C.invoice_date].dt.to_period("M").astype(str)
-        return pd.Series(key.map(rates).fillna(0.0).to_numpy(), index=open_items.index, name="loss_rate")
+        return pd.Series(
+            key.map(rates).fillna(0.0).to_numpy(), index=open_items.index, name="loss_rate"
+        )
 
     def loss_rate(self, open_items: pd.DataFrame) -> pd.Series:
         """Implied loss rate per aging bucket of ``open_items``: allowance / exposure (0 if empty)."""
-        alw = (open_items[C.open_amount] * self.item_rates(open_items)).groupby(open_items[C.bucket], observed=False).sum()
+        alw = (
+            (open_items[C.open_amount] * self.item_rates(open_items))
+            .groupby(open_items[C.bucket], observed=False)
+            .sum()
+        )
         exp = open_items[C.open_amount].groupby(open_items[C.bucket], observed=False).sum()
         return (alw / exp.where(exp > 0)).fillna(0.0).rename("loss_rate")

@@ -47,7 +47,10 @@ def add_sheet(output_dir: str | Path, sheet: str, df: pd.DataFrame, money=(), pc
         if fmt:
             for (c,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
                 c.number_format = fmt
-        width = max([len(str(col))] + [len(f"{v:,.2f}" if isinstance(v, float) else str(v)) for v in frame[col].head(500)])
+        width = max(
+            [len(str(col))]
+            + [len(f"{v:,.2f}" if isinstance(v, float) else str(v)) for v in frame[col].head(500)]
+        )
         ws.column_dimensions[letter].width = min(max(width + 2, 8), 50)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions

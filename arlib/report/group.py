@@ -25,11 +25,25 @@ import pandas as pd
 from arlib.errors import ConfigError
 
 GROUP = "GROUP"
-AMOUNTS = ("open_ar", "current_ar", "past_due_ar", "ar_window_start", "billings_window", "collections_window",
-           "allowance", "forecast_collections_next")
+AMOUNTS = (
+    "open_ar",
+    "current_ar",
+    "past_due_ar",
+    "ar_window_start",
+    "billings_window",
+    "collections_window",
+    "allowance",
+    "forecast_collections_next",
+)
 #: KPI -> True when higher is better (for ranking and arrows)
-RANKED = {"dso": False, "past_due_share": False, "cei": True, "forecast_collections_next": True, "allowance": False,
-          "coverage_ratio": False}
+RANKED = {
+    "dso": False,
+    "past_due_share": False,
+    "cei": True,
+    "forecast_collections_next": True,
+    "allowance": False,
+    "coverage_ratio": False,
+}
 
 
 def load_unit_kpis(reports_dir: str | Path) -> list[dict]:
@@ -48,8 +62,11 @@ def rate_for(currency: str, group_currency: str, fx_rates: dict) -> float:
     if currency == group_currency:
         return 1.0
     if currency not in fx_rates:
-        raise ConfigError("fx_rates", f"has no rate for {currency} -> {group_currency}; add e.g. "
-                          f"{currency}: 0.92 (units of {group_currency} per {currency} at as_of)")
+        raise ConfigError(
+            "fx_rates",
+            f"has no rate for {currency} -> {group_currency}; add e.g. "
+            f"{currency}: 0.92 (units of {group_currency} per {currency} at as_of)",
+        )
     return float(fx_rates[currency])
 
 
@@ -65,19 +82,37 @@ def consolidate(unit_kpis: list[dict], group_currency: str, fx_rates: dict) -> p
         rate = rate_for(k.get("currency", group_currency), group_currency, fx_rates)
         row = {"business_unit": k["business_unit"], "currency": k.get("currency"), "fx_rate": rate}
         row.update({a: (k[a] * rate if k.get(a) is not None else np.nan) for a in AMOUNTS})
-        row.update({r: k.get(r) for r in ("dso", "past_due_share", "cei", "coverage_ratio", "window_days")})
+        row.update(
+            {r: k.get(r) for r in ("dso", "past_due_share", "cei", "coverage_ratio", "window_days")}
+        )
         rows.append(row)
     df = pd.DataFrame(rows).set_index("business_unit")
     tot = df[list(AMOUNTS)].sum(min_count=1)
-    days = df["window_days"].dropna().max() if "window_days" in df and df["window_days"].notna().any() else np.nan
+    days = (
+        df["window_days"].dropna().max()
+        if "window_days" in df and df["window_days"].notna().any()
+        else np.nan
+    )
     cei_den = tot["ar_window_start"] + tot["billings_window"] - tot["current_ar"]
-    group = dict(tot, currency=group_currency, fx_rate=1.0, window_days=days,
-                 dso=_ratio(tot["open_ar"] * days, tot["billings_window"]) if days == days else None,
-                 past_due_share=_ratio(tot["past_due_ar"], tot["open_ar"]),
-                 cei=_ratio(100 * (tot["ar_window_start"] + tot["billings_window"] - tot["open_ar"]), cei_den)
-                 if cei_den == cei_den else None,
-                 coverage_ratio=_ratio(tot["allowance"], tot["open_ar"]) if tot["allowance"] == tot["allowance"] else None)
-    return pd.concat([df, pd.DataFrame([group], index=[GROUP]).astype(df.dtypes.to_dict())]).rename_axis("business_unit")
+    group = dict(
+        tot,
+        currency=group_currency,
+        fx_rate=1.0,
+        window_days=days,
+        dso=_ratio(tot["open_ar"] * days, tot["billings_window"]) if days == days else None,
+        past_due_share=_ratio(tot["past_due_ar"], tot["open_ar"]),
+        cei=_ratio(
+            100 * (tot["ar_window_start"] + tot["billings_window"] - tot["open_ar"]), cei_den
+        )
+        if cei_den == cei_den
+        else None,
+        coverage_ratio=_ratio(tot["allowance"], tot["open_ar"])
+        if tot["allowance"] == tot["allowance"]
+        else None,
+    )
+    return pd.concat(
+        [df, pd.DataFrame([group], index=[GROUP]).astype(df.dtypes.to_dict())]
+    ).rename_axis("business_unit")
 
 
 def ranking(consolidated: pd.DataFrame) -> pd.DataFrame:
@@ -86,20 +121,42 @@ def ranking(consolidated: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=units.index)
     for kpi, higher_better in RANKED.items():
         if kpi in units and units[kpi].notna().any():
-            out[kpi] = units[kpi].astype(float).rank(ascending=not higher_better, method="min").astype("Int64")
+            out[kpi] = (
+                units[kpi]
+                .astype(float)
+                .rank(ascending=not higher_better, method="min")
+                .astype("Int64")
+            )
     return out
 
 
-MONEY_COLUMNS = ["Open AR", "Past-due AR", "Billings (window)", "Collections (window)", "Forecast collections", "Allowance"]
+MONEY_COLUMNS = [
+    "Open AR",
+    "Past-due AR",
+    "Billings (window)",
+    "Collections (window)",
+    "Forecast collections",
+    "Allowance",
+]
 PCT_COLUMNS = ["Past-due share", "Coverage"]
 
 
 def overview(consolidated: pd.DataFrame) -> pd.DataFrame:
     """The table of the group report: one row per unit and the group, readable headers."""
-    cols = {"currency": "Currency", "fx_rate": "FX rate", "open_ar": "Open AR", "past_due_ar": "Past-due AR",
-            "past_due_share": "Past-due share", "dso": "DSO", "cei": "CEI", "billings_window": "Billings (window)",
-            "collections_window": "Collections (window)", "forecast_collections_next": "Forecast collections",
-            "allowance": "Allowance", "coverage_ratio": "Coverage"}
+    cols = {
+        "currency": "Currency",
+        "fx_rate": "FX rate",
+        "open_ar": "Open AR",
+        "past_due_ar": "Past-due AR",
+        "past_due_share": "Past-due share",
+        "dso": "DSO",
+        "cei": "CEI",
+        "billings_window": "Billings (window)",
+        "collections_window": "Collections (window)",
+        "forecast_collections_next": "Forecast collections",
+        "allowance": "Allowance",
+        "coverage_ratio": "Coverage",
+    }
     out = consolidated[[c for c in cols if c in consolidated]].rename(columns=cols)
     out = out.dropna(axis=1, how="all")
     for c in ("DSO", "CEI"):
@@ -111,8 +168,11 @@ def overview(consolidated: pd.DataFrame) -> pd.DataFrame:
 def kpis(consolidated: pd.DataFrame, group_currency: str) -> dict:
     """Headline group figures for the group's ``kpis.json``."""
     g = consolidated.loc[GROUP]
-    out = {"business_unit": GROUP, "currency": group_currency,
-           "units": [str(u) for u in consolidated.index if u != GROUP]}
+    out = {
+        "business_unit": GROUP,
+        "currency": group_currency,
+        "units": [str(u) for u in consolidated.index if u != GROUP],
+    }
     for k in (*AMOUNTS, "dso", "past_due_share", "cei", "coverage_ratio"):
         if k in g and pd.notna(g[k]):
             out[k] = round(float(g[k]), 2) if k in AMOUNTS else float(g[k])
@@ -129,6 +189,11 @@ def links(unit_kpis: list[dict], reports_dir: str | Path):
     for k in unit_kpis:
         bu = str(k["business_unit"])
         reports = sorted(p.name for p in (Path(reports_dir) / bu).glob("*.html"))
-        refs = " · ".join(f'<a href="../{html.escape(bu)}/{html.escape(r)}">{html.escape(Path(r).stem)}</a>' for r in reports)
-        items.append(f"<li><b>{html.escape(bu)}</b> ({html.escape(str(k.get('currency', '')))}): {refs}</li>")
+        refs = " · ".join(
+            f'<a href="../{html.escape(bu)}/{html.escape(r)}">{html.escape(Path(r).stem)}</a>'
+            for r in reports
+        )
+        items.append(
+            f"<li><b>{html.escape(bu)}</b> ({html.escape(str(k.get('currency', '')))}): {refs}</li>"
+        )
     return HTML(f"<ul>{''.join(items)}</ul>")

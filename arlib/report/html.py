@@ -14,7 +14,6 @@ from arlib.report.records import KPI_MIME
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-
 def _exporter():
     from nbconvert import HTMLExporter
 
@@ -26,7 +25,6 @@ def _exporter():
     return exp
 
 
-
 def _html_cell(markup: str):
     import nbformat
 
@@ -35,9 +33,7 @@ def _html_cell(markup: str):
     return cell
 
 
-
 _ANCHOR_SAFE = "".join(chr(c) for c in range(33, 127) if chr(c) not in '"<>`#%')
-
 
 
 def _anchor(heading: str) -> str:
@@ -45,7 +41,6 @@ def _anchor(heading: str) -> str:
 
     # how nbconvert anchors headings: spaces to "-", non-ASCII percent-encoded, ASCII kept
     return quote(heading.strip().replace(" ", "-"), safe=_ANCHOR_SAFE)
-
 
 
 def contents(headings: list[str], lang: str = "en") -> str:
@@ -58,13 +53,16 @@ def contents(headings: list[str], lang: str = "en") -> str:
     """
     if not headings:
         return ""
-    items = "".join(f'<li><a href="#{html.escape(_anchor(h), quote=True)}">{html.escape(h)}</a></li>' for h in headings)
+    items = "".join(
+        f'<li><a href="#{html.escape(_anchor(h), quote=True)}">{html.escape(h)}</a></li>'
+        for h in headings
+    )
     return f'<nav class="ar-toc"><b>{html.escape(t("Contents", lang))}</b><ol>{items}</ol></nav>'
 
 
-
-def to_html(nb, title: str, language: str = "en", top_html: str = "",
-            stamp: dict | None = None) -> str:
+def to_html(
+    nb, title: str, language: str = "en", top_html: str = "", stamp: dict | None = None
+) -> str:
     """One self-contained HTML page from an executed notebook: no code, images embedded, no
     external scripts or styles. Markdown is translated to ``language``; ``top_html`` (tiles,
     executive summary) and a table of contents go under the title; the audit ``stamp`` closes it.
@@ -86,10 +84,11 @@ def to_html(nb, title: str, language: str = "en", top_html: str = "",
     if stamp:
         nb.cells.append(_html_cell(stamp_html(stamp, language)))
     with warnings.catch_warnings():  # the KPI record output is meant to be invisible
-        warnings.filterwarnings("ignore", message=".*is not able to be represented", category=UserWarning)
+        warnings.filterwarnings(
+            "ignore", message=".*is not able to be represented", category=UserWarning
+        )
         body, _ = _exporter().from_notebook_node(nb)
     return body
-
 
 
 def _visible(cell) -> bool:
@@ -102,20 +101,28 @@ def _visible(cell) -> bool:
     return False
 
 
-
 def stamp_html(stamp: dict, lang: str = "en") -> str:
     """The audit stamp as a footer: fingerprint, parameters (secrets redacted), versions, run time."""
     e = html.escape
     fp = stamp.get("input_fingerprint") or {}
     rows = [
-        (t("Business unit", lang), stamp.get("business_unit")), ("as_of", stamp.get("as_of")),
+        (t("Business unit", lang), stamp.get("business_unit")),
+        ("as_of", stamp.get("as_of")),
         (t("Input fingerprint", lang), f"sha256 {fp.get('sha256', 'n/a')}"),
         (t("Rows", lang), ", ".join(f"{k} {v:,}" for k, v in (fp.get("rows") or {}).items())),
-        (t("Control totals", lang), ", ".join(f"{k} {v:,.2f}" for k, v in (fp.get("control_totals") or {}).items())),
-        (t("arlib version", lang), stamp.get("arlib_version")), (t("Git commit", lang), stamp.get("git_commit")),
+        (
+            t("Control totals", lang),
+            ", ".join(f"{k} {v:,.2f}" for k, v in (fp.get("control_totals") or {}).items()),
+        ),
+        (t("arlib version", lang), stamp.get("arlib_version")),
+        (t("Git commit", lang), stamp.get("git_commit")),
         (t("Generated", lang), stamp.get("generated_at")),
-        (t("Parameters", lang), json.dumps(stamp.get("parameters", {}), ensure_ascii=False, sort_keys=True)),
+        (
+            t("Parameters", lang),
+            json.dumps(stamp.get("parameters", {}), ensure_ascii=False, sort_keys=True),
+        ),
     ]
-    body = "".join(f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in rows if v not in (None, ""))
+    body = "".join(
+        f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in rows if v not in (None, "")
+    )
     return f'<footer class="ar-stamp"><h4>{e(t("Audit stamp", lang))}</h4><table>{body}</table></footer>'
-

@@ -17,7 +17,11 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 def previous_kpis(out_dir: Path, unit: str) -> tuple[str | None, dict]:
     """The unit's kpis from the latest earlier run (an ``as_of`` folder beside ``out_dir``)."""
-    earlier = sorted(p for p in out_dir.parent.iterdir() if p.is_dir() and _DATE.fullmatch(p.name) and p.name < out_dir.name)
+    earlier = sorted(
+        p
+        for p in out_dir.parent.iterdir()
+        if p.is_dir() and _DATE.fullmatch(p.name) and p.name < out_dir.name
+    )
     for d in reversed(earlier):
         path = d / unit / "kpis.json"
         if path.exists():
@@ -38,7 +42,11 @@ def _tile(key, label, kind, better, kpis, prev, lang) -> str:
     e = html.escape
     now, before = kpis.get(key), prev.get(key)
     arrow, cls = movement(now, before, better)
-    change = f'<div class="d {cls}">{e(arrow)}{e(t("from", lang))} {e(format_value(before, kind))}</div>' if arrow else ""
+    change = (
+        f'<div class="d {cls}">{e(arrow)}{e(t("from", lang))} {e(format_value(before, kind))}</div>'
+        if arrow
+        else ""
+    )
     return f'<div class="tile"><div class="k">{e(t(label, lang))}</div><div class="v">{e(format_value(now, kind))}</div>{change}</div>'
 
 
@@ -49,15 +57,26 @@ def _unit_card(out_dir: Path, unit: dict, lang: str) -> str:
     kpis = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     prev_as_of, prev = previous_kpis(out_dir, bu)
     ok = unit["status"] == "ok"
-    status = (f'<span class="ok">{e(t("ok", lang))}</span>' if ok else
-              f'<span class="bad">{e(t("failed", lang))}: {e("; ".join(unit.get("errors", [])))}</span>')
-    links = " · ".join(f'<a href="{e(bu)}/{e(r)}">{e(Path(r).stem)}</a>' for r in unit.get("reports", []))
+    status = (
+        f'<span class="ok">{e(t("ok", lang))}</span>'
+        if ok
+        else f'<span class="bad">{e(t("failed", lang))}: {e("; ".join(unit.get("errors", [])))}</span>'
+    )
+    links = " · ".join(
+        f'<a href="{e(bu)}/{e(r)}">{e(Path(r).stem)}</a>' for r in unit.get("reports", [])
+    )
     tiles = "".join(_tile(*h, kpis, prev, lang) for h in TILES if h[0] in kpis)
-    since = f' <span class="muted">({e(t("movement against", lang))} {e(prev_as_of)})</span>' if prev_as_of else ""
+    since = (
+        f' <span class="muted">({e(t("movement against", lang))} {e(prev_as_of)})</span>'
+        if prev_as_of
+        else ""
+    )
     cur = e(str(kpis.get("currency", "")))
-    return (f'<section class="unit"><h2>{e(bu)} <span class="muted">{cur}</span></h2>'
-            f'<div class="status">{e(t("Status", lang))}: {status}{since}</div>'
-            f'<div class="tiles">{tiles}</div><div class="links">{e(t("Reports", lang))}: {links}</div></section>')
+    return (
+        f'<section class="unit"><h2>{e(bu)} <span class="muted">{cur}</span></h2>'
+        f'<div class="status">{e(t("Status", lang))}: {status}{since}</div>'
+        f'<div class="tiles">{tiles}</div><div class="links">{e(t("Reports", lang))}: {links}</div></section>'
+    )
 
 
 def render_index(out_dir: Path, manifest: dict, lang: str = "en") -> str:
@@ -68,11 +87,15 @@ def render_index(out_dir: Path, manifest: dict, lang: str = "en") -> str:
     group = manifest.get("group")
     group_link = ""
     if group:
-        gs = "ok" if group.get("status") == "ok" else f'failed: {"; ".join(group.get("errors", []))}'
+        gs = (
+            "ok" if group.get("status") == "ok" else f"failed: {'; '.join(group.get('errors', []))}"
+        )
         group_link = f'<p class="group"><a href="group/group.html">{e(t("Group report", lang))}</a> ({e(gs)})</p>'
     n_failed = sum(u["status"] != "ok" for u in manifest["units"])
-    headline = (f'{len(manifest["units"])} {e(t("business units", lang))}, '
-                f'<span class="{"bad" if n_failed else "ok"}">{n_failed} {e(t("failed", lang))}</span>')
+    headline = (
+        f"{len(manifest['units'])} {e(t('business units', lang))}, "
+        f'<span class="{"bad" if n_failed else "ok"}">{n_failed} {e(t("failed", lang))}</span>'
+    )
     return f"""<!DOCTYPE html>
 <html lang="{e(lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{e(t("Accounts receivable reports", lang))} {as_of}</title>

@@ -29,10 +29,19 @@ from arlib.ledger import Ledger
 from arlib.schemas import C
 
 #: KPI -> (name in a sentence, unit of its change) for the month-on-month sentences, in order
-MOVES = {"open_ar": "Open AR", "dso": "DSO", "dso_countback": "Countback DSO", "bpdso": "Best-possible DSO",
-         "add": "Average days delinquent", "cei": "CEI", "cei_month": "CEI for the last month",
-         "past_due_share": "The past-due share", "turnover": "Turnover", "days_to_pay": "Average days to pay",
-         "top10_share": "The top-10 customers' share of open AR"}
+MOVES = {
+    "open_ar": "Open AR",
+    "dso": "DSO",
+    "dso_countback": "Countback DSO",
+    "bpdso": "Best-possible DSO",
+    "add": "Average days delinquent",
+    "cei": "CEI",
+    "cei_month": "CEI for the last month",
+    "past_due_share": "The past-due share",
+    "turnover": "Turnover",
+    "days_to_pay": "Average days to pay",
+    "top10_share": "The top-10 customers' share of open AR",
+}
 _DRIVER_UNIT = {"dso": "days", "add": "days", "past_due_share": "points"}
 
 
@@ -67,7 +76,11 @@ def _values(k) -> dict:
 def _reasons(k) -> dict:
     if isinstance(k, Kpis):
         return dict(k.reasons)
-    return {key[:-5]: v for key, v in _values(k).items() if isinstance(key, str) and key.endswith("_note")}
+    return {
+        key[:-5]: v
+        for key, v in _values(k).items()
+        if isinstance(key, str) and key.endswith("_note")
+    }
 
 
 def _change(unit: str, now: float, before: float) -> tuple[float, str]:
@@ -92,7 +105,7 @@ def _num(x: float, unit: str) -> str:
 
 
 def _driver_clause(drivers: pd.DataFrame | None, kpi: str, total: float) -> str:
-    """", mostly from X (+3.1 days)" from the customer contributions to ``kpi``'s change."""
+    """ ", mostly from X (+3.1 days)" from the customer contributions to ``kpi``'s change."""
     if drivers is None or kpi not in _DRIVER_UNIT or total == 0 or drivers.empty:
         return ""
     d = drivers.loc[drivers["kpi"] == kpi]
@@ -109,14 +122,17 @@ def _driver_clause(drivers: pd.DataFrame | None, kpi: str, total: float) -> str:
         return ("+" if x > 0 else "-") + _num(x * scale, unit)
 
     if abs(mine) > abs(total) and abs(rest * scale) >= 0.05:  # the others moved the other way
-        return t(": {name} {change}, the other customers {rest}").format(name=name, change=signed(mine), rest=signed(rest))
+        return t(": {name} {change}, the other customers {rest}").format(
+            name=name, change=signed(mine), rest=signed(rest)
+        )
     if abs(mine) >= 0.5 * abs(total):
         return t(", mostly from {name} ({change})").format(name=name, change=signed(mine))
     return t(", the largest part from {name} ({change})").format(name=name, change=signed(mine))
 
 
-def explain_kpis(current, previous=None, drivers: pd.DataFrame | None = None,
-                 keys: tuple[str, ...] | None = None) -> Sentences:
+def explain_kpis(
+    current, previous=None, drivers: pd.DataFrame | None = None, keys: tuple[str, ...] | None = None
+) -> Sentences:
     """Sentences on how each KPI moved from ``previous`` to ``current``.
 
     ``current`` and ``previous`` are :class:`arlib.health.measures.Kpis` or flat mappings (e.g. a
@@ -132,23 +148,45 @@ def explain_kpis(current, previous=None, drivers: pd.DataFrame | None = None,
         name, unit = t(MOVES[key]) if key in MOVES else label_of(key)[0], meaning_of(key)[1]
         x, x0 = now.get(key), before.get(key)
         if x is None:
-            out.append(_esc(t("{name} is {reason}.").format(name=name, reason=t(why.get(key, "not defined")))))
+            out.append(
+                _esc(
+                    t("{name} is {reason}.").format(
+                        name=name, reason=t(why.get(key, "not defined"))
+                    )
+                )
+            )
             continue
         shown = fmt(x, unit)
         if x0 is None:
-            tail = t(" (not defined a month earlier)") if previous is not None and key in before else ""
-            out.append(_esc(t("{name} is {value}{tail}.").format(name=name, value=shown, tail=tail)))
+            tail = (
+                t(" (not defined a month earlier)")
+                if previous is not None and key in before
+                else ""
+            )
+            out.append(
+                _esc(t("{name} is {value}{tail}.").format(name=name, value=shown, tail=tail))
+            )
             continue
         delta, dunit = _change(unit, x, x0)
         if round(delta, 1) == 0:
             out.append(_esc(t("{name} was unchanged at {value}.").format(name=name, value=shown)))
             continue
-        template = "{name} rose {change}{pct} to {value} (from {before}){clause}." if delta > 0 else \
-            "{name} fell {change}{pct} to {value} (from {before}){clause}."
+        template = (
+            "{name} rose {change}{pct} to {value} (from {before}){clause}."
+            if delta > 0
+            else "{name} fell {change}{pct} to {value} (from {before}){clause}."
+        )
         pct = t(" ({pct})").format(pct=f"{delta / x0:+.1%}") if unit == "amount" and x0 else ""
-        out.append(t(template).format(name=_esc(name), change=_esc(_num(delta, dunit)), pct=_esc(pct),
-                                      value=_esc(shown), before=_esc(fmt(x0, unit)),
-                                      clause=_driver_clause(drivers, key, x - x0)))
+        out.append(
+            t(template).format(
+                name=_esc(name),
+                change=_esc(_num(delta, dunit)),
+                pct=_esc(pct),
+                value=_esc(shown),
+                before=_esc(fmt(x0, unit)),
+                clause=_driver_clause(drivers, key, x - x0),
+            )
+        )
     return out
 
 
@@ -158,26 +196,54 @@ def explain_position(current) -> Sentences:
     v = _values(current)
     out = Sentences()
     if v.get("days_to_pay") is not None:
-        out.append(t("The {invoices} paid in the window took {days} days on average ({late} days against the due "
-                     "date); {share} of that amount was paid late.").format(
-            invoices=_n(v["paid_count_window"], "invoice"), days=f"{v['days_to_pay']:.1f}",
-            late=f"{v['days_late']:+.1f}", share=fmt(v["share_paid_late"], "share")))
+        out.append(
+            t(
+                "The {invoices} paid in the window took {days} days on average ({late} days against the due "
+                "date); {share} of that amount was paid late."
+            ).format(
+                invoices=_n(v["paid_count_window"], "invoice"),
+                days=f"{v['days_to_pay']:.1f}",
+                late=f"{v['days_late']:+.1f}",
+                share=fmt(v["share_paid_late"], "share"),
+            )
+        )
     if v.get("disputed_open_count"):
-        out.append(t("Open items under dispute: {n}, for {amount} ({share} of open AR).").format(
-            n=f"{v['disputed_open_count']:,}", amount=fmt(v["disputed_open_amount"], "amount"),
-            share=fmt(v["disputed_share"], "share")))
+        out.append(
+            t("Open items under dispute: {n}, for {amount} ({share} of open AR).").format(
+                n=f"{v['disputed_open_count']:,}",
+                amount=fmt(v["disputed_open_amount"], "amount"),
+                share=fmt(v["disputed_share"], "share"),
+            )
+        )
     if v.get("top10_share") is not None:
-        out.append(t("The 10 largest debtors owe {share} of open AR (Herfindahl index {hhi}; {customers} owing "
-                     "anything).").format(share=fmt(v["top10_share"], "share"), hhi=f"{v['hhi']:.3f}",
-                                          customers=_n(v["customers_open"], "customer")))
+        out.append(
+            t(
+                "The 10 largest debtors owe {share} of open AR (Herfindahl index {hhi}; {customers} owing "
+                "anything)."
+            ).format(
+                share=fmt(v["top10_share"], "share"),
+                hhi=f"{v['hhi']:.3f}",
+                customers=_n(v["customers_open"], "customer"),
+            )
+        )
     if v.get("customers_over_limit"):
-        out.append(t("Customers over their credit limit: {n}, by {amount} in total.").format(
-            n=f"{v['customers_over_limit']:,}", amount=fmt(v["over_limit_amount"], "amount")))
+        out.append(
+            t("Customers over their credit limit: {n}, by {amount} in total.").format(
+                n=f"{v['customers_over_limit']:,}", amount=fmt(v["over_limit_amount"], "amount")
+            )
+        )
     if v.get("credit_balances"):
-        out.append(t("Customers' credit balances of {balances} (unapplied cash {unapplied}, overpayments {overpaid}) "
-                     "are not in open AR; netted against their own customers, AR is {net}.").format(
-            balances=fmt(v["credit_balances"], "amount"), unapplied=fmt(v["unapplied_cash"], "amount"),
-            overpaid=fmt(v["overpaid"], "amount"), net=fmt(v["net_ar"], "amount")))
+        out.append(
+            t(
+                "Customers' credit balances of {balances} (unapplied cash {unapplied}, overpayments {overpaid}) "
+                "are not in open AR; netted against their own customers, AR is {net}."
+            ).format(
+                balances=fmt(v["credit_balances"], "amount"),
+                unapplied=fmt(v["unapplied_cash"], "amount"),
+                overpaid=fmt(v["overpaid"], "amount"),
+                net=fmt(v["net_ar"], "amount"),
+            )
+        )
     return Sentences(_esc(s) for s in out)
 
 
@@ -191,13 +257,29 @@ def explain_trend(trend: pd.DataFrame, key: str = "dso") -> Sentences:
     :func:`arlib.health.breakdown.trend`)."""
     data = trend.dropna(subset=[key])
     if data.empty:
-        return Sentences([_esc(t("{label} is not defined in any month shown.").format(label=label_of(key)[0]))])
+        return Sentences(
+            [_esc(t("{label} is not defined in any month shown.").format(label=label_of(key)[0]))]
+        )
     label, unit = t("monthly CEI") if key == "cei_month" else label_of(key)[0], meaning_of(key)[1]
     lo, hi, last = data.loc[data[key].idxmin()], data.loc[data[key].idxmax()], data.iloc[-1]
-    return Sentences([_esc(t("Over the {n} months shown, {label} ranged from {low} ({low_month}) to {high} "
-                             "({high_month}); it is {now} now.").format(
-        n=len(data), label=label, low=fmt(lo[key], unit), low_month=_month(lo[C.month_end]),
-        high=fmt(hi[key], unit), high_month=_month(hi[C.month_end]), now=fmt(last[key], unit)))])
+    return Sentences(
+        [
+            _esc(
+                t(
+                    "Over the {n} months shown, {label} ranged from {low} ({low_month}) to {high} "
+                    "({high_month}); it is {now} now."
+                ).format(
+                    n=len(data),
+                    label=label,
+                    low=fmt(lo[key], unit),
+                    low_month=_month(lo[C.month_end]),
+                    high=fmt(hi[key], unit),
+                    high_month=_month(hi[C.month_end]),
+                    now=fmt(last[key], unit),
+                )
+            )
+        ]
+    )
 
 
 def explain_worklist(work: pd.DataFrame, per_customer: pd.DataFrame) -> Sentences:
@@ -207,14 +289,32 @@ def explain_worklist(work: pd.DataFrame, per_customer: pd.DataFrame) -> Sentence
     el = work["expected_loss"].sum()
     top = per_customer.iloc[0]
     top10 = per_customer["expected_loss"].head(10).sum() / el if el > 0 else float("nan")
-    out = [t("The worklist holds {items} of {customers}, {amount} in all, with an expected loss of {loss}.").format(
-               items=_n(len(work), "past-due item"), customers=_n(per_customer.shape[0], "customer"),
-               amount=fmt(work[C.open_amount].sum(), "amount"), loss=fmt(el, "amount")),
-           t("First: {name} (grade {grade}), {items}, {amount} past due, oldest {days} days: {step}.").format(
-               name=top[C.name], grade=top["grade"], items=_n(int(top["items"]), "item"),
-               amount=fmt(top["past_due"], "amount"), days=f"{top['oldest_days']:,}", step=t(top["next_step"]))]
+    out = [
+        t(
+            "The worklist holds {items} of {customers}, {amount} in all, with an expected loss of {loss}."
+        ).format(
+            items=_n(len(work), "past-due item"),
+            customers=_n(per_customer.shape[0], "customer"),
+            amount=fmt(work[C.open_amount].sum(), "amount"),
+            loss=fmt(el, "amount"),
+        ),
+        t(
+            "First: {name} (grade {grade}), {items}, {amount} past due, oldest {days} days: {step}."
+        ).format(
+            name=top[C.name],
+            grade=top["grade"],
+            items=_n(int(top["items"]), "item"),
+            amount=fmt(top["past_due"], "amount"),
+            days=f"{top['oldest_days']:,}",
+            step=t(top["next_step"]),
+        ),
+    ]
     if per_customer.shape[0] > 10:
-        out.append(t("The first 10 customers carry {share} of the expected loss.").format(share=fmt(top10, "share")))
+        out.append(
+            t("The first 10 customers carry {share} of the expected loss.").format(
+                share=fmt(top10, "share")
+            )
+        )
     return Sentences(_esc(s) for s in out)
 
 
@@ -222,22 +322,46 @@ def explain_credit(card: pd.DataFrame) -> Sentences:
     """Grades and recommendations (a frame from :func:`arlib.health.credit.recommend`) in words."""
     counts = card["grade"].value_counts().sort_index()
     grades = t(", ").join(t("{n} {grade}").format(n=n, grade=g) for g, n in counts.items())
-    out = [t("Of {customers} graded: {grades}.").format(customers=_n(len(card), "customer"), grades=grades)]
+    out = [
+        t("Of {customers} graded: {grades}.").format(
+            customers=_n(len(card), "customer"), grades=grades
+        )
+    ]
     if "limit_change" in card:
         act = card.loc[card["limit_change"], "limit_action"].value_counts()
-        moves = t(", ").join(t("{n} {action}").format(n=n, action=t(a)) for a, n in act.items() if a != "set limit")
+        moves = t(", ").join(
+            t("{n} {action}").format(n=n, action=t(a)) for a, n in act.items() if a != "set limit"
+        )
         if moves:
-            out.append(t("Recommended credit limits differ from today's by more than 10% for {customers} "
-                         "({moves}).").format(customers=_n(int(act.drop("set limit", errors="ignore").sum()), "customer"),
-                                              moves=moves))
+            out.append(
+                t(
+                    "Recommended credit limits differ from today's by more than 10% for {customers} "
+                    "({moves})."
+                ).format(
+                    customers=_n(int(act.drop("set limit", errors="ignore").sum()), "customer"),
+                    moves=moves,
+                )
+            )
         if act.get("set limit", 0):
-            out.append(t("Customers without a credit limit today: {n}; a limit is recommended for each.").format(
-                n=f"{int(act['set limit']):,}"))
-        out.append(t("Recommended payment terms differ from today's for {customers}.").format(
-            customers=_n(int(card["terms_change"].sum()), "customer")))
+            out.append(
+                t(
+                    "Customers without a credit limit today: {n}; a limit is recommended for each."
+                ).format(n=f"{int(act['set limit']):,}")
+            )
+        out.append(
+            t("Recommended payment terms differ from today's for {customers}.").format(
+                customers=_n(int(card["terms_change"].sum()), "customer")
+            )
+        )
     worst = card.iloc[0]
-    out.append(t("Highest risk: {name} (score {score}, grade {grade}): {drivers}.").format(
-        name=worst[C.name], score=f"{worst['score']:.0f}", grade=worst["grade"], drivers=t(worst["top_drivers"])))
+    out.append(
+        t("Highest risk: {name} (score {score}, grade {grade}): {drivers}.").format(
+            name=worst[C.name],
+            score=f"{worst['score']:.0f}",
+            grade=worst["grade"],
+            drivers=t(worst["top_drivers"]),
+        )
+    )
     return Sentences(_esc(s) for s in out)
 
 
@@ -248,28 +372,56 @@ def _take_up_rule(rule: str) -> str:
     return t(rule)
 
 
-def explain_discount(r: Mapping, discount: float, discount_days: int, net_days: int, cost_of_capital: float) -> Sentences:
+def explain_discount(
+    r: Mapping, discount: float, discount_days: int, net_days: int, cost_of_capital: float
+) -> Sentences:
     """The discount what-if (:func:`arlib.health.credit.discount_whatif`) in words."""
     offer = t("{discount} for payment within {days} days, net {net}").format(
-        discount=f"{discount:.1%}", days=discount_days, net=net_days)
+        discount=f"{discount:.1%}", days=discount_days, net=net_days
+    )
     if not r.get("invoices_observed"):
-        return Sentences([_esc(t("The offer of {offer} cannot be assessed: {note}.").format(
-            offer=offer, note=t(r.get("note", "no payments observed"))))])
+        return Sentences(
+            [
+                _esc(
+                    t("The offer of {offer} cannot be assessed: {note}.").format(
+                        offer=offer, note=t(r.get("note", "no payments observed"))
+                    )
+                )
+            ]
+        )
     verdict = t("pays for itself") if r["net_cost"] <= 0 else t("costs more than it saves")
     even = r["break_even_discount"]
-    out = [t("Offering {offer}, taken up on {share} of the amount ({rule}), would move average days to pay from "
-             "{before} to {after} ({change} days, of which {terms} from the net term alone) and release {cash} of "
-             "cash.").format(offer=offer, share=fmt(r["take_up_share"], "share"), rule=_take_up_rule(r["take_up_rule"]),
-                             before=f"{r['days_to_pay_now']:.1f}", after=f"{r['days_to_pay_after']:.1f}",
-                             change=f"{r['dso_change']:+.1f}", terms=f"{r['dso_change_terms']:+.1f}",
-                             cash=fmt(r["cash_released"], "amount")),
-           t("Discounts would cost {cost} a year against {benefit} of financing saved at {rate}: the offer {verdict} "
-             "(net {net} a year); the discount that breaks even is {even}.").format(
-               cost=fmt(r["discount_cost"], "amount"), benefit=fmt(r["financing_benefit"], "amount"),
-               rate=f"{cost_of_capital:.1%}", verdict=verdict, net=f"{r['net_cost']:+,.0f}",
-               even=fmt(even, "share") if even is not None else t("not defined")),
-           t("For a customer, taking the discount earns {rate} a year on the money paid early, so any customer who "
-             "can borrow for less should take it.").format(rate=f"{r['offer_annual_rate']:.1%}")]
+    out = [
+        t(
+            "Offering {offer}, taken up on {share} of the amount ({rule}), would move average days to pay from "
+            "{before} to {after} ({change} days, of which {terms} from the net term alone) and release {cash} of "
+            "cash."
+        ).format(
+            offer=offer,
+            share=fmt(r["take_up_share"], "share"),
+            rule=_take_up_rule(r["take_up_rule"]),
+            before=f"{r['days_to_pay_now']:.1f}",
+            after=f"{r['days_to_pay_after']:.1f}",
+            change=f"{r['dso_change']:+.1f}",
+            terms=f"{r['dso_change_terms']:+.1f}",
+            cash=fmt(r["cash_released"], "amount"),
+        ),
+        t(
+            "Discounts would cost {cost} a year against {benefit} of financing saved at {rate}: the offer {verdict} "
+            "(net {net} a year); the discount that breaks even is {even}."
+        ).format(
+            cost=fmt(r["discount_cost"], "amount"),
+            benefit=fmt(r["financing_benefit"], "amount"),
+            rate=f"{cost_of_capital:.1%}",
+            verdict=verdict,
+            net=f"{r['net_cost']:+,.0f}",
+            even=fmt(even, "share") if even is not None else t("not defined"),
+        ),
+        t(
+            "For a customer, taking the discount earns {rate} a year on the money paid early, so any customer who "
+            "can borrow for less should take it."
+        ).format(rate=f"{r['offer_annual_rate']:.1%}"),
+    ]
     return Sentences(_esc(s) for s in out)
 
 
@@ -283,20 +435,37 @@ def explain_coverage(ledger: Ledger, as_of, window_months: int = 3) -> Sentences
     first, last = inv[C.invoice_date].min(), inv[C.invoice_date].max()
     w = core.window(as_of, window_months)
     d = lambda x: x.strftime("%Y-%m-%d")  # noqa: E731
-    out = [t("The data holds {n} invoices dated {first} to {last}.").format(n=f"{len(inv):,}", first=d(first), last=d(last))]
+    out = [
+        t("The data holds {n} invoices dated {first} to {last}.").format(
+            n=f"{len(inv):,}", first=d(first), last=d(last)
+        )
+    ]
     settled = ledger.settlement()[C.settled_date]
     if settled.notna().all():
-        out.append(t("Every invoice in the data is settled in full, by {date} at the latest: the source keeps settled "
-                     "invoices only, so invoices still unpaid when it was extracted are missing, AR near the end of the "
-                     "data is understated and there are no write-offs.").format(date=d(settled.max())))
+        out.append(
+            t(
+                "Every invoice in the data is settled in full, by {date} at the latest: the source keeps settled "
+                "invoices only, so invoices still unpaid when it was extracted are missing, AR near the end of the "
+                "data is understated and there are no write-offs."
+            ).format(date=d(settled.max()))
+        )
     if (w.end - last).days > 7:
-        out.append(t("The last invoice is dated {date}, {days} days before the close: the window holds less invoicing "
-                     "than its length, which lowers DSO and sends countback DSO further back.").format(
-            date=d(last), days=(w.end - last).days))
+        out.append(
+            t(
+                "The last invoice is dated {date}, {days} days before the close: the window holds less invoicing "
+                "than its length, which lowers DSO and sends countback DSO further back."
+            ).format(date=d(last), days=(w.end - last).days)
+        )
     if w.start < first + pd.DateOffset(months=2):
-        out.append(t("The data starts on {date} with no opening balance, so AR in the first months (and figures whose "
-                     "window reaches back to them) is understated.").format(date=d(first)))
+        out.append(
+            t(
+                "The data starts on {date} with no opening balance, so AR in the first months (and figures whose "
+                "window reaches back to them) is understated."
+            ).format(date=d(first))
+        )
     cust = ledger.customers
     if cust is None or C.credit_limit not in cust or cust[C.credit_limit].isna().all():
-        out.append(t("The data has no credit limits: limit use and over-limit customers are not assessed."))
+        out.append(
+            t("The data has no credit limits: limit use and over-limit customers are not assessed.")
+        )
     return Sentences(_esc(s) for s in out)

@@ -59,9 +59,14 @@ def stamp(cfg, ledger) -> dict:
     from arlib.config import redacted
     from arlib.ledger import fingerprint
 
-    return {"business_unit": cfg.business_unit, "as_of": cfg.as_of.strftime("%Y-%m-%d"),
-            "currency": cfg.currency, "input_fingerprint": fingerprint(ledger),
-            "arlib_version": __version__, "parameters": redacted({k: v for k, v in cfg.items() if k != "output_dir"})}
+    return {
+        "business_unit": cfg.business_unit,
+        "as_of": cfg.as_of.strftime("%Y-%m-%d"),
+        "currency": cfg.currency,
+        "input_fingerprint": fingerprint(ledger),
+        "arlib_version": __version__,
+        "parameters": redacted({k: v for k, v in cfg.items() if k != "output_dir"}),
+    }
 
 
 def collect_kpis(nb) -> dict:
@@ -76,7 +81,6 @@ def collect_kpis(nb) -> dict:
                 payload = data[KPI_MIME]
                 out.update(json.loads(payload if isinstance(payload, str) else json.dumps(payload)))
     return out
-
 
 
 class SectionConflict(ArlibError):
@@ -102,8 +106,10 @@ def merge_sections(sections: dict[str, dict]) -> dict:
             if key in SECTION_ONLY:
                 continue
             if key in flat and flat[key] != value:
-                raise SectionConflict(f"{key!r} differs between the {owner[key]} and {name} reports "
-                                      f"({flat[key]!r} and {value!r}). Fix: record it in one notebook only")
+                raise SectionConflict(
+                    f"{key!r} differs between the {owner[key]} and {name} reports "
+                    f"({flat[key]!r} and {value!r}). Fix: record it in one notebook only"
+                )
             flat.setdefault(key, value)
             owner.setdefault(key, name)
     return flat

@@ -29,7 +29,12 @@ TILES = (
 def format_value(v, kind: str) -> str:
     if v is None:
         return "n/a"
-    return {"amount": f"{v:,.0f}", "share": f"{100 * v:.1f}%", "days": f"{v:.1f}", "pct": f"{v:.1f}"}[kind]
+    return {
+        "amount": f"{v:,.0f}",
+        "share": f"{100 * v:.1f}%",
+        "days": f"{v:.1f}",
+        "pct": f"{v:.1f}",
+    }[kind]
 
 
 def _delta(now, before, kind: str) -> float:
@@ -49,7 +54,11 @@ def kpi_tiles(k: dict, lang: str = "en") -> str:
             arrow = "▲" if d > 0 else "▼" if d < 0 else "="
             unit = {"share": " pts", "days": "", "pct": "", "amount": ""}[kind]
             worse = better is not None and d != 0 and (d > 0) != better
-            note = f"{'!' if worse else ''}{arrow} {abs(d):,.1f}{t(unit, lang)}" if kind != "amount" else f"{arrow} {abs(d):,.0f}"
+            note = (
+                f"{'!' if worse else ''}{arrow} {abs(d):,.1f}{t(unit, lang)}"
+                if kind != "amount"
+                else f"{arrow} {abs(d):,.0f}"
+            )
         items.append((t(label, lang), format_value(k[key], kind), note))
     return tiles(items)
 
@@ -62,10 +71,15 @@ def _position(k, prev, lang):
     if k.get("open_ar") is None or k.get("past_due_share") is None:
         return None
     s = t("Open receivables are {open} {cur}; {share} is past due", lang).format(
-        open=format_value(k["open_ar"], "amount"), cur=k.get("currency", ""), share=format_value(k["past_due_share"], "share"))
+        open=format_value(k["open_ar"], "amount"),
+        cur=k.get("currency", ""),
+        share=format_value(k["past_due_share"], "share"),
+    )
     if prev.get("past_due_share") is not None:
         d = 100 * (k["past_due_share"] - prev["past_due_share"])
-        s += t(", {dir} {pts} points on the previous month-end", lang).format(dir=_updown(d, lang), pts=f"{abs(d):.1f}")
+        s += t(", {dir} {pts} points on the previous month-end", lang).format(
+            dir=_updown(d, lang), pts=f"{abs(d):.1f}"
+        )
     return s + t(".", lang)
 
 
@@ -75,25 +89,36 @@ def _dso(k, prev, lang):
     if prev.get("dso") is None:
         return t("DSO is {dso} days.", lang).format(dso=f"{k['dso']:.1f}")
     d = k["dso"] - prev["dso"]
-    s = t("DSO moved {dir} {d} days to {dso}", lang).format(dir=_updown(d, lang), d=f"{abs(d):.1f}", dso=f"{k['dso']:.1f}")
+    s = t("DSO moved {dir} {d} days to {dso}", lang).format(
+        dir=_updown(d, lang), d=f"{abs(d):.1f}", dso=f"{k['dso']:.1f}"
+    )
     if k.get("add") is not None:
-        s += t("; {add} days of it are due to late payment (average days delinquent)", lang).format(add=f"{k['add']:.1f}")
+        s += t("; {add} days of it are due to late payment (average days delinquent)", lang).format(
+            add=f"{k['add']:.1f}"
+        )
     return s + t(".", lang)
 
 
 def _cei(k, prev, lang):
     if k.get("cei") is None:
         return None
-    return t("Over the last {m} months customers paid {cei}% of what they could have paid (CEI).", lang).format(
-        m=k.get("window_months", 3), cei=f"{k['cei']:.1f}")
+    return t(
+        "Over the last {m} months customers paid {cei}% of what they could have paid (CEI).", lang
+    ).format(m=k.get("window_months", 3), cei=f"{k['cei']:.1f}")
 
 
 def _overdue(k, lang):
     top = k.get("top_overdue") or []
     if not top:
         return None
-    names = t(", ", lang).join(t("{name} ({amount}, next step: {step})", lang).format(
-        name=c["name"], amount=format_value(c["past_due"], "amount"), step=t(c.get("next_step") or "-", lang)) for c in top[:3])
+    names = t(", ", lang).join(
+        t("{name} ({amount}, next step: {step})", lang).format(
+            name=c["name"],
+            amount=format_value(c["past_due"], "amount"),
+            step=t(c.get("next_step") or "-", lang),
+        )
+        for c in top[:3]
+    )
     return t("Act first on the largest overdue balances: {names}.", lang).format(names=names)
 
 
@@ -102,15 +127,22 @@ def _forecast(k, lang):
     if f is None:
         return None
     s = t("Collections of {f} {cur} are forecast for {period}", lang).format(
-        f=format_value(f, "amount"), cur=k.get("currency", ""), period=_period(k.get("forecast_period"), lang))
+        f=format_value(f, "amount"),
+        cur=k.get("currency", ""),
+        period=_period(k.get("forecast_period"), lang),
+    )
     lo, hi = k.get("forecast_collections_next_lo_80"), k.get("forecast_collections_next_hi_80")
     if lo is not None and hi is not None:
-        s += t(" (80% range {lo} to {hi})", lang).format(lo=format_value(lo, "amount"), hi=format_value(hi, "amount"))
+        s += t(" (80% range {lo} to {hi})", lang).format(
+            lo=format_value(lo, "amount"), hi=format_value(hi, "amount")
+        )
     last = k.get("collections_last_month")
     if last:
         gap = f - last
         s += t(", {gap} {dir} last month's collections", lang).format(
-            gap=format_value(abs(gap), "amount"), dir=t("above", lang) if gap >= 0 else t("below", lang))
+            gap=format_value(abs(gap), "amount"),
+            dir=t("above", lang) if gap >= 0 else t("below", lang),
+        )
     return s + t(".", lang)
 
 
@@ -119,20 +151,30 @@ def _allowance(k, lang):
     if a is None:
         return None
     s = t("The allowance for doubtful accounts is {a} {cur} ({cov} of open AR", lang).format(
-        a=format_value(a, "amount"), cur=k.get("currency", ""), cov=format_value(k.get("coverage_ratio"), "share"))
+        a=format_value(a, "amount"),
+        cur=k.get("currency", ""),
+        cov=format_value(k.get("coverage_ratio"), "share"),
+    )
     before = k.get("allowance_previous")
     if before is not None:
-        s += t("; {dir} {d} on the previous month-end", lang).format(dir=_updown(a - before, lang), d=format_value(abs(a - before), "amount"))
+        s += t("; {dir} {d} on the previous month-end", lang).format(
+            dir=_updown(a - before, lang), d=format_value(abs(a - before), "amount")
+        )
     return s + t(").", lang)
 
 
 def _actions(k, lang):
     parts = []
     if k.get("worklist_items"):
-        parts.append(t("{n} past-due items from {c} customers are on the collection worklist", lang).format(
-            n=k["worklist_items"], c=k.get("worklist_customers", "?")))
+        parts.append(
+            t("{n} past-due items from {c} customers are on the collection worklist", lang).format(
+                n=k["worklist_items"], c=k.get("worklist_customers", "?")
+            )
+        )
     if k.get("limits_to_change"):
-        parts.append(t("{n} credit limits should be reviewed", lang).format(n=k["limits_to_change"]))
+        parts.append(
+            t("{n} credit limits should be reviewed", lang).format(n=k["limits_to_change"])
+        )
     return (t("; ", lang).join(parts) + t(".", lang)) if parts else None
 
 
@@ -158,8 +200,17 @@ def top_overdue(actions, n: int = 3) -> dict:
     """The ``n`` customers with the largest past-due balances and their next dunning step, from
     :func:`arlib.health.credit.actions`."""
     top = actions.sort_values("past_due", ascending=False, kind="stable").head(n)
-    return {"top_overdue": [{"customer_id": str(r.customer_id), "name": str(r.name), "past_due": round(float(r.past_due), 2),
-                             "next_step": str(r.next_step)} for r in top.itertuples(index=False)]}
+    return {
+        "top_overdue": [
+            {
+                "customer_id": str(r.customer_id),
+                "name": str(r.name),
+                "past_due": round(float(r.past_due), 2),
+                "next_step": str(r.next_step),
+            }
+            for r in top.itertuples(index=False)
+        ]
+    }
 
 
 def previous_allowance(rollforward) -> dict:
@@ -174,14 +225,24 @@ def recent_actual(series) -> dict:
     if series is None or len(series) == 0:
         return {}
     last = series.sort_values("ds").iloc[-1]
-    return {"collections_last_month": round(float(last["y"]), 2), "collections_last_period": str(last["ds"])[:10]}
+    return {
+        "collections_last_month": round(float(last["y"]), 2),
+        "collections_last_period": str(last["ds"])[:10],
+    }
 
 
 def executive_summary(k: dict, lang: str = "en") -> list[str]:
     """Up to eight sentences, each from figures in ``k``; what moved, why, and what to do."""
     prev = k.get("previous_month") or {}
-    out = [_position(k, prev, lang), _dso(k, prev, lang), _cei(k, prev, lang), _overdue(k, lang),
-           _forecast(k, lang), _allowance(k, lang), _actions(k, lang)]
+    out = [
+        _position(k, prev, lang),
+        _dso(k, prev, lang),
+        _cei(k, prev, lang),
+        _overdue(k, lang),
+        _forecast(k, lang),
+        _allowance(k, lang),
+        _actions(k, lang),
+    ]
     return [s for s in out if s][:8]
 
 
@@ -190,5 +251,8 @@ def top_block(k: dict, lang: str = "en") -> str:
     import html
 
     items = "".join(f"<li>{html.escape(s)}</li>" for s in executive_summary(k, lang))
-    return (kpi_tiles(k, lang) + f'<div class="ar-summary"><b>{html.escape(t("Executive summary", lang))}</b>'
-            f"<ul>{items}</ul></div>")
+    return (
+        kpi_tiles(k, lang)
+        + f'<div class="ar-summary"><b>{html.escape(t("Executive summary", lang))}</b>'
+        f"<ul>{items}</ul></div>"
+    )

@@ -10,14 +10,22 @@ def git_commit(root: str | Path) -> str | None:
     import subprocess
 
     try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return head + ("+changes" if dirty else "")
-
 
 
 def audit_stamp(kpis: dict, root: str | Path) -> dict:
@@ -26,8 +34,12 @@ def audit_stamp(kpis: dict, root: str | Path) -> dict:
     the same inputs)."""
     from datetime import UTC, datetime
 
-    return {"business_unit": kpis.get("business_unit"), "as_of": kpis.get("as_of"),
-            "input_fingerprint": kpis.get("input_fingerprint"), "parameters": kpis.get("parameters"),
-            "arlib_version": kpis.get("arlib_version"), "git_commit": git_commit(root),
-            "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")}
-
+    return {
+        "business_unit": kpis.get("business_unit"),
+        "as_of": kpis.get("as_of"),
+        "input_fingerprint": kpis.get("input_fingerprint"),
+        "parameters": kpis.get("parameters"),
+        "arlib_version": kpis.get("arlib_version"),
+        "git_commit": git_commit(root),
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+    }

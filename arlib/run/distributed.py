@@ -44,16 +44,20 @@ def connect(scheduler, timeout: float = 20):
     try:
         return Client(scheduler, timeout=timeout)
     except (OSError, TimeoutError) as e:
-        raise ConfigError("--scheduler", f"cannot reach the Dask scheduler at {scheduler} ({e}). Fix: start "
-                          "one with `dask scheduler` and workers with `dask worker ADDRESS`, or check the address") from None
+        raise ConfigError(
+            "--scheduler",
+            f"cannot reach the Dask scheduler at {scheduler} ({e}). Fix: start "
+            "one with `dask scheduler` and workers with `dask worker ADDRESS`, or check the address",
+        ) from None
 
 
 def _task_key(job: UnitJob) -> str:
     return f"arlib-unit-{job.as_of}-{job.business_unit}"
 
 
-def run_jobs(jobs: list[UnitJob], out_root: Path, scheduler, progress: bool = True,
-             task=run_unit) -> list[UnitResult]:
+def run_jobs(
+    jobs: list[UnitJob], out_root: Path, scheduler, progress: bool = True, task=run_unit
+) -> list[UnitResult]:
     """Run every unit as a task on the cluster at ``scheduler`` (address, cluster or ``Client``);
     write each unit's files under ``out_root/<as_of>/<unit>/`` as it finishes; results in job order.
 
@@ -78,7 +82,11 @@ def _collect(fut, job: UnitJob, unit_dir: Path) -> UnitResult:
     """The unit's result with its files written on the client; a lost or crashed task -> failed."""
     try:
         res = fut.result()
-    except (Exception, CancelledError, AsyncCancelled) as e:  # worker died (KilledWorker), task lost
+    except (
+        Exception,
+        CancelledError,
+        AsyncCancelled,
+    ) as e:  # worker died (KilledWorker), task lost
         return failed(job, f"Dask task {fut.key}: {_error_line(e)}")
     finally:
         fut.release()

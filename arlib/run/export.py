@@ -17,8 +17,9 @@ def export_reports(executed: list, kpis: dict, out_dir: Path) -> list[str]:
     top = top_block(kpis, lang)
     names = []
     for stem, nb in executed:
-        title = f'{t(stem.capitalize() + " report", lang)}: {kpis.get("business_unit")}, {t("as of", lang)} {kpis.get("as_of")}'
-        (Path(out_dir) / f"{stem}.html").write_text(to_html(nb, title, lang, top, kpis.get("audit")), encoding="utf-8")
+        title = f"{t(stem.capitalize() + ' report', lang)}: {kpis.get('business_unit')}, {t('as of', lang)} {kpis.get('as_of')}"
+        (Path(out_dir) / f"{stem}.html").write_text(
+            to_html(nb, title, lang, top, kpis.get("audit")), encoding="utf-8"
+        )
         names.append(f"{stem}.html")
     return names
-

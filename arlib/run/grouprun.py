@@ -38,11 +38,18 @@ def run_group(params_file: Path, as_of: str, out_dir: Path, root: Path) -> dict:
     group_dir = out_dir / "group"
     group_dir.mkdir(parents=True, exist_ok=True)
     try:
-        raw = dict(read_yaml(params_file), as_of=as_of, reports_dir=str(out_dir), output_dir=str(group_dir))
+        raw = dict(
+            read_yaml(params_file), as_of=as_of, reports_dir=str(out_dir), output_dir=str(group_dir)
+        )
         cfg = validate(raw, str(params_file))
     except ArlibError as e:
         return dict(entry, status="failed", errors=[str(e)])
-    nb, exc = _execute(root / "notebooks" / f"{GROUP_NOTEBOOK}.ipynb", group_dir / "group.ipynb", dict(cfg), str(root))
+    nb, exc = _execute(
+        root / "notebooks" / f"{GROUP_NOTEBOOK}.ipynb",
+        group_dir / "group.ipynb",
+        dict(cfg),
+        str(root),
+    )
     if exc is not None:
         entry.update(status="failed", errors=[f"group: {_error_line(exc)}"])
     if nb is not None:
@@ -50,15 +57,21 @@ def run_group(params_file: Path, as_of: str, out_dir: Path, root: Path) -> dict:
         from arlib.config import ARLIB_VERSION as __version__
         from arlib.config import notebook_parameters
 
-        own = {k: cfg[k] for k in notebook_parameters(root / "notebooks" / f"{GROUP_NOTEBOOK}.ipynb")}
+        own = {
+            k: cfg[k] for k in notebook_parameters(root / "notebooks" / f"{GROUP_NOTEBOOK}.ipynb")
+        }
         kpis.update(as_of=as_of, arlib_version=__version__, parameters=own)
         kpis["audit"] = audit_stamp(kpis, root)
         from arlib.i18n import t
 
         lang = cfg["report_language"]
-        title = f'{t("Group report", lang)}, {t("as of", lang)} {as_of}'
-        (group_dir / "group.html").write_text(to_html(nb, title, lang, stamp=kpis["audit"]), encoding="utf-8")
-        (group_dir / "kpis.json").write_text(json.dumps(kpis, indent=2, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+        title = f"{t('Group report', lang)}, {t('as of', lang)} {as_of}"
+        (group_dir / "group.html").write_text(
+            to_html(nb, title, lang, stamp=kpis["audit"]), encoding="utf-8"
+        )
+        (group_dir / "kpis.json").write_text(
+            json.dumps(kpis, indent=2, ensure_ascii=False, sort_keys=True), encoding="utf-8"
+        )
         entry["reports"] = ["group.html"]
     entry["duration_s"] = round(time.perf_counter() - t0, 2)
     return entry

@@ -10,8 +10,12 @@ from arlib.io.load import check_params
 from arlib.run.runner import UnitJob, find_notebooks
 
 
-def plan_jobs(params: list[str] | None, units: list[str] | None, as_of: str | None,
-              notebooks: list[str] | None) -> tuple[list[UnitJob], Path]:
+def plan_jobs(
+    params: list[str] | None,
+    units: list[str] | None,
+    as_of: str | None,
+    notebooks: list[str] | None,
+) -> tuple[list[UnitJob], Path]:
     """Validate every selected unit's params (all errors before anything runs)."""
     root = project_root()
     files = unit_files([Path(p) for p in params] if params else [root / "params"])
@@ -22,16 +26,24 @@ def plan_jobs(params: list[str] | None, units: list[str] | None, as_of: str | No
         raw = unit_params(unit_file, defaults, overrides)
         cfg = validate(raw, str(unit_file))
         check_params(cfg, str(unit_file))
-        jobs.append(UnitJob(cfg["business_unit"], cfg["as_of"], dict(cfg), str(unit_file), nbs, str(root)))
+        jobs.append(
+            UnitJob(cfg["business_unit"], cfg["as_of"], dict(cfg), str(unit_file), nbs, str(root))
+        )
     if units:
         known = {j.business_unit for j in jobs}
         unknown = [u for u in units if u not in known]
         if unknown:
-            raise ConfigError("--bu", f"unknown business unit(s) {unknown}; params define {sorted(known)}")
+            raise ConfigError(
+                "--bu", f"unknown business unit(s) {unknown}; params define {sorted(known)}"
+            )
         jobs = [j for j in jobs if j.business_unit in units]
-    dup = {j.business_unit for j in jobs if sum(k.business_unit == j.business_unit for k in jobs) > 1}
+    dup = {
+        j.business_unit for j in jobs if sum(k.business_unit == j.business_unit for k in jobs) > 1
+    }
     if dup:
         raise ConfigError("business_unit", f"defined by more than one params file: {sorted(dup)}")
     if not jobs:
-        raise ConfigError("--params", "no business-unit params files found (add params/<unit>.yaml)")
+        raise ConfigError(
+            "--params", "no business-unit params files found (add params/<unit>.yaml)"
+        )
     return jobs, root

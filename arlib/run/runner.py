@@ -36,7 +36,9 @@ NOTEBOOK_ORDER = ("health", "forecast", "provision")
 #: "iri" format checks that notebook validation never uses; that import compiles a Lark grammar
 #: (~1.8 s). Marking it absent makes jsonschema skip those two checks, nothing else.
 _SKIP_MODULES = ("rfc3987_syntax",)
-_KERNEL_SETUP = "; ".join(f"__import__('sys').modules.setdefault({m!r}, None)" for m in _SKIP_MODULES)
+_KERNEL_SETUP = "; ".join(
+    f"__import__('sys').modules.setdefault({m!r}, None)" for m in _SKIP_MODULES
+)
 #: the kernel runs the same line before the notebook (it binds no name in the notebook); its own
 #: log shows errors only: ipykernel 7 warns on every start that the local TCP link to
 #: its client is unencrypted (messages are still signed), one line per notebook in a batch
@@ -74,7 +76,9 @@ def find_notebooks(root: Path, names: list[str] | None = None) -> list[Path]:
         if missing:
             from arlib.errors import ConfigError
 
-            raise ConfigError("--notebooks", f"unknown notebook(s) {missing}; available: {sorted(avail)}")
+            raise ConfigError(
+                "--notebooks", f"unknown notebook(s) {missing}; available: {sorted(avail)}"
+            )
         return [avail[n] for n in names]
     order = [n for n in NOTEBOOK_ORDER if n in avail] + sorted(set(avail) - set(NOTEBOOK_ORDER))
     return [avail[n] for n in order]
@@ -107,8 +111,11 @@ def _locate(job: UnitJob) -> tuple[list[Path], str]:
     if missing:
         from arlib.errors import ConfigError
 
-        raise ConfigError("notebooks", f"{missing} not found under {root} on host {socket.gethostname()}. Fix: "
-                          "set ARLIB_HOME to the project folder on every worker")
+        raise ConfigError(
+            "notebooks",
+            f"{missing} not found under {root} on host {socket.gethostname()}. Fix: "
+            "set ARLIB_HOME to the project folder on every worker",
+        )
     return found, str(root)
 
 
@@ -122,10 +129,18 @@ def _execute(nb_path: Path, out_nb: Path, params: dict, cwd: str):
     declared = set(notebook_parameters(nb_path))
     try:
         # the kernel is stopped at once when the notebook is done: its outputs are all in by then
-        nb = pm.execute_notebook(str(nb_path), str(out_nb), parameters={k: v for k, v in params.items() if k in declared},
-                                 kernel_name="python3", progress_bar=False, log_output=False, cwd=cwd,
-                                 request_save_on_cell_execute=False, extra_arguments=list(KERNEL_ARGS),
-                                 shutdown_kernel="immediate")
+        nb = pm.execute_notebook(
+            str(nb_path),
+            str(out_nb),
+            parameters={k: v for k, v in params.items() if k in declared},
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            cwd=cwd,
+            request_save_on_cell_execute=False,
+            extra_arguments=list(KERNEL_ARGS),
+            shutdown_kernel="immediate",
+        )
         return nb, None
     except Exception as exc:  # papermill's execution error, or a kernel that died
         return (nbformat.read(out_nb, as_version=4) if out_nb.exists() else None), exc
@@ -199,9 +214,15 @@ def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
         if warming is not None:
             warming.join()
         res.reports = export_reports(executed, res.kpis, out_dir)
-        (out_dir / "kpis.json").write_text(json.dumps(res.kpis, indent=2, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+        (out_dir / "kpis.json").write_text(
+            json.dumps(res.kpis, indent=2, ensure_ascii=False, sort_keys=True), encoding="utf-8"
+        )
         if tmp:
-            res.files = {str(p.relative_to(out_dir)): p.read_bytes() for p in out_dir.rglob("*") if p.is_file()}
+            res.files = {
+                str(p.relative_to(out_dir)): p.read_bytes()
+                for p in out_dir.rglob("*")
+                if p.is_file()
+            }
     finally:
         if tmp:
             tmp.cleanup()
@@ -292,8 +313,9 @@ def prestart_pool(n_jobs: int) -> None:
         forkserver.ensure_running()
 
 
-def run_jobs(jobs: list[UnitJob], out_root: Path, n_jobs: int = 1, progress: bool = True,
-             task=None) -> list[UnitResult]:
+def run_jobs(
+    jobs: list[UnitJob], out_root: Path, n_jobs: int = 1, progress: bool = True, task=None
+) -> list[UnitResult]:
     """Run units locally, ``n_jobs`` at a time, with a progress bar; results in job order. A pool
     starts the units longest first by their previous run's duration (:func:`longest_first`).
 
@@ -306,7 +328,9 @@ def run_jobs(jobs: list[UnitJob], out_root: Path, n_jobs: int = 1, progress: boo
             done(task(j, dirs[j.business_unit]))
         return done.close(jobs)
     broken = _pool_round(longest_first(jobs, out_root), dirs, n_jobs, task, done)
-    for j in broken:  # a dying worker breaks the pool and takes every unit in flight: rerun each alone
+    for (
+        j
+    ) in broken:  # a dying worker breaks the pool and takes every unit in flight: rerun each alone
         for again in _pool_round([j], dirs, 1, task, done):
             done(failed(again, "worker process died while running it (killed, or out of memory)"))
     return done.close(jobs)
@@ -320,15 +344,24 @@ def previous_durations(out_root: Path, jobs: list[UnitJob]) -> dict[str, float]:
     out: dict[str, float] = {}
     if not out_root.is_dir():
         return out
-    folders = sorted((p for p in out_root.iterdir() if p.is_dir() and re.fullmatch(r"\d{4}-\d{2}-\d{2}", p.name)),
-                     reverse=True)
+    folders = sorted(
+        (
+            p
+            for p in out_root.iterdir()
+            if p.is_dir() and re.fullmatch(r"\d{4}-\d{2}-\d{2}", p.name)
+        ),
+        reverse=True,
+    )
     for job in jobs:
         for folder in (f for f in folders if f.name <= job.as_of):
             try:
                 units = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["units"]
             except (OSError, ValueError, KeyError):
                 continue
-            hit = next((u.get("duration_s") for u in units if u.get("business_unit") == job.business_unit), None)
+            hit = next(
+                (u.get("duration_s") for u in units if u.get("business_unit") == job.business_unit),
+                None,
+            )
             if isinstance(hit, int | float) and hit > 0:
                 out[job.business_unit] = float(hit)
                 break
@@ -342,13 +375,16 @@ def longest_first(jobs: list[UnitJob], out_root: Path) -> list[UnitJob]:
     return sorted(jobs, key=lambda j: -last.get(j.business_unit, float("inf")))
 
 
-def _pool_round(jobs: list[UnitJob], dirs: dict, n_jobs: int, task, done: Progress) -> list[UnitJob]:
+def _pool_round(
+    jobs: list[UnitJob], dirs: dict, n_jobs: int, task, done: Progress
+) -> list[UnitJob]:
     """Run ``jobs`` in one process pool; return those lost because a worker process died."""
     from concurrent.futures.process import BrokenProcessPool
 
     broken = []
-    with ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs)), mp_context=_pool_context(),
-                             initializer=warm_process) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(n_jobs, len(jobs)), mp_context=_pool_context(), initializer=warm_process
+    ) as pool:
         futs = {pool.submit(task, j, dirs[j.business_unit]): j for j in jobs}
         for f in as_completed(futs):
             try:
@@ -364,10 +400,15 @@ def manifest_entry(job: UnitJob, res: UnitResult) -> dict:
     from arlib.config import redacted
 
     return {
-        "business_unit": job.business_unit, "status": res.status, "errors": res.errors,
-        "duration_s": res.duration_s, "notebook_seconds": res.notebook_seconds,
-        "input_fingerprint": res.kpis.get("input_fingerprint"), "params_file": job.params_file,
-        "parameters": redacted(job.params), "reports": res.reports,
+        "business_unit": job.business_unit,
+        "status": res.status,
+        "errors": res.errors,
+        "duration_s": res.duration_s,
+        "notebook_seconds": res.notebook_seconds,
+        "input_fingerprint": res.kpis.get("input_fingerprint"),
+        "params_file": job.params_file,
+        "parameters": redacted(job.params),
+        "reports": res.reports,
     }
 
 

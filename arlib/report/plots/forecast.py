@@ -9,15 +9,28 @@ from arlib.report.plots import PALETTE, new_axes, thousands
 UID, DS, MODEL, YHAT, Y = "unique_id", "ds", "model", "yhat", "y"
 
 
-def forecast_fan(history: pd.DataFrame, fc: pd.DataFrame, levels=(80, 95), currency: str = "",
-                 title: str = "Collections: history and forecast", ax=None):
+def forecast_fan(
+    history: pd.DataFrame,
+    fc: pd.DataFrame,
+    levels=(80, 95),
+    currency: str = "",
+    title: str = "Collections: history and forecast",
+    ax=None,
+):
     """History (``ds, y``) as a line and the forecast (``ds, yhat`` and interval columns of
     one series and model) with shaded prediction intervals, widest first."""
     ax = new_axes(ax)
     ax.plot(history[DS], history[Y], color=PALETTE[7], lw=1.5, label="collected")
     for i, lv in enumerate(sorted(levels, reverse=True)):
-        ax.fill_between(fc[DS], fc[f"{YHAT}_lo_{lv}"], fc[f"{YHAT}_hi_{lv}"], color=PALETTE[0],
-                        alpha=0.15 + 0.15 * i, lw=0, label=f"{lv}% interval")
+        ax.fill_between(
+            fc[DS],
+            fc[f"{YHAT}_lo_{lv}"],
+            fc[f"{YHAT}_hi_{lv}"],
+            color=PALETTE[0],
+            alpha=0.15 + 0.15 * i,
+            lw=0,
+            label=f"{lv}% interval",
+        )
     label = f"forecast ({fc[MODEL].iloc[0]})" if MODEL in fc and len(fc) else "forecast"
     ax.plot(fc[DS], fc[YHAT], color=PALETTE[0], lw=2, label=label)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
@@ -38,7 +51,11 @@ def runoff_bars(runoff: pd.DataFrame, currency: str = "", ax=None):
     wo = runoff.groupby(DS)["write_off"].sum().reindex(wide.index)
     ax.plot(labels, wo.to_numpy(), color=PALETTE[3], marker="o", lw=1.5, label="expected write-off")
     ax.legend(fontsize=8, frameon=False)
-    ax.set(title="Runoff of today's open items", xlabel="period starting", ylabel=f"expected cash {currency}".strip())
+    ax.set(
+        title="Runoff of today's open items",
+        xlabel="period starting",
+        ylabel=f"expected cash {currency}".strip(),
+    )
     ax.tick_params(axis="x", labelrotation=45)
     return thousands(ax)
 
@@ -51,8 +68,14 @@ def backtest_chart(bt: pd.DataFrame, model: str, history: pd.DataFrame | None = 
     actual = actual.sort_values(DS)
     ax.plot(actual[DS], actual[Y], color=PALETTE[7], lw=2, label="actual")
     for i, (cut, g) in enumerate(part.groupby("cutoff", sort=True)):
-        ax.plot(g[DS], g[YHAT], color=PALETTE[i % 6], lw=1.2, marker=".",
-                label=f"{model} from {pd.Timestamp(cut):%Y-%m}")
+        ax.plot(
+            g[DS],
+            g[YHAT],
+            color=PALETTE[i % 6],
+            lw=1.2,
+            marker=".",
+            label=f"{model} from {pd.Timestamp(cut):%Y-%m}",
+        )
     ax.legend(fontsize=7, frameon=False, ncols=2)
     ax.set(title=f"Backtest: {model} forecast vs actual", xlabel="", ylabel="cash")
     return thousands(ax)
@@ -75,7 +98,14 @@ def runs_chart(fva: pd.DataFrame, ax=None):
     actual = fva.drop_duplicates(DS).sort_values(DS)
     ax.plot(actual[DS], actual[Y], color=PALETTE[7], lw=2, label="actual")
     for i, (as_of, g) in enumerate(fva.groupby("as_of", sort=True)):
-        ax.plot(g[DS], g[YHAT], color=PALETTE[i % 6], marker=".", lw=1.2, label=f"run {pd.Timestamp(as_of):%Y-%m-%d}")
+        ax.plot(
+            g[DS],
+            g[YHAT],
+            color=PALETTE[i % 6],
+            marker=".",
+            lw=1.2,
+            label=f"run {pd.Timestamp(as_of):%Y-%m-%d}",
+        )
     ax.legend(fontsize=7, frameon=False)
     ax.set(title="Earlier forecasts vs actual collections", xlabel="", ylabel="cash")
     return thousands(ax)

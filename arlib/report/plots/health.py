@@ -32,7 +32,14 @@ def dso_trend(trend: pd.DataFrame, ax=None):
     if trend.empty:
         return _no_data(ax, "Days sales outstanding")
     x = trend[C.month_end]
-    ax.fill_between(x, trend["bpdso"], trend["dso"], color=PALETTE[3], alpha=0.15, label=t("average days delinquent"))
+    ax.fill_between(
+        x,
+        trend["bpdso"],
+        trend["dso"],
+        color=PALETTE[3],
+        alpha=0.15,
+        label=t("average days delinquent"),
+    )
     ax.plot(x, trend["dso"], color=PALETTE[0], lw=2, marker="o", ms=3, label=t("DSO"))
     ax.plot(x, trend["dso_countback"], color=PALETTE[4], lw=1.5, ls="--", label=t("countback DSO"))
     ax.plot(x, trend["bpdso"], color=PALETTE[2], lw=1.5, label=t("best-possible DSO"))
@@ -50,7 +57,12 @@ def cei_trend(trend: pd.DataFrame, ax=None):
     x = trend[C.month_end]
     ax.bar(x, trend["cei_month"], width=20, color=PALETTE[5], alpha=0.7, label=t("CEI, month"))
     ax.plot(x, trend["cei"], color=PALETTE[0], lw=2, marker="o", ms=3, label=t("CEI, window"))
-    ax.set(title=t("Collection effectiveness index"), xlabel="", ylabel=t("% collected of collectible"), ylim=(0, 105))
+    ax.set(
+        title=t("Collection effectiveness index"),
+        xlabel="",
+        ylabel=t("% collected of collectible"),
+        ylim=(0, 105),
+    )
     ax.legend(loc="lower left", ncols=2, fontsize=8, frameon=False)
     return ax
 
@@ -60,7 +72,9 @@ def past_due_trend(trend: pd.DataFrame, ax=None):
     ax = new_axes(ax)
     if trend.empty:
         return _no_data(ax, "Past-due share of open receivables")
-    ax.plot(trend[C.month_end], 100 * trend["past_due_share"], color=PALETTE[3], lw=2, marker="o", ms=3)
+    ax.plot(
+        trend[C.month_end], 100 * trend["past_due_share"], color=PALETTE[3], lw=2, marker="o", ms=3
+    )
     ax.set(title=t("Past-due share of open receivables"), xlabel="", ylabel=t("% of open AR"))
     ax.set_ylim(bottom=0)
     return ax
@@ -75,12 +89,28 @@ def top_customers(customers: pd.DataFrame, n: int = 10, currency: str = "", ax=N
         return _no_data(ax, t("Top {n} debtors").format(n=n))
     label = top[C.name] if C.name in top else top[C.customer_id]
     ax.barh(label.astype(str), top["current_ar"], color=AGING_COLOURS[0], label=t("current"))
-    ax.barh(label.astype(str), top["past_due_ar"], left=top["current_ar"], color=AGING_COLOURS[4], label=t("past due"))
+    ax.barh(
+        label.astype(str),
+        top["past_due_ar"],
+        left=top["current_ar"],
+        color=AGING_COLOURS[4],
+        label=t("past due"),
+    )
     total = customers["open_ar"].sum()
     for y, v in enumerate(top["open_ar"]):
-        ax.annotate(f"{v / total:.0%}" if total > 0 else "", (v, y), xytext=(3, 0), textcoords="offset points",
-                    va="center", fontsize=8)
-    ax.set(title=t("Top {n} debtors").format(n=n), xlabel=currency_label("open amount", currency), ylabel="")
+        ax.annotate(
+            f"{v / total:.0%}" if total > 0 else "",
+            (v, y),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+    ax.set(
+        title=t("Top {n} debtors").format(n=n),
+        xlabel=currency_label("open amount", currency),
+        ylabel="",
+    )
     ax.legend(loc="lower right", fontsize=8, frameon=False)
     return thousands(ax, "x")
 
@@ -96,24 +126,44 @@ def risk_map(card: pd.DataFrame, ax=None):
     for grade, colour in GRADE_COLOURS.items():
         g = d["grade"] == grade
         if g.any():
-            ax.scatter(d.loc[g, "days_late"], d.loc[g, "limit_use_pct"], s=sizes[g], color=colour, alpha=0.8,
-                       edgecolors="white", linewidths=0.5, label=grade)
+            ax.scatter(
+                d.loc[g, "days_late"],
+                d.loc[g, "limit_use_pct"],
+                s=sizes[g],
+                color=colour,
+                alpha=0.8,
+                edgecolors="white",
+                linewidths=0.5,
+                label=grade,
+            )
     legend = ax.legend(title=t("grade"), fontsize=8, frameon=False)
     for handle in legend.legend_handles:  # legend dots of one size, not the first customer's
         handle.set_sizes([40])
     ax.axvline(0, color="grey", lw=0.8)
     ax.axhline(100, color="grey", lw=0.8, ls="--")
-    ax.set(title=t("Credit risk map (size = open AR)"), xlabel=t("weighted days late"), ylabel=t("% of credit limit used"))
+    ax.set(
+        title=t("Credit risk map (size = open AR)"),
+        xlabel=t("weighted days late"),
+        ylabel=t("% of credit limit used"),
+    )
     return ax
 
 
 def grade_mix(card: pd.DataFrame, currency: str = "", ax=None):
     """Open AR per risk grade, with the number of customers on each bar."""
     ax = new_axes(ax)
-    g = card.groupby("grade")["open_ar"].agg(["sum", "size"]).reindex(list(GRADE_COLOURS), fill_value=0)
+    g = (
+        card.groupby("grade")["open_ar"]
+        .agg(["sum", "size"])
+        .reindex(list(GRADE_COLOURS), fill_value=0)
+    )
     ax.bar(g.index, g["sum"], color=[GRADE_COLOURS[k] for k in g.index])
     for x, (amt, n) in enumerate(zip(g["sum"], g["size"])):
         ax.annotate(t("{n} customers").format(n=n), (x, amt), ha="center", va="bottom", fontsize=8)
-    ax.set(title=t("Open receivables by risk grade"), xlabel=t("grade"), ylabel=currency_label("open amount", currency))
+    ax.set(
+        title=t("Open receivables by risk grade"),
+        xlabel=t("grade"),
+        ylabel=currency_label("open amount", currency),
+    )
     ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     return ax
