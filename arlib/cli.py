@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
-from arlib.errors import ArlibError
+from arlib.errors import ArlibError, ConfigError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,51 +73,58 @@ def _run(args) -> int:
     from arlib.run.runner import light_imports, prestart_pool
 
     light_imports()  # nbformat, loaded later here too, would otherwise compile a grammar (~2 s)
+    if args.jobs < 1:
+        raise ConfigError("--jobs", f"must be at least 1, got {args.jobs}")
     if not (args.dry_run or args.scheduler):
         prestart_pool(args.jobs)  # warms up beside the imports and the planning below
-    from arlib.config import ARLIB_VERSION as __version__
-    from arlib.report.landing import write_index
-    from arlib.run.grouprun import group_params_file, run_group
+    from arlib.run.close import run_closes
+    from arlib.run.grouprun import group_config, group_params_file
     from arlib.run.plan import plan_jobs
-    from arlib.run.runner import manifest_entry, run_jobs, write_manifest
 
-    jobs, root = plan_jobs(args.params, args.bu, args.as_of, args.notebooks)
+    jobs, root, defined = plan_jobs(args.params, args.bu, args.as_of, args.notebooks)
     out_root = Path(args.out_dir)
     if not out_root.is_absolute():
         out_root = Path.cwd() / out_root
+    group_file = group_params_file(args.params, root)
+    for as_of in sorted({j.as_of for j in jobs}) if group_file else ():
+        group_config(group_file, as_of, out_root / as_of, [])  # its errors before any unit runs
     if args.dry_run:
         for j in jobs:
             nbs = ", ".join(Path(n).stem for n in j.notebooks)
             print(
-                f"{j.business_unit}: as of {j.as_of}, params {j.params_file}, notebooks {nbs} -> {out_root / j.as_of / j.business_unit}"
+                f"{j.business_unit}: as of {j.as_of}, params {j.params_file}, notebooks {nbs} -> "
+                f"{out_root / j.as_of / j.business_unit}"
             )
         print(f"dry run: {len(jobs)} business unit(s), nothing executed")
         return 0
-    t0 = time.perf_counter()
+    outcome = run_closes(jobs, out_root, defined, _executor(args), group_file)
+    for note in outcome.notes:
+        print(f"note: {note}", file=sys.stderr)
+    n_dates = len(outcome.indexes)
+    print(
+        f"run {outcome.run_id}: {len(jobs)} unit(s), {n_dates} close date(s) in {outcome.seconds:.1f} s"
+    )
+    for r in outcome.failed_units:
+        print(f"FAILED {r.business_unit}: {'; '.join(r.errors)}", file=sys.stderr)
+    for err in outcome.group_errors:
+        print(f"FAILED group report: {err}", file=sys.stderr)
+    for index in outcome.indexes:
+        print(f"open the reports: {index}")
+    return 1 if outcome.failed_units or outcome.group_errors else 0
+
+
+def _executor(args):
+    """How the units run: locally (``--jobs`` side by side) or on a Dask cluster."""
+    progress = not args.no_progress
     if args.scheduler:
         from arlib.run.distributed import run_jobs as run_on_cluster
 
-        results = run_on_cluster(jobs, out_root, args.scheduler, progress=not args.no_progress)
-    else:
-        results = run_jobs(jobs, out_root, args.jobs, progress=not args.no_progress)
-    failed = [r for r in results if r.status != "ok"]
-    group_file, group_failed = group_params_file(args.params, root), False
-    for as_of in sorted({j.as_of for j in jobs}):
-        pairs = [(j, r) for j, r in zip(jobs, results) if j.as_of == as_of]
-        out_dir = out_root / as_of
-        meta = {"as_of": as_of, "arlib_version": __version__}
-        if group_file is not None:
-            meta["group"] = run_group(group_file, as_of, out_dir, root)
-            if meta["group"]["status"] != "ok":
-                print(f"FAILED group report: {'; '.join(meta['group']['errors'])}", file=sys.stderr)
-                group_failed = True
-        manifest = write_manifest(out_dir, [manifest_entry(j, r) for j, r in pairs], meta)
-        index = write_index(out_dir, manifest)
-        print(f"{len(pairs)} unit(s) as of {as_of} in {time.perf_counter() - t0:.1f} s")
-    for r in failed:
-        print(f"FAILED {r.business_unit}: {'; '.join(r.errors)}", file=sys.stderr)
-    print(f"open the reports: {index}")
-    return 1 if failed or group_failed else 0
+        return lambda jobs, out_root: run_on_cluster(
+            jobs, out_root, args.scheduler, progress=progress
+        )
+    from arlib.run.runner import run_jobs
+
+    return lambda jobs, out_root: run_jobs(jobs, out_root, args.jobs, progress=progress)
 
 
 if __name__ == "__main__":

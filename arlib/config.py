@@ -102,11 +102,55 @@ def declared_parameters(notebooks_dir: Path | None = None) -> dict[str, Param]:
     return _declared(str(d), stamp)
 
 
-def notebook_parameters(notebook: Path) -> list[str]:
-    """Names declared in one notebook's parameters cell."""
+def notebook_declared(notebook: Path) -> dict[str, Param]:
+    """The parameters one notebook declares in its parameters cell, by name."""
     nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
     cells = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
-    return [p.name for c in cells for p in parse_parameters_cell("".join(c["source"]))]
+    params = [
+        p for c in cells for p in parse_parameters_cell("".join(c["source"]), Path(notebook).stem)
+    ]
+    return {p.name: p for p in params}
+
+
+def notebook_parameters(notebook: Path) -> list[str]:
+    """Names declared in one notebook's parameters cell."""
+    return list(notebook_declared(notebook))
+
+
+#: a business-unit code names a folder of the run: letters, digits, "-", "_", "." (not first)
+_UNIT_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+#: names a run uses itself beside the unit folders
+RESERVED_NAMES = frozenset(
+    {"group", "index.html", "manifest.json", "forecast_store", "scratch", "demo", "bench"}
+)
+
+
+def check_unit_code(code: Any, source: str | None = None) -> str:
+    """A business-unit code that is safe as a folder name in the run, else a ConfigError.
+
+    >>> check_unit_code("391"), check_unit_code("de-01")
+    ('391', 'de-01')
+    >>> check_unit_code("../x")
+    Traceback (most recent call last):
+    ...
+    arlib.errors.ConfigError: parameter business_unit: '../x' is not a safe unit code: use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit (no path separators, no '..')
+    """
+    text = str(code) if isinstance(code, str | int) and not isinstance(code, bool) else None
+    if text is None or not _UNIT_CODE.fullmatch(text) or ".." in text:
+        raise ConfigError(
+            "business_unit",
+            f"{code!r} is not a safe unit code: use 1-64 letters, digits, '-', "
+            "'_' or '.', starting with a letter or digit (no path separators, no '..')",
+            source,
+        )
+    if text.lower() in RESERVED_NAMES:
+        raise ConfigError(
+            "business_unit",
+            f"{text!r} is a name the run uses itself ({', '.join(sorted(RESERVED_NAMES))}); "
+            "choose another unit code",
+            source,
+        )
+    return text
 
 
 def _is_date_key(name: str) -> bool:
@@ -219,20 +263,27 @@ def validate(
     for key in ("window_months", "trend_months"):
         if key in checked and checked[key] < 1:
             raise ConfigError(key, f"must be >= 1, got {checked[key]}", source)
+    if "business_unit" in values:
+        check_unit_code(checked["business_unit"], source)
     return RunConfig(checked)
 
 
-def load(namespace: Mapping[str, Any]) -> RunConfig:
-    """The run config from a notebook's globals: picks the declared parameters and validates them.
+def load(namespace: Mapping[str, Any], notebook: str | None = None) -> RunConfig:
+    """The run config of one notebook from its globals: exactly the parameters that notebook
+    declares (``notebooks/<notebook>.ipynb``), validated, with that notebook's defaults; a global
+    that merely shares a name with another notebook's parameter is not read.
 
-    Used as ``cfg = arlib.config.load(globals())`` right after the parameters cell. Inside a
+    Used as ``cfg = arlib.config.load(globals(), "health")`` right after the parameters cell.
+    Without ``notebook``, every notebook's parameters are read (a scratch notebook). Inside a
     kernel it also makes :class:`~arlib.errors.ArlibError` show as one line, not a traceback.
     """
     _short_errors_in_kernel()
-    declared = declared_parameters()
-    return validate(
-        {k: namespace[k] for k in declared if k in namespace}, "notebook parameters", declared
-    )
+    if notebook:
+        declared = notebook_declared(project_root() / "notebooks" / f"{notebook}.ipynb")
+    else:
+        declared = declared_parameters()
+    values = {k: namespace[k] for k in declared if k in namespace}
+    return validate(values, f"{notebook or 'notebook'} parameters", declared)
 
 
 def _short_errors_in_kernel() -> None:

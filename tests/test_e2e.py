@@ -25,7 +25,9 @@ def run(tmp_path_factory, small_demo):
         small_demo,
         {
             "aa": "currency: EUR\n",
-            "bb": "currency: CNY\ntrend_months: 12\nreport_language: zh\n",
+            # non-default values the audit stamp must show, per notebook; a GL total to reconcile
+            "bb": "currency: CNY\ntrend_months: 12\nreport_language: zh\nwindow_months: 6\n"
+            "forecast_horizon: 9\ngl_control_total: 1000.0\n",
             "zz": "currency: EUR\n",
             "group": "group_currency: EUR\nfx_rates: {CNY: 0.128}\n",
         },
@@ -60,6 +62,7 @@ def test_exit_code_and_one_line_error_for_the_failing_unit(run):
     line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("FAILED"))
     assert line.startswith("FAILED zz: health: DataError: ") and "business unit 'zz'" in line
     assert (out / "zz" / "health.ipynb").exists()  # partially executed notebook kept
+    assert not list((out / "zz").glob("*.html")) and not (out / "zz" / "kpis.json").exists()
     assert str(out / "index.html") in proc.stdout
 
 
@@ -100,7 +103,8 @@ def test_unit_report_opens_with_summary_and_ends_with_audit_stamp(run):
     kpis = json.loads((out / "aa" / "kpis.json").read_text())
     audit = kpis["audit"]
     assert audit["input_fingerprint"] == kpis["input_fingerprint"] and audit["as_of"] == AS_OF
-    assert audit["generated_at"] and "parameters" in audit
+    assert audit["generated_at"] and audit["run_id"] == kpis["run_id"]
+    assert sorted(audit["notebooks"]) == ["forecast", "health", "provision"]
     for name in ("health", "forecast", "provision"):
         html = (out / "aa" / f"{name}.html").read_text()
         assert (
@@ -127,6 +131,39 @@ def _open_ar_by_hand(frames, bu):
     inv = inv[inv["invoice_date"] <= AS_OF]
     open_amt = inv["amount"] - inv["invoice_id"].map(settled).fillna(0.0)
     return round(open_amt[open_amt > 0.005].sum(), 2)
+
+
+def test_audit_shows_each_notebooks_own_parameters_as_used(run):
+    """bb sets window_months 6 and forecast_horizon 9: each notebook's stamp shows its own
+    values, and no notebook's stamp carries another's parameters or defaults."""
+    _, out, _ = run
+    kpis = json.loads((out / "bb" / "kpis.json").read_text())
+    nbs = kpis["audit"]["notebooks"]
+    assert nbs["health"]["parameters"]["window_months"] == 6
+    assert nbs["forecast"]["parameters"]["forecast_horizon"] == 9
+    assert "forecast_horizon" not in nbs["health"]["parameters"]
+    assert "window_months" not in nbs["forecast"]["parameters"]
+    assert kpis["window_days"] == 184  # the KPIs used 6 months: (2026-04-30, 2026-10-31]
+    assert kpis["forecast_horizon"] == 9
+    health = (out / "bb" / "health.html").read_text()
+    forecast = (out / "bb" / "forecast.html").read_text()
+    assert (
+        "&quot;window_months&quot;: 6" in health
+        and "forecast_horizon" not in health.split("审计信息")[-1]
+    )
+    assert "&quot;forecast_horizon&quot;: 9" in forecast
+    for page in (health, forecast):
+        assert kpis["run_id"] in page
+
+
+def test_the_gl_difference_survives_into_kpis(run):
+    """All three notebooks show the same reconciliation with the GL line; none drops it."""
+    _, out, _ = run
+    kpis = json.loads((out / "bb" / "kpis.json").read_text())
+    rec = kpis["reconciliation"]
+    assert rec["gl_control_total"] == 1000.0
+    assert rec["gl_difference"] == pytest.approx(round(kpis["open_ar"] - 1000.0, 2))
+    assert all("reconciliation" in keys for keys in kpis["sections"].values())
 
 
 @pytest.mark.parametrize("bu", ["aa", "bb"])
@@ -168,7 +205,8 @@ def test_html_is_self_contained_and_shows_no_code(run, bu):
 def test_plain_papermill_run_works(tmp_path, run):
     """`papermill notebooks/health.ipynb out.ipynb -f params.yaml` from the project folder."""
     _, out, _ = run
-    source = json.loads((out / "aa" / "kpis.json").read_text())["parameters"]["source"]
+    audit = json.loads((out / "aa" / "kpis.json").read_text())["audit"]
+    source = audit["notebooks"]["health"]["parameters"]["source"]
     (tmp_path / "aa.yaml").write_text(f'business_unit: aa\nas_of: "{AS_OF}"\nsource: "{source}"\n')
     cmd = [
         sys.executable,

@@ -14,6 +14,7 @@ ARLIB = Path(__file__).resolve().parents[1] / "arlib"
 #: a module may import modules of its own rank or lower; higher ranks are the outer layers
 RANKS = {
     "arlib.errors": 0,
+    "arlib.files": 0,
     "arlib.schemas": 0,
     "arlib.i18n": 0,
     "arlib.ledger": 1,

@@ -98,6 +98,20 @@ def test_readme_documents_every_parameter():
 
 def test_readme_layout_lists_every_module():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    modules = [p.name for p in (ROOT / "arlib").glob("*.py") if p.name != "__init__.py"]
-    missing = [m for m in modules if f"  {m}" not in readme and f" {m}," not in readme]
+    layout = readme[readme.index("## Layout") :]
+    layout = layout[: layout.index("```", layout.index("```") + 3)]
+    modules = [
+        p.relative_to(ROOT / "arlib")
+        for p in (ROOT / "arlib").rglob("*.py")
+        if p.name != "__init__.py"
+    ]
+    # each module stands on a line of its own under its package's folder line
+    missing = [
+        str(m)
+        for m in modules
+        if not any(
+            line.strip().startswith(m.name) or f" {m.name}," in line for line in layout.splitlines()
+        )
+        or (len(m.parts) > 1 and f"  {m.parts[0]}/" not in layout)
+    ]
     assert not missing, f"README layout lacks {missing}"

@@ -38,7 +38,11 @@ def test_a_unit_whose_notebooks_are_nowhere_fails_with_the_fix(monkeypatch, tmp_
     res = runner.run_unit(_job(notebooks=("nosuch",), root="/nowhere"))
     assert res.status == "failed" and res.reports == []
     assert "['nosuch.ipynb'] not found under" in res.errors[0] and "ARLIB_HOME" in res.errors[0]
-    kpis = json.loads(res.files["kpis.json"])
+    # a failed unit leaves no figures that could pass for current: only the reason
+    assert (
+        set(res.files) == {"FAILED.txt"} and "not found under" in res.files["FAILED.txt"].decode()
+    )
+    kpis = res.kpis
     assert (kpis["as_of"], kpis["business_unit"], kpis["audit"]["business_unit"]) == (
         "2026-10-31",
         "aa",

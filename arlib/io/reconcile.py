@@ -282,3 +282,38 @@ class Summary:
             f'<div style="background:{colour};border-left:6px solid {border};padding:8px 12px;'
             f'font-weight:{"bold" if self.alarm else "normal"}">{html.escape(self.text)}</div>'
         )
+
+
+#: the section's heading and lead paragraph (English text; the catalog key of its translation)
+SECTION_TEXT = (
+    "## Data and reconciliation\n\nEvery amount read from the source is accounted for, to the cent: invoices "
+    "read, less quarantined invoices and invoices dated after the report date, less what payments, credit "
+    "notes and write-offs settled, equals open receivables. Cash not applied to an invoice has its own lines. "
+    "When `gl_control_total` is given, open receivables are compared with it. Data problems and how they "
+    "were handled (`validation_policy`) are listed below; quarantined rows are in `quarantine-<frame>.csv` "
+    "beside this report."
+)
+
+
+def section(ledger, cfg) -> pd.DataFrame:
+    """The "Data and reconciliation" section every unit report ends with, written once: heading
+    and lead, the verdict, the reconciliation table, the data problems; the headline figures
+    are recorded in the notebook's section of ``kpis.json``. Returns the reconciliation table."""
+    from IPython.display import Markdown, display
+
+    from arlib.i18n import t
+    from arlib.report.records import record
+    from arlib.report.tables import table
+
+    lang = cfg.report_language
+    rec = reconciliation(ledger, cfg.as_of, cfg.gl_control_total)
+    display(Markdown(t(SECTION_TEXT, lang)))
+    display(summary(rec, cfg.currency, lang))
+    record(kpis(rec))
+    display(table(rec, money=["amount"]))
+    report = getattr(ledger, "load_report", None)
+    if report is not None:
+        display(Markdown(t("### Data problems", lang)))
+        display(report)
+        display(table(report.problems, money=["amount"]))
+    return rec

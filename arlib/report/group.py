@@ -46,15 +46,24 @@ RANKED = {
 }
 
 
-def load_unit_kpis(reports_dir: str | Path) -> list[dict]:
-    """``kpis.json`` of every unit folder under ``reports_dir`` that has figures (a unit whose
-    run failed before computing its open AR is left out; the landing page shows its failure)."""
+def load_unit_kpis(reports_dir: str | Path, units: list[str] | None = None) -> list[dict]:
+    """``kpis.json`` of the given ``units`` under ``reports_dir`` (the runner passes the units of
+    this run that ran to the end, so a folder from another run is never summed); without
+    ``units``, every unit folder there. A unit without figures is left out (the landing page
+    shows its failure)."""
+    folders = (
+        [Path(reports_dir) / u for u in units]
+        if units
+        else sorted(
+            p.parent for p in Path(reports_dir).glob("*/kpis.json") if p.parent.name != "group"
+        )
+    )
     out = []
-    for path in sorted(Path(reports_dir).glob("*/kpis.json")):
-        if path.parent.name != "group":
-            kpis = json.loads(path.read_text(encoding="utf-8"))
-            if kpis.get("open_ar") is not None:
-                out.append(kpis)
+    for folder in folders:
+        path = folder / "kpis.json"
+        kpis = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        if kpis.get("open_ar") is not None:
+            out.append(kpis)
     return out
 
 

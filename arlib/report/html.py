@@ -76,7 +76,10 @@ def to_html(
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = t(cell.source, language)
-            headings += [ln[3:].strip() for ln in cell.source.splitlines() if ln.startswith("## ")]
+            headings += _h2(cell.source)
+        else:  # a section written by an arlib call displays its heading as markdown
+            for o in cell.get("outputs", []):
+                headings += _h2(o.get("data", {}).get("text/markdown", ""))
     first_md = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
     block = top_html + contents(headings, language)
     if block:
@@ -89,6 +92,11 @@ def to_html(
         )
         body, _ = _exporter().from_notebook_node(nb)
     return body
+
+
+def _h2(markdown) -> list[str]:
+    text = "".join(markdown) if isinstance(markdown, list) else markdown
+    return [ln[3:].strip() for ln in text.splitlines() if ln.startswith("## ")]
 
 
 def _visible(cell) -> bool:
@@ -106,6 +114,7 @@ def stamp_html(stamp: dict, lang: str = "en") -> str:
     e = html.escape
     fp = stamp.get("input_fingerprint") or {}
     rows = [
+        (t("Run", lang), stamp.get("run_id")),
         (t("Business unit", lang), stamp.get("business_unit")),
         ("as_of", stamp.get("as_of")),
         (t("Input fingerprint", lang), f"sha256 {fp.get('sha256', 'n/a')}"),

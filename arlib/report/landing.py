@@ -8,19 +8,20 @@ import html
 import json
 import re
 from pathlib import Path
+from urllib.parse import quote
 
+from arlib.files import write_atomic
 from arlib.i18n import t
 from arlib.report.summary import TILES, format_value
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def previous_kpis(out_dir: Path, unit: str) -> tuple[str | None, dict]:
-    """The unit's kpis from the latest earlier run (an ``as_of`` folder beside ``out_dir``)."""
+def previous_kpis(root: Path, as_of: str, unit: str) -> tuple[str | None, dict]:
+    """The unit's kpis from the latest earlier published close (an ``as_of`` folder under the
+    output ``root``)."""
     earlier = sorted(
-        p
-        for p in out_dir.parent.iterdir()
-        if p.is_dir() and _DATE.fullmatch(p.name) and p.name < out_dir.name
+        p for p in Path(root).iterdir() if p.is_dir() and _DATE.fullmatch(p.name) and p.name < as_of
     )
     for d in reversed(earlier):
         path = d / unit / "kpis.json"
@@ -50,20 +51,44 @@ def _tile(key, label, kind, better, kpis, prev, lang) -> str:
     return f'<div class="tile"><div class="k">{e(t(label, lang))}</div><div class="v">{e(format_value(now, kind))}</div>{change}</div>'
 
 
-def _unit_card(out_dir: Path, unit: dict, lang: str) -> str:
+def _href(*parts: str) -> str:
+    """A relative link from path parts, each URL-encoded, then escaped for the attribute.
+
+    >>> _href("a b", "health.html"), _href("x&y", "r.html")
+    ('a%20b/health.html', 'x%26y/r.html')
+    """
+    return html.escape("/".join(quote(str(p), safe="") for p in parts), quote=True)
+
+
+def _status(unit: dict, as_of: str, lang: str) -> str:
+    e = html.escape
+    if unit["status"] == "ok":
+        return f'<span class="ok">{e(t("ok", lang))}</span>'
+    text = (
+        f'<span class="bad">{e(t("failed", lang))}: {e("; ".join(unit.get("errors", [])))}</span>'
+    )
+    last = unit.get("last_complete")
+    if last and last.get("run_id"):  # its earlier reports stay whole in that run's folder
+        first = (last.get("reports") or [""])[0]
+        href = _href("..", ".runs", as_of, last["run_id"], unit["business_unit"], first)
+        label = f"{t('last complete reports', lang)}: {t('run', lang)} {last['run_id']} ({last.get('finished_at') or ''})"
+        text += f' <span class="muted"><a href="{href}">{e(label)}</a></span>'
+    return text
+
+
+def _unit_card(out_dir: Path, unit: dict, lang: str, root: Path, as_of: str) -> str:
     e = html.escape
     bu = unit["business_unit"]
     path = out_dir / bu / "kpis.json"
-    kpis = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    prev_as_of, prev = previous_kpis(out_dir, bu)
-    ok = unit["status"] == "ok"
-    status = (
-        f'<span class="ok">{e(t("ok", lang))}</span>'
-        if ok
-        else f'<span class="bad">{e(t("failed", lang))}: {e("; ".join(unit.get("errors", [])))}</span>'
+    kpis = (
+        json.loads(path.read_text(encoding="utf-8"))
+        if unit["status"] == "ok" and path.exists()
+        else {}
     )
+    prev_as_of, prev = previous_kpis(root, as_of, bu)
+    status = _status(unit, as_of, lang)
     links = " · ".join(
-        f'<a href="{e(bu)}/{e(r)}">{e(Path(r).stem)}</a>' for r in unit.get("reports", [])
+        f'<a href="{_href(bu, r)}">{e(Path(r).stem)}</a>' for r in unit.get("reports", [])
     )
     tiles = "".join(_tile(*h, kpis, prev, lang) for h in TILES if h[0] in kpis)
     since = (
@@ -79,11 +104,36 @@ def _unit_card(out_dir: Path, unit: dict, lang: str) -> str:
     )
 
 
-def render_index(out_dir: Path, manifest: dict, lang: str = "en") -> str:
-    """HTML for the landing page."""
+def _earlier_card(unit: dict, lang: str) -> str:
+    """A unit carried over from an earlier run: named with that run, not summed in the group."""
     e = html.escape
-    as_of = e(str(manifest.get("as_of", "")))
-    cards = "".join(_unit_card(out_dir, u, lang) for u in manifest["units"])
+    bu = unit["business_unit"]
+    links = " · ".join(
+        f'<a href="{_href(bu, r)}">{e(Path(r).stem)}</a>' for r in unit.get("reports", [])
+    )
+    when = f"{t('run', lang)} {unit.get('run_id') or '?'} ({unit.get('finished_at') or '?'})"
+    return (
+        f'<section class="unit earlier"><h2>{e(bu)} <span class="muted">{e(t("from an earlier run", lang))}: '
+        f'{e(when)}</span></h2><div class="links">{e(t("Reports", lang))}: {links}</div></section>'
+    )
+
+
+def render_index(out_dir: Path, manifest: dict, lang: str = "en", root: Path | None = None) -> str:
+    """HTML for the landing page of a run folder; ``root`` holds the published closes that the
+    movement arrows compare with (default: the folder's parent)."""
+    e = html.escape
+    as_of_raw = str(manifest.get("as_of", ""))
+    as_of = e(as_of_raw)
+    root = Path(root) if root is not None else Path(out_dir).parent
+    cards = "".join(_unit_card(out_dir, u, lang, root, as_of_raw) for u in manifest["units"])
+    earlier = manifest.get("earlier_units") or []
+    if earlier:
+        note = t("not part of this run, not in the group report", lang)
+        cards += (
+            f'<h2 class="earlier-head">{e(t("Units from earlier runs", lang))} '
+            f'<span class="muted">({e(note)})</span></h2>'
+            + "".join(_earlier_card(u, lang) for u in earlier)
+        )
     group = manifest.get("group")
     group_link = ""
     if group:
@@ -113,13 +163,15 @@ footer {{ margin-top: 24px; font-size: 12px; color: #666; }}
 </style></head><body>
 <h1>{e(t("Accounts receivable reports", lang))} — {as_of}</h1>
 <p>{headline}</p>{group_link}
+<p class="muted">{e(t("Run", lang))} {e(str(manifest.get("run_id") or ""))} · {e(str(manifest.get("finished_at") or ""))}</p>
 {cards}
 <footer>arlib {e(str(manifest.get("arlib_version", "")))} · {e(t("amounts in each unit's currency", lang))}</footer>
 </body></html>
 """
 
 
-def write_index(out_dir: Path, manifest: dict, lang: str = "en") -> Path:
-    path = out_dir / "index.html"
-    path.write_text(render_index(out_dir, manifest, lang), encoding="utf-8")
+def write_index(out_dir: Path, manifest: dict, lang: str = "en", root: Path | None = None) -> Path:
+    """Write ``index.html`` of a run folder whole (temp file, then rename)."""
+    path = Path(out_dir) / "index.html"
+    write_atomic(path, render_index(out_dir, manifest, lang, root))
     return path

@@ -33,6 +33,7 @@ from arlib.run.runner import (
     _error_line,
     failed,
     run_unit,
+    unit_dir,
     write_files,
 )
 
@@ -71,7 +72,7 @@ def run_jobs(
         futures = {client.submit(task, job, key=_task_key(job), pure=False): job for job in jobs}
         for fut in as_completed(futures):
             job = futures[fut]
-            done(_collect(fut, job, out_root / job.as_of / job.business_unit))
+            done(_collect(fut, job, unit_dir(out_root, job)))
     finally:
         if client is not scheduler:
             client.close()

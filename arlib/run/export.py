@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from arlib.files import write_atomic
 from arlib.i18n import t
 from arlib.report.html import to_html
+from arlib.run.audit import notebook_stamp
 
 
 def export_reports(executed: list, kpis: dict, out_dir: Path) -> list[str]:
@@ -13,13 +15,13 @@ def export_reports(executed: list, kpis: dict, out_dir: Path) -> list[str]:
     summary from the unit's merged figures, contents, the report, the audit stamp."""
     from arlib.report.summary import top_block
 
-    lang = (kpis.get("parameters") or {}).get("report_language", "en")
-    top = top_block(kpis, lang)
+    audit = kpis.get("audit") or {}
     names = []
     for stem, nb in executed:
+        stamp = notebook_stamp(audit, stem)
+        lang = (stamp.get("parameters") or {}).get("report_language", "en")
+        top = top_block(kpis, lang)
         title = f"{t(stem.capitalize() + ' report', lang)}: {kpis.get('business_unit')}, {t('as of', lang)} {kpis.get('as_of')}"
-        (Path(out_dir) / f"{stem}.html").write_text(
-            to_html(nb, title, lang, top, kpis.get("audit")), encoding="utf-8"
-        )
+        write_atomic(Path(out_dir) / f"{stem}.html", to_html(nb, title, lang, top, stamp))
         names.append(f"{stem}.html")
     return names

@@ -8,12 +8,19 @@ there is no group report.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
-from arlib.config import GROUP_FILE, read_yaml, validate
+from arlib.config import (
+    ARLIB_VERSION,
+    GROUP_FILE,
+    notebook_declared,
+    project_root,
+    read_yaml,
+    validate,
+)
 from arlib.errors import ArlibError
+from arlib.i18n import t
 
 GROUP_NOTEBOOK = "group"
 
@@ -26,52 +33,63 @@ def group_params_file(params: list[str] | None, root: Path) -> Path | None:
     return path if path.exists() else None
 
 
-def run_group(params_file: Path, as_of: str, out_dir: Path, root: Path) -> dict:
-    """Execute and export the group report; returns its manifest entry (status, errors, reports)."""
+def group_config(params_file: Path, as_of: str, out_dir: Path, units: list[str]):
+    """The group report's validated parameters (checked before any unit runs, and by the dry
+    run): ``units`` are this run's units it consolidates, nothing else on disk."""
+    raw = dict(
+        read_yaml(params_file),
+        as_of=as_of,
+        reports_dir=str(out_dir),
+        output_dir=str(Path(out_dir) / "group"),
+        units=list(units),
+    )
+    return validate(raw, str(params_file), notebook_declared(notebook_path()))
+
+
+def notebook_path() -> Path:
+    return project_root() / "notebooks" / f"{GROUP_NOTEBOOK}.ipynb"
+
+
+def run_group(
+    params_file: Path, as_of: str, out_dir: Path, units: list[str], run_id: str = ""
+) -> dict:
+    """Execute and export the group report of this run's ``units`` (those that ran to the end);
+    returns its manifest entry (status, errors, reports)."""
+    from arlib.files import write_atomic, write_json
     from arlib.report.html import to_html
     from arlib.report.records import collect_kpis
-    from arlib.run.audit import audit_stamp
+    from arlib.run.audit import audit_stamp, notebook_stamp
     from arlib.run.runner import _error_line, _execute
 
     t0 = time.perf_counter()
-    entry = {"status": "ok", "errors": [], "reports": [], "params_file": str(params_file)}
+    entry = {
+        "status": "ok",
+        "errors": [],
+        "reports": [],
+        "params_file": str(params_file),
+        "units": list(units),
+    }
     group_dir = out_dir / "group"
     group_dir.mkdir(parents=True, exist_ok=True)
     try:
-        raw = dict(
-            read_yaml(params_file), as_of=as_of, reports_dir=str(out_dir), output_dir=str(group_dir)
-        )
-        cfg = validate(raw, str(params_file))
+        cfg = group_config(params_file, as_of, out_dir, units)
     except ArlibError as e:
         return dict(entry, status="failed", errors=[str(e)])
-    nb, exc = _execute(
-        root / "notebooks" / f"{GROUP_NOTEBOOK}.ipynb",
-        group_dir / "group.ipynb",
-        dict(cfg),
-        str(root),
-    )
+    nb, exc = _execute(notebook_path(), group_dir / "group.ipynb", dict(cfg), str(project_root()))
     if exc is not None:
         entry.update(status="failed", errors=[f"group: {_error_line(exc)}"])
-    if nb is not None:
-        kpis = collect_kpis(nb)
-        from arlib.config import ARLIB_VERSION as __version__
-        from arlib.config import notebook_parameters
-
-        own = {
-            k: cfg[k] for k in notebook_parameters(root / "notebooks" / f"{GROUP_NOTEBOOK}.ipynb")
-        }
-        kpis.update(as_of=as_of, arlib_version=__version__, parameters=own)
-        kpis["audit"] = audit_stamp(kpis, root)
-        from arlib.i18n import t
-
+    elif nb is not None:
+        section = collect_kpis(nb)
+        kpis = dict(section, as_of=as_of, arlib_version=ARLIB_VERSION, run_id=run_id or None)
+        kpis.pop("parameters", None)
+        kpis["audit"] = audit_stamp(
+            kpis, {GROUP_NOTEBOOK: {"parameters": dict(cfg)}}, project_root()
+        )
         lang = cfg["report_language"]
         title = f"{t('Group report', lang)}, {t('as of', lang)} {as_of}"
-        (group_dir / "group.html").write_text(
-            to_html(nb, title, lang, stamp=kpis["audit"]), encoding="utf-8"
-        )
-        (group_dir / "kpis.json").write_text(
-            json.dumps(kpis, indent=2, ensure_ascii=False, sort_keys=True), encoding="utf-8"
-        )
+        stamp = notebook_stamp(kpis["audit"], GROUP_NOTEBOOK)
+        write_atomic(group_dir / "group.html", to_html(nb, title, lang, stamp=stamp))
+        write_json(group_dir / "kpis.json", kpis)
         entry["reports"] = ["group.html"]
     entry["duration_s"] = round(time.perf_counter() - t0, 2)
     return entry

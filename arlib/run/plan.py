@@ -15,8 +15,10 @@ def plan_jobs(
     units: list[str] | None,
     as_of: str | None,
     notebooks: list[str] | None,
-) -> tuple[list[UnitJob], Path]:
-    """Validate every selected unit's params (all errors before anything runs)."""
+) -> tuple[list[UnitJob], Path, dict[str, set[str]]]:
+    """Validate every unit's params (all errors before anything runs): the selected units' jobs,
+    the project root, and every unit the params define per close date (a run of some units
+    carries the others over from their earlier run)."""
     root = project_root()
     files = unit_files([Path(p) for p in params] if params else [root / "params"])
     nbs = tuple(str(p) for p in find_notebooks(root, notebooks))
@@ -29,6 +31,14 @@ def plan_jobs(
         jobs.append(
             UnitJob(cfg["business_unit"], cfg["as_of"], dict(cfg), str(unit_file), nbs, str(root))
         )
+    dup = {
+        j.business_unit for j in jobs if sum(k.business_unit == j.business_unit for k in jobs) > 1
+    }
+    if dup:
+        raise ConfigError("business_unit", f"defined by more than one params file: {sorted(dup)}")
+    defined: dict[str, set[str]] = {}
+    for j in jobs:
+        defined.setdefault(j.as_of, set()).add(j.business_unit)
     if units:
         known = {j.business_unit for j in jobs}
         unknown = [u for u in units if u not in known]
@@ -37,13 +47,8 @@ def plan_jobs(
                 "--bu", f"unknown business unit(s) {unknown}; params define {sorted(known)}"
             )
         jobs = [j for j in jobs if j.business_unit in units]
-    dup = {
-        j.business_unit for j in jobs if sum(k.business_unit == j.business_unit for k in jobs) > 1
-    }
-    if dup:
-        raise ConfigError("business_unit", f"defined by more than one params file: {sorted(dup)}")
     if not jobs:
         raise ConfigError(
             "--params", "no business-unit params files found (add params/<unit>.yaml)"
         )
-    return jobs, root
+    return jobs, root, defined

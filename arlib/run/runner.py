@@ -53,6 +53,7 @@ class UnitJob:
     params_file: str
     notebooks: tuple[str, ...]  # absolute paths
     root: str  # project root: the kernels' working directory
+    run_id: str = ""  # the run it belongs to (set when the run starts)
 
 
 @dataclass
@@ -176,47 +177,23 @@ def _exercise_exporter() -> None:
 
 
 def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
-    """Execute the unit's notebooks into ``workdir`` (or a temp dir whose files are returned)."""
+    """Execute the unit's notebooks into ``workdir`` (or a temp dir whose files are returned).
+
+    Each notebook's records are its section; the sections merge into ``kpis.json`` without
+    overwriting (:func:`arlib.report.records.merge_sections`). A unit that fails keeps only its
+    executed notebooks and ``FAILED.txt``: no report or export that could pass for current."""
     light_imports()
-    from arlib.report.records import collect_kpis
-    from arlib.run.audit import audit_stamp
-    from arlib.run.export import export_reports
-
     warming = _warm_export()
-
     t0 = time.perf_counter()
     res = UnitResult(job.business_unit, job.as_of)
     tmp = None if workdir else tempfile.TemporaryDirectory(prefix=f"arlib-{job.business_unit}-")
     out_dir = Path(workdir or tmp.name)
     out_dir.mkdir(parents=True, exist_ok=True)
-    params = dict(job.params, output_dir=str(out_dir))
     try:
-        try:
-            notebooks, cwd = _locate(job)
-        except ArlibError as e:
-            notebooks, cwd = [], job.root
-            res.status, res.errors = "failed", [str(e)]
-        executed = []
-        for nb_path in notebooks:
-            t1 = time.perf_counter()
-            nb, exc = _execute(nb_path, out_dir / f"{nb_path.stem}.ipynb", params, cwd)
-            if exc is not None:
-                res.status = "failed"
-                res.errors.append(f"{nb_path.stem}: {_error_line(exc)}")
-            if nb is not None:
-                res.kpis.update(collect_kpis(nb))
-                executed.append((nb_path.stem, nb))
-            res.notebook_seconds[nb_path.stem] = round(time.perf_counter() - t1, 2)
-        res.kpis.setdefault("business_unit", job.business_unit)
-        res.kpis.setdefault("as_of", job.as_of)
-        res.kpis["audit"] = audit_stamp(res.kpis, cwd)  # this machine's checkout (a worker's own)
-        # exported once every notebook has run: each report opens with the unit's whole summary
+        sections, executed, cwd = _execute_all(job, out_dir, res)
         if warming is not None:
             warming.join()
-        res.reports = export_reports(executed, res.kpis, out_dir)
-        (out_dir / "kpis.json").write_text(
-            json.dumps(res.kpis, indent=2, ensure_ascii=False, sort_keys=True), encoding="utf-8"
-        )
+        _finish(job, res, sections, executed, out_dir, cwd)
         if tmp:
             res.files = {
                 str(p.relative_to(out_dir)): p.read_bytes()
@@ -228,6 +205,84 @@ def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
             tmp.cleanup()
     res.duration_s = round(time.perf_counter() - t0, 2)
     return res
+
+
+def _execute_all(job: UnitJob, out_dir: Path, res: UnitResult) -> tuple[dict, list, str]:
+    """Run the unit's notebooks one after the other: (sections by notebook, executed, cwd)."""
+    from arlib.report.records import collect_kpis
+
+    try:
+        notebooks, cwd = _locate(job)
+    except ArlibError as e:
+        res.status, res.errors = "failed", [str(e)]
+        return {}, [], job.root
+    params = dict(job.params, output_dir=str(out_dir))
+    sections, executed = {}, []
+    for nb_path in notebooks:
+        t1 = time.perf_counter()
+        nb, exc = _execute(nb_path, out_dir / f"{nb_path.stem}.ipynb", params, cwd)
+        if exc is not None:
+            res.status = "failed"
+            res.errors.append(f"{nb_path.stem}: {_error_line(exc)}")
+        elif nb is not None:
+            sections[nb_path.stem] = collect_kpis(nb)
+            executed.append((nb_path.stem, nb))
+        res.notebook_seconds[nb_path.stem] = round(time.perf_counter() - t1, 2)
+    return sections, executed, cwd
+
+
+def _finish(job: UnitJob, res: UnitResult, sections: dict, executed: list, out_dir: Path, cwd: str):
+    """Merge the sections into the unit's figures and write its reports and ``kpis.json``; a
+    failed unit (or one whose files cannot be written) is scrubbed instead."""
+    from arlib.files import write_json
+    from arlib.report.records import SectionConflict, merge_sections
+    from arlib.run.audit import audit_stamp
+    from arlib.run.export import export_reports
+
+    try:
+        flat = merge_sections(sections)
+    except SectionConflict as e:
+        res.status, flat = "failed", {}
+        res.errors.append(str(e))
+    kpis = dict(flat, business_unit=job.business_unit, as_of=job.as_of, run_id=job.run_id or None)
+    kpis["sections"] = {
+        name: sorted(k for k in values if k != "parameters") for name, values in sections.items()
+    }
+    kpis["audit"] = audit_stamp(kpis, sections, cwd)  # this machine's checkout (a worker's own)
+    res.kpis = kpis
+    if res.status == "ok":
+        try:
+            res.reports = export_reports(executed, kpis, out_dir)
+            write_json(out_dir / "kpis.json", kpis)
+            return
+        except OSError as e:  # disk full, read-only: the unit fails, nothing half-written stays
+            res.status = "failed"
+            res.errors.append(
+                f"could not write the reports: {e.strerror or e} ({Path(e.filename or '').name})"
+            )
+    res.reports = []
+    scrub_failed(out_dir, res.errors, job.run_id)
+
+
+def scrub_failed(unit_dir: Path, errors: list[str], run_id: str = "") -> None:
+    """Leave a failed unit's folder with its executed notebooks (to see where it stopped) and
+    ``FAILED.txt``; reports, figures and exports are removed, so none can pass for current."""
+    import shutil
+
+    for p in sorted(unit_dir.iterdir()):
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.suffix != ".ipynb":
+            p.unlink(missing_ok=True)
+    text = (
+        f"run {run_id or '-'}: this unit failed; its reports were not produced.\n"
+        + "\n".join(errors)
+        + "\n"
+    )
+    try:
+        (unit_dir / "FAILED.txt").write_text(text, encoding="utf-8")
+    except OSError:  # a full disk: the manifest still says why
+        pass
 
 
 def write_files(result: UnitResult, unit_dir: Path) -> None:
@@ -322,10 +377,13 @@ def run_jobs(
     ``task(job, workdir) -> UnitResult`` runs one unit (default :func:`run_unit`)."""
     task = task or run_unit
     done = Progress(len(jobs), progress)
-    dirs = {j.business_unit: str(out_root / j.as_of / j.business_unit) for j in jobs}
+    dirs = {j.business_unit: str(unit_dir(out_root, j)) for j in jobs}
     if n_jobs <= 1 or len(jobs) == 1:
         for j in jobs:
-            done(task(j, dirs[j.business_unit]))
+            try:
+                done(task(j, dirs[j.business_unit]))
+            except Exception as e:  # the runner itself failed for this unit
+                done(failed(j, f"runner: {_error_line(e)}"))
         return done.close(jobs)
     broken = _pool_round(longest_first(jobs, out_root), dirs, n_jobs, task, done)
     for (
@@ -334,6 +392,14 @@ def run_jobs(
         for again in _pool_round([j], dirs, 1, task, done):
             done(failed(again, "worker process died while running it (killed, or out of memory)"))
     return done.close(jobs)
+
+
+def unit_dir(out_root: Path, job: UnitJob) -> Path:
+    """Where a unit builds: in its run's folder (``.runs/<as_of>/<run_id>/<unit>``), or
+    ``<as_of>/<unit>`` for a job outside a run."""
+    if job.run_id:
+        return Path(out_root) / ".runs" / job.as_of / job.run_id / job.business_unit
+    return Path(out_root) / job.as_of / job.business_unit
 
 
 def previous_durations(out_root: Path, jobs: list[UnitJob]) -> dict[str, float]:
@@ -406,18 +472,8 @@ def manifest_entry(job: UnitJob, res: UnitResult) -> dict:
         "duration_s": res.duration_s,
         "notebook_seconds": res.notebook_seconds,
         "input_fingerprint": res.kpis.get("input_fingerprint"),
+        "run_id": job.run_id or None,
         "params_file": job.params_file,
         "parameters": redacted(job.params),
         "reports": res.reports,
     }
-
-
-def write_manifest(out_dir: Path, entries: list[dict], meta: dict) -> dict:
-    """Merge this run's units into ``out_dir/manifest.json`` (units run earlier are kept)."""
-    path = out_dir / "manifest.json"
-    old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    units = {u["business_unit"]: u for u in old.get("units", [])}
-    units.update({e["business_unit"]: e for e in entries})
-    manifest = dict(meta, units=[units[k] for k in sorted(units)])
-    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    return manifest
