@@ -1,0 +1,128 @@
+"""arlib.forecast.history: runs kept with their close, read back typed, set against actuals."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from arlib.forecast.history import (
+    forecast_vs_actual,
+    load_forecasts,
+    save_forecast,
+    store_path,
+)
+
+
+def _fc(uid: str, first: str, yhat) -> pd.DataFrame:
+    """A run's forecast of ``len(yhat)`` months from ``first``, shaped like the engine's."""
+    return pd.DataFrame(
+        {
+            "unique_id": uid,
+            "ds": pd.date_range(first, periods=len(yhat), freq="MS"),
+            "model": "auto",
+            "yhat": [float(v) for v in yhat],
+            "yhat_lo_80": [v - 10.0 for v in yhat],
+            "yhat_hi_80": [v + 10.0 for v in yhat],
+            "fitted": "ets",
+        }
+    )
+
+
+def _publish(root, as_of: str, fc: pd.DataFrame, unit: str = "391"):
+    """What a published close holds: ``<root>/<as_of>/<unit>/forecast_<unit>_<as_of>.csv``."""
+    return save_forecast(fc, root / as_of / unit, as_of, tag=unit)
+
+
+def _series(uid="391", start="2013-01-01", y=(10, 20, 30, 40, 50, 60)) -> pd.DataFrame:
+    ds = pd.date_range(start, periods=len(y), freq="MS")
+    return pd.DataFrame({"unique_id": uid, "ds": ds, "y": [float(v) for v in y]})
+
+
+def test_numeric_unit_codes_come_back_as_text_and_merge(tmp_path):
+    # the IBM sample's units: "391" used to come back as 391 (int) and break the merge
+    out_dir = tmp_path / "2013-06-30" / "391"  # the runner's unit output folder
+    p = save_forecast(_fc("391", "2013-07-01", [100, 110]), out_dir, "2013-06-30", tag="391")
+    assert p == out_dir / "forecast_391_2013-06-30.csv"
+    first = p.read_bytes()
+    assert (
+        save_forecast(
+            _fc("391", "2013-07-01", [100, 110]), out_dir, "2013-06-30", "391"
+        ).read_bytes()
+        == first
+    )
+    _publish(tmp_path, "2013-06-30", _fc("007", "2013-07-01", [5]), unit="007")
+
+    assert store_path(None, str(out_dir)) == tmp_path  # history is read from the output root
+    stored = load_forecasts(tmp_path, "391", before="2013-12-31")
+    assert stored["unique_id"].tolist() == ["391", "391"]
+    assert all(type(u) is str for u in stored["unique_id"])
+    assert stored["as_of"].dtype == "datetime64[ns]" and stored["ds"].dtype == "datetime64[ns]"
+    assert load_forecasts(tmp_path, "007")["unique_id"].tolist() == ["007"]
+
+    actual = _series("391", "2013-07-01", [95, 112])
+    fva = forecast_vs_actual(stored, actual)
+    assert fva["error"].tolist() == [5.0, -2.0]  # 100 - 95, 110 - 112
+    assert fva["step"].tolist() == [1, 2] and fva["y"].tolist() == [95.0, 112.0]
+    # actuals whose codes were parsed as numbers still meet the stored text codes
+    as_int = actual.assign(unique_id=391)
+    assert forecast_vs_actual(stored, as_int)["error"].tolist() == [5.0, -2.0]
+
+
+def test_history_is_only_the_published_closes_before_this_one(tmp_path):
+    _publish(tmp_path, "2013-06-30", _fc("391", "2013-07-01", [100, 110, 120]))
+    _publish(tmp_path, "2013-09-30", _fc("391", "2013-10-01", [200, 210, 220]))
+    _publish(tmp_path, "2013-12-31", _fc("391", "2014-01-01", [300, 310, 320]))
+    _publish(tmp_path, "2014-03-31", _fc("391", "2014-04-01", [400, 410, 420]))
+    _publish(tmp_path, "2013-06-30", _fc("406", "2013-07-01", [1, 2, 3]), unit="406")
+    got = load_forecasts(tmp_path, "391", before="2013-12-31")
+    assert got["as_of"].dt.strftime("%Y-%m-%d").unique().tolist() == ["2013-06-30", "2013-09-30"]
+    assert got["yhat"].tolist() == [100.0, 110, 120, 200, 210, 220]
+    assert set(got["unique_id"]) == {"391"}  # unit 406 of the same close is not 391's history
+    assert load_forecasts(tmp_path, "391")["as_of"].nunique() == 4  # no `before`: every run
+
+
+def test_legacy_store_is_read_and_a_close_folder_wins(tmp_path):
+    legacy = tmp_path / "forecast_store"  # the earlier version's flat files
+    save_forecast(_fc("391", "2013-04-01", [50, 60]), legacy, "2013-03-31", tag="391")
+    save_forecast(_fc("391", "2013-07-01", [-1, -1]), legacy, "2013-06-30", tag="391")
+    _publish(tmp_path, "2013-06-30", _fc("391", "2013-07-01", [100, 110]))
+    # a published close may be a symlink to its run folder
+    run = tmp_path / ".runs" / "run-b"
+    save_forecast(_fc("391", "2013-10-01", [200]), run / "391", "2013-09-30", tag="391")
+    (tmp_path / "2013-09-30").symlink_to(run, target_is_directory=True)
+    # not published closes: never history
+    save_forecast(
+        _fc("391", "2013-06-01", [7]), tmp_path / ".runs" / "x" / "391", "2013-05-31", "391"
+    )
+    save_forecast(
+        _fc("391", "2013-05-01", [8]), tmp_path / "2013-13-99x" / "391", "2013-04-30", "391"
+    )
+    save_forecast(
+        _fc("391", "2013-06-01", [9]), tmp_path / "2013-13-99" / "391", "2013-05-30", "391"
+    )
+
+    got = load_forecasts(tmp_path, "391", before="2013-12-31")
+    runs = got.groupby(got["as_of"].dt.strftime("%Y-%m-%d"))["yhat"].apply(list).to_dict()
+    assert runs == {"2013-03-31": [50.0, 60.0], "2013-06-30": [100.0, 110.0], "2013-09-30": [200.0]}
+
+
+def test_a_corrupt_stored_file_is_skipped_with_a_warning_naming_it(tmp_path):
+    _publish(tmp_path, "2013-06-30", _fc("391", "2013-07-01", [100]))
+    bad = tmp_path / "2013-09-30" / "391" / "forecast_391_2013-09-30.csv"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"\x00\xff\xfe garbage\nno,forecast\n")
+    bad_date = tmp_path / "2013-10-31" / "391" / "forecast_391_2013-10-31.csv"
+    bad_date.parent.mkdir(parents=True)
+    bad_date.write_text("as_of,unique_id,ds,model,yhat\n2013-10-31,391,not a date,auto,1.0\n")
+    with pytest.warns(UserWarning) as caught:
+        got = load_forecasts(tmp_path, "391", before="2013-12-31")
+    text = " ".join(str(w.message) for w in caught)
+    assert "forecast_391_2013-09-30.csv" in text and "forecast_391_2013-10-31.csv" in text
+    assert got["as_of"].dt.strftime("%Y-%m-%d").unique().tolist() == ["2013-06-30"]
+    assert got["yhat"].tolist() == [100.0]
+
+
+def test_store_path_is_the_output_root():
+    assert store_path("shared/closes", "outputs/2013-06-30/391").as_posix() == "shared/closes"
+    assert store_path(None, "outputs/2013-06-30/391").as_posix() == "outputs"
+    assert store_path(None, "outputs/scratch").as_posix() == "outputs/scratch"
