@@ -1,4 +1,5 @@
-"""arlib.forecast.history: runs kept with their close, read back typed, set against actuals."""
+"""arlib.forecast.history: runs kept with their close, read back typed, set against actuals;
+the first close falls back to the backtest."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import pandas as pd
 import pytest
 
 from arlib.forecast.history import (
+    backtest_vs_actual,
     forecast_vs_actual,
     load_forecasts,
+    runs_vs_actual,
     save_forecast,
     store_path,
 )
+
+FVA_COLUMNS = ["as_of", "unique_id", "ds", "model", "yhat", "step", "y", "error", "source"]
 
 
 def _fc(uid: str, first: str, yhat) -> pd.DataFrame:
@@ -120,6 +125,79 @@ def test_a_corrupt_stored_file_is_skipped_with_a_warning_naming_it(tmp_path):
     assert "forecast_391_2013-09-30.csv" in text and "forecast_391_2013-10-31.csv" in text
     assert got["as_of"].dt.strftime("%Y-%m-%d").unique().tolist() == ["2013-06-30"]
     assert got["yhat"].tolist() == [100.0]
+
+
+def _bt() -> pd.DataFrame:
+    """Backtest of unit 391: two cut-offs of two steps, two methods (y as the backtest has it)."""
+    return pd.DataFrame(
+        {
+            "unique_id": "391",
+            "cutoff": pd.to_datetime(["2013-02-01"] * 2 + ["2013-03-01"] * 2).tolist() * 2,
+            "ds": pd.to_datetime(["2013-03-01", "2013-04-01", "2013-04-01", "2013-05-01"] * 2),
+            "model": ["auto"] * 4 + ["snaive"] * 4,
+            "yhat": [31.0, 38, 42, 50, 8, 25, 25, 20],
+            "yhat_lo_80": [29.0, 37, 39, 49, 0, 0, 0, 0],
+            "yhat_hi_80": [32.0, 39, 41, 51, 30, 30, 30, 30],
+            "fitted": "ets",
+            "y": [30.0, 40, 40, 50] * 2,
+        }
+    )
+
+
+def test_first_close_shows_the_chosen_methods_backtest(tmp_path):
+    got = runs_vs_actual(tmp_path, "391", "2013-06-30", _series(), _bt(), "auto")
+    assert list(got.columns) == [
+        "as_of",
+        "unique_id",
+        "ds",
+        "model",
+        "yhat",
+        "yhat_lo_80",
+        "yhat_hi_80",
+        "fitted",
+        "step",
+        "y",
+        "error",
+        "source",
+    ]
+    want = pd.DataFrame(
+        {
+            "as_of": pd.to_datetime(["2013-02-01", "2013-02-01", "2013-03-01", "2013-03-01"]),
+            "unique_id": "391",
+            "ds": pd.to_datetime(["2013-03-01", "2013-04-01", "2013-04-01", "2013-05-01"]),
+            "model": "auto",
+            "yhat": [31.0, 38, 42, 50],
+            "step": [1, 2, 1, 2],
+            "y": [30.0, 40, 40, 50],  # the series' March, April, April, May
+            "error": [1.0, -2, 2, 0],
+            "source": "backtest",
+        }
+    )
+    pd.testing.assert_frame_equal(got[want.columns], want)
+    assert got.equals(backtest_vs_actual(_bt(), _series(), "auto"))
+
+
+def test_earlier_runs_replace_the_backtest_once_they_have_actuals(tmp_path):
+    series = _series(y=(10, 20, 30, 40, 50, 60, 70))  # January to July 2013
+    # a run whose periods have no actual yet does not empty the section: the backtest stays
+    _publish(tmp_path, "2013-07-31", _fc("391", "2013-08-01", [80]))
+    only_future = runs_vs_actual(tmp_path, "391", "2013-08-31", series, _bt(), "auto")
+    assert set(only_future["source"]) == {"backtest"} and len(only_future) == 4
+    _publish(tmp_path, "2013-05-31", _fc("391", "2013-06-01", [55, 75, 99]))
+    got = runs_vs_actual(tmp_path, "391", "2013-08-31", series, _bt(), "auto")
+    assert got["source"].unique().tolist() == ["earlier run"]
+    assert got["error"].tolist() == [-5.0, 5.0]  # June 55 - 60, July 75 - 70; August not yet
+    assert got["as_of"].dt.strftime("%Y-%m-%d").unique().tolist() == ["2013-05-31"]
+
+
+def test_nothing_at_all_is_an_empty_typed_frame(tmp_path):
+    got = runs_vs_actual(tmp_path, "391", "2013-06-30", _series())
+    assert got.empty and list(got.columns) == FVA_COLUMNS
+    dtypes = got.dtypes.astype(str).to_dict()
+    assert dtypes["as_of"] == dtypes["ds"] == "datetime64[ns]"
+    assert dtypes["yhat"] == dtypes["y"] == dtypes["error"] == "float64"
+    assert dtypes["step"] == "int64" and dtypes["unique_id"] == dtypes["source"] == "object"
+    assert runs_vs_actual(tmp_path, "391", "2013-06-30", _series(), _bt(), "theta").empty
 
 
 def test_store_path_is_the_output_root():

@@ -11,6 +11,10 @@ read history from the *published* closes under the output root only (:func:`load
 Folders whose name is not a calendar date (``.runs``, a staging folder, ``2013-13-99``) are never
 read, so an unpublished or half-written run is never history. ``unique_id`` is text throughout:
 unit codes such as ``"391"`` or ``"007"`` keep their form when read back and when merged.
+
+:func:`runs_vs_actual` is the report section's one call: earlier runs against what was
+collected, or, while there are none yet (the first close of a project), the chosen method's
+rolling-origin backtest (:func:`backtest_vs_actual`), with a ``source`` column saying which.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from arlib.forecast.backtest import CUTOFF
 from arlib.forecast.engine import DS, MODEL, UID, YHAT, Y
 
-AS_OF, STEP, ERROR = "as_of", "step", "error"
+AS_OF, STEP, ERROR, SOURCE = "as_of", "step", "error", "source"
+EARLIER_RUN, BACKTEST = "earlier run", "backtest"
 #: the columns every stored run has (plus the interval columns and ``fitted`` of the forecast)
 RUN_COLUMNS = (AS_OF, UID, DS, MODEL, YHAT)
 LEGACY_STORE = "forecast_store"
@@ -169,3 +175,41 @@ def forecast_vs_actual(stored: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFr
     out = st.merge(act, on=[UID, DS], how="inner")
     out[ERROR] = out[YHAT] - out[Y]
     return out.sort_values([AS_OF, UID, MODEL, DS], kind="stable").reset_index(drop=True)
+
+
+def backtest_vs_actual(backtest_runs: pd.DataFrame, series: pd.DataFrame, method: str):
+    """The ``method``'s rolling-origin backtest forecasts (from
+    :func:`arlib.forecast.backtest.backtest`) as if each cut-off had been a run: the columns of
+    :func:`forecast_vs_actual` with ``as_of`` = the ``cutoff``, plus ``source`` = "backtest".
+    """
+    part = backtest_runs.loc[backtest_runs[MODEL] == method].drop(columns=[Y], errors="ignore")
+    part = part.rename(columns={CUTOFF: AS_OF})
+    part = part[[AS_OF, *[c for c in part.columns if c != AS_OF]]].assign(
+        **{c: pd.to_datetime(part[c]).astype("datetime64[ns]") for c in (AS_OF, DS)}
+    )
+    return forecast_vs_actual(part, series).assign(**{SOURCE: BACKTEST})
+
+
+def runs_vs_actual(
+    store,
+    tag: str,
+    as_of,
+    series: pd.DataFrame,
+    backtest_runs: pd.DataFrame | None = None,
+    method: str | None = None,
+) -> pd.DataFrame:
+    """The section "forecast against actual, run by run": the forecasts of earlier published
+    closes of ``tag`` (before ``as_of``) against ``series`` (``unique_id, ds, y``) with
+    ``source`` = "earlier run" when any has an actual by now; else the ``method``'s backtest
+    (:func:`backtest_vs_actual`, ``source`` = "backtest"), so the section is not empty on a
+    project's first close.
+
+    Returns the columns of :func:`forecast_vs_actual` plus ``source``; with neither earlier
+    runs nor a backtest, an empty frame with ``as_of, unique_id, ds, model, yhat, step, y,
+    error, source`` typed.
+    """
+    stored = load_forecasts(store, tag, before=as_of)
+    earlier = forecast_vs_actual(stored, series).assign(**{SOURCE: EARLIER_RUN})
+    if len(earlier) or backtest_runs is None or method is None:
+        return earlier
+    return backtest_vs_actual(backtest_runs, series, method)
