@@ -1,12 +1,19 @@
 """arlib.forecast.history: runs kept with their close, read back typed, set against actuals;
-the first close falls back to the backtest."""
+the first close falls back to the backtest; the runs chart never shows an empty 1970 axis."""
 
 from __future__ import annotations
 
-import pandas as pd
-import pytest
+import matplotlib
 
-from arlib.forecast.history import (
+matplotlib.use("Agg")
+
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from arlib.forecast.history import (  # noqa: E402
     backtest_vs_actual,
     forecast_vs_actual,
     load_forecasts,
@@ -14,6 +21,7 @@ from arlib.forecast.history import (
     save_forecast,
     store_path,
 )
+from arlib.report.plots.forecast import runs_chart  # noqa: E402
 
 FVA_COLUMNS = ["as_of", "unique_id", "ds", "model", "yhat", "step", "y", "error", "source"]
 
@@ -204,3 +212,28 @@ def test_store_path_is_the_output_root():
     assert store_path("shared/closes", "outputs/2013-06-30/391").as_posix() == "shared/closes"
     assert store_path(None, "outputs/2013-06-30/391").as_posix() == "outputs"
     assert store_path(None, "outputs/scratch").as_posix() == "outputs/scratch"
+
+
+def test_runs_chart_of_nothing_draws_no_1970_axis():
+    ax = runs_chart(runs_vs_actual("/nonexistent", "391", "2013-06-30", _series()))
+    assert ax.get_lines() == [] and ax.get_xlim() == (0.0, 1.0) and list(ax.get_xticks()) == []
+    assert [x.get_text() for x in ax.texts] == ["No earlier forecasts to compare yet"]
+    plt.close(ax.figure)
+
+
+def test_runs_chart_plots_real_dates_and_says_what_the_lines_are(tmp_path):
+    bt = runs_vs_actual(tmp_path, "391", "2013-06-30", _series(), _bt(), "auto")
+    ax = runs_chart(bt)
+    years = {mdates.num2date(x).year for x in ax.get_xlim()}
+    assert years == {2013}
+    assert "Backtest" in ax.get_title()
+    labels = [x.get_text() for x in ax.get_legend().get_texts()]
+    assert labels == ["actual", "auto from 2013-02", "auto from 2013-03"]
+    plt.close(ax.figure)
+    _publish(tmp_path, "2013-02-28", _fc("391", "2013-03-01", [31, 38]))
+    ax = runs_chart(runs_vs_actual(tmp_path, "391", "2013-06-30", _series(), _bt(), "auto"))
+    assert ax.get_title() == "Earlier forecasts vs actual collections"
+    assert [x.get_text() for x in ax.get_legend().get_texts()] == ["actual", "run 2013-02-28"]
+    xs = np.concatenate([mdates.date2num(line.get_xdata()) for line in ax.get_lines()])
+    assert {mdates.num2date(x).year for x in xs} == {2013}
+    plt.close(ax.figure)
