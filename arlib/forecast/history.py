@@ -68,7 +68,7 @@ def _name(tag: str, stamp: str) -> str:
     return f"forecast_{tag + '_' if tag else ''}{stamp}.csv"
 
 
-def save_forecast(fc: pd.DataFrame, directory, as_of, tag: str = "") -> Path:
+def save_forecast(fc: pd.DataFrame, directory: str | Path, as_of, tag: str = "") -> Path:
     """Store a run's forecast as ``<directory>/forecast_[<tag>_]<as_of>.csv`` with an
     ``as_of`` column first (a rerun of the same close date overwrites it, byte for byte the
     same for the same input). ``directory`` is the run's own unit output folder, so the file is
@@ -83,7 +83,7 @@ def save_forecast(fc: pd.DataFrame, directory, as_of, tag: str = "") -> Path:
     return file
 
 
-def _run_files(store, tag: str) -> dict[str, Path]:
+def _run_files(store: str | Path, tag: str) -> dict[str, Path]:
     """``as_of`` (``YYYY-MM-DD``) -> stored forecast file of ``tag``, oldest first: the published
     close folders ``<store>/<date>/<tag>/`` and the legacy ``<store>/forecast_store/``; when
     both hold the same ``as_of``, the close folder wins."""
@@ -134,7 +134,7 @@ def _read(file: Path) -> pd.DataFrame | None:
     return df
 
 
-def load_forecasts(store, tag: str, before=None) -> pd.DataFrame:
+def load_forecasts(store: str | Path, tag: str, before=None) -> pd.DataFrame:
     """Forecasts of unit ``tag`` stored by the published closes under the output root
     ``store`` (see :func:`_run_files`), oldest run first; with ``before``, only runs whose
     ``as_of`` is earlier (a report never sees its own or later runs). A file that cannot be
@@ -177,7 +177,9 @@ def forecast_vs_actual(stored: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFr
     return out.sort_values([AS_OF, UID, MODEL, DS], kind="stable").reset_index(drop=True)
 
 
-def backtest_vs_actual(backtest_runs: pd.DataFrame, series: pd.DataFrame, method: str):
+def backtest_vs_actual(
+    backtest_runs: pd.DataFrame, series: pd.DataFrame, method: str
+) -> pd.DataFrame:
     """The ``method``'s rolling-origin backtest forecasts (from
     :func:`arlib.forecast.backtest.backtest`) as if each cut-off had been a run: the columns of
     :func:`forecast_vs_actual` with ``as_of`` = the ``cutoff``, plus ``source`` = "backtest".
@@ -191,7 +193,7 @@ def backtest_vs_actual(backtest_runs: pd.DataFrame, series: pd.DataFrame, method
 
 
 def runs_vs_actual(
-    store,
+    store: str | Path,
     tag: str,
     as_of,
     series: pd.DataFrame,
