@@ -1,4 +1,4 @@
-"""arlib.forecast.backtest: cut-offs, no look-ahead, hand-computed metrics, choice, runs across time."""
+"""arlib.forecast.backtest: cut-offs, no look-ahead, hand-computed metrics, choice (runs across closes: test_forecast_history)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,6 @@ from arlib.forecast.backtest import (
     best_method,
     choose_model,
     cutoffs,
-    forecast_vs_actual,
-    load_forecasts,
-    save_forecast,
 )
 
 
@@ -97,33 +94,6 @@ def test_choice_is_the_lowest_metric_with_baseline_alongside():
     assert best_method(acc) == "snaive"
     with pytest.raises(ConfigError, match="selection_metric"):
         choose_model(acc, metric="bias")
-
-
-def test_runs_are_stored_and_compared_with_actuals(tmp_path):
-    fc1 = pd.DataFrame(
-        {
-            "unique_id": "u",
-            "ds": pd.to_datetime(["2024-07-01", "2024-08-01"]),
-            "model": "auto",
-            "yhat": [100.0, 110.0],
-            "yhat_lo_80": [90.0, 95],
-            "yhat_hi_80": [110.0, 125],
-        }
-    )
-    fc2 = fc1.assign(ds=pd.to_datetime(["2024-08-01", "2024-09-01"]), yhat=[108.0, 120.0])
-    p1 = save_forecast(fc1, tmp_path, "2024-06-30")
-    first = p1.read_bytes()
-    assert save_forecast(fc1, tmp_path, "2024-06-30").read_bytes() == first  # a rerun is identical
-    save_forecast(fc2, tmp_path, "2024-07-31")
-    stored = load_forecasts(tmp_path)
-    assert stored["as_of"].nunique() == 2 and len(stored) == 4
-    actual = pd.DataFrame(
-        {"unique_id": "u", "ds": pd.to_datetime(["2024-07-01", "2024-08-01"]), "y": [95.0, 112.0]}
-    )
-    fva = forecast_vs_actual(stored, actual)
-    assert fva["error"].tolist() == [5.0, -2.0, -4.0]  # Jul & Aug of run 1, Aug of run 2
-    assert fva["step"].tolist() == [1, 2, 1]
-    assert load_forecasts(tmp_path / "none").empty
 
 
 def test_backtest_regressors_come_from_their_own_past():

@@ -6,17 +6,14 @@ series and method (WAPE, MASE, sMAPE, bias, interval coverage) next to the seaso
 benchmark; :func:`choose_model` / :func:`best_method` pick the method from those scores, so
 the report's model is chosen by evidence, not by hand.
 
-Across runs, :func:`save_forecast` stores a run's forecast under a directory (one CSV per
-``as_of``) and :func:`forecast_vs_actual` later joins every stored forecast with what was
-actually collected.
+Across closes, :mod:`arlib.forecast.history` keeps each run's forecast and sets it against what
+was collected (on a project's first close, against this backtest).
 """
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,7 +30,7 @@ from arlib.forecast.engine import (
     season_length_of,
 )
 
-CUTOFF, AS_OF, STEP = "cutoff", "as_of", "step"
+CUTOFF = "cutoff"
 DEFAULT_METHODS: tuple[str, ...] = ("auto", "ets", "arima", "theta", "snaive")
 METRICS = ("wape", "mase", "smape", "bias")
 
@@ -222,62 +219,6 @@ def best_method(acc: pd.DataFrame, metric: str = "wape") -> str:
     return str(ranked.index[0])
 
 
-def store_path(forecast_store: str | None, output_dir: str) -> Path:
-    """Where runs keep their forecasts: ``forecast_store`` if given, else ``forecast_store``
-    under the output root when ``output_dir`` is the runner's ``<root>/<as_of>/<unit>``
-    (so every close date of a root shares it), else under ``output_dir`` itself.
-
-    >>> store_path(None, "outputs/2026-10-31/de").as_posix(), store_path(None, "scratch").as_posix()
-    ('outputs/forecast_store', 'scratch/forecast_store')
-    """
-    if forecast_store:
-        return Path(forecast_store)
-    out = Path(output_dir)
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", out.parent.name):
-        return out.parent.parent / "forecast_store"
-    return out / "forecast_store"
-
-
-def _file(directory, stamp: str, tag: str) -> Path:
-    return Path(directory) / f"forecast_{tag + '_' if tag else ''}{stamp}.csv"
-
-
-def save_forecast(fc: pd.DataFrame, directory, as_of, tag: str = "") -> Path:
-    """Store a run's forecast as ``<directory>/forecast_[<tag>_]<as_of>.csv`` with an
-    ``as_of`` column (a rerun of the same close date overwrites it, byte for byte the same
-    for the same input). ``tag`` keeps units sharing a directory apart."""
-    stamp = pd.Timestamp(as_of).strftime("%Y-%m-%d")
-    file = _file(directory, stamp, tag)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    out = fc.drop(columns=[AS_OF], errors="ignore").assign(**{AS_OF: stamp})
-    out[[AS_OF, *[c for c in out.columns if c != AS_OF]]].to_csv(
-        file, index=False, date_format="%Y-%m-%d"
-    )
-    return file
-
-
-def load_forecasts(directory, tag: str = "", before=None) -> pd.DataFrame:
-    """Stored forecasts under ``directory`` for ``tag``, oldest run first; with ``before``,
-    only runs whose ``as_of`` is earlier (a report never sees later runs). Empty if none."""
-    pattern = f"forecast_{tag + '_' if tag else ''}????-??-??.csv"
-    files = sorted(Path(directory).glob(pattern))
-    frames = [pd.read_csv(f, parse_dates=[AS_OF, DS]) for f in files]
-    if before is not None:
-        frames = [f for f in frames if len(f) and f[AS_OF].iloc[0] < pd.Timestamp(before)]
-    if not frames:
-        return pd.DataFrame(
-            {
-                AS_OF: pd.Series(dtype="datetime64[ns]"),
-                UID: [],
-                DS: pd.Series(dtype="datetime64[ns]"),
-                MODEL: [],
-                YHAT: [],
-            }
-        )
-    out = pd.concat(frames, ignore_index=True)
-    return out.sort_values([AS_OF, UID, MODEL, DS], kind="stable").reset_index(drop=True)
-
-
 def kpis(
     fc: pd.DataFrame,
     acc: pd.DataFrame,
@@ -302,19 +243,3 @@ def kpis(
         f"forecast_backtest_{metric}": round(float(scores.get(chosen, np.nan)), 4),
         f"forecast_backtest_{metric}_{baseline}": round(float(scores.get(baseline, np.nan)), 4),
     }
-
-
-def forecast_vs_actual(stored: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFrame:
-    """Stored forecasts (from :func:`load_forecasts`) next to what was collected.
-
-    Returns the stored columns plus ``step`` (1 = first period after ``as_of``), ``y`` and
-    ``error`` (``yhat - y``) for every forecast period that has an actual by now.
-    """
-    if stored.empty:
-        return stored.assign(**{STEP: [], Y: [], "error": []})
-    st = stored.copy()
-    st[STEP] = st.groupby([AS_OF, UID, MODEL]).cumcount() + 1
-    act = actuals[[UID, DS, Y]].assign(**{DS: pd.to_datetime(actuals[DS])})
-    out = st.merge(act, on=[UID, DS], how="inner")
-    out["error"] = out[YHAT] - out[Y]
-    return out.sort_values([AS_OF, UID, MODEL, DS], kind="stable").reset_index(drop=True)

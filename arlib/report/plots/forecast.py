@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from arlib.i18n import t
 from arlib.report.plots import PALETTE, new_axes, thousands
 
 UID, DS, MODEL, YHAT, Y = "unique_id", "ds", "model", "yhat", "y"
@@ -93,19 +94,35 @@ def accuracy_bars(acc: pd.DataFrame, metric: str = "wape", chosen: str | None = 
 
 
 def runs_chart(fva: pd.DataFrame, ax=None):
-    """Forecasts stored by earlier runs (one line per ``as_of``) against what was collected."""
+    """Earlier forecasts (one line per ``as_of``) against what was collected, from
+    :func:`arlib.forecast.history.runs_vs_actual`. When its ``source`` is "backtest" (a first
+    close), the lines are the backtest's cut-offs and the title says so. An empty frame draws no
+    axis, only a short centred note."""
     ax = new_axes(ax)
+    if fva.empty:
+        # no dates plotted: an empty date axis would start in 1970
+        note = t("No earlier forecasts to compare yet")
+        ax.text(0.5, 0.5, note, ha="center", va="center", transform=ax.transAxes, color=".4")
+        ax.set(xticks=[], yticks=[], title=t("Earlier forecasts vs actual collections"))
+        return ax
+    backtest = "source" in fva and (fva["source"] == "backtest").all()
     actual = fva.drop_duplicates(DS).sort_values(DS)
-    ax.plot(actual[DS], actual[Y], color=PALETTE[7], lw=2, label="actual")
+    ax.plot(pd.to_datetime(actual[DS]), actual[Y], color=PALETTE[7], lw=2, label=t("actual"))
     for i, (as_of, g) in enumerate(fva.groupby("as_of", sort=True)):
+        as_of, g = pd.Timestamp(as_of), g.sort_values(DS)
+        label = (
+            t("{model} from {cutoff}").format(model=g[MODEL].iloc[0], cutoff=f"{as_of:%Y-%m}")
+            if backtest
+            else t("run {date}").format(date=f"{as_of:%Y-%m-%d}")
+        )
         ax.plot(
-            g[DS],
-            g[YHAT],
-            color=PALETTE[i % 6],
-            marker=".",
-            lw=1.2,
-            label=f"run {pd.Timestamp(as_of):%Y-%m-%d}",
+            pd.to_datetime(g[DS]), g[YHAT], color=PALETTE[i % 6], marker=".", lw=1.2, label=label
         )
     ax.legend(fontsize=7, frameon=False)
-    ax.set(title="Earlier forecasts vs actual collections", xlabel="", ylabel="cash")
+    title = (
+        t("Backtest forecasts vs actual collections (no earlier runs yet)")
+        if backtest
+        else t("Earlier forecasts vs actual collections")
+    )
+    ax.set(title=title, xlabel="", ylabel=t("cash"))
     return thousands(ax)
