@@ -198,6 +198,45 @@ def overhead(root: Path, project: Path, repeats: int = 5, notebooks=("fixed",)) 
     return _record("report_overhead", size, ours, "papermill bare notebook", peer, repeats=repeats)
 
 
+#: the peer of unit_reports: three content-free notebooks through bare papermill, one process
+PEER3_CODE = (
+    "import sys, papermill as pm\n"
+    "for i in range(3): pm.execute_notebook(sys.argv[1], sys.argv[2] + f'_{i}.ipynb', "
+    "kernel_name='python3', progress_bar=False)"
+)
+
+
+def demo_params(root: Path, unit: str) -> Path:
+    """The demo store (seed 7, as ``make report`` builds it) and a params folder of one unit."""
+    from arlib import demo, io
+
+    params = root / f"params_demo_{unit}"
+    if (params / "defaults.yaml").exists():
+        return params
+    store = io.write_store(demo.generate(seed=7), root / "demo.sqlite")
+    params.mkdir(parents=True, exist_ok=True)
+    currency = demo.UNITS[unit].currency
+    (params / "defaults.yaml").write_text(f'as_of: "{AS_OF}"\nsource: "{store.resolve()}"\n')
+    (params / f"{unit}.yaml").write_text(f"currency: {currency}\n")
+    return params
+
+
+def unit_reports(root: Path, project: Path, unit: str = "cn", repeats: int = 2) -> dict:
+    """One demo unit's three reports through ``arlib run`` (plan, data loaded once, three
+    kernels, HTML, kpis, manifest, index, publication) against three content-free notebooks
+    through bare papermill in one process; runs alternate, medians."""
+    params = demo_params(root, unit)
+    bare = root / "bare.ipynb"
+    bare.write_text(json.dumps(BARE))
+    cmd = _arlib(params, root / "out_unit_reports", 1, [unit], ["health", "forecast", "provision"])
+    ours, peer = [], []
+    for _ in range(repeats):
+        ours.append(_timed(cmd, project))
+        peer.append(_timed([sys.executable, "-c", PEER3_CODE, str(bare), str(root / "bare3")], project))
+    return _record("unit_reports", f"demo unit {unit}: health, forecast, provision", ours,
+                   "papermill: 3 bare notebooks", peer, repeats=repeats)
+
+
 def batch(
     root: Path, project: Path, units: int = 16, repeats: int = 3, notebooks=("health",)
 ) -> dict:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
-BENCHES = ("ledger", "overhead", "batch", "forecast")
+BENCHES = ("ledger", "overhead", "unit_reports", "batch", "forecast")
 
 
 def machine() -> dict:
@@ -81,6 +81,8 @@ def _run_one(name: str, args, out_dir: Path) -> list[dict]:
                 out_dir / "reports", PROJECT, args.overhead_repeats, tuple(args.overhead_notebooks)
             )
         ]
+    if name == "unit_reports":
+        return [bench_reports.unit_reports(out_dir / "reports", PROJECT, args.unit, args.unit_repeats)]
     if name == "batch":
         return [
             bench_reports.batch(
@@ -120,6 +122,8 @@ def _parser() -> argparse.ArgumentParser:
         "--batch-notebooks", nargs="+", default=["health"], help="notebooks of the batch benchmark"
     )
     p.add_argument("--overhead-repeats", type=int, default=3)
+    p.add_argument("--unit", default="cn", help="demo unit of the unit_reports benchmark")
+    p.add_argument("--unit-repeats", type=int, default=2)
     p.add_argument("--batch-units", type=int, default=16)
     p.add_argument(
         "--batch-repeats",

@@ -114,4 +114,6 @@ def test_readme_layout_lists_every_module():
         )
         or (len(m.parts) > 1 and f"  {m.parts[0]}/" not in layout)
     ]
+    # a sub-package (report/plots/) is listed by its folder
+    missing = [m for m in missing if not (m.count("/") > 1 and f"  {m.split('/')[1]}/" in layout)]
     assert not missing, f"README layout lacks {missing}"
