@@ -25,14 +25,13 @@ Customer ``status`` is a snapshot taken at extraction, so past month-ends use it
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Sequence
 
 import pandas as pd
 
 from arlib.errors import ConfigError
 from arlib.i18n import t
-from arlib.ledger import DEFAULT_THRESHOLDS, Ledger, bucket_labels, check_thresholds, month_ends
+from arlib.ledger import Ledger, bucket_labels, month_ends
 from arlib.provision.allowance import (
     ALLOWANCE,
     EXPOSURE,
@@ -53,10 +52,9 @@ from arlib.provision.allowance import (
 from arlib.provision.lossforecast import forecast_invoicing, monthly_invoicing
 from arlib.provision.lossforecast import provision_forecast as _provision_forecast
 from arlib.provision.rollrate import RollRateModel
+from arlib.provision.settings import METHODS, ProvisionSettings, settings_with
 from arlib.provision.vintage import VintageLossModel
 from arlib.schemas import C
-
-METHODS = ("roll_rate", "roll_rate_product", "vintage")
 
 __all__ = [
     "METHODS",
@@ -85,61 +83,6 @@ __all__ = [
     "vintage_model",
     "write_off_candidates",
 ]
-
-
-@dataclass(frozen=True)
-class ProvisionSettings:
-    """Every provision setting, named as the notebook parameter that sets it.
-
-    >>> ProvisionSettings.from_config({"provision_method": "vintage", "as_of": "2024-01-31"}).provision_method
-    'vintage'
-    """
-
-    provision_method: str = "roll_rate"
-    roll_rate_lookback: int = 12
-    roll_rate_weighting: str = "volume"
-    vintage_lookback: int = 24
-    vintage_max_age: int = 24
-    net_of_recoveries: bool = False
-    forward_adjustment: float = 0.0
-    forward_scenarios: Mapping = field(default_factory=dict)
-    specific_statuses: tuple[str, ...] = ("insolvent", "legal")
-    specific_rate: float | None = None
-    expected_recovery: float = 0.0
-    aging_thresholds: tuple[int, ...] = DEFAULT_THRESHOLDS
-
-    def __post_init__(self):
-        if self.provision_method not in METHODS:
-            raise ConfigError(
-                "provision_method", f"must be one of {list(METHODS)}, got {self.provision_method!r}"
-            )
-        object.__setattr__(self, "aging_thresholds", check_thresholds(self.aging_thresholds))
-        object.__setattr__(self, "specific_statuses", tuple(self.specific_statuses))
-        scenario_table(self.adjustment)  # validates early, naming the key
-
-    @classmethod
-    def from_config(cls, cfg: Mapping) -> ProvisionSettings:
-        """Settings from a run config (or any mapping); keys it does not know are ignored."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: cfg[k] for k in cfg if k in names and cfg[k] is not None})
-
-    @property
-    def adjustment(self):
-        """The scenarios when any are given, else the scalar adjustment."""
-        return (
-            dict(self.forward_scenarios)
-            if self.forward_scenarios
-            else float(self.forward_adjustment)
-        )
-
-
-def _settings(settings: ProvisionSettings | None, **overrides) -> ProvisionSettings:
-    s = settings or ProvisionSettings()
-    return (
-        s
-        if not overrides
-        else ProvisionSettings(**{**{f.name: getattr(s, f.name) for f in fields(s)}, **overrides})
-    )
 
 
 def _fit(ledger: Ledger, as_of, s: ProvisionSettings, methods: Sequence[str]) -> dict:
@@ -200,7 +143,7 @@ def estimate_allowance(
     ``specific`` line and a ``total`` line (``bucket, exposure, base_loss_rate, loss_rate,
     allowance``; ``loss_rate`` of the total is the coverage of open AR). ``method`` overrides
     ``settings.provision_method``."""
-    s = _settings(settings, **({"provision_method": method} if method else {}))
+    s = settings_with(settings, **({"provision_method": method} if method else {}))
     return _table(
         ledger, as_of, s, s.provision_method, _fit(ledger, as_of, s, [s.provision_method])
     )
@@ -211,7 +154,7 @@ def specific_table(
 ) -> pd.DataFrame:
     """The specific provisions at ``as_of``, one line per flagged customer (see
     :func:`arlib.provision.allowance.specific_provisions`), largest exposure first."""
-    s = _settings(settings)
+    s = settings_with(settings)
     flagged, _ = split_specific(
         ledger.open_items(as_of, s.aging_thresholds), ledger.customers, s.specific_statuses, as_of
     )
@@ -223,7 +166,7 @@ def roll_rate_model(
     ledger: Ledger, as_of, settings: ProvisionSettings | None = None
 ) -> RollRateModel:
     """A :class:`RollRateModel` fitted with the settings' look-back, weighting and buckets."""
-    s = _settings(settings)
+    s = settings_with(settings)
     return _fit(ledger, as_of, s, ["roll_rate"])["roll_rate"]
 
 
@@ -231,7 +174,7 @@ def vintage_model(
     ledger: Ledger, as_of, settings: ProvisionSettings | None = None
 ) -> VintageLossModel:
     """A :class:`VintageLossModel` fitted with the settings' look-back, horizon and recovery rule."""
-    s = _settings(settings)
+    s = settings_with(settings)
     return _fit(ledger, as_of, s, ["vintage"])["vintage"]
 
 
@@ -240,7 +183,7 @@ def loss_rate_table(
 ) -> pd.DataFrame:
     """Loss rate per bucket by method, before the forward-looking adjustment: ``bucket`` and one
     column per method (vintage rates are implied on the collective pool at ``as_of``)."""
-    s = _settings(settings)
+    s = settings_with(settings)
     models = _fit(ledger, as_of, s, METHODS)
     items = ledger.open_items(as_of, s.aging_thresholds)
     _, pool = split_specific(items, ledger.customers, s.specific_statuses, as_of)
@@ -253,7 +196,7 @@ def compare_methods(
     ledger: Ledger, as_of, settings: ProvisionSettings | None = None
 ) -> pd.DataFrame:
     """Allowance by method: ``method, collective, specific, allowance, open_ar, coverage_ratio``."""
-    s = _settings(settings)
+    s = settings_with(settings)
     models = _fit(ledger, as_of, s, METHODS)
     rows = []
     for m in METHODS:
@@ -281,12 +224,12 @@ def allowance_history(
     date) and earlier dates are collective only. With ``status_since``, each date uses the
     flags set by then.
     """
-    s = _settings(settings)
+    s = settings_with(settings)
     dates = pd.DatetimeIndex(dates)
     cut = pd.Timestamp(status_as_of) if status_as_of is not None else dates[-1]
     if ledger.customers is not None and STATUS_SINCE in ledger.customers:
         cut = dates[0]
-    no_flags = _settings(s, specific_statuses=())
+    no_flags = settings_with(s, specific_statuses=())
     vals, seen = [], {}
     for d in dates:
         sd = s if d >= cut else no_flags
@@ -328,7 +271,7 @@ def provision_forecast(
 ) -> pd.DataFrame:
     """:func:`arlib.provision.lossforecast.provision_forecast` with the settings' look-back, adjustment and
     specific-provision policy; extra keyword arguments pass through."""
-    s = _settings(settings)
+    s = settings_with(settings)
     return _provision_forecast(
         ledger,
         as_of,
