@@ -20,6 +20,10 @@ Methods
 
 Customer ``status`` is a snapshot taken at extraction, so past month-ends use it only from
 ``status_as_of`` on (see :func:`allowance_history`).
+
+The models are fitted once per ledger, ``as_of`` and settings with :func:`fit_models` and
+passed to every function as ``models=`` (:mod:`arlib.provision.models`); without it each
+function fits its own.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from arlib.provision.allowance import (
 )
 from arlib.provision.lossforecast import forecast_invoicing, monthly_invoicing
 from arlib.provision.lossforecast import provision_forecast as _provision_forecast
+from arlib.provision.models import ProvisionModels, fit_models, models_for
 from arlib.provision.rollrate import RollRateModel
 from arlib.provision.settings import METHODS, ProvisionSettings, settings_with
 from arlib.provision.vintage import VintageLossModel
@@ -58,6 +63,7 @@ from arlib.schemas import C
 
 __all__ = [
     "METHODS",
+    "ProvisionModels",
     "ProvisionSettings",
     "RollRateModel",
     "VintageLossModel",
@@ -66,6 +72,7 @@ __all__ = [
     "allowance_rollforward",
     "compare_methods",
     "estimate_allowance",
+    "fit_models",
     "forecast_invoicing",
     "kpis",
     "loss_rate_table",
@@ -83,19 +90,6 @@ __all__ = [
     "vintage_model",
     "write_off_candidates",
 ]
-
-
-def _fit(ledger: Ledger, as_of, s: ProvisionSettings, methods: Sequence[str]) -> dict:
-    models = {}
-    if {"roll_rate", "roll_rate_product"} & set(methods):
-        models["roll_rate"] = RollRateModel(
-            s.roll_rate_lookback, s.roll_rate_weighting, s.aging_thresholds
-        ).fit(ledger, as_of)
-    if "vintage" in methods:
-        models["vintage"] = VintageLossModel(
-            s.vintage_lookback, s.vintage_max_age, s.net_of_recoveries, s.aging_thresholds
-        ).fit(ledger, as_of)
-    return models
 
 
 def _rates(method: str, models: dict, pool: pd.DataFrame) -> pd.Series:
@@ -137,16 +131,21 @@ def _table(ledger: Ledger, as_of, s: ProvisionSettings, method: str, models: dic
 
 
 def estimate_allowance(
-    ledger: Ledger, as_of, settings: ProvisionSettings | None = None, method: str | None = None
+    ledger: Ledger,
+    as_of,
+    settings: ProvisionSettings | None = None,
+    method: str | None = None,
+    *,
+    models: ProvisionModels | None = None,
 ) -> pd.DataFrame:
     """The allowance at ``as_of``: one line per aging bucket of the collective pool, a
     ``specific`` line and a ``total`` line (``bucket, exposure, base_loss_rate, loss_rate,
     allowance``; ``loss_rate`` of the total is the coverage of open AR). ``method`` overrides
-    ``settings.provision_method``."""
+    ``settings.provision_method``. ``models``: from :func:`fit_models` for the same ledger,
+    ``as_of`` and settings (fitted here without)."""
     s = settings_with(settings, **({"provision_method": method} if method else {}))
-    return _table(
-        ledger, as_of, s, s.provision_method, _fit(ledger, as_of, s, [s.provision_method])
-    )
+    fitted = models_for(models, ledger, as_of, s, [s.provision_method])
+    return _table(ledger, as_of, s, s.provision_method, fitted)
 
 
 def specific_table(
@@ -163,44 +162,62 @@ def specific_table(
 
 
 def roll_rate_model(
-    ledger: Ledger, as_of, settings: ProvisionSettings | None = None
+    ledger: Ledger,
+    as_of,
+    settings: ProvisionSettings | None = None,
+    *,
+    models: ProvisionModels | None = None,
 ) -> RollRateModel:
-    """A :class:`RollRateModel` fitted with the settings' look-back, weighting and buckets."""
+    """A :class:`RollRateModel` fitted with the settings' look-back, weighting and buckets (the
+    one in ``models`` when given)."""
     s = settings_with(settings)
-    return _fit(ledger, as_of, s, ["roll_rate"])["roll_rate"]
+    return models_for(models, ledger, as_of, s, ["roll_rate"])["roll_rate"]
 
 
 def vintage_model(
-    ledger: Ledger, as_of, settings: ProvisionSettings | None = None
+    ledger: Ledger,
+    as_of,
+    settings: ProvisionSettings | None = None,
+    *,
+    models: ProvisionModels | None = None,
 ) -> VintageLossModel:
-    """A :class:`VintageLossModel` fitted with the settings' look-back, horizon and recovery rule."""
+    """A :class:`VintageLossModel` fitted with the settings' look-back, horizon and recovery rule
+    (the one in ``models`` when given)."""
     s = settings_with(settings)
-    return _fit(ledger, as_of, s, ["vintage"])["vintage"]
+    return models_for(models, ledger, as_of, s, ["vintage"])["vintage"]
 
 
 def loss_rate_table(
-    ledger: Ledger, as_of, settings: ProvisionSettings | None = None
+    ledger: Ledger,
+    as_of,
+    settings: ProvisionSettings | None = None,
+    *,
+    models: ProvisionModels | None = None,
 ) -> pd.DataFrame:
     """Loss rate per bucket by method, before the forward-looking adjustment: ``bucket`` and one
     column per method (vintage rates are implied on the collective pool at ``as_of``)."""
     s = settings_with(settings)
-    models = _fit(ledger, as_of, s, METHODS)
+    fitted = models_for(models, ledger, as_of, s, METHODS)
     items = ledger.open_items(as_of, s.aging_thresholds)
     _, pool = split_specific(items, ledger.customers, s.specific_statuses, as_of)
-    out = pd.DataFrame({m: _rates(m, models, pool).to_numpy() for m in METHODS})
+    out = pd.DataFrame({m: _rates(m, fitted, pool).to_numpy() for m in METHODS})
     out.insert(0, C.bucket, bucket_labels(s.aging_thresholds))
     return out
 
 
 def compare_methods(
-    ledger: Ledger, as_of, settings: ProvisionSettings | None = None
+    ledger: Ledger,
+    as_of,
+    settings: ProvisionSettings | None = None,
+    *,
+    models: ProvisionModels | None = None,
 ) -> pd.DataFrame:
     """Allowance by method: ``method, collective, specific, allowance, open_ar, coverage_ratio``."""
     s = settings_with(settings)
-    models = _fit(ledger, as_of, s, METHODS)
+    fitted = models_for(models, ledger, as_of, s, METHODS)
     rows = []
     for m in METHODS:
-        t = _table(ledger, as_of, s, m, models).set_index(C.bucket)
+        t = _table(ledger, as_of, s, m, fitted).set_index(C.bucket)
         rows.append(
             {
                 "method": m,
@@ -215,9 +232,15 @@ def compare_methods(
 
 
 def allowance_history(
-    ledger: Ledger, dates: Sequence, settings: ProvisionSettings | None = None, status_as_of=None
+    ledger: Ledger,
+    dates: Sequence,
+    settings: ProvisionSettings | None = None,
+    status_as_of=None,
+    *,
+    models: ProvisionModels | None = None,
 ) -> pd.Series:
-    """Closing allowance at each date, each refitted on the data known at that date.
+    """Closing allowance at each date, each refitted on the data known at that date (at
+    ``models.as_of``, the models given are used instead: the same fit).
 
     Customer status is a snapshot: without a ``status_since`` column in the customers frame,
     specific provisions apply only at dates on or after ``status_as_of`` (default: the last
@@ -233,13 +256,13 @@ def allowance_history(
     vals, seen = [], {}
     for d in dates:
         sd = s if d >= cut else no_flags
+        given = models if models is not None and d == models.as_of else None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            vals.append(
-                _table(
-                    ledger, d, sd, sd.provision_method, _fit(ledger, d, sd, [sd.provision_method])
-                ).iloc[-1][ALLOWANCE]
-            )
+            if given is not None:  # its fit's warnings count for this date as a refit's would
+                given.replay_warnings([sd.provision_method])
+            fitted = models_for(given, ledger, d, sd, [sd.provision_method])
+            vals.append(_table(ledger, d, sd, sd.provision_method, fitted).iloc[-1][ALLOWANCE])
         for w in caught:
             seen.setdefault(str(w.message), []).append(str(d.date()))
     for msg, when in seen.items():  # once per message, not once per month-end
@@ -251,31 +274,46 @@ def allowance_history(
 
 
 def rollforward(
-    ledger: Ledger, as_of, months: int = 12, settings: ProvisionSettings | None = None
+    ledger: Ledger,
+    as_of,
+    months: int = 12,
+    settings: ProvisionSettings | None = None,
+    *,
+    models: ProvisionModels | None = None,
 ) -> pd.DataFrame:
     """Allowance roll-forward for the ``months`` months to ``as_of``: ``opening, charge,
-    write_offs, recoveries, closing`` per month-end, closing from :func:`allowance_history`."""
+    write_offs, recoveries, closing`` per month-end, closing from :func:`allowance_history`
+    (earlier month-ends refitted on the data known then; ``as_of`` from ``models`` if given)."""
     if int(months) < 1:
         raise ConfigError("rollforward_months", f"must be >= 1, got {months}")
     as_of = pd.Timestamp(as_of)
     dates = month_ends(as_of - pd.DateOffset(months=int(months)), as_of)
     if not as_of.is_month_end:
         dates = dates[:-1].append(pd.DatetimeIndex([as_of]))
-    closing = allowance_history(ledger, dates, settings, status_as_of=as_of)
+    closing = allowance_history(ledger, dates, settings, status_as_of=as_of, models=models)
     mv = movements(ledger, dates)
     return allowance_rollforward(closing, mv["write_offs"], mv["recoveries"])
 
 
 def provision_forecast(
-    ledger: Ledger, as_of, horizon: int = 3, settings: ProvisionSettings | None = None, **kwargs
+    ledger: Ledger,
+    as_of,
+    horizon: int = 3,
+    settings: ProvisionSettings | None = None,
+    *,
+    models: ProvisionModels | None = None,
+    **kwargs,
 ) -> pd.DataFrame:
     """:func:`arlib.provision.lossforecast.provision_forecast` with the settings' look-back, adjustment and
-    specific-provision policy; extra keyword arguments pass through."""
+    specific-provision policy, on the roll-rate model of ``models`` when given; extra keyword
+    arguments pass through."""
     s = settings_with(settings)
+    model = None if models is None else models_for(models, ledger, as_of, s, ["roll_rate"])
     return _provision_forecast(
         ledger,
         as_of,
         horizon,
+        model=None if model is None else model["roll_rate"],
         lookback=s.roll_rate_lookback,
         weighting=s.roll_rate_weighting,
         adjustment=s.adjustment,

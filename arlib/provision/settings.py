@@ -15,6 +15,11 @@ from arlib.ledger import DEFAULT_THRESHOLDS, check_thresholds
 from arlib.provision.allowance import scenario_table
 
 METHODS = ("roll_rate", "roll_rate_product", "vintage")
+#: the settings each model's fit depends on (the others apply only after fitting)
+FIT_KEYS = {
+    "roll_rate": ("roll_rate_lookback", "roll_rate_weighting", "aging_thresholds"),
+    "vintage": ("vintage_lookback", "vintage_max_age", "net_of_recoveries", "aging_thresholds"),
+}
 
 
 @dataclass(frozen=True)
