@@ -10,3 +10,4 @@ from arlib.io.load import (  # noqa: F401  the package's public API
     with_driver,
     write_store,
 )
+from arlib.io.snapshot import read_snapshot, write_snapshot  # noqa: F401

@@ -24,6 +24,7 @@ from arlib.errors import ConfigError, DataError, SourceError
 from arlib.io.database import check_source, with_driver
 from arlib.io.intake import load_frames
 from arlib.io.options import parse_policy, parse_source_options
+from arlib.io.snapshot import read_snapshot
 from arlib.io.sources import resolve_path
 from arlib.ledger import Ledger
 from arlib.schemas import FRAMES, C
@@ -107,7 +108,13 @@ def load_ledger(cfg: RunConfig) -> Ledger:
     and amounts read, problems found, quarantined rows (written to ``cfg.output_dir``) and
     notes. Raises :class:`~arlib.errors.ArlibError` subclasses only, each one message naming the
     source, column, rows and fix (:class:`arlib.io.validate.DataErrors` lists several at once).
+
+    When ``cfg`` has a ``snapshot`` folder (set by the runner, which loads each unit once), the
+    ledger and its report are read from there instead (:func:`arlib.io.snapshot.read_snapshot`,
+    refused unless written for the same unit, currency and ``as_of``); the source is not read.
     """
+    if cfg.get("snapshot"):
+        return read_snapshot(resolve_path(cfg.get("snapshot")), expect=cfg)
     check_params(cfg)
     frames, report = load_frames(cfg)
     try:  # the rows passed the same pandera contracts lazily in arlib.io.intake.check

@@ -1,6 +1,7 @@
 """Bad-debt provisions: roll rates, vintages, provision matrix, roll-forward, forecast."""
 
 from arlib.provision.estimate import (  # noqa: F401  the package's public API
+    ProvisionModels,
     ProvisionSettings,
     RollRateModel,
     VintageLossModel,
@@ -9,6 +10,7 @@ from arlib.provision.estimate import (  # noqa: F401  the package's public API
     allowance_rollforward,
     compare_methods,
     estimate_allowance,
+    fit_models,
     forecast_invoicing,
     forecast_table,
     kpis,

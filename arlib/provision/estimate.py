@@ -20,19 +20,22 @@ Methods
 
 Customer ``status`` is a snapshot taken at extraction, so past month-ends use it only from
 ``status_as_of`` on (see :func:`allowance_history`).
+
+The models are fitted once per ledger, ``as_of`` and settings with :func:`fit_models` and
+passed to every function as ``models=`` (:mod:`arlib.provision.models`); without it each
+function fits its own.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Sequence
 
 import pandas as pd
 
 from arlib.errors import ConfigError
 from arlib.i18n import t
-from arlib.ledger import DEFAULT_THRESHOLDS, Ledger, bucket_labels, check_thresholds, month_ends
+from arlib.ledger import Ledger, bucket_labels, month_ends
 from arlib.provision.allowance import (
     ALLOWANCE,
     EXPOSURE,
@@ -52,14 +55,15 @@ from arlib.provision.allowance import (
 )
 from arlib.provision.lossforecast import forecast_invoicing, monthly_invoicing
 from arlib.provision.lossforecast import provision_forecast as _provision_forecast
+from arlib.provision.models import ProvisionModels, fit_models, models_for
 from arlib.provision.rollrate import RollRateModel
+from arlib.provision.settings import METHODS, ProvisionSettings, settings_with
 from arlib.provision.vintage import VintageLossModel
 from arlib.schemas import C
 
-METHODS = ("roll_rate", "roll_rate_product", "vintage")
-
 __all__ = [
     "METHODS",
+    "ProvisionModels",
     "ProvisionSettings",
     "RollRateModel",
     "VintageLossModel",
@@ -68,6 +72,7 @@ __all__ = [
     "allowance_rollforward",
     "compare_methods",
     "estimate_allowance",
+    "fit_models",
     "forecast_invoicing",
     "kpis",
     "loss_rate_table",
@@ -85,74 +90,6 @@ __all__ = [
     "vintage_model",
     "write_off_candidates",
 ]
-
-
-@dataclass(frozen=True)
-class ProvisionSettings:
-    """Every provision setting, named as the notebook parameter that sets it.
-
-    >>> ProvisionSettings.from_config({"provision_method": "vintage", "as_of": "2024-01-31"}).provision_method
-    'vintage'
-    """
-
-    provision_method: str = "roll_rate"
-    roll_rate_lookback: int = 12
-    roll_rate_weighting: str = "volume"
-    vintage_lookback: int = 24
-    vintage_max_age: int = 24
-    net_of_recoveries: bool = False
-    forward_adjustment: float = 0.0
-    forward_scenarios: Mapping = field(default_factory=dict)
-    specific_statuses: tuple[str, ...] = ("insolvent", "legal")
-    specific_rate: float | None = None
-    expected_recovery: float = 0.0
-    aging_thresholds: tuple[int, ...] = DEFAULT_THRESHOLDS
-
-    def __post_init__(self):
-        if self.provision_method not in METHODS:
-            raise ConfigError(
-                "provision_method", f"must be one of {list(METHODS)}, got {self.provision_method!r}"
-            )
-        object.__setattr__(self, "aging_thresholds", check_thresholds(self.aging_thresholds))
-        object.__setattr__(self, "specific_statuses", tuple(self.specific_statuses))
-        scenario_table(self.adjustment)  # validates early, naming the key
-
-    @classmethod
-    def from_config(cls, cfg: Mapping) -> ProvisionSettings:
-        """Settings from a run config (or any mapping); keys it does not know are ignored."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: cfg[k] for k in cfg if k in names and cfg[k] is not None})
-
-    @property
-    def adjustment(self):
-        """The scenarios when any are given, else the scalar adjustment."""
-        return (
-            dict(self.forward_scenarios)
-            if self.forward_scenarios
-            else float(self.forward_adjustment)
-        )
-
-
-def _settings(settings: ProvisionSettings | None, **overrides) -> ProvisionSettings:
-    s = settings or ProvisionSettings()
-    return (
-        s
-        if not overrides
-        else ProvisionSettings(**{**{f.name: getattr(s, f.name) for f in fields(s)}, **overrides})
-    )
-
-
-def _fit(ledger: Ledger, as_of, s: ProvisionSettings, methods: Sequence[str]) -> dict:
-    models = {}
-    if {"roll_rate", "roll_rate_product"} & set(methods):
-        models["roll_rate"] = RollRateModel(
-            s.roll_rate_lookback, s.roll_rate_weighting, s.aging_thresholds
-        ).fit(ledger, as_of)
-    if "vintage" in methods:
-        models["vintage"] = VintageLossModel(
-            s.vintage_lookback, s.vintage_max_age, s.net_of_recoveries, s.aging_thresholds
-        ).fit(ledger, as_of)
-    return models
 
 
 def _rates(method: str, models: dict, pool: pd.DataFrame) -> pd.Series:
@@ -194,16 +131,21 @@ def _table(ledger: Ledger, as_of, s: ProvisionSettings, method: str, models: dic
 
 
 def estimate_allowance(
-    ledger: Ledger, as_of, settings: ProvisionSettings | None = None, method: str | None = None
+    ledger: Ledger,
+    as_of,
+    settings: ProvisionSettings | None = None,
+    method: str | None = None,
+    *,
+    models: ProvisionModels | None = None,
 ) -> pd.DataFrame:
     """The allowance at ``as_of``: one line per aging bucket of the collective pool, a
     ``specific`` line and a ``total`` line (``bucket, exposure, base_loss_rate, loss_rate,
     allowance``; ``loss_rate`` of the total is the coverage of open AR). ``method`` overrides
-    ``settings.provision_method``."""
-    s = _settings(settings, **({"provision_method": method} if method else {}))
-    return _table(
-        ledger, as_of, s, s.provision_method, _fit(ledger, as_of, s, [s.provision_method])
-    )
+    ``settings.provision_method``. ``models``: from :func:`fit_models` for the same ledger,
+    ``as_of`` and settings (fitted here without)."""
+    s = settings_with(settings, **({"provision_method": method} if method else {}))
+    fitted = models_for(models, ledger, as_of, s, [s.provision_method])
+    return _table(ledger, as_of, s, s.provision_method, fitted)
 
 
 def specific_table(
@@ -211,7 +153,7 @@ def specific_table(
 ) -> pd.DataFrame:
     """The specific provisions at ``as_of``, one line per flagged customer (see
     :func:`arlib.provision.allowance.specific_provisions`), largest exposure first."""
-    s = _settings(settings)
+    s = settings_with(settings)
     flagged, _ = split_specific(
         ledger.open_items(as_of, s.aging_thresholds), ledger.customers, s.specific_statuses, as_of
     )
@@ -220,44 +162,62 @@ def specific_table(
 
 
 def roll_rate_model(
-    ledger: Ledger, as_of, settings: ProvisionSettings | None = None
+    ledger: Ledger,
+    as_of,
+    settings: ProvisionSettings | None = None,
+    *,
+    models: ProvisionModels | None = None,
 ) -> RollRateModel:
-    """A :class:`RollRateModel` fitted with the settings' look-back, weighting and buckets."""
-    s = _settings(settings)
-    return _fit(ledger, as_of, s, ["roll_rate"])["roll_rate"]
+    """A :class:`RollRateModel` fitted with the settings' look-back, weighting and buckets (the
+    one in ``models`` when given)."""
+    s = settings_with(settings)
+    return models_for(models, ledger, as_of, s, ["roll_rate"])["roll_rate"]
 
 
 def vintage_model(
-    ledger: Ledger, as_of, settings: ProvisionSettings | None = None
+    ledger: Ledger,
+    as_of,
+    settings: ProvisionSettings | None = None,
+    *,
+    models: ProvisionModels | None = None,
 ) -> VintageLossModel:
-    """A :class:`VintageLossModel` fitted with the settings' look-back, horizon and recovery rule."""
-    s = _settings(settings)
-    return _fit(ledger, as_of, s, ["vintage"])["vintage"]
+    """A :class:`VintageLossModel` fitted with the settings' look-back, horizon and recovery rule
+    (the one in ``models`` when given)."""
+    s = settings_with(settings)
+    return models_for(models, ledger, as_of, s, ["vintage"])["vintage"]
 
 
 def loss_rate_table(
-    ledger: Ledger, as_of, settings: ProvisionSettings | None = None
+    ledger: Ledger,
+    as_of,
+    settings: ProvisionSettings | None = None,
+    *,
+    models: ProvisionModels | None = None,
 ) -> pd.DataFrame:
     """Loss rate per bucket by method, before the forward-looking adjustment: ``bucket`` and one
     column per method (vintage rates are implied on the collective pool at ``as_of``)."""
-    s = _settings(settings)
-    models = _fit(ledger, as_of, s, METHODS)
+    s = settings_with(settings)
+    fitted = models_for(models, ledger, as_of, s, METHODS)
     items = ledger.open_items(as_of, s.aging_thresholds)
     _, pool = split_specific(items, ledger.customers, s.specific_statuses, as_of)
-    out = pd.DataFrame({m: _rates(m, models, pool).to_numpy() for m in METHODS})
+    out = pd.DataFrame({m: _rates(m, fitted, pool).to_numpy() for m in METHODS})
     out.insert(0, C.bucket, bucket_labels(s.aging_thresholds))
     return out
 
 
 def compare_methods(
-    ledger: Ledger, as_of, settings: ProvisionSettings | None = None
+    ledger: Ledger,
+    as_of,
+    settings: ProvisionSettings | None = None,
+    *,
+    models: ProvisionModels | None = None,
 ) -> pd.DataFrame:
     """Allowance by method: ``method, collective, specific, allowance, open_ar, coverage_ratio``."""
-    s = _settings(settings)
-    models = _fit(ledger, as_of, s, METHODS)
+    s = settings_with(settings)
+    fitted = models_for(models, ledger, as_of, s, METHODS)
     rows = []
     for m in METHODS:
-        t = _table(ledger, as_of, s, m, models).set_index(C.bucket)
+        t = _table(ledger, as_of, s, m, fitted).set_index(C.bucket)
         rows.append(
             {
                 "method": m,
@@ -272,31 +232,37 @@ def compare_methods(
 
 
 def allowance_history(
-    ledger: Ledger, dates: Sequence, settings: ProvisionSettings | None = None, status_as_of=None
+    ledger: Ledger,
+    dates: Sequence,
+    settings: ProvisionSettings | None = None,
+    status_as_of=None,
+    *,
+    models: ProvisionModels | None = None,
 ) -> pd.Series:
-    """Closing allowance at each date, each refitted on the data known at that date.
+    """Closing allowance at each date, each refitted on the data known at that date (at
+    ``models.as_of``, the models given are used instead: the same fit).
 
     Customer status is a snapshot: without a ``status_since`` column in the customers frame,
     specific provisions apply only at dates on or after ``status_as_of`` (default: the last
     date) and earlier dates are collective only. With ``status_since``, each date uses the
     flags set by then.
     """
-    s = _settings(settings)
+    s = settings_with(settings)
     dates = pd.DatetimeIndex(dates)
     cut = pd.Timestamp(status_as_of) if status_as_of is not None else dates[-1]
     if ledger.customers is not None and STATUS_SINCE in ledger.customers:
         cut = dates[0]
-    no_flags = _settings(s, specific_statuses=())
+    no_flags = settings_with(s, specific_statuses=())
     vals, seen = [], {}
     for d in dates:
         sd = s if d >= cut else no_flags
+        given = models if models is not None and d == models.as_of else None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            vals.append(
-                _table(
-                    ledger, d, sd, sd.provision_method, _fit(ledger, d, sd, [sd.provision_method])
-                ).iloc[-1][ALLOWANCE]
-            )
+            if given is not None:  # its fit's warnings count for this date as a refit's would
+                given.replay_warnings([sd.provision_method])
+            fitted = models_for(given, ledger, d, sd, [sd.provision_method])
+            vals.append(_table(ledger, d, sd, sd.provision_method, fitted).iloc[-1][ALLOWANCE])
         for w in caught:
             seen.setdefault(str(w.message), []).append(str(d.date()))
     for msg, when in seen.items():  # once per message, not once per month-end
@@ -308,31 +274,46 @@ def allowance_history(
 
 
 def rollforward(
-    ledger: Ledger, as_of, months: int = 12, settings: ProvisionSettings | None = None
+    ledger: Ledger,
+    as_of,
+    months: int = 12,
+    settings: ProvisionSettings | None = None,
+    *,
+    models: ProvisionModels | None = None,
 ) -> pd.DataFrame:
     """Allowance roll-forward for the ``months`` months to ``as_of``: ``opening, charge,
-    write_offs, recoveries, closing`` per month-end, closing from :func:`allowance_history`."""
+    write_offs, recoveries, closing`` per month-end, closing from :func:`allowance_history`
+    (earlier month-ends refitted on the data known then; ``as_of`` from ``models`` if given)."""
     if int(months) < 1:
         raise ConfigError("rollforward_months", f"must be >= 1, got {months}")
     as_of = pd.Timestamp(as_of)
     dates = month_ends(as_of - pd.DateOffset(months=int(months)), as_of)
     if not as_of.is_month_end:
         dates = dates[:-1].append(pd.DatetimeIndex([as_of]))
-    closing = allowance_history(ledger, dates, settings, status_as_of=as_of)
+    closing = allowance_history(ledger, dates, settings, status_as_of=as_of, models=models)
     mv = movements(ledger, dates)
     return allowance_rollforward(closing, mv["write_offs"], mv["recoveries"])
 
 
 def provision_forecast(
-    ledger: Ledger, as_of, horizon: int = 3, settings: ProvisionSettings | None = None, **kwargs
+    ledger: Ledger,
+    as_of,
+    horizon: int = 3,
+    settings: ProvisionSettings | None = None,
+    *,
+    models: ProvisionModels | None = None,
+    **kwargs,
 ) -> pd.DataFrame:
     """:func:`arlib.provision.lossforecast.provision_forecast` with the settings' look-back, adjustment and
-    specific-provision policy; extra keyword arguments pass through."""
-    s = _settings(settings)
+    specific-provision policy, on the roll-rate model of ``models`` when given; extra keyword
+    arguments pass through."""
+    s = settings_with(settings)
+    model = None if models is None else models_for(models, ledger, as_of, s, ["roll_rate"])
     return _provision_forecast(
         ledger,
         as_of,
         horizon,
+        model=None if model is None else model["roll_rate"],
         lookback=s.roll_rate_lookback,
         weighting=s.roll_rate_weighting,
         adjustment=s.adjustment,

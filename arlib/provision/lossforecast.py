@@ -142,19 +142,33 @@ def provision_forecast(
     n_boot: int = 200,
     level: int = 80,
     seed: int = 0,
+    model: RollRateModel | None = None,
 ) -> pd.DataFrame:
     """Allowance, write-offs, recoveries and charge for ``horizon`` months after ``as_of``.
 
     Returns a tidy frame ``month_end, metric, yhat, yhat_lo_<level>, yhat_hi_<level>`` with
     metrics ``invoiced, write_offs, recoveries, allowance, charge, cumulative_charge`` (the
     last month's ``cumulative_charge`` is the expense of the whole horizon, with its own range).
-    ``invoicing`` (index: month-ends) overrides the built-in invoicing forecast.
+    ``invoicing`` (index: month-ends) overrides the built-in invoicing forecast. ``model``: a
+    :class:`RollRateModel` already fitted on ``ledger`` at ``as_of`` with ``lookback``,
+    ``weighting`` and ``thresholds`` (fitted here without); ``ValueError`` if its settings differ.
     """
     if int(horizon) < 1:
         raise ConfigError("forecast_horizon", f"must be >= 1 month, got {horizon}")
     if not 0 < int(level) < 100:
         raise ConfigError("forecast_level", f"must be between 0 and 100, got {level}")
-    model = RollRateModel(lookback, weighting, thresholds).fit(ledger, as_of)
+    if model is None:
+        model = RollRateModel(lookback, weighting, thresholds).fit(ledger, as_of)
+    elif (model.lookback, model.weighting, model.thresholds) != (
+        lookback,
+        weighting,
+        tuple(thresholds),
+    ):
+        raise ValueError(
+            f"the roll-rate model was fitted with lookback={model.lookback}, "
+            f"weighting={model.weighting!r}, thresholds={model.thresholds}; this forecast asks "
+            f"for {lookback}, {weighting!r}, {tuple(thresholds)}"
+        )
     items = ledger.open_items(as_of, thresholds)
     flagged, pool = split_specific(items, ledger.customers, statuses, as_of)
     specific = float(

@@ -1,0 +1,299 @@
+"""A unit's loaded and validated ledger, written once per run and read by all its notebooks.
+
+The runner loads a business unit with :func:`arlib.io.load_ledger` once, writes the result with
+:func:`write_snapshot` into the unit's staging folder, and the notebooks read it back with
+:func:`read_snapshot` (``load_ledger`` does so when the ``snapshot`` parameter is set). A
+snapshot folder holds:
+
+``invoices.parquet``, ``transactions.parquet``, ``customers.parquet`` (when the unit has one)
+    the ledger's canonical frames, dtypes kept (text ids such as ``"007"`` stay text);
+``load_report.json`` and ``report-*.parquet``
+    the :class:`~arlib.io.intake.LoadReport`: its plain fields as JSON, its frames (counts,
+    problems, quarantined rows) as Parquet;
+``snapshot.json``
+    the manifest, written last: format version, the unit's ``business_unit``, ``currency`` and
+    ``as_of``, the input :func:`~arlib.ledger.fingerprint` and the sha256 of every other file.
+
+Nothing in the folder can run code when read (Parquet and JSON only, no pickle). Every file is
+written under a temporary name and renamed into place, so a file under its final name is
+always complete. Reading checks every file against its sha256 and the data against the
+fingerprint, and refuses with one :class:`~arlib.errors.SourceError` otherwise.
+
+Example
+-------
+>>> import tempfile
+>>> from arlib import demo
+>>> from arlib.ledger import Ledger, fingerprint
+>>> f = demo.generate(seed=1, units={"xx": demo.UNITS["de"]}, start="2024-01-01", end="2024-06-30")
+>>> led = Ledger(f["invoices"], f["transactions"], f["customers"])
+>>> folder = tempfile.mkdtemp()
+>>> manifest = write_snapshot(led, folder)
+>>> sorted(manifest["files"])
+['customers.parquet', 'invoices.parquet', 'transactions.parquet']
+>>> fingerprint(read_snapshot(folder)) == manifest["fingerprint"]
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import fields
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from arlib.errors import SourceError
+from arlib.io.intake import LoadReport
+from arlib.ledger import Ledger, fingerprint
+
+MANIFEST = "snapshot.json"
+FORMAT, VERSION = "arlib-snapshot", 1
+REPORT = "load_report.json"
+#: recorded from the run's parameters and checked by :func:`read_snapshot` when it is asked to
+KEYS = ("business_unit", "currency", "as_of")
+#: Arrow types that come back to pandas as the same object column
+_OBJECT_SAFE = (pa.types.is_string, pa.types.is_large_string, pa.types.is_null, pa.types.is_date32)
+
+
+# -- writing ---------------------------------------------------------------------------------
+def _write_bytes(folder: Path, name: str, data: bytes) -> str:
+    """``data`` under ``folder/name`` by way of a temporary name; returns its sha256."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, folder / name)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return hashlib.sha256(data).hexdigest()
+
+
+def _text_columns(df: pd.DataFrame) -> list[str]:
+    """Object columns Parquet would not give back as they are (numbers mixed with text, ...)."""
+    out = []
+    for col in df.select_dtypes(include="object").columns:
+        try:
+            kind = pa.array(df[col], from_pandas=True).type
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            kind = None
+        if kind is None or not any(ok(kind) for ok in _OBJECT_SAFE):
+            out.append(col)
+    return out
+
+
+def _parquet(df: pd.DataFrame, name: str, exact: bool) -> tuple[bytes, list[str]]:
+    """The frame as Parquet bytes and the columns stored as text. ``exact`` frames (the
+    ledger's) must come back unchanged: a column that cannot is an error naming it."""
+    text = _text_columns(df)
+    if text and exact:
+        raise SourceError(
+            f"{name}: column(s) {', '.join(map(str, text))} mix value types that Parquet cannot "
+            "keep as they are. Fix: map the column to one type in source_options, or drop it"
+        )
+    if text:  # quarantined rows as read: kept as text rather than lost
+        df = df.assign(**{c: df[c].map(lambda v: v if v is None else str(v)) for c in text})
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pandas(df), sink)
+    return sink.getvalue().to_pybytes(), text
+
+
+def _report_parts(report: LoadReport) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """Every field of the report: plain values as JSON, frames as named Parquet tables."""
+    meta, tables = {}, {}
+    for f in fields(report):
+        value = getattr(report, f.name)
+        if isinstance(value, pd.DataFrame):
+            tables[f"report-{f.name}.parquet"] = value
+            meta[f.name] = {"table": f"report-{f.name}.parquet"}
+        elif isinstance(value, dict) and any(isinstance(v, pd.DataFrame) for v in value.values()):
+            names = {k: f"report-{f.name}-{k}.parquet" for k in value}
+            tables.update({names[k]: v for k, v in value.items()})
+            meta[f.name] = {"tables": names}
+        else:
+            meta[f.name] = {"json": value}
+    return meta, tables
+
+
+def _params(report: LoadReport | None, params: Mapping | None) -> dict[str, str]:
+    """``business_unit``, ``currency`` and ``as_of`` (ISO) from the report and the params."""
+    out = {k: getattr(report, k) for k in KEYS[:2]} if report is not None else {}
+    if params is not None:
+        out.update({k: params[k] for k in KEYS if params.get(k) is not None})
+    if "as_of" in out:
+        out["as_of"] = pd.Timestamp(out["as_of"]).date().isoformat()
+    return {k: str(v) for k, v in out.items()}
+
+
+def write_snapshot(ledger: Ledger, folder: str | Path, params: Mapping | None = None) -> dict:
+    """Write ``ledger`` (frames and ``load_report``) into ``folder`` and return the manifest.
+
+    ``params`` (the run config the ledger was loaded with) records the unit's
+    ``business_unit``, ``currency`` and ``as_of`` so that a notebook given another unit's or
+    another close date's snapshot refuses it (see :func:`read_snapshot`). The manifest
+    (``snapshot.json``) is written last: ``format``, ``version``, ``params``, ``fingerprint``
+    (:func:`arlib.ledger.fingerprint`), ``frames`` and ``report`` (file names) and ``files``
+    (file name -> sha256). Raises :class:`~arlib.errors.SourceError` when a ledger column cannot
+    be stored unchanged.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = {"invoices": ledger.invoices, "transactions": ledger.transactions}
+    if ledger.customers is not None:
+        frames["customers"] = ledger.customers
+    files, text = {}, {}
+    for frame, df in frames.items():
+        data, _ = _parquet(df, f"{folder}: {frame}", exact=True)
+        files[f"{frame}.parquet"] = _write_bytes(folder, f"{frame}.parquet", data)
+    report = getattr(ledger, "load_report", None)
+    if report is not None:
+        meta, tables = _report_parts(report)
+        for name, df in tables.items():
+            data, text[name] = _parquet(df, name, exact=False)
+            files[name] = _write_bytes(folder, name, data)
+        meta["text_columns"] = {k: v for k, v in text.items() if v}
+        files[REPORT] = _write_bytes(folder, REPORT, _json(meta))
+    manifest = {
+        "format": FORMAT,
+        "version": VERSION,
+        "params": _params(report, params),
+        "fingerprint": fingerprint(ledger),
+        "frames": {frame: f"{frame}.parquet" for frame in frames},
+        "report": REPORT if report is not None else None,
+        "files": files,
+    }
+    _write_bytes(folder, MANIFEST, _json(manifest))
+    return manifest
+
+
+def _json(value) -> bytes:
+    return json.dumps(value, indent=1, ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+# -- reading ---------------------------------------------------------------------------------
+def _refused(folder: Path, unit: str | None, what: str) -> SourceError:
+    rerun = f"arlib run --bu {unit}" if unit else "arlib run --bu <unit>"
+    return SourceError(
+        f"{folder}: the snapshot cannot be used: {what}. Fix: rerun the unit with `{rerun}`"
+    )
+
+
+def _manifest(folder: Path) -> dict:
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise _refused(folder, None, f"{MANIFEST} is missing")
+    try:
+        manifest = json.loads(path.read_bytes())
+        unit = manifest.get("params", {}).get("business_unit")
+        fmt, version = manifest.get("format"), manifest.get("version")
+    except (ValueError, AttributeError):
+        raise _refused(folder, None, f"{MANIFEST} is not a snapshot manifest") from None
+    if fmt != FORMAT or version != VERSION:
+        raise _refused(
+            folder, unit, f"{MANIFEST} is format {fmt!r} version {version}, not {VERSION}"
+        )
+    keys = ("params", "files", "frames", "fingerprint")
+    whole = all(isinstance(manifest.get(k), dict) for k in keys)
+    if not whole or not {"invoices", "transactions"} <= set(manifest["frames"]):
+        raise _refused(folder, unit, f"{MANIFEST} lacks {', '.join(keys)} or a frame")
+    return manifest
+
+
+def _verified(folder: Path, manifest: dict) -> dict[str, bytes]:
+    """Every file of the manifest, read once and checked against its sha256."""
+    unit = manifest["params"].get("business_unit")
+    data, bad = {}, []
+    for name, sha in manifest["files"].items():
+        path = folder / name
+        if Path(name).name != name or not path.is_file():
+            bad.append(f"{name} is missing")
+            continue
+        data[name] = path.read_bytes()
+        if hashlib.sha256(data[name]).hexdigest() != sha:
+            bad.append(f"{name} differs from its sha256 in {MANIFEST}")
+    named = [
+        *manifest["frames"].values(),
+        *([manifest["report"]] if manifest.get("report") else []),
+    ]
+    bad += [f"{n} is not listed in {MANIFEST}" for n in named if n not in manifest["files"]]
+    if bad:
+        raise _refused(folder, unit, "; ".join(bad))
+    return data
+
+
+def _frame(data: bytes) -> pd.DataFrame:
+    return pq.read_table(pa.BufferReader(data)).to_pandas()
+
+
+def _report(meta: dict, data: dict[str, bytes]) -> LoadReport:
+    values = {}
+    for f in fields(LoadReport):
+        spec = meta[f.name]
+        if "table" in spec:
+            values[f.name] = _frame(data[spec["table"]])
+        elif "tables" in spec:
+            values[f.name] = {k: _frame(data[name]) for k, name in spec["tables"].items()}
+        else:
+            values[f.name] = spec["json"]
+    return LoadReport(**values)
+
+
+def _differences(got: dict, want: dict) -> str:
+    parts = []
+    for key in ("rows", "control_totals"):
+        for k in sorted(set(got.get(key, {})) | set(want.get(key, {}))):
+            g, w = got.get(key, {}).get(k), want.get(key, {}).get(k)
+            if g != w:
+                parts.append(f"{k} {g} read, {w} in {MANIFEST}")
+    if not parts and got.get("sha256") != want.get("sha256"):
+        parts.append("the content hash differs")
+    return ", ".join(parts)
+
+
+def _check_expected(folder: Path, manifest: dict, expect: Mapping) -> None:
+    recorded, asked = manifest["params"], _params(None, expect)
+    differ = [
+        f"{k} {recorded[k]!r}, not {asked[k]!r}"
+        for k in KEYS
+        if k in recorded and k in asked and recorded[k] != asked[k]
+    ]
+    if differ:
+        what = "it was written for " + ", ".join(differ)
+        raise _refused(folder, asked.get("business_unit"), what)
+
+
+def read_snapshot(folder: str | Path, expect: Mapping | None = None) -> Ledger:
+    """The ledger written by :func:`write_snapshot` into ``folder``, with its ``load_report``.
+
+    Checks that every file matches its sha256 in ``snapshot.json`` and that the frames read
+    give the fingerprint recorded there; with ``expect`` (a run config), also that the snapshot
+    was written for its ``business_unit``, ``currency`` and ``as_of`` (those recorded).
+    Raises :class:`~arlib.errors.SourceError` naming the folder, what differs and the fix
+    (rerun the unit) otherwise.
+    """
+    folder = Path(folder)
+    manifest = _manifest(folder)
+    if expect is not None:
+        _check_expected(folder, manifest, expect)
+    data = _verified(folder, manifest)
+    frames = {k: _frame(data[name]) for k, name in manifest["frames"].items()}
+    ledger = Ledger(
+        frames["invoices"], frames["transactions"], frames.get("customers"), validate=False
+    )
+    unit = manifest["params"].get("business_unit")
+    if manifest.get("report"):
+        try:
+            ledger.load_report = _report(json.loads(data[manifest["report"]]), data)
+        except (ValueError, KeyError, TypeError) as e:
+            raise _refused(folder, unit, f"{REPORT} cannot be read ({e})") from None
+    got = fingerprint(ledger)
+    if got != manifest["fingerprint"]:
+        what = f"its data do not match the input fingerprint in {MANIFEST}"
+        raise _refused(folder, unit, f"{what} ({_differences(got, manifest['fingerprint'])})")
+    return ledger

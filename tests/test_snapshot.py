@@ -1,0 +1,243 @@
+"""Snapshots: a unit loaded once, written to its staging folder and read back by its notebooks
+with the same frames, fingerprint, aging, load report and reconciliation; tampering refused."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+
+import pandas as pd
+import pytest
+from conftest import invoices, transactions
+from test_bad_inputs import CASES, _files
+from test_io_helpers import BASE, load, make_cfg, write_files
+
+from arlib import demo, io
+from arlib.config import RunConfig
+from arlib.errors import SourceError
+from arlib.io.intake import LoadReport
+from arlib.io.reconcile import reconciliation
+from arlib.io.snapshot import _parquet
+from arlib.ledger import Ledger, fingerprint
+
+AS_OF = "2026-10-31"
+FILES = [
+    "customers.parquet",
+    "invoices.parquet",
+    "load_report.json",
+    "report-frames.parquet",
+    "report-problems.parquet",
+    "report-quarantined-customers.parquet",
+    "report-quarantined-invoices.parquet",
+    "report-quarantined-transactions.parquet",
+    "snapshot.json",
+    "transactions.parquet",
+]
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory):
+    return io.write_store(demo.generate(seed=7), tmp_path_factory.mktemp("demo") / "ar.sqlite")
+
+
+@pytest.fixture(scope="module")
+def de(demo_store):
+    cfg = make_cfg(demo_store, bu="de", as_of=AS_OF)
+    return cfg, io.load_ledger(cfg)
+
+
+def _with_snapshot(cfg, folder, **changes) -> RunConfig:
+    return RunConfig({**cfg, "snapshot": str(folder), **changes})
+
+
+def assert_same_report(a: LoadReport, b: LoadReport) -> None:
+    for f in dataclasses.fields(LoadReport):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, pd.DataFrame):
+            pd.testing.assert_frame_equal(x, y)
+        elif isinstance(x, dict):
+            assert list(x) == list(y), f.name
+            for k in x:
+                pd.testing.assert_frame_equal(x[k], y[k])
+        else:
+            assert x == y, f.name
+    assert str(a) == str(b) and a._repr_html_() == b._repr_html_()
+
+
+def assert_same_ledger(a, b, as_of) -> None:
+    for name in ("invoices", "transactions", "customers"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))  # dtypes included
+    assert fingerprint(a) == fingerprint(b)
+    pd.testing.assert_frame_equal(a.aging(as_of), b.aging(as_of))
+    pd.testing.assert_frame_equal(reconciliation(a, as_of, None), reconciliation(b, as_of, None))
+    assert_same_report(a.load_report, b.load_report)
+
+
+def test_demo_unit_roundtrip(de, tmp_path):
+    cfg, led = de
+    manifest = io.write_snapshot(led, tmp_path / "snap", cfg)
+    assert sorted(p.name for p in (tmp_path / "snap").iterdir()) == FILES  # no temporary file left
+    assert manifest["params"] == {"business_unit": "de", "currency": "EUR", "as_of": AS_OF}
+    assert manifest["fingerprint"]["rows"] == {
+        "invoices": 11034,
+        "transactions": 12059,
+        "customers": 70,
+    }
+    assert manifest["fingerprint"]["control_totals"]["invoiced"] == 57003967.34
+    assert json.loads((tmp_path / "snap" / "snapshot.json").read_text()) == manifest
+    back = io.read_snapshot(tmp_path / "snap")
+    assert_same_ledger(led, back, AS_OF)
+    assert back.invoices["invoice_date"].dtype == "datetime64[ns]"
+    assert back.customers["status_since"].dtype == "datetime64[ns]"
+    assert back.invoices["disputed"].dtype == bool
+    assert (
+        back.transactions["invoice_id"].isna().sum() == led.transactions["invoice_id"].isna().sum()
+    )
+    rec = reconciliation(back, AS_OF, None).set_index("line")
+    assert rec.at["Invoices read", "rows"] == 11034 and rec.at["Difference", "check"] == "ok"
+
+
+def test_snapshot_written_again_replaces_the_first(de, tmp_path):
+    cfg, led = de
+    io.write_snapshot(led, tmp_path, cfg)
+    io.write_snapshot(led, tmp_path, cfg)
+    assert sorted(p.name for p in tmp_path.iterdir()) == FILES
+    assert fingerprint(io.read_snapshot(tmp_path)) == fingerprint(led)
+
+
+def test_quarantined_rows_and_problems_survive(tmp_path):
+    case = next(c for c in CASES if c.id == "duplicate_invoice_id_quarantined")
+    src = write_files(tmp_path / "src", _files(case.edits))
+    led = load(src, output_dir=str(tmp_path / "out"), **case.params)
+    io.write_snapshot(led, tmp_path / "snap")
+    back = io.read_snapshot(tmp_path / "snap")
+    assert_same_ledger(led, back, "2024-06-30")
+    rep = back.load_report
+    assert rep.problems[["problem", "policy", "rows"]].values.tolist() == [
+        ["duplicate_id", "quarantine", 2],
+        ["invoice_quarantined", "quarantine", 1],
+    ]
+    assert rep.quarantined["invoices"]["invoice_id"].tolist() == ["I2", "I2"]
+    assert rep.quarantine_files == [
+        str(tmp_path / "out" / "quarantine-invoices.csv"),
+        str(tmp_path / "out" / "quarantine-transactions.csv"),
+    ]
+    rec = reconciliation(back, "2024-06-30", None).set_index("line")["amount"]
+    assert rec["Invoices read"] == 680.50 and rec["Quarantined invoices"] == -500.0
+    assert rec["Quarantined transactions"] == 50.0 and rec["Open AR (ledger)"] == 70.50
+
+
+def test_text_ids_with_leading_zeros_stay_text(tmp_path):
+    files = {k: v.replace("I1", "007").replace("C1", "001") for k, v in BASE.items()}
+    led = load(write_files(tmp_path / "src", files))
+    io.write_snapshot(led, tmp_path / "snap")
+    back = io.read_snapshot(tmp_path / "snap")
+    assert back.invoices["invoice_id"].tolist() == ["007", "I2", "I3"]
+    assert back.transactions["invoice_id"].tolist() == ["007", "I2", "I3", None]
+    assert back.customers["customer_id"].tolist() == ["001", "C2"]
+    assert_same_ledger(led, back, "2024-06-30")
+
+
+def test_categories_and_extra_columns_keep_their_dtypes(tmp_path):
+    inv = invoices(
+        ("007", "c1", "2024-01-01", "2024-01-31", 100.0),
+        ("A", "c2", "2024-01-05", "2024-02-04", 50.5),
+    )
+    inv["region"] = pd.Categorical(["north", "south"], ["south", "north"], ordered=True)
+    inv["lines"] = pd.array([3, None], dtype="Int64")
+    led = Ledger(inv, transactions(("007", "2024-02-10", 40.0, "payment")))
+    io.write_snapshot(led, tmp_path)
+    back = io.read_snapshot(tmp_path)
+    pd.testing.assert_frame_equal(back.invoices, led.invoices)
+    assert back.invoices["region"].cat.categories.tolist() == ["south", "north"]
+    assert back.customers is None and not hasattr(back, "load_report")
+    assert back.open_items("2024-02-29")["open_amount"].tolist() == [60.0, 50.5]
+
+
+def test_mixed_values_in_quarantined_rows_are_kept_as_text():
+    df = pd.DataFrame({"note": ["a", 3, None], "amount": [1.0, 2.0, 3.0]})
+    _, text = _parquet(df, "report-quarantined-invoices.parquet", exact=False)
+    assert text == ["note"]
+    with pytest.raises(SourceError, match=r"^x: invoices: column\(s\) note mix value types"):
+        _parquet(df, "x: invoices", exact=True)
+
+
+def _refusal(folder, what: str) -> str:
+    return (
+        f"{folder}: the snapshot cannot be used: {what}. "
+        "Fix: rerun the unit with `arlib run --bu de`"
+    )
+
+
+def test_tampered_parquet_is_refused(de, tmp_path):
+    cfg, led = de
+    io.write_snapshot(led, tmp_path, cfg)
+    inv = pd.read_parquet(tmp_path / "invoices.parquet")
+    inv.loc[0, "amount"] += 1.0
+    inv.to_parquet(tmp_path / "invoices.parquet")
+    with pytest.raises(SourceError) as err:
+        io.read_snapshot(tmp_path)
+    assert str(err.value) == _refusal(
+        tmp_path, "invoices.parquet differs from its sha256 in snapshot.json"
+    )
+
+
+def test_tampered_manifest_is_refused(de, tmp_path):
+    cfg, led = de
+    io.write_snapshot(led, tmp_path, cfg)
+    path = tmp_path / "snapshot.json"
+    manifest = json.loads(path.read_text())
+    manifest["fingerprint"]["control_totals"]["invoiced"] = 57003968.34
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(SourceError) as err:
+        io.read_snapshot(tmp_path)
+    assert str(err.value) == _refusal(
+        tmp_path,
+        "its data do not match the input fingerprint in snapshot.json "
+        "(invoiced 57003967.34 read, 57003968.34 in snapshot.json)",
+    )
+    path.write_text("{not json")
+    with pytest.raises(SourceError, match="snapshot.json is not a snapshot manifest"):
+        io.read_snapshot(tmp_path)
+
+
+def test_frame_and_manifest_tampered_together_are_refused(de, tmp_path):
+    """A changed amount with the file's sha256 updated still breaks the fingerprint."""
+    cfg, led = de
+    io.write_snapshot(led, tmp_path, cfg)
+    inv = pd.read_parquet(tmp_path / "invoices.parquet")
+    inv.loc[0, "amount"] += 1.0
+    inv.to_parquet(tmp_path / "invoices.parquet")
+    path = tmp_path / "snapshot.json"
+    manifest = json.loads(path.read_text())
+    manifest["files"]["invoices.parquet"] = hashlib.sha256(
+        (tmp_path / "invoices.parquet").read_bytes()
+    ).hexdigest()
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(SourceError, match=r"\(invoiced 57003968.34 read, 57003967.34 in snapshot"):
+        io.read_snapshot(tmp_path)
+
+
+def test_load_ledger_reads_the_snapshot_not_the_source(de, tmp_path):
+    cfg, led = de
+    io.write_snapshot(led, tmp_path / "snap", cfg)
+    gone = _with_snapshot(cfg, tmp_path / "snap", source=str(tmp_path / "no-such-store.sqlite"))
+    back = io.load_ledger(gone)
+    assert_same_ledger(led, back, AS_OF)
+    assert back.load_report.source == led.load_report.source  # what was read, by the runner
+    assert io.load_ledger(RunConfig({**cfg, "snapshot": None})).invoices.shape == (11034, 8)
+
+
+def test_load_ledger_refuses_another_units_or_dates_snapshot(de, tmp_path):
+    cfg, led = de
+    io.write_snapshot(led, tmp_path, cfg)
+    with pytest.raises(SourceError) as err:
+        io.load_ledger(_with_snapshot(cfg, tmp_path, as_of="2026-09-30"))
+    assert str(err.value) == _refusal(
+        tmp_path, "it was written for as_of '2026-10-31', not '2026-09-30'"
+    )
+    with pytest.raises(SourceError, match="business_unit 'de', not 'us'.*`arlib run --bu us`"):
+        io.load_ledger(_with_snapshot(cfg, tmp_path, business_unit="us", currency="USD"))
+    with pytest.raises(SourceError, match=r"snapshot.json is missing\. Fix"):
+        io.load_ledger(_with_snapshot(cfg, tmp_path / "empty"))
