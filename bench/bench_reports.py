@@ -232,9 +232,17 @@ def unit_reports(root: Path, project: Path, unit: str = "cn", repeats: int = 2) 
     ours, peer = [], []
     for _ in range(repeats):
         ours.append(_timed(cmd, project))
-        peer.append(_timed([sys.executable, "-c", PEER3_CODE, str(bare), str(root / "bare3")], project))
-    return _record("unit_reports", f"demo unit {unit}: health, forecast, provision", ours,
-                   "papermill: 3 bare notebooks", peer, repeats=repeats)
+        peer.append(
+            _timed([sys.executable, "-c", PEER3_CODE, str(bare), str(root / "bare3")], project)
+        )
+    return _record(
+        "unit_reports",
+        f"demo unit {unit}: health, forecast, provision",
+        ours,
+        "papermill: 3 bare notebooks",
+        peer,
+        repeats=repeats,
+    )
 
 
 def batch(

@@ -82,7 +82,9 @@ def _run_one(name: str, args, out_dir: Path) -> list[dict]:
             )
         ]
     if name == "unit_reports":
-        return [bench_reports.unit_reports(out_dir / "reports", PROJECT, args.unit, args.unit_repeats)]
+        return [
+            bench_reports.unit_reports(out_dir / "reports", PROJECT, args.unit, args.unit_repeats)
+        ]
     if name == "batch":
         return [
             bench_reports.batch(

@@ -69,7 +69,7 @@ def test_same_statuses_and_errors_as_local(runs):
     assert [(r.business_unit, r.status, r.errors) for r in remote] == [
         (r.business_unit, r.status, r.errors) for r in local
     ]
-    assert remote[2].errors[0].startswith("health: DataError: ") and "'zz'" in remote[2].errors[0]
+    assert remote[2].errors[0].startswith("data: ") and "'zz'" in remote[2].errors[0]
 
 
 @pytest.mark.parametrize("bu", ["aa", "bb"])
@@ -93,9 +93,8 @@ def test_client_writes_every_file_the_local_run_writes(runs):
             return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
         assert names(tmp / "dask" / AS_OF / bu) == names(tmp / "local" / AS_OF / bu)
-    assert (
-        tmp / "dask" / AS_OF / "zz" / "health.ipynb"
-    ).exists()  # partial notebook of the failed unit
+    # the failed unit's data never loaded: only the reason is left
+    assert names(tmp / "dask" / AS_OF / "zz") == ["FAILED.txt"]
     assert all(r.files == {} for r in remote)  # written, then dropped from memory
 
 
@@ -141,7 +140,7 @@ def test_cli_scheduler_option_writes_manifest_index_and_exit_code(params, cluste
     ]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert any(ln.startswith("FAILED zz: health: DataError: ") for ln in proc.stderr.splitlines())
+    assert any(ln.startswith("FAILED zz: data: ") for ln in proc.stderr.splitlines())
     manifest = json.loads((tmp_path / AS_OF / "manifest.json").read_text())
     assert {u["business_unit"]: u["status"] for u in manifest["units"]} == {
         "aa": "ok",

@@ -60,9 +60,9 @@ def test_exit_code_and_one_line_error_for_the_failing_unit(run):
         "Traceback" not in proc.stderr and "WARNING" not in proc.stderr
     )  # kernels log errors only
     line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("FAILED"))
-    assert line.startswith("FAILED zz: health: DataError: ") and "business unit 'zz'" in line
-    assert (out / "zz" / "health.ipynb").exists()  # partially executed notebook kept
-    assert not list((out / "zz").glob("*.html")) and not (out / "zz" / "kpis.json").exists()
+    # the unit's data is loaded once, before its notebooks: none ran, no report or figure is left
+    assert line.startswith("FAILED zz: data: ") and "business unit 'zz'" in line
+    assert sorted(p.name for p in (out / "zz").iterdir()) == ["FAILED.txt"]
     assert str(out / "index.html") in proc.stdout
 
 
@@ -147,11 +147,14 @@ def test_audit_shows_each_notebooks_own_parameters_as_used(run):
     assert kpis["forecast_horizon"] == 9
     health = (out / "bb" / "health.html").read_text()
     forecast = (out / "bb" / "forecast.html").read_text()
+    footer = {
+        name: page.split("审计信息")[-1].replace("&quot;", '"')
+        for name, page in (("health", health), ("forecast", forecast))
+    }
+    assert '"window_months": 6' in footer["health"] and "forecast_horizon" not in footer["health"]
     assert (
-        "&quot;window_months&quot;: 6" in health
-        and "forecast_horizon" not in health.split("审计信息")[-1]
+        '"forecast_horizon": 9' in footer["forecast"] and "window_months" not in footer["forecast"]
     )
-    assert "&quot;forecast_horizon&quot;: 9" in forecast
     for page in (health, forecast):
         assert kpis["run_id"] in page
 

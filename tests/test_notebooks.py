@@ -117,3 +117,11 @@ def test_readme_layout_lists_every_module():
     # a sub-package (report/plots/) is listed by its folder
     missing = [m for m in missing if not (m.count("/") > 1 and f"  {m.split('/')[1]}/" in layout)]
     assert not missing, f"README layout lacks {missing}"
+
+
+def test_every_cell_has_a_unique_id():
+    """nbformat 4.5 cells carry ids; a cell without one makes papermill print a warning into
+    every run's output."""
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        ids = [c.get("id") for c in json.loads(path.read_text(encoding="utf-8"))["cells"]]
+        assert all(ids) and len(set(ids)) == len(ids), path.name

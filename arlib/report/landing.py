@@ -136,7 +136,9 @@ def render_index(out_dir: Path, manifest: dict, lang: str = "en", root: Path | N
         )
     group = manifest.get("group")
     group_link = ""
-    if group:
+    if group and group.get("status") == "skipped":
+        group_link = f'<p class="group muted">{e(t("no group report: no unit of this run has balance figures", lang))}</p>'
+    elif group:
         gs = (
             "ok" if group.get("status") == "ok" else f"failed: {'; '.join(group.get('errors', []))}"
         )

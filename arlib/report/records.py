@@ -65,7 +65,10 @@ def stamp(cfg, ledger) -> dict:
         "currency": cfg.currency,
         "input_fingerprint": fingerprint(ledger),
         "arlib_version": __version__,
-        "parameters": redacted({k: v for k, v in cfg.items() if k != "output_dir"}),
+        # where the runner puts files and the unit's data is not a choice of the unit: left out
+        "parameters": redacted(
+            {k: v for k, v in cfg.items() if k not in ("output_dir", "snapshot")}
+        ),
     }
 
 

@@ -46,6 +46,18 @@ def group_config(params_file: Path, as_of: str, out_dir: Path, units: list[str])
     return validate(raw, str(params_file), notebook_declared(notebook_path()))
 
 
+def _has_figures(unit_dir: Path) -> bool:
+    import json
+
+    try:
+        return (
+            json.loads((unit_dir / "kpis.json").read_text(encoding="utf-8")).get("open_ar")
+            is not None
+        )
+    except (OSError, ValueError):
+        return False
+
+
 def notebook_path() -> Path:
     return project_root() / "notebooks" / f"{GROUP_NOTEBOOK}.ipynb"
 
@@ -75,6 +87,11 @@ def run_group(
         cfg = group_config(params_file, as_of, out_dir, units)
     except ArlibError as e:
         return dict(entry, status="failed", errors=[str(e)])
+    units = [u for u in units if _has_figures(out_dir / u)]
+    if not units:  # e.g. a run without the health report: nothing to consolidate, not a failure
+        return dict(
+            entry, status="skipped", units=[], note="no unit of this run has balance figures"
+        )
     nb, exc = _execute(notebook_path(), group_dir / "group.ipynb", dict(cfg), str(project_root()))
     if exc is not None:
         entry.update(status="failed", errors=[f"group: {_error_line(exc)}"])

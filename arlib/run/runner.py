@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -30,6 +31,8 @@ from pathlib import Path
 
 from arlib.errors import ArlibError
 
+#: the unit's data snapshot inside its folder while its notebooks run (removed when they are done)
+SNAPSHOT = ".snapshot"
 #: report notebooks in reading order; others found in notebooks/ follow alphabetically
 NOTEBOOK_ORDER = ("health", "forecast", "provision")
 #: jsonschema imports ``rfc3987_syntax`` when installed (it comes with the jupyter stack) for
@@ -183,6 +186,10 @@ def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
     overwriting (:func:`arlib.report.records.merge_sections`). A unit that fails keeps only its
     executed notebooks and ``FAILED.txt``: no report or export that could pass for current."""
     light_imports()
+    # papermill (and jupyter_client under it) imported here, before the warm-up thread imports
+    # nbconvert: two threads importing jupyter_client at once can see it half-initialised
+    import papermill  # noqa: F401
+
     warming = _warm_export()
     t0 = time.perf_counter()
     res = UnitResult(job.business_unit, job.as_of)
@@ -217,6 +224,11 @@ def _execute_all(job: UnitJob, out_dir: Path, res: UnitResult) -> tuple[dict, li
         res.status, res.errors = "failed", [str(e)]
         return {}, [], job.root
     params = dict(job.params, output_dir=str(out_dir))
+    try:
+        params.update(load_once(params, out_dir))
+    except ArlibError as e:  # the data cannot be read or fails its checks: no notebook runs
+        res.status, res.errors = "failed", [f"data: {e}"]
+        return {}, [], cwd
     sections, executed = {}, []
     for nb_path in notebooks:
         t1 = time.perf_counter()
@@ -229,6 +241,20 @@ def _execute_all(job: UnitJob, out_dir: Path, res: UnitResult) -> tuple[dict, li
             executed.append((nb_path.stem, nb))
         res.notebook_seconds[nb_path.stem] = round(time.perf_counter() - t1, 2)
     return sections, executed, cwd
+
+
+def load_once(params: dict, out_dir: Path) -> dict:
+    """Load and validate the unit's data once for all its notebooks: a fingerprinted snapshot
+    in ``out_dir/.snapshot`` that each notebook reads (``snapshot`` parameter) instead of the
+    source. Quarantine files land in ``out_dir`` as before. Raises the load's ArlibError."""
+    from arlib.config import validate
+    from arlib.io.load import load_ledger
+    from arlib.io.snapshot import write_snapshot
+
+    cfg = validate({k: v for k, v in params.items() if k != "snapshot"})
+    folder = out_dir / SNAPSHOT
+    write_snapshot(load_ledger(cfg), folder, cfg)
+    return {"snapshot": str(folder)}
 
 
 def _finish(job: UnitJob, res: UnitResult, sections: dict, executed: list, out_dir: Path, cwd: str):
@@ -250,6 +276,9 @@ def _finish(job: UnitJob, res: UnitResult, sections: dict, executed: list, out_d
     }
     kpis["audit"] = audit_stamp(kpis, sections, cwd)  # this machine's checkout (a worker's own)
     res.kpis = kpis
+    shutil.rmtree(
+        out_dir / SNAPSHOT, ignore_errors=True
+    )  # read by the notebooks; the stamp keeps its fingerprint
     if res.status == "ok":
         try:
             res.reports = export_reports(executed, kpis, out_dir)
@@ -267,8 +296,6 @@ def _finish(job: UnitJob, res: UnitResult, sections: dict, executed: list, out_d
 def scrub_failed(unit_dir: Path, errors: list[str], run_id: str = "") -> None:
     """Leave a failed unit's folder with its executed notebooks (to see where it stopped) and
     ``FAILED.txt``; reports, figures and exports are removed, so none can pass for current."""
-    import shutil
-
     for p in sorted(unit_dir.iterdir()):
         if p.is_dir():
             shutil.rmtree(p, ignore_errors=True)
