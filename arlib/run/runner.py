@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from arlib.errors import ArlibError
+from arlib.run.kernel import UnitKernel
 
 #: the unit's data snapshot inside its folder while its notebooks run (removed when they are done)
 SNAPSHOT = ".snapshot"
@@ -123,8 +124,9 @@ def _locate(job: UnitJob) -> tuple[list[Path], str]:
     return found, str(root)
 
 
-def _execute(nb_path: Path, out_nb: Path, params: dict, cwd: str):
-    """Run one notebook; the executed notebook, or the error and the partial copy on disk."""
+def _execute(nb_path: Path, out_nb: Path, params: dict, cwd: str, kernel=None):
+    """Run one notebook (in the unit's ``kernel`` when given, a :class:`arlib.run.kernel.UnitKernel`,
+    else in a kernel of its own); the executed notebook, or the error and the partial copy on disk."""
     import nbformat
     import papermill as pm
 
@@ -144,6 +146,7 @@ def _execute(nb_path: Path, out_nb: Path, params: dict, cwd: str):
             request_save_on_cell_execute=False,
             extra_arguments=list(KERNEL_ARGS),
             shutdown_kernel="immediate",
+            **({"km": kernel.manager()} if kernel is not None else {}),
         )
         return nb, None
     except Exception as exc:  # papermill's execution error, or a kernel that died
@@ -230,16 +233,17 @@ def _execute_all(job: UnitJob, out_dir: Path, res: UnitResult) -> tuple[dict, li
         res.status, res.errors = "failed", [f"data: {e}"]
         return {}, [], cwd
     sections, executed = {}, []
-    for nb_path in notebooks:
-        t1 = time.perf_counter()
-        nb, exc = _execute(nb_path, out_dir / f"{nb_path.stem}.ipynb", params, cwd)
-        if exc is not None:
-            res.status = "failed"
-            res.errors.append(f"{nb_path.stem}: {_error_line(exc)}")
-        elif nb is not None:
-            sections[nb_path.stem] = collect_kpis(nb)
-            executed.append((nb_path.stem, nb))
-        res.notebook_seconds[nb_path.stem] = round(time.perf_counter() - t1, 2)
+    with UnitKernel(cwd, list(KERNEL_ARGS)) as kernel:  # one kernel for the unit's notebooks
+        for nb_path in notebooks:
+            t1 = time.perf_counter()
+            nb, exc = _execute(nb_path, out_dir / f"{nb_path.stem}.ipynb", params, cwd, kernel)
+            if exc is not None:
+                res.status = "failed"
+                res.errors.append(f"{nb_path.stem}: {_error_line(exc)}")
+            elif nb is not None:
+                sections[nb_path.stem] = collect_kpis(nb)
+                executed.append((nb_path.stem, nb))
+            res.notebook_seconds[nb_path.stem] = round(time.perf_counter() - t1, 2)
     return sections, executed, cwd
 
 
