@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     except ArlibError as e:
         print(f"arlib: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # the run folder is unpublished; the next run of the close removes it
+        print("arlib: interrupted; the published runs are unchanged", file=sys.stderr)
+        return 130
 
 
 def _demo(args) -> int:

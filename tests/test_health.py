@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from arlib import dso as core
@@ -366,6 +366,9 @@ def test_scaling_amounts_leaves_dso_and_cei_unchanged(led, f):
     inv, txn = led
     a = health.kpis(ledger(inv, txn, CUST4, validate=False), "2024-06-30")
     b = health.kpis(ledger(*_scaled(inv, txn, f), CUST4, validate=False), "2024-06-30")
+    # balances within a cent of zero count as zero (dso.TOL), which no scaling preserves: a
+    # residual of 0.01 is "nothing" while 3 x 0.01 is not (found by hypothesis in CI)
+    assume(all(v == 0 or abs(v) >= 1 for v in (a["open_ar"], a["ar_window_start"])))
     for key in (
         "dso",
         "dso_countback",

@@ -25,7 +25,7 @@ from arlib.files import write_atomic
 from arlib.run import close as close_mod
 from arlib.run import runner
 from arlib.run.close import run_closes
-from arlib.run.publish import RunError, close_lock, published_run
+from arlib.run.publish import KEEP_RUNS, RunError, close_lock, published_run
 from arlib.run.runner import UnitJob, UnitResult
 
 AS_OF = "2026-10-31"
@@ -173,6 +173,17 @@ def test_a_failed_rerun_leaves_no_report_that_passes_for_current(tmp_path):
     assert f'href="{href}"' in index and "last complete reports" in index
     # a browser resolves ".." in the URL (lexically), so the link reaches the earlier run's report
     assert "data v1" in Path(os.path.normpath(tmp_path / AS_OF / href)).read_text()
+
+
+def test_the_last_complete_reports_stay_linked_through_repeated_failures(tmp_path):
+    first = run(tmp_path, [_job("de", "v1")])
+    bad = _job("de", "v2")
+    failing = UnitJob(**{**bad.__dict__, "params": {**bad.params, "fail": True}})
+    for _ in range(KEEP_RUNS + 2):  # more failed reruns than complete runs are kept
+        run(tmp_path, [failing])
+    entry = manifest(tmp_path)["units"][0]
+    assert entry["status"] == "failed" and entry["last_complete"]["run_id"] == first.run_id
+    assert (tmp_path / ".runs" / AS_OF / first.run_id / "de" / "health.html").exists()
 
 
 def test_a_second_run_of_the_same_close_is_refused(tmp_path):

@@ -120,7 +120,7 @@ def _finish_close(
     entries = [manifest_entry(j, r) for j, r in pairs]
     for entry in entries:
         if entry["status"] != "ok":
-            entry["last_complete"] = _last_complete(before, entry["business_unit"])
+            entry["last_complete"] = _last_complete(close, before, entry["business_unit"])
     ran = {j.business_unit for j, _ in pairs}
     earlier = carry_over(close, previous, before, sorted(defined - ran))
     manifest = {
@@ -146,16 +146,23 @@ def _finish_close(
     return close.published / "index.html"
 
 
-def _last_complete(before: dict, unit: str) -> dict | None:
+def _last_complete(close: CloseRun, before: dict, unit: str) -> dict | None:
     """Where the unit's last complete reports are: the published run's entry when it was ok there
-    (its own run, or the run it was carried from)."""
+    (its own run, or the run it was carried from), or the link that run already gave when it
+    failed there too; None when that run's folder is gone."""
     for e in before.get("units", []) + before.get("earlier_units", []):
-        if e.get("business_unit") == unit and e.get("status") == "ok":
-            return {
+        if e.get("business_unit") != unit:
+            continue
+        if e.get("status") == "ok":
+            last = {
                 "run_id": e.get("run_id") or before.get("run_id"),
-                "finished_at": e.get("finished_at") or before.get("finished_at"),
                 "reports": e.get("reports", []),
+                "finished_at": e.get("finished_at") or before.get("finished_at"),
             }
+        else:
+            last = e.get("last_complete")
+        if last and (close.close_dir / str(last.get("run_id")) / unit).is_dir():
+            return last
     return None
 
 

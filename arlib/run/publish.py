@@ -124,6 +124,11 @@ def leftovers(close: CloseRun) -> list[str]:
     disk full) and complete runs beyond :data:`KEEP_RUNS`; return one line per unfinished run.
     Call with the close's lock held."""
     current = published_run(close.root, close.as_of)
+    # runs the published index links to (a failed unit's last complete reports) are kept
+    linked = {
+        (u.get("last_complete") or {}).get("run_id")
+        for u in read_manifest(current).get("units", [])
+    }
     notes, complete = [], []
     for d in sorted(p for p in close.close_dir.iterdir() if p.is_dir() and p != close.folder):
         if current is not None and d.resolve() == current.resolve():
@@ -137,7 +142,8 @@ def leftovers(close: CloseRun) -> list[str]:
         )
         shutil.rmtree(d, ignore_errors=True)
     for d in complete[: max(len(complete) - KEEP_RUNS, 0)]:
-        shutil.rmtree(d, ignore_errors=True)
+        if d.name not in linked:
+            shutil.rmtree(d, ignore_errors=True)
     return notes
 
 
