@@ -19,6 +19,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from arlib.config import ARLIB_VERSION
@@ -26,7 +27,7 @@ from arlib.files import write_json
 from arlib.run.publish import (
     MANIFEST,
     CloseRun,
-    RunError,  # noqa: F401  raised here, re-exported for the command
+    RunError,
     close_lock,
     leftovers,
     new_run_id,
@@ -71,17 +72,15 @@ def run_closes(
             stack.enter_context(close_lock(close.root, close.as_of, run_id))
         for close in closes.values():
             out.notes += leftovers(close)
-            _guard(close, lambda c=close: c.folder.mkdir(parents=True))
+            _guard(close, partial(close.folder.mkdir, parents=True))
         results = execute(jobs, Path(out_root))
         for as_of, close in closes.items():
             pairs = [(j, r) for j, r in zip(jobs, results) if j.as_of == as_of]
             out.failed_units += [r for _, r in pairs if r.status != "ok"]
-            _guard(
-                close,
-                lambda c=close, p=pairs: out.indexes.append(
-                    _finish_close(c, p, defined.get(c.as_of, set()), group_file, lang, out)
-                ),
+            finish = partial(
+                _finish_close, close, pairs, defined.get(as_of, set()), group_file, lang, out
             )
+            out.indexes.append(_guard(close, finish))
     out.seconds = round(time.perf_counter() - t0, 1)
     return out
 
@@ -94,11 +93,11 @@ def _history_from(params: dict, out_root: Path) -> dict:
     return params
 
 
-def _guard(close: CloseRun, step) -> None:
-    """Run a write step of the close; a failure to write (disk full, read-only) becomes one
-    clear :class:`RunError`, and this run's unpublished folder is removed."""
+def _guard(close: CloseRun, step):
+    """Run a write step of the close and return its result; a failure to write (disk full,
+    read-only) becomes one clear :class:`RunError`, and this run's unpublished folder is removed."""
     try:
-        step()
+        return step()
     except OSError as e:
         shutil.rmtree(close.folder, ignore_errors=True)
         before = read_manifest(published_run(close.root, close.as_of)).get("run_id")
