@@ -73,7 +73,8 @@ def _demo(args) -> int:
 
 
 def _run(args) -> int:
-    from arlib.run.runner import light_imports, prestart_pool
+    from arlib.run.pool import prestart_pool
+    from arlib.run.runner import light_imports
 
     light_imports()  # nbformat, loaded later here too, would otherwise compile a grammar (~2 s)
     if args.jobs < 1:
@@ -125,7 +126,7 @@ def _executor(args):
         return lambda jobs, out_root: run_on_cluster(
             jobs, out_root, args.scheduler, progress=progress
         )
-    from arlib.run.runner import run_jobs
+    from arlib.run.pool import run_jobs
 
     return lambda jobs, out_root: run_jobs(jobs, out_root, args.jobs, progress=progress)
 

@@ -10,7 +10,7 @@ import time
 import pytest
 from conftest import ROOT, demo_params
 
-from arlib.run import distributed, runner
+from arlib.run import distributed, pool, runner
 from arlib.run.plan import plan_jobs
 
 pytestmark = pytest.mark.slow
@@ -54,7 +54,7 @@ def jobs(params):
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, jobs, cluster):
     tmp = tmp_path_factory.mktemp("runs")
-    local = runner.run_jobs(jobs, tmp / "local", 1, progress=False)
+    local = pool.run_jobs(jobs, tmp / "local", 1, progress=False)
     remote = distributed.run_jobs(jobs, tmp / "dask", cluster.scheduler_address, progress=False)
     return local, remote, tmp
 

@@ -23,7 +23,7 @@ from arlib.config import check_unit_code
 from arlib.errors import ConfigError
 from arlib.files import write_atomic
 from arlib.run import close as close_mod
-from arlib.run import runner
+from arlib.run import pool, runner
 from arlib.run.close import run_closes
 from arlib.run.publish import KEEP_RUNS, RunError, close_lock, published_run
 from arlib.run.runner import UnitJob, UnitResult
@@ -71,7 +71,7 @@ def fake_unit(job: UnitJob, workdir: str) -> UnitResult:
 
 
 def execute(jobs, out_root):
-    return runner.run_jobs(jobs, out_root, 1, progress=False, task=fake_unit)
+    return pool.run_jobs(jobs, out_root, 1, progress=False, task=fake_unit)
 
 
 def run(tmp_path, jobs, defined=None, group_file=None):
@@ -291,7 +291,7 @@ def slow(job, workdir):
     return res
 
 jobs = [t._job("de", "v2"), t._job("us", "v2")]
-run_closes(jobs, Path({root!r}), {{t.AS_OF: {{"de", "us"}}}}, lambda j, r: t.runner.run_jobs(j, r, 1, False, slow))
+run_closes(jobs, Path({root!r}), {{t.AS_OF: {{"de", "us"}}}}, lambda j, r: t.pool.run_jobs(j, r, 1, False, slow))
 """
 
 

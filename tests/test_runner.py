@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from arlib.run import runner
+from arlib.run import pool, runner
 from arlib.run.runner import UnitJob, UnitResult
 
 
@@ -58,7 +58,7 @@ def _exit_on_bb(job: UnitJob, workdir: str) -> UnitResult:
 
 def test_a_dying_pool_worker_fails_its_unit_only(tmp_path):
     jobs = [_job("aa"), _job("bb"), _job("cc")]
-    res = runner.run_jobs(jobs, tmp_path, n_jobs=2, progress=False, task=_exit_on_bb)
+    res = pool.run_jobs(jobs, tmp_path, n_jobs=2, progress=False, task=_exit_on_bb)
     assert [(r.business_unit, r.status) for r in res] == [
         ("aa", "ok"),
         ("bb", "failed"),
@@ -79,21 +79,21 @@ def test_pool_starts_units_longest_first_by_their_last_run(tmp_path):
     _manifest(tmp_path / "2026-10-31", {"aa": 30.0})  # a rerun of this as_of: its own figure wins
     _manifest(tmp_path / "2026-11-30", {"cc": 500.0})  # a later close is not history
     (tmp_path / "2026-08-31").mkdir()  # a folder without a manifest is skipped
-    assert runner.previous_durations(tmp_path, jobs) == {
+    assert pool.previous_durations(tmp_path, jobs) == {
         "aa": 30.0,
         "bb": 40.0,
         "cc": 20.0,
         "dd": 99.0,
     }
     # ee never ran: first (size unknown), then 99, 40, 30, 20
-    assert [j.business_unit for j in runner.longest_first(jobs, tmp_path)] == [
+    assert [j.business_unit for j in pool.longest_first(jobs, tmp_path)] == [
         "ee",
         "dd",
         "bb",
         "aa",
         "cc",
     ]
-    assert [j.business_unit for j in runner.longest_first(jobs, tmp_path / "none")] == [
+    assert [j.business_unit for j in pool.longest_first(jobs, tmp_path / "none")] == [
         "aa",
         "bb",
         "cc",
@@ -104,7 +104,7 @@ def test_pool_starts_units_longest_first_by_their_last_run(tmp_path):
 
 def test_progress_returns_results_in_job_order():
     jobs = [_job("aa"), _job("bb"), _job("cc")]
-    done = runner.Progress(3, enabled=False)
+    done = pool.Progress(3, enabled=False)
     for bu in ("cc", "aa", "bb"):
         done(UnitResult(bu, "2026-10-31"))
     assert [r.business_unit for r in done.close(jobs)] == ["aa", "bb", "cc"]
@@ -164,11 +164,11 @@ def test_pool_workers_are_forked_warm_from_a_prestarted_fork_server():
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import forkserver
 
-    runner.prestart_pool(2)
+    pool.prestart_pool(2)
     server = forkserver._forkserver._forkserver_pid
     assert server is not None  # started before any unit is submitted
-    with ProcessPoolExecutor(2, mp_context=runner._pool_context()) as pool:  # no initializer
-        states = list(pool.map(_worker_state, range(4)))
+    with ProcessPoolExecutor(2, mp_context=pool._pool_context()) as executor:  # no initializer
+        states = list(executor.map(_worker_state, range(4)))
     # each worker is warm without having warmed itself: the flag was set in the fork server
     assert all(s["warm"] and s["papermill"] and s["threads"] == "1" for s in states)
     assert forkserver._forkserver._forkserver_pid == server  # the same server, not a new one
@@ -180,9 +180,9 @@ def test_one_job_starts_no_fork_server(monkeypatch):
 
     calls = []
     monkeypatch.setattr(forkserver, "ensure_running", lambda: calls.append(1))
-    runner.prestart_pool(1)
+    pool.prestart_pool(1)
     assert calls == []
-    runner.prestart_pool(2)
+    pool.prestart_pool(2)
     assert calls == [1]
 
 

@@ -26,8 +26,8 @@ from concurrent.futures import CancelledError
 from pathlib import Path
 
 from arlib.errors import ConfigError
+from arlib.run.pool import Progress
 from arlib.run.runner import (
-    Progress,
     UnitJob,
     UnitResult,
     _error_line,

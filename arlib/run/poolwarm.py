@@ -1,4 +1,4 @@
-"""Imported once by the process pool's fork server (:func:`arlib.run.runner.prestart_pool`): pool
+"""Imported once by the process pool's fork server (:func:`arlib.run.pool.prestart_pool`): pool
 workers are forked from a process that has the notebook stack imported and the HTML exporter
 warmed (:func:`arlib.run.runner.warm_process`)."""
 
