@@ -18,7 +18,6 @@ import errno
 import fcntl
 import json
 import os
-import re
 import secrets
 import shutil
 from contextlib import contextmanager
@@ -30,7 +29,6 @@ from arlib.errors import ArlibError
 
 RUNS = ".runs"
 MANIFEST = "manifest.json"
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: complete runs of a close kept besides the published one (older ones are removed)
 KEEP_RUNS = 3
 
@@ -133,7 +131,7 @@ def leftovers(close: CloseRun) -> list[str]:
     for d in sorted(p for p in close.close_dir.iterdir() if p.is_dir() and p != close.folder):
         if current is not None and d.resolve() == current.resolve():
             continue
-        if (d / MANIFEST).exists():
+        if (d / MANIFEST).exists() or d.name.startswith("legacy-"):  # legacy: the earlier layout's
             complete.append(d)
             continue
         notes.append(
@@ -159,12 +157,3 @@ def publish(close: CloseRun) -> Path:
     os.symlink(Path(RUNS) / close.as_of / close.run_id, tmp, target_is_directory=True)
     os.replace(tmp, link)
     return link
-
-
-def earlier_closes(root: Path, as_of: str) -> list[Path]:
-    """Published closes before ``as_of`` under the output root, latest first."""
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    dates = [p for p in root.iterdir() if _DATE.fullmatch(p.name) and p.name < as_of and p.is_dir()]
-    return sorted(dates, key=lambda p: p.name, reverse=True)
