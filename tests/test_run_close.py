@@ -272,6 +272,8 @@ def test_a_plain_folder_from_the_earlier_version_is_kept_as_a_legacy_run(tmp_pat
     assert (tmp_path / AS_OF).is_symlink()
     legacy = [p for p in (tmp_path / ".runs" / AS_OF).iterdir() if p.name.startswith("legacy-")]
     assert len(legacy) == 1 and (legacy[0] / "de" / "health.html").read_text() == "old layout"
+    out = run(tmp_path, [_job("de", "v3")])  # a later run neither reports nor removes it
+    assert out.notes == [] and (legacy[0] / "de" / "health.html").exists()
 
 
 #: a coordinator killed with SIGKILL while its second unit writes (run in a child process)
