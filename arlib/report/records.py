@@ -17,8 +17,6 @@ from arlib.errors import ArlibError
 
 KPI_MIME = "application/vnd.arlib.kpis+json"
 
-#: keys every section records alike (the unit, its close, its data); one value per unit
-COMMON_KEYS = ("business_unit", "as_of", "currency", "input_fingerprint", "arlib_version")
 #: keys that belong to one notebook and are kept per section only (never merged flat)
 SECTION_ONLY = ("parameters",)
 

@@ -46,18 +46,6 @@ def group_config(params_file: Path, as_of: str, out_dir: Path, units: list[str])
     return validate(raw, str(params_file), notebook_declared(notebook_path()))
 
 
-def _has_figures(unit_dir: Path) -> bool:
-    import json
-
-    try:
-        return (
-            json.loads((unit_dir / "kpis.json").read_text(encoding="utf-8")).get("open_ar")
-            is not None
-        )
-    except (OSError, ValueError):
-        return False
-
-
 def notebook_path() -> Path:
     return project_root() / "notebooks" / f"{GROUP_NOTEBOOK}.ipynb"
 
@@ -68,12 +56,15 @@ def run_group(
     """Execute and export the group report of this run's ``units`` (those that ran to the end);
     returns its manifest entry (status, errors, reports)."""
     from arlib.files import write_atomic, write_json
+    from arlib.report.group import load_unit_kpis
     from arlib.report.html import to_html
     from arlib.report.records import collect_kpis
     from arlib.run.audit import audit_stamp, notebook_stamp
     from arlib.run.runner import _error_line, _execute
 
     t0 = time.perf_counter()
+    # the units with balance figures (a run without the health report has none)
+    units = [str(k["business_unit"]) for k in load_unit_kpis(out_dir, units)] if units else []
     entry = {
         "status": "ok",
         "errors": [],
@@ -87,7 +78,6 @@ def run_group(
         cfg = group_config(params_file, as_of, out_dir, units)
     except ArlibError as e:
         return dict(entry, status="failed", errors=[str(e)])
-    units = [u for u in units if _has_figures(out_dir / u)]
     if not units:  # e.g. a run without the health report: nothing to consolidate, not a failure
         return dict(
             entry, status="skipped", units=[], note="no unit of this run has balance figures"
