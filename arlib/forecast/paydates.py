@@ -196,7 +196,7 @@ class PayDateModel:
         ):
             pmf, never, n[i] = self.distribution(cid, g, disp)
             if shift is not None and shift[i]:
-                pmf = _shifted(pmf, int(shift[i]))
+                pmf = shift_pmf(pmf, int(shift[i]))
             j = min(max(int(dpd[i]) + EARLY, 0), len(GRID) - 1)
             # still open at as_of: neither paid nor closed by its days past due
             left = 1.0 - pmf[GRID <= dpd[i]].sum() - never[j]
@@ -228,7 +228,7 @@ def _incidence_of(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return incidence(part["d"].to_numpy(), part["outcome"].to_numpy())
 
 
-def _shifted(pmf: np.ndarray, days: int) -> np.ndarray:
+def shift_pmf(pmf: np.ndarray, days: int) -> np.ndarray:
     """``pmf`` moved ``days`` later (earlier if negative); mass pushed past the grid's end
     stays on its last day."""
     out = np.zeros_like(pmf)
