@@ -59,8 +59,8 @@ def test_weekly_totals_equal_the_sum_of_invoice_expectations(small_demo):
     }
     led = Ledger(frames["invoices"], frames["transactions"], frames["customers"])
     model = PayDateModel(by="segment").fit(led, "2026-10-31")
-    v = weekly.CashView(led, model, days=13 * 7)
-    weeks = v.by_period(13, "W-FRI")
+    v = weekly.CashView(led, model, weeks=13, months=2, week_ends_on="FRI")
+    weeks = v.weeks()
     # second method: per invoice, the chance of a payment by each week's end, differenced
     ends = weeks["period_end"]
     by_end = np.array([model.with_horizon(e)["p_horizon"].to_numpy() for e in ends])
@@ -68,9 +68,11 @@ def test_weekly_totals_equal_the_sum_of_invoice_expectations(small_demo):
     per_week = np.diff(np.vstack([np.zeros(len(amt)), by_end]), axis=0) @ amt
     assert weeks["open_items"].to_numpy() == pytest.approx(per_week, rel=1e-9)
     assert weeks["yhat"].to_numpy() == pytest.approx(weeks["open_items"] + weeks["new_invoicing"])
-    # the invoicing forecast covers the 13 weeks day by day
+    # the invoicing forecast covers the 13 weeks (to Friday 29 January 2027) day by day
     assert v.invoicing.index.min() == pd.Timestamp("2026-11-01")
-    assert v.invoicing.index.max() == pd.Timestamp("2026-11-01") + pd.Timedelta(days=90)
+    assert v.invoicing.index.max() == pd.Timestamp("2027-01-29") == ends.iloc[-1]
+    assert len(v.invoicing) == 90 and (v.invoicing > 0).any()
+    assert len(v.months()) == 2
 
 
 def test_spread_by_day_follows_the_weekday_profile():

@@ -224,6 +224,53 @@ class PayDateModel:
         return out
 
 
+def invoice_table(model: PayDateModel, end) -> pd.DataFrame:
+    """Open invoices, largest first, with their expected payment date and the chance of a
+    payment by ``end``: ``invoice_id, customer_id, <by> (e.g. segment), due_date, days_past_due, disputed,
+    open_amount, expected_date, p_paid, p_horizon, history_n``."""
+    cols = [C.invoice_id, C.customer_id, "group", C.due_date, C.days_past_due, C.disputed]
+    cols += [C.open_amount, EXPECTED_DATE, P_PAID, P_HORIZON, "history_n"]
+    out = model.with_horizon(end)[cols].rename(columns={"group": model.by or ALL})
+    return out.sort_values([C.open_amount, C.invoice_id], ascending=[False, True]).reset_index(
+        drop=True
+    )
+
+
+def mae(ev: pd.DataFrame) -> pd.DataFrame:
+    """Mean absolute error in days of an :func:`evaluate` frame: ``method, mae_days,
+    invoices`` for the model and both baselines."""
+    names = ("model", "due_date_baseline", "customer_mean_baseline")
+    return pd.DataFrame(
+        {
+            "method": list(names),
+            "mae_days": [float(ev[f"err_{n}"].mean()) if len(ev) else np.nan for n in names],
+            "invoices": len(ev),
+        }
+    )
+
+
+def kpis(acc: pd.DataFrame) -> dict:
+    """``paydate_mae_days`` and the baselines' for ``kpis.json``."""
+    val = dict(zip(acc["method"], acc["mae_days"]))
+    out = {
+        "paydate_mae_days": val["model"],
+        "paydate_mae_days_due_date": val["due_date_baseline"],
+        "paydate_mae_days_customer_mean": val["customer_mean_baseline"],
+    }
+    out = {k: (None if pd.isna(v) else round(float(v), 2)) for k, v in out.items()}
+    return out | {"paydate_invoices_scored": int(acc["invoices"].iloc[0])}
+
+
+def backtest_cutoffs(as_of, months: Sequence[int] = (9, 6, 3)) -> list[pd.Timestamp]:
+    """Cut-offs ``months`` before ``as_of`` (month-ends when ``as_of`` is one).
+
+    >>> [str(c.date()) for c in backtest_cutoffs("2026-10-31", (6, 3))]
+    ['2026-04-30', '2026-07-31']
+    """
+    as_of = pd.Timestamp(as_of)
+    return [as_of - pd.DateOffset(months=m) for m in months]
+
+
 def _incidence_of(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return incidence(part["d"].to_numpy(), part["outcome"].to_numpy())
 

@@ -23,7 +23,14 @@ import numpy as np
 import pandas as pd
 
 from arlib.errors import ConfigError
-from arlib.forecast.paydates import ALL, GRID, PayDateModel, period_totals, shift_pmf
+from arlib.forecast.paydates import (
+    ALL,
+    GRID,
+    PayDateModel,
+    period_totals,
+    periods_after,
+    shift_pmf,
+)
 from arlib.ledger import Ledger
 from arlib.schemas import C
 
@@ -139,17 +146,32 @@ def cash_by_period(
 
 
 class CashView:
-    """Daily expected cash of a unit after ``as_of``, by open items and new invoicing, ready to
-    be totalled by week or month (:meth:`by_period`) and re-run under scenarios
-    (:mod:`arlib.forecast.scenarios`).
+    """Daily expected cash of a unit after the model's ``as_of``, by open items and new
+    invoicing, totalled by week (:meth:`weeks`) or month (:meth:`months`) and re-run under
+    scenarios (:mod:`arlib.forecast.scenarios`).
 
-    ``days`` of invoicing are forecast after ``as_of`` (enough for 13 weeks and the monthly
-    horizon); cash from invoices raised after the last of them is not counted.
+    Invoicing is forecast far enough for ``weeks`` weeks ending on ``week_ends_on`` and
+    ``months`` calendar months; cash from invoices raised after that is not counted.
     """
 
-    def __init__(self, ledger: Ledger, model: PayDateModel, days: int, method: str = "auto"):
+    def __init__(
+        self,
+        ledger: Ledger,
+        model: PayDateModel,
+        weeks: int = 13,
+        months: int = 6,
+        week_ends_on: str = "FRI",
+        method: str = "auto",
+    ):
         self.model, self.as_of = model, model.as_of_
-        self.invoicing = invoicing_forecast(ledger, self.as_of, days, method)
+        self.week, self.n_weeks, self.n_months = week_period(week_ends_on), weeks, months
+        last = max(
+            periods_after(self.as_of, weeks, self.week)[-1].end_time,
+            periods_after(self.as_of, max(months, 1), "M")[-1].end_time,
+        )
+        self.invoicing = invoicing_forecast(
+            ledger, self.as_of, (last.normalize() - self.as_of).days, method
+        )
         self.terms = terms_days(ledger, self.as_of)
         self.open_daily = model.daily()
         self.new_daily = new_invoicing_cash(self.invoicing, model, self.terms)
@@ -157,3 +179,11 @@ class CashView:
     def by_period(self, horizon: int, period: str) -> pd.DataFrame:
         """See :func:`cash_by_period`."""
         return cash_by_period(self.open_daily, self.new_daily, self.as_of, horizon, period)
+
+    def weeks(self) -> pd.DataFrame:
+        """The 13-week view (``weeks`` weeks ending on ``week_ends_on``)."""
+        return self.by_period(self.n_weeks, self.week)
+
+    def months(self) -> pd.DataFrame:
+        """The same build by calendar month."""
+        return self.by_period(self.n_months, "M")
