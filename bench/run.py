@@ -1,4 +1,4 @@
-"""``make bench``: the four scale benchmarks, written to ``outputs/bench/results.json``.
+"""``make bench``: the scale benchmarks and the cash-forecast accuracy records (``cash``), written to ``outputs/bench/results.json``.
 
 Every benchmark measures ours and its peer side by side in the same run (alternating, medians
 of several repeats) and records ``name, size, seconds, peer, peer_seconds, ratio`` (ours / peer)
@@ -23,7 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
-BENCHES = ("ledger", "overhead", "unit_reports", "batch", "forecast")
+BENCHES = ("ledger", "overhead", "unit_reports", "batch", "forecast", "cash")
 
 
 def machine() -> dict:
@@ -95,6 +95,10 @@ def _run_one(name: str, args, out_dir: Path) -> list[dict]:
                 tuple(args.batch_notebooks),
             )
         ]
+    if name == "cash":
+        import bench_cash
+
+        return bench_cash.run()
     return [_forecast(args)]
 
 
