@@ -263,3 +263,42 @@ def _counting(fn, calls):
         return fn(*args, **kw)
 
     return wrapped
+
+
+def test_an_excel_workbook_is_parsed_once_with_its_cell_types(tmp_path):
+    import datetime as dt
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Open items at 30.06.2024"])
+    ws.append(["Invoice", "Company", "Amount", "Date", "Flag", "Time"])
+    rows = [
+        ["A1", "x", 10, dt.datetime(2024, 1, 2), True, None],
+        [2, "y", 20.5, "2024-01-03", None, dt.time(3, 4)],
+        [None, None, None, None, None, None],
+        [3.0, 7, -1.25, dt.datetime(2024, 2, 1, 13, 30), False, None],
+        ["A4", None, 40, None, None, None],
+        ["A5", "x", "ten", dt.date(2024, 3, 1), None, None],
+        ["Total", None, 70.25, None, None, None],
+    ]
+    for r in rows:
+        ws.append(r)
+    path = tmp_path / "f.xlsx"
+    wb.save(path)
+    opts = {
+        "header_row": 2,
+        "footer_rows": 1,
+        "columns": {"invoices": {"Company": "business_unit"}},
+    }
+    for bu in ("x", "y", "7", "nope"):
+        _assert_same(*_both(path, opts, bu))
+    _, x = _both(path, opts, "x")
+    assert x.data["Amount"].tolist() == [10, "ten"] and type(x.data["Amount"][0]) is int
+    assert x.data["Date"].tolist() == [dt.datetime(2024, 1, 2), dt.datetime(2024, 3, 1)]
+    assert x.notes == [
+        "f.csv: 1 empty row(s) skipped",
+        "f.csv: footer row(s) 9 skipped (source_options.footer_rows)",
+        "f.csv: 1 row(s) with no Company belong to no business unit and are not read (row(s) 7)",
+    ]

@@ -26,6 +26,7 @@ and older copies of the same file are removed.
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import hashlib
 import json
@@ -36,14 +37,15 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from arlib.config import project_root
+from arlib.config import ARLIB_VERSION, project_root
 from arlib.errors import ArlibError
 from arlib.io.mapping import parse_ids
-from arlib.io.options import SourceOptions
+from arlib.io.options import PER_FRAME_FILE_KEYS, SourceOptions
 from arlib.io.sources import (
     ROW,
     UNIT_FRAMES,
@@ -53,14 +55,18 @@ from arlib.io.sources import (
     delimiter,
     encoding_name,
     no_unit_note,
+    read_file,
     read_unit_frame,
     skip_notes,
     unit_column,
 )
 
 CHUNK_ROWS = 200_000
-AUTO_BYTES = 32 * 2**20
+AUTO_BYTES = 32 * 2**20  # CSV; a workbook of EXCEL_AUTO_BYTES takes as long to parse
+EXCEL_AUTO_BYTES = 4 * 2**20
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+_LABEL = "\x00label\x00"  # stands for the reader's label in the stored notes
 FORMAT = 1  # bump when the layout or the parse changes: older copies are then rebuilt
 META = "meta.json"
 _ENDS = 2**20
@@ -79,9 +85,11 @@ def wanted(path: Path, frame: str, opts: SourceOptions) -> bool:
     """Whether this frame's file is read through the cache (see the module docstring)."""
     if frame not in UNIT_FRAMES or opts.one_unit or opts.cache == "never":
         return False
-    if not path.is_file() or path.suffix.lower() not in CSV_SUFFIXES:
+    suffix = path.suffix.lower()
+    if not path.is_file() or suffix not in CSV_SUFFIXES + EXCEL_SUFFIXES:
         return False
-    return opts.cache == "always" or path.stat().st_size >= AUTO_BYTES
+    limit = AUTO_BYTES if suffix in CSV_SUFFIXES else EXCEL_AUTO_BYTES
+    return opts.cache == "always" or path.stat().st_size >= limit
 
 
 def read_frame(path: Path, frame: str, opts: SourceOptions, label: str, bu: str) -> Raw:
@@ -108,7 +116,9 @@ def _unit_rows(folder: Path, meta: dict, frame: str, label: str, bu: str) -> Raw
     else:
         data = pq.read_table(folder / part).to_pandas()[[*cols, ROW]]
         data = data.sort_values(ROW, kind="stable").reset_index(drop=True)
-    notes = skip_notes(label, meta["blank"], meta["footer"])
+        for col in meta["tagged"]:
+            data[col] = _untag(data[col])
+    notes = [n.replace(_LABEL, label) for n in meta["notes"]]
     if meta["no_unit"]["count"]:
         no = meta["no_unit"]
         notes.append(no_unit_note(label, meta["unit_column"], no["rows"], no["count"]))
@@ -132,10 +142,8 @@ def key(path: Path, frame: str, opts: SourceOptions) -> str:
         "mtime_ns": st.st_mtime_ns,
         "ends": h.hexdigest(),
         "frame": frame,
-        "file": {
-            k: opts.file_option(frame, k)
-            for k in ("header_row", "footer_rows", "encoding", "delimiter")
-        },
+        "arlib": ARLIB_VERSION,
+        "file": {k: opts.file_option(frame, k) for k in PER_FRAME_FILE_KEYS},
         "columns": opts.columns.get(frame, {}),
     }
     text = json.dumps(shape, sort_keys=True, default=str)
@@ -237,7 +245,10 @@ def _build(path: Path, frame: str, opts: SourceOptions, out: Path, progress) -> 
         "footer": [],
         "no_unit": {"count": 0, "rows": []},
         "rows": 0,
+        "tagged": [],
     }
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        return _build_excel(path, frame, opts, out, meta)
     pending = None  # the last `footer` rows seen: the footer, unless more rows follow
     with path.open("rb") as fh:
         for n, chunk in enumerate(_chunks(path, frame, opts, fh)):
@@ -253,11 +264,73 @@ def _build(path: Path, frame: str, opts: SourceOptions, out: Path, progress) -> 
             _write(chunk, n, meta, out)
             if progress:
                 progress(min(fh.tell(), total), total)
-    if pending is not None:
-        meta["footer"] = pending[ROW].tolist()
     if meta["columns"] is None:
         raise _Unreadable
+    footer_rows = [] if pending is None else pending[ROW].tolist()
+    meta["notes"] = skip_notes(_LABEL, meta.pop("blank"), footer_rows)
     return meta
+
+
+def _build_excel(path: Path, frame: str, opts: SourceOptions, out: Path, meta: dict) -> dict:
+    """A workbook cannot be parsed in chunks: it is read whole once (as the plain read does),
+    and its cells, of mixed types, stored as tagged text where a column is not all text."""
+    try:
+        raw = read_file(path, frame, opts, _LABEL)
+    except ArlibError:
+        raise _Unreadable from None
+    data = raw.data
+    meta["columns"] = [c for c in data.columns if c != ROW]
+    meta["unit_column"] = unit_column(frame, meta["columns"], opts)
+    meta["notes"] = raw.notes
+    for col in meta["columns"]:
+        values = data[col].to_numpy(dtype=object)
+        if not all(isinstance(v, str) for v in values):
+            meta["tagged"].append(col)
+    meta.pop("blank")
+    _write(data, 0, meta, out)
+    return meta
+
+
+def _tag(v) -> str:
+    """A cell as text that :func:`_untag` turns back into the same value and type."""
+    if isinstance(v, str):
+        return "s" + v
+    if isinstance(v, bool | np.bool_):
+        return "b1" if v else "b0"
+    if isinstance(v, int | np.integer):
+        return "i" + str(int(v))
+    if isinstance(v, float | np.floating):
+        return "f" + repr(float(v))
+    if isinstance(v, pd.Timestamp):
+        return "p" + v.isoformat()
+    if isinstance(v, dt.datetime):
+        return "D" + v.isoformat()
+    if isinstance(v, dt.date):
+        return "d" + v.isoformat()
+    if isinstance(v, dt.time):
+        return "t" + v.isoformat()
+    if v is None:
+        return "n"
+    raise _Unreadable  # a type the cache does not know: the plain read is used
+
+
+_UNTAG = {
+    "s": str,
+    "b": lambda t: t == "1",
+    "i": int,
+    "f": float,
+    "p": pd.Timestamp,
+    "D": dt.datetime.fromisoformat,
+    "d": dt.date.fromisoformat,
+    "t": dt.time.fromisoformat,
+    "n": lambda t: None,
+}
+
+
+def _untag(col: pd.Series) -> pd.Series:
+    return pd.Series(
+        [_UNTAG[v[0]](v[1:]) for v in col.to_numpy(dtype=object)], index=col.index, dtype=object
+    )
 
 
 def _write(rows: pd.DataFrame, n: int, meta: dict, out: Path) -> None:
@@ -273,7 +346,10 @@ def _write(rows: pd.DataFrame, n: int, meta: dict, out: Path) -> None:
     for unit, sub in rows.loc[~none].groupby(ids[~none].to_numpy(), sort=False):
         part = meta["units"].setdefault(str(unit), f"u{len(meta['units']):05d}")
         (out / part).mkdir(exist_ok=True)
-        table = pa.Table.from_pandas(sub.reset_index(drop=True), preserve_index=False)
+        sub = sub.reset_index(drop=True)
+        for tagged in meta["tagged"]:  # cells of mixed types (Excel), after the unit is known
+            sub[tagged] = [_tag(v) for v in sub[tagged].to_numpy(dtype=object)]
+        table = pa.Table.from_pandas(sub, preserve_index=False)
         pq.write_table(table, out / part / f"part-{n:05d}.parquet")
 
 
