@@ -1,4 +1,4 @@
-"""``make bench``: the four scale benchmarks, written to ``outputs/bench/results.json``.
+"""``make bench``: the scale benchmarks, written to ``outputs/bench/results.json``.
 
 Every benchmark measures ours and its peer side by side in the same run (alternating, medians
 of several repeats) and records ``name, size, seconds, peer, peer_seconds, ratio`` (ours / peer)
