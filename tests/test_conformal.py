@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from arlib.errors import DataError
+from arlib.errors import ConfigError, DataError
 from arlib.forecast import conformal
 
 
@@ -87,8 +87,10 @@ def test_calibration_backtest_refuses_a_short_history():
     )
     with pytest.raises(DataError, match="too few periods to calibrate a 6-period range"):
         conformal.calibration_backtest(series, 6, "naive")
+    with pytest.raises(ConfigError, match="calibration_windows: must be at least 2"):
+        conformal.calibration_backtest(_long(), 3, "naive", n_windows=1)
     bt = conformal.calibration_backtest(_long(), 3, "naive")
-    assert bt["cutoff"].nunique() == 12 and (bt.groupby("cutoff").size() == 3).all()
+    assert bt["cutoff"].nunique() == 24 and (bt.groupby("cutoff").size() == 3).all()
 
 
 def _long():

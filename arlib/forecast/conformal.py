@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from arlib.errors import DataError
+from arlib.errors import ConfigError, DataError
 from arlib.forecast.backtest import CUTOFF, backtest
 from arlib.forecast.engine import DS, MODEL, UID, YHAT, Y
 
@@ -174,7 +174,10 @@ def calibration_backtest(
     (the earliest trains on at least :data:`MIN_TRAIN` periods).
 
     Raises :class:`~arlib.errors.DataError` when not even two windows fit (the history is too
-    short for an honest range)."""
+    short for an honest range), :class:`~arlib.errors.ConfigError` for fewer than two
+    ``n_windows``."""
+    if int(n_windows) < 2:
+        raise ConfigError("calibration_windows", f"must be at least 2, got {n_windows!r}")
     length = int(series.groupby(UID)[DS].nunique().min())
     n = min(int(n_windows), length - horizon - MIN_TRAIN + 1)
     if n < 2:
