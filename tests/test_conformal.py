@@ -74,19 +74,29 @@ def test_calibrate_scales_the_range_and_floors_at_zero():
 def test_too_few_points_refuse_a_range():
     bt = _simulated_backtest(1.0, windows=10, h=1)  # enough for 80%, not for 95%
     fc = bt.head(1)
+    with pytest.warns(UserWarning, match="calibrate the 95% range .*; the range is not shown"):
+        out = conformal.calibrate(fc, bt)
+    assert out[["yhat_lo_95", "yhat_hi_95"]].isna().all().all()
+    assert out[["yhat_lo_80", "yhat_hi_80"]].notna().all().all()
     with pytest.raises(
         DataError,
         match=r"10 rows are too few backtest points to calibrate the 95% range \(it needs at least 19\)",
     ):
-        conformal.calibrate(fc, bt)
+        conformal.calibrate(fc, bt, strict=True)
 
 
-def test_calibration_backtest_refuses_a_short_history():
+def test_calibration_backtest_of_a_short_history_claims_no_range():
     series = pd.DataFrame(
         {"unique_id": "u", "ds": pd.date_range("2024-01-01", periods=12, freq="MS"), "y": 1.0}
     )
-    with pytest.raises(DataError, match="too few periods to calibrate a 6-period range"):
-        conformal.calibration_backtest(series, 6, "naive")
+    with pytest.warns(UserWarning, match="too few periods to calibrate a 6-period range"):
+        none = conformal.calibration_backtest(series, 6, "naive")
+    # no rows: no range is shown, and no coverage is claimed
+    fc = series.tail(1).assign(yhat=1.0, yhat_lo_80=0.5, yhat_hi_80=1.5, yhat_lo_95=0, yhat_hi_95=2)
+    with pytest.warns(UserWarning, match="the range is not shown"):
+        assert conformal.calibrate(fc, none)[["yhat_lo_80", "yhat_hi_95"]].isna().all().all()
+    cov = conformal.backtest_coverage(none)
+    assert cov["points"].tolist() == [0, 0] and cov["calibrated_coverage"].isna().all()
     with pytest.raises(ConfigError, match="calibration_windows: must be at least 2"):
         conformal.calibration_backtest(_long(), 3, "naive", n_windows=1)
     bt = conformal.calibration_backtest(_long(), 3, "naive")

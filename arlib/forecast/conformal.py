@@ -11,7 +11,7 @@ from what the method actually got wrong in a rolling-origin backtest
   learned;
 * the calibrated half-width is the model's half-width times ``q``, the conformal quantile of
   the scores: the ``ceil((n + 1) * level / 100)``-th smallest of ``n`` scores (``inf`` when
-  there are too few scores for that level: the range is then refused, not guessed).
+  there are too few scores for that level: that range is then left out, not guessed).
 
 :func:`backtest_coverage` measures the result honestly: for every backtest cut-off, the range is
 built only from errors whose actuals were known at that cut-off (forecast periods on or before
@@ -21,6 +21,7 @@ out-of-sample coverage, not a fit.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,7 +29,7 @@ import pandas as pd
 
 from arlib.errors import ConfigError, DataError
 from arlib.forecast.backtest import CUTOFF, backtest
-from arlib.forecast.engine import DS, MODEL, UID, YHAT, Y
+from arlib.forecast.engine import DS, MODEL, UID, YHAT, Y, interval_columns
 
 #: scores a level needs before a calibrated range is built from them
 MIN_SCORES = 6
@@ -69,7 +70,11 @@ def factors(bt: pd.DataFrame, levels: Sequence[int] = (80, 95)) -> dict[int, tup
 
 
 def calibrate(
-    fc: pd.DataFrame, bt: pd.DataFrame, levels: Sequence[int] = (80, 95), floor: float = 0.0
+    fc: pd.DataFrame,
+    bt: pd.DataFrame,
+    levels: Sequence[int] = (80, 95),
+    floor: float = 0.0,
+    strict: bool = False,
 ) -> pd.DataFrame:
     """``fc`` with every interval rescaled by the backtest ``bt`` of the same method.
 
@@ -77,8 +82,9 @@ def calibrate(
     from :func:`factors`), the lower bound no lower than ``floor`` (collections are not
     negative). ``result.attrs["calibration"]`` keeps ``{level: (q, n)}``.
 
-    Raises :class:`~arlib.errors.DataError` when a level has too few backtest points (add
-    backtest windows or shorten the horizon): a range that cannot be calibrated is not shown.
+    A level with too few backtest points is not guessed: its bounds become missing (shown as
+    empty, ``null`` in ``kpis.json``) with a warning that says why and what to do, or, with
+    ``strict``, :class:`~arlib.errors.DataError` is raised.
 
     >>> fc = pd.DataFrame({"yhat": [100.0], "yhat_lo_80": [90.0], "yhat_hi_80": [110.0]})
     >>> bt = pd.DataFrame({"y": [100.0 + e for e in (-20, 5, 10, -15, 20, 0, 10)],
@@ -89,18 +95,25 @@ def calibrate(
     out = fc.copy()
     fac = factors(bt, levels)
     for lv, (q, n) in fac.items():
+        lo, hi = f"{YHAT}_lo_{lv}", f"{YHAT}_hi_{lv}"
         if not np.isfinite(q):
-            raise DataError(
+            need = max(MIN_SCORES, int(np.ceil(lv / (100 - lv))))
+            err = DataError(
                 "backtest",
-                f"{YHAT}_lo_{lv}",
+                lo,
                 n,
-                f"are too few backtest points to calibrate the {lv}% range "
-                f"(it needs at least {max(MIN_SCORES, int(np.ceil(lv / (100 - lv))))})",
-                "raise calibration_windows or shorten forecast_horizon",
+                f"are too few backtest points to calibrate the {lv}% range (it needs at least "
+                f"{need}); the range is not shown",
+                "raise calibration_windows, shorten forecast_horizon or wait for more history",
             )
+            if strict:
+                raise err
+            warnings.warn(str(err), UserWarning, stacklevel=2)
+            out[lo], out[hi] = np.nan, np.nan
+            continue
         half = q * _half(out, lv)
-        out[f"{YHAT}_lo_{lv}"] = np.maximum(out[YHAT] - half, floor)
-        out[f"{YHAT}_hi_{lv}"] = out[YHAT] + half
+        out[lo] = np.maximum(out[YHAT] - half, floor)
+        out[hi] = out[YHAT] + half
     out.attrs["calibration"] = fac
     return out
 
@@ -173,21 +186,30 @@ def calibration_backtest(
     that calibrate its range. At most ``n_windows`` cut-offs, fewer when the series is short
     (the earliest trains on at least :data:`MIN_TRAIN` periods).
 
-    Raises :class:`~arlib.errors.DataError` when not even two windows fit (the history is too
-    short for an honest range), :class:`~arlib.errors.ConfigError` for fewer than two
-    ``n_windows``."""
+    When not even two windows fit (the history is too short for an honest range) it warns and
+    returns no rows, so :func:`calibrate` leaves the ranges out. Raises
+    :class:`~arlib.errors.ConfigError` for fewer than two ``n_windows``."""
     if int(n_windows) < 2:
         raise ConfigError("calibration_windows", f"must be at least 2, got {n_windows!r}")
     length = int(series.groupby(UID)[DS].nunique().min())
     n = min(int(n_windows), length - horizon - MIN_TRAIN + 1)
-    if n < 2:
-        raise DataError(
-            "cash series",
-            DS,
-            length,
-            f"are too few periods to calibrate a {horizon}-period range",
-            f"give at least {horizon + MIN_TRAIN + 1} periods of history or shorten the horizon",
+    if n < 2:  # no honest range: the forecast's ranges are left out (see calibrate)
+        warnings.warn(
+            str(
+                DataError(
+                    "cash series",
+                    DS,
+                    length,
+                    f"are too few periods to calibrate a {horizon}-period range",
+                    f"give at least {horizon + MIN_TRAIN + 1} periods of history or shorten "
+                    "the horizon",
+                )
+            ),
+            UserWarning,
+            stacklevel=2,
         )
+        cols = [UID, CUTOFF, DS, MODEL, YHAT, *interval_columns(levels), "fitted", Y]
+        return pd.DataFrame(columns=cols).astype({YHAT: float, Y: float, DS: "datetime64[ns]"})
     regs = list(regressors) if method == "sarimax" else []
     return backtest(series, horizon, [method], freq, levels, n_windows=n, step=1, regressors=regs)
 
