@@ -380,3 +380,29 @@ def test_excel_pack_has_one_formatted_sheet_per_table(run):
     } <= set(wb.sheetnames)
     ws = wb["Aging by customer"]
     assert ws.freeze_panes == "A2" and ws["A1"].font.bold
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_group_cockpit_and_index_fit_desktop_and_phone(run, browser, width):
+    """The cockpit's tiles and unit x KPI table render, and neither page scrolls sideways: a wide
+    table scrolls in its own box."""
+    _, out, _ = run
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for path in (out / "group" / "group.html", out / "index.html"):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(path.as_uri(), wait_until="load")
+        state = page.evaluate("""() => ({
+            scroll: document.documentElement.scrollWidth,
+            tiles: Array.from(document.querySelectorAll('.gc-tile'))
+                .filter(e => e.getBoundingClientRect().width > 0).length,
+            cells: document.querySelectorAll('.gc-table td.dso').length,
+            sparks: document.querySelectorAll('.gc-table svg').length,
+            totals: document.querySelectorAll('.group-totals td').length,
+        })""")
+        page.screenshot(path=str(SCREENSHOTS / f"{path.stem}_{width}.png"), full_page=True)
+        page.close()
+        assert state["scroll"] <= width, (path.name, state)
+        if path.name == "group.html":
+            assert state["tiles"] == 6 and state["cells"] == 3 and state["sparks"] >= 8, state
+        else:
+            assert state["totals"] == 7, state

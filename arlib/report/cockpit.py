@@ -54,7 +54,7 @@ CSS = """<style>
 .gc-table { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 13px; }
 .gc-table th, .gc-table td { padding: 4px 8px; border-bottom: 1px solid #e3e3e3; text-align: right; }
 .gc-table th { word-break: normal; overflow-wrap: normal; hyphens: manual; }
-.gc-table td.u, .gc-table th.u { text-align: left; }
+.gc-table td { white-space: nowrap; } .gc-table td.u, .gc-table th.u { text-align: left; }
 .gc-table td.on { background: #e6f4ea; } .gc-table td.off { background: #fbe3e4; }
 .gc-table tr.g td { font-weight: 600; border-top: 2px solid #999; }
 .gc-table svg { display: block; margin-left: auto; }
@@ -93,6 +93,15 @@ def value_text(v, kind: str, currency: str, lang: str) -> str:
     return format_value(v, kind) + ("%" if kind == "pct" else "")
 
 
+def change_size(d: float, kind: str, currency: str, lang: str) -> str:
+    """The size of a move ``d`` (already in points for shares) with its unit, sign dropped:
+    ``1,234 EUR``, ``0.5 days``, ``4.8 pts``."""
+    if kind == "amount":
+        return f"{abs(round(d)):,.0f} {currency}".strip()
+    unit = (t("days", lang) if kind == "days" else t("pts", lang)).strip()
+    return f"{abs(round(d, 1)):.1f} {unit}"
+
+
 def change_text(now, before, kind: str, currency: str, lang: str) -> str:
     """The move from ``before`` to ``now`` with its unit (points for shares and CEI); rounded
     before the sign is read, so a move that rounds to nothing reads ``=`` (never ``-0.0``)."""
@@ -103,11 +112,7 @@ def change_text(now, before, kind: str, currency: str, lang: str) -> str:
     shown = round(d) if kind == "amount" else round(d, 1)
     if shown == 0:
         return "= " + t("unchanged", lang)
-    arrow = "▲" if shown > 0 else "▼"
-    if kind == "amount":
-        return f"{arrow} {abs(shown):,.0f} {currency}"
-    unit = (t("days", lang) if kind == "days" else t("pts", lang)).strip()
-    return f"{arrow} {abs(shown):.1f} {unit}"
+    return f"{'▲' if shown > 0 else '▼'} {change_size(d, kind, currency, lang)}"
 
 
 def _period_text(key: str, row: pd.Series, as_of: str, lang: str) -> str:
@@ -161,6 +166,17 @@ def tiles(
             f'<div class="v">{e(value)}</div><div class="p">{sub}</div>{delta}</div>'
         )
     return Html(f'{CSS}<div class="gc"><div class="gc-tiles">{"".join(out)}</div></div>')
+
+
+def headers(kpis, currency: str, lang: str = "en") -> str:
+    """``<th>`` cells of KPI columns, an amount's naming the currency: ``Open AR (EUR)``."""
+    e = html.escape
+    return "".join(
+        f"<th>{e(t(TABLE[k][0], lang))}"
+        + (f" ({e(currency)})" if TABLE[k][1] == "amount" else "")
+        + "</th>"
+        for k in kpis
+    )
 
 
 def meets(kpi: str, value, target) -> bool | None:
@@ -225,12 +241,7 @@ def scorecard(
         .sort_values(["overall", "_u"] if "overall" in ranks else ["_u"])
         .index.tolist()
     )
-    head = "".join(
-        f"<th>{e(t(TABLE[k][0], lang))}"
-        + (f" ({e(currency)})" if TABLE[k][1] == "amount" else "")
-        + "</th>"
-        for k in kpis
-    )
+    head = headers(kpis, currency, lang)
     rows = []
     for bu in [*order, GROUP]:
         row = consolidated.loc[bu]
@@ -289,7 +300,7 @@ def _moves(consolidated, previous, currency, lang) -> list[str]:
                 kpi=t(label, lang),
                 unit=bu,
                 dir=_dir(d, lang),
-                d=change_text(abs(d), 0.0, kind, currency, lang).lstrip("▲ "),
+                d=change_size(d * (100 if kind == "share" else 1), kind, currency, lang),
                 v=value_text(consolidated.at[bu, kpi], kind, currency, lang),
             )
         )

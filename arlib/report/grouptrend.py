@@ -21,7 +21,7 @@ import pandas as pd
 
 from arlib import dso as core
 from arlib.i18n import t
-from arlib.report.cockpit import CSS, TABLE, Html, value_text
+from arlib.report.cockpit import CSS, TABLE, Html, headers, value_text
 from arlib.report.group import GROUP, rate_for
 
 #: recorded per month; amounts are converted to the group currency by the group report
@@ -124,12 +124,7 @@ def sparklines(long: pd.DataFrame, currency: str, order=None, lang: str = "en") 
             f"<p>{e(t('No unit recorded monthly figures (run the health report).', lang))}</p>"
         )
     units = [u for u in (order or sorted(set(long["business_unit"]) - {GROUP})) if u != GROUP]
-    head = "".join(
-        f"<th>{e(t(TABLE[k][0], lang))}"
-        + (f" ({e(currency)})" if TABLE[k][1] == "amount" else "")
-        + "</th>"
-        for k in SPARK_KPIS
-    )
+    head = headers(SPARK_KPIS, currency, lang)
     rows = []
     for bu in [*units, GROUP]:
         mine = long[long["business_unit"] == bu]
