@@ -273,7 +273,7 @@ def test_index_group_totals_row_matches_a_recomputation_to_the_cent(tmp_path, fi
     (tmp_path / "group" / "kpis.json").write_text(json.dumps(kpis(now, "EUR")))
     manifest = {"as_of": "2026-10-31", "units": [], "group": {"status": "ok", "errors": []}}
     page = render_index(tmp_path, manifest)
-    cells = dict(re.findall(r'<td data-k="(\w+)">([^<]+)</td>', page))
+    cells = dict(re.findall(r'<td data-k="(\w+)"[^>]*>([^<]+)</td>', page))
     # by hand from the units' figures and the rates: open 1000 + 4000 x 0.5 + 20000 x 0.1
     by_hand = {
         "open_ar": sum(u["open_ar"] * {"EUR": 1, **FX}[u["currency"]] for u in units),
@@ -282,3 +282,15 @@ def test_index_group_totals_row_matches_a_recomputation_to_the_cent(tmp_path, fi
     assert cells["open_ar"] == f"{by_hand['open_ar']:,.2f} EUR" == "5,000.00 EUR"
     assert cells["allowance"] == "440.00 EUR" and cells["past_due_share"] == "26.0%"
     assert cells["dso"] == "76.7 days" and "Group totals" in page
+
+
+def test_group_params_refuse_a_cei_target_as_a_fraction(tmp_path):
+    from arlib.run.grouprun import group_config
+
+    path = tmp_path / "group.yaml"
+    path.write_text("group_currency: EUR\ntargets: {dso: 45, cei: 0.8}\n")
+    with pytest.raises(ConfigError) as e:
+        group_config(path, "2026-10-31", tmp_path, ["de"])
+    assert str(e.value).startswith(f"{path}: parameter targets: cei must be percent")
+    path.write_text("group_currency: EUR\ntargets: {dso: 45, cei: 80}\n")
+    assert group_config(path, "2026-10-31", tmp_path, ["de"])["targets"] == {"dso": 45, "cei": 80}

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from arlib.files import write_atomic
 from arlib.i18n import t
 from arlib.report.cockpit import value_text
-from arlib.report.summary import TILES, format_value
+from arlib.report.summary import TILES, _period, format_value
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -145,8 +145,12 @@ def _group_totals(out_dir: Path, group: dict | None, lang: str) -> str:
         v = k.get(key)
         cents = kind == "cents" and v is not None
         text = f"{v:,.2f} {cur}" if cents else value_text(v, kind, cur, lang)
+        if key == "forecast_collections_next" and k.get("forecast_period"):
+            label = f"{t(label, lang)} ({_period(k['forecast_period'], lang)})"
+        why = k.get(f"{key}_note") if v is None else None
+        tip = f' title="{e(str(why))}"' if why else ""
         head.append(f"<th>{e(t(label, lang))}</th>")
-        cells.append(f'<td data-k="{e(key)}">{e(text)}</td>')
+        cells.append(f'<td data-k="{e(key)}"{tip}>{e(text)}</td>')
     units = ", ".join(str(u) for u in k.get("units", []))
     return (
         f'<section class="unit group-totals"><h2>{e(t("Group totals", lang))} <span class="muted">{e(cur)}: '
