@@ -186,6 +186,8 @@ def test_cockpit_in_chinese_has_no_english_words(figures):
         cockpit.tiles(now, before, "EUR", "2026-10-31", "zh"),
         cockpit.scorecard(now, before, ranking(now), TARGETS, "EUR", "zh"),
         cockpit.target_note(TARGETS, "zh"),
+        cockpit.target_note({}, "zh"),
+        exposure.summary(pd.DataFrame(columns=["open_ar", "share"]), ["uk"], "EUR", "zh"),
     ):
         text = re.sub(r"<style>.*?</style>|<[^>]+>", " ", html, flags=re.S)
         assert not ENGLISH.search(text.replace("EUR", "")), ENGLISH.search(text)
@@ -294,3 +296,12 @@ def test_group_params_refuse_a_cei_target_as_a_fraction(tmp_path):
     assert str(e.value).startswith(f"{path}: parameter targets: cei must be percent")
     path.write_text("group_currency: EUR\ntargets: {dso: 45, cei: 80}\n")
     assert group_config(path, "2026-10-31", tmp_path, ["de"])["targets"] == {"dso": 45, "cei": 80}
+
+
+def test_no_group_change_when_a_unit_has_no_previous_month_end():
+    units = json.loads(json.dumps(UNITS))
+    del units[2]["previous_month"]
+    before = consolidate(previous_month(units), "EUR", FX)
+    assert pd.isna(before.at[GROUP, "open_ar"]) and before.at["de", "open_ar"] == 900.0
+    html = cockpit.tiles(consolidate(units, "EUR", FX), before, "EUR", "2026-10-31")
+    assert "vs previous month-end" not in html.split("Past-due share")[0]  # no open AR change

@@ -165,12 +165,11 @@ def previous_month(unit_kpis: list[dict]) -> list[dict]:
     """Each unit's figures at the previous month-end (as recorded by its reports), shaped like
     ``kpis.json`` for :func:`consolidate`: the health report's balance figures, the allowance
     then, and the last actual period's collections in place of a forecast (what the forecast
-    is compared with)."""
+    is compared with). A unit without them keeps an empty row, so the group's previous sums
+    are not partial (they are not shown)."""
     out = []
     for k in unit_kpis:
         prev = dict(k.get("previous_month") or {})
-        if prev.get("open_ar") is None:
-            continue
         prev.update(
             business_unit=k["business_unit"],
             currency=k.get("currency"),
@@ -178,7 +177,7 @@ def previous_month(unit_kpis: list[dict]) -> list[dict]:
             forecast_collections_next=k.get("collections_last_month"),
             forecast_period=k.get("collections_last_period"),
         )
-        if prev.get("allowance") is not None and prev["open_ar"]:
+        if prev.get("allowance") is not None and prev.get("open_ar"):
             prev["coverage_ratio"] = prev["allowance"] / prev["open_ar"]
         out.append(prev)
     return out
