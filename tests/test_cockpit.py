@@ -139,7 +139,7 @@ def test_tiles_name_the_currency_and_colour_good_and_bad_moves(figures):
         "Past-due share": "26.0%",
         "DSO": "76.7 days",
         "CEI": "81.4%",
-        "Allowance and coverage": "440 EUR · 8.8%",
+        "Allowance and coverage": "440 EUR",
         "Forecast collections": "2,250 EUR",
     }
     moves = re.findall(r'<div class="gc-d (\w+)">([^<]+)<', html)
@@ -150,6 +150,7 @@ def test_tiles_name_the_currency_and_colour_good_and_bad_moves(figures):
     assert moves[:3] == [("flat", "▲ 200 EUR "), ("bad", "▲ 4.8 pts "), ("bad", "▲ 0.5 days ")]
     assert moves[3:] == [("bad", "▼ 3.6 pts "), ("bad", "▲ 30 EUR "), ("flat", "= unchanged ")]
     assert "forecast for November 2026" in html and "at 2026-10-31" in html
+    assert "coverage 8.8% of open AR" in html
 
 
 def test_scorecard_shades_targets_and_orders_by_overall_rank(figures):

@@ -46,10 +46,10 @@ TABLE = {
 
 CSS = """<style>
 .gc-tiles { display: flex; flex-wrap: wrap; gap: 8px; margin: 8px 0; }
-.gc-tile { border: 1px solid #ccc; border-radius: 6px; padding: 6px 12px; min-width: 150px; flex: 1 1 150px; max-width: 260px; }
-.gc-tile .k { font-size: 12px; color: #555; } .gc-tile .v { font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; }
+.gc-tile { border: 1px solid #ccc; border-radius: 6px; padding: 6px 10px; min-width: 150px; flex: 1 1 150px; max-width: 280px; }
+.gc-tile .k { font-size: 12px; color: #555; } .gc-tile .v { font-size: 18px; font-weight: 600; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .gc-tile .p { font-size: 11px; color: #777; } .gc-d { font-size: 12px; }
-.gc .good { color: #1a7f37; } .gc .bad { color: #b2182b; font-weight: 600; } .gc .flat { color: #666; }
+.gc .good { color: #1a7f37; } .gc .bad { color: #b2182b; font-weight: 600; } .gc .flat { color: #666; font-weight: normal; }
 .gc-wrap { overflow-x: auto; max-width: 100%; }
 .gc-table { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 13px; }
 .gc-table th, .gc-table td { padding: 4px 8px; border-bottom: 1px solid #e3e3e3; text-align: right; }
@@ -148,10 +148,11 @@ def tiles(
     for key, (label, kind, better) in HEADLINE.items():
         now, before = g.get(key), p.get(key)
         value = value_text(now, kind, currency, lang)
-        if key == "allowance" and _num(g.get("coverage_ratio")) is not None:
-            value += " · " + format_value(float(g["coverage_ratio"]), "share")
-            label = "Allowance and coverage"
         sub = e(_period_text(key, g, as_of, lang))
+        if key == "allowance" and _num(g.get("coverage_ratio")) is not None:
+            cover = format_value(float(g["coverage_ratio"]), "share")
+            sub = e(t("coverage {share} of open AR", lang).format(share=cover)) + "<br>" + sub
+            label = "Allowance and coverage"
         if key in notes and _num(now) is None:
             sub = e(note(consolidated, key, lang))
         move = change_text(now, before, kind, currency, lang)
