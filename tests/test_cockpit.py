@@ -306,3 +306,11 @@ def test_no_group_change_when_a_unit_has_no_previous_month_end():
     assert pd.isna(before.at[GROUP, "open_ar"]) and before.at["de", "open_ar"] == 900.0
     html = cockpit.tiles(consolidate(units, "EUR", FX), before, "EUR", "2026-10-31")
     assert "vs previous month-end" not in html.split("Past-due share")[0]  # no open AR change
+
+
+def test_a_figure_no_unit_reports_has_no_tile():
+    units = [
+        {k: v for k, v in u.items() if k != "allowance"} for u in json.loads(json.dumps(UNITS))
+    ]
+    html = cockpit.tiles(consolidate(units, "EUR", FX), None, "EUR", "2026-10-31")
+    assert html.count('class="gc-tile"') == 5 and "Allowance" not in html

@@ -147,6 +147,8 @@ def tiles(
     out = []
     for key, (label, kind, better) in HEADLINE.items():
         now, before = g.get(key), p.get(key)
+        if _num(now) is None and key not in notes:  # no unit reports it (e.g. not run)
+            continue
         value = value_text(now, kind, currency, lang)
         sub = e(_period_text(key, g, as_of, lang))
         if key == "allowance" and _num(g.get("coverage_ratio")) is not None:
