@@ -314,3 +314,10 @@ def test_a_figure_no_unit_reports_has_no_tile():
     ]
     html = cockpit.tiles(consolidate(units, "EUR", FX), None, "EUR", "2026-10-31")
     assert html.count('class="gc-tile"') == 5 and "Allowance" not in html
+
+
+def test_a_move_that_rounds_to_nothing_is_not_coloured():
+    # 0.3000 -> 0.30004: +0.004 points, shown as "= unchanged", neither good nor bad
+    assert cockpit.change_class(0.30004, 0.3, False, "share") == "flat"
+    assert cockpit.change_text(0.30004, 0.3, "share", "EUR", "en") == "= unchanged"
+    assert cockpit.change_class(0.3006, 0.3, False, "share") == "bad"  # +0.06 -> "▲ 0.1 pts"

@@ -68,13 +68,19 @@ class Html(str):
         return str(self)
 
 
-def change_class(now, before, higher_better) -> str:
-    """``good`` / ``bad`` / ``flat``: the colour of a move, by the KPI's direction."""
+def change_class(now, before, higher_better, kind: str | None = None) -> str:
+    """``good`` / ``bad`` / ``flat``: the colour of a move, by the KPI's direction; with its
+    ``kind``, a move that rounds to nothing as shown is ``flat``."""
     if now is None or before is None or pd.isna(now) or pd.isna(before) or now == before:
         return "flat"
-    if higher_better is None:
+    if higher_better is None or (kind is not None and _shown(now - before, kind) == 0):
         return "flat"
     return "good" if (now > before) == higher_better else "bad"
+
+
+def _shown(d: float, kind: str) -> float:
+    """A change as it is shown: whole amounts, one decimal of days and points."""
+    return round(d) if kind == "amount" else round(d * (100 if kind == "share" else 1), 1)
 
 
 def _num(v):
@@ -109,7 +115,7 @@ def change_text(now, before, kind: str, currency: str, lang: str) -> str:
     if now is None or before is None:
         return ""
     d = (now - before) * (100 if kind == "share" else 1)
-    shown = round(d) if kind == "amount" else round(d, 1)
+    shown = _shown(now - before, kind)
     if shown == 0:
         return "= " + t("unchanged", lang)
     return f"{'▲' if shown > 0 else '▼'} {change_size(d, kind, currency, lang)}"
@@ -159,7 +165,7 @@ def tiles(
             sub = e(note(consolidated, key, lang))
         move = change_text(now, before, kind, currency, lang)
         delta = (
-            f'<div class="gc-d {change_class(_num(now), _num(before), better)}">{e(move)} '
+            f'<div class="gc-d {change_class(_num(now), _num(before), better, kind)}">{e(move)} '
             f'<span class="flat">{e(_against(key, previous, lang))}</span></div>'
             if move
             else ""
@@ -218,7 +224,7 @@ def _cell(kpi, row, prev_row, targets, currency, lang) -> str:
     before = prev_row.get(kpi) if prev_row is not None else None
     move = change_text(now, before, kind, "", lang).strip() if text else ""
     delta = (
-        f'<div class="gc-d {change_class(_num(now), _num(before), better)}">{e(move)}</div>'
+        f'<div class="gc-d {change_class(_num(now), _num(before), better, kind)}">{e(move)}</div>'
         if move
         else ""
     )
