@@ -13,7 +13,7 @@ from test_i18n import ENGLISH
 
 from arlib.config import check_targets
 from arlib.errors import ConfigError
-from arlib.report import cockpit, exposure, grouptrend
+from arlib.report import changes, cockpit, exposure, grouptrend
 from arlib.report.group import GROUP, consolidate, kpis, previous_month, ranking
 
 FX = {"USD": 0.5, "CNY": 0.1}
@@ -170,7 +170,7 @@ def test_scorecard_shades_targets_and_orders_by_overall_rank(figures):
 
 def test_what_changed_names_the_movers_and_the_misses(figures):
     _, now, before = figures
-    text = cockpit.what_changed(now, before, TARGETS, "EUR")
+    text = changes.what_changed(now, before, TARGETS, "EUR")
     items = re.findall(r"<li>(.*?)</li>", text)
     # 5000 vs 4800: +200 = 4.2%; open AR changes in EUR: de +100, us -100, cn +200 -> cn
     assert items[0] == "Group open AR is 5,000 EUR, up 200 EUR (4.2%) on the previous month-end."
@@ -183,7 +183,7 @@ def test_what_changed_names_the_movers_and_the_misses(figures):
 def test_cockpit_in_chinese_has_no_english_words(figures):
     _, now, before = figures
     for html in (
-        cockpit.what_changed(now, before, TARGETS, "EUR", "zh"),
+        changes.what_changed(now, before, TARGETS, "EUR", "zh"),
         cockpit.tiles(now, before, "EUR", "2026-10-31", "zh"),
         cockpit.scorecard(now, before, ranking(now), TARGETS, "EUR", "zh"),
         cockpit.target_note(TARGETS, "zh"),

@@ -83,13 +83,14 @@ def _shown(d: float, kind: str) -> float:
     return round(d) if kind == "amount" else round(d * (100 if kind == "share" else 1), 1)
 
 
-def _num(v):
+def as_number(v) -> float | None:
+    """A figure as a float, or None when missing (None or NaN)."""
     return None if v is None or pd.isna(v) else float(v)
 
 
 def value_text(v, kind: str, currency: str, lang: str) -> str:
     """A figure with its unit: ``1,234 EUR``, ``53.3 days``, ``29.7%``, ``86.1%`` (CEI)."""
-    v = _num(v)
+    v = as_number(v)
     if v is None:
         return t("n/a", lang)
     if kind == "amount":
@@ -111,7 +112,7 @@ def change_size(d: float, kind: str, currency: str, lang: str) -> str:
 def change_text(now, before, kind: str, currency: str, lang: str) -> str:
     """The move from ``before`` to ``now`` with its unit (points for shares and CEI); rounded
     before the sign is read, so a move that rounds to nothing reads ``=`` (never ``-0.0``)."""
-    now, before = _num(now), _num(before)
+    now, before = as_number(now), as_number(before)
     if now is None or before is None:
         return ""
     d = (now - before) * (100 if kind == "share" else 1)
@@ -127,7 +128,7 @@ def _period_text(key: str, row: pd.Series, as_of: str, lang: str) -> str:
             period=_period(row.get("forecast_period"), lang)
         )
     if key in ("dso", "cei"):
-        days = _num(row.get("window_days"))
+        days = as_number(row.get("window_days"))
         if days is None:
             return t("each unit's own window to {date}", lang).format(date=as_of)
         return t("{d}-day window to {date}", lang).format(d=f"{days:.0f}", date=as_of)
@@ -153,19 +154,19 @@ def tiles(
     out = []
     for key, (label, kind, better) in HEADLINE.items():
         now, before = g.get(key), p.get(key)
-        if _num(now) is None and key not in notes:  # no unit reports it (e.g. not run)
+        if as_number(now) is None and key not in notes:  # no unit reports it (e.g. not run)
             continue
         value = value_text(now, kind, currency, lang)
         sub = e(_period_text(key, g, as_of, lang))
-        if key == "allowance" and _num(g.get("coverage_ratio")) is not None:
+        if key == "allowance" and as_number(g.get("coverage_ratio")) is not None:
             cover = format_value(float(g["coverage_ratio"]), "share")
             sub = e(t("coverage {share} of open AR", lang).format(share=cover)) + "<br>" + sub
             label = "Allowance and coverage"
-        if key in notes and _num(now) is None:
+        if key in notes and as_number(now) is None:
             sub = e(note(consolidated, key, lang))
         move = change_text(now, before, kind, currency, lang)
         delta = (
-            f'<div class="gc-d {change_class(_num(now), _num(before), better, kind)}">{e(move)} '
+            f'<div class="gc-d {change_class(as_number(now), as_number(before), better, kind)}">{e(move)} '
             f'<span class="flat">{e(_against(key, previous, lang))}</span></div>'
             if move
             else ""
@@ -195,7 +196,7 @@ def meets(kpi: str, value, target) -> bool | None:
     >>> meets("dso", 44.9, 45), meets("cei", 79.0, 80), meets("dso", None, 45)
     (True, False, None)
     """
-    value = _num(value)
+    value = as_number(value)
     if value is None or target is None:
         return None
     return value >= target if PERFORMANCE[kpi] else value <= target
@@ -216,7 +217,7 @@ def _cell(kpi, row, prev_row, targets, currency, lang) -> str:
     e = html.escape
     label, kind, better = TABLE[kpi]
     now = row.get(kpi)
-    text = value_text(now, kind, "", lang).strip() if _num(now) is not None else ""
+    text = value_text(now, kind, "", lang).strip() if as_number(now) is not None else ""
     cls = ""
     if kpi in targets:
         ok = meets(kpi, now, targets[kpi])
@@ -224,7 +225,7 @@ def _cell(kpi, row, prev_row, targets, currency, lang) -> str:
     before = prev_row.get(kpi) if prev_row is not None else None
     move = change_text(now, before, kind, "", lang).strip() if text else ""
     delta = (
-        f'<div class="gc-d {change_class(_num(now), _num(before), better, kind)}">{e(move)}</div>'
+        f'<div class="gc-d {change_class(as_number(now), as_number(before), better, kind)}">{e(move)}</div>'
         if move
         else ""
     )
@@ -267,128 +268,6 @@ def scorecard(
         f'<th class="u">{e(t("Business unit", lang))}</th>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
-
-
-def _dir(d: float, lang: str) -> str:
-    return t("up", lang) if d > 0 else t("down", lang)
-
-
-def _largest_move(consolidated, previous, kpi) -> tuple[str, float] | None:
-    units = consolidated.drop(index=GROUP, errors="ignore")
-    if previous is None or kpi not in units or kpi not in previous:
-        return None
-    change = (units[kpi].astype(float) - previous[kpi].astype(float).reindex(units.index)).dropna()
-    if change.empty or change.abs().max() == 0:
-        return None
-    bu = change.abs().sort_values(ascending=False, kind="stable").index[0]
-    return str(bu), float(change[bu])
-
-
-def _moves(consolidated, previous, currency, lang) -> list[str]:
-    out = []
-    g, p = consolidated.loc[GROUP], previous.loc[GROUP] if GROUP in previous.index else {}
-    now, before = _num(g.get("open_ar")), _num(p.get("open_ar")) if len(p) else None
-    if now is not None and before:
-        d = now - before
-        out.append(
-            t("Group open AR is {v}, {dir} {d} ({pct}) on the previous month-end.", lang).format(
-                v=value_text(now, "amount", currency, lang),
-                dir=_dir(d, lang) if round(d) else t("unchanged", lang),
-                d=value_text(abs(d), "amount", currency, lang),
-                pct=format_value(abs(d) / before, "share"),
-            )
-        )
-    for kpi in ("open_ar", "dso", "past_due_share", "cei"):
-        move = _largest_move(consolidated, previous, kpi)
-        if move is None:
-            continue
-        bu, d = move
-        label, kind, _ = TABLE[kpi]
-        out.append(
-            t("{kpi} moved most in {unit}: {dir} {d} to {v}.", lang).format(
-                kpi=t(label, lang),
-                unit=bu,
-                dir=_dir(d, lang),
-                d=change_size(d * (100 if kind == "share" else 1), kind, currency, lang),
-                v=value_text(consolidated.at[bu, kpi], kind, currency, lang),
-            )
-        )
-    return out
-
-
-def _targets(consolidated, targets, lang) -> list[str]:
-    units = consolidated.drop(index=GROUP, errors="ignore")
-    out = []
-    for kpi in TARGETED:
-        if kpi not in targets or kpi not in units:
-            continue
-        label, kind, _ = TABLE[kpi]
-        judged = {bu: meets(kpi, v, targets[kpi]) for bu, v in units[kpi].items()}
-        missed = [str(bu) for bu, ok in judged.items() if ok is False]
-        n = sum(ok is not None for ok in judged.values())
-        target = value_text(targets[kpi], kind, "", lang).strip()
-        if missed:
-            out.append(
-                t("{k} of {n} units miss the {kpi} target of {target}: {units}.", lang).format(
-                    k=len(missed), n=n, kpi=t(label, lang), target=target, units=", ".join(missed)
-                )
-            )
-        elif n:
-            out.append(
-                t("Every unit meets the {kpi} target of {target}.", lang).format(
-                    kpi=t(label, lang), target=target
-                )
-            )
-    return out
-
-
-def _cash(consolidated, previous, currency, lang) -> list[str]:
-    g = consolidated.loc[GROUP]
-    p = previous.loc[GROUP] if previous is not None and GROUP in previous.index else pd.Series()
-    out = []
-    f, last = _num(g.get("forecast_collections_next")), _num(p.get("forecast_collections_next"))
-    if f is not None:
-        s = t("Collections of {v} are forecast for {period}", lang).format(
-            v=value_text(f, "amount", currency, lang),
-            period=_period(g.get("forecast_period"), lang),
-        )
-        if last is not None:
-            s += t(", {d} {dir} the last period's actual collections", lang).format(
-                d=value_text(abs(f - last), "amount", currency, lang),
-                dir=t("above", lang) if f >= last else t("below", lang),
-            )
-        out.append(s + t(".", lang))
-    a, before = _num(g.get("allowance")), _num(p.get("allowance"))
-    if a is not None:
-        s = t("The allowance is {v} ({cov} of open AR)", lang).format(
-            v=value_text(a, "amount", currency, lang),
-            cov=format_value(_num(g.get("coverage_ratio")), "share"),
-        )
-        if before is not None and round(a - before):
-            s += t(", {dir} {d} on the previous month-end", lang).format(
-                dir=_dir(a - before, lang), d=value_text(abs(a - before), "amount", currency, lang)
-            )
-        out.append(s + t(".", lang))
-    return out
-
-
-def what_changed(
-    consolidated: pd.DataFrame,
-    previous: pd.DataFrame | None,
-    targets: dict,
-    currency: str,
-    lang: str = "en",
-) -> Html:
-    """What changed since the previous month-end, in sentences: the group's open AR, the unit
-    that moved most on each KPI, the units that miss a target, forecast cash and the allowance.
-    A sentence whose figures are missing is left out."""
-    sentences = [
-        *(_moves(consolidated, previous, currency, lang) if previous is not None else []),
-        *_targets(consolidated, targets, lang),
-        *_cash(consolidated, previous, currency, lang),
-    ]
-    items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
-    return Html(f"<ul>{items}</ul>")
 
 
 def target_note(targets: dict, lang: str = "en") -> Html:
