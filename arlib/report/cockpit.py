@@ -18,7 +18,7 @@ import html
 import pandas as pd
 
 from arlib.i18n import t
-from arlib.report.group import GROUP, PERFORMANCE, note
+from arlib.report.group import GROUP, PERFORMANCE, note, rank_order
 from arlib.report.summary import _period, format_value
 
 #: headline KPI -> (label, kind, True when higher is better / None when no direction)
@@ -246,11 +246,7 @@ def scorecard(
     shown without a better or worse colour."""
     e = html.escape
     kpis = [k for k in TABLE if k in consolidated and consolidated[k].notna().any()]
-    order = (
-        ranks.assign(_u=ranks.index.astype(str))
-        .sort_values(["overall", "_u"] if "overall" in ranks else ["_u"])
-        .index.tolist()
-    )
+    order = rank_order(ranks)
     head = headers(kpis, currency, lang)
     rows = []
     for bu in [*order, GROUP]:
@@ -288,7 +284,5 @@ def ranking_table(ranks: pd.DataFrame, lang: str = "en"):
 
     names = {k: t(TABLE[k][0], lang) for k in TABLE if k in ranks}
     names.update(overall=t("Overall", lang), business_unit=t("Business unit", lang))
-    view = ranks.assign(_u=ranks.index.astype(str)).sort_values(
-        ["overall", "_u"] if "overall" in ranks else ["_u"]
-    )
-    return table(view.drop(columns="_u").reset_index().rename(columns=names))
+    view = ranks.set_axis(ranks.index.astype(str)).loc[rank_order(ranks)]
+    return table(view.rename_axis("business_unit").reset_index().rename(columns=names))

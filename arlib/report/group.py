@@ -207,6 +207,12 @@ def ranking(consolidated: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def rank_order(ranks: pd.DataFrame) -> list[str]:
+    """The units best first by overall rank (ties by unit code)."""
+    keys = ranks.assign(_u=ranks.index.astype(str))
+    return keys.sort_values(["overall", "_u"] if "overall" in ranks else ["_u"])["_u"].tolist()
+
+
 MONEY_COLUMNS = [
     "Open AR",
     "Past-due AR",
