@@ -240,8 +240,8 @@ def test_customers_owing_in_two_units(tmp_path):
         frame = pd.DataFrame(rows, columns=["customer_id", "name", "open_ar", "past_due_ar"])
         exposure.write_balances(frame, tmp_path / bu)
 
-    balances("de", [("DE-1", "Alpen Trading", 100.0, 10.0), ("DE-2", "Solo <GmbH>", 50.0, 0.0)])
-    balances("us", [("US-7", "  alpen   TRADING", 400.0, 40.0), ("US-8", "Paid Off", 0.0, 0.0)])
+    balances("de", [("DE-1", "Alpen <Trading>", 100.0, 10.0), ("DE-2", "Solo GmbH", 50.0, 0.0)])
+    balances("us", [("US-7", "  alpen   <TRADING>", 400.0, 40.0), ("US-8", "Paid Off", 0.0, 0.0)])
     units = [
         {"business_unit": "de", "currency": "EUR"},
         {"business_unit": "us", "currency": "USD"},
@@ -252,7 +252,7 @@ def test_customers_owing_in_two_units(tmp_path):
     # Alpen Trading: de 100 + us 400 x 0.5 = 300 EUR, past due 10 + 20 = 30, 30% of 1,000
     assert shared.to_dict("records") == [
         {
-            "customer": "Alpen Trading",
+            "customer": "Alpen <Trading>",
             "customer_ids": "DE-1, US-7",
             "units": "de 100 · us 200",
             "open_ar": 300.0,
@@ -261,6 +261,9 @@ def test_customers_owing_in_two_units(tmp_path):
         }
     ]
     assert missing == ["uk"]
+    shown = exposure.table(shared, "EUR").to_html()
+    assert "Alpen &lt;Trading&gt;" in shown and "<Trading>" not in shown
+    assert "Open AR (EUR)" in shown and "300.00" in shown and "30.0%" in shown
     text = exposure.summary(shared, missing, "EUR")
     assert (
         "1 customers owe in more than one business unit: 300 EUR, 30.0% of group open AR." in text
