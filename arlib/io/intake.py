@@ -302,7 +302,7 @@ def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
     """The unit's checked canonical frames (``invoices``, ``transactions``, ``customers`` or
     None) and the :class:`LoadReport`; raises :class:`DataErrors` when a problem's policy is
     ``fail``."""
-    opts = parse_source_options(cfg.get("source_options") or {})
+    opts = parse_source_options(cfg.get("source_options") or {}, cfg.get("source_preset"))
     policy = parse_policy(cfg.get("validation_policy") or {})
     bu, reporting, as_of = str(cfg.business_unit), cfg.currency, pd.Timestamp(cfg.as_of)
     raws, label = read_source(cfg.source, opts, bu)
@@ -347,7 +347,9 @@ def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
     )
     if opts.frames["customers"] == "derive":
         frames["customers"] = derive_customers(frames["invoices"], bu)
-    else:
+    described = [c for c in (C.name, C.segment) if c in frames["invoices"]]
+    frames["invoices"] = frames["invoices"].drop(columns=described)  # they describe customers
+    if opts.frames["customers"] != "derive":
         frames["customers"] = _final(checked["customers"]) if "customers" in checked else None
     report = _report(checked, findings, policy, label, bu, reporting, notes, cfg.get("output_dir"))
     return frames, report

@@ -18,6 +18,7 @@ import pandas as pd
 
 from arlib.config import project_root
 from arlib.errors import ConfigError, SourceError
+from arlib.io.layout import csv_header_row, excel_header_row, split_layout_rows
 from arlib.io.mapping import is_empty, parse_ids, resolve_columns
 from arlib.io.options import FX_RATES, SourceOptions
 from arlib.schemas import C
@@ -92,8 +93,8 @@ def _delimiter(text: str, header_row: int, configured: str) -> str:
 
 def _read_csv(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.DataFrame:
     text = _decode(path.read_bytes(), opts.file_option(frame, "encoding", "auto"), label)
-    header_row = opts.file_option(frame, "header_row", 1)
-    sep = _delimiter(text, header_row, opts.file_option(frame, "delimiter", "auto"))
+    header_row, delimiter = csv_header_row(text, frame, opts, label)
+    sep = _delimiter(text, header_row, delimiter)
     try:
         df = pd.read_csv(
             _io.StringIO(text),
@@ -132,7 +133,7 @@ def _read_excel(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.D
             "Fix: set source_options.sheet to a sheet name or a 0-based position"
         )
     grid = book.parse(sheet, header=None, dtype=object)
-    header_row = opts.file_option(frame, "header_row", 1)
+    header_row = excel_header_row(grid, frame, opts, label)
     if len(grid) < header_row:
         return pd.DataFrame({ROW: []})
     header = [
@@ -262,7 +263,10 @@ def filter_unit(raw: Raw, opts: SourceOptions, bu: str) -> Raw:
     if opts.one_unit or raw.frame == FX_RATES:
         return raw
     rename, _, _ = resolve_columns(
-        raw.frame, [c for c in raw.data.columns if c != ROW], opts.columns.get(raw.frame, {})
+        raw.frame,
+        [c for c in raw.data.columns if c != ROW],
+        opts.columns.get(raw.frame, {}),
+        opts.soft_columns.get(raw.frame),
     )
     col = next((s for s, t in rename.items() if t == C.business_unit), None)
     if col is None:
@@ -310,5 +314,8 @@ def read_files(source: str, opts: SourceOptions, bu: str) -> tuple[dict[str, Raw
                 if path == resolve_path(source)
                 else path.name
             )
-            frames[frame] = filter_unit(read_file(path, frame, opts, label, bu), opts, bu)
+            raw = read_file(path, frame, opts, label, bu)
+            data, notes = split_layout_rows(raw.data, frame, opts, label, ROW)
+            raw = Raw(frame, label, data, raw.notes + notes)
+            frames[frame] = filter_unit(raw, opts, bu)
     return frames, source
