@@ -61,3 +61,57 @@ def test_invoice_names_need_derived_customers(tmp_path):
         "customers: set source_options.frames.customers: derive (customers from the invoices), "
         "or map them in source_options.columns.customers"
     )
+
+
+AS_OF = "2024-06-30"
+NO_HISTORY = (
+    "not defined: the source is an open-item list with no payment history (invoices paid and "
+    "cash collected are not in it)"
+)
+
+
+def test_health_says_which_figures_need_history(open_list):
+    """As of 2024-06-30, A1 (due 1 May) and A3 (due 19 June) are past due: 490 of 700."""
+    from arlib import dso, health
+
+    now = health.kpis(open_list, AS_OF, 3)
+    assert (now["open_ar"], now["past_due_ar"], now["past_due_share"]) == (700.0, 490.0, 0.7)
+    for key in ("cei", "dso", "turnover", "days_to_pay", "collections_window"):
+        assert now[key] is None and now.reasons[key] == NO_HISTORY, key
+    table = health.compare(now, health.kpis(open_list, dso.step_back(AS_OF, 1), 3))
+    rows = table.set_index("figure")
+    assert rows.loc["CEI", ["now", "a month earlier", "change"]].tolist() == [
+        NO_HISTORY,
+        "n/a (open-item list)",
+        "",
+    ]
+    # a month earlier is unknown too: items paid since are not in the list (not 490, not 0)
+    assert rows.loc["Open AR", ["now", "a month earlier", "change"]].tolist() == [
+        "700",
+        "n/a (open-item list)",
+        "",
+    ]
+
+
+def test_summary_makes_no_statement_the_source_cannot_support(open_list):
+    """No CEI sentence (no collections), no credit-limit review (no limits in the data), no
+    month-on-month change."""
+    from arlib import dso, health
+    from arlib.health import credit
+    from arlib.report import narrative, summary
+
+    now = health.kpis(open_list, AS_OF, 3)
+    card = credit.recommend(credit.scorecard(open_list, AS_OF, 12))
+    work = credit.worklist(open_list, AS_OF, card)
+    figures = {
+        "currency": "EUR",
+        **now.record(),
+        **summary.month_before(health.kpis(open_list, dso.step_back(AS_OF, 1), 3)),
+        **credit.summary(card, work),
+    }
+    assert "limits_to_change" not in figures and "previous_month" not in figures
+    assert summary.executive_summary(figures) == [
+        "Open receivables are 700 EUR; 70.0% is past due.",
+        "2 past-due items from 2 customers are on the collection worklist.",
+    ]
+    assert not any("without a credit limit" in s for s in narrative.explain_credit(card))

@@ -62,6 +62,8 @@ class LoadReport:
     quarantined: dict[str, pd.DataFrame] = field(default_factory=dict)
     quarantine_files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: the source is an open-item list (no payment history: ``frames.transactions: none``)
+    open_items_only: bool = False
 
     def quarantined_total(
         self, frame: str, kinds: tuple[str, ...] | None = None
@@ -352,6 +354,7 @@ def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
     if opts.frames["customers"] != "derive":
         frames["customers"] = _final(checked["customers"]) if "customers" in checked else None
     report = _report(checked, findings, policy, label, bu, reporting, notes, cfg.get("output_dir"))
+    report.open_items_only = mode == "none"
     return frames, report
 
 

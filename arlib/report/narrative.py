@@ -342,7 +342,8 @@ def explain_credit(card: pd.DataFrame) -> Sentences:
                     moves=moves,
                 )
             )
-        if act.get("set limit", 0):
+        no_limits = C.credit_limit in card and card[C.credit_limit].isna().all()
+        if act.get("set limit", 0) and not no_limits:  # a source with no limits at all: no claim
             out.append(
                 t(
                     "Customers without a credit limit today: {n}; a limit is recommended for each."
