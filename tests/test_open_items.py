@@ -115,3 +115,76 @@ def test_summary_makes_no_statement_the_source_cannot_support(open_list):
         "2 past-due items from 2 customers are on the collection worklist.",
     ]
     assert not any("without a credit limit" in s for s in narrative.explain_credit(card))
+
+
+LATENESS = {"current": 10, "1-30": 30, "31-60": 45}
+
+
+def _runoff(ledger, lateness=None, by_group=False):
+    from arlib.forecast import runoff
+
+    model = runoff.RunoffModel("segment", lateness=lateness).fit(ledger, AS_OF)
+    out = model.predict(6, "MS", by_group=by_group)
+    return model, out
+
+
+def test_contractual_runoff_by_due_date_and_assumed_lateness(open_list):
+    """A2 due 10 Jul + 10 -> July; A4 due 1 Jul + 10 -> July; A3 11 days past due (1-30) ->
+    close + 30 = 30 Jul; A1 60 days past due (31-60) -> close + 45 = 14 Aug."""
+    model, out = _runoff(open_list, LATENESS)
+    assert model.method_ == "contractual"
+    assert out["model"].unique().tolist() == ["contractual"]
+    assert out["yhat"].tolist() == [300.0, 400.0, 0.0, 0.0, 0.0, 0.0]
+    assert out["ds"].dt.strftime("%Y-%m").tolist()[:2] == ["2024-07", "2024-08"]
+    assert out["yhat_lo_80"].isna().all() and out["yhat_hi_95"].isna().all()
+    assert out["write_off"].eq(0.0).all() and out["open_amount"].eq(700.0).all()
+    _, by = _runoff(open_list, LATENESS, by_group=True)
+    wide = by.pivot_table(index="ds", columns="unique_id", values="yhat").iloc[:2]
+    assert wide.to_dict("list") == {"retail": [150.0, 0.0], "wholesale": [150.0, 400.0]}
+
+
+def test_contractual_runoff_without_lateness_expects_past_due_items_at_once(open_list):
+    _, out = _runoff(open_list)
+    assert out["yhat"].tolist() == [700.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+
+
+def test_runoff_lateness_names_the_bucket():
+    from arlib.forecast import runoff
+
+    with pytest.raises(ConfigError) as e:
+        runoff.RunoffModel(lateness={"2-30": 30})
+    assert (
+        str(e.value)
+        == "parameter runoff_lateness.2-30: is not an aging bucket; did you mean '1-30'?"
+    )
+    with pytest.raises(ConfigError, match=r"runoff_lateness.current: must be a whole number"):
+        runoff.RunoffModel(lateness={"current": -3})
+
+
+def test_history_sections_are_empty_not_zero(open_list):
+    """No collections series (not a series of zeros), so nothing is backtested or forecast
+    from it; the method is the contractual runoff, and the cross-check is that runoff alone."""
+    from arlib import forecast as cash_forecast
+    from arlib.forecast import backtest, runoff
+    from arlib.report import narrative
+
+    series = runoff.cash_series(open_list, "MS", "x", through=AS_OF)
+    assert series.empty and list(series.columns) == ["unique_id", "ds", "y", "invoiced"]
+    runs = backtest.backtest(series, 6, ["auto", "snaive"], "MS", n_windows=4)
+    scores = backtest.accuracy(runs, series, "MS")
+    chosen = backtest.best_method(scores)
+    fc = cash_forecast.forecast(series, 6, "MS", method=chosen)
+    assert runs.empty and scores.empty and fc.empty and chosen == "contractual"
+    assert backtest.kpis(fc, scores, chosen) == {"forecast_method": "contractual"}
+    model, run = _runoff(open_list, LATENESS)
+    cross = runoff.structural_cash_forecast(open_list, AS_OF, 6, "MS", model=model, unique_id="x")
+    assert cross["yhat"].tolist() == run["yhat"].tolist() and set(cross["model"]) == {"contractual"}
+    said = narrative.explain_runoff_source(open_list, LATENESS)
+    assert said[0].endswith(
+        "plus the days late assumed for its aging bucket (runoff_lateness: current: 10, 1-30: 30, "
+        "31-60: 45). It has no range and assumes no write-offs."
+    )
+    assert said[1] == (
+        "The backtest, the time-series forecast and the structural cross-check need collections "
+        "history, so they are empty; the contractual runoff is the forecast."
+    )

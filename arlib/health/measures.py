@@ -39,7 +39,7 @@ import pandas as pd
 from arlib import dso as core
 from arlib.errors import DataError
 from arlib.i18n import t
-from arlib.ledger import DEFAULT_THRESHOLDS, Ledger, aging_table
+from arlib.ledger import DEFAULT_THRESHOLDS, Ledger, aging_table, open_items_only
 from arlib.schemas import CREDIT_NOTE, PAYMENT, RECOVERY, WRITE_OFF, C
 
 #: key -> (label, unit, one-line plain-language meaning)
@@ -557,12 +557,6 @@ NO_HISTORY = (
     "not defined: the source is an open-item list with no payment history (invoices paid and "
     "cash collected are not in it)"
 )
-
-
-def open_items_only(ledger: Ledger) -> bool:
-    """True when the ledger was read from an open-item list (``frames.transactions: none``):
-    its paid invoices and collections are unknown, not zero."""
-    return bool(getattr(getattr(ledger, "load_report", None), "open_items_only", False))
 
 
 def _share(part: float, whole: float | None) -> float | None:

@@ -25,7 +25,7 @@ import pandas as pd
 from arlib import dso as core
 from arlib.health.measures import Kpis, fmt, label_of, meaning_of
 from arlib.i18n import t
-from arlib.ledger import Ledger
+from arlib.ledger import Ledger, open_items_only
 from arlib.schemas import C
 
 #: KPI -> (name in a sentence, unit of its change) for the month-on-month sentences, in order
@@ -457,7 +457,9 @@ def explain_coverage(ledger: Ledger, as_of, window_months: int = 3) -> Sentences
                 "than its length, which lowers DSO and sends countback DSO further back."
             ).format(date=d(last), days=(w.end - last).days)
         )
-    if w.start < first + pd.DateOffset(months=2):
+    if open_items_only(ledger):
+        out.append(t(OPEN_ITEM_LIST))
+    elif w.start < first + pd.DateOffset(months=2):
         out.append(
             t(
                 "The data starts on {date} with no opening balance, so AR in the first months (and figures whose "
@@ -470,3 +472,33 @@ def explain_coverage(ledger: Ledger, as_of, window_months: int = 3) -> Sentences
             t("The data has no credit limits: limit use and over-limit customers are not assessed.")
         )
     return Sentences(_esc(s) for s in out)
+
+
+OPEN_ITEM_LIST = (
+    "The source is an open-item list with no payment history: figures at the close (open AR, aging, "
+    "past due, disputes, concentration) are measured; figures made of invoicing and collections over "
+    "time (the DSO family, CEI, turnover, days to pay) are not defined, and nothing is compared with "
+    "the previous month-end, whose open items are not in the list."
+)
+
+
+def explain_runoff_source(ledger: Ledger, lateness: dict | None = None) -> Sentences:
+    """For an open-item list, how its cash forecast is made (nothing otherwise): the runoff is
+    contractual, with the ``runoff_lateness`` assumed, and the history-based sections are empty."""
+    if not open_items_only(ledger):
+        return Sentences()
+    assumed = t(", ").join(f"{k}: {v}" for k, v in (lateness or {}).items()) or t("none")
+    return Sentences(
+        [
+            t(
+                "The source is an open-item list with no payment history, so the runoff is contractual: "
+                "each open item is expected in full on its due date if not yet due, or after the close if "
+                "past due, plus the days late assumed for its aging bucket (runoff_lateness: {assumed}). It "
+                "has no range and assumes no write-offs."
+            ).format(assumed=_esc(assumed)),
+            t(
+                "The backtest, the time-series forecast and the structural cross-check need collections "
+                "history, so they are empty; the contractual runoff is the forecast."
+            ),
+        ]
+    )
