@@ -188,3 +188,20 @@ def test_history_sections_are_empty_not_zero(open_list):
         "The backtest, the time-series forecast and the structural cross-check need collections "
         "history, so they are empty; the contractual runoff is the forecast."
     )
+
+
+def test_provision_refuses_an_open_item_list_with_the_reason(open_list):
+    """No loss rate is learned from balances that never move (today's report showed an allowance
+    from roll rates 'assumed to roll on in full', then failed on an unrelated message)."""
+    from arlib import provision
+    from arlib.errors import DataError
+
+    with pytest.raises(DataError) as e:
+        provision.fit_models(open_list, AS_OF)
+    assert str(e.value) == (
+        "provision: 4 rows are an open-item list with no payment history: loss rates cannot be "
+        "learned from it (roll rates and vintages need months of balances and write-offs), and "
+        "none is assumed. Fix: load the payment history (source_options.frames.transactions: "
+        "read, or settled_date), or run this unit without the provision report (arlib run "
+        "--notebooks health forecast)"
+    )
