@@ -205,3 +205,17 @@ def test_provision_refuses_an_open_item_list_with_the_reason(open_list):
         "read, or settled_date), or run this unit without the provision report (arlib run "
         "--notebooks health forecast)"
     )
+
+
+def test_narrative_compares_nothing_and_names_the_missing_figures_once(open_list):
+    from arlib import dso, health
+    from arlib.report import narrative
+
+    now = health.kpis(open_list, AS_OF, 3)
+    said = narrative.explain_kpis(now, health.kpis(open_list, dso.step_back(AS_OF, 1), 3))
+    assert said[0] == "Open AR is 700."  # not "rose 210 (+42.9%) from 490"
+    assert said[-1] == (
+        "DSO, Countback DSO, Best-possible DSO, Average days delinquent, CEI, CEI for the last "
+        f"month, Turnover, Average days to pay are {NO_HISTORY}."
+    )
+    assert not any("rose" in s or "fell" in s for s in said)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from arlib import dso as core
-from arlib.health.measures import Kpis, fmt, label_of, meaning_of
+from arlib.health.measures import NO_HISTORY, Kpis, fmt, label_of, meaning_of
 from arlib.i18n import t
 from arlib.ledger import Ledger, open_items_only
 from arlib.schemas import C
@@ -140,13 +140,18 @@ def explain_kpis(
     behind a move in DSO, average days delinquent or the past-due share. A figure that is not
     defined is said to be so, with the reason when one is known.
     """
+    if not getattr(current, "history", True):  # an open-item list: earlier figures unknown
+        previous = None
     now, before, why = _values(current), _values(previous), _reasons(current)
-    out = Sentences()
+    out, no_history = Sentences(), []
     for key in keys or MOVES:
         if key not in now:
             continue
         name, unit = t(MOVES[key]) if key in MOVES else label_of(key)[0], meaning_of(key)[1]
         x, x0 = now.get(key), before.get(key)
+        if x is None and why.get(key) == NO_HISTORY:
+            no_history.append(name)
+            continue
         if x is None:
             out.append(
                 _esc(
@@ -185,6 +190,14 @@ def explain_kpis(
                 value=_esc(shown),
                 before=_esc(fmt(x0, unit)),
                 clause=_driver_clause(drivers, key, x - x0),
+            )
+        )
+    if no_history:  # one sentence, not one per figure
+        out.append(
+            _esc(
+                t("{names} are {reason}.").format(
+                    names=t(", ").join(no_history), reason=t(NO_HISTORY)
+                )
             )
         )
     return out
@@ -450,7 +463,7 @@ def explain_coverage(ledger: Ledger, as_of, window_months: int = 3) -> Sentences
                 "data is understated and there are no write-offs."
             ).format(date=d(settled.max()))
         )
-    if (w.end - last).days > 7:
+    if (w.end - last).days > 7 and not open_items_only(ledger):  # no DSO on an open-item list
         out.append(
             t(
                 "The last invoice is dated {date}, {days} days before the close: the window holds less invoicing "
