@@ -45,6 +45,8 @@ FRAME_MODES = {
     "customers": ("auto", "read", "none", "derive"),
 }
 FX_QUOTES = ("reporting_per_foreign", "foreign_per_reporting")
+#: ``source_options.cache``: parse a big CSV once into a per-unit Parquet copy (arlib.io.filecache)
+CACHE_MODES = ("auto", "always", "never")
 
 FAIL, QUARANTINE, WARN = "fail", "quarantine", "warn"
 _ROW_ONLY = (FAIL, QUARANTINE)
@@ -102,6 +104,7 @@ class SourceOptions:
     skip_layout_rows: bool = False
     #: canonical column named by one-cell heading rows for the rows below (Xero's contacts)
     heading_rows: str | None = None
+    cache: str = "auto"
 
     def file_option(self, frame: str, key: str, default: Any = None) -> Any:
         """A file-reading option (``sheet``, ``header_row``, ...) for one frame."""
@@ -303,6 +306,7 @@ _TOP = (
     "password_env",
     "skip_layout_rows",
     "heading_rows",
+    "cache",
 )
 
 
@@ -383,6 +387,9 @@ def parse_source_options(raw: dict | None, preset: str | None = None) -> SourceO
             "source_options.heading_rows",
             f"{heading!r} " + _nearest(heading, (C.customer_id, C.name, C.segment), "a column"),
         )
+    cache = raw.get("cache", "auto")
+    if cache not in CACHE_MODES:
+        raise _error("source_options.cache", f"{cache!r} " + _nearest(cache, CACHE_MODES, "a mode"))
     queries = _frame_map(raw.get("queries"), "source_options.queries")
     return SourceOptions(
         files=_frame_map(raw.get("files"), "source_options.files"),
@@ -404,6 +411,7 @@ def parse_source_options(raw: dict | None, preset: str | None = None) -> SourceO
         soft_columns=soft,
         skip_layout_rows=raw.get("skip_layout_rows", False),
         heading_rows=heading,
+        cache=cache,
     )
 
 
