@@ -404,3 +404,16 @@ def test_readme_shows_each_preset_with_its_headers_and_dates():
             assert f"{col}: {', '.join(headers)}" in row, (name, col)
         dates = preset["options"]["dates"]
         assert f"`dates: {dates}`" in row or f'`dates: "{dates}"`' in row, name
+
+
+def test_report_exports_are_read_whole_not_through_the_file_cache(tmp_path):
+    """The parse-once cache splits a file by unit row by row; a report export's title rows,
+    headings and subtotals need the whole layout (header found, headings carried down)."""
+    from arlib.io import filecache
+
+    f = tmp_path / "aging.csv"
+    f.write_text("x\n", encoding="utf-8")
+    assert filecache.wanted(f, "invoices", parse_source_options({"cache": "always"}))
+    assert not filecache.wanted(
+        f, "invoices", parse_source_options({"cache": "always"}, "sap_fbl5n")
+    )

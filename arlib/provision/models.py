@@ -8,8 +8,7 @@ fit what they need themselves (same numbers, more time). Past month-ends of the 
 are fitted on the data known then: those are other fits, made there.
 
 >>> from arlib import demo
->>> from arlib.errors import DataError
-from arlib.ledger import Ledger, open_items_only
+>>> from arlib.ledger import Ledger
 >>> f = demo.generate(seed=1, units={"xx": demo.UNITS["de"]}, start="2023-01-01", end="2024-06-30")
 >>> led = Ledger(f["invoices"], f["transactions"], f["customers"])
 >>> models = fit_models(led, "2024-06-30", ProvisionSettings(roll_rate_lookback=6))
