@@ -38,7 +38,6 @@ STATEMENT = (
     C.invoice_id,
     C.invoice_date,
     C.due_date,
-    C.amount,
     C.open_amount,
     "age_days",
     C.days_past_due,
@@ -60,7 +59,7 @@ DRIVER_LABELS = {
 WORDS = ("state", "dunning_step", "driver", "figure", "measure")
 #: money and percentage columns of each table of :class:`Account` (for :meth:`Account.table`)
 FORMATS = {
-    "statement": ([C.amount, C.open_amount, "expected_loss"], []),
+    "statement": ([C.open_amount, "expected_loss"], []),
     "history": ([C.amount], []),
     "behaviour": ([C.amount], ["share_late"]),
     "drivers": ([], []),
@@ -114,14 +113,14 @@ def unit_frames(ledger: Ledger, cfg) -> tuple[pd.DataFrame, pd.DataFrame]:
     return card, work
 
 
-def worklist_customers(actions: pd.DataFrame, n: int) -> dict:
+def customer_report_ids(actions: pd.DataFrame, n: int) -> dict:
     """The first ``n`` customers of the worklist (per customer, highest priority first), as
     recorded by the health report for the runner's customer reports.
 
-    >>> worklist_customers(pd.DataFrame({"customer_id": ["C2", "C1", "C3"]}), 2)
-    {'worklist_customers': ['C2', 'C1']}
+    >>> customer_report_ids(pd.DataFrame({"customer_id": ["C2", "C1", "C3"]}), 2)
+    {'customer_report_ids': ['C2', 'C1']}
     """
-    return {"worklist_customers": [str(c) for c in actions[C.customer_id].head(max(n, 0))]}
+    return {"customer_report_ids": [str(c) for c in actions[C.customer_id].head(max(n, 0))]}
 
 
 def _pick(ledger: Ledger, cfg, card: pd.DataFrame, work: pd.DataFrame) -> str:
@@ -172,7 +171,9 @@ def account(ledger: Ledger, cfg, card=None, work=None) -> Account:
         drivers=_drivers(row),
         expected=expected,
         limit=_limit(row, facts),
-        disputes=statement.loc[statement["state"] == "disputed", list(STATEMENT[:7])],
+        disputes=statement.loc[statement["state"] == "disputed", list(STATEMENT[:6])].reset_index(
+            drop=True
+        ),
         share=_share(statement, items, work, expected, unit_expected),
     )
 
@@ -275,7 +276,7 @@ def _facts(row, statement, work, cid, expected) -> dict:
         "next_step": str(mine["next_step"].iloc[0]) if len(mine) else "",
         "oldest_undisputed_days": int(undisputed.max()) if len(undisputed) else 0,
         "expected_loss": round(float(mine["expected_loss"].sum()), 2),
-        "worklist_rank": int(mine["rank"].min()) if len(mine) else None,
+        "worklist_position": _position(work, cid),
         "credit_limit": None if pd.isna(row[C.credit_limit]) else float(row[C.credit_limit]),
         "limit_use": None if pd.isna(row["limit_use"]) else round(float(row["limit_use"]), 4),
         "recommended_limit": float(row["recommended_limit"]),
@@ -283,6 +284,12 @@ def _facts(row, statement, work, cid, expected) -> dict:
         "expected_payments": round(float(expected["expected"].sum()), 2),
         "expected_write_off": round(float(expected["write_off"].sum()), 2),
     }
+
+
+def _position(work: pd.DataFrame, cid: str) -> int | None:
+    """The customer's place on the worklist per customer (1 = first to call), else None."""
+    order = list(credit.actions(work)[C.customer_id].astype(str)) if len(work) else []
+    return order.index(cid) + 1 if cid in order else None
 
 
 def _limit(row: pd.Series, facts: dict) -> pd.DataFrame:
@@ -376,8 +383,12 @@ def explain(acct: Account):
         out.append(
             t(
                 "It paid {n} invoices since {since}, on average {days} late (amount-weighted)."
+                if late > 0
+                else "It paid {n} invoices since {since}, on average {days} early (amount-weighted)."
             ).format(
-                n=f"{len(h):,}", since=f"{h[C.settled_date].min():%Y-%m-%d}", days=fmt(late, "days")
+                n=f"{len(h):,}",
+                since=f"{h[C.settled_date].min():%Y-%m-%d}",
+                days=fmt(abs(late), "days"),
             )
         )
     else:
@@ -390,11 +401,11 @@ def explain(acct: Account):
     if f["past_due_items"]:
         out.append(
             t(
-                "Next step: {step} (oldest item {days} days past due, rank {rank} on the worklist)."
+                "Next step: {step} (oldest item {days} days past due; number {rank} of the customers on the worklist)."
             ).format(
                 step=t(f["next_step"]),
                 days=f"{f['oldest_days_past_due']:,}",
-                rank=f["worklist_rank"],
+                rank=f["worklist_position"],
             )
         )
     else:

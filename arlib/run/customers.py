@@ -1,7 +1,7 @@
 """The customer reports of a unit's run: one ``notebooks/customer.ipynb`` per customer.
 
 The health report records the first ``customer_reports`` customers of its collection worklist
-(``worklist_customers``); after the unit's notebooks, the runner runs the customer notebook
+(``customer_report_ids``); after the unit's notebooks, the runner runs the customer notebook
 for each of them in the unit's kernel, on the unit's data snapshot, and writes
 ``<unit>/customers/<file name>.html`` (the customer id made safe as a file name by
 :func:`file_name`), the executed notebooks beside them and ``customers/index.json`` (id, name,

@@ -254,7 +254,7 @@ def _customer_reports(job, sections, params, out_dir, cwd, kernel, res) -> list:
     when the unit's notebooks succeeded and ``notebooks/customer.ipynb`` exists."""
     from arlib.run.customers import run_customers
 
-    ids = (sections.get("health") or {}).get("worklist_customers") or []
+    ids = (sections.get("health") or {}).get("customer_report_ids") or []
     nb_path = Path(cwd) / "notebooks" / f"{CUSTOMER_NOTEBOOK}.ipynb"
     if res.status != "ok" or not ids or not nb_path.exists():
         return []
