@@ -135,3 +135,26 @@ def test_links_escape_names_and_encode_paths():
     html = links_html([rep])
     assert "A &amp; &lt;B&gt;" in html and "<b>1" not in html
     assert 'href="customers/_b_1-' in html
+
+
+def test_a_written_off_customer_shows_its_write_offs_and_is_not_scored(small_demo):
+    """BB-C001 of the small demo defaulted: legal proceedings, its invoices written off."""
+    frames = {k: v.loc[v[C.business_unit] == "bb"] for k, v in small_demo.items()}
+    led = Ledger(frames["invoices"], frames["transactions"], frames["customers"])
+    cfg = validate({"business_unit": "bb", "as_of": "2026-10-31", "customer_id": "BB-C001"})
+    card, _ = customer.unit_frames(led, cfg)
+    acct = customer.account(led, cfg)
+    txn = frames["transactions"]
+    wo = txn.loc[
+        (txn[C.customer_id] == "BB-C001")
+        & (txn[C.kind] == "write_off")
+        & (txn[C.date] > "2024-10-31")
+        & (txn[C.date] <= "2026-10-31")
+    ]
+    assert acct.facts["written_off"] == pytest.approx(wo[C.amount].sum()) and len(wo) > 0
+    # nothing in the scorecard look-back: not on the unit's scorecard, so not scored here either
+    assert "BB-C001" not in set(card[C.customer_id])
+    assert (acct.facts["status"], acct.facts["grade"], acct.facts["score"]) == ("legal", "-", None)
+    assert acct.facts["open_ar"] == 0.0 and acct.statement.empty
+    text = customer.explain(acct).text()
+    assert "was written off in the trend period" in text and "not scored" in text

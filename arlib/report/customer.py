@@ -31,7 +31,7 @@ from arlib.forecast.runoff import DS, RunoffModel
 from arlib.health import credit
 from arlib.i18n import t
 from arlib.ledger import Ledger
-from arlib.schemas import PAYMENT, C
+from arlib.schemas import PAYMENT, WRITE_OFF, C
 
 #: columns of the statement of account, in display order
 STATEMENT = (
@@ -130,7 +130,7 @@ def _pick(ledger: Ledger, cfg, card: pd.DataFrame, work: pd.DataFrame) -> str:
         if not len(ranked):
             raise ConfigError("customer_id", f"unit {cfg.business_unit} has no customer to show")
         return str(ranked.iloc[0])
-    known = card[C.customer_id].astype(str)
+    known = pd.Index(card[C.customer_id].astype(str)).union(_ledger_customers(ledger, cfg.as_of))
     if str(wanted) not in set(known):
         first = ", ".join(credit.actions(work)[C.customer_id].astype(str).head(5)) or ", ".join(
             known.head(5)
@@ -152,13 +152,14 @@ def account(ledger: Ledger, cfg, card=None, work=None) -> Account:
     if card is None or work is None:
         card, work = unit_frames(ledger, cfg)
     cid = _pick(ledger, cfg, card, work)
-    row = card.loc[card[C.customer_id].astype(str) == cid].iloc[0]
+    row = _card_row(ledger, card, cid)
     items = ledger.open_items(cfg.as_of, cfg.aging_thresholds)
     mine = items.loc[items[C.customer_id].astype(str) == cid]
     statement = _statement(mine, work, cfg.as_of)
     history = _history(ledger, cid, cfg.as_of, cfg.trend_months)
     expected, unit_expected = _expected(ledger, cfg, cid)
     facts = _facts(row, statement, work, cid, expected)
+    facts["written_off"] = _written_off(ledger, cid, cfg.as_of, cfg.trend_months)
     return Account(
         customer_id=cid,
         name=str(row[C.name]),
@@ -176,6 +177,37 @@ def account(ledger: Ledger, cfg, card=None, work=None) -> Account:
         ),
         share=_share(statement, items, work, expected, unit_expected),
     )
+
+
+def _ledger_customers(ledger: Ledger, as_of) -> pd.Index:
+    """Customers with an invoice dated up to ``as_of``, or in the customer master."""
+    inv = ledger.invoices
+    ids = set(inv.loc[inv[C.invoice_date] <= as_of, C.customer_id].astype(str))
+    if ledger.customers is not None:
+        ids |= set(ledger.customers[C.customer_id].astype(str))
+    return pd.Index(sorted(ids))
+
+
+def _card_row(ledger: Ledger, card: pd.DataFrame, cid: str) -> pd.Series:
+    """The customer's scorecard row; a customer with no activity in the look-back (e.g. written
+    off before it) is not scored: its master data with no score, grade ``-`` and no limit advice."""
+    hit = card.loc[card[C.customer_id].astype(str) == cid]
+    if len(hit):
+        return hit.iloc[0]
+    row = pd.Series(np.nan, index=card.columns, dtype=object)
+    cust = ledger.customers
+    master = cust.loc[cust[C.customer_id].astype(str) == cid] if cust is not None else cust
+    for col in (C.name, C.segment, C.credit_limit, C.terms_days, C.status):
+        have = master is not None and len(master) and col in master
+        row[col] = master[col].iloc[0] if have else np.nan
+    row[C.customer_id], row["open_ar"] = cid, 0.0
+    row[C.name] = cid if pd.isna(row[C.name]) else row[C.name]
+    row[C.status] = "active" if pd.isna(row[C.status]) else row[C.status]
+    row["grade"], row["limit_action"] = "-", "-"
+    row["top_drivers"] = t("not scored: no activity in the scorecard look-back")
+    for k in credit.SCORE_RULES:
+        row[f"pts_{k}"] = 0.0
+    return row
 
 
 def _statement(mine: pd.DataFrame, work: pd.DataFrame, as_of) -> pd.DataFrame:
@@ -206,6 +238,21 @@ def _history(ledger: Ledger, cid: str, as_of, months: int) -> pd.DataFrame:
     )
     cols = [C.invoice_id, C.invoice_date, C.due_date, C.amount, C.settled_date, "days_late"]
     return st.loc[keep, cols].sort_values(C.settled_date, kind="stable").reset_index(drop=True)
+
+
+def _written_off(ledger: Ledger, cid: str, as_of, months: int) -> float:
+    """Amount of the customer's write-offs dated in the ``months`` ending at ``as_of``."""
+    from arlib.dso import window
+
+    txn = ledger.transactions
+    since = window(pd.Timestamp(as_of), months).start
+    keep = (
+        (txn[C.customer_id].astype(str) == cid)
+        & (txn[C.kind] == WRITE_OFF)
+        & (txn[C.date] > since)
+        & (txn[C.date] <= as_of)
+    )
+    return round(float(txn.loc[keep, C.amount].sum()), 2)
 
 
 def _behaviour(history: pd.DataFrame) -> pd.DataFrame:
@@ -270,7 +317,7 @@ def _facts(row, statement, work, cid, expected) -> dict:
         "disputed": round(
             float(statement.loc[statement["state"] == "disputed", C.open_amount].sum()), 2
         ),
-        "score": float(row["score"]),
+        "score": None if pd.isna(row["score"]) else float(row["score"]),
         "grade": str(row["grade"]),
         "top_drivers": str(row["top_drivers"]),
         "next_step": str(mine["next_step"].iloc[0]) if len(mine) else "",
@@ -279,7 +326,9 @@ def _facts(row, statement, work, cid, expected) -> dict:
         "worklist_position": _position(work, cid),
         "credit_limit": None if pd.isna(row[C.credit_limit]) else float(row[C.credit_limit]),
         "limit_use": None if pd.isna(row["limit_use"]) else round(float(row["limit_use"]), 4),
-        "recommended_limit": float(row["recommended_limit"]),
+        "recommended_limit": None
+        if pd.isna(row["recommended_limit"])
+        else float(row["recommended_limit"]),
         "limit_action": str(row["limit_action"]),
         "expected_payments": round(float(expected["expected"].sum()), 2),
         "expected_write_off": round(float(expected["write_off"].sum()), 2),
@@ -393,9 +442,17 @@ def explain(acct: Account):
         )
     else:
         out.append(t("It paid no invoice in the trend period."))
+    if f.get("written_off"):
+        out.append(
+            t("{amount} of its invoices was written off in the trend period.").format(
+                amount=fmt(f["written_off"], "amount")
+            )
+        )
     out.append(
         t("Score {score} (grade {grade}): {drivers}.").format(
-            score=f"{f['score']:.1f}", grade=f["grade"], drivers=f["top_drivers"]
+            score="-" if f["score"] is None else f"{f['score']:.1f}",
+            grade=f["grade"],
+            drivers=f["top_drivers"],
         )
     )
     if f["past_due_items"]:
