@@ -147,3 +147,23 @@ def test_plumbing_is_one_call_per_section(nb):
     sections.append(count)
     code = sum(c.cell_type == "code" for c in cells)
     assert max(sections) <= 2 and total <= code / 8 + 1, (sections, total, code)
+
+
+def test_make_lab_builds_the_demo_registers_the_kernel_and_opens_the_notebooks(tmp_path):
+    import subprocess
+
+    plan = subprocess.run(
+        ["make", "-n", "-W", "pyproject.toml", "lab"], cwd=ROOT, capture_output=True, text=True
+    ).stdout
+    assert "arlib demo" in plan  # the demo store is built when missing (forced here by -W)
+    assert "ipykernel install --user --name arlib" in plan
+    assert plan.rstrip().endswith("jupyter lab notebooks/")
+    subprocess.run(
+        ["make", "kernel", f"KERNEL_DEST=--prefix {tmp_path}"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    spec = json.loads((tmp_path / "share/jupyter/kernels/arlib/kernel.json").read_text())
+    assert spec["display_name"] == "Python (arlib)"
+    assert spec["argv"][0].endswith(".venv/bin/python")  # the project venv, wherever it is
