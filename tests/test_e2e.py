@@ -272,7 +272,10 @@ def browser():
 
 
 def _pages(out):
-    return sorted(out.glob("*/*.html")) + [out / "index.html"]
+    """Every report of the run: units', customers' (``<unit>/customers/``), group, index."""
+    return (
+        sorted(out.glob("*/*.html")) + sorted(out.glob("*/customers/*.html")) + [out / "index.html"]
+    )
 
 
 def test_reports_in_headless_chromium(run, browser):
@@ -304,7 +307,8 @@ def test_reports_in_headless_chromium(run, browser):
             deadLinks: Array.from(document.querySelectorAll('.ar-toc a'))
                 .filter(a => !document.getElementById(a.hash.slice(1))).map(a => a.textContent),
         })""")
-        name = f"{path.parent.name}_{path.stem}.png" if path.name != "index.html" else "index.png"
+        rel = path.relative_to(out).with_suffix("")
+        name = "_".join(rel.parts) + ".png"  # aa_health.png, aa_customers_AA-C000.png, index.png
         page.screenshot(path=str(SCREENSHOTS / name))
         page.close()
         if (
