@@ -150,19 +150,28 @@ def test_plumbing_is_one_call_per_section(nb):
 
 
 def test_make_lab_builds_the_demo_registers_the_kernel_and_opens_the_notebooks(tmp_path):
+    import os
     import subprocess
 
+    # a make of its own, not a sub-make of `make test` (whose flags it would inherit)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    make = ["make", "--no-print-directory"]
     plan = subprocess.run(
-        ["make", "-n", "-W", "pyproject.toml", "lab"], cwd=ROOT, capture_output=True, text=True
+        [*make, "-n", "-W", "pyproject.toml", "lab"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
     ).stdout
     assert "arlib demo" in plan  # the demo store is built when missing (forced here by -W)
     assert "ipykernel install --user --name arlib" in plan
-    assert plan.rstrip().endswith("jupyter lab notebooks/")
+    assert plan.rstrip().splitlines()[-1] == ".venv/bin/jupyter lab notebooks/"
     subprocess.run(
-        ["make", "kernel", f"KERNEL_DEST=--prefix {tmp_path}"],
+        [*make, "kernel", f"KERNEL_DEST=--prefix {tmp_path}"],
         cwd=ROOT,
         check=True,
         capture_output=True,
+        env=env,
     )
     spec = json.loads((tmp_path / "share/jupyter/kernels/arlib/kernel.json").read_text())
     assert spec["display_name"] == "Python (arlib)"
