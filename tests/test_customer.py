@@ -158,3 +158,18 @@ def test_a_written_off_customer_shows_its_write_offs_and_is_not_scored(small_dem
     assert acct.facts["open_ar"] == 0.0 and acct.statement.empty
     text = customer.explain(acct).text()
     assert "was written off in the trend period" in text and "not scored" in text
+
+
+def test_an_open_item_list_gets_no_expected_payments_rather_than_zeros():
+    """Invoices only, no transaction: no payment history to learn from (the forecast report's
+    runoff is contractual), so the customer report estimates nothing instead of showing 0."""
+    from types import SimpleNamespace
+
+    led = Ledger(_ledger().invoices, transactions())
+    led.load_report = SimpleNamespace(
+        open_items_only=True
+    )  # as read with frames.transactions: none
+    acct = customer.account(led, _cfg())
+    assert acct.facts["expected_payments"] is None and acct.expected.empty
+    assert "not estimated" in customer.explain(acct).text()
+    assert acct.facts["open_ar"] == 4700.0  # A1 1000 + A2 3000 + A3 500 + A4 200, none paid

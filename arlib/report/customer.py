@@ -162,6 +162,8 @@ def account(ledger: Ledger, cfg, card=None, work=None) -> Account:
     expected, unit_expected = _expected(ledger, cfg, cid)
     facts = _facts(row, statement, work, cid, expected)
     facts["written_off"] = _written_off(ledger, cid, cfg.as_of, cfg.trend_months)
+    if np.isnan(unit_expected):  # not estimated (open-item list): no figure, not a zero
+        facts["expected_payments"] = facts["expected_write_off"] = None
     return Account(
         customer_id=cid,
         name=str(row[C.name]),
@@ -291,11 +293,18 @@ def _drivers(row: pd.Series) -> pd.DataFrame:
 
 def _expected(ledger: Ledger, cfg, cid: str) -> tuple[pd.DataFrame, float]:
     """Expected payments of the customer's open items per future period (the forecast report's
-    runoff, item by item), and the unit's total over the horizon."""
+    runoff, item by item), and the unit's total over the horizon. An open-item list (no payment
+    history to learn from: the forecast report's runoff is contractual) gets no estimate here:
+    an empty frame and a NaN total, never zeros."""
     model = RunoffModel(by=cfg.runoff_by, history_days=cfg.runoff_history_days)
     with warnings.catch_warnings():  # pooled curves are the forecast report's to explain
         warnings.simplefilter("ignore", UserWarning)
-        items = model.fit(ledger, cfg.as_of).predict_items(cfg.forecast_horizon, cfg.forecast_freq)
+        model.fit(ledger, cfg.as_of)
+    if getattr(model, "method_", "runoff") != "runoff":
+        return pd.DataFrame(columns=["period", "expected", "write_off"]), float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        items = model.predict_items(cfg.forecast_horizon, cfg.forecast_freq)
     mine = items.loc[items[C.customer_id].astype(str) == cid]
     periods = items[DS].drop_duplicates().sort_values()
     out = mine.groupby(DS)[["expected", "write_off"]].sum().reindex(periods, fill_value=0.0)
@@ -404,7 +413,11 @@ def _share(statement, items, work, expected, unit_expected) -> pd.DataFrame:
             items.loc[disputed, C.open_amount].sum(),
         ),
         ("expected loss", statement["expected_loss"].sum(), work["expected_loss"].sum()),
-        ("expected payments", expected["expected"].sum(), unit_expected),
+        (
+            "expected payments",
+            expected["expected"].sum() if len(expected) else np.nan,
+            unit_expected,
+        ),
     ]
     out = pd.DataFrame(rows, columns=["measure", "customer", "unit"])
     out["share"] = np.where(

@@ -69,15 +69,22 @@ def explain(acct):
         )
     else:
         out.append(t("Nothing is past due: no dunning step."))
-    out.append(
-        t(
-            "Its open items are expected to bring {cash} over the next {n} periods; {loss} is expected to be written off."
-        ).format(
-            cash=fmt(f["expected_payments"], "amount"),
-            n=len(acct.expected),
-            loss=fmt(f["expected_write_off"], "amount"),
+    if f["expected_payments"] is None:
+        out.append(
+            t(
+                "Expected payments are not estimated: the data is an open-item list without payment history."
+            )
         )
-    )
+    else:
+        out.append(
+            t(
+                "Its open items are expected to bring {cash} over the next {n} periods; {loss} is expected to be written off."
+            ).format(
+                cash=fmt(f["expected_payments"], "amount"),
+                n=len(acct.expected),
+                loss=fmt(f["expected_write_off"], "amount"),
+            )
+        )
     share = acct.share.set_index("measure")["share"]
     out.append(
         t("It holds {ar} of the unit's open AR and {loss} of its expected loss.").format(
