@@ -7,8 +7,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := outputs/demo/ar_demo.sqlite
 JOBS   ?= 2
+# where `make kernel` registers the project's Jupyter kernel: the user's kernels (any JupyterLab
+# or editor on this machine lists "Python (arlib)"); KERNEL_DEST="--prefix DIR" puts it elsewhere
+KERNEL_DEST ?= --user
 
-.PHONY: venv demo report test test-fast lab bench lint clean
+.PHONY: venv demo report test test-fast kernel lab bench lint clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11+ is needed"' \
@@ -34,7 +37,11 @@ test: venv lint
 test-fast: venv
 	$(BIN)/python -m pytest -n 2 -m "not slow"
 
-lab: venv demo
+kernel: venv
+	$(BIN)/python -m ipykernel install $(KERNEL_DEST) --name arlib --display-name "Python (arlib)"
+
+# the demo store if missing, the project's kernel, then JupyterLab in notebooks/ (its working folder)
+lab: venv demo kernel
 	$(BIN)/jupyter lab notebooks/
 
 bench: venv

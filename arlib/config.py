@@ -309,16 +309,46 @@ def load(namespace: Mapping[str, Any], notebook: str | None = None) -> RunConfig
     that merely shares a name with another notebook's parameter is not read.
 
     Used as ``cfg = arlib.config.load(globals(), "health")`` right after the parameters cell.
-    Without ``notebook``, every notebook's parameters are read (a scratch notebook). Inside a
-    kernel it also makes :class:`~arlib.errors.ArlibError` show as one line, not a traceback.
+    Without ``notebook``, every notebook's parameters are read (a scratch notebook). Folders it
+    writes to (:data:`PATH_PARAMS`) are made absolute under the project, so a run from
+    ``notebooks/`` writes nothing there; the report language is set from ``report_language``
+    (no other cell needs to run for tables and text to follow it). Inside a kernel it also makes
+    :class:`~arlib.errors.ArlibError` show as one line, not a traceback.
     """
     _short_errors_in_kernel()
+    root = project_root()
     if notebook:
-        declared = notebook_declared(project_root() / "notebooks" / f"{notebook}.ipynb")
+        declared = notebook_declared(root / "notebooks" / f"{notebook}.ipynb")
     else:
         declared = declared_parameters()
     values = {k: namespace[k] for k in declared if k in namespace}
-    return validate(values, f"{notebook or 'notebook'} parameters", declared)
+    cfg = validate(values, f"{notebook or 'notebook'} parameters", declared)
+    if "report_language" in cfg:  # tables, narrative and charts follow the parameter, not a cell
+        from arlib.i18n import set_language
+
+        set_language(cfg["report_language"])
+    return RunConfig(resolve_paths(cfg, root))
+
+
+#: parameters naming a folder the notebook writes to or reads reports from: relative to the
+#: project, never to the working folder (JupyterLab runs notebooks in ``notebooks/``)
+PATH_PARAMS = ("output_dir", "reports_dir", "forecast_store", "snapshot")
+
+
+def resolve_paths(values: Mapping[str, Any], root: Path) -> dict[str, Any]:
+    """``values`` with the relative folders of :data:`PATH_PARAMS` made absolute under ``root``
+    (the project), so a notebook run from any folder writes under the project's ``outputs/``.
+
+    >>> resolve_paths({"output_dir": "outputs/scratch", "x": "y"}, Path("/p"))["output_dir"]
+    '/p/outputs/scratch'
+    >>> resolve_paths({"output_dir": "/tmp/run/de"}, Path("/p"))
+    {'output_dir': '/tmp/run/de'}
+    """
+    out = dict(values)
+    for key in PATH_PARAMS:
+        if isinstance(out.get(key), str) and out[key] and not Path(out[key]).is_absolute():
+            out[key] = str(root / out[key])
+    return out
 
 
 def _short_errors_in_kernel() -> None:

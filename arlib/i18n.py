@@ -15,6 +15,7 @@ missing. The language of a run is the ``report_language`` parameter.
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -65,6 +66,30 @@ def t(text: str, lang: str | None = None) -> str:
     if lang == "en" or not isinstance(text, str):
         return text
     return catalog(lang).get(_norm(text), text)
+
+
+class UntranslatedWarning(UserWarning):
+    """A paragraph of a report has no translation in the report language: shown in English."""
+
+
+def paragraph(text: str, lang: str, where: str = "") -> str:
+    """A whole markdown paragraph (a notebook cell) in ``lang``. An edited paragraph whose new
+    text is not in the catalog yet falls back to its English source with an
+    :class:`UntranslatedWarning` naming ``where`` (e.g. the notebook cell), never an error.
+
+    >>> paragraph("Open AR", "zh")
+    '应收账款余额'
+    """
+    if lang == "en" or has(text, lang):
+        return t(text, lang)
+    first = " ".join(str(text).split())[:60]
+    warnings.warn(
+        f"{where or 'a paragraph'} ({first!r}...) has no {lang} translation: shown in English. "
+        f"Fix: add its text to arlib/locale/{lang}_*.yaml",
+        UntranslatedWarning,
+        stacklevel=2,
+    )
+    return text
 
 
 def has(text: str, lang: str) -> bool:

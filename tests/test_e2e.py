@@ -314,7 +314,10 @@ def browser():
 
 
 def _pages(out):
-    return sorted(out.glob("*/*.html")) + [out / "index.html"]
+    """Every report of the run: units', customers' (``<unit>/customers/``), group, index."""
+    return (
+        sorted(out.glob("*/*.html")) + sorted(out.glob("*/customers/*.html")) + [out / "index.html"]
+    )
 
 
 def test_reports_in_headless_chromium(run, browser):
@@ -346,7 +349,8 @@ def test_reports_in_headless_chromium(run, browser):
             deadLinks: Array.from(document.querySelectorAll('.ar-toc a'))
                 .filter(a => !document.getElementById(a.hash.slice(1))).map(a => a.textContent),
         })""")
-        name = f"{path.parent.name}_{path.stem}.png" if path.name != "index.html" else "index.png"
+        rel = path.relative_to(out).with_suffix("")
+        name = "_".join(rel.parts) + ".png"  # aa_health.png, aa_customers_AA-C000.png, index.png
         page.screenshot(path=str(SCREENSHOTS / name))
         page.close()
         if (
@@ -415,6 +419,55 @@ def test_invoice_payment_dates_and_13_weeks_reach_the_excel_pack(run):
         assert r[wh.index("yhat")] == pytest.approx(total)
     html = (out / "aa" / "forecast.html").read_text()
     assert f"{kpis['paydate_mae_days']:,.2f}" in html and kpis["paydate_invoices_scored"] > 0
+
+
+def _worklist_order(work) -> list[str]:
+    """The worklist's customers, highest summed priority first (worked out from the exported
+    items, independently of arlib.health.credit.actions)."""
+    per = work.groupby("customer_id", sort=False)["priority"].sum()
+    return list(per.sort_values(ascending=False, kind="stable").index)
+
+
+def test_customer_reports_are_the_unit_reports_rows_for_each_customer(run):
+    import pandas as pd
+
+    from arlib.health.measures import fmt
+    from arlib.run.customers import file_name
+
+    _, out, frames = run
+    behaviour = frames["customers"].set_index("customer_id")["behaviour"]
+    seen = set()
+    for unit in ("aa", "bb"):
+        folder = out / unit
+        work = pd.read_csv(folder / "collection_worklist.csv", dtype={"customer_id": str})
+        aging = pd.read_excel(folder / "excel_pack.xlsx", sheet_name="Aging by customer")
+        index = json.loads((folder / "customers" / "index.json").read_text())["customers"]
+        ids = [c["customer_id"] for c in index]
+        assert ids == _worklist_order(work)[:5]  # customer_reports: 5 by default
+        health = (folder / "health.html").read_text()
+        for c in index:
+            cid, f = c["customer_id"], c["figures"]
+            rows = work.loc[work["customer_id"] == cid]
+            assert f["past_due"] == pytest.approx(rows["open_amount"].sum(), abs=0.01)
+            assert f["expected_loss"] == pytest.approx(rows["expected_loss"].sum(), abs=0.01)
+            assert (f["grade"], f["next_step"]) == (
+                rows["grade"].iloc[0],
+                rows["next_step"].iloc[0],
+            )
+            assert f["score"] == pytest.approx(rows["score"].iloc[0])
+            own = aging.loc[aging["customer_id"].astype(str) == cid, "amount"].sum()
+            assert f["open_ar"] == pytest.approx(own, abs=0.01)
+            page = (folder / "customers" / c["file"]).read_text()
+            assert (
+                c["file"] == f"{file_name(cid)}.html" and f'href="customers/{c["file"]}"' in health
+            )
+            assert cid in page and fmt(f["past_due"], "amount") in page and "<h4>" in page
+            assert "Traceback" not in page and c["seconds"] > 0
+            seen.add(behaviour[cid])
+        if unit == "bb":  # report_language: zh
+            assert "催收步骤" in page and "Statement of account" not in page
+    # the reports cover a prompt payer (with a disputed item), a late and a defaulting customer
+    assert {"prompt", "chronic_late", "defaulting"} <= seen, seen
 
 
 @pytest.mark.parametrize("width", [1400, 390])

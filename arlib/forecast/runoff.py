@@ -201,6 +201,29 @@ class RunoffModel:
             )
         return pd.concat(rows, ignore_index=True)
 
+    def predict_items(self, horizon: int, freq: str = "MS") -> pd.DataFrame:
+        """Expected cash per open item and future period: ``invoice_id, customer_id, ds,
+        expected, write_off`` (long, items in :attr:`items_` order, periods in time order).
+        Summed over the items it is :meth:`predict`'s ``yhat`` and ``write_off``, so one
+        customer's expected payments add up to its share of the unit's runoff."""
+        periods = future_periods(self.as_of_, horizon, freq)
+        ends = np.array([(p.end_time.normalize() - self.as_of_).days for p in periods])
+        paid, wo = (
+            np.clip(np.diff(x, axis=1, prepend=0.0), 0.0, 1.0)
+            for x in self._conditional(self.items_, ends)
+        )
+        amt = self.items_[C.open_amount].to_numpy(float)[:, None]
+        n, k = paid.shape
+        return pd.DataFrame(
+            {
+                C.invoice_id: np.repeat(self.items_[C.invoice_id].to_numpy(), k),
+                C.customer_id: np.repeat(self.items_[C.customer_id].to_numpy(), k),
+                DS: np.tile(periods.start_time, n),
+                "expected": (amt * paid).ravel(),
+                "write_off": (amt * wo).ravel(),
+            }
+        )
+
 
 def _history(ledger: Ledger, as_of: pd.Timestamp, groups: pd.Series, history_days) -> pd.DataFrame:
     """Per invoice raised by ``as_of``: age at resolution (or at ``as_of`` if still open),

@@ -8,7 +8,7 @@ import json
 import warnings
 from pathlib import Path
 
-from arlib.i18n import t
+from arlib.i18n import paragraph, t
 from arlib.report.records import KPI_MIME
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -75,7 +75,9 @@ def to_html(
     headings = []
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = t(cell.source, language)
+            cell.source = paragraph(
+                cell.source, language, f"{title}: markdown cell {cell.get('id')}"
+            )
             headings += _h2(cell.source)
         else:  # a section written by an arlib call displays its heading as markdown
             for o in cell.get("outputs", []):

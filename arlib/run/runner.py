@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from arlib.errors import ArlibError
+from arlib.run.customers import NOTEBOOK as CUSTOMER_NOTEBOOK
 from arlib.run.kernel import UnitKernel
 
 #: the unit's data snapshot inside its folder while its notebooks run (removed when they are done)
@@ -69,7 +70,12 @@ class UnitResult:
 
 def find_notebooks(root: Path, names: list[str] | None = None) -> list[Path]:
     # the group report runs once per run, after the units (arlib.run.grouprun), not per unit
-    avail = {p.stem: p for p in sorted((root / "notebooks").glob("*.ipynb")) if p.stem != "group"}
+    # the customer report runs once per customer after them (arlib.run.customers), not per unit
+    avail = {
+        p.stem: p
+        for p in sorted((root / "notebooks").glob("*.ipynb"))
+        if p.stem not in ("group", CUSTOMER_NOTEBOOK)
+    }
     if names:
         missing = [n for n in names if n not in avail]
         if missing:
@@ -194,10 +200,10 @@ def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
     out_dir = Path(workdir or tmp.name)
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
-        sections, executed, cwd = _execute_all(job, out_dir, res)
+        sections, executed, cwd, customers = _execute_all(job, out_dir, res)
         if warming is not None:
             warming.join()
-        _finish(job, res, sections, executed, out_dir, cwd)
+        _finish(job, res, sections, executed, out_dir, cwd, customers)
         if tmp:
             res.files = {
                 str(p.relative_to(out_dir)): p.read_bytes()
@@ -211,21 +217,22 @@ def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
     return res
 
 
-def _execute_all(job: UnitJob, out_dir: Path, res: UnitResult) -> tuple[dict, list, str]:
-    """Run the unit's notebooks one after the other: (sections by notebook, executed, cwd)."""
+def _execute_all(job: UnitJob, out_dir: Path, res: UnitResult) -> tuple[dict, list, str, list]:
+    """Run the unit's notebooks one after the other, then its customer reports: (sections by
+    notebook, executed, cwd, customer reports)."""
     from arlib.report.records import collect_kpis
 
     try:
         notebooks, cwd = _locate(job)
     except ArlibError as e:
         res.status, res.errors = "failed", [str(e)]
-        return {}, [], job.root
+        return {}, [], job.root, []
     params = dict(job.params, output_dir=str(out_dir))
     try:
         params.update(load_once(params, out_dir))
     except ArlibError as e:  # the data cannot be read or fails its checks: no notebook runs
         res.status, res.errors = "failed", [f"data: {e}"]
-        return {}, [], cwd
+        return {}, [], cwd, []
     sections, executed = {}, []
     with UnitKernel(cwd, list(KERNEL_ARGS)) as kernel:  # one kernel for the unit's notebooks
         for nb_path in notebooks:
@@ -238,7 +245,32 @@ def _execute_all(job: UnitJob, out_dir: Path, res: UnitResult) -> tuple[dict, li
                 sections[nb_path.stem] = collect_kpis(nb)
                 executed.append((nb_path.stem, nb))
             res.notebook_seconds[nb_path.stem] = round(time.perf_counter() - t1, 2)
-    return sections, executed, cwd
+        customers = _customer_reports(job, sections, params, out_dir, cwd, kernel, res)
+    return sections, executed, cwd, customers
+
+
+def _customer_reports(job, sections, params, out_dir, cwd, kernel, res) -> list:
+    """The customer reports of the worklist's first customers (recorded by the health report),
+    when the unit's notebooks succeeded and ``notebooks/customer.ipynb`` exists."""
+    from arlib.run.customers import run_customers
+
+    ids = (sections.get("health") or {}).get("customer_report_ids") or []
+    nb_path = Path(cwd) / "notebooks" / f"{CUSTOMER_NOTEBOOK}.ipynb"
+    if res.status != "ok" or not ids or not nb_path.exists():
+        return []
+    t1 = time.perf_counter()
+    done, errors = run_customers(
+        ids,
+        nb_path,
+        params,
+        out_dir,
+        lambda nb, out_nb, p: _execute(nb, out_nb, p, cwd, kernel),
+    )
+    res.notebook_seconds[CUSTOMER_NOTEBOOK] = round(time.perf_counter() - t1, 2)
+    if errors:
+        res.status = "failed"
+        res.errors += errors
+    return done
 
 
 def load_once(params: dict, out_dir: Path) -> dict:
@@ -255,12 +287,21 @@ def load_once(params: dict, out_dir: Path) -> dict:
     return {"snapshot": str(folder)}
 
 
-def _finish(job: UnitJob, res: UnitResult, sections: dict, executed: list, out_dir: Path, cwd: str):
+def _finish(
+    job: UnitJob,
+    res: UnitResult,
+    sections: dict,
+    executed: list,
+    out_dir: Path,
+    cwd: str,
+    customers: list = (),
+):
     """Merge the sections into the unit's figures and write its reports and ``kpis.json``; a
     failed unit (or one whose files cannot be written) is scrubbed instead."""
     from arlib.files import write_json
     from arlib.report.records import SectionConflict, merge_sections
     from arlib.run.audit import audit_stamp
+    from arlib.run.customers import export_customers
     from arlib.run.export import export_reports
 
     try:
@@ -279,7 +320,8 @@ def _finish(job: UnitJob, res: UnitResult, sections: dict, executed: list, out_d
     )  # read by the notebooks; the stamp keeps its fingerprint
     if res.status == "ok":
         try:
-            res.reports = export_reports(executed, kpis, out_dir)
+            res.reports = export_reports(executed, kpis, out_dir, customers)
+            res.reports += export_customers(customers, kpis, out_dir)
             write_json(out_dir / "kpis.json", kpis)
             return
         except OSError as e:  # disk full, read-only: the unit fails, nothing half-written stays

@@ -37,12 +37,20 @@ def cjk_font_file() -> Path | None:
     return path if path.exists() else None
 
 
+#: the language the house theme was last applied for (None: not yet in this process)
+_themed: dict[str, str | None] = {"lang": None}
+
+
 def set_theme(language: str = "en") -> None:
     """The house theme: white grid, readable sizes, Okabe-Ito colours; registers a CJK font so
-    Chinese chart text renders (no empty boxes) and sets the report language for labels."""
+    Chinese chart text renders (no empty boxes) and sets the report language for labels.
+
+    Charts apply it themselves (:func:`new_axes`) for the report language that
+    :func:`arlib.config.load` set from the ``report_language`` parameter; calling it is optional."""
     from arlib.i18n import set_language
 
     set_language(language)
+    _themed["lang"] = language
     font = cjk_font_file()
     if font is not None and not any(f.fname == str(font) for f in font_manager.fontManager.ttflist):
         font_manager.fontManager.addfont(str(font))
@@ -66,8 +74,14 @@ def set_theme(language: str = "en") -> None:
 
 
 def new_axes(ax=None, figsize=None):
+    """``ax``, or new Axes in the house theme of the current report language (applied here when
+    it was not yet, or for another language: the theme follows the parameter, not a cell)."""
     if ax is not None:
         return ax
+    from arlib.i18n import language
+
+    if _themed["lang"] != language():
+        set_theme(language())
     _, ax = plt.subplots(figsize=figsize)
     return ax
 

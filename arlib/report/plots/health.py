@@ -167,3 +167,17 @@ def grade_mix(card: pd.DataFrame, currency: str = "", ax=None):
     )
     ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     return ax
+
+
+def days_late_trend(behaviour: pd.DataFrame, ax=None):
+    """One customer's amount-weighted days late per month of payment (bars: amount paid, right
+    axis), frame from :func:`arlib.report.customer.account` (``behaviour``)."""
+    ax = new_axes(ax)
+    if behaviour.empty:
+        return _no_data(ax, "Days late by month of payment")
+    x = pd.to_datetime(behaviour["month"])
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.plot(x, behaviour["days_late"], marker="o", color=PALETTE[3], label=t("days late"))
+    ax.set(title=t("Days late by month of payment"), ylabel=t("days late"), xlabel="")
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    return ax

@@ -1,0 +1,91 @@
+"""What a report section hands on besides what it shows: recorded figures, Excel sheets, exports.
+
+One call per section, so a notebook cell stays a call that reads as the section's purpose and the
+plumbing (which figures go to ``kpis.json``, which sheet to the Excel pack, which files beside the
+report) lives here, once. Each function takes the run config first (its ``output_dir`` is where
+files go) and the section's results by keyword, records with :func:`arlib.report.records.record`
+and returns what the notebook may show or pass on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from arlib.report.records import record, stamp
+
+#: the forecast columns shown as amounts (point forecast and interval bounds)
+FORECAST_MONEY = ["yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
+
+
+def health_figures(cfg, ledger, *, kpis, previous) -> None:
+    """Record the health report's audit stamp, its KPIs and last month-end's (for the tiles'
+    arrows)."""
+    from arlib.report.summary import month_before
+
+    record(stamp(cfg, ledger))
+    record(month_before(previous))
+    record(kpis.record())
+
+
+def aging_outputs(cfg, ledger, *, aging: pd.DataFrame) -> dict:
+    """Record the aging position (open, current and past-due AR per bucket) and add the
+    "Aging by customer" sheet to the Excel pack; returns the position."""
+    from arlib.health.breakdown import aging_by_customer
+    from arlib.ledger import aging_summary
+    from arlib.report.excel import add_sheet
+
+    position = aging_summary(aging)
+    record(position)
+    by_customer = aging_by_customer(ledger, cfg.as_of, cfg.aging_thresholds)
+    add_sheet(cfg.output_dir, "Aging by customer", by_customer, money=["amount"], pct=["share"])
+    return position
+
+
+def worklist_outputs(cfg, *, work: pd.DataFrame, actions: pd.DataFrame) -> dict[str, Path]:
+    """Hand on the collection worklist: its Excel sheet, ``collection_worklist.csv/.xlsx``
+    beside the report, the largest overdue customers for the executive summary and the
+    worklist's first ``customer_reports`` customers for their own reports. Returns the export
+    paths by format."""
+    from arlib.health.credit import export_worklist
+    from arlib.report.customer import customer_report_ids
+    from arlib.report.excel import add_sheet
+    from arlib.report.summary import top_overdue
+
+    add_sheet(cfg.output_dir, "Collection worklist", work, money=["open_amount", "expected_loss"])
+    record(top_overdue(actions))
+    record(customer_report_ids(actions, cfg.customer_reports))
+    return export_worklist(work, cfg.output_dir, per_customer=actions)
+
+
+def forecast_figures(cfg, ledger, *, series: pd.DataFrame) -> None:
+    """Record the forecast report's audit stamp and the last period's actual collections."""
+    from arlib.report.summary import recent_actual
+
+    record(stamp(cfg, ledger))
+    record(recent_actual(series))
+
+
+def forecast_outputs(cfg, *, forecast: pd.DataFrame, scores: pd.DataFrame, chosen: str) -> Path:
+    """Hand on the chosen forecast: its Excel sheet, its headline figures (next period, range,
+    method and backtest accuracy) and the forecast file kept with the close for later
+    comparison with actuals (:func:`arlib.forecast.history.save_forecast`); returns that file."""
+    from arlib.forecast.backtest import kpis
+    from arlib.forecast.history import save_forecast
+    from arlib.report.excel import add_sheet
+
+    add_sheet(cfg.output_dir, "Collections forecast", forecast, money=FORECAST_MONEY)
+    record(kpis(forecast, scores, chosen, cfg.selection_metric))
+    return save_forecast(forecast, cfg.output_dir, cfg.as_of, tag=cfg.business_unit)
+
+
+def rollforward_outputs(cfg, *, rollforward: pd.DataFrame) -> None:
+    """Record the allowance at the previous month-end (for the tiles' arrow) and add the
+    "Allowance roll-forward" sheet to the Excel pack."""
+    from arlib.report.excel import add_sheet
+    from arlib.report.summary import previous_allowance
+
+    record(previous_allowance(rollforward))
+    money = ["opening", "charge", "write_offs", "recoveries", "closing"]
+    add_sheet(cfg.output_dir, "Allowance roll-forward", rollforward.reset_index(), money=money)

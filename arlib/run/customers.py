@@ -1,0 +1,124 @@
+"""The customer reports of a unit's run: one ``notebooks/customer.ipynb`` per customer.
+
+The health report records the first ``customer_reports`` customers of its collection worklist
+(``customer_report_ids``); after the unit's notebooks, the runner runs the customer notebook
+for each of them in the unit's kernel, on the unit's data snapshot, and writes
+``<unit>/customers/<file name>.html`` (the customer id made safe as a file name by
+:func:`file_name`), the executed notebooks beside them and ``customers/index.json`` (id, name,
+file, seconds and the recorded figures of each). The unit's reports link to them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from arlib.files import write_atomic, write_json
+from arlib.i18n import t
+
+NOTEBOOK = "customer"
+FOLDER = "customers"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+@dataclass
+class CustomerReport:
+    customer_id: str
+    file: str  # file name without suffix, inside FOLDER
+    nb: object = None  # the executed notebook
+    seconds: float = 0.0
+    figures: dict | None = None
+
+
+def file_name(customer_id) -> str:
+    """A file name (no suffix) for a customer id: the id itself when it is only letters, digits,
+    ``-`` and ``_``; otherwise the id with other characters as ``_`` plus a short hash of the id,
+    so two ids never share a file and none can leave the folder.
+
+    >>> file_name("C-001"), file_name("../etc/passwd"), file_name("A B"), file_name("A_B")
+    ('C-001', '___etc_passwd-7fef78', 'A_B-fea4c5', 'A_B')
+    """
+    text = str(customer_id)
+    safe = _UNSAFE.sub("_", text)[:64]
+    if safe == text and safe:
+        return safe
+    return f"{safe}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:6]}"
+
+
+def run_customers(ids, nb_path: Path, params: dict, out_dir: Path, execute) -> tuple[list, list]:
+    """Run the customer notebook for each id with ``params`` and ``customer_id`` set, through
+    ``execute(nb_path, out_nb, params)`` (the runner's, in the unit's kernel). Returns
+    (reports that ran, error lines of those that failed)."""
+    from arlib.report.records import collect_kpis
+
+    folder = Path(out_dir) / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    done, errors = [], []
+    for cid in ids:
+        rep = CustomerReport(str(cid), file_name(cid))
+        t0 = time.perf_counter()
+        nb, exc = execute(nb_path, folder / f"{rep.file}.ipynb", dict(params, customer_id=str(cid)))
+        rep.seconds = round(time.perf_counter() - t0, 2)
+        if exc is not None or nb is None:
+            evalue = getattr(exc, "evalue", str(exc))
+            errors.append(f"customer {cid}: {getattr(exc, 'ename', type(exc).__name__)}: {evalue}")
+            continue
+        rep.nb, rep.figures = nb, collect_kpis(nb)
+        done.append(rep)
+    return done, errors
+
+
+def export_customers(reports: list, kpis: dict, out_dir: Path) -> list[str]:
+    """Write each customer report's HTML and ``customers/index.json``; the paths written,
+    relative to the unit's folder."""
+    from arlib.report.html import to_html
+    from arlib.run.audit import notebook_stamp
+
+    folder = Path(out_dir) / FOLDER
+    names, index = [], []
+    for rep in reports:
+        figures = rep.figures or {}
+        stamp = notebook_stamp(kpis.get("audit") or {}, NOTEBOOK)
+        stamp["parameters"] = figures.get("parameters")
+        lang = (stamp.get("parameters") or {}).get("report_language", "en")
+        info = figures.get("customer") or {}
+        title = (
+            f"{t('Customer report', lang)}: {info.get('name', rep.customer_id)} "
+            f"({rep.customer_id}), {kpis.get('business_unit')}, {t('as of', lang)} "
+            f"{kpis.get('as_of')}"
+        )
+        write_atomic(folder / f"{rep.file}.html", to_html(rep.nb, title, lang, "", stamp))
+        names.append(f"{FOLDER}/{rep.file}.html")
+        index.append(
+            {
+                "customer_id": rep.customer_id,
+                "name": info.get("name"),
+                "file": f"{rep.file}.html",
+                "seconds": rep.seconds,
+                "figures": info,
+            }
+        )
+    if reports:
+        write_json(folder / "index.json", {"customers": index})
+    return names
+
+
+def links_html(reports: list, lang: str = "en", prefix: str = "") -> str:
+    """The unit reports' list of links to the customer reports (names escaped, paths
+    URL-encoded)."""
+    from urllib.parse import quote
+
+    if not reports:
+        return ""
+    items = "".join(
+        f'<li><a href="{html.escape(prefix + FOLDER + "/" + quote(rep.file) + ".html", quote=True)}">'
+        f"{html.escape(str((rep.figures or {}).get('customer', {}).get('name') or rep.customer_id))}"
+        f" ({html.escape(rep.customer_id)})</a></li>"
+        for rep in reports
+    )
+    head = html.escape(t("Customer reports (first of the collection worklist)", lang))
+    return f'<nav class="ar-customers"><b>{head}</b><ol>{items}</ol></nav>'
