@@ -358,7 +358,7 @@ def unit_dir(out_root: Path, job: UnitJob) -> Path:
 
 
 def manifest_entry(job: UnitJob, res: UnitResult) -> dict:
-    from arlib.config import redacted
+    from arlib.redact import redacted
 
     return {
         "business_unit": job.business_unit,
