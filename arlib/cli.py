@@ -50,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
             return _demo(args)
         return _run(args)
     except ArlibError as e:
-        print(f"arlib: error: {e}", file=sys.stderr)
+        from arlib.redact import mask_urls
+
+        print(f"arlib: error: {mask_urls(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # the run folder is unpublished; the next run of the close removes it
         print("arlib: interrupted; the published runs are unchanged", file=sys.stderr)

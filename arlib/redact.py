@@ -141,3 +141,13 @@ def strip_paths(text: str, root: str | Path | None = None) -> str:
         return "…/" + "/".join(parts[-2:]) + tail
 
     return _ABS_PATH.sub(short, text)
+
+
+def shown_text(text: str, root: str | Path | None = None) -> str:
+    """A message as shown in manifests, indexes and on stderr: one line, no absolute machine
+    paths (:func:`strip_paths`), URL secrets masked.
+
+    >>> shown_text("/srv/ar/data/x.csv: 3 rows" + chr(10) + "bad", "/srv/ar")
+    'data/x.csv: 3 rows bad'
+    """
+    return mask_urls(strip_paths(" ".join(str(text).split()), root))

@@ -21,6 +21,7 @@ from arlib.config import (
 )
 from arlib.errors import ArlibError
 from arlib.i18n import t
+from arlib.redact import shown_text
 
 GROUP_NOTEBOOK = "group"
 
@@ -60,7 +61,8 @@ def run_group(
     from arlib.report.html import to_html
     from arlib.report.records import collect_kpis
     from arlib.run.audit import audit_stamp, notebook_stamp
-    from arlib.run.runner import _error_line, _execute
+    from arlib.run.failure import notebook_failed
+    from arlib.run.runner import _execute
 
     t0 = time.perf_counter()
     # the units with balance figures (a run without the health report has none)
@@ -77,14 +79,16 @@ def run_group(
     try:
         cfg = group_config(params_file, as_of, out_dir, units)
     except ArlibError as e:
-        return dict(entry, status="failed", errors=[str(e)])
+        return dict(entry, status="failed", errors=[shown_text(str(e), project_root())])
     if not units:  # e.g. a run without the health report: nothing to consolidate, not a failure
         return dict(
             entry, status="skipped", units=[], note="no unit of this run has balance figures"
         )
     nb, exc = _execute(notebook_path(), group_dir / "group.ipynb", dict(cfg), str(project_root()))
     if exc is not None:
-        entry.update(status="failed", errors=[f"group: {_error_line(exc)}"])
+        entry.update(
+            status="failed", errors=[notebook_failed("group", exc, group_dir, project_root())]
+        )
     elif nb is not None:
         section = collect_kpis(nb)
         kpis = dict(section, as_of=as_of, arlib_version=ARLIB_VERSION, run_id=run_id or None)
