@@ -127,7 +127,10 @@ def parse(text: str, source: str) -> Any:
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = ", ".join(str(x) for x in (e.context, e.problem) if x)
+        context = e.context
+        if context and e.context_mark and e.problem_mark:
+            context += f" (line {e.context_mark.line + 1})"
+        problem = ", ".join(str(x) for x in (context, e.problem) if x)
         fix = (
             "params hold plain values (text, numbers, true/false, lists, mappings); remove the tag"
             if isinstance(e, yaml.constructor.ConstructorError)
