@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote
 
 MASK = "***"
 #: a URL inside any text: scheme://rest up to a blank or a quote
-URL_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]+")
+URL_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`()]*[^\s'\"<>`().,;:!?]")
 #: query keys whose value is a secret (names compared without case)
 _SECRET_QUERY_KEY = re.compile(
     r"(?i)(.*password|.*passwd|pwd|pass|.*secret|.*token|api_?key|.*access_?key|sas|sig)"
@@ -91,6 +91,8 @@ def mask_urls(text: str) -> str:
 
     >>> mask_urls("cannot connect to mysql://u:pw@h/db: refused")
     'cannot connect to mysql://u:***@h/db: refused'
+    >>> mask_urls("(pg://h/d?password=***); and (pg://h/d?pwd=x).")
+    '(pg://h/d?password=***); and (pg://h/d?pwd=***).'
     """
     return URL_PATTERN.sub(lambda m: mask_url(m.group(0)), text) if "://" in text else text
 
