@@ -223,3 +223,15 @@ def test_readme_parameter_ranges_table_is_the_bounds_table():
     section = readme.split("### Parameter ranges", 1)[1].split("\n\n## ", 1)[0]
     rows = [ln for ln in section.splitlines() if re.match(r"\| `", ln)]
     assert rows == readme_rows()
+
+
+def test_dry_run_refuses_a_unit_currency_without_a_group_rate(tmp_path, capsys):
+    folder = _params(tmp_path, "currency: CNY\n", "group_currency: EUR\nfx_rates: {USD: 0.9}\n")
+    (folder / "us.yaml").write_text("currency: CNY\n")
+    (folder / "fr.yaml").write_text("currency: EUR\n")
+    code, err = _dry_run(capsys, "--params", str(folder))
+    assert (code, err) == (
+        2,
+        f"arlib: error: {folder / 'group.yaml'}: parameter fx_rates: has no rate for CNY -> EUR; "
+        "add e.g. CNY: 0.92 (units of EUR per CNY at as_of); needed by unit(s) ['de', 'us']\n",
+    )

@@ -47,6 +47,25 @@ def group_config(params_file: Path, as_of: str, out_dir: Path, units: list[str])
     return validate(raw, str(params_file), notebook_declared(notebook_path()))
 
 
+def check_group_rates(cfg, params_file: Path, currencies: dict[str, str]) -> None:
+    """Every unit's currency (``{unit: currency}``) has a rate to the group currency in
+    ``fx_rates``: checked when the run is planned (and by the dry run), not after every unit
+    ran. The error names ``group.yaml``, the currency and its units."""
+    from arlib.errors import ConfigError
+    from arlib.report.group import rate_for
+
+    by_currency: dict[str, list[str]] = {}
+    for unit, currency in sorted(currencies.items()):
+        by_currency.setdefault(currency, []).append(unit)
+    for currency, units in sorted(by_currency.items()):
+        try:
+            rate_for(currency, cfg["group_currency"], cfg["fx_rates"])
+        except ConfigError as e:
+            raise ConfigError(
+                e.key, f"{e.problem}; needed by unit(s) {units}", str(params_file)
+            ) from None
+
+
 def notebook_path() -> Path:
     return project_root() / "notebooks" / f"{GROUP_NOTEBOOK}.ipynb"
 
