@@ -108,22 +108,26 @@ def test_utf8_with_bom_is_read(tmp_path):
     assert read_yaml(p) == {"currency": "EUR"}
 
 
-def test_yaml_syntax_error_names_line_and_column(tmp_path):
-    p = _write(tmp_path / "de.yaml", "window_months: 3\n  trend_months: 4\n")
-    assert _error(p) == (
-        f"{p}: parameter (file): line 2, column 15: is not valid YAML: mapping values are not "
-        "allowed here. Fix: check the indentation, colons and quotes there (quote text holding "
-        "': ' or ' #')"
-    )
+_YAML_FIX = "Fix: check the indentation, colons and quotes there (quote text holding ': ' or ' #')"
 
 
-def test_unclosed_quote_names_where_it_started(tmp_path):
-    p = _write(tmp_path / "de.yaml", "as_of: '2026-10-31\nwindow_months: 3\n")
-    assert _error(p) == (
-        f"{p}: parameter (file): line 3, column 1: is not valid YAML: while scanning a quoted "
-        "scalar (line 1), found unexpected end of stream. Fix: check the indentation, colons "
-        "and quotes there (quote text holding ': ' or ' #')"
-    )
+@pytest.mark.parametrize(
+    "text,problem",
+    [
+        (
+            "window_months: 3\n  trend_months: 4\n",
+            "line 2, column 15: is not valid YAML: mapping values are not allowed here",
+        ),
+        (  # an unclosed quote: where it started, too
+            "as_of: '2026-10-31\nwindow_months: 3\n",
+            "line 3, column 1: is not valid YAML: while scanning a quoted scalar (line 1), found "
+            "unexpected end of stream",
+        ),
+    ],
+)
+def test_yaml_syntax_error_names_line_and_column(tmp_path, text, problem):
+    p = _write(tmp_path / "de.yaml", text)
+    assert _error(p) == f"{p}: parameter (file): {problem}. {_YAML_FIX}"
 
 
 def test_unquoted_impossible_date_is_one_message(tmp_path):
