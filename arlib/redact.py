@@ -117,7 +117,9 @@ def redacted(values: Any) -> Any:
 
 
 #: an absolute POSIX or Windows path inside a message (up to a blank, quote or bracket)
-_ABS_PATH = re.compile(r"(?<![\w.:/\\~-])(?:/|[A-Za-z]:\\)[^\s'\"<>`()\[\],;]*")
+_ABS_PATH = re.compile(
+    r"(?<![\w.:/\\~-])(?:/|[A-Za-z]:\\)[^\s'\"<>`()\[\],;/\\]+[/\\][^\s'\"<>`()\[\],;]*"
+)
 
 
 def strip_paths(text: str, root: str | Path | None = None) -> str:
@@ -128,6 +130,8 @@ def strip_paths(text: str, root: str | Path | None = None) -> str:
     'read params/de.yaml: no'
     >>> strip_paths('File "/usr/lib/python3.11/site-packages/pandas/core/frame.py", line 3', "/srv")
     'File "…/core/frame.py", line 3'
+    >>> strip_paths("value '=cmd| /C calc' and 1/2", "/srv")  # one part: not a machine path
+    "value '=cmd| /C calc' and 1/2"
     """
     base = os.path.abspath(root or os.getcwd())
 
