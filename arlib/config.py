@@ -29,7 +29,7 @@ from arlib import paramfile
 from arlib.bounds import check_bounds
 from arlib.errors import ConfigError
 from arlib.ledger import check_thresholds
-from arlib.redact import URL_PATTERN, mask_url, redacted, url_secrets
+from arlib.redact import check_no_url_secrets, redacted
 
 try:
     #: the installed arlib's version, shown in every audit stamp
@@ -216,32 +216,37 @@ class RunConfig(Mapping):
         return f"RunConfig({dict(redacted(self._values))})"
 
 
-def check_no_url_secrets(values: Any, source: str | None = None, key: str = "") -> None:
-    """Refuse a password anywhere in a URL in the params (user info or query, at any depth):
-    params are recorded in the executed notebooks and reports. The error shows it masked.
+#: group targets: KPI -> (unit in words, lowest, highest allowed value)
+TARGET_KPIS = {
+    "dso": ("days, e.g. 45", 0.0, 3650.0),
+    "add": ("days past the terms, e.g. 10", 0.0, 3650.0),
+    "cei": ("percent as in the reports, e.g. 80 for 80%", 1.0, 100.0),
+    "past_due_share": ("a fraction of open AR, e.g. 0.25 for 25%", 0.0, 1.0),
+}
 
-    >>> check_no_url_secrets({"source": "postgresql://ar@db/erp?password=pw"}, "de.yaml")
+
+def check_targets(targets: Mapping[str, Any], source: str | None = None) -> None:
+    """The group's ``targets``: known KPIs with numbers in range. CEI is in percent like the
+    reports, so 0.8 is refused rather than read as 0.8% (a target no unit could miss).
+
+    >>> check_targets({"dso": 45, "cei": 0.8})
     Traceback (most recent call last):
     ...
-    arlib.errors.ConfigError: de.yaml: parameter source: holds a password (query key 'password': postgresql://ar@db/erp?password=***); params are recorded in the reports. Fix: remove it from the URL and name an environment variable holding it in source_options.password_env
+    arlib.errors.ConfigError: parameter targets: cei must be percent as in the reports, e.g. 80 for 80% (between 1.0 and 100.0), got 0.8
     """
-    if isinstance(values, Mapping):
-        for k, v in values.items():
-            check_no_url_secrets(v, source, f"{key}.{k}" if key else str(k))
-    elif isinstance(values, list | tuple):
-        for v in values:
-            check_no_url_secrets(v, source, key)
-    elif isinstance(values, str) and "://" in values:
-        for url in URL_PATTERN.findall(values):
-            found = url_secrets(url)
-            if found:
-                raise ConfigError(
-                    key,
-                    f"holds a password ({', '.join(found)}: {mask_url(url)}); params are "
-                    "recorded in the reports. Fix: remove it from the URL and name an "
-                    "environment variable holding it in source_options.password_env",
-                    source,
-                )
+    for kpi, value in targets.items():
+        if kpi not in TARGET_KPIS:
+            raise ConfigError(
+                "targets",
+                f"{kpi!r} is not a KPI with a target; use {', '.join(TARGET_KPIS)}",
+                source,
+            )
+        unit, lo, hi = TARGET_KPIS[kpi]
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and lo <= value <= hi
+        if not ok or (kpi == "cei" and value <= 1):
+            raise ConfigError(
+                "targets", f"{kpi} must be {unit} (between {lo} and {hi}), got {value!r}", source
+            )
 
 
 def validate(
@@ -278,6 +283,8 @@ def validate(
                 f"must be one of {list(LANGUAGES)}, got {checked['report_language']!r}",
                 source,
             )
+    if checked.get("targets"):
+        check_targets(checked["targets"], source)
     check_bounds(checked, source)
     if "business_unit" in values:
         check_unit_code(checked["business_unit"], source)

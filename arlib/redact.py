@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from arlib.errors import ConfigError
+
 MASK = "***"
 #: a URL inside any text: scheme://rest up to a blank or a quote
 URL_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`()]*[^\s'\"<>`().,;:!?]")
@@ -84,6 +86,34 @@ def mask_url(url: str) -> str:
             masked = _CONN_PASSWORD.sub(lambda m: m.group(1) + MASK, unquote(value))
             parts[i] = f"{key}={quote(masked, safe='=;*{} ')}"
     return f"{scheme}{user}{rest}{'?' if query or url.endswith('?') else ''}{''.join(parts)}"
+
+
+def check_no_url_secrets(values: Any, source: str | None = None, key: str = "") -> None:
+    """Refuse a password anywhere in a URL in the params (user info or query, at any depth):
+    params are recorded in the executed notebooks and reports. The error shows it masked.
+
+    >>> check_no_url_secrets({"source": "postgresql://ar@db/erp?password=pw"}, "de.yaml")
+    Traceback (most recent call last):
+    ...
+    arlib.errors.ConfigError: de.yaml: parameter source: holds a password (query key 'password': postgresql://ar@db/erp?password=***); params are recorded in the reports. Fix: remove it from the URL and name an environment variable holding it in source_options.password_env
+    """
+    if isinstance(values, Mapping):
+        for k, v in values.items():
+            check_no_url_secrets(v, source, f"{key}.{k}" if key else str(k))
+    elif isinstance(values, list | tuple):
+        for v in values:
+            check_no_url_secrets(v, source, key)
+    elif isinstance(values, str) and "://" in values:
+        for url in URL_PATTERN.findall(values):
+            found = url_secrets(url)
+            if found:
+                raise ConfigError(
+                    key,
+                    f"holds a password ({', '.join(found)}: {mask_url(url)}); params are "
+                    "recorded in the reports. Fix: remove it from the URL and name an "
+                    "environment variable holding it in source_options.password_env",
+                    source,
+                )
 
 
 def mask_urls(text: str) -> str:

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 import pandas as pd
 import sqlalchemy as sa
 
-from arlib.config import check_no_url_secrets
 from arlib.errors import ConfigError, SourceError
 from arlib.io.mapping import resolve_columns
 from arlib.io.options import FX_RATES, SourceOptions
 from arlib.io.sources import UNIT_FRAMES, Raw, resolve_path, with_rows
-from arlib.redact import is_secret_query_key, mask_url, mask_urls
+from arlib.redact import check_no_url_secrets, is_secret_query_key, mask_url, mask_urls
 from arlib.schemas import C
 
 
