@@ -50,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
             return _demo(args)
         return _run(args)
     except ArlibError as e:
-        print(f"arlib: error: {e}", file=sys.stderr)
+        from arlib.redact import mask_urls
+
+        print(f"arlib: error: {mask_urls(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # the run folder is unpublished; the next run of the close removes it
         print("arlib: interrupted; the published runs are unchanged", file=sys.stderr)
@@ -82,7 +84,7 @@ def _run(args) -> int:
     if not (args.dry_run or args.scheduler):
         prestart_pool(args.jobs)  # warms up beside the imports and the planning below
     from arlib.run.close import run_closes
-    from arlib.run.grouprun import group_config, group_params_file
+    from arlib.run.grouprun import check_group_rates, group_config, group_params_file
     from arlib.run.plan import plan_jobs
 
     jobs, root, defined = plan_jobs(args.params, args.bu, args.as_of, args.notebooks)
@@ -91,7 +93,9 @@ def _run(args) -> int:
         out_root = Path.cwd() / out_root
     group_file = group_params_file(args.params, root)
     for as_of in sorted({j.as_of for j in jobs}) if group_file else ():
-        group_config(group_file, as_of, out_root / as_of, [])  # its errors before any unit runs
+        cfg = group_config(group_file, as_of, out_root / as_of, [])  # errors before any unit runs
+        currencies = {j.business_unit: j.params["currency"] for j in jobs if j.as_of == as_of}
+        check_group_rates(cfg, group_file, currencies)
     if args.dry_run:
         for j in jobs:
             nbs = ", ".join(Path(n).stem for n in j.notebooks)

@@ -25,10 +25,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
+from arlib import paramfile
+from arlib.bounds import check_bounds
 from arlib.errors import ConfigError
 from arlib.ledger import check_thresholds
+from arlib.redact import check_no_url_secrets, redacted
 
 try:
     #: the installed arlib's version, shown in every audit stamp
@@ -41,8 +42,6 @@ _DECL = re.compile(
     r"^(?P<name>[A-Za-z_]\w*)\s*:\s*(?P<type>[^=]+?)\s*=\s*(?P<value>.+?)\s*(?:#\s*(?P<help>.*))?$"
 )
 _TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool, "list": list, "dict": dict}
-#: parameters whose value is an environment-variable *name*; their values are never read here
-SECRET_SUFFIX = "_env"
 
 
 @dataclass(frozen=True)
@@ -217,16 +216,6 @@ class RunConfig(Mapping):
         return f"RunConfig({dict(redacted(self._values))})"
 
 
-def redacted(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Params safe to show: values of keys that look secret are replaced (``*_env`` keys hold only
-    variable names and are kept)."""
-    secret = re.compile(r"(password|secret|token|credential|api_key)", re.I)
-    return {
-        k: ("***" if secret.search(k) and not k.endswith(SECRET_SUFFIX) else v)
-        for k, v in values.items()
-    }
-
-
 #: group targets: KPI -> (unit in words, lowest, highest allowed value)
 TARGET_KPIS = {
     "dso": ("days, e.g. 45", 0.0, 3650.0),
@@ -267,6 +256,7 @@ def validate(
 ) -> RunConfig:
     """Check keys and types against the declared parameters; fill defaults; freeze."""
     declared = declared if declared is not None else declared_parameters()
+    check_no_url_secrets(values, source)  # first: no later message may echo such a value
     for key in values:
         if key not in declared:
             near = difflib.get_close_matches(key, list(declared), n=1, cutoff=0.5)
@@ -295,9 +285,7 @@ def validate(
             )
     if checked.get("targets"):
         check_targets(checked["targets"], source)
-    for key in ("window_months", "trend_months"):
-        if key in checked and checked[key] < 1:
-            raise ConfigError(key, f"must be >= 1, got {checked[key]}", source)
+    check_bounds(checked, source)
     if "business_unit" in values:
         check_unit_code(checked["business_unit"], source)
     return RunConfig(checked)
@@ -374,11 +362,9 @@ def _short_errors_in_kernel() -> None:
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    """A flat params file, loaded safely (no object construction)."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError("(file)", f"is not valid YAML: {e}", str(path)) from None
+    """A flat params file, loaded safely and strictly (:mod:`arlib.paramfile`: UTF-8, no
+    duplicate keys, bounded aliases, dates kept as text)."""
+    data = paramfile.read(path) or {}
     if not isinstance(data, dict):
         raise ConfigError("(file)", "must be a mapping of parameter: value", str(path))
     return data

@@ -442,7 +442,7 @@ PARAM_CASES = [
     ),
     (
         {"source": "postgresql://ar:hunter2@localhost/ar"},
-        "parameter source: holds a password (postgresql://ar:***@localhost/ar); params are recorded in the reports. "
+        "parameter source: holds a password (user info: postgresql://ar:***@localhost/ar); params are recorded in the reports. "
         "Fix: remove it from the URL and name an environment variable holding it in source_options.password_env",
     ),
     (
@@ -498,7 +498,7 @@ def test_yaml_is_loaded_safely(tmp_path):
     with pytest.raises(ConfigError) as err:
         read_yaml(tmp_path / "x.yaml")
     assert str(err.value).startswith(
-        f"{tmp_path / 'x.yaml'}: parameter (file): is not valid YAML: could not "
+        f"{tmp_path / 'x.yaml'}: parameter (file): line 1, column 9: is not valid YAML: could not "
         "determine a constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system'"
     )
     assert not (tmp_path / "owned.txt").exists()

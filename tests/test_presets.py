@@ -34,7 +34,9 @@ def _load(tmp_path, params: str, name: str, content):
     else:
         _xlsx(src / name, content)
     unit = tmp_path / "u1.yaml"
-    unit.write_text(f"business_unit: u1\nsource: {src / name}\n{params}", encoding="utf-8")
+    # a params file may name a key once (a second business_unit would be refused)
+    bu = "" if "business_unit:" in params else "business_unit: u1\n"
+    unit.write_text(f"{bu}source: {src / name}\n{params}", encoding="utf-8")
     raw = unit_params(unit, None, {"output_dir": str(tmp_path / "out")})
     cfg = validate(raw, str(unit))
     return io.load_ledger(cfg), cfg

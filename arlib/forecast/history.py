@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from arlib.files import read_back, spreadsheet_safe
 from arlib.forecast.backtest import CUTOFF
 from arlib.forecast.engine import DS, MODEL, UID, YHAT, Y
 
@@ -80,7 +81,7 @@ def save_forecast(
     file = Path(directory) / _name(tag, stamp, kind)
     file.parent.mkdir(parents=True, exist_ok=True)
     out = fc.drop(columns=[AS_OF], errors="ignore").assign(**{AS_OF: stamp})
-    out[[AS_OF, *[c for c in out.columns if c != AS_OF]]].to_csv(
+    spreadsheet_safe(out[[AS_OF, *[c for c in out.columns if c != AS_OF]]]).to_csv(
         file, index=False, date_format="%Y-%m-%d"
     )
     return file
@@ -120,6 +121,9 @@ def _read(file: Path) -> pd.DataFrame | None:
     with a warning naming the file when it cannot be read or lacks a column."""
     try:
         df = pd.read_csv(file, dtype={UID: str, MODEL: str})
+        for col in (UID, MODEL):  # written through arlib.files.spreadsheet_safe
+            if col in df:
+                df[col] = df[col].map(read_back, na_action="ignore")
         missing = [c for c in RUN_COLUMNS if c not in df.columns]
         if missing:
             raise ValueError(f"it lacks the column(s) {missing}")

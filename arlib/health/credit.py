@@ -21,6 +21,7 @@ import pandas as pd
 
 from arlib import dso as core
 from arlib.errors import ConfigError
+from arlib.files import spreadsheet_safe
 from arlib.i18n import t
 from arlib.ledger import Ledger
 from arlib.schemas import PAYMENT, C
@@ -393,17 +394,6 @@ def actions(work: pd.DataFrame) -> pd.DataFrame:
     ]
 
 
-def _safe_text(df: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) are
-    prefixed with ``'`` so data cannot inject formulas into the exported files."""
-    out = df.copy()
-    for c in out.select_dtypes(include="object").columns:
-        out[c] = out[c].map(
-            lambda v: "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v
-        )
-    return out
-
-
 def export_worklist(
     work: pd.DataFrame,
     output_dir,
@@ -414,7 +404,7 @@ def export_worklist(
     ``customers``) into ``output_dir`` (created if missing); returns the paths by format."""
     out_dir = Path(output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    safe = _safe_text(work)
+    safe = spreadsheet_safe(work)
     paths = {"csv": out_dir / f"{stem}.csv", "xlsx": out_dir / f"{stem}.xlsx"}
     safe.to_csv(paths["csv"], index=False, date_format="%Y-%m-%d")
     with pd.ExcelWriter(
@@ -422,7 +412,7 @@ def export_worklist(
     ) as xw:
         safe.to_excel(xw, sheet_name="items", index=False)
         if per_customer is not None:
-            _safe_text(per_customer).to_excel(xw, sheet_name="customers", index=False)
+            spreadsheet_safe(per_customer).to_excel(xw, sheet_name="customers", index=False)
     return paths
 
 

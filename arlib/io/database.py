@@ -20,6 +20,7 @@ from arlib.errors import ConfigError, SourceError
 from arlib.io.mapping import resolve_columns
 from arlib.io.options import FX_RATES, SourceOptions
 from arlib.io.sources import UNIT_FRAMES, Raw, resolve_path, with_rows
+from arlib.redact import check_no_url_secrets, is_secret_query_key, mask_url, mask_urls
 from arlib.schemas import C
 
 
@@ -33,7 +34,7 @@ class Secrets:
         for v in sorted(self.values, key=len, reverse=True):
             if v:
                 text = text.replace(v, "***")
-        return text
+        return mask_urls(text)
 
 
 def _env(name: str, key: str, what: str) -> str:
@@ -68,23 +69,17 @@ def check_source(source: str) -> sa.URL | None:
     >>> check_source("postgresql://ar:s3cret@db/ar")
     Traceback (most recent call last):
     ...
-    arlib.errors.ConfigError: parameter source: holds a password (postgresql://ar:***@db/ar); params are recorded in the reports. Fix: remove it from the URL and name an environment variable holding it in source_options.password_env
+    arlib.errors.ConfigError: parameter source: holds a password (user info: postgresql://ar:***@db/ar); params are recorded in the reports. Fix: remove it from the URL and name an environment variable holding it in source_options.password_env
     """
     if "://" not in source:
         return None
+    check_no_url_secrets({"source": source})
     try:
         url = sa.engine.make_url(source)
     except Exception:
         raise ConfigError(
             "source", "is not a SQLAlchemy URL (e.g. postgresql://user@host:5432/db)"
         ) from None
-    if url.password is not None:
-        raise ConfigError(
-            "source",
-            f"holds a password ({url.render_as_string(hide_password=True)}); params are "
-            "recorded in the reports. Fix: remove it from the URL and name an environment variable "
-            "holding it in source_options.password_env",
-        )
     return url
 
 
@@ -119,7 +114,19 @@ def database_url(source: str, opts: SourceOptions) -> tuple[sa.URL, Secrets]:
         url = url.set(password=password)
     if url.password:
         secrets.append(str(url.password))
+    for key, value in url.query.items():  # e.g. ?password=... in the URL of url_env
+        if is_secret_query_key(key):
+            secrets += [value] if isinstance(value, str) else list(value)
     return with_driver(url), Secrets(tuple(secrets))
+
+
+def shown(url: sa.URL) -> str:
+    """The URL as shown in labels and messages: every secret masked (user info and query).
+
+    >>> shown(sa.engine.make_url("postgresql://ar:pw@db/erp?sslpassword=k&sslmode=require"))
+    'postgresql://ar:***@db/erp?sslmode=require&sslpassword=***'
+    """
+    return mask_url(url.render_as_string(hide_password=True))
 
 
 def db_error(label: str, exc: Exception, secrets: Secrets, fix: str) -> SourceError:
@@ -198,7 +205,7 @@ def _plan(opts: SourceOptions) -> list[tuple[str, bool]]:
 def read_database(source: str, opts: SourceOptions, bu: str) -> tuple[dict[str, Raw], str]:
     """Raw frames of unit ``bu`` from a database; the label has the password masked."""
     url, secrets = database_url(source, opts)
-    label = url.render_as_string(hide_password=True)
+    label = shown(url)
     frames: dict[str, Raw] = {}
     engine = sa.create_engine(url)
     try:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from arlib.errors import DataError
+from arlib.files import spreadsheet_safe
 from arlib.io import filecache, fx
 from arlib.io.canonical import Context, Parsed, derive_customers, derive_payments, to_canonical
 from arlib.io.database import read_database
@@ -284,9 +285,8 @@ def _write_quarantine(checked: dict[str, Checked], output_dir: str | None) -> li
         c = checked.get(frame)
         if c is not None and c.quarantined.any():
             path = folder / QUARANTINE_FILE.format(frame=frame)
-            quarantine_frame(c.parsed, c.quarantined, c.problem, c.reason).to_csv(
-                path, index=False, encoding="utf-8"
-            )
+            rows = quarantine_frame(c.parsed, c.quarantined, c.problem, c.reason)
+            spreadsheet_safe(rows).to_csv(path, index=False, encoding="utf-8")
             files.append(str(path))
     return files
 

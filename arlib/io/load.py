@@ -27,6 +27,7 @@ from arlib.io.options import parse_policy, parse_source_options
 from arlib.io.snapshot import read_snapshot
 from arlib.io.sources import resolve_path
 from arlib.ledger import Ledger
+from arlib.redact import mask_urls
 from arlib.schemas import FRAMES, C
 
 DEMO_STORE = "outputs/demo/ar_demo.sqlite"
@@ -87,7 +88,7 @@ def read_frames(source: str, business_unit: str) -> dict[str, pd.DataFrame]:
                 frames[name] = df
     except sa.exc.OperationalError as e:
         raise SourceError(
-            f"{source}: cannot read the store ({e.orig}). Fix: check `source`"
+            mask_urls(f"{source}: cannot read the store ({e.orig}). Fix: check `source`")
         ) from None
     finally:
         eng.dispose()

@@ -1,11 +1,14 @@
 """The Excel pack beside the HTML: one formatted sheet per table (aging by customer, worklist,
-forecast, provisions), written into ``<output_dir>/excel_pack.xlsx`` by the notebooks."""
+forecast, provisions), written into ``<output_dir>/excel_pack.xlsx`` by the notebooks. Text
+cells and headers pass :func:`arlib.files.safe_cell`: customer data never becomes a formula."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
+
+from arlib.files import safe_cell
 
 PACK = "excel_pack.xlsx"
 MONEY_FORMAT = "#,##0.00;[Red]-#,##0.00"
@@ -37,7 +40,7 @@ def add_sheet(output_dir: str | Path, sheet: str, df: pd.DataFrame, money=(), pc
         del wb[title]
     ws = wb.create_sheet(title)
     frame = df.reset_index(drop=True)
-    ws.append([str(c) for c in frame.columns])
+    ws.append([safe_cell(str(c)) for c in frame.columns])
     for row in frame.itertuples(index=False):
         ws.append([_cell(v) for v in row])
     for j, col in enumerate(frame.columns, start=1):
@@ -65,4 +68,5 @@ def _cell(v):
         return None
     if hasattr(v, "item"):
         return v.item()
-    return v if isinstance(v, int | float | str | bool) else str(v)
+    # text through the one guard of every file arlib writes: data never becomes a formula
+    return safe_cell(v if isinstance(v, int | float | str | bool) else str(v))

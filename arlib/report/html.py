@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 from arlib.i18n import paragraph, t
+from arlib.redact import redacted
 from arlib.report.records import KPI_MIME
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -72,6 +73,8 @@ def to_html(
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))  # a deep copy we may edit
     nb.metadata["title"] = title
     nb.cells = [c for c in nb.cells if c.cell_type != "code" or _visible(c)]  # no blank gaps
+    for cell in nb.cells:  # an error shows one line here; its traceback stays in the run's log
+        cell["outputs"] = [_error_note(o, language) for o in cell.get("outputs", [])]
     headings = []
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -94,6 +97,23 @@ def to_html(
         )
         body, _ = _exporter().from_notebook_node(nb)
     return body
+
+
+#: what the reader sees where a cell stopped on an error (no traceback, no server path)
+ERROR_NOTE = "This part of the report stopped on an unexpected error ({name}); the details are in the log beside the report."
+
+
+def _error_note(output, lang: str):
+    """An ``error`` output as one translated line; other outputs unchanged."""
+    if output.get("output_type") != "error":
+        return output
+    import nbformat
+
+    name = html.escape(str(output.get("ename", "Error")))
+    text = html.escape(t(ERROR_NOTE, lang)).replace("{name}", name)
+    return nbformat.v4.new_output(
+        "display_data", data={"text/html": f'<p class="ar-error">{text}</p>'}
+    )
 
 
 def _h2(markdown) -> list[str]:
@@ -130,7 +150,7 @@ def stamp_html(stamp: dict, lang: str = "en") -> str:
         (t("Generated", lang), stamp.get("generated_at")),
         (
             t("Parameters", lang),
-            json.dumps(stamp.get("parameters", {}), ensure_ascii=False, sort_keys=True),
+            json.dumps(redacted(stamp.get("parameters", {})), ensure_ascii=False, sort_keys=True),
         ),
     ]
     body = "".join(

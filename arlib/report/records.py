@@ -54,8 +54,8 @@ def stamp(cfg, ledger) -> dict:
     """The audit stamp of a notebook: unit, close date, currency, input fingerprint, arlib
     version and the notebook's own effective parameters (secrets redacted)."""
     from arlib.config import ARLIB_VERSION as __version__
-    from arlib.config import redacted
     from arlib.ledger import fingerprint
+    from arlib.redact import redacted
 
     return {
         "business_unit": cfg.business_unit,

@@ -21,6 +21,7 @@ from arlib.config import (
 )
 from arlib.errors import ArlibError
 from arlib.i18n import t
+from arlib.redact import shown_text
 
 GROUP_NOTEBOOK = "group"
 
@@ -46,6 +47,25 @@ def group_config(params_file: Path, as_of: str, out_dir: Path, units: list[str])
     return validate(raw, str(params_file), notebook_declared(notebook_path()))
 
 
+def check_group_rates(cfg, params_file: Path, currencies: dict[str, str]) -> None:
+    """Every unit's currency (``{unit: currency}``) has a rate to the group currency in
+    ``fx_rates``: checked when the run is planned (and by the dry run), not after every unit
+    ran. The error names ``group.yaml``, the currency and its units."""
+    from arlib.errors import ConfigError
+    from arlib.report.group import rate_for
+
+    by_currency: dict[str, list[str]] = {}
+    for unit, currency in sorted(currencies.items()):
+        by_currency.setdefault(currency, []).append(unit)
+    for currency, units in sorted(by_currency.items()):
+        try:
+            rate_for(currency, cfg["group_currency"], cfg["fx_rates"])
+        except ConfigError as e:
+            raise ConfigError(
+                e.key, f"{e.problem}; needed by unit(s) {units}", str(params_file)
+            ) from None
+
+
 def notebook_path() -> Path:
     return project_root() / "notebooks" / f"{GROUP_NOTEBOOK}.ipynb"
 
@@ -60,7 +80,8 @@ def run_group(
     from arlib.report.html import to_html
     from arlib.report.records import collect_kpis
     from arlib.run.audit import audit_stamp, notebook_stamp
-    from arlib.run.runner import _error_line, _execute
+    from arlib.run.failure import notebook_failed
+    from arlib.run.runner import _execute
 
     t0 = time.perf_counter()
     # the units with balance figures (a run without the health report has none)
@@ -77,14 +98,16 @@ def run_group(
     try:
         cfg = group_config(params_file, as_of, out_dir, units)
     except ArlibError as e:
-        return dict(entry, status="failed", errors=[str(e)])
+        return dict(entry, status="failed", errors=[shown_text(str(e), project_root())])
     if not units:  # e.g. a run without the health report: nothing to consolidate, not a failure
         return dict(
             entry, status="skipped", units=[], note="no unit of this run has balance figures"
         )
     nb, exc = _execute(notebook_path(), group_dir / "group.ipynb", dict(cfg), str(project_root()))
     if exc is not None:
-        entry.update(status="failed", errors=[f"group: {_error_line(exc)}"])
+        entry.update(
+            status="failed", errors=[notebook_failed("group", exc, group_dir, project_root())]
+        )
     elif nb is not None:
         section = collect_kpis(nb)
         kpis = dict(section, as_of=as_of, arlib_version=ARLIB_VERSION, run_id=run_id or None)

@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from arlib.errors import ArlibError
+from arlib.redact import shown_text
 from arlib.run.customers import NOTEBOOK as CUSTOMER_NOTEBOOK
+from arlib.run.failure import LOG_SUFFIX, error_line, notebook_failed
 from arlib.run.kernel import UnitKernel
 
 #: the unit's data snapshot inside its folder while its notebooks run (removed when they are done)
@@ -90,8 +92,10 @@ def find_notebooks(root: Path, names: list[str] | None = None) -> list[Path]:
 
 
 def _error_line(exc: Exception) -> str:
-    ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
-    return f"{ename}: {evalue}".strip()
+    """One line, no absolute machine paths (:func:`arlib.run.failure.error_line`)."""
+    from arlib.config import project_root
+
+    return error_line(exc, project_root())
 
 
 def light_imports() -> None:
@@ -225,22 +229,22 @@ def _execute_all(job: UnitJob, out_dir: Path, res: UnitResult) -> tuple[dict, li
     try:
         notebooks, cwd = _locate(job)
     except ArlibError as e:
-        res.status, res.errors = "failed", [str(e)]
+        res.status, res.errors = "failed", [shown_text(str(e), job.root)]
         return {}, [], job.root, []
     params = dict(job.params, output_dir=str(out_dir))
     try:
         params.update(load_once(params, out_dir))
     except ArlibError as e:  # the data cannot be read or fails its checks: no notebook runs
-        res.status, res.errors = "failed", [f"data: {e}"]
+        res.status, res.errors = "failed", [f"data: {shown_text(str(e), cwd)}"]
         return {}, [], cwd, []
     sections, executed = {}, []
     with UnitKernel(cwd, list(KERNEL_ARGS)) as kernel:  # one kernel for the unit's notebooks
         for nb_path in notebooks:
             t1 = time.perf_counter()
             nb, exc = _execute(nb_path, out_dir / f"{nb_path.stem}.ipynb", params, cwd, kernel)
-            if exc is not None:
+            if exc is not None:  # one line; an unexpected error's traceback goes to a log
                 res.status = "failed"
-                res.errors.append(f"{nb_path.stem}: {_error_line(exc)}")
+                res.errors.append(notebook_failed(nb_path.stem, exc, out_dir, cwd))
             elif nb is not None:
                 sections[nb_path.stem] = collect_kpis(nb)
                 executed.append((nb_path.stem, nb))
@@ -334,12 +338,12 @@ def _finish(
 
 
 def scrub_failed(unit_dir: Path, errors: list[str], run_id: str = "") -> None:
-    """Leave a failed unit's folder with its executed notebooks (to see where it stopped) and
-    ``FAILED.txt``; reports, figures and exports are removed, so none can pass for current."""
+    """Leave a failed unit's folder with its executed notebooks (to see where it stopped), the
+    error logs of its unexpected errors and ``FAILED.txt``; reports, figures and exports are removed, so none can pass for current."""
     for p in sorted(unit_dir.iterdir()):
         if p.is_dir():
             shutil.rmtree(p, ignore_errors=True)
-        elif p.suffix != ".ipynb":
+        elif p.suffix != ".ipynb" and not p.name.endswith(LOG_SUFFIX):
             p.unlink(missing_ok=True)
     text = (
         f"run {run_id or '-'}: this unit failed; its reports were not produced.\n"
@@ -400,7 +404,7 @@ def unit_dir(out_root: Path, job: UnitJob) -> Path:
 
 
 def manifest_entry(job: UnitJob, res: UnitResult) -> dict:
-    from arlib.config import redacted
+    from arlib.redact import redacted
 
     return {
         "business_unit": job.business_unit,
