@@ -14,7 +14,10 @@ import io as _io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import openpyxl
 import pandas as pd
+from openpyxl.utils import get_column_letter
 
 from arlib.config import project_root
 from arlib.errors import ConfigError, SourceError
@@ -92,6 +95,13 @@ def _delimiter(text: str, header_row: int, configured: str) -> str:
 
 def _read_csv(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.DataFrame:
     text = _decode(path.read_bytes(), opts.file_option(frame, "encoding", "auto"), label)
+    if "\x00" in text:  # the C parser ends a field at NUL: ids would be cut short silently
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise SourceError(
+            f"{label}: holds {text.count(chr(0)):,} NUL byte(s) (first on line {line}), which "
+            "would cut values short. Fix: if the file is UTF-16 set source_options.encoding: "
+            "utf-16; else export it again, or remove the NUL bytes"
+        )
     header_row = opts.file_option(frame, "header_row", 1)
     sep = _delimiter(text, header_row, opts.file_option(frame, "delimiter", "auto"))
     try:
@@ -115,15 +125,17 @@ def _read_csv(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.Dat
 
 
 def _read_excel(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.DataFrame:
+    """The sheet as Excel shows it: merged ranges filled with their first cell's value (noted);
+    formula cells saved without their values are refused (they would read as empty)."""
     try:
-        book = pd.ExcelFile(path, engine="openpyxl")
+        book = openpyxl.load_workbook(path, data_only=True)
     except Exception as e:  # zipfile.BadZipFile, openpyxl's InvalidFileException, ...
         raise SourceError(
             f"{label}: cannot be opened as an Excel workbook ({type(e).__name__}). "
             "Fix: save it as .xlsx, or export it as CSV"
         ) from None
     sheet = opts.file_option(frame, "sheet", 0)
-    names = book.sheet_names
+    names = book.sheetnames
     if (isinstance(sheet, str) and sheet not in names) or (
         isinstance(sheet, int) and not 0 <= sheet < len(names)
     ):
@@ -131,10 +143,13 @@ def _read_excel(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.D
             f"{label}: has no sheet {sheet!r} (sheets: {', '.join(names)}). "
             "Fix: set source_options.sheet to a sheet name or a 0-based position"
         )
-    grid = book.parse(sheet, header=None, dtype=object)
+    ws = book[sheet] if isinstance(sheet, str) else book.worksheets[sheet]
     header_row = opts.file_option(frame, "header_row", 1)
+    grid = pd.DataFrame(list(ws.values), dtype=object)
+    filled = _fill_merged(ws, grid, header_row, label)
     if len(grid) < header_row:
         return pd.DataFrame({ROW: []})
+    _refuse_uncached_formulas(path, ws.title, grid, header_row, label)
     header = [
         ("" if pd.isna(v) else str(v)) or f"Unnamed: {i}"
         for i, v in enumerate(grid.iloc[header_row - 1])
@@ -142,7 +157,70 @@ def _read_excel(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.D
     body = grid.iloc[header_row:].copy()
     body.columns = header
     body[ROW] = body.index + 1
-    return body.reset_index(drop=True)
+    body = body.reset_index(drop=True)
+    body.attrs["notes"] = filled
+    return body
+
+
+def _fill_merged(ws, grid: pd.DataFrame, header_row: int, label: str) -> list[str]:
+    """Fill each merged range below the header with its first cell's value, in place (Excel
+    shows that value over the whole range; openpyxl and pandas leave the other cells empty).
+    A range reaching from the header into the data is refused: no reading of it is safe."""
+    ranges = sorted(ws.merged_cells.ranges, key=lambda r: (r.min_row, r.min_col))
+    done = []
+    for r in ranges:
+        if r.max_row <= header_row:
+            continue  # titles and headers: not data
+        if r.min_row <= header_row:
+            raise SourceError(
+                f"{label}: sheet {ws.title!r}, cells {r.coord} are merged across the header row "
+                f"{header_row} and the data. Fix: unmerge them in Excel, or set "
+                "source_options.header_row to the row of the column headers"
+            )
+        value = grid.iat[r.min_row - 1, r.min_col - 1]
+        grid.iloc[r.min_row - 1 : r.max_row, r.min_col - 1 : r.max_col] = value
+        done.append(r.coord)
+    if not done:
+        return []
+    more = f" and {len(done) - 3} more" if len(done) > 3 else ""
+    return [
+        f"{label}: sheet {ws.title!r}: {len(done)} merged range(s) ({', '.join(done[:3])}{more}) "
+        "filled with their first cell's value, as Excel shows them"
+    ]
+
+
+def _refuse_uncached_formulas(
+    path: Path, title: str, grid: pd.DataFrame, header_row: int, label: str
+) -> None:
+    """Formula cells saved without their computed values (files written by scripts or some
+    exporters, never opened in Excel) read as empty: refuse, naming the sheet, columns, counts."""
+    body = grid.iloc[header_row:]
+    if not body.isna().to_numpy().any():
+        return
+    book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        rows = list(book[title].iter_rows(min_row=header_row + 1, values_only=True))
+    finally:
+        book.close()
+    formulas = pd.DataFrame(rows, dtype=object).reindex(
+        index=range(len(body)), columns=range(grid.shape[1])
+    )
+    is_formula = formulas.map(lambda v: isinstance(v, str) and v.startswith("="))
+    lost = is_formula.to_numpy() & body.isna().to_numpy()
+    if not lost.any():
+        return
+    counts = lost.sum(axis=0)
+    head = grid.iloc[header_row - 1]
+    cols = [
+        f"{head.iat[j] if pd.notna(head.iat[j]) else get_column_letter(j + 1)!s} "
+        f"({int(counts[j])} cell{'s' if counts[j] != 1 else ''})"
+        for j in np.flatnonzero(counts)
+    ]
+    raise SourceError(
+        f"{label}: sheet {title!r}: formula cells saved without their values in column(s) "
+        f"{', '.join(cols)}. Fix: open and save the file in Excel (which stores the values), "
+        "or export values instead of formulas"
+    )
 
 
 def _read_parquet(path: Path, label: str, filters=None) -> pd.DataFrame:
@@ -201,8 +279,8 @@ def read_file(
             f"{label}: cannot be read ({e.strerror or type(e).__name__}). Fix: check the file "
             "and its permissions"
         ) from None
+    notes = list(df.attrs.pop("notes", []))
     df.columns = [c if c == ROW else str(c).replace("\ufeff", "").strip() for c in df.columns]
-    notes = []
     data_cols = [c for c in df.columns if c != ROW]
     blank = (
         pd.DataFrame({c: is_empty(df[c]) for c in data_cols}).all(axis=1)
