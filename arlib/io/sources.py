@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import openpyxl
 import pandas as pd
-from openpyxl.utils import get_column_letter
 
 from arlib.config import project_root
-from arlib.errors import ConfigError, SourceError
-from arlib.io.mapping import is_empty, parse_ids, resolve_columns
+from arlib.errors import ConfigError, DataError, SourceError
+from arlib.io.excel import read_sheet
+from arlib.io.mapping import is_empty, parse_amounts, parse_ids, resolve_columns, to_cents
 from arlib.io.options import FX_RATES, SourceOptions
 from arlib.schemas import C
 
@@ -40,6 +39,9 @@ class Raw:
     data: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     units_found: list[str] | None = None  # business units in the source (for an empty unit)
+    #: rows in the source and those not read, by reason (rows, other_units, no_unit,
+    #: no_unit_amount as written); None when the source filtered the unit itself (SQL, Parquet)
+    source_rows: dict | None = None
 
 
 def is_database(source: str, opts: SourceOptions) -> bool:
@@ -125,102 +127,11 @@ def _read_csv(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.Dat
 
 
 def _read_excel(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.DataFrame:
-    """The sheet as Excel shows it: merged ranges filled with their first cell's value (noted);
-    formula cells saved without their values are refused (they would read as empty)."""
-    try:
-        book = openpyxl.load_workbook(path, data_only=True)
-    except Exception as e:  # zipfile.BadZipFile, openpyxl's InvalidFileException, ...
-        raise SourceError(
-            f"{label}: cannot be opened as an Excel workbook ({type(e).__name__}). "
-            "Fix: save it as .xlsx, or export it as CSV"
-        ) from None
-    sheet = opts.file_option(frame, "sheet", 0)
-    names = book.sheetnames
-    if (isinstance(sheet, str) and sheet not in names) or (
-        isinstance(sheet, int) and not 0 <= sheet < len(names)
-    ):
-        raise SourceError(
-            f"{label}: has no sheet {sheet!r} (sheets: {', '.join(names)}). "
-            "Fix: set source_options.sheet to a sheet name or a 0-based position"
-        )
-    ws = book[sheet] if isinstance(sheet, str) else book.worksheets[sheet]
     header_row = opts.file_option(frame, "header_row", 1)
-    grid = pd.DataFrame(list(ws.values), dtype=object)
-    filled = _fill_merged(ws, grid, header_row, label)
-    if len(grid) < header_row:
-        return pd.DataFrame({ROW: []})
-    _refuse_uncached_formulas(path, ws.title, grid, header_row, label)
-    header = [
-        ("" if pd.isna(v) else str(v)) or f"Unnamed: {i}"
-        for i, v in enumerate(grid.iloc[header_row - 1])
-    ]
-    body = grid.iloc[header_row:].copy()
-    body.columns = header
-    body[ROW] = body.index + 1
-    body = body.reset_index(drop=True)
-    body.attrs["notes"] = filled
+    body, notes = read_sheet(path, opts.file_option(frame, "sheet", 0), header_row, label)
+    body = with_rows(body, header_row + 1) if len(body.columns) else pd.DataFrame({ROW: []})
+    body.attrs["notes"] = notes
     return body
-
-
-def _fill_merged(ws, grid: pd.DataFrame, header_row: int, label: str) -> list[str]:
-    """Fill each merged range below the header with its first cell's value, in place (Excel
-    shows that value over the whole range; openpyxl and pandas leave the other cells empty).
-    A range reaching from the header into the data is refused: no reading of it is safe."""
-    ranges = sorted(ws.merged_cells.ranges, key=lambda r: (r.min_row, r.min_col))
-    done = []
-    for r in ranges:
-        if r.max_row <= header_row:
-            continue  # titles and headers: not data
-        if r.min_row <= header_row:
-            raise SourceError(
-                f"{label}: sheet {ws.title!r}, cells {r.coord} are merged across the header row "
-                f"{header_row} and the data. Fix: unmerge them in Excel, or set "
-                "source_options.header_row to the row of the column headers"
-            )
-        value = grid.iat[r.min_row - 1, r.min_col - 1]
-        grid.iloc[r.min_row - 1 : r.max_row, r.min_col - 1 : r.max_col] = value
-        done.append(r.coord)
-    if not done:
-        return []
-    more = f" and {len(done) - 3} more" if len(done) > 3 else ""
-    return [
-        f"{label}: sheet {ws.title!r}: {len(done)} merged range(s) ({', '.join(done[:3])}{more}) "
-        "filled with their first cell's value, as Excel shows them"
-    ]
-
-
-def _refuse_uncached_formulas(
-    path: Path, title: str, grid: pd.DataFrame, header_row: int, label: str
-) -> None:
-    """Formula cells saved without their computed values (files written by scripts or some
-    exporters, never opened in Excel) read as empty: refuse, naming the sheet, columns, counts."""
-    body = grid.iloc[header_row:]
-    if not body.isna().to_numpy().any():
-        return
-    book = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    try:
-        rows = list(book[title].iter_rows(min_row=header_row + 1, values_only=True))
-    finally:
-        book.close()
-    formulas = pd.DataFrame(rows, dtype=object).reindex(
-        index=range(len(body)), columns=range(grid.shape[1])
-    )
-    is_formula = formulas.map(lambda v: isinstance(v, str) and v.startswith("="))
-    lost = is_formula.to_numpy() & body.isna().to_numpy()
-    if not lost.any():
-        return
-    counts = lost.sum(axis=0)
-    head = grid.iloc[header_row - 1]
-    cols = [
-        f"{head.iat[j] if pd.notna(head.iat[j]) else get_column_letter(j + 1)!s} "
-        f"({int(counts[j])} cell{'s' if counts[j] != 1 else ''})"
-        for j in np.flatnonzero(counts)
-    ]
-    raise SourceError(
-        f"{label}: sheet {title!r}: formula cells saved without their values in column(s) "
-        f"{', '.join(cols)}. Fix: open and save the file in Excel (which stores the values), "
-        "or export values instead of formulas"
-    )
 
 
 def _read_parquet(path: Path, label: str, filters=None) -> pd.DataFrame:
@@ -336,7 +247,10 @@ def locate_files(source: str, opts: SourceOptions) -> dict[str, Path]:
 
 
 def filter_unit(raw: Raw, opts: SourceOptions, bu: str) -> Raw:
-    """Keep the unit's rows (by the column mapped to ``business_unit``)."""
+    """Keep the unit's rows (by the column mapped to ``business_unit``); count the others by
+    reason in ``Raw.source_rows``. Rows with no unit that carry a customer or a date are items
+    that belong to no unit: refused (a :class:`DataError`), never dropped. Rows with neither
+    (totals lines) are not read, and counted with their amount as written."""
     if opts.one_unit or raw.frame == FX_RATES:
         return raw
     rename, _, _ = resolve_columns(
@@ -349,13 +263,51 @@ def filter_unit(raw: Raw, opts: SourceOptions, bu: str) -> Raw:
     keep = (ids == bu).to_numpy()
     units = sorted(set(ids.dropna())) if raw.frame == "invoices" and not keep.any() else None
     notes = list(raw.notes)
-    if ids.isna().any():  # such rows belong to no unit: say so rather than drop them silently
-        rows = raw.data.loc[ids.isna().to_numpy(), ROW].tolist()
+    none = ids.isna().to_numpy()
+    source = {t: s for s, t in rename.items()}
+    if none.any():  # such rows belong to no unit: say so rather than drop them silently
+        _refuse_items_without_unit(raw, none, col, source)
+        rows = raw.data.loc[none, ROW].tolist()
         notes.append(
             f"{raw.label}: {len(rows)} row(s) with no {col} belong to no business unit and are not "
             f"read (row(s) {', '.join(map(str, rows[:5]))}{' ...' if len(rows) > 5 else ''})"
         )
-    return Raw(raw.frame, raw.label, raw.data.loc[keep].reset_index(drop=True), notes, units)
+    amount = (
+        parse_amounts(raw.data.loc[none, source[C.amount]], opts.decimal)[0]
+        if C.amount in source
+        else pd.Series(dtype=float)
+    )
+    counts = {
+        "rows": len(ids),
+        "other_units": int((~keep & ~none).sum()),
+        "no_unit": int(none.sum()),
+        "no_unit_amount": float(to_cents(amount).sum()) / 100,
+    }
+    data = raw.data.loc[keep].reset_index(drop=True)
+    return Raw(raw.frame, raw.label, data, notes, units, counts)
+
+
+def _refuse_items_without_unit(raw: Raw, none, col: str, source: dict) -> None:
+    """Rows with no unit but a customer or a date are invoices or payments, not totals lines."""
+    if raw.frame not in UNIT_FRAMES:
+        return
+    marks = [source[c] for c in (C.customer_id, C.invoice_date, C.date) if c in source]
+    if not marks:
+        return
+    item = none & ~np.all([is_empty(raw.data[m]) for m in marks], axis=0)
+    if not item.any():
+        return
+    rows = raw.data.loc[item, ROW].tolist()
+    raise DataError(
+        raw.label,
+        col,
+        len(rows),
+        f"have a {' or '.join(marks)} but no {col}, so they belong to no business unit "
+        f"(rows {', '.join(map(str, rows[:5]))}{' ...' if len(rows) > 5 else ''})",
+        f"fill {col} on every row (a CSV needs it on each row; merged cells in .xlsx are read "
+        "as Excel shows them), or set source_options.one_unit: true if the source holds this "
+        "unit only",
+    )
 
 
 def read_files(source: str, opts: SourceOptions, bu: str) -> tuple[dict[str, Raw], str]:
