@@ -413,8 +413,8 @@ def test_amounts_are_rounded_to_the_cent_and_dtypes_are_canonical(tmp_path):
     assert ledger.invoices["amount"].tolist() == [
         100.0,
         250.0,
-        80.5,
-    ]  # 80.505 is 80.50499.. in binary
+        80.51,
+    ]  # half away from zero on the amount as written (80.505 is 80.50499.. in binary)
     assert ledger.invoices.dtypes.astype(str).to_dict() == {
         "invoice_id": "object",
         "business_unit": "object",

@@ -24,6 +24,7 @@ from arlib.io.mapping import (
     parse_dates,
     parse_ids,
     resolve_columns,
+    round_cents,
     sub_cent,
 )
 from arlib.io.options import FX_RATES, RATE, TARGETS, SourceOptions
@@ -300,20 +301,21 @@ def _parse_amount_column(p: Parsed, col: str, s: pd.Series, opts: SourceOptions)
         return out
     if p.frame in opts.flip_sign:
         out = -out
+    odd = sub_cent(out)
     _add(
         p,
         finding(
             p,
             "sub_cent_amount",
             col,
-            sub_cent(out),
+            odd,
             s,
             "with more than two decimals",
             "correct them in the source, or set validation_policy.sub_cent_amount: warn to "
             "round them to the cent",
         ),
     )
-    return out.round(2)
+    return round_cents(out, odd)
 
 
 def _date_fix(col: str, bad: pd.Series) -> str:

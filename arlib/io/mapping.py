@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -306,6 +307,24 @@ def to_cents(values) -> np.ndarray:
     """
     v = np.nan_to_num(np.asarray(values, dtype=float), nan=0.0)
     return np.round(v * 100).astype(np.int64)
+
+
+def round_cents(values: pd.Series, odd: np.ndarray) -> pd.Series:
+    """Amounts to the cent: float noise away everywhere, and the ``odd`` ones (more than two
+    decimals) half away from zero on their shortest decimal form, as a controller rounds by hand
+    (``100.125`` -> 100.13, ``80.505`` -> 80.51; binary rounding would give 100.12 and 80.50).
+
+    >>> round_cents(pd.Series([100.125, 80.505, -0.125, 0.29]), np.array([True, True, True, False])).tolist()
+    [100.13, 80.51, -0.13, 0.29]
+    """
+    out = values.round(2)
+    if odd.any():
+        half_up = [
+            float(Decimal(repr(float(v))).quantize(Decimal("0.01"), ROUND_HALF_UP))
+            for v in values.to_numpy()[odd]
+        ]
+        out[odd] = half_up
+    return out
 
 
 def sub_cent(values) -> np.ndarray:
