@@ -107,6 +107,16 @@ def test_unmerged_blank_unit_cells_are_refused_not_dropped(tmp_path):
     )
 
 
+def test_an_amount_merged_over_rows_is_refused_not_copied(tmp_path):
+    rows = [list(r) for r in BLOCKS[:2]]
+    rows[1][1:3] = ["x", "C1"]
+    assert _load_error(_xlsx(tmp_path, rows, ["F2:F3"])) == (
+        "invoices.xlsx: sheet 'Sheet', cells F2:F3 merge one amount (100) over 2 rows: it cannot "
+        "be told whether it is each row's amount or the block's. Fix: unmerge them in Excel and "
+        "give each row its amount"
+    )
+
+
 def test_merge_across_header_and_data_is_refused(tmp_path):
     src = _xlsx(tmp_path, BLOCKS[:1], ["B1:B2"])
     assert _load_error(src) == (

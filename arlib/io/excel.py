@@ -20,9 +20,13 @@ from openpyxl.utils import get_column_letter
 from arlib.errors import SourceError
 
 
-def read_sheet(path: Path, sheet, header_row: int, label: str) -> tuple[pd.DataFrame, list[str]]:
+def read_sheet(
+    path: Path, sheet, header_row: int, label: str, per_row=lambda header: False
+) -> tuple[pd.DataFrame, list[str]]:
     """The sheet as Excel shows it: merged ranges filled with their first cell's value (noted);
-    formula cells saved without their values are refused (they would read as empty)."""
+    formula cells saved without their values are refused (they would read as empty).
+    ``per_row(header)`` is true for columns whose value belongs to each row (amounts): a
+    range merged over rows there is refused, as copying it would count it once per row."""
     try:
         book = openpyxl.load_workbook(path, data_only=True)
     except Exception as e:  # zipfile.BadZipFile, openpyxl's InvalidFileException, ...
@@ -40,7 +44,7 @@ def read_sheet(path: Path, sheet, header_row: int, label: str) -> tuple[pd.DataF
         )
     ws = book[sheet] if isinstance(sheet, str) else book.worksheets[sheet]
     grid = pd.DataFrame(list(ws.values), dtype=object)
-    filled = _fill_merged(ws, grid, header_row, label)
+    filled = _fill_merged(ws, grid, header_row, label, per_row)
     if len(grid) < header_row:
         return pd.DataFrame(), filled
     _refuse_uncached_formulas(path, ws.title, grid, header_row, label)
@@ -53,7 +57,7 @@ def read_sheet(path: Path, sheet, header_row: int, label: str) -> tuple[pd.DataF
     return body.reset_index(drop=True), filled
 
 
-def _fill_merged(ws, grid: pd.DataFrame, header_row: int, label: str) -> list[str]:
+def _fill_merged(ws, grid: pd.DataFrame, header_row: int, label: str, per_row) -> list[str]:
     """Fill each merged range below the header with its first cell's value, in place (Excel
     shows that value over the whole range; openpyxl and pandas leave the other cells empty).
     A range reaching from the header into the data is refused: no reading of it is safe."""
@@ -69,6 +73,13 @@ def _fill_merged(ws, grid: pd.DataFrame, header_row: int, label: str) -> list[st
                 "source_options.header_row to the row of the column headers"
             )
         value = grid.iat[r.min_row - 1, r.min_col - 1]
+        heads = [grid.iat[header_row - 1, c - 1] for c in range(r.min_col, r.max_col + 1)]
+        if r.max_row > r.min_row and any(per_row(str(h)) for h in heads if h is not None):
+            raise SourceError(
+                f"{label}: sheet {ws.title!r}, cells {r.coord} merge one amount ({value}) over "
+                f"{r.max_row - r.min_row + 1} rows: it cannot be told whether it is each row's "
+                "amount or the block's. Fix: unmerge them in Excel and give each row its amount"
+            )
         grid.iloc[r.min_row - 1 : r.max_row, r.min_col - 1 : r.max_col] = value
         done.append(r.coord)
     if not done:

@@ -128,7 +128,16 @@ def _read_csv(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.Dat
 
 def _read_excel(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.DataFrame:
     header_row = opts.file_option(frame, "header_row", 1)
-    body, notes = read_sheet(path, opts.file_option(frame, "sheet", 0), header_row, label)
+    explicit = opts.columns.get(frame, {})
+
+    def per_row(header: str) -> bool:  # an amount: merged over rows it cannot be copied
+        return resolve_columns(frame, [header], explicit)[0].get(header) in (
+            C.amount,
+            C.credit_limit,
+        )
+
+    sheet = opts.file_option(frame, "sheet", 0)
+    body, notes = read_sheet(path, sheet, header_row, label, per_row)
     body = with_rows(body, header_row + 1) if len(body.columns) else pd.DataFrame({ROW: []})
     body.attrs["notes"] = notes
     return body
