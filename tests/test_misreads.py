@@ -364,6 +364,26 @@ def test_nul_byte_in_a_csv_is_refused(tmp_path):
     )
 
 
+def test_nul_byte_in_a_parquet_id_is_refused(tmp_path):
+    folder = tmp_path / "src"
+    folder.mkdir()
+    pd.DataFrame(
+        {
+            "invoice_id": ["I1", "I2\x00X"],
+            "business_unit": "x",
+            "customer_id": "C1",
+            "invoice_date": pd.to_datetime(["2024-01-10", "2024-02-01"]),
+            "due_date": pd.to_datetime(["2024-02-09", "2024-03-02"]),
+            "amount": [100.0, 250.0],
+        }
+    ).to_parquet(folder / "invoices.parquet")
+    assert _load_error(folder) == (
+        "invoices.parquet: column invoice_id: 1 row with a NUL byte in the text (e.g. row 2: "
+        "'I2\\\\x00X'). Fix: export the data again, or remove the NUL bytes in the source; or set "
+        "validation_policy.bad_value: quarantine to set these rows aside"
+    )
+
+
 def test_dollar_signs_in_customer_names_do_not_break_charts():
     from arlib.report.plots.health import top_customers
 

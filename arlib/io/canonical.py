@@ -216,9 +216,23 @@ def _parse_column(p: Parsed, col: str, src: str, opts: SourceOptions) -> pd.Seri
         return out.where(~bad)
     if col in opts.values:
         return map_codes(s, opts.values[col])[0]
-    if col in IDS:
-        return parse_ids(s)
-    return parse_ids(s)  # name, segment: text
+    out = parse_ids(s)  # ids, name, segment: text
+    if col in IDS and out.dtype == object:  # a NUL byte would cut the id short downstream
+        nul = out.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
+        shown = out.str.replace("\x00", "\\x00", regex=False)
+        _add(
+            p,
+            finding(
+                p,
+                "bad_value",
+                col,
+                nul,
+                shown,
+                "with a NUL byte in the text",
+                "export the data again, or remove the NUL bytes in the source",
+            ),
+        )
+    return out
 
 
 def _check_decimal(p: Parsed, col: str, s: pd.Series, opts: SourceOptions) -> None:
