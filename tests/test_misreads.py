@@ -401,3 +401,30 @@ def test_dollar_signs_in_customer_names_do_not_break_charts():
     assert shown == ["Plain", r"Cash \$1 \$Ltd", r"\$ave \$^Co"]  # drawn as "$", not as maths
     matplotlib.pyplot.close(ax.figure)
     assert np.isclose(sum(p.get_width() for p in ax.patches), 600.0)
+
+
+# -- the parse-once cache of big files gives the same counts and refusals ---------------------
+def test_cache_counts_rows_by_reason_like_the_plain_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARLIB_CACHE_DIR", str(tmp_path / "cache"))
+    inv = BASE["invoices.csv"] + "Total,,,,,1430.50,,\n"
+    src = write_files(tmp_path / "src", dict(BASE, **{"invoices.csv": inv}))
+    plain = reconciliation(load(src), AS_OF)
+    cached = reconciliation(load(src, source_options={"cache": "always"}), AS_OF)
+    pd.testing.assert_frame_equal(plain, cached)
+    assert _lines(cached)[
+        "of which totals lines with no business unit (not read; amount as written)"
+    ][:2] == (1430.50, 1)
+
+
+def test_cache_refuses_items_without_unit_and_nul_bytes(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARLIB_CACHE_DIR", str(tmp_path / "cache"))
+    rows = ["I1,x,C1,2024-01-10,2024-02-09,100.00", "I2,,C1,2024-02-01,2024-03-02,250.00"]
+    msg = _load_error(_csv(tmp_path / "a", rows), cache="always")
+    assert msg.startswith(
+        "invoices.csv: column business_unit: 1 row have a customer_id or invoice_date but no "
+        "business_unit, so they belong to no business unit (rows 3)."
+    )
+    text = BASE["invoices.csv"].replace("I2,x", "I2\x00X,x")
+    src = write_files(tmp_path / "b" / "src", dict(BASE, **{"invoices.csv": text}))
+    with pytest.raises(ArlibError, match="invoices.csv: holds 1 NUL byte"):
+        load(src, source_options={"cache": "always"})

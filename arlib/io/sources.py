@@ -61,14 +61,19 @@ def with_rows(df: pd.DataFrame, first: int = 1) -> pd.DataFrame:
 
 
 # -- files -----------------------------------------------------------------------------------
-def _decode(data: bytes, encoding: str, label: str) -> str:
-    enc = {
+def encoding_name(encoding: str) -> str:
+    """The codec that reads ``source_options.encoding`` (a BOM is skipped; GBK read as GB18030)."""
+    return {
         "auto": "utf-8-sig",
         "utf-8": "utf-8-sig",
         "utf8": "utf-8-sig",
         "gbk": "gb18030",
         "gb2312": "gb18030",
     }.get(encoding.lower(), encoding)
+
+
+def _decode(data: bytes, encoding: str, label: str) -> str:
+    enc = encoding_name(encoding)
     try:
         return data.decode(enc)
     except LookupError:
@@ -85,7 +90,7 @@ def _decode(data: bytes, encoding: str, label: str) -> str:
         ) from None
 
 
-def _delimiter(text: str, header_row: int, configured: str) -> str:
+def delimiter(text: str, header_row: int, configured: str) -> str:
     if configured != "auto":
         return configured
     lines = text.splitlines()
@@ -105,7 +110,7 @@ def _read_csv(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.Dat
             "utf-16; else export it again, or remove the NUL bytes"
         )
     header_row = opts.file_option(frame, "header_row", 1)
-    sep = _delimiter(text, header_row, opts.file_option(frame, "delimiter", "auto"))
+    sep = delimiter(text, header_row, opts.file_option(frame, "delimiter", "auto"))
     try:
         df = pd.read_csv(
             _io.StringIO(text),
@@ -199,25 +204,42 @@ def read_file(
             f"{label}: cannot be read ({e.strerror or type(e).__name__}). Fix: check the file "
             "and its permissions"
         ) from None
-    notes = list(df.attrs.pop("notes", []))
-    df.columns = [c if c == ROW else str(c).replace("\ufeff", "").strip() for c in df.columns]
-    data_cols = [c for c in df.columns if c != ROW]
-    blank = (
-        pd.DataFrame({c: is_empty(df[c]) for c in data_cols}).all(axis=1)
-        if data_cols
-        else pd.Series(True, index=df.index)
-    )
+    made = list(df.attrs.pop("notes", []))  # e.g. merged Excel ranges filled
+    df = clean_columns(df)
+    blank = blank_rows(df)
     if blank.any():
-        df = df.loc[~blank.to_numpy()]
-        notes.append(f"{label}: {int(blank.sum())} empty row(s) skipped")
+        df = df.loc[~blank]
     footer = opts.file_option(frame, "footer_rows", 0)
+    skipped = df[ROW].iloc[-footer:].tolist() if footer else []
     if footer:
-        skipped = df[ROW].iloc[-footer:].tolist()
         df = df.iloc[:-footer]
-        notes.append(
-            f"{label}: footer row(s) {', '.join(map(str, skipped))} skipped (source_options.footer_rows)"
-        )
+    notes = made + skip_notes(label, int(blank.sum()), skipped)
     return Raw(frame, label, df.reset_index(drop=True), notes)
+
+
+def clean_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Header names without a byte-order mark or surrounding spaces."""
+    df.columns = [c if c == ROW else str(c).replace("\ufeff", "").strip() for c in df.columns]
+    return df
+
+
+def blank_rows(df: pd.DataFrame) -> np.ndarray:
+    """True for the rows whose every cell is empty."""
+    data_cols = [c for c in df.columns if c != ROW]
+    if not data_cols:
+        return np.ones(len(df), dtype=bool)
+    return pd.DataFrame({c: is_empty(df[c]) for c in data_cols}).all(axis=1).to_numpy()
+
+
+def skip_notes(label: str, blank: int, footer_rows: list[int]) -> list[str]:
+    """The notes for skipped empty rows and footer rows."""
+    notes = [f"{label}: {blank} empty row(s) skipped"] if blank else []
+    if footer_rows:
+        notes.append(
+            f"{label}: footer row(s) {', '.join(map(str, footer_rows))} skipped "
+            "(source_options.footer_rows)"
+        )
+    return notes
 
 
 def _find_default(folder: Path, frame: str) -> Path | None:
@@ -255,17 +277,31 @@ def locate_files(source: str, opts: SourceOptions) -> dict[str, Path]:
     return out
 
 
+def unit_column(frame: str, columns: list[str], opts: SourceOptions) -> str | None:
+    """The source column mapped to ``business_unit`` (None: the frame is not split by unit)."""
+    if opts.one_unit or frame == FX_RATES:
+        return None
+    rename, _, _ = resolve_columns(
+        frame, [c for c in columns if c != ROW], opts.columns.get(frame, {})
+    )
+    return next((s for s, t in rename.items() if t == C.business_unit), None)
+
+
+def no_unit_note(label: str, col: str, rows: list[int], count: int) -> str:
+    """The note for ``count`` rows (first ``rows``) with no business unit."""
+    shown = ", ".join(map(str, rows[:5])) + (" ..." if count > 5 else "")
+    return (
+        f"{label}: {count} row(s) with no {col} belong to no business unit and are not "
+        f"read (row(s) {shown})"
+    )
+
+
 def filter_unit(raw: Raw, opts: SourceOptions, bu: str) -> Raw:
     """Keep the unit's rows (by the column mapped to ``business_unit``); count the others by
     reason in ``Raw.source_rows``. Rows with no unit that carry a customer or a date are items
-    that belong to no unit: refused (a :class:`DataError`), never dropped. Rows with neither
-    (totals lines) are not read, and counted with their amount as written."""
-    if opts.one_unit or raw.frame == FX_RATES:
-        return raw
-    rename, _, _ = resolve_columns(
-        raw.frame, [c for c in raw.data.columns if c != ROW], opts.columns.get(raw.frame, {})
-    )
-    col = next((s for s, t in rename.items() if t == C.business_unit), None)
+    that belong to no unit: refused (:func:`refuse_items_without_unit`), never dropped; rows
+    with neither (totals lines) are not read, and counted with their amount as written."""
+    col = unit_column(raw.frame, list(raw.data.columns), opts)
     if col is None:
         return raw
     ids = parse_ids(raw.data[col])
@@ -273,54 +309,94 @@ def filter_unit(raw: Raw, opts: SourceOptions, bu: str) -> Raw:
     units = sorted(set(ids.dropna())) if raw.frame == "invoices" and not keep.any() else None
     notes = list(raw.notes)
     none = ids.isna().to_numpy()
-    source = {t: s for s, t in rename.items()}
+    facts = no_unit_facts(raw.frame, raw.data, none, opts)
+    refuse_items_without_unit(raw.label, col, facts)
     if none.any():  # such rows belong to no unit: say so rather than drop them silently
-        _refuse_items_without_unit(raw, none, col, source)
-        rows = raw.data.loc[none, ROW].tolist()
-        notes.append(
-            f"{raw.label}: {len(rows)} row(s) with no {col} belong to no business unit and are not "
-            f"read (row(s) {', '.join(map(str, rows[:5]))}{' ...' if len(rows) > 5 else ''})"
-        )
-    amount = (
-        parse_amounts(raw.data.loc[none, source[C.amount]], opts.decimal)[0]
-        if C.amount in source
-        else pd.Series(dtype=float)
-    )
-    counts = {
-        "rows": len(ids),
-        "other_units": int((~keep & ~none).sum()),
-        "no_unit": int(none.sum()),
-        "no_unit_amount": float(to_cents(amount).sum()) / 100,
-    }
+        notes.append(no_unit_note(raw.label, col, facts["rows"], facts["count"]))
     data = raw.data.loc[keep].reset_index(drop=True)
+    counts = source_rows(len(ids), len(data), facts)
     return Raw(raw.frame, raw.label, data, notes, units, counts)
 
 
-def _refuse_items_without_unit(raw: Raw, none, col: str, source: dict) -> None:
-    """Rows with no unit but a customer or a date are invoices or payments, not totals lines."""
-    if raw.frame not in UNIT_FRAMES:
-        return
+def no_unit_facts(frame: str, data: pd.DataFrame, none: np.ndarray, opts: SourceOptions) -> dict:
+    """The rows with no business unit (``none``): ``count`` and first ``rows``; ``items``, those
+    with a customer or a date (``item_rows``, the columns in ``marks``); ``cents``, their amount
+    as written. Summable over chunks (:func:`merge_no_unit`)."""
+    rename, _, _ = resolve_columns(
+        frame, [c for c in data.columns if c != ROW], opts.columns.get(frame, {})
+    )
+    source = {t: s for s, t in rename.items()}
     marks = [source[c] for c in (C.customer_id, C.invoice_date, C.date) if c in source]
-    if not marks:
+    item = np.zeros(len(data), dtype=bool)
+    if frame in UNIT_FRAMES and marks and none.any():
+        item = none & ~np.all([is_empty(data[m]) for m in marks], axis=0)
+    cents = 0
+    if C.amount in source and none.any():
+        cents = int(
+            to_cents(parse_amounts(data.loc[none, source[C.amount]], opts.decimal)[0]).sum()
+        )
+    rows = data[ROW].to_numpy()
+    return {
+        "count": int(none.sum()),
+        "rows": rows[none][:6].tolist(),
+        "items": int(item.sum()),
+        "item_rows": rows[item][:6].tolist(),
+        "marks": marks,
+        "cents": cents,
+    }
+
+
+def merge_no_unit(a: dict, b: dict) -> dict:
+    """Two chunks' :func:`no_unit_facts` as one."""
+    return {
+        "count": a["count"] + b["count"],
+        "rows": (a["rows"] + b["rows"])[:6],
+        "items": a["items"] + b["items"],
+        "item_rows": (a["item_rows"] + b["item_rows"])[:6],
+        "marks": a["marks"] or b["marks"],
+        "cents": a["cents"] + b["cents"],
+    }
+
+
+def refuse_items_without_unit(label: str, col: str, facts: dict) -> None:
+    """Rows with no unit but a customer or a date are invoices or payments, not totals lines:
+    a :class:`DataError` naming them (a fill-down CSV, or cells left empty under a block)."""
+    n = facts["items"]
+    if not n:
         return
-    item = none & ~np.all([is_empty(raw.data[m]) for m in marks], axis=0)
-    if not item.any():
-        return
-    rows = raw.data.loc[item, ROW].tolist()
+    shown = ", ".join(map(str, facts["item_rows"][:5])) + (" ..." if n > 5 else "")
     raise DataError(
-        raw.label,
+        label,
         col,
-        len(rows),
-        f"have a {' or '.join(marks)} but no {col}, so they belong to no business unit "
-        f"(rows {', '.join(map(str, rows[:5]))}{' ...' if len(rows) > 5 else ''})",
+        n,
+        f"have a {' or '.join(facts['marks'])} but no {col}, so they belong to no business unit "
+        f"(rows {shown})",
         f"fill {col} on every row (a CSV needs it on each row; merged cells in .xlsx are read "
         "as Excel shows them), or set source_options.one_unit: true if the source holds this "
         "unit only",
     )
 
 
-def read_files(source: str, opts: SourceOptions, bu: str) -> tuple[dict[str, Raw], str]:
-    """Raw frames of unit ``bu`` from files; see :func:`locate_files`."""
+def source_rows(total: int, read: int, facts: dict) -> dict:
+    """:attr:`Raw.source_rows` from the rows in the source, the unit's and the no-unit facts."""
+    return {
+        "rows": total,
+        "other_units": total - read - facts["count"],
+        "no_unit": facts["count"],
+        "no_unit_amount": facts["cents"] / 100,
+    }
+
+
+def read_unit_frame(path: Path, frame: str, opts: SourceOptions, label: str, bu: str) -> Raw:
+    """One frame of unit ``bu``: the file read whole, then the unit's rows kept."""
+    return filter_unit(read_file(path, frame, opts, label, bu), opts, bu)
+
+
+def read_files(
+    source: str, opts: SourceOptions, bu: str, read=read_unit_frame
+) -> tuple[dict[str, Raw], str]:
+    """Raw frames of unit ``bu`` from files (see :func:`locate_files`), each read by ``read``
+    (:func:`read_unit_frame`, or the parse-once cache of :mod:`arlib.io.filecache`)."""
     paths = locate_files(source, opts)
     need = {
         "invoices": True,
@@ -349,5 +425,5 @@ def read_files(source: str, opts: SourceOptions, bu: str) -> tuple[dict[str, Raw
                 if path == resolve_path(source)
                 else path.name
             )
-            frames[frame] = filter_unit(read_file(path, frame, opts, label, bu), opts, bu)
+            frames[frame] = read(path, frame, opts, label, bu)
     return frames, source
