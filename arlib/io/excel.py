@@ -21,10 +21,12 @@ from arlib.errors import SourceError
 
 
 def read_sheet(
-    path: Path, sheet, header_row: int, label: str, per_row=lambda header: False
-) -> tuple[pd.DataFrame, list[str]]:
-    """The sheet as Excel shows it: merged ranges filled with their first cell's value (noted);
-    formula cells saved without their values are refused (they would read as empty).
+    path: Path, sheet, header_of, label: str, per_row=lambda header: False
+) -> tuple[pd.DataFrame, list[str], int]:
+    """The sheet as Excel shows it: ``(body, notes, header_row)``. ``header_of(grid)`` gives the
+    1-based header row of the sheet's cells as read. Merged ranges below it are filled with their
+    first cell's value (noted); formula cells saved without their values are refused (they
+    would read as empty).
     ``per_row(header)`` is true for columns whose value belongs to each row (amounts): a
     range merged over rows there is refused, as copying it would count it once per row."""
     try:
@@ -44,9 +46,10 @@ def read_sheet(
         )
     ws = book[sheet] if isinstance(sheet, str) else book.worksheets[sheet]
     grid = pd.DataFrame(list(ws.values), dtype=object)
+    header_row = header_of(grid)
     filled = _fill_merged(ws, grid, header_row, label, per_row)
     if len(grid) < header_row:
-        return pd.DataFrame(), filled
+        return pd.DataFrame(), filled, header_row
     _refuse_uncached_formulas(path, ws.title, grid, header_row, label)
     header = [
         ("" if pd.isna(v) else str(v)) or f"Unnamed: {i}"
@@ -54,7 +57,7 @@ def read_sheet(
     ]
     body = grid.iloc[header_row:].copy()
     body.columns = header
-    return body.reset_index(drop=True), filled
+    return body.reset_index(drop=True), filled, header_row
 
 
 def _fill_merged(ws, grid: pd.DataFrame, header_row: int, label: str, per_row) -> list[str]:

@@ -20,6 +20,7 @@ import pandas as pd
 from arlib.config import project_root
 from arlib.errors import ConfigError, DataError, SourceError
 from arlib.io.excel import read_sheet
+from arlib.io.layout import csv_header_row, excel_header_row, split_layout_rows
 from arlib.io.mapping import is_empty, parse_amounts, parse_ids, resolve_columns, to_cents
 from arlib.io.options import FX_RATES, SourceOptions
 from arlib.schemas import C
@@ -109,8 +110,8 @@ def _read_csv(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.Dat
             "would cut values short. Fix: if the file is UTF-16 set source_options.encoding: "
             "utf-16; else export it again, or remove the NUL bytes"
         )
-    header_row = opts.file_option(frame, "header_row", 1)
-    sep = delimiter(text, header_row, opts.file_option(frame, "delimiter", "auto"))
+    header_row, delim = csv_header_row(text, frame, opts, label)
+    sep = delimiter(text, header_row, delim)
     try:
         df = pd.read_csv(
             _io.StringIO(text),
@@ -132,7 +133,6 @@ def _read_csv(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.Dat
 
 
 def _read_excel(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.DataFrame:
-    header_row = opts.file_option(frame, "header_row", 1)
     explicit = opts.columns.get(frame, {})
 
     def per_row(header: str) -> bool:  # an amount: merged over rows it cannot be copied
@@ -141,8 +141,11 @@ def _read_excel(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.D
             C.credit_limit,
         )
 
+    def header_of(grid: pd.DataFrame) -> int:
+        return excel_header_row(grid, frame, opts, label)
+
     sheet = opts.file_option(frame, "sheet", 0)
-    body, notes = read_sheet(path, sheet, header_row, label, per_row)
+    body, notes, header_row = read_sheet(path, sheet, header_of, label, per_row)
     body = with_rows(body, header_row + 1) if len(body.columns) else pd.DataFrame({ROW: []})
     body.attrs["notes"] = notes
     return body
@@ -282,7 +285,10 @@ def unit_column(frame: str, columns: list[str], opts: SourceOptions) -> str | No
     if opts.one_unit or frame == FX_RATES:
         return None
     rename, _, _ = resolve_columns(
-        frame, [c for c in columns if c != ROW], opts.columns.get(frame, {})
+        frame,
+        [c for c in columns if c != ROW],
+        opts.columns.get(frame, {}),
+        opts.soft_columns.get(frame),
     )
     return next((s for s, t in rename.items() if t == C.business_unit), None)
 
@@ -388,8 +394,11 @@ def source_rows(total: int, read: int, facts: dict) -> dict:
 
 
 def read_unit_frame(path: Path, frame: str, opts: SourceOptions, label: str, bu: str) -> Raw:
-    """One frame of unit ``bu``: the file read whole, then the unit's rows kept."""
-    return filter_unit(read_file(path, frame, opts, label, bu), opts, bu)
+    """One frame of unit ``bu``: the file read whole, its layout rows set aside
+    (:func:`arlib.io.layout.split_layout_rows`), then the unit's rows kept."""
+    raw = read_file(path, frame, opts, label, bu)
+    data, notes = split_layout_rows(raw.data, frame, opts, label, ROW)
+    return filter_unit(Raw(frame, label, data, raw.notes + notes), opts, bu)
 
 
 def read_files(
