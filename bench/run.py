@@ -1,4 +1,5 @@
-"""``make bench``: the scale benchmarks, written to ``outputs/bench/results.json``.
+"""``make bench``: the scale benchmarks and the cash-forecast accuracy records (``cash``),
+written to ``outputs/bench/results.json``.
 
 Every benchmark measures ours and its peer side by side in the same run (alternating, medians
 of several repeats) and records ``name, size, seconds, peer, peer_seconds, ratio`` (ours / peer)
@@ -23,7 +24,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
-BENCHES = ("ledger", "overhead", "unit_reports", "batch", "forecast", "big_csv")
+BENCHES = ("ledger", "overhead", "unit_reports", "batch", "forecast", "big_csv", "cash")
 
 
 def machine() -> dict:
@@ -99,6 +100,10 @@ def _run_one(name: str, args, out_dir: Path) -> list[dict]:
         import bench_bigcsv
 
         return [bench_bigcsv.run(out_dir / "data", args.big_csv_rows)]
+    if name == "cash":
+        import bench_cash
+
+        return bench_cash.run()
     return [_forecast(args)]
 
 

@@ -382,6 +382,41 @@ def test_excel_pack_has_one_formatted_sheet_per_table(run):
     assert ws.freeze_panes == "A2" and ws["A1"].font.bold
 
 
+def test_forecast_report_shows_the_calibrated_range_and_its_track_record(run):
+    _, out, _ = run
+    kpis = json.loads((out / "aa" / "kpis.json").read_text())
+    html = (out / "aa" / "forecast.html").read_text()
+    cov = kpis["forecast_range_coverage_80"]
+    assert 0 < cov <= 1 and f"{cov:.1%}" in html
+    assert f"{kpis['forecast_model_range_coverage_80']:.1%}" in html
+    # the range in the forecast table is the calibrated one recorded in kpis.json
+    lo, hi = kpis["forecast_collections_next_lo_80"], kpis["forecast_collections_next_hi_80"]
+    assert f"{lo:,.2f}" in html and f"{hi:,.2f}" in html
+    assert "How sure: the calibrated range" in html
+
+
+def test_invoice_payment_dates_and_13_weeks_reach_the_excel_pack(run):
+    import openpyxl
+
+    _, out, frames = run
+    kpis = json.loads((out / "aa" / "kpis.json").read_text())
+    wb = openpyxl.load_workbook(out / "aa" / "excel_pack.xlsx")
+    rows = list(wb["Invoice payment dates"].values)
+    head, body = rows[0], rows[1:]
+    amount = [r[head.index("open_amount")] for r in body]
+    # one row per open invoice: together they are open AR, computed by hand
+    assert round(sum(amount), 2) == _open_ar_by_hand(frames, "aa") == kpis["open_ar"]
+    assert all(0 <= r[head.index("p_horizon")] <= r[head.index("p_paid")] + 1e-9 for r in body)
+    weeks = list(wb["13 weeks"].values)
+    wh = weeks[0]
+    assert len(weeks) == 14
+    for r in weeks[1:]:
+        total = r[wh.index("open_items")] + r[wh.index("new_invoicing")]
+        assert r[wh.index("yhat")] == pytest.approx(total)
+    html = (out / "aa" / "forecast.html").read_text()
+    assert f"{kpis['paydate_mae_days']:,.2f}" in html and kpis["paydate_invoices_scored"] > 0
+
+
 @pytest.mark.parametrize("width", [1400, 390])
 def test_group_cockpit_and_index_fit_desktop_and_phone(run, browser, width):
     """The cockpit's tiles and unit x KPI table render, and neither page scrolls sideways: a wide

@@ -64,17 +64,20 @@ def store_path(forecast_store: str | None, output_dir: str) -> Path:
     return out.parent.parent if _is_date(out.parent.name) else out
 
 
-def _name(tag: str, stamp: str) -> str:
-    return f"forecast_{tag + '_' if tag else ''}{stamp}.csv"
+def _name(tag: str, stamp: str, kind: str = "forecast") -> str:
+    return f"{kind}_{tag + '_' if tag else ''}{stamp}.csv"
 
 
-def save_forecast(fc: pd.DataFrame, directory: str | Path, as_of, tag: str = "") -> Path:
-    """Store a run's forecast as ``<directory>/forecast_[<tag>_]<as_of>.csv`` with an
+def save_forecast(
+    fc: pd.DataFrame, directory: str | Path, as_of, tag: str = "", kind: str = "forecast"
+) -> Path:
+    """Store a run's forecast as ``<directory>/<kind>_[<tag>_]<as_of>.csv`` with an
     ``as_of`` column first (a rerun of the same close date overwrites it, byte for byte the
     same for the same input). ``directory`` is the run's own unit output folder, so the file is
-    published with the run; ``tag`` is the unit."""
+    published with the run; ``tag`` is the unit; ``kind`` names what is kept (``forecast``:
+    the collections forecast; ``customers``: expected cash per customer)."""
     stamp = pd.Timestamp(as_of).strftime("%Y-%m-%d")
-    file = Path(directory) / _name(tag, stamp)
+    file = Path(directory) / _name(tag, stamp, kind)
     file.parent.mkdir(parents=True, exist_ok=True)
     out = fc.drop(columns=[AS_OF], errors="ignore").assign(**{AS_OF: stamp})
     out[[AS_OF, *[c for c in out.columns if c != AS_OF]]].to_csv(
@@ -83,11 +86,11 @@ def save_forecast(fc: pd.DataFrame, directory: str | Path, as_of, tag: str = "")
     return file
 
 
-def _run_files(store: str | Path, tag: str) -> dict[str, Path]:
+def _run_files(store: str | Path, tag: str, kind: str = "forecast") -> dict[str, Path]:
     """``as_of`` (``YYYY-MM-DD``) -> stored forecast file of ``tag``, oldest first: the published
     close folders ``<store>/<date>/<tag>/`` and the legacy ``<store>/forecast_store/``; when
     both hold the same ``as_of``, the close folder wins."""
-    root, pattern = Path(store), _name(tag, "????-??-??")
+    root, pattern = Path(store), _name(tag, "????-??-??", kind)
     legacy = sorted((root / LEGACY_STORE).glob(pattern))
     closes = sorted(
         f
@@ -134,7 +137,9 @@ def _read(file: Path) -> pd.DataFrame | None:
     return df
 
 
-def load_forecasts(store: str | Path, tag: str, before=None) -> pd.DataFrame:
+def load_forecasts(
+    store: str | Path, tag: str, before=None, kind: str = "forecast"
+) -> pd.DataFrame:
     """Forecasts of unit ``tag`` stored by the published closes under the output root
     ``store`` (see :func:`_run_files`), oldest run first; with ``before``, only runs whose
     ``as_of`` is earlier (a report never sees its own or later runs). A file that cannot be
@@ -144,7 +149,7 @@ def load_forecasts(store: str | Path, tag: str, before=None) -> pd.DataFrame:
     ``fitted``), ``unique_id`` as text, ``as_of`` and ``ds`` as datetimes; empty (same
     columns) if there are none.
     """
-    files = _run_files(store, tag)
+    files = _run_files(store, tag, kind)
     if before is not None:
         cut = pd.Timestamp(before).strftime("%Y-%m-%d")
         files = {k: f for k, f in files.items() if k < cut}

@@ -487,6 +487,69 @@ def explain_coverage(ledger: Ledger, as_of, window_months: int = 3) -> Sentences
     return Sentences(_esc(s) for s in out)
 
 
+def explain_cash(
+    weeks: pd.DataFrame, coverage: pd.DataFrame, paydate_accuracy: pd.DataFrame, currency: str
+) -> Sentences:
+    """The cash forecast in words: what it says (the 13 weeks' total and its largest week),
+    what drives it (open invoices against invoicing still to come) and how sure it is (the
+    calibrated range's out-of-sample coverage, the payment dates' error against the due date).
+
+    ``weeks``: :meth:`arlib.forecast.weekly.CashView.weeks`; ``coverage``:
+    :func:`arlib.forecast.conformal.backtest_coverage`; ``paydate_accuracy``:
+    :func:`arlib.forecast.paydates.mae`.
+    """
+    total, opened = weeks["yhat"].sum(), weeks["open_items"].sum()
+    top = weeks.loc[weeks["yhat"].idxmax()]
+    out = [
+        t(
+            "Over the next {n} weeks {total} {cur} is expected: {open} from invoices already "
+            "open and {new} from invoicing still to come."
+        ).format(
+            n=len(weeks),
+            total=fmt(total, "amount"),
+            cur=currency,
+            open=fmt(opened, "amount"),
+            new=fmt(total - opened, "amount"),
+        ),
+        t("The largest week ends {date} ({amount} {cur}).").format(
+            date=pd.Timestamp(top["period_end"]).strftime("%Y-%m-%d"),
+            amount=fmt(top["yhat"], "amount"),
+            cur=currency,
+        ),
+    ]
+    first4 = weeks.head(4)
+    if first4["yhat"].sum() > 0:
+        out.append(
+            t("Invoices already open carry {share} of the first four weeks' cash.").format(
+                share=fmt(first4["open_items"].sum() / first4["yhat"].sum(), "share")
+            )
+        )
+    cov = coverage.set_index("level")
+    if 80 in cov.index and pd.notna(cov.loc[80, "calibrated_coverage"]):
+        out.append(
+            t(
+                "The monthly 80% range held {cov} of actual collections out of sample "
+                "(the model's own range: {own})."
+            ).format(
+                cov=fmt(cov.loc[80, "calibrated_coverage"], "share"),
+                own=fmt(cov.loc[80, "model_coverage"], "share"),
+            )
+        )
+    acc = paydate_accuracy.set_index("method")["mae_days"]
+    if pd.notna(acc.get("model")):
+        out.append(
+            t(
+                "Payment dates were off by {mae} days on average, against {due} days for the "
+                "due date and {mean} days for the customer's average delay."
+            ).format(
+                mae=f"{acc['model']:.1f}",
+                due=f"{acc['due_date_baseline']:.1f}",
+                mean=f"{acc['customer_mean_baseline']:.1f}",
+            )
+        )
+    return Sentences(_esc(s) for s in out)
+
+
 OPEN_ITEM_LIST = (
     "The source is an open-item list with no payment history: figures at the close (open AR, aging, "
     "past due, disputes, concentration) are measured; figures made of invoicing and collections over "

@@ -136,6 +136,11 @@ def _forecast(k, lang):
         s += t(" (80% range {lo} to {hi})", lang).format(
             lo=format_value(lo, "amount"), hi=format_value(hi, "amount")
         )
+        cov = k.get("forecast_range_coverage_80")
+        if cov is not None:  # the range's track record, next to it
+            s += t("; such a range held {cov} of actual collections in the backtest", lang).format(
+                cov=format_value(cov, "share")
+            )
     last = k.get("collections_last_month")
     if last:
         gap = f - last

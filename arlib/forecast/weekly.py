@@ -1,0 +1,189 @@
+"""The 13-week cash view (and the same build by month): open items plus invoicing to come.
+
+Cash per period is the sum of two parts, day by day:
+
+* **open items**: every invoice open at ``as_of`` contributes its open amount times its chance
+  of being paid on each day (:class:`arlib.forecast.paydates.PayDateModel`);
+* **new invoicing**: invoicing after ``as_of`` is forecast by month (a time-series forecast of
+  the monthly invoicing, :func:`arlib.forecast.engine.forecast`), spread over the days of each
+  month by the weekday profile of recent invoicing (so a week with a bank holiday-like quiet
+  weekday, or a month with five Mondays, gets its share: the weekly season is carried by the
+  calendar, not fitted as 52 weekly parameters), and each day's invoices are paid after the
+  unit's usual terms with the unit's days-late distribution.
+
+Weeks end on a chosen weekday (``W-FRI``: Saturday to Friday). The periods are pandas periods
+after the close of ``as_of``; the first holds the day after ``as_of``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from arlib.errors import ConfigError
+from arlib.forecast.paydates import (
+    ALL,
+    GRID,
+    PayDateModel,
+    period_totals,
+    periods_after,
+    shift_pmf,
+)
+from arlib.ledger import Ledger
+from arlib.schemas import C
+
+WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+OPEN_ITEMS, NEW_INVOICING, INVOICED = "open_items", "new_invoicing", "invoiced"
+
+
+def week_period(week_ends_on: str) -> str:
+    """The pandas period of weeks ending on ``week_ends_on`` (``"FRI"`` -> ``"W-FRI"``).
+
+    >>> week_period("fri")
+    'W-FRI'
+    """
+    day = str(week_ends_on).upper()[:3]
+    if day not in WEEKDAYS:
+        raise ConfigError(
+            "week_ends_on", f"must be a weekday such as FRI or SUN, got {week_ends_on!r}"
+        )
+    return f"W-{day}"
+
+
+def weekday_profile(ledger: Ledger, as_of, days: int = 365) -> np.ndarray:
+    """Relative invoicing per weekday (Monday first), mean 1, from the ``days`` before
+    ``as_of``; flat when there was no invoicing."""
+    as_of = pd.Timestamp(as_of)
+    inv = ledger.invoices
+    d = inv[C.invoice_date]
+    recent = inv.loc[(d <= as_of) & (d > as_of - pd.Timedelta(days=days))]
+    by_day = recent.groupby(recent[C.invoice_date].dt.weekday)[C.amount].sum()
+    prof = by_day.reindex(range(7), fill_value=0.0).to_numpy(float)
+    return prof / prof.mean() if prof.sum() > 0 else np.ones(7)
+
+
+def spread_by_day(monthly: pd.DataFrame, as_of, profile: np.ndarray) -> pd.Series:
+    """Daily invoicing after ``as_of`` from a monthly forecast (``ds`` month start, ``yhat``):
+    each month's total over its days in proportion to ``profile``; of the month holding
+    ``as_of``, only the days after it (their share of the month's weight)."""
+    as_of = pd.Timestamp(as_of)
+    parts = []
+    for ds, total in zip(pd.to_datetime(monthly["ds"]), monthly["yhat"].to_numpy(float)):
+        days = pd.date_range(ds, ds + pd.offsets.MonthEnd(0), freq="D")
+        w = profile[days.weekday]
+        share = w / w.sum()
+        keep = days > as_of
+        parts.append(pd.Series(max(total, 0.0) * share[keep], index=days[keep]))
+    return pd.concat(parts) if parts else pd.Series(dtype=float)
+
+
+def invoicing_forecast(ledger: Ledger, as_of, days: int, method: str = "auto") -> pd.Series:
+    """Invoicing per day for ``days`` days after ``as_of``: a monthly forecast of invoicing
+    (``method``, from the months closed by ``as_of``) spread by :func:`weekday_profile`."""
+    from arlib.forecast.engine import forecast
+    from arlib.forecast.runoff import cash_series
+
+    as_of = pd.Timestamp(as_of)
+    hist = cash_series(ledger, "MS", INVOICED, through=as_of, warm_up=False)
+    last_closed = hist["ds"].max()
+    end = as_of + pd.Timedelta(days=days)
+    months = len(pd.period_range(last_closed.to_period("M") + 1, end.to_period("M"), freq="M"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fc = forecast(
+            hist[["unique_id", "ds", "invoiced"]].rename(columns={"invoiced": "y"}),
+            max(months, 1),
+            "MS",
+            (80,),
+            method,
+            n_jobs=1,
+        )
+    daily = spread_by_day(fc, as_of, weekday_profile(ledger, as_of))
+    return daily.loc[daily.index <= end]
+
+
+def terms_days(ledger: Ledger, as_of, days: int = 365) -> int:
+    """The usual payment term (median days from invoice to due date) of recent invoicing."""
+    inv = ledger.invoices
+    d = inv[C.invoice_date]
+    recent = inv.loc[
+        (d <= pd.Timestamp(as_of)) & (d > pd.Timestamp(as_of) - pd.Timedelta(days=days))
+    ]
+    src = recent if len(recent) else inv
+    return int(round((src[C.due_date] - src[C.invoice_date]).dt.days.median()))
+
+
+def new_invoicing_cash(
+    invoicing: pd.Series, model: PayDateModel, terms: int, scale: float = 1.0, shift: int = 0
+) -> pd.Series:
+    """Expected cash per day from the invoicing of each future day: due after ``terms`` days,
+    paid with the unit's days-late distribution (moved ``shift`` days later), times ``scale``."""
+    pmf, _never, _n = model.distribution(None, ALL)
+    if shift:
+        pmf = shift_pmf(pmf, int(shift))
+    nz = np.flatnonzero(pmf)
+    if not len(invoicing) or not len(nz):
+        return pd.Series(dtype=float)
+    lags = pd.to_timedelta(terms + GRID[nz], unit="D")
+    dates = (invoicing.index.to_numpy()[:, None] + lags.to_numpy()[None, :]).ravel()
+    vals = (invoicing.to_numpy(float)[:, None] * scale * pmf[nz][None, :]).ravel()
+    return pd.Series(vals, index=pd.DatetimeIndex(dates)).groupby(level=0).sum()
+
+
+def cash_by_period(
+    open_daily: pd.Series, new_daily: pd.Series, as_of, horizon: int, period: str
+) -> pd.DataFrame:
+    """``period_end, open_items, new_invoicing, yhat`` (``yhat`` = the sum of the two) for
+    ``horizon`` periods (``"W-FRI"``, ``"M"``, ...) after ``as_of``."""
+    a = period_totals(open_daily, as_of, horizon, period)
+    b = period_totals(new_daily, as_of, horizon, period)
+    out = pd.DataFrame({"period_end": a["period_end"], OPEN_ITEMS: a["yhat"]})
+    out[NEW_INVOICING] = b["yhat"].to_numpy()
+    out["yhat"] = out[OPEN_ITEMS] + out[NEW_INVOICING]
+    return out
+
+
+class CashView:
+    """Daily expected cash of a unit after the model's ``as_of``, by open items and new
+    invoicing, totalled by week (:meth:`weeks`) or month (:meth:`months`) and re-run under
+    scenarios (:mod:`arlib.forecast.scenarios`).
+
+    Invoicing is forecast far enough for ``weeks`` weeks ending on ``week_ends_on`` and
+    ``months`` calendar months; cash from invoices raised after that is not counted.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        model: PayDateModel,
+        weeks: int = 13,
+        months: int = 6,
+        week_ends_on: str = "FRI",
+        method: str = "auto",
+    ):
+        self.model, self.as_of = model, model.as_of_
+        self.week, self.n_weeks, self.n_months = week_period(week_ends_on), weeks, months
+        last = max(
+            periods_after(self.as_of, weeks, self.week)[-1].end_time,
+            periods_after(self.as_of, max(months, 1), "M")[-1].end_time,
+        )
+        self.invoicing = invoicing_forecast(
+            ledger, self.as_of, (last.normalize() - self.as_of).days, method
+        )
+        self.terms = terms_days(ledger, self.as_of)
+        self.open_daily = model.daily()
+        self.new_daily = new_invoicing_cash(self.invoicing, model, self.terms)
+
+    def by_period(self, horizon: int, period: str) -> pd.DataFrame:
+        """See :func:`cash_by_period`."""
+        return cash_by_period(self.open_daily, self.new_daily, self.as_of, horizon, period)
+
+    def weeks(self) -> pd.DataFrame:
+        """The 13-week view (``weeks`` weeks ending on ``week_ends_on``)."""
+        return self.by_period(self.n_weeks, self.week)
+
+    def months(self) -> pd.DataFrame:
+        """The same build by calendar month."""
+        return self.by_period(self.n_months, "M")

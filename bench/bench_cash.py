@@ -1,0 +1,159 @@
+"""Cash-forecast accuracy records (issue 16): calibrated range coverage, invoice payment-date
+error against two baselines, and the 13-week build against statsforecast AutoETS.
+
+Units: the demo ledger (seed 7, de us uk cn, as of 2026-10-31) and, when ``../shared/data`` is
+beside the project, the IBM late-payment sample (``params/ibm``, as of 2013-12-31). Everything is
+measured out of sample with the data known at each cut-off only.
+
+    python bench/bench_cash.py            # prints the records as JSON
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def ledgers() -> dict:
+    """unit -> (as_of, Ledger): the demo units and, if present, the IBM units."""
+    from arlib import config, demo, io
+    from arlib.ledger import Ledger
+
+    frames = demo.generate(seed=7)
+    out = {}
+    for bu in sorted(frames["invoices"]["business_unit"].unique()):
+        f = {k: v.loc[v["business_unit"] == bu].reset_index(drop=True) for k, v in frames.items()}
+        led = Ledger(f["invoices"], f["transactions"], f["customers"])
+        out[bu] = (pd.Timestamp("2026-10-31"), led)
+    folder = PROJECT / "params" / "ibm"
+    decl = config.notebook_declared(PROJECT / "notebooks" / "forecast.ipynb")
+    for unit, defaults in config.unit_files([folder]) if folder.exists() else []:
+        vals = {k: v for k, v in config.unit_params(unit, defaults).items() if k in decl}
+        vals["output_dir"] = str(PROJECT / "outputs" / "bench" / "scratch")
+        cfg = config.validate(vals, str(unit), decl)
+        try:
+            out[cfg.business_unit] = (pd.Timestamp(cfg.as_of), io.load_ledger(cfg))
+        except Exception as e:  # the shared data is optional
+            warnings.warn(f"IBM unit {cfg.business_unit} left out: {e}", stacklevel=1)
+    return out
+
+
+def coverage(units: dict, method: str = "auto", horizon: int = 6, windows: int = 40) -> dict:
+    """Out-of-sample coverage of the calibrated 80% and 95% ranges per unit (monthly
+    collections, cut-offs one month apart, each range from errors known at its cut-off)."""
+    from arlib.forecast import conformal, runoff
+
+    per_unit, pooled = {}, {80: [0.0, 0], 95: [0.0, 0]}
+    for bu, (as_of, led) in units.items():
+        s = runoff.cash_series(led, "MS", bu, through=as_of)
+        bt = conformal.calibration_backtest(s, horizon, method, "MS", windows)
+        cov = conformal.backtest_coverage(bt).set_index("level")
+        per_unit[bu] = {
+            f"{k}_{lv}": (round(float(cov.loc[lv, k]), 4) if k != "points" else int(cov.loc[lv, k]))
+            for lv in (80, 95)
+            for k in ("calibrated_coverage", "model_coverage", "points")
+        }
+        for lv in (80, 95):
+            if cov.loc[lv, "points"]:
+                pooled[lv][0] += cov.loc[lv, "calibrated_coverage"] * cov.loc[lv, "points"]
+                pooled[lv][1] += int(cov.loc[lv, "points"])
+    return {
+        "per_unit": per_unit,
+        "pooled": {lv: round(a / n, 4) if n else None for lv, (a, n) in pooled.items()},
+    }
+
+
+def paydate_mae(units: dict) -> dict:
+    """MAE in days of the expected payment date against both baselines, per unit (cut-offs 9,
+    6 and 3 months before as_of)."""
+    from arlib.forecast import paydates
+
+    out, frames = {}, []
+    for bu, (as_of, led) in units.items():
+        ev = paydates.evaluate(led, paydates.backtest_cutoffs(as_of), as_of)
+        acc = paydates.mae(ev).set_index("method")
+        out[bu] = {m: round(float(acc.loc[m, "mae_days"]), 2) for m in acc.index}
+        out[bu]["invoices"] = len(ev)
+        frames.append(ev.assign(demo=not bu.isdigit()))
+    allev = pd.concat(frames)
+    for name, part in (("demo", allev[allev["demo"]]), ("ibm", allev[~allev["demo"]])):
+        if len(part):
+            acc = paydates.mae(part).set_index("method")
+            out[f"all_{name}"] = {m: round(float(acc.loc[m, "mae_days"]), 2) for m in acc.index}
+    return out
+
+
+def weekly_vs_autoets(units: dict, n_cuts: int = 6, weeks: int = 13) -> dict:
+    """13-week cash (open-item payment dates plus invoicing to come) against statsforecast
+    AutoETS(season_length=52) and our ``auto`` on each unit's weekly collections (weeks ending
+    Friday), cut-offs 4 weeks apart ending 13 weeks before the last full week; WAPE over the
+    13 weeks pooled across cut-offs."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS
+
+    from arlib.forecast import forecast
+    from arlib.forecast.paydates import PayDateModel
+    from arlib.forecast.weekly import CashView
+
+    res = {}
+    for bu, (as_of, led) in units.items():
+        if bu.isdigit():  # the IBM sample is too short for a weekly season
+            continue
+        flows = led.flows("W-FRI")
+        y = flows["collected"]
+        y.index = y.index.end_time.normalize()
+        y = y.loc[y.index <= as_of]
+        last = y.index[-1]
+        cuts = [last - pd.Timedelta(weeks=weeks + 4 * i) for i in range(n_cuts)]
+        err = {"ours_13_weeks": 0.0, "autoets_52": 0.0, "arlib_auto_weekly": 0.0}
+        total = 0.0
+        for cut in cuts:
+            actual = y.loc[(y.index > cut) & (y.index <= cut + pd.Timedelta(weeks=weeks))]
+            total += actual.abs().sum()
+            model = PayDateModel("segment").fit(led, cut)
+            ours = CashView(led, model, weeks=weeks, months=1, week_ends_on="FRI").weeks()
+            err["ours_13_weeks"] += np.abs(ours["yhat"].to_numpy() - actual.to_numpy()).sum()
+            train = pd.DataFrame({"unique_id": bu, "ds": y.loc[:cut].index, "y": y.loc[:cut]})
+            train = train.iloc[26:]  # ledger warm-up
+            sf = StatsForecast(models=[AutoETS(season_length=52)], freq="W-FRI", n_jobs=1)
+            ets = sf.forecast(df=train, h=weeks)["AutoETS"].to_numpy()
+            err["autoets_52"] += np.abs(ets - actual.to_numpy()).sum()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                auto = forecast(train, weeks, "W-FRI", method="auto", n_jobs=1)["yhat"]
+            err["arlib_auto_weekly"] += np.abs(auto.to_numpy() - actual.to_numpy()).sum()
+        res[bu] = {k: round(v / total, 4) for k, v in err.items()}
+    pooled = {
+        k: round(float(np.mean([r[k] for r in res.values()])), 4) for k in next(iter(res.values()))
+    }
+    return {"per_unit_wape": res, "mean_wape": pooled}
+
+
+def run() -> list[dict]:
+    units = ledgers()
+    records = []
+    for name, fn in (
+        ("interval_coverage", coverage),
+        ("paydate_mae", paydate_mae),
+        ("weekly_vs_autoets", weekly_vs_autoets),
+    ):
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            details = fn(units)
+        records.append(
+            {"name": name, "size": len(units), "seconds": round(time.perf_counter() - t0, 1)}
+            | details
+        )
+    return records
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=1, default=str))
