@@ -148,11 +148,11 @@ def test_a_killed_build_leaves_no_half_copy(tmp_path, cache_dir, monkeypatch):
     real = filecache._write
     calls = []
 
-    def dies(rows, n, meta, out):
+    def dies(rows, n, meta, out, opts):
         calls.append(n)
         if n == 2:
             raise KeyboardInterrupt  # the power cut: after two chunks were written
-        real(rows, n, meta, out)
+        real(rows, n, meta, out, opts)
 
     monkeypatch.setattr(filecache, "_write", dies)
     with pytest.raises(KeyboardInterrupt):

@@ -13,7 +13,7 @@ import pytest
 from test_io_helpers import AS_OF, BASE, CUSTOMERS, assert_reconciles, load, make_cfg, write_files
 
 from arlib import io, report
-from arlib.errors import DataError
+from arlib.errors import ArlibError, DataError
 from arlib.ledger import Ledger, fingerprint
 
 DATA = Path(__file__).parent / "data"
@@ -403,12 +403,18 @@ def test_quarantine_files_are_replaced_by_a_clean_run(tmp_path):
 
 def test_amounts_are_rounded_to_the_cent_and_dtypes_are_canonical(tmp_path):
     text = BASE["invoices.csv"].replace("100.00", "100.004").replace("80.50", "80.505")
-    ledger = load(write_files(tmp_path / "src", dict(BASE, **{"invoices.csv": text})))
+    src = write_files(tmp_path / "src", dict(BASE, **{"invoices.csv": text}))
+    with pytest.raises(ArlibError, match="2 rows with more than two decimals"):
+        load(src)  # never rounded silently (issue 17)
+    ledger = load(src, validation_policy={"sub_cent_amount": "warn"})
+    assert ledger.load_report.problems[["problem", "policy", "rows"]].values.tolist() == [
+        ["sub_cent_amount", "warn", 2]
+    ]
     assert ledger.invoices["amount"].tolist() == [
         100.0,
         250.0,
-        80.5,
-    ]  # 80.505 is 80.50499.. in binary
+        80.51,
+    ]  # half away from zero on the amount as written (80.505 is 80.50499.. in binary)
     assert ledger.invoices.dtypes.astype(str).to_dict() == {
         "invoice_id": "object",
         "business_unit": "object",

@@ -172,6 +172,7 @@ def test_reconciles_and_flags_the_gl_difference(sap_ledger):
         "DIFFERS",
     ]
     assert str(reconcile.summary(rec, "EUR")) == (
-        "Invoices read 4,311.68 EUR, of which 1,370.93 quarantined; open AR 2,940.75 EUR. Every amount is "
+        "Invoices read 4,311.68 EUR, of which 1,370.93 quarantined; open AR 2,940.75 EUR. 1 totals "
+        "line(s) with no business unit not read (2,884.50 as written). Every amount is "
         "accounted for to the cent. OPEN AR DIFFERS FROM THE GL CONTROL TOTAL 2,790.75 EUR by 150.00 EUR."
     )

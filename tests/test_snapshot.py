@@ -59,7 +59,10 @@ def assert_same_report(a: LoadReport, b: LoadReport) -> None:
         elif isinstance(x, dict):
             assert list(x) == list(y), f.name
             for k in x:
-                pd.testing.assert_frame_equal(x[k], y[k])
+                if isinstance(x[k], pd.DataFrame):
+                    pd.testing.assert_frame_equal(x[k], y[k])
+                else:
+                    assert x[k] == y[k], (f.name, k)
         else:
             assert x == y, f.name
     assert str(a) == str(b) and a._repr_html_() == b._repr_html_()

@@ -35,6 +35,8 @@ def test_default_policy_and_every_problem_documented():
         "bad_amount": "fail",
         "bad_value": "fail",
         "negative_amount": "fail",
+        "sub_cent_amount": "fail",
+        "implausible_amount": "fail",
         "duplicate_row": "quarantine",
         "duplicate_id": "fail",
         "due_before_invoice": "quarantine",

@@ -16,6 +16,7 @@ import pandas as pd
 
 from arlib.errors import DataError
 from arlib.io.mapping import (
+    decimal_evidence,
     map_codes,
     norm_name,
     parse_amounts,
@@ -23,6 +24,8 @@ from arlib.io.mapping import (
     parse_dates,
     parse_ids,
     resolve_columns,
+    round_cents,
+    sub_cent,
 )
 from arlib.io.options import FX_RATES, RATE, TARGETS, SourceOptions
 from arlib.io.sources import ROW, Raw
@@ -125,7 +128,6 @@ def _default(
 
 def _parse_column(p: Parsed, col: str, src: str, opts: SourceOptions) -> pd.Series:
     s = p.raw[src]
-    frame = p.frame
     where = f"source_options.values.{col}"
     if col in DATES:
         fmt = opts.date_format(col)
@@ -144,12 +146,7 @@ def _parse_column(p: Parsed, col: str, src: str, opts: SourceOptions) -> pd.Seri
         )
         return out
     if col in AMOUNTS:
-        out, bad = parse_amounts(s, opts.decimal)
-        fix = "correct them, or set source_options.amounts.decimal (now " + repr(opts.decimal) + ")"
-        _add(p, finding(p, "bad_amount", col, bad, s, "with an unreadable amount", fix))
-        if col == C.amount and frame in opts.flip_sign:
-            out = -out
-        return out.round(2) if col == C.amount else out
+        return _parse_amount_column(p, col, s, opts)
     if col == C.disputed:
         out, bad = parse_bool(s, opts.values.get(col))
         bad &= ~s.isna().to_numpy()
@@ -219,9 +216,122 @@ def _parse_column(p: Parsed, col: str, src: str, opts: SourceOptions) -> pd.Seri
         return out.where(~bad)
     if col in opts.values:
         return map_codes(s, opts.values[col])[0]
-    if col in IDS:
-        return parse_ids(s)
-    return parse_ids(s)  # name, segment: text
+    out = parse_ids(s)  # ids, name, segment: text
+    if col in IDS and out.dtype == object:  # a NUL byte would cut the id short downstream
+        nul = out.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
+        shown = out.str.replace("\x00", "\\x00", regex=False)
+        _add(
+            p,
+            finding(
+                p,
+                "bad_value",
+                col,
+                nul,
+                shown,
+                "with a NUL byte in the text",
+                "export the data again, or remove the NUL bytes in the source",
+            ),
+        )
+    return out
+
+
+def _check_decimal(p: Parsed, col: str, s: pd.Series, opts: SourceOptions) -> None:
+    """Refuse a text amount column whose decimal separator is not the one assumed, or cannot
+    be told (every separated value is like ``1.250``: 1.25 or 1,250?); never guess."""
+    if opts.decimal_given or col == RATE:
+        return
+    if "." in set(decimal_evidence(s.iloc[:2000])[0].dropna()):
+        return  # the usual case, decided by the first rows: a value proves the decimal point
+    evidence, ambiguous = decimal_evidence(s)
+    proven = set(evidence.dropna())
+    rows = p.data[ROW]
+    if proven == {","}:
+        first = evidence.notna().to_numpy()
+        raise DataError(
+            p.label,
+            col,
+            int(first.sum()),
+            "use ',' as the decimal separator, but '.' is assumed (e.g. "
+            + _examples(s, first, rows)
+            + ")",
+            "set source_options.amounts.decimal: ','",
+        )
+    if not proven and ambiguous.any():
+        raise DataError(
+            p.label,
+            col,
+            int(ambiguous.sum()),
+            "have one separator before three digits, so they read two ways (e.g. "
+            + _examples(s, ambiguous, rows)
+            + ": 1.250 is 1.25 with a decimal point, 1250 with a thousands separator) and no "
+            "other value tells which",
+            "set source_options.amounts.decimal to the file's decimal separator: ',' when "
+            "'.' groups thousands (German, French exports), '.' when it is the decimal point",
+        )
+
+
+def _examples(s: pd.Series, mask: np.ndarray, rows) -> str:
+    idx = np.flatnonzero(mask)[:3]
+    where = rows.to_numpy()[idx]
+    return "; ".join(f"row {r}: {s.iat[i]!r}" for r, i in zip(where, idx))
+
+
+def _parse_amount_column(p: Parsed, col: str, s: pd.Series, opts: SourceOptions) -> pd.Series:
+    """Amounts: unreadable, non-finite, implausible (above ``amounts.max_abs``) and, for
+    ``amount``, sub-cent values become findings; ``amount`` is rounded to the cent."""
+    _check_decimal(p, col, s, opts)
+    out, bad = parse_amounts(s, opts.decimal)
+    fix = "correct them, or set source_options.amounts.decimal (now " + repr(opts.decimal) + ")"
+    _add(p, finding(p, "bad_amount", col, bad, s, "with an unreadable amount", fix))
+    infinite = np.isinf(out.to_numpy())
+    _add(
+        p,
+        finding(
+            p,
+            "bad_amount",
+            col,
+            infinite,
+            s,
+            "with an amount that is not a finite number",
+            "correct them in the source",
+        ),
+    )
+    out = out.where(~infinite)
+    if col == RATE:
+        return out
+    huge = (out.abs() > opts.max_abs).to_numpy()
+    _add(
+        p,
+        finding(
+            p,
+            "implausible_amount",
+            col,
+            huge,
+            s,
+            f"with an amount beyond {opts.max_abs:,.0f} in absolute value",
+            "correct them, or raise source_options.amounts.max_abs if such amounts are real",
+        ),
+    )
+    out = out.where(~huge)  # not summed: beyond the limit cents are not exact
+    if col != C.amount:
+        return out
+    if p.frame in opts.flip_sign:
+        out = -out
+    odd = sub_cent(out)
+    _add(
+        p,
+        finding(
+            p,
+            "sub_cent_amount",
+            col,
+            odd,
+            s,
+            "with more than two decimals",
+            "correct them in the source, or set validation_policy.sub_cent_amount: warn to "
+            "round them to the cent",
+        ),
+    )
+    return round_cents(out, odd)
 
 
 def _date_fix(col: str, bad: pd.Series) -> str:

@@ -54,10 +54,14 @@ from arlib.io.sources import (
     clean_columns,
     delimiter,
     encoding_name,
+    merge_no_unit,
+    no_unit_facts,
     no_unit_note,
     read_file,
     read_unit_frame,
+    refuse_items_without_unit,
     skip_notes,
+    source_rows,
     unit_column,
 )
 
@@ -67,7 +71,7 @@ EXCEL_AUTO_BYTES = 4 * 2**20
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _LABEL = "\x00label\x00"  # stands for the reader's label in the stored notes
-FORMAT = 1  # bump when the layout or the parse changes: older copies are then rebuilt
+FORMAT = 2  # bump when the layout or the parse changes: older copies are then rebuilt
 META = "meta.json"
 _ENDS = 2**20
 
@@ -121,11 +125,12 @@ def _unit_rows(folder: Path, meta: dict, frame: str, label: str, bu: str) -> Raw
         for col in meta["tagged"]:
             data[col] = _untag(data[col])
     notes = [n.replace(_LABEL, label) for n in meta["notes"]]
-    if meta["no_unit"]["count"]:
-        no = meta["no_unit"]
+    no = meta["no_unit"]
+    refuse_items_without_unit(label, meta["unit_column"], no)
+    if no["count"]:
         notes.append(no_unit_note(label, meta["unit_column"], no["rows"], no["count"]))
     units = sorted(meta["units"]) if frame == "invoices" and part is None else None
-    return Raw(frame, label, data, notes, units)
+    return Raw(frame, label, data, notes, units, source_rows(meta["rows"], len(data), no))
 
 
 def key(path: Path, frame: str, opts: SourceOptions) -> str:
@@ -245,12 +250,14 @@ def _build(path: Path, frame: str, opts: SourceOptions, out: Path, progress) -> 
         "units": {},
         "blank": 0,
         "footer": [],
-        "no_unit": {"count": 0, "rows": []},
+        "no_unit": no_unit_facts(frame, pd.DataFrame({ROW: []}), np.zeros(0, bool), opts),
         "rows": 0,
         "tagged": [],
     }
     if path.suffix.lower() in EXCEL_SUFFIXES:
         return _build_excel(path, frame, opts, out, meta)
+    if _has_nul(path):  # the C parser would cut values at it: the plain read refuses the file
+        raise _Unreadable
     pending = None  # the last `footer` rows seen: the footer, unless more rows follow
     with path.open("rb") as fh:
         for n, chunk in enumerate(_chunks(path, frame, opts, fh)):
@@ -263,7 +270,7 @@ def _build(path: Path, frame: str, opts: SourceOptions, out: Path, progress) -> 
             if footer:
                 chunk = chunk if pending is None else pd.concat([pending, chunk])
                 chunk, pending = chunk.iloc[:-footer], chunk.iloc[-footer:]
-            _write(chunk, n, meta, out)
+            _write(chunk, n, meta, out, opts)
             if progress:
                 progress(min(fh.tell(), total), total)
     if meta["columns"] is None:
@@ -271,6 +278,14 @@ def _build(path: Path, frame: str, opts: SourceOptions, out: Path, progress) -> 
     footer_rows = [] if pending is None else pending[ROW].tolist()
     meta["notes"] = skip_notes(_LABEL, meta.pop("blank"), footer_rows)
     return meta
+
+
+def _has_nul(path: Path, block: int = 16 * 2**20) -> bool:
+    with path.open("rb") as fh:
+        while data := fh.read(block):
+            if b"\x00" in data:
+                return True
+    return False
 
 
 def _build_excel(path: Path, frame: str, opts: SourceOptions, out: Path, meta: dict) -> dict:
@@ -289,7 +304,7 @@ def _build_excel(path: Path, frame: str, opts: SourceOptions, out: Path, meta: d
         if not all(isinstance(v, str) for v in values):
             meta["tagged"].append(col)
     meta.pop("blank")
-    _write(data, 0, meta, out)
+    _write(data, 0, meta, out, opts)
     return meta
 
 
@@ -335,7 +350,7 @@ def _untag(col: pd.Series) -> pd.Series:
     )
 
 
-def _write(rows: pd.DataFrame, n: int, meta: dict, out: Path) -> None:
+def _write(rows: pd.DataFrame, n: int, meta: dict, out: Path, opts: SourceOptions) -> None:
     meta["rows"] += len(rows)
     col = meta["unit_column"]
     if col is None:
@@ -343,8 +358,8 @@ def _write(rows: pd.DataFrame, n: int, meta: dict, out: Path) -> None:
     ids = parse_ids(rows[col])
     none = ids.isna().to_numpy()
     if none.any():
-        meta["no_unit"]["count"] += int(none.sum())
-        meta["no_unit"]["rows"] = (meta["no_unit"]["rows"] + rows.loc[none, ROW].tolist())[:6]
+        facts = no_unit_facts(meta["frame"], rows, none, opts)
+        meta["no_unit"] = merge_no_unit(meta["no_unit"], facts)
     for unit, sub in rows.loc[~none].groupby(ids[~none].to_numpy(), sort=False):
         part = meta["units"].setdefault(str(unit), f"u{len(meta['units']):05d}")
         (out / part).mkdir(exist_ok=True)

@@ -21,6 +21,7 @@ from arlib.files import spreadsheet_safe
 from arlib.io import filecache, fx
 from arlib.io.canonical import Context, Parsed, derive_customers, derive_payments, to_canonical
 from arlib.io.database import read_database
+from arlib.io.mapping import to_cents
 from arlib.io.options import FX_RATES, MISSING_FX, SourceOptions, parse_policy, parse_source_options
 from arlib.io.sources import ROW, Raw, is_database, read_files
 from arlib.io.validate import (
@@ -63,6 +64,8 @@ class LoadReport:
     quarantined: dict[str, pd.DataFrame] = field(default_factory=dict)
     quarantine_files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: frame -> source rows and rows not read by reason (:attr:`arlib.io.sources.Raw.source_rows`)
+    source_rows: dict[str, dict] = field(default_factory=dict)
     #: the source is an open-item list (no payment history: ``frames.transactions: none``)
     open_items_only: bool = False
 
@@ -75,7 +78,7 @@ class LoadReport:
             return 0, 0.0
         if kinds is not None and C.kind in q:
             q = q[q[C.kind].isin(kinds)]
-        return len(q), round(float(q[C.amount].sum()), 2) if C.amount in q else 0.0
+        return len(q), (int(to_cents(q[C.amount]).sum()) / 100 if C.amount in q else 0.0)
 
     def __str__(self) -> str:
         q = int(self.frames["rows_quarantined"].sum())
@@ -354,6 +357,7 @@ def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
     if opts.frames["customers"] != "derive":
         frames["customers"] = _final(checked["customers"]) if "customers" in checked else None
     report = _report(checked, findings, policy, label, bu, reporting, notes, cfg.get("output_dir"))
+    report.source_rows = {f: r.source_rows for f, r in raws.items() if r.source_rows}
     report.open_items_only = mode == "none"
     return frames, report
 
@@ -385,8 +389,8 @@ def _report(checked, findings, policy, label, bu, reporting, notes, output_dir) 
                 "rows_read": len(d),
                 "rows_kept": int(c.kept.sum()),
                 "rows_quarantined": int(c.quarantined.sum()),
-                "amount_read": round(float(amt.sum()), 2) if C.amount in d else np.nan,
-                "amount_quarantined": round(float(amt[c.quarantined].sum()), 2)
+                "amount_read": int(to_cents(amt).sum()) / 100 if C.amount in d else np.nan,
+                "amount_quarantined": int(to_cents(amt[c.quarantined]).sum()) / 100
                 if C.amount in d
                 else np.nan,
             }

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -265,6 +266,76 @@ def parse_amounts(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, np.ndarr
         out[text_mask] = val.to_numpy()
     bad = ~empty & np.isnan(out)
     return pd.Series(out, index=s.index), bad
+
+
+_CORE = re.compile(r"(\d[\d.,' ]*\d|\d)")
+
+
+def decimal_evidence(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Per text cell, the decimal separator its own digits prove (``"."``, ``","`` or None)
+    and a mask of cells that could be read either way (``1.250``, ``1,250``: one separator
+    followed by exactly three digits). Native numbers prove nothing and are never ambiguous.
+
+    >>> ev, amb = decimal_evidence(pd.Series(["1.250", "1.250,50", "12,5", "1,000,000", "7", 3.5]))
+    >>> ev.tolist(), amb.tolist()
+    ([None, ',', ',', '.', None, None], [True, False, False, False, False, False])
+    """
+    text = pd.Series(
+        [v if isinstance(v, str) else "" for v in s.to_numpy(dtype=object)], index=s.index
+    )
+    core = text.str.extract(_CORE, expand=False).fillna("").str.replace(r"[' ]", "", regex=True)
+    dots, commas = core.str.count(r"\."), core.str.count(",")
+    last = core.str.extract(r"([.,])(\d*)$")
+    tail = last[1].fillna("").str.len()
+    ev = pd.Series(None, index=s.index, dtype=object)
+    both = (dots > 0) & (commas > 0)
+    ev[both] = last[0][both]
+    for sep, n, other in ((".", dots, ","), (",", commas, ".")):
+        alone = (n > 0) & ~both
+        ev[alone & (n > 1)] = other  # repeated: it groups thousands
+        ev[alone & (n == 1) & (tail != 3)] = sep  # one, not followed by three digits: decimal
+    ambiguous = (~both & ((dots + commas) == 1) & (tail == 3)).to_numpy()
+    return ev.astype(object).where(ev.notna(), None), ambiguous
+
+
+def to_cents(values) -> np.ndarray:
+    """Amounts -> integer cents (exact for |amount| up to ~9e13; larger ones are refused
+    earlier by ``source_options.amounts.max_abs``); NaN counts as 0.
+
+    >>> int(to_cents(pd.Series([0.1] * 10 + [float("nan")])).sum())
+    100
+    """
+    v = np.nan_to_num(np.asarray(values, dtype=float), nan=0.0)
+    return np.round(v * 100).astype(np.int64)
+
+
+def round_cents(values: pd.Series, odd: np.ndarray) -> pd.Series:
+    """Amounts to the cent: float noise away everywhere, and the ``odd`` ones (more than two
+    decimals) half away from zero on their shortest decimal form, as a controller rounds by hand
+    (``100.125`` -> 100.13, ``80.505`` -> 80.51; binary rounding would give 100.12 and 80.50).
+
+    >>> round_cents(pd.Series([100.125, 80.505, -0.125, 0.29]), np.array([True, True, True, False])).tolist()
+    [100.13, 80.51, -0.13, 0.29]
+    """
+    out = values.round(2)
+    if odd.any():
+        half_up = [
+            float(Decimal(repr(float(v))).quantize(Decimal("0.01"), ROUND_HALF_UP))
+            for v in values.to_numpy()[odd]
+        ]
+        out[odd] = half_up
+    return out
+
+
+def sub_cent(values) -> np.ndarray:
+    """True where an amount has more than two decimals (beyond float noise).
+
+    >>> sub_cent(pd.Series([1.255, 0.29, 80.5, float("nan")])).tolist()
+    [True, False, False, False]
+    """
+    c = np.asarray(values, dtype=float) * 100
+    with np.errstate(invalid="ignore"):
+        return np.abs(c - np.round(c)) > 4 * np.spacing(np.abs(c)) + 1e-9
 
 
 # -- flags and codes -------------------------------------------------------------------------

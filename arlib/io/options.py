@@ -44,6 +44,10 @@ FRAME_MODES = {
     "transactions": ("read", "none", "settled_date"),
     "customers": ("auto", "read", "none", "derive"),
 }
+AMOUNT_KEYS = ("decimal", "flip_sign", "max_abs")
+#: the largest plausible amount: beyond it an amount is a data problem, and float cents stop
+#: being exact (2**53 cents ~ 9e13); override with source_options.amounts.max_abs
+MAX_ABS = 1e12
 FX_QUOTES = ("reporting_per_foreign", "foreign_per_reporting")
 #: ``source_options.cache``: parse a big CSV once into a per-unit Parquet copy (arlib.io.filecache)
 CACHE_MODES = ("auto", "always", "never")
@@ -58,6 +62,16 @@ PROBLEMS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "bad_amount": (FAIL, _ROW_ONLY, "an amount cannot be read as a number"),
     "bad_value": (FAIL, _ROW_ONLY, "a flag, kind, status or currency is not a known value"),
     "negative_amount": (FAIL, _ROW_ONLY, "an invoice amount < 0, or a transaction amount <= 0"),
+    "sub_cent_amount": (
+        FAIL,
+        _ANY,
+        "an amount has more than two decimals (warn: rounded to the cent and listed)",
+    ),
+    "implausible_amount": (
+        FAIL,
+        _ROW_ONLY,
+        "an amount is larger than source_options.amounts.max_abs (default 1e12)",
+    ),
     "duplicate_row": (QUARANTINE, _ROW_ONLY, "a row is an exact copy of an earlier row"),
     "duplicate_id": (
         FAIL,
@@ -88,6 +102,8 @@ class SourceOptions:
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     dates: dict[str, str] = field(default_factory=dict)  # column -> format; "*" -> default
     decimal: str = "."
+    decimal_given: bool = False  # False: "." is assumed, and a column that could be "," is refused
+    max_abs: float = MAX_ABS
     flip_sign: tuple[str, ...] = ()
     constants: dict[str, Any] = field(default_factory=dict)
     frames: dict[str, str] = field(
@@ -319,11 +335,20 @@ def parse_source_options(raw: dict | None, preset: str | None = None) -> SourceO
             raise _error(f"source_options.{key}", _nearest(key, _TOP, "a source option"))
     amounts = _mapping(raw.get("amounts"), "source_options.amounts")
     for key in amounts:
-        if key not in ("decimal", "flip_sign"):
+        if key not in AMOUNT_KEYS:
             raise _error(
-                f"source_options.amounts.{key}",
-                _nearest(key, ("decimal", "flip_sign"), "an amounts option"),
+                f"source_options.amounts.{key}", _nearest(key, AMOUNT_KEYS, "an amounts option")
             )
+    max_abs = amounts.get("max_abs", MAX_ABS)
+    if (
+        not isinstance(max_abs, int | float)
+        or isinstance(max_abs, bool)
+        or not 0 < max_abs <= MAX_ABS * 10
+    ):
+        raise _error(
+            "source_options.amounts.max_abs",
+            f"must be a number > 0 and at most {MAX_ABS * 10:g} (cents stay exact), got {max_abs!r}",
+        )
     decimal = amounts.get("decimal", ".")
     if decimal not in (".", ","):
         raise _error("source_options.amounts.decimal", f"must be '.' or ',', got {decimal!r}")
@@ -400,6 +425,8 @@ def parse_source_options(raw: dict | None, preset: str | None = None) -> SourceO
         values=_values(raw.get("values")),
         dates=_dates(raw.get("dates")),
         decimal=decimal,
+        decimal_given="decimal" in amounts,
+        max_abs=float(max_abs),
         flip_sign=tuple(flip),
         constants=dict(constants),
         frames=frames,

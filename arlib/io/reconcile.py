@@ -43,15 +43,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from arlib.io.mapping import to_cents
 from arlib.schemas import CREDIT_NOTE, PAYMENT, RECOVERY, SETTLING_KINDS, WRITE_OFF, C
 
 OK, DIFFERS = "ok", "DIFFERS"
 DIFFERENCE = "Difference"
+SOURCE_DIFFERENCE = "Source rows not accounted for"
+NO_UNIT = "of which totals lines with no business unit (not read; amount as written)"
 GL_DIFFERENCE = "Open AR minus GL control total"
 
 
 def _cents(values) -> np.ndarray:
-    return np.round(np.asarray(values, dtype=float) * 100).astype(np.int64)
+    return to_cents(values)
 
 
 def _allocate(ledger, day: pd.Timestamp) -> pd.DataFrame:
@@ -80,7 +83,7 @@ def _allocate(ledger, day: pd.Timestamp) -> pd.DataFrame:
 class _Line:
     section: str
     line: str
-    cents: int
+    cents: int | None
     rows: int | None = None
     check: str = ""
 
@@ -127,6 +130,7 @@ def reconciliation(ledger, as_of, gl_control_total: float | None = None) -> pd.D
         _Line("invoices", DIFFERENCE, diff, None, OK if diff == 0 else DIFFERS),
     ]
     lines += _cash_lines(txn, alloc, to_date, day, report)
+    lines += _source_lines(report)
     if gl_control_total is not None:
         gl = int(_cents(gl_control_total))
         lines += [
@@ -144,7 +148,7 @@ def reconciliation(ledger, as_of, gl_control_total: float | None = None) -> pd.D
             {
                 "section": ln.section,
                 "line": ln.line,
-                "amount": ln.cents / 100,
+                "amount": np.nan if ln.cents is None else ln.cents / 100,
                 "rows": ln.rows,
                 "check": ln.check,
             }
@@ -190,9 +194,42 @@ def _cash_lines(
     ]
 
 
+def _source_lines(report) -> list[_Line]:
+    """Every source row of each frame: read for this unit, of other units, or a totals line
+    with no unit (from the file reader's counts; a database or Parquet filter reads only the
+    unit's rows, so there are no such lines)."""
+    out: list[_Line] = []
+    counts = getattr(report, "source_rows", None) or {}
+    for frame in ("invoices", "transactions"):
+        c = counts.get(frame)
+        if not c or frame not in set(report.frames["frame"]):
+            continue
+        read = int(report.frames.set_index("frame").at[frame, "rows_read"])
+        missing = c["rows"] - c["other_units"] - c["no_unit"] - read
+        title = {
+            "invoices": "Invoice rows in the source",
+            "transactions": "Transaction rows in the source",
+        }[frame]
+        out += [
+            _Line("source", title, None, c["rows"]),
+            _Line(
+                "source",
+                "of which other business units (not in this report)",
+                None,
+                c["other_units"],
+            ),
+            _Line("source", NO_UNIT, int(_cents(c["no_unit_amount"])), c["no_unit"]),
+            _Line("source", "of which read for this unit", None, read),
+            _Line("source", SOURCE_DIFFERENCE, None, missing, OK if missing == 0 else DIFFERS),
+        ]
+    return out
+
+
 def reconciled(rec: pd.DataFrame) -> bool:
-    """True when the identity holds to the cent (the GL comparison is separate)."""
-    return bool((rec.loc[rec["line"] == DIFFERENCE, "check"] == OK).all())
+    """True when the identity holds to the cent and every source row is accounted for (the
+    GL comparison is separate)."""
+    lines = rec.loc[rec["line"].isin([DIFFERENCE, SOURCE_DIFFERENCE]), "check"]
+    return bool((lines == OK).all())
 
 
 def kpis(rec: pd.DataFrame) -> dict:
@@ -207,6 +244,13 @@ def kpis(rec: pd.DataFrame) -> dict:
         ),
         "open_ar": by.at["Open AR (ledger)", "amount"],
         "difference": by.at[DIFFERENCE, "amount"],
+        "source_rows_unaccounted": int(
+            rec.loc[rec["line"] == SOURCE_DIFFERENCE, "rows"].fillna(0).astype(int).abs().sum()
+        ),
+        "rows_other_units": int(
+            rec.loc[rec["line"].str.contains("other business units"), "rows"].sum()
+        ),
+        "rows_no_unit": int(rec.loc[rec["line"] == NO_UNIT, "rows"].sum()),
         "reconciled": reconciled(rec),
     }
     if GL_DIFFERENCE in by.index:
@@ -242,6 +286,13 @@ def summary(rec: pd.DataFrame, currency: str = "", lang: str | None = None) -> S
         parts = [
             t("Invoices read {read}; open AR {open_ar}.", lang).format(read=read, open_ar=open_ar)
         ]
+    no_unit = rec.loc[rec["line"] == NO_UNIT]
+    if len(no_unit) and no_unit["rows"].sum():
+        parts.append(
+            t(
+                "{rows} totals line(s) with no business unit not read ({amount} as written).", lang
+            ).format(rows=int(no_unit["rows"].sum()), amount=f"{no_unit['amount'].sum():,.2f}")
+        )
     alarm = False
     if reconciled(rec):
         parts.append(t("Every amount is accounted for to the cent.", lang))

@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from arlib.config import project_root
-from arlib.errors import ConfigError, SourceError
+from arlib.errors import ConfigError, DataError, SourceError
+from arlib.io.excel import read_sheet
 from arlib.io.layout import csv_header_row, excel_header_row, split_layout_rows
-from arlib.io.mapping import is_empty, parse_ids, resolve_columns
+from arlib.io.mapping import is_empty, parse_amounts, parse_ids, resolve_columns, to_cents
 from arlib.io.options import FX_RATES, SourceOptions
 from arlib.schemas import C
 
@@ -39,6 +40,9 @@ class Raw:
     data: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     units_found: list[str] | None = None  # business units in the source (for an empty unit)
+    #: rows in the source and those not read, by reason (rows, other_units, no_unit,
+    #: no_unit_amount as written); None when the source filtered the unit itself (SQL, Parquet)
+    source_rows: dict | None = None
 
 
 def is_database(source: str, opts: SourceOptions) -> bool:
@@ -99,6 +103,13 @@ def delimiter(text: str, header_row: int, configured: str) -> str:
 
 def _read_csv(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.DataFrame:
     text = _decode(path.read_bytes(), opts.file_option(frame, "encoding", "auto"), label)
+    if "\x00" in text:  # the C parser ends a field at NUL: ids would be cut short silently
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise SourceError(
+            f"{label}: holds {text.count(chr(0)):,} NUL byte(s) (first on line {line}), which "
+            "would cut values short. Fix: if the file is UTF-16 set source_options.encoding: "
+            "utf-16; else export it again, or remove the NUL bytes"
+        )
     header_row, delim = csv_header_row(text, frame, opts, label)
     sep = delimiter(text, header_row, delim)
     try:
@@ -122,34 +133,22 @@ def _read_csv(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.Dat
 
 
 def _read_excel(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.DataFrame:
-    try:
-        book = pd.ExcelFile(path, engine="openpyxl")
-    except Exception as e:  # zipfile.BadZipFile, openpyxl's InvalidFileException, ...
-        raise SourceError(
-            f"{label}: cannot be opened as an Excel workbook ({type(e).__name__}). "
-            "Fix: save it as .xlsx, or export it as CSV"
-        ) from None
-    sheet = opts.file_option(frame, "sheet", 0)
-    names = book.sheet_names
-    if (isinstance(sheet, str) and sheet not in names) or (
-        isinstance(sheet, int) and not 0 <= sheet < len(names)
-    ):
-        raise SourceError(
-            f"{label}: has no sheet {sheet!r} (sheets: {', '.join(names)}). "
-            "Fix: set source_options.sheet to a sheet name or a 0-based position"
+    explicit = opts.columns.get(frame, {})
+
+    def per_row(header: str) -> bool:  # an amount: merged over rows it cannot be copied
+        return resolve_columns(frame, [header], explicit)[0].get(header) in (
+            C.amount,
+            C.credit_limit,
         )
-    grid = book.parse(sheet, header=None, dtype=object)
-    header_row = excel_header_row(grid, frame, opts, label)
-    if len(grid) < header_row:
-        return pd.DataFrame({ROW: []})
-    header = [
-        ("" if pd.isna(v) else str(v)) or f"Unnamed: {i}"
-        for i, v in enumerate(grid.iloc[header_row - 1])
-    ]
-    body = grid.iloc[header_row:].copy()
-    body.columns = header
-    body[ROW] = body.index + 1
-    return body.reset_index(drop=True)
+
+    def header_of(grid: pd.DataFrame) -> int:
+        return excel_header_row(grid, frame, opts, label)
+
+    sheet = opts.file_option(frame, "sheet", 0)
+    body, notes, header_row = read_sheet(path, sheet, header_of, label, per_row)
+    body = with_rows(body, header_row + 1) if len(body.columns) else pd.DataFrame({ROW: []})
+    body.attrs["notes"] = notes
+    return body
 
 
 def _read_parquet(path: Path, label: str, filters=None) -> pd.DataFrame:
@@ -208,6 +207,7 @@ def read_file(
             f"{label}: cannot be read ({e.strerror or type(e).__name__}). Fix: check the file "
             "and its permissions"
         ) from None
+    made = list(df.attrs.pop("notes", []))  # e.g. merged Excel ranges filled
     df = clean_columns(df)
     blank = blank_rows(df)
     if blank.any():
@@ -216,9 +216,8 @@ def read_file(
     skipped = df[ROW].iloc[-footer:].tolist() if footer else []
     if footer:
         df = df.iloc[:-footer]
-    return Raw(
-        frame, label, df.reset_index(drop=True), skip_notes(label, int(blank.sum()), skipped)
-    )
+    notes = made + skip_notes(label, int(blank.sum()), skipped)
+    return Raw(frame, label, df.reset_index(drop=True), notes)
 
 
 def clean_columns(df: pd.DataFrame) -> pd.DataFrame:
@@ -304,7 +303,10 @@ def no_unit_note(label: str, col: str, rows: list[int], count: int) -> str:
 
 
 def filter_unit(raw: Raw, opts: SourceOptions, bu: str) -> Raw:
-    """Keep the unit's rows (by the column mapped to ``business_unit``)."""
+    """Keep the unit's rows (by the column mapped to ``business_unit``); count the others by
+    reason in ``Raw.source_rows``. Rows with no unit that carry a customer or a date are items
+    that belong to no unit: refused (:func:`refuse_items_without_unit`), never dropped; rows
+    with neither (totals lines) are not read, and counted with their amount as written."""
     col = unit_column(raw.frame, list(raw.data.columns), opts)
     if col is None:
         return raw
@@ -312,10 +314,83 @@ def filter_unit(raw: Raw, opts: SourceOptions, bu: str) -> Raw:
     keep = (ids == bu).to_numpy()
     units = sorted(set(ids.dropna())) if raw.frame == "invoices" and not keep.any() else None
     notes = list(raw.notes)
-    if ids.isna().any():  # such rows belong to no unit: say so rather than drop them silently
-        rows = raw.data.loc[ids.isna().to_numpy(), ROW].tolist()
-        notes.append(no_unit_note(raw.label, col, rows, len(rows)))
-    return Raw(raw.frame, raw.label, raw.data.loc[keep].reset_index(drop=True), notes, units)
+    none = ids.isna().to_numpy()
+    facts = no_unit_facts(raw.frame, raw.data, none, opts)
+    refuse_items_without_unit(raw.label, col, facts)
+    if none.any():  # such rows belong to no unit: say so rather than drop them silently
+        notes.append(no_unit_note(raw.label, col, facts["rows"], facts["count"]))
+    data = raw.data.loc[keep].reset_index(drop=True)
+    counts = source_rows(len(ids), len(data), facts)
+    return Raw(raw.frame, raw.label, data, notes, units, counts)
+
+
+def no_unit_facts(frame: str, data: pd.DataFrame, none: np.ndarray, opts: SourceOptions) -> dict:
+    """The rows with no business unit (``none``): ``count`` and first ``rows``; ``items``, those
+    with a customer or a date (``item_rows``, the columns in ``marks``); ``cents``, their amount
+    as written. Summable over chunks (:func:`merge_no_unit`)."""
+    rename, _, _ = resolve_columns(
+        frame, [c for c in data.columns if c != ROW], opts.columns.get(frame, {})
+    )
+    source = {t: s for s, t in rename.items()}
+    marks = [source[c] for c in (C.customer_id, C.invoice_date, C.date) if c in source]
+    item = np.zeros(len(data), dtype=bool)
+    if frame in UNIT_FRAMES and marks and none.any():
+        item = none & ~np.all([is_empty(data[m]) for m in marks], axis=0)
+    cents = 0
+    if C.amount in source and none.any():
+        cents = int(
+            to_cents(parse_amounts(data.loc[none, source[C.amount]], opts.decimal)[0]).sum()
+        )
+    rows = data[ROW].to_numpy()
+    return {
+        "count": int(none.sum()),
+        "rows": rows[none][:6].tolist(),
+        "items": int(item.sum()),
+        "item_rows": rows[item][:6].tolist(),
+        "marks": marks,
+        "cents": cents,
+    }
+
+
+def merge_no_unit(a: dict, b: dict) -> dict:
+    """Two chunks' :func:`no_unit_facts` as one."""
+    return {
+        "count": a["count"] + b["count"],
+        "rows": (a["rows"] + b["rows"])[:6],
+        "items": a["items"] + b["items"],
+        "item_rows": (a["item_rows"] + b["item_rows"])[:6],
+        "marks": a["marks"] or b["marks"],
+        "cents": a["cents"] + b["cents"],
+    }
+
+
+def refuse_items_without_unit(label: str, col: str, facts: dict) -> None:
+    """Rows with no unit but a customer or a date are invoices or payments, not totals lines:
+    a :class:`DataError` naming them (a fill-down CSV, or cells left empty under a block)."""
+    n = facts["items"]
+    if not n:
+        return
+    shown = ", ".join(map(str, facts["item_rows"][:5])) + (" ..." if n > 5 else "")
+    raise DataError(
+        label,
+        col,
+        n,
+        f"have a {' or '.join(facts['marks'])} but no {col}, so they belong to no business unit "
+        f"(rows {shown})",
+        f"fill {col} on every row (a CSV needs it on each row; merged cells in .xlsx are read "
+        "as Excel shows them), or set source_options.one_unit: true if the source holds this "
+        "unit only",
+    )
+
+
+def source_rows(total: int, read: int, facts: dict) -> dict:
+    """:attr:`Raw.source_rows` from the rows in the source, the unit's and the no-unit facts."""
+    return {
+        "rows": total,
+        "other_units": total - read - facts["count"],
+        "no_unit": facts["count"],
+        "no_unit_amount": facts["cents"] / 100,
+    }
 
 
 def read_unit_frame(path: Path, frame: str, opts: SourceOptions, label: str, bu: str) -> Raw:

@@ -313,6 +313,10 @@ def _finish(
     except SectionConflict as e:
         res.status, flat = "failed", {}
         res.errors.append(str(e))
+    unbalanced = _unbalanced(flat)
+    if unbalanced:  # a figure that is wrong while the report says ok is the worst defect
+        res.status = "failed"
+        res.errors.append(unbalanced)
     kpis = dict(flat, business_unit=job.business_unit, as_of=job.as_of, run_id=job.run_id or None)
     kpis["sections"] = {
         name: sorted(k for k in values if k != "parameters") for name, values in sections.items()
@@ -335,6 +339,18 @@ def _finish(
             )
     res.reports = []
     scrub_failed(out_dir, res.errors, job.run_id)
+
+
+def _unbalanced(flat: dict) -> str:
+    """The reason a unit cannot be signed: its reconciliation does not balance ("" when it does)."""
+    rec = flat.get("reconciliation")
+    if not isinstance(rec, dict) or rec.get("reconciled") is not False:
+        return ""
+    return (
+        f"the reconciliation does not balance (difference {rec.get('difference', 0):,.2f}; "
+        f"source rows not accounted for: {rec.get('source_rows_unaccounted', 0)}): amounts are "
+        "missing or double counted. Fix: see the Data and reconciliation section of the report"
+    )
 
 
 def scrub_failed(unit_dir: Path, errors: list[str], run_id: str = "") -> None:

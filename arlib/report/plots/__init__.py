@@ -86,6 +86,17 @@ def new_axes(ax=None, figsize=None):
     return ax
 
 
+def plain_text(values) -> list[str]:
+    """Data shown as chart text (customer names, segments) with ``$`` escaped: matplotlib reads
+    text between two ``$`` as mathtext, so a name such as ``"$ave $^Co"`` would crash the chart
+    or show as formula. Every data-derived label goes through here.
+
+    >>> plain_text(["A$ Pty $2", 7])
+    ['A\\\\$ Pty \\\\$2', '7']
+    """
+    return [str(v).replace("$", r"\$") for v in values]
+
+
 def thousands(ax, axis: str = "y"):
     fmt = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}")
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from arlib.i18n import t
-from arlib.report.plots import PALETTE, new_axes, thousands
+from arlib.report.plots import PALETTE, new_axes, plain_text, thousands
 
 UID, DS, MODEL, YHAT, Y = "unique_id", "ds", "model", "yhat", "y"
 
@@ -47,7 +47,13 @@ def runoff_bars(runoff: pd.DataFrame, currency: str = "", ax=None):
     labels = [d.strftime("%Y-%m-%d") for d in wide.index]
     bottom = None
     for i, col in enumerate(wide.columns):
-        ax.bar(labels, wide[col], bottom=bottom, color=PALETTE[i % len(PALETTE)], label=str(col))
+        ax.bar(
+            labels,
+            wide[col],
+            bottom=bottom,
+            color=PALETTE[i % len(PALETTE)],
+            label=plain_text([col])[0],
+        )
         bottom = wide[col] if bottom is None else bottom + wide[col]
     wo = runoff.groupby(DS)["write_off"].sum().reindex(wide.index)
     ax.plot(labels, wo.to_numpy(), color=PALETTE[3], marker="o", lw=1.5, label="expected write-off")

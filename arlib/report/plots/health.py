@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from arlib.i18n import t
-from arlib.report.plots import AGING_COLOURS, PALETTE, new_axes, thousands
+from arlib.report.plots import AGING_COLOURS, PALETTE, new_axes, plain_text, thousands
 from arlib.report.plots.ledger import currency_label
 from arlib.schemas import C
 
@@ -87,10 +87,10 @@ def top_customers(customers: pd.DataFrame, n: int = 10, currency: str = "", ax=N
     top = customers.loc[customers["open_ar"] > 0].nlargest(n, "open_ar").iloc[::-1]
     if top.empty:
         return _no_data(ax, t("Top {n} debtors").format(n=n))
-    label = top[C.name] if C.name in top else top[C.customer_id]
-    ax.barh(label.astype(str), top["current_ar"], color=AGING_COLOURS[0], label=t("current"))
+    label = plain_text(top[C.name] if C.name in top else top[C.customer_id])
+    ax.barh(label, top["current_ar"], color=AGING_COLOURS[0], label=t("current"))
     ax.barh(
-        label.astype(str),
+        label,
         top["past_due_ar"],
         left=top["current_ar"],
         color=AGING_COLOURS[4],
