@@ -250,3 +250,49 @@ def calibrate(
         "grades": table,
         "drivers": drivers,
     }
+
+
+def evidence(
+    ledger: Ledger,
+    as_of,
+    *,
+    months: int = 12,
+    horizon_months: int = 12,
+    default_days: int = 90,
+    lookback_months: int = 12,
+    weights: Mapping[str, float] | None = None,
+    shares: Mapping[str, float] = GRADE_SHARES,
+    cuts: Mapping[str, float] | None = None,
+) -> dict:
+    """:func:`backtest` then :func:`calibrate` (falling back to the documented
+    :data:`arlib.health.credit.GRADE_CUTS`); the result also holds the backtest rows as
+    ``backtest`` and the settings as ``default_days`` and ``horizon_months``."""
+    from arlib.health.credit import GRADE_CUTS
+
+    check_shares(shares)
+    pts = backtest(ledger, as_of, months, horizon_months, default_days, lookback_months, weights)
+    out = calibrate(pts, shares, cuts, fallback=GRADE_CUTS)
+    out.update(backtest=pts, default_days=int(default_days), horizon_months=int(horizon_months))
+    return out
+
+
+def summary(ev: Mapping) -> dict:
+    """Flat figures of the backtest for ``kpis.json``: ``scorecard_auc``, ``scorecard_gini``,
+    ``scorecard_points``, ``scorecard_defaults``, ``scorecard_cuts_basis``, ``grade_cut_<g>``
+    and ``default_rate_<g>`` per grade."""
+
+    def num(x):
+        return None if x is None or (isinstance(x, float) and np.isnan(x)) else round(float(x), 4)
+
+    out = {
+        "scorecard_auc": num(ev["auc"]),
+        "scorecard_gini": num(ev["gini"]),
+        "scorecard_points": int(ev["points"]),
+        "scorecard_defaults": int(ev["defaults"]),
+        "scorecard_cuts_basis": ev["basis"],
+        "scorecard_grades_rise": bool(ev["monotonic"]),
+    }
+    for row in ev["grades"].itertuples(index=False):
+        out[f"grade_cut_{row.grade}"] = float(row.score_to)
+        out[f"default_rate_{row.grade}"] = num(row.default_rate)
+    return out

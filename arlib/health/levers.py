@@ -243,6 +243,7 @@ def factoring_whatif(
         recourse=bool(recourse),
         dso_change=0.0 if recourse or daily_billings <= 0 else -face / daily_billings,
         risk_transferred=0.0 if recourse else round(el, 2),
+        cost_of_capital=cost_of_capital,
     )
     return out
 
@@ -268,3 +269,78 @@ def levers_table(discount: Mapping, factoring: Mapping) -> pd.DataFrame:
         },
     ]
     return pd.DataFrame(rows)
+
+
+def factoring_for(
+    ledger: Ledger,
+    as_of,
+    card: pd.DataFrame,
+    *,
+    grades: Sequence[str] = (),
+    segments: Sequence[str] = (),
+    min_days_past_due: int | None = None,
+    customers: Sequence[str] = (),
+    advance_rate: float = 0.8,
+    fee: float = 0.01,
+    discount_rate: float = 0.06,
+    recourse: bool = True,
+    cost_of_capital: float = 0.08,
+    loss_rates: Mapping[str, float] | None = None,
+    window_months: int = 3,
+) -> dict:
+    """:func:`factoring_whatif` of the open items at ``as_of`` chosen by
+    :func:`select_receivables`; daily billings over the ``window_months`` to ``as_of``, loss
+    rates by grade default to :data:`arlib.health.credit.LOSS_RATES`. The result also names the
+    selection (``selection``)."""
+    from arlib.health.credit import LOSS_RATES
+
+    chosen = select_receivables(
+        ledger.open_items(as_of), card, grades, segments, min_days_past_due, customers
+    )
+    w = core.window(as_of, window_months)
+    inv = ledger.invoices
+    billed = inv.loc[(inv[C.invoice_date] > w.start) & (inv[C.invoice_date] <= w.end), C.amount]
+    out = factoring_whatif(
+        chosen,
+        as_of,
+        float(billed.sum()) / w.days,
+        loss_rates or LOSS_RATES,
+        advance_rate,
+        fee,
+        discount_rate,
+        recourse,
+        cost_of_capital,
+    )
+    parts = [
+        f"grades {', '.join(grades)}" if grades else "",
+        f"segments {', '.join(segments)}" if segments else "",
+        f"{min_days_past_due}+ days past due" if min_days_past_due is not None else "",
+        f"customers {', '.join(map(str, customers))}" if customers else "",
+    ]
+    out["selection"] = "; ".join(p for p in parts if p) or "every open item"
+    return out
+
+
+def factoring_table(result: Mapping) -> pd.DataFrame:
+    """The factoring what-if as one row for display (money, days and rates)."""
+    keys = [
+        "items",
+        "face_value",
+        "cash_released",
+        "days_to_collect",
+        "fee_cost",
+        "interest_cost",
+        "financing_saved",
+        "net_cost",
+        "effective_rate",
+        "dso_change",
+        "risk_transferred",
+    ]
+    return pd.DataFrame([{k: result.get(k) for k in keys}])
+
+
+def summary(factoring: Mapping) -> dict:
+    """Flat figures of the factoring what-if for ``kpis.json`` (keys prefixed ``factoring_``)."""
+    keys = ("face_value", "cash_released", "total_cost", "net_cost", "effective_rate")
+    keys += ("dso_change", "risk_transferred")
+    return {f"factoring_{k}": factoring[k] for k in keys if k in factoring}

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from arlib.errors import ConfigError
+from arlib.i18n import t
 from arlib.ledger import Ledger, month_ends
 from arlib.provision.allowance import (
     ALLOWANCE,
@@ -52,6 +53,7 @@ METHOD_NAMES = {
     "roll_rate_product": "IFRS 9 simplified approach: lifetime ECL, provision matrix (product of roll rates)",
     "vintage": "CECL (ASC 326-20) vintage method; as IFRS 9 simplified approach: lifetime ECL, provision matrix",
 }
+SPECIFIC_NAME = "IFRS 9 5.5.3 credit-impaired (stage 3) / ASC 326-20 individually assessed"
 RATE_SHIFTS = (-0.2, -0.1, 0.0, 0.1, 0.2)
 OVERLAY_SHIFTS = (-0.1, 0.0, 0.1)
 
@@ -147,9 +149,9 @@ def overlay_steps(allowance_table: pd.DataFrame, adjustment) -> pd.DataFrame:
     hist = provision_matrix(exposure, base, 0.0).iloc[-1][ALLOWANCE]
     booked = round(sum(to_cents(v) for v in coll[ALLOWANCE]) / 100, 2)
     rows += [
-        {"step": "historical loss rates", ALLOWANCE: hist},
-        {"step": "forward-looking overlay", ALLOWANCE: round(booked - hist, 2)},
-        {"step": "collective allowance booked", ALLOWANCE: booked},
+        {"step": t("historical loss rates"), ALLOWANCE: hist},
+        {"step": t("forward-looking overlay"), ALLOWANCE: round(booked - hist, 2)},
+        {"step": t("collective allowance booked"), ALLOWANCE: booked},
     ]
     return pd.DataFrame(rows, columns=["step", "weight", "adjustment", ALLOWANCE, "weighted"])
 
@@ -238,3 +240,22 @@ def loss_backtest(
             }
         )
     return pd.DataFrame(rows)
+
+
+def method_table(settings: ProvisionSettings | None = None) -> pd.DataFrame:
+    """The measurement named as the standards name it: ``measure, standard, method``."""
+    s = settings_with(settings)
+    return pd.DataFrame(
+        [
+            {
+                "measure": t("collective allowance"),
+                "standard": t(METHOD_NAMES[s.provision_method]),
+                "method": s.provision_method,
+            },
+            {
+                "measure": t("specific allowance"),
+                "standard": t(SPECIFIC_NAME),
+                "method": t("exposure x specific rate"),
+            },
+        ]
+    )
