@@ -93,7 +93,12 @@ def test_bad_factoring_terms_name_the_parameter(kw, key):
 def test_levers_side_by_side():
     disc = {"cash_released": 12_000.0, "net_cost": 3_000.0, "dso_change": -4.0}
     fac = levers.factoring_costs(100_000.0, 60, 0.8, 0.01, 0.06, 0.08)
-    t = levers.levers_table(disc, {**fac, "dso_change": -20.0}).set_index("lever")
+    # by hand: fee 1,000 + interest 80,000 x 6% x 60/365 = 789.04; saved 80,000 x 8% x 60/365
+    # = 1,052.05; net 736.99 a deal; kept up all year (365/60 turns): 736.99 x 365/60 = 4,483.36
+    assert fac["net_cost"] == 736.99
+    t = levers.levers_table(disc, {**fac, "items": 3, "dso_change": -20.0}).set_index("lever")
     assert t.loc["factoring", "cash_released"] == 80_000.0
-    assert t.loc["early-payment discount", "cost"] == 3_000.0
-    assert t.loc["factoring", "cost"] == fac["net_cost"]
+    assert t.loc["factoring", "yearly_cost"] == 4_483.36
+    assert t.loc["factoring", "cost_rate"] == pytest.approx(4_483.36 / 80_000)
+    assert t.loc["early-payment discount", "yearly_cost"] == 3_000.0
+    assert t.loc["early-payment discount", "cost_rate"] == 0.25

@@ -172,7 +172,7 @@ def backtest(
 
 
 def grade_table(points: pd.DataFrame, cuts: Mapping[str, float]) -> pd.DataFrame:
-    """Per grade: ``grade, score_from, score_to, customers`` (customer-months), ``share``,
+    """Per grade: ``grade, score_from, score_to, customer_months``, ``share``,
     ``defaults``, ``default_rate`` and ``open_ar_share``, from :func:`backtest` rows."""
     from arlib.health.credit import grade
 
@@ -188,7 +188,7 @@ def grade_table(points: pd.DataFrame, cuts: Mapping[str, float]) -> pd.DataFrame
                 "grade": name,
                 "score_from": bounds[i - 1] if i else 0.0,
                 "score_to": bounds[i],
-                "customers": n,
+                "customer_months": n,
                 "share": n / total,
                 "defaults": k,
                 "default_rate": k / n if n else float("nan"),

@@ -28,6 +28,7 @@ import pandas as pd
 
 from arlib import dso as core
 from arlib.errors import ConfigError
+from arlib.i18n import t
 from arlib.ledger import Ledger
 from arlib.schemas import PAYMENT, C
 
@@ -249,26 +250,36 @@ def factoring_whatif(
 
 
 def levers_table(discount: Mapping, factoring: Mapping) -> pd.DataFrame:
-    """The two levers side by side: ``lever, cash_released, yearly_cost, dso_change``.
+    """The two levers side by side: ``lever, cash_released, yearly_cost, cost_rate,
+    dso_change``, on a like-for-like yearly basis.
 
-    The discount's cost is its yearly net cost (discounts less financing saved, a recurring
-    offer); factoring's is the net cost of the one deal (fee and interest less financing saved).
+    The discount's yearly cost is its net cost (discounts less financing saved; the offer runs
+    all year). Factoring's is the net cost of the deal kept up all year as a facility on the
+    same stock of receivables: the deal's net cost x 365 / days to collect (the stock turns
+    over that often). ``cost_rate`` = yearly cost / cash released: what each unit of cash
+    freed costs a year, to hold against the cost of capital.
     """
+    days = factoring.get("days_to_collect") or float("nan")
     rows = [
-        {
-            "lever": "early-payment discount",
-            "cash_released": discount.get("cash_released", float("nan")),
-            "cost": discount.get("net_cost", float("nan")),
-            "dso_change": discount.get("dso_change", float("nan")),
-        },
-        {
-            "lever": "factoring",
-            "cash_released": factoring.get("cash_released", 0.0),
-            "cost": factoring.get("net_cost", 0.0),
-            "dso_change": factoring.get("dso_change", 0.0),
-        },
+        (
+            t("early-payment discount"),
+            discount.get("cash_released"),
+            discount.get("net_cost"),
+            discount.get("dso_change"),
+        ),
+        (
+            t("factoring"),
+            factoring.get("cash_released", 0.0),
+            round(factoring.get("net_cost", 0.0) * 365.0 / days, 2)
+            if factoring.get("items")
+            else 0.0,
+            factoring.get("dso_change", 0.0),
+        ),
     ]
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=["lever", "cash_released", "yearly_cost", "dso_change"])
+    cash = pd.to_numeric(out["cash_released"])
+    out.insert(3, "cost_rate", (pd.to_numeric(out["yearly_cost"]) / cash).where(cash > 0))
+    return out
 
 
 def factoring_for(

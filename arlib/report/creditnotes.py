@@ -9,7 +9,7 @@ import pandas as pd
 
 from arlib.health.measures import fmt
 from arlib.i18n import t
-from arlib.report.narrative import Sentences, _esc
+from arlib.report.narrative import Sentences, _esc, _n
 
 
 def explain_backtest(ev: Mapping) -> Sentences:
@@ -85,11 +85,15 @@ def explain_factoring(r: Mapping, levers: pd.DataFrame) -> Sentences:
             "expected loss of {risk} passes to the factor."
         ).format(dso=f"{r['dso_change']:+.1f}", risk=fmt(r["risk_transferred"], "amount")),
     ]
-    disc = levers.set_index("lever").loc["early-payment discount"]
+    disc, fac = levers.iloc[0], levers.iloc[1]  # levers_table's order: discount, factoring
     if pd.notna(disc["cash_released"]):
         out.append(
-            t("The discount offer would release {cash} for a yearly net cost of {cost}.").format(
-                cash=fmt(disc["cash_released"], "amount"), cost=fmt(disc["cost"], "amount")
+            t(
+                "Per unit of cash released, the discount costs {disc} a year and factoring kept up "
+                "all year {fac} (the table below)."
+            ).format(
+                disc=fmt(disc["cost_rate"], "share"),
+                fac=fmt(fac["cost_rate"], "share"),
             )
         )
     return Sentences(_esc(s) for s in out)
@@ -115,3 +119,23 @@ def explain_loss_backtest(bt: pd.DataFrame) -> Sentences:
         )
     ]
     return Sentences(_esc(s) for s in out)
+
+
+def explain_legal(legal: pd.DataFrame) -> Sentences:
+    """The legal and provisions list (:func:`arlib.health.credit.legal_list`) in words."""
+    if legal.empty:
+        return Sentences([_esc(t("No customer is in insolvency or legal proceedings."))])
+    return Sentences(
+        [
+            _esc(
+                t(
+                    "{n} in insolvency or legal proceedings owe {amount}, provisioned specifically "
+                    "at {provision}; they are not dunned."
+                ).format(
+                    n=_n(len(legal), "customer"),
+                    amount=fmt(float(legal["open_ar"].sum()), "amount"),
+                    provision=fmt(float(legal["specific_provision"].fillna(0).sum()), "amount"),
+                )
+            )
+        ]
+    )
