@@ -197,7 +197,8 @@ def loss_backtest(
 ) -> pd.DataFrame:
     """The allowance at each past month-end against the losses that followed.
 
-    Month-ends: the last ``months`` whose ``horizon_months`` end by ``as_of``. Per month-end:
+    Month-ends: the last ``months`` whose ``horizon_months`` end by ``as_of`` (and with two
+    month-ends of history behind them, so that loss rates can be fitted). Per month-end:
     ``open_ar``, ``allowance`` (refitted on the data known then, as the roll-forward does),
     ``predicted_rate`` (allowance / open AR), ``written_off`` (write-offs in the next
     ``horizon_months`` on the invoices open at the month-end), ``recovered`` (recoveries on
@@ -209,12 +210,22 @@ def loss_backtest(
     last = pd.Timestamp(as_of) - pd.DateOffset(months=int(horizon_months))
     dates = month_ends(last - pd.DateOffset(months=int(months) - 1), last)
     first = ledger.invoices[C.invoice_date].min()
-    dates = dates[dates > first]
+    # a month-end needs two month-ends of history behind it for the loss rates to be fitted
+    second = month_ends(first, first + pd.DateOffset(months=3))[1]
+    dates = dates[dates >= second]
     cols = ["open_ar", ALLOWANCE, "predicted_rate", "written_off", "recovered", "realised_rate"]
     if not len(dates):
         return pd.DataFrame(columns=[C.month_end, *cols, "difference"])
     s = settings_with(settings)
-    tables = _history(ledger, dates, s, status_as_of=as_of)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tables = _history(ledger, dates, s, status_as_of=as_of)
+    if caught:  # one note, not one per month-end and message: young month-ends fit on less
+        warnings.warn(
+            f"loss-rate backtest: {len(caught)} fitting notes over {len(dates)} month-ends "
+            f"({dates[0].date()} .. {dates[-1].date()}), e.g. {caught[0].message}",
+            stacklevel=2,
+        )
     txn = ledger.transactions
     rows = []
     for d, (table, sd) in zip(dates, tables):
