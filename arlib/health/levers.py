@@ -28,6 +28,7 @@ import pandas as pd
 
 from arlib import dso as core
 from arlib.errors import ConfigError
+from arlib.health.worklist import LOSS_RATES
 from arlib.i18n import t
 from arlib.ledger import Ledger
 from arlib.schemas import PAYMENT, C
@@ -301,10 +302,8 @@ def factoring_for(
 ) -> dict:
     """:func:`factoring_whatif` of the open items at ``as_of`` chosen by
     :func:`select_receivables`; daily billings over the ``window_months`` to ``as_of``, loss
-    rates by grade default to :data:`arlib.health.credit.LOSS_RATES`. The result also names the
+    rates by grade default to :data:`arlib.health.worklist.LOSS_RATES`. The result also names the
     selection (``selection``)."""
-    from arlib.health.credit import LOSS_RATES
-
     chosen = select_receivables(
         ledger.open_items(as_of), card, grades, segments, min_days_past_due, customers
     )
