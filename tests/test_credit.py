@@ -111,16 +111,27 @@ def test_status_overrides_grade():
 
 
 def test_recommended_limits_and_terms(card):
-    # A: 3 months of billings (2200 / 12 * 3 = 550), D: 1 month (3500 / 12 = 291.67 -> 300), E: none
+    # A: 3 months of billings (2200 / 12 * 3 = 550); D: 1.5 months (3500 / 12 * 1.5 = 437.5 ->
+    # 440); E without a default signal (b is 60 days past due, under 90): 1 month (4000 / 12 =
+    # 333.3 -> 340), not zero
     assert card.loc["g", "recommended_limit"] == 550.0 and card.loc["g", "limit_action"] == "cut"
-    assert card.loc["l", "recommended_limit"] == 300.0
-    assert (
-        card.loc["b", "recommended_limit"] == 0.0
-        and card.loc["b", "limit_action"] == "secure or cash only"
-    )
+    assert card.loc["l", "recommended_limit"] == 440.0
+    assert card.loc["b", "recommended_limit"] == 340.0 and card.loc["b", "limit_action"] == "cut"
+    assert card.loc["b", "limit_reason"] == "cover: 1 x monthly billings (grade E)"
     assert (card.loc["g", "recommended_terms"], card.loc["g", "terms_change"]) == (30, False)
-    assert (card.loc["l", "recommended_terms"], card.loc["l", "terms_change"]) == (15, True)
-    assert card.loc["b", "recommended_terms"] == 0
+    assert (card.loc["l", "recommended_terms"], card.loc["l", "terms_change"]) == (30, False)
+    assert (card.loc["b", "recommended_terms"], card.loc["b", "terms_change"]) == (15, True)
+
+
+def test_only_a_default_signal_means_secure_or_cash_only():
+    # b's B1 and d's D2 are 60 days past due at AS_OF; with default_days=60 a default signal
+    c = credit.recommend(credit.scorecard(make(), AS_OF, default_days=60)).set_index(C.customer_id)
+    assert c.loc["b", "default_signal"] == "an item 60+ days past due"
+    assert (c.loc["b", "recommended_limit"], c.loc["b", "recommended_terms"]) == (0.0, 0.0)
+    assert c.loc["b", "limit_action"] == "secure or cash only"
+    assert c.loc["b", "limit_reason"] == "an item 60+ days past due"
+    assert c.loc["d", "limit_action"] == "secure or cash only"
+    assert (c.drop(["b", "d"])["recommended_limit"] > 0).all()
 
 
 def test_grade_cut_offs():

@@ -45,7 +45,7 @@ def test_full_summary_sentences_cite_the_numbers():
         "(average days delinquent)."
     )
     assert s[3] == (
-        "Act first on the largest overdue balances: Oakridge <Retail> (120,000, next step: call), "
+        "Act first, in the worklist's order: Oakridge <Retail> (120,000, next step: call), "
         "Alpen Foods (80,500, next step: final notice)."
     )
     # forecast gap: 1,150,000 - 1,109,898.71 = 40,101.29 above

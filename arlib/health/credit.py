@@ -1,39 +1,44 @@
-"""Credit analysis and collections: customer scorecard and grade, recommended limits and terms,
-the prioritised collection worklist with dunning steps, and the early-payment discount what-if.
+"""Credit analysis: customer scorecard and grade, recommended limits and terms with their reason.
 
 Everything is read *as of the close* of ``as_of``: invoices settled later and items opened later
-are unknown. Policies (score rules, grade cut-offs, loss rates, cover months, terms caps, the
-dunning ladder) are plain data with defaults here, so a params file can override them.
+are unknown. Policies (score rules and weights, grade cut-offs, cover months, terms caps) are
+plain data with defaults here, so a params file can override them; the grade cut-offs are
+calibrated on a backtest (:mod:`arlib.health.calibration`). The collection worklist, dunning and
+the legal list are in :mod:`arlib.health.worklist`, the discount and factoring what-ifs in
+:mod:`arlib.health.levers` (both re-exported here, their earlier home).
 
->>> check_ladder([[1, "reminder"], [30, "call"]])
-((1, 'reminder'), (30, 'call'))
->>> list(dunning_step([0, 1, 29, 45], [[1, "reminder"], [30, "call"]]))
-['', 'reminder', 'reminder', 'call']
+>>> list(grade([0, 10, 39.9, 99]))
+['A', 'B', 'C', 'E']
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from arlib import dso as core
 from arlib.errors import ConfigError
-from arlib.files import spreadsheet_safe
+from arlib.health.levers import discount_whatif  # noqa: F401  (its home before the levers module)
+from arlib.health.worklist import (  # noqa: F401  the worklist's home before its own module
+    ACTIONS_VIEW,
+    DEFAULT_LADDER,
+    DISPUTE_STEP,
+    HARD_STATUSES,
+    LOSS_RATES,
+    WORKLIST_VIEW,
+    actions,
+    check_ladder,
+    dunning_step,
+    export_worklist,
+    legal_list,
+    worklist,
+)
 from arlib.i18n import t
 from arlib.ledger import Ledger
-from arlib.schemas import PAYMENT, C
+from arlib.schemas import PAYMENT, WRITE_OFF, C
 
-DEFAULT_LADDER = (
-    (1, "reminder"),
-    (15, "call"),
-    (30, "final notice"),
-    (60, "hold deliveries"),
-    (90, "legal/agency"),
-)
-DISPUTE_STEP = "resolve dispute"
 #: driver -> (value giving 0 points, value giving 100 points, weight); linear in between
 SCORE_RULES: dict[str, tuple[float, float, float]] = {
     "days_late": (0.0, 45.0, 30.0),  # amount-weighted days late (open past-due items count)
@@ -43,15 +48,17 @@ SCORE_RULES: dict[str, tuple[float, float, float]] = {
     "limit_use": (0.8, 1.5, 15.0),  # open AR / credit limit
     "balance_growth": (0.25, 1.5, 10.0),  # growth of open AR over the recent months
 }
-#: grade -> upper score bound (scores 0..100, higher = riskier); the last grade takes the rest
+#: grade -> upper score bound (scores 0..100, higher = riskier); the last grade takes the rest.
+#: Used only when the backtest has too little history (the report calibrates them, see
+#: :mod:`arlib.health.calibration`) or as fixed cut-offs given in params.
 GRADE_CUTS = {"A": 10.0, "B": 25.0, "C": 40.0, "D": 60.0, "E": 100.0}
-#: expected share of a past-due item lost, by grade (for the worklist's expected loss)
-LOSS_RATES = {"A": 0.01, "B": 0.03, "C": 0.07, "D": 0.15, "E": 0.35}
-#: months of average billings a recommended limit covers, by grade (0 = secured or cash only)
-COVER_MONTHS = {"A": 3.0, "B": 2.5, "C": 2.0, "D": 1.0, "E": 0.0}
+#: months of average billings a recommended limit covers, by grade; never 0: only a default
+#: signal (status, an item ``default_days`` past due, a write-off) makes it "secure or cash only"
+COVER_MONTHS = {"A": 3.0, "B": 2.5, "C": 2.0, "D": 1.5, "E": 1.0}
 #: longest payment terms (days) recommended per grade; None = keep today's terms
-TERMS_CAP = {"A": None, "B": None, "C": 30, "D": 15, "E": 0}
-HARD_STATUSES = ("insolvent", "legal")
+TERMS_CAP = {"A": None, "B": None, "C": 45, "D": 30, "E": 15}
+#: days past due of an open item that count as a default signal (and as default in the backtest)
+DEFAULT_DAYS = 90
 #: columns shown in the report (see :func:`arlib.health.breakdown.view`)
 SCORECARD_VIEW = (
     C.name,
@@ -62,53 +69,10 @@ SCORECARD_VIEW = (
     C.credit_limit,
     "recommended_limit",
     "limit_action",
+    "limit_reason",
     C.terms_days,
     "recommended_terms",
 )
-ACTIONS_VIEW = (C.name, "grade", "past_due", "items", "oldest_days", "expected_loss", "next_step")
-WORKLIST_VIEW = (
-    "rank",
-    C.name,
-    C.invoice_id,
-    C.due_date,
-    C.open_amount,
-    C.days_past_due,
-    C.disputed,
-    "grade",
-    "expected_loss",
-    "step",
-)
-
-
-def check_ladder(ladder: Sequence) -> tuple[tuple[int, str], ...]:
-    """A dunning ladder ``[[days past due, step], ...]`` with strictly increasing days >= 1."""
-    try:
-        out = tuple((int(d), str(s)) for d, s in ladder)
-        ok = bool(out) and all(
-            isinstance(d, int | np.integer) and not isinstance(d, bool) for d, _ in ladder
-        )
-    except (TypeError, ValueError):
-        ok, out = False, ()
-    if (
-        not ok
-        or out[0][0] < 1
-        or any(b <= a for (a, _), (b, _) in zip(out, out[1:]))
-        or any(not s.strip() for _, s in out)
-    ):
-        raise ConfigError(
-            "dunning_ladder",
-            "must be a list of [days past due, step] pairs with whole days >= 1 "
-            f'increasing strictly and a step name, e.g. [[1, "reminder"], [30, "call"]]; got {ladder!r}',
-        )
-    return out
-
-
-def dunning_step(days_past_due, ladder: Sequence = DEFAULT_LADDER) -> np.ndarray:
-    """The ladder step for each days-past-due value (``""`` when not yet at the first step)."""
-    lad = check_ladder(ladder)
-    days = np.array([d for d, _ in lad])
-    names = np.array(["", *[s for _, s in lad]], dtype=object)
-    return names[np.searchsorted(days, np.asarray(days_past_due), side="right")]
 
 
 def _points(value: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -154,6 +118,11 @@ def scorecard(
     lookback_months: int = 12,
     recent_months: int = 3,
     rules: Mapping[str, Sequence[float]] | None = None,
+    *,
+    weights: Mapping[str, float] | None = None,
+    cuts: Mapping[str, float] | None = None,
+    default_days: int = DEFAULT_DAYS,
+    statuses: Sequence[str] = HARD_STATUSES,
 ) -> pd.DataFrame:
     """Risk score (0..100, higher = riskier), grade A-E and its drivers per customer.
 
@@ -163,10 +132,14 @@ def scorecard(
     amount invoiced in the lookback), ``limit_use`` (open AR / credit limit) and
     ``balance_growth`` (open AR now against ``recent_months`` ago, relative to the larger of that
     balance and a month's billings). Each driver scores 0-100 points (``pts_<driver>``, see
-    :data:`SCORE_RULES`); the score is their weighted mean. Customers flagged ``insolvent`` or
-    ``legal`` are graded E. ``top_drivers`` says in words what drove the score.
+    :data:`SCORE_RULES`, ``weights`` overriding the weights); the score is their weighted mean,
+    graded by ``cuts`` (default :data:`GRADE_CUTS`). Customers whose status is in ``statuses``
+    are graded E. ``default_signal`` says what makes a customer a known default, if anything:
+    its status, an open item ``default_days`` or more past due, or a write-off in the
+    lookback (:func:`recommend` gives those, and only those, no credit). ``top_drivers`` says in
+    words what drove the score.
     """
-    rules = {**SCORE_RULES, **(rules or {})}
+    rules = _rules(rules, weights)
     as_of = pd.Timestamp(as_of).normalize()
     look, recent = core.window(as_of, lookback_months), core.window(as_of, recent_months)
     all_late = _weighted_late(_lateness(ledger, as_of, look.start), C.amount, "days_late")
@@ -191,6 +164,7 @@ def scorecard(
     out["days_late"] = ids.map(all_late["days_late"]).to_numpy()
     out["late_trend"] = (ids.map(now) - ids.map(before)).to_numpy()
     out["share_late"] = ids.map(all_late["share_late"]).to_numpy()
+    out["evidence"] = ids.map(all_late["evidence"]).fillna(0.0).to_numpy()
     out["dispute_share"] = core.safe_div(ids.map(disputed).fillna(0.0), ids.map(billed).fillna(0.0))
     out["limit_use"] = core.safe_div(out["open_ar"], out[C.credit_limit].fillna(0.0))
     base = np.maximum(ids.map(ar_then).fillna(0.0).to_numpy(), out["billings_month"].to_numpy())
@@ -201,12 +175,52 @@ def scorecard(
         out[f"pts_{name}"] = _points(out[name].to_numpy(dtype=float), lo, hi)
         score += out[f"pts_{name}"].to_numpy() * wt / total_w
     out["score"] = np.round(score, 1)
-    out["grade"] = grade(out["score"].to_numpy())
-    hard = out[C.status].isin(HARD_STATUSES).to_numpy()
-    out.loc[hard, "grade"] = "E"
-    out["top_drivers"] = [_drivers_text(row, rules) for _, row in out.iterrows()]
+    cuts = dict(cuts or GRADE_CUTS)
+    out["grade"] = grade(out["score"].to_numpy(), cuts)
+    hard = out[C.status].isin(list(statuses)).to_numpy()
+    out.loc[hard, "grade"] = list(cuts)[-1]
+    out["default_signal"] = _default_signal(ledger, as_of, look.start, out, hard, default_days)
+    out["top_drivers"] = [_drivers_text(row, rules, statuses) for _, row in out.iterrows()]
     return out.sort_values(["score", "open_ar"], ascending=False, kind="stable").reset_index(
         drop=True
+    )
+
+
+def _rules(rules, weights) -> dict[str, tuple[float, float, float]]:
+    """:data:`SCORE_RULES` with ``rules`` and then ``weights`` (driver -> weight) applied."""
+    out = {**SCORE_RULES, **(rules or {})}
+    for k, w in (weights or {}).items():
+        if k not in out or not isinstance(w, int | float) or isinstance(w, bool) or w < 0:
+            raise ConfigError(
+                "scorecard_weights",
+                f"must map drivers {sorted(SCORE_RULES)} to weights >= 0; got {k!r}: {w!r}",
+            )
+        out[k] = (out[k][0], out[k][1], float(w))
+    if sum(r[2] for r in out.values()) <= 0:
+        raise ConfigError("scorecard_weights", "at least one driver needs a weight above 0")
+    return out
+
+
+def _default_signal(ledger, as_of, since, out, hard, default_days) -> np.ndarray:
+    """Per customer of ``out``, what makes it a known default (``""``: nothing)."""
+    items = ledger.open_items(as_of)
+    old = set(items.loc[items[C.days_past_due] >= int(default_days), C.customer_id])
+    txn = ledger.transactions
+    wo = txn.loc[(txn[C.kind] == WRITE_OFF) & (txn[C.date] > since) & (txn[C.date] <= as_of)]
+    written = set(wo[C.customer_id])
+    ids, status = out[C.customer_id].to_numpy(), out[C.status].to_numpy()
+    return np.array(
+        [
+            t("status {status}").format(status=t(s))
+            if h
+            else t("an item {days}+ days past due").format(days=int(default_days))
+            if c in old
+            else t("a write-off in the look-back")
+            if c in written
+            else ""
+            for c, s, h in zip(ids, status, hard)
+        ],
+        dtype=object,
     )
 
 
@@ -224,10 +238,10 @@ def _customers_frame(ledger: Ledger, indexes: list[pd.Index]) -> pd.DataFrame:
     return info.reset_index()
 
 
-def _drivers_text(row: pd.Series, rules: Mapping) -> str:
+def _drivers_text(row: pd.Series, rules: Mapping, statuses: Sequence[str] = HARD_STATUSES) -> str:
     """What drove the score, in the report language (:func:`arlib.i18n.language`)."""
     parts = []
-    if row[C.status] in HARD_STATUSES:
+    if row[C.status] in statuses:
         parts.append(t("status {status}").format(status=t(row[C.status])))
     fmt = {
         "days_late": "{:.0f} days late",
@@ -272,17 +286,37 @@ def recommend(
     cover_months: Mapping[str, float] = COVER_MONTHS,
     terms_cap: Mapping[str, int | None] = TERMS_CAP,
     tolerance: float = 0.1,
+    lookback_months: int = 12,
 ) -> pd.DataFrame:
-    """Recommended credit limit and terms per customer, flagged where they differ from today's.
+    """Recommended credit limit and terms per customer, with the reason, flagged where they
+    differ from today's.
 
-    ``recommended_limit`` = average monthly billings x cover months of the grade, rounded up to
-    two significant figures; ``limit_change`` when it differs from today's limit by more than
-    ``tolerance`` (or there is none). ``recommended_terms`` = today's terms capped by the grade's
-    cap; 0 means cash in advance or secured only. Adds ``limit_action`` in words.
+    A customer with a ``default_signal`` (see :func:`scorecard`) gets limit 0 and terms 0:
+    ``secure or cash only``, the signal named in ``limit_reason``. Every other customer gets
+    ``recommended_limit`` = cover months of its grade x its monthly business, rounded up to two
+    significant figures, where monthly business is the average monthly billings of the lookback,
+    or (no billings) the amount it paid or owes in the lookback per month, or (neither) its open
+    balance: never 0 for a customer without a default signal. ``limit_change`` when it differs
+    from today's limit by more than ``tolerance`` (or there is none). ``recommended_terms`` =
+    today's terms capped by the grade's cap. Adds ``limit_action`` in words.
     """
     out = card.copy()
-    cover = out["grade"].map(cover_months).fillna(0.0).to_numpy()
-    out["recommended_limit"] = _nice(out["billings_month"].to_numpy() * cover)
+    for key, table in (("limit_cover_months", cover_months), ("terms_cap_days", terms_cap)):
+        missing = sorted(set(out["grade"]) - set(table))
+        if missing:
+            raise ConfigError(key, f"has no value for grade(s) {missing}; give one per grade")
+    cover = out["grade"].map(cover_months).astype(float).to_numpy()
+    if (cover <= 0).any():
+        raise ConfigError("limit_cover_months", f"must be > 0 for every grade; got {cover_months}")
+    signal = out.get("default_signal", pd.Series("", index=out.index)).fillna("").to_numpy()
+    hard = signal != ""
+    evidence = out.get("evidence", pd.Series(0.0, index=out.index)).fillna(0.0).to_numpy()
+    basis = np.where(
+        out["billings_month"] > 0,
+        out["billings_month"],
+        np.where(evidence > 0, evidence / lookback_months, out["open_ar"] / cover),
+    )
+    out["recommended_limit"] = np.where(hard, 0.0, _nice(basis * cover))
     cur = out[C.credit_limit].to_numpy(dtype=float)
     out["limit_change"] = ~(
         np.abs(out["recommended_limit"] - cur) <= tolerance * np.where(np.isnan(cur), 0, cur)
@@ -293,204 +327,19 @@ def recommend(
         [t if c is None else c if np.isnan(t) else min(t, c) for t, c in zip(terms, caps)],
         dtype=float,
     )
-    out["recommended_terms"] = rec
-    out["terms_change"] = ~np.isnan(terms) & (rec != terms)
+    out["recommended_terms"] = np.where(hard, 0.0, rec)
+    out["terms_change"] = ~np.isnan(terms) & (out["recommended_terms"] != terms)
     out["limit_action"] = np.select(
-        [
-            ~out["limit_change"],
-            out["recommended_limit"] == 0,
-            np.isnan(cur),
-            out["recommended_limit"] > cur,
-        ],
-        ["keep", "secure or cash only", "set limit", "raise"],
+        [hard, ~out["limit_change"], np.isnan(cur), out["recommended_limit"] > cur],
+        ["secure or cash only", "keep", "set limit", "raise"],
         "cut",
     )
+    why = [
+        t("cover: {months:g} x monthly billings (grade {grade})").format(months=m, grade=g)
+        for m, g in zip(cover, out["grade"])
+    ]
+    out["limit_reason"] = np.where(hard, signal, why)
     return out
-
-
-def worklist(
-    ledger: Ledger,
-    as_of,
-    card: pd.DataFrame,
-    ladder: Sequence = DEFAULT_LADDER,
-    loss_rates: Mapping[str, float] = LOSS_RATES,
-) -> pd.DataFrame:
-    """Every open past-due item at ``as_of``, ranked for collection.
-
-    ``expected_loss`` = open amount x the loss rate of the customer's grade; ``priority`` =
-    expected loss x days past due (so an old item of a risky customer comes first; ties by
-    amount). ``step`` is the item's dunning step by the ladder (``resolve dispute`` for disputed
-    items); ``next_step`` is the customer's: the step of its oldest undisputed past-due item.
-    """
-    lad = check_ladder(ladder)
-    items = ledger.open_items(as_of)
-    due = items.loc[items[C.days_past_due] > 0].copy()
-    info = card.set_index(C.customer_id)
-    due.insert(0, C.name, due[C.customer_id].map(info[C.name]).fillna(due[C.customer_id]))
-    due["grade"] = due[C.customer_id].map(info["grade"]).fillna("C")
-    due["score"] = due[C.customer_id].map(info["score"])
-    due["expected_loss"] = (
-        due[C.open_amount] * due["grade"].map(loss_rates).fillna(max(loss_rates.values()))
-    ).round(2)
-    due["priority"] = (due["expected_loss"] * due[C.days_past_due]).round(2)
-    disputed = due[C.disputed].astype(bool).to_numpy()
-    due["step"] = np.where(
-        disputed, DISPUTE_STEP, dunning_step(due[C.days_past_due].to_numpy(), lad)
-    )
-    oldest = due.loc[~disputed].groupby(C.customer_id)[C.days_past_due].max()
-    due["next_step"] = due[C.customer_id].map(
-        pd.Series(dunning_step(oldest.to_numpy(), lad), index=oldest.index)
-    )
-    due["next_step"] = due["next_step"].fillna(DISPUTE_STEP)
-    due = due.sort_values(["priority", C.open_amount], ascending=False, kind="stable").reset_index(
-        drop=True
-    )
-    due.insert(0, "rank", np.arange(1, len(due) + 1))
-    cols = [
-        "rank",
-        C.customer_id,
-        C.name,
-        C.invoice_id,
-        C.invoice_date,
-        C.due_date,
-        C.open_amount,
-        C.days_past_due,
-        C.bucket,
-        C.disputed,
-        "grade",
-        "score",
-        "expected_loss",
-        "priority",
-        "step",
-        "next_step",
-    ]
-    return due[cols]
-
-
-def actions(work: pd.DataFrame) -> pd.DataFrame:
-    """The worklist per customer: ``customer_id, name, grade, past_due, items, oldest_days,
-    expected_loss, priority, next_step``, highest priority first."""
-    g = work.groupby([C.customer_id, C.name, "grade", "next_step"], sort=False)
-    out = g.agg(
-        past_due=(C.open_amount, "sum"),
-        items=(C.invoice_id, "size"),
-        oldest_days=(C.days_past_due, "max"),
-        expected_loss=("expected_loss", "sum"),
-        priority=("priority", "sum"),
-    ).reset_index()
-    out = out.sort_values("priority", ascending=False, kind="stable").reset_index(drop=True)
-    return out[
-        [
-            C.customer_id,
-            C.name,
-            "grade",
-            "past_due",
-            "items",
-            "oldest_days",
-            "expected_loss",
-            "priority",
-            "next_step",
-        ]
-    ]
-
-
-def export_worklist(
-    work: pd.DataFrame,
-    output_dir,
-    stem: str = "collection_worklist",
-    per_customer: pd.DataFrame | None = None,
-) -> dict[str, Path]:
-    """Write the worklist as ``<stem>.csv`` and ``<stem>.xlsx`` (sheets ``items`` and, when given,
-    ``customers``) into ``output_dir`` (created if missing); returns the paths by format."""
-    out_dir = Path(output_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    safe = spreadsheet_safe(work)
-    paths = {"csv": out_dir / f"{stem}.csv", "xlsx": out_dir / f"{stem}.xlsx"}
-    safe.to_csv(paths["csv"], index=False, date_format="%Y-%m-%d")
-    with pd.ExcelWriter(
-        paths["xlsx"], engine="openpyxl", date_format="YYYY-MM-DD", datetime_format="YYYY-MM-DD"
-    ) as xw:
-        safe.to_excel(xw, sheet_name="items", index=False)
-        if per_customer is not None:
-            spreadsheet_safe(per_customer).to_excel(xw, sheet_name="customers", index=False)
-    return paths
-
-
-def discount_whatif(
-    ledger: Ledger,
-    as_of,
-    discount: float = 0.02,
-    discount_days: int = 10,
-    net_days: int = 30,
-    cost_of_capital: float = 0.08,
-    lookback_months: int = 12,
-    take_up: float | None = None,
-) -> dict:
-    """Cash released, DSO change and net cost a year of offering ``discount``/``discount_days``
-    net ``net_days``, from the invoices paid in the ``lookback_months`` before ``as_of``.
-
-    Assumptions (stated in the result as ``take_up_rule``): takers pay on day
-    ``min(observed days to pay, discount_days)``; by default the takers are the invoices that were
-    paid by their due date (a customer who already pays on time takes a discount for paying
-    earlier, a habitual late payer does not), or a flat ``take_up`` share of every invoice; others
-    keep their observed lateness against the new net term. The DSO change is the change in
-    amount-weighted days to pay. Yearly figures use the lookback's billings annualised; net cost =
-    discounts granted - cash released x cost of capital (negative: the offer pays for itself).
-    """
-    _check_offer(discount, discount_days, net_days, cost_of_capital, take_up)
-    w = core.window(as_of, lookback_months)
-    s = ledger.settlement()
-    s = s.loc[
-        (s["settled_by"] == PAYMENT) & (s[C.settled_date] > w.start) & (s[C.settled_date] <= w.end)
-    ]
-    a, t, late = (
-        s[C.amount].to_numpy(float),
-        s["days_to_pay"].to_numpy(float),
-        s["days_late"].to_numpy(float),
-    )
-    terms = t - late
-    p = np.where(late <= 0, 1.0, 0.0) if take_up is None else np.full(len(a), float(take_up))
-    t_take = np.minimum(t, discount_days)
-    t_keep = np.maximum(t + (net_days - terms), 0.0)
-    inv = ledger.invoices
-    billed = inv.loc[
-        (inv[C.invoice_date] > w.start) & (inv[C.invoice_date] <= w.end), C.amount
-    ].sum()
-    annual = float(billed * 365.0 / w.days)
-    tot = a.sum()
-    if tot <= core.TOL:
-        return {
-            "invoices_observed": 0,
-            "annual_billings": annual,
-            "note": "not defined: no invoice was paid in the lookback",
-        }
-    before = float(a @ t / tot)
-    after = float(a @ (p * t_take + (1 - p) * t_keep) / tot)
-    terms_only = float(a @ t_keep / tot)
-    share = float(a @ p / tot)
-    released = annual / 365.0 * (before - after)
-    cost = annual * share * discount
-    benefit = released * cost_of_capital
-    return {
-        "invoices_observed": int(len(a)),
-        "annual_billings": round(annual, 2),
-        "take_up_share": share,
-        "take_up_rule": "invoices paid by their due date"
-        if take_up is None
-        else f"flat {take_up:.0%}",
-        "days_to_pay_now": before,
-        "days_to_pay_after": after,
-        "dso_change": after - before,
-        "dso_change_terms": terms_only - before,
-        "dso_change_discount": after - terms_only,
-        "cash_released": round(released, 2),
-        "cash_released_discount": round(annual / 365.0 * (terms_only - after), 2),
-        "discount_cost": round(cost, 2),
-        "financing_benefit": round(benefit, 2),
-        "net_cost": round(cost - benefit, 2),
-        "offer_annual_rate": discount / (1 - discount) * 365.0 / max(net_days - discount_days, 1),
-        "break_even_discount": benefit / (annual * share) if annual * share > core.TOL else None,
-    }
 
 
 def summary(card: pd.DataFrame, work: pd.DataFrame, offer: Mapping | None = None) -> dict:
@@ -510,21 +359,3 @@ def summary(card: pd.DataFrame, work: pd.DataFrame, offer: Mapping | None = None
     )
     out.update({f"discount_{k}": v for k, v in (offer or {}).items()})
     return out
-
-
-def _check_offer(discount, discount_days, net_days, cost_of_capital, take_up) -> None:
-    if not 0 <= discount < 1:
-        raise ConfigError(
-            "discount", f"must be a fraction in [0, 1), e.g. 0.02 for 2%; got {discount!r}"
-        )
-    if not 0 <= discount_days <= net_days:
-        raise ConfigError(
-            "discount_days", f"must be between 0 and net_days ({net_days}); got {discount_days!r}"
-        )
-    if not 0 <= cost_of_capital < 1:
-        raise ConfigError(
-            "cost_of_capital",
-            f"must be a yearly rate in [0, 1), e.g. 0.08; got {cost_of_capital!r}",
-        )
-    if take_up is not None and not 0 <= take_up <= 1:
-        raise ConfigError("discount_take_up", f"must be a share in [0, 1] or null; got {take_up!r}")

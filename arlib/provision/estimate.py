@@ -36,6 +36,7 @@ import pandas as pd
 from arlib.errors import ConfigError
 from arlib.i18n import t
 from arlib.ledger import Ledger, bucket_labels, month_ends
+from arlib.provision import movement
 from arlib.provision.allowance import (
     ALLOWANCE,
     EXPOSURE,
@@ -247,6 +248,16 @@ def allowance_history(
     date) and earlier dates are collective only. With ``status_since``, each date uses the
     flags set by then.
     """
+    tables = _history(ledger, dates, settings, status_as_of, models=models)
+    vals = [t.iloc[-1][ALLOWANCE] for t, _ in tables]
+    return pd.Series(vals, index=pd.DatetimeIndex(dates, name=C.month_end), name=ALLOWANCE)
+
+
+def _history(
+    ledger: Ledger, dates, settings, status_as_of=None, *, models=None
+) -> list[tuple[pd.DataFrame, ProvisionSettings]]:
+    """The allowance table at each date with the settings used there (see
+    :func:`allowance_history`)."""
     s = settings_with(settings)
     dates = pd.DatetimeIndex(dates)
     cut = pd.Timestamp(status_as_of) if status_as_of is not None else dates[-1]
@@ -262,15 +273,15 @@ def allowance_history(
             if given is not None:  # its fit's warnings count for this date as a refit's would
                 given.replay_warnings([sd.provision_method])
             fitted = models_for(given, ledger, d, sd, [sd.provision_method])
-            vals.append(_table(ledger, d, sd, sd.provision_method, fitted).iloc[-1][ALLOWANCE])
+            vals.append((_table(ledger, d, sd, sd.provision_method, fitted), sd))
         for w in caught:
             seen.setdefault(str(w.message), []).append(str(d.date()))
     for msg, when in seen.items():  # once per message, not once per month-end
         warnings.warn(
             f"allowance history, at {len(when)} of {len(dates)} dates ({when[0]} .. {when[-1]}): {msg}",
-            stacklevel=2,
+            stacklevel=3,
         )
-    return pd.Series(vals, index=pd.DatetimeIndex(dates, name=C.month_end), name=ALLOWANCE)
+    return vals
 
 
 def rollforward(
@@ -281,18 +292,27 @@ def rollforward(
     *,
     models: ProvisionModels | None = None,
 ) -> pd.DataFrame:
-    """Allowance roll-forward for the ``months`` months to ``as_of``: ``opening, charge,
-    write_offs, recoveries, closing`` per month-end, closing from :func:`allowance_history`
-    (earlier month-ends refitted on the data known then; ``as_of`` from ``models`` if given)."""
+    """Allowance roll-forward for the ``months`` months to ``as_of``, per month-end: ``opening,
+    new_provisions, releases, charge, write_offs`` (utilisation), ``recoveries, fx, closing``
+    (:mod:`arlib.provision.movement`), closing as in :func:`allowance_history` (earlier
+    month-ends refitted on the data known then; ``as_of`` from ``models`` if given). The charge
+    (bad-debt expense) is ``closing - opening + write_offs - recoveries``, to the cent."""
     if int(months) < 1:
         raise ConfigError("rollforward_months", f"must be >= 1, got {months}")
     as_of = pd.Timestamp(as_of)
     dates = month_ends(as_of - pd.DateOffset(months=int(months)), as_of)
     if not as_of.is_month_end:
         dates = dates[:-1].append(pd.DatetimeIndex([as_of]))
-    closing = allowance_history(ledger, dates, settings, status_as_of=as_of, models=models)
-    mv = movements(ledger, dates)
-    return allowance_rollforward(closing, mv["write_offs"], mv["recoveries"])
+    tables = _history(ledger, dates, settings, status_as_of=as_of, models=models)
+    items = []
+    for d, (table, sd) in zip(dates, tables):
+        open_items = ledger.open_items(d, sd.aging_thresholds)
+        flagged, pool = split_specific(open_items, ledger.customers, sd.specific_statuses, d)
+        spec = specific_provisions(
+            flagged, ledger.customers, sd.specific_rate, sd.expected_recovery
+        )
+        items.append(movement.item_allowances(pool, table, flagged, spec))
+    return movement.split(items, dates, ledger.transactions)
 
 
 def provision_forecast(

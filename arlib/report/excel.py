@@ -1,6 +1,10 @@
 """The Excel pack beside the HTML: one formatted sheet per table (aging by customer, worklist,
-forecast, provisions), written into ``<output_dir>/excel_pack.xlsx`` by the notebooks. Text
-cells and headers pass :func:`arlib.files.safe_cell`: customer data never becomes a formula."""
+forecast, provisions), written into ``<output_dir>/excel_pack.xlsx`` by the notebooks.
+
+Data never becomes a formula: text cells and headers pass :func:`arlib.files.safe_cell` (the one
+guard of every file arlib writes) and are written as text. Only :class:`Formula` values, built by
+arlib itself, are written as formulas (the live sheets of the ECL pack, :mod:`arlib.report.eclbook`).
+"""
 
 from __future__ import annotations
 
@@ -26,23 +30,14 @@ def add_sheet(output_dir: str | Path, sheet: str, df: pd.DataFrame, money=(), pc
     >>> ws["B2"].value, ws["B2"].number_format
     (1234.5, '#,##0.00;[Red]-#,##0.00')
     """
-    from openpyxl import Workbook, load_workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    path = Path(output_dir) / PACK
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb = load_workbook(path) if path.exists() else Workbook()
-    if "Sheet" in wb.sheetnames and len(wb.sheetnames) == 1 and wb["Sheet"].max_row == 1:
-        del wb["Sheet"]
-    title = sheet[:31]
-    if title in wb.sheetnames:
-        del wb[title]
-    ws = wb.create_sheet(title)
+    path, wb, ws = _open_sheet(output_dir, sheet)
     frame = df.reset_index(drop=True)
-    ws.append([safe_cell(str(c)) for c in frame.columns])
+    _append(ws, [safe_cell(str(c)) for c in frame.columns])
     for row in frame.itertuples(index=False):
-        ws.append([_cell(v) for v in row])
+        _append(ws, [_cell(v) for v in row])
     for j, col in enumerate(frame.columns, start=1):
         letter = get_column_letter(j)
         ws[f"{letter}1"].font = Font(bold=True)
@@ -70,3 +65,59 @@ def _cell(v):
         return v.item()
     # text through the one guard of every file arlib writes: data never becomes a formula
     return safe_cell(v if isinstance(v, int | float | str | bool) else str(v))
+
+
+class Formula(str):
+    """A formula written by arlib (``"=ROUND(B2*D2,2)"``); any other text is written as text."""
+
+
+def _open_sheet(output_dir, sheet: str):
+    from openpyxl import Workbook, load_workbook
+
+    path = Path(output_dir) / PACK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = load_workbook(path) if path.exists() else Workbook()
+    if "Sheet" in wb.sheetnames and len(wb.sheetnames) == 1 and wb["Sheet"].max_row == 1:
+        del wb["Sheet"]
+    title = sheet[:31]
+    if title in wb.sheetnames:
+        del wb[title]
+    return path, wb, wb.create_sheet(title)
+
+
+def _append(ws, values) -> None:
+    """Append a row; text stays text (a leading ``=`` in data is not a formula)."""
+    values = list(values)
+    ws.append(values)
+    for c, v in zip(ws[ws.max_row], values):
+        if c.data_type == "f" and not isinstance(v, Formula):
+            c.data_type = "s"
+
+
+def add_formula_sheet(
+    output_dir: str | Path,
+    sheet: str,
+    rows: list[list],
+    money_cols: str = "",
+    pct_cols: str = "",
+    widths: dict[str, int] | None = None,
+) -> Path:
+    """Add (or replace) ``sheet`` from ``rows`` (the first is the header) whose cells are values
+    or :class:`Formula`; ``money_cols``/``pct_cols`` are column letters (e.g. ``"BE"``) to
+    format. Bold header, frozen first row."""
+    from openpyxl.styles import Font
+
+    path, wb, ws = _open_sheet(output_dir, sheet)
+    for row in rows:
+        _append(ws, [_cell(v) if not isinstance(v, Formula) else v for v in row])
+    for c in ws[1]:
+        c.font = Font(bold=True)
+    for letters, fmt in ((money_cols, MONEY_FORMAT), (pct_cols, PCT_FORMAT)):
+        for col in letters:
+            for (c,) in ws.iter_rows(min_row=2, min_col=ord(col) - 64, max_col=ord(col) - 64):
+                c.number_format = fmt
+    for col, w in (widths or {}).items():
+        ws.column_dimensions[col].width = w
+    ws.freeze_panes = "A2"
+    wb.save(path)
+    return path

@@ -119,7 +119,7 @@ def _overdue(k, lang):
         )
         for c in top[:3]
     )
-    return t("Act first on the largest overdue balances: {names}.", lang).format(names=names)
+    return t("Act first, in the worklist's order: {names}.", lang).format(names=names)
 
 
 def _forecast(k, lang):
@@ -203,9 +203,9 @@ def month_before(previous) -> dict:
 
 
 def top_overdue(actions, n: int = 3) -> dict:
-    """The ``n`` customers with the largest past-due balances and their next dunning step, from
-    :func:`arlib.health.credit.actions`."""
-    top = actions.sort_values("past_due", ascending=False, kind="stable").head(n)
+    """The first ``n`` customers of the collection worklist (:func:`arlib.health.credit.actions`,
+    in its one ranking) with their past-due balance and next dunning step."""
+    top = actions.head(n)
     return {
         "top_overdue": [
             {

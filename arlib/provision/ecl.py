@@ -1,0 +1,272 @@
+"""The expected-credit-loss pack an auditor re-performs.
+
+Methods, named as the standards name them:
+
+* **IFRS 9 simplified approach** (IFRS 9 5.5.15, B5.5.35): trade receivables carry a loss
+  allowance of *lifetime* expected credit losses from the start, measured with a *provision
+  matrix*: exposure x loss rate per aging bucket, per pool of receivables with shared credit
+  risk characteristics (here: customer ``segment`` by default).
+* **CECL** (US GAAP, ASC 326-20): the vintage method (loss rates of invoicing-month cohorts,
+  projected to ultimate) is a CECL pooled method; the roll-rate methods serve both.
+
+The steps shown apart: historical loss rates per pool -> the forward-looking overlay (scenario
+weights x adjustment; IFRS 9 5.5.17 asks for reasonable and supportable forecasts) -> the
+allowance; a sensitivity grid (loss rates and overlay moved up and down); and a backtest of the
+loss rates: the allowance at each past month-end against what was written off over the next
+12 months from the balances open then.
+
+>>> g = sensitivity({"current": 1000.0, "1-30": 200.0}, {"current": 0.01, "1-30": 0.125},
+...                 rate_shifts=(-0.1, 0.0, 0.1), overlay_shifts=(0.0,))
+>>> g.to_dict("records")
+[{'rate_shift': -0.1, 'overlay_+0%': 31.5}, {'rate_shift': 0.0, 'overlay_+0%': 35.0}, {'rate_shift': 0.1, 'overlay_+0%': 38.5}]
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from arlib.errors import ConfigError
+from arlib.i18n import t
+from arlib.ledger import Ledger, month_ends
+from arlib.provision.allowance import (
+    ALLOWANCE,
+    BASE_LOSS_RATE,
+    EXPOSURE,
+    LOSS_RATE,
+    SPECIFIC,
+    TOTAL,
+    provision_matrix,
+    scenario_table,
+    split_specific,
+    to_cents,
+)
+from arlib.provision.estimate import _history, _rates, models_for
+from arlib.provision.settings import ProvisionSettings, settings_with
+from arlib.schemas import RECOVERY, WRITE_OFF, C
+
+METHOD_NAMES = {
+    "roll_rate": "IFRS 9 simplified approach: lifetime ECL, provision matrix (roll-rate loss rates, Markov chain)",
+    "roll_rate_product": "IFRS 9 simplified approach: lifetime ECL, provision matrix (product of roll rates)",
+    "vintage": "CECL (ASC 326-20) vintage method; as IFRS 9 simplified approach: lifetime ECL, provision matrix",
+}
+SPECIFIC_NAME = "IFRS 9 5.5.3 credit-impaired (stage 3) / ASC 326-20 individually assessed"
+RATE_SHIFTS = (-0.2, -0.1, 0.0, 0.1, 0.2)
+OVERLAY_SHIFTS = (-0.1, 0.0, 0.1)
+
+
+def _sub_ledger(ledger: Ledger, ids: set) -> Ledger:
+    inv, txn, cust = ledger.invoices, ledger.transactions, ledger.customers
+    return Ledger(
+        inv.loc[inv[C.customer_id].isin(ids)],
+        txn.loc[txn[C.customer_id].isin(ids)],
+        None if cust is None else cust.loc[cust[C.customer_id].isin(ids)],
+        validate=False,
+    )
+
+
+def pools(ledger: Ledger, pool_by: str | None = C.segment) -> dict[str, set]:
+    """Customer ids per pool value of the customers' ``pool_by`` column (one pool ``all``
+    without one); customers missing from the customers frame go to ``unknown``."""
+    ids = set(ledger.invoices[C.customer_id])
+    cust = ledger.customers
+    if not pool_by:
+        return {"all": ids}
+    if cust is None or pool_by not in cust:
+        raise ConfigError(
+            "provision_pools",
+            f"names column {pool_by!r}, which the customers frame does not have; use "
+            f'"segment", or "" for one pool',
+        )
+    key = cust.drop_duplicates(C.customer_id).set_index(C.customer_id)[pool_by].astype(str)
+    out: dict[str, set] = {}
+    for c in sorted(ids):
+        out.setdefault(str(key.get(c, "unknown")), set()).add(c)
+    return dict(sorted(out.items()))
+
+
+def pooled_matrix(
+    ledger: Ledger,
+    as_of,
+    settings: ProvisionSettings | None = None,
+    pool_by: str | None = C.segment,
+) -> pd.DataFrame:
+    """The provision matrix per pool: the collective pool's open items at ``as_of`` split by
+    ``pool_by``, each pool with the loss rates of the settings' method fitted on that pool's own
+    history. Rows ``pool, bucket, exposure, base_loss_rate, loss_rate, allowance`` (each pool's
+    buckets, then a ``total`` row per pool), then a ``total`` pool row over all pools.
+    Specific provisions are outside (see :func:`arlib.provision.specific_table`)."""
+    s = settings_with(settings)
+    frames = []
+    for name, ids in pools(ledger, pool_by).items():
+        sub = _sub_ledger(ledger, ids)
+        items = sub.open_items(as_of, s.aging_thresholds)
+        _, pool = split_specific(items, sub.customers, s.specific_statuses, as_of)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fitted = models_for(None, sub, as_of, s, [s.provision_method])
+            rates = _rates(s.provision_method, fitted, pool)
+        for w in caught:
+            warnings.warn(f"pool {name}: {w.message}", stacklevel=2)
+        exposure = pool.groupby(C.bucket, observed=False)[C.open_amount].sum()
+        exposure.index = exposure.index.astype(str)
+        m = provision_matrix(exposure, rates, s.adjustment)
+        frames.append(m.assign(pool=name))
+    out = pd.concat(frames, ignore_index=True)
+    lines = out.loc[out[C.bucket] != TOTAL]
+    exp_c = sum(to_cents(v) for v in lines[EXPOSURE])
+    alw_c = sum(to_cents(v) for v in lines[ALLOWANCE])
+    total = {
+        "pool": TOTAL,
+        C.bucket: TOTAL,
+        EXPOSURE: exp_c / 100,
+        BASE_LOSS_RATE: np.nan,
+        LOSS_RATE: alw_c / exp_c if exp_c else 0.0,
+        ALLOWANCE: alw_c / 100,
+    }
+    out = pd.concat([out, pd.DataFrame([total])], ignore_index=True)
+    return out[["pool", C.bucket, EXPOSURE, BASE_LOSS_RATE, LOSS_RATE, ALLOWANCE]]
+
+
+def overlay_steps(allowance_table: pd.DataFrame, adjustment) -> pd.DataFrame:
+    """The forward-looking overlay as its own step, from the booked table
+    (:func:`arlib.provision.estimate_allowance`): one row per scenario ``scenario, weight,
+    adjustment, allowance`` (the collective allowance were that scenario certain) and
+    ``weighted`` (weight x allowance), then ``historical`` (no overlay), ``overlay`` (the booked
+    collective allowance less the historical one) and ``booked`` (the collective allowance
+    booked: probability-weighted rates, each line rounded to the cent)."""
+    coll = allowance_table.loc[~allowance_table[C.bucket].isin([SPECIFIC, TOTAL])]
+    exposure = coll.set_index(C.bucket)[EXPOSURE]
+    base = coll.set_index(C.bucket)[BASE_LOSS_RATE]
+    table = scenario_table(adjustment)
+    rows = []
+    for sc, w, a in table.itertuples(index=False):
+        alw = provision_matrix(exposure, base, a).iloc[-1][ALLOWANCE]
+        rows.append({"step": sc, "weight": w, "adjustment": a, ALLOWANCE: alw, "weighted": w * alw})
+    hist = provision_matrix(exposure, base, 0.0).iloc[-1][ALLOWANCE]
+    booked = round(sum(to_cents(v) for v in coll[ALLOWANCE]) / 100, 2)
+    rows += [
+        {"step": t("historical loss rates"), ALLOWANCE: hist},
+        {"step": t("forward-looking overlay"), ALLOWANCE: round(booked - hist, 2)},
+        {"step": t("collective allowance booked"), ALLOWANCE: booked},
+    ]
+    return pd.DataFrame(rows, columns=["step", "weight", "adjustment", ALLOWANCE, "weighted"])
+
+
+def sensitivity(
+    exposure,
+    base_rates,
+    adjustment=0.0,
+    rate_shifts: Sequence[float] = RATE_SHIFTS,
+    overlay_shifts: Sequence[float] = OVERLAY_SHIFTS,
+) -> pd.DataFrame:
+    """Collective allowance with every base loss rate x (1 + rate shift) (capped at 100%) and
+    every scenario's adjustment + overlay shift: one row per rate shift, one column
+    ``overlay_<shift>`` per overlay shift."""
+    table = scenario_table(adjustment)
+    rows = []
+    for r in rate_shifts:
+        rates = pd.Series(base_rates, dtype=float).mul(1 + r).clip(upper=1.0)
+        row = {"rate_shift": r}
+        for o in overlay_shifts:
+            adj = table.assign(adjustment=table["adjustment"] + o)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a shifted rate above 100% is capped, as booked
+                m = provision_matrix(exposure, rates, adj)
+            row[f"overlay_{o:+.0%}"] = m.iloc[-1][ALLOWANCE]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def sensitivity_of(allowance_table: pd.DataFrame, adjustment, **kw) -> pd.DataFrame:
+    """:func:`sensitivity` of the booked table's collective buckets."""
+    coll = allowance_table.loc[~allowance_table[C.bucket].isin([SPECIFIC, TOTAL])]
+    coll = coll.set_index(C.bucket)
+    return sensitivity(coll[EXPOSURE], coll[BASE_LOSS_RATE], adjustment, **kw)
+
+
+def loss_backtest(
+    ledger: Ledger,
+    as_of,
+    settings: ProvisionSettings | None = None,
+    months: int = 12,
+    horizon_months: int = 12,
+) -> pd.DataFrame:
+    """The allowance at each past month-end against the losses that followed.
+
+    Month-ends: the last ``months`` whose ``horizon_months`` end by ``as_of`` (and with two
+    month-ends of history behind them, so that loss rates can be fitted). Per month-end:
+    ``open_ar``, ``allowance`` (refitted on the data known then, as the roll-forward does),
+    ``predicted_rate`` (allowance / open AR), ``written_off`` (write-offs in the next
+    ``horizon_months`` on the invoices open at the month-end), ``recovered`` (recoveries on
+    them in the same months), ``realised_rate`` (written off / open AR) and ``difference``
+    (allowance - written off: > 0 the allowance covered the losses).
+    """
+    if int(months) < 1 or int(horizon_months) < 1:
+        raise ConfigError("loss_backtest_months", f"must be >= 1, got {months}")
+    last = pd.Timestamp(as_of) - pd.DateOffset(months=int(horizon_months))
+    dates = month_ends(last - pd.DateOffset(months=int(months) - 1), last)
+    first = ledger.invoices[C.invoice_date].min()
+    # a month-end needs two month-ends of history behind it for the loss rates to be fitted
+    second = month_ends(first, first + pd.DateOffset(months=3))[1]
+    dates = dates[dates >= second]
+    cols = ["open_ar", ALLOWANCE, "predicted_rate", "written_off", "recovered", "realised_rate"]
+    if not len(dates):
+        return pd.DataFrame(columns=[C.month_end, *cols, "difference"])
+    s = settings_with(settings)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tables = _history(ledger, dates, s, status_as_of=as_of)
+    if caught:  # one note, not one per month-end and message: young month-ends fit on less
+        warnings.warn(
+            f"loss-rate backtest: {len(caught)} fitting notes over {len(dates)} month-ends "
+            f"({dates[0].date()} .. {dates[-1].date()}), e.g. {caught[0].message}",
+            stacklevel=2,
+        )
+    txn = ledger.transactions
+    rows = []
+    for d, (table, sd) in zip(dates, tables):
+        items = ledger.open_items(d, sd.aging_thresholds)
+        end = d + pd.DateOffset(months=int(horizon_months))
+        later = txn.loc[
+            (txn[C.date] > d) & (txn[C.date] <= end) & txn[C.invoice_id].isin(items[C.invoice_id])
+        ]
+        wo = round(float(later.loc[later[C.kind] == WRITE_OFF, C.amount].sum()), 2)
+        rec = round(float(later.loc[later[C.kind] == RECOVERY, C.amount].sum()), 2)
+        t = table.set_index(C.bucket)
+        ar, alw = float(t.at[TOTAL, EXPOSURE]), float(t.at[TOTAL, ALLOWANCE])
+        rows.append(
+            {
+                C.month_end: d,
+                "open_ar": ar,
+                ALLOWANCE: alw,
+                "predicted_rate": alw / ar if ar else np.nan,
+                "written_off": wo,
+                "recovered": rec,
+                "realised_rate": wo / ar if ar else np.nan,
+                "difference": round(alw - wo, 2),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def method_table(settings: ProvisionSettings | None = None) -> pd.DataFrame:
+    """The measurement named as the standards name it: ``measure, standard, method``."""
+    s = settings_with(settings)
+    return pd.DataFrame(
+        [
+            {
+                "measure": t("collective allowance"),
+                "standard": t(METHOD_NAMES[s.provision_method]),
+                "method": s.provision_method,
+            },
+            {
+                "measure": t("specific allowance"),
+                "standard": t(SPECIFIC_NAME),
+                "method": t("exposure x specific rate"),
+            },
+        ]
+    )

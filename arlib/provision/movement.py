@@ -1,0 +1,114 @@
+"""The allowance roll-forward split the way IFRS 7 (35H) and an auditor read it.
+
+opening + new provisions - releases - utilisation (write-offs) + recoveries + FX = closing.
+
+Each month-end's allowance is allocated to the open items it covers: a collective bucket's
+allowance to the bucket's items in proportion to their open amounts, a specifically provisioned
+customer's allowance to its items likewise, in whole cents by largest remainder (so the items'
+allowances add up to the booked figure exactly). For every invoice, the month's movement is
+``closing - opening + written off - recovered`` (its share of the charge): where positive it is
+a *new provision* (a new item, or an item that aged or became doubtful), where negative a
+*release* (an item paid, credited or moved to a lower rate). New provisions less releases is the
+charge of :func:`arlib.provision.allowance.allowance_rollforward`, to the cent.
+
+FX: amounts are converted to the unit's currency once, at each transaction's date
+(:mod:`arlib.io.fx`); open items are not revalued, so the FX line is 0 by construction.
+
+>>> allocate(1001, [1, 1, 1])
+[334, 334, 333]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from arlib.provision.allowance import ALLOWANCE, SPECIFIC, TOTAL, to_cents
+from arlib.schemas import RECOVERY, WRITE_OFF, C
+
+SPLIT_COLUMNS = [
+    "opening",
+    "new_provisions",
+    "releases",
+    "charge",
+    "write_offs",
+    "recoveries",
+    "fx",
+    "closing",
+]
+
+
+def allocate(total: int, weights: Sequence[int]) -> list[int]:
+    """``total`` cents shared in proportion to ``weights`` (largest remainder, ties to the
+    first): whole cents that add up to ``total`` exactly."""
+    w = np.asarray(weights, dtype=float)
+    if not len(w):
+        return []
+    if w.sum() <= 0:
+        w = np.ones(len(w))
+    exact = total * w / w.sum()
+    base = np.floor(exact).astype(np.int64)
+    rest = int(total - base.sum())
+    order = np.argsort(-(exact - base), kind="stable")[:rest]
+    base[order] += 1
+    return base.tolist()
+
+
+def item_allowances(
+    items: pd.DataFrame, table: pd.DataFrame, flagged: pd.DataFrame, specific: pd.DataFrame
+) -> pd.Series:
+    """Allowance in cents per invoice at one month-end: ``table``'s collective buckets over the
+    pool ``items``, ``specific``'s per-customer allowance over the ``flagged`` items."""
+    parts = []
+    by_bucket = table.set_index(C.bucket)[ALLOWANCE].drop([SPECIFIC, TOTAL], errors="ignore")
+    pool_items = items.assign(bucket_=items[C.bucket].astype(str))
+    for bucket, grp in pool_items.groupby("bucket_", sort=False):
+        cents = [to_cents(v) for v in grp[C.open_amount]]
+        total = to_cents(by_bucket.get(bucket, 0.0))
+        parts.append(pd.Series(allocate(total, cents), index=grp[C.invoice_id].to_numpy()))
+    spec = specific.set_index(C.customer_id)[ALLOWANCE] if len(specific) else pd.Series(dtype=float)
+    for cust, grp in flagged.groupby(C.customer_id, sort=False):
+        cents = [to_cents(v) for v in grp[C.open_amount]]
+        total = to_cents(spec.get(cust, 0.0))
+        parts.append(pd.Series(allocate(total, cents), index=grp[C.invoice_id].to_numpy()))
+    out = pd.concat(parts) if parts else pd.Series(dtype=np.int64)
+    return out.astype(np.int64)
+
+
+def split(
+    allowances: Sequence[pd.Series], dates: Sequence, transactions: pd.DataFrame
+) -> pd.DataFrame:
+    """The roll-forward from item allowances (cents per invoice) at each of ``dates``: one row
+    per date after the first, columns :data:`SPLIT_COLUMNS` in currency units.
+
+    Write-offs and recoveries are the transactions dated in ``(previous date, date]``.
+    """
+    dates = pd.DatetimeIndex(dates)
+    rows = []
+    for i in range(1, len(dates)):
+        lo, hi = dates[i - 1], dates[i]
+        txn = transactions.loc[(transactions[C.date] > lo) & (transactions[C.date] <= hi)]
+        key = txn[C.invoice_id].fillna("").astype(str)
+        cents = txn[C.amount].map(to_cents)
+        wo = cents[txn[C.kind] == WRITE_OFF].groupby(key).sum()
+        rec = cents[txn[C.kind] == RECOVERY].groupby(key).sum()
+        opening, closing = allowances[i - 1], allowances[i]
+        ids = opening.index.union(closing.index).union(wo.index).union(rec.index)
+        delta = (
+            closing.reindex(ids, fill_value=0)
+            - opening.reindex(ids, fill_value=0)
+            + wo.reindex(ids, fill_value=0)
+            - rec.reindex(ids, fill_value=0)
+        )
+        new, rel = int(delta[delta > 0].sum()), int(-delta[delta < 0].sum())
+        o, c = int(opening.sum()), int(closing.sum())
+        w, r = int(wo.sum()), int(rec.sum())
+        rows.append((hi, o, new, rel, new - rel, w, r, 0, c))
+    out = pd.DataFrame(
+        [r[1:] for r in rows],
+        columns=SPLIT_COLUMNS,
+        index=pd.DatetimeIndex([r[0] for r in rows], name=C.month_end),
+    )
+    return out / 100
