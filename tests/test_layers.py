@@ -17,6 +17,7 @@ RANKS = {
     "arlib.files": 0,
     "arlib.schemas": 0,
     "arlib.i18n": 0,
+    "arlib.numbers": 0,
     "arlib.ledger": 1,
     "arlib.dso": 1,
     "arlib.demo": 1,

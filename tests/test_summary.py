@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from arlib.report.summary import executive_summary, kpi_tiles, top_block
+from arlib.report.briefs import top_block
+from arlib.report.summary import executive_summary, kpi_tiles
 
 FULL = {
     "currency": "EUR",

@@ -329,8 +329,8 @@ def cash_series(
             early = flows.index.start_time < ready
             if early.any():
                 warnings.warn(
-                    f"cash series {unique_id!r}: left out the first {int(early.sum())} periods before "
-                    f"{ready.date()} (ledger warm-up: cash lags invoicing)",
+                    f"the first {int(early.sum())} periods of cash, before {ready.date()}, are left "
+                    "out: the ledger was still filling up (warm-up: cash lags invoicing)",
                     UserWarning,
                     stacklevel=2,
                 )

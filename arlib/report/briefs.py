@@ -23,8 +23,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from arlib.i18n import t
-from arlib.report.numbers import fmt
-from arlib.report.summary import _allowance, _forecast, _period, change_note, with_unit
+from arlib.numbers import fmt
+from arlib.report.summary import (
+    _allowance,
+    _forecast,
+    _period,
+    change_note,
+    executive_summary,
+    kpi_tiles,
+    with_unit,
+)
 from arlib.report.tables import tiles
 
 
@@ -215,3 +223,18 @@ class Brief:
 FORECAST = Brief((_forecast, _horizon, _accuracy), _forecast_tiles)
 PROVISION = Brief((_allowance, _composition, _movement, _methods, _expense), _provision_tiles)
 BRIEFS = {"forecast": FORECAST, "provision": PROVISION}
+
+
+def top_block(k: dict, lang: str = "en", report: str = "health") -> str:
+    """Tiles and the executive summary of ``report`` as HTML (all data escaped): the forecast
+    and provision reports have their own (below), the others the unit's."""
+    import html
+
+    own = BRIEFS.get(report)
+    sentences = own.summary(k, lang) if own else executive_summary(k, lang)
+    items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
+    return (
+        (own.tiles(k, lang) if own else kpi_tiles(k, lang))
+        + f'<div class="ar-summary"><b>{html.escape(t("Executive summary", lang))}</b>'
+        f"<ul>{items}</ul></div>"
+    )

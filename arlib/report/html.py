@@ -10,8 +10,8 @@ import warnings
 from pathlib import Path
 
 from arlib.i18n import t
+from arlib.numbers import fmt
 from arlib.report.images import compress_outputs
-from arlib.report.numbers import fmt
 from arlib.report.records import KPI_MIME
 
 TEMPLATES = Path(__file__).parent / "templates"

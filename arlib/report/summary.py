@@ -13,7 +13,7 @@ than guessed. Templates are English message ids translated through :mod:`arlib.i
 from __future__ import annotations
 
 from arlib.i18n import t
-from arlib.report.numbers import fmt
+from arlib.numbers import fmt
 from arlib.report.tables import tiles
 
 #: tile: (key, label, kind, True if higher is better / None)
@@ -28,7 +28,7 @@ TILES = (
 
 
 def format_value(v, kind: str) -> str:
-    """A figure in the one style of its kind (:func:`arlib.report.numbers.fmt`)."""
+    """A figure in the one style of its kind (:func:`arlib.numbers.fmt`)."""
     return fmt(v, kind)
 
 
@@ -270,20 +270,3 @@ def executive_summary(k: dict, lang: str = "en") -> list[str]:
         _actions(k, lang),
     ]
     return [s for s in out if s][:8]
-
-
-def top_block(k: dict, lang: str = "en", report: str = "health") -> str:
-    """Tiles and the executive summary of ``report`` as HTML (all data escaped): the forecast
-    and provision reports have their own (:mod:`arlib.report.briefs`), the others the unit's."""
-    import html
-
-    from arlib.report import briefs
-
-    own = briefs.BRIEFS.get(report)
-    sentences = own.summary(k, lang) if own else executive_summary(k, lang)
-    items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
-    return (
-        (own.tiles(k, lang) if own else kpi_tiles(k, lang))
-        + f'<div class="ar-summary"><b>{html.escape(t("Executive summary", lang))}</b>'
-        f"<ul>{items}</ul></div>"
-    )

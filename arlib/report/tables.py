@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from arlib.i18n import t
-from arlib.report.numbers import _missing, fmt, kind_of
+from arlib.i18n import LABELS, WORD_COLUMNS, column_label, t  # noqa: F401 (re-exported)
+from arlib.numbers import _missing, fmt, kind_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,75 +31,6 @@ def tiles(items: list[tuple]) -> str:
         )
     return f'<div class="ar-tiles">{"".join(out)}</div>'
 
-
-#: display names of common columns (English); other snake_case names become "Days past due" style
-LABELS = {
-    "open_ar": "Open AR",
-    "current_ar": "Current AR",
-    "past_due_ar": "Past-due AR",
-    "dso": "DSO",
-    "dso_countback": "Countback DSO",
-    "bpdso": "Best-possible DSO",
-    "add": "ADD",
-    "cei": "CEI",
-    "hhi": "HHI",
-    "customer_id": "Customer",
-    "name": "Name",
-    "invoice_id": "Invoice",
-    "ar_window_start": "AR at window start",
-    "yhat": "Forecast",
-    "wape": "WAPE",
-    "mase": "MASE",
-    "smape": "sMAPE",
-    "unique_id": "Series",
-    "ds": "Period",
-    "y": "Actual",
-    "yhat_lo_80": "Low (80%)",
-    "yhat_hi_80": "High (80%)",
-    "yhat_lo_95": "Low (95%)",
-    "yhat_hi_95": "High (95%)",
-    "fitted": "Model used",
-    "cutoff": "Cut-off",
-    "relative_wape": "WAPE vs seasonal naive",
-    "relative_mase": "MASE vs seasonal naive",
-    "coverage_80": "Actuals in 80% range",
-    "coverage_95": "Actuals in 95% range",
-}
-
-
-def column_label(col, lang: str | None = None) -> str:
-    """The header shown for a column: a translation if the catalog has one, else a readable name.
-
-    >>> column_label("days_past_due"), column_label("open_ar"), column_label("open_ar", "zh")
-    ('Days past due', 'Open AR', '应收账款余额')
-    """
-    if not isinstance(col, str):
-        return col
-    label = LABELS.get(col) or (
-        col.replace("_", " ").capitalize() if "_" in col or col.islower() else col
-    )
-    translated = t(col, lang)
-    return translated if translated != col else t(label, lang)
-
-
-#: columns whose values are words of ours (not data) and are translated in the report language
-WORD_COLUMNS = {
-    "method",
-    "metric",
-    "status",
-    "model",
-    "segment",
-    "step",
-    "next_step",
-    "limit_action",
-    "kind",
-    "section",
-    "line",
-    "check",
-    "frame",
-    "problem",
-    "policy",
-}
 
 #: widest table shown in one piece; wider ones are split into panels that repeat the id columns
 MAX_COLUMNS = 10

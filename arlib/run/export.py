@@ -14,8 +14,8 @@ def export_reports(executed: list, kpis: dict, out_dir: Path) -> list[str]:
     """Write ``<notebook>.html`` for each executed notebook of a unit: the header (unit, close,
     currency, run, links to the other reports and files), title, the report's tiles and
     executive summary from the unit's merged figures, contents, the report, the audit stamp."""
+    from arlib.report.briefs import top_block
     from arlib.report.header import header
-    from arlib.report.summary import top_block
 
     audit = kpis.get("audit") or {}
     stems = [stem for stem, _ in executed]
