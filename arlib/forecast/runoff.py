@@ -30,6 +30,7 @@ from statsmodels.duration.survfunc import CumIncidenceRight
 
 from arlib.errors import ConfigError
 from arlib.forecast.models import z_value
+from arlib.i18n import t
 from arlib.ledger import Ledger
 from arlib.schemas import CREDIT_NOTE, PAYMENT, WRITE_OFF, C
 
@@ -329,8 +330,10 @@ def cash_series(
             early = flows.index.start_time < ready
             if early.any():
                 warnings.warn(
-                    f"the first {int(early.sum())} periods of cash, before {ready.date()}, are left "
-                    "out: the ledger was still filling up (warm-up: cash lags invoicing)",
+                    t(
+                        "the first {n} periods of cash, before {date}, are left out: the ledger "
+                        "was still filling up (warm-up: cash lags invoicing)"
+                    ).format(n=int(early.sum()), date=ready.date()),
                     UserWarning,
                     stacklevel=2,
                 )

@@ -9,7 +9,7 @@ import re
 import warnings
 from pathlib import Path
 
-from arlib.i18n import t
+from arlib.i18n import LABELS, column_label, t
 from arlib.numbers import fmt
 from arlib.report.images import compress_outputs
 from arlib.report.records import KPI_MIME
@@ -87,13 +87,17 @@ def to_html(
     nb.cells = [c for c in nb.cells if c.cell_type != "code" or _visible(c)]  # no blank gaps
     compress_outputs(nb)
     headings = []
+    params = (stamp or {}).get("parameters") or {}
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = t(cell.source, language)
+            cell.source = plain_names(t(cell.source, language), params, language)
             headings += _h2(cell.source)
         else:  # a section written by an arlib call displays its heading as markdown
             for o in cell.get("outputs", []):
-                headings += _h2(o.get("data", {}).get("text/markdown", ""))
+                md = o.get("data", {}).get("text/markdown")
+                if md:
+                    o["data"]["text/markdown"] = plain_names("".join(md), params, language)
+                    headings += _h2(o["data"]["text/markdown"])
     first_md = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
     block = top_html + contents(headings, language)
     if block:
@@ -110,6 +114,36 @@ def to_html(
         )
         body, _ = exporter.from_notebook_node(nb)
     return body
+
+
+_CODE_NAME = re.compile(r"`([a-z][a-z0-9]*(?:_[a-z0-9]+)+|as_of)`")
+
+
+def plain_names(markdown: str, params: dict, lang: str = "en") -> str:
+    """Prose without code names: a parameter in backticks becomes its value when that is a
+    number or a word (``window_months`` -> 3), else its name in words; a column name its
+    header. File names and other code stay as they are.
+
+    >>> plain_names("the `window_months` months; if `discount_take_up` is set; `relative_wape`",
+    ...             {"window_months": 3, "discount_take_up": None})
+    'the 3 months; if discount take up is set; WAPE vs seasonal naive'
+    >>> plain_names("(`base_loss_rate` is before it), see `collection_worklist.csv`", {})
+    '(base loss rate is before it), see `collection_worklist.csv`'
+    """
+
+    def name(m: re.Match) -> str:
+        key = m.group(1)
+        if key in params:
+            v = params[key]
+            plain = isinstance(v, int | float | str) and not isinstance(v, bool)
+            plain = plain and not (isinstance(v, str) and ("/" in v or "\\" in v))  # no paths
+            return str(v) if plain else t(key.replace("_", " "), lang)
+        if key in LABELS:
+            return column_label(key, lang)
+        words = column_label(key, lang)  # a column or method: its header, in the sentence's case
+        return words.lower() if words == key.replace("_", " ").capitalize() else words
+
+    return _CODE_NAME.sub(name, markdown)
 
 
 def _h2(markdown) -> list[str]:

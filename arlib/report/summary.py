@@ -58,11 +58,11 @@ def change_note(now, before, kind: str, better, since: str = "", lang: str = "en
     if now is None or before is None:
         return "", None
     d = (now - before) * (100 if kind == "share" else 1)
-    shown = fmt(abs(d), "pct" if kind == "share" else kind).rstrip("%")
+    shown = fmt(abs(d), "pct" if kind in ("share", "pct") else kind).rstrip("%")
     if float(shown.replace(",", "")) == 0:
         return t("= unchanged", lang) + (f" {t('vs', lang)} {since}" if since else ""), None
     arrow = "▲" if d > 0 else "▼"
-    unit = {"share": " pts", "days": " days"}.get(kind, "")
+    unit = {"share": " pts", "pct": " pts", "days": " days"}.get(kind, "")
     note = f"{arrow} {shown}{t(unit, lang)}" + (f" {t('vs', lang)} {since}" if since else "")
     tone = None if better is None else ("good" if (d > 0) == better else "bad")
     return note, tone
@@ -78,6 +78,10 @@ def kpi_tiles(k: dict, lang: str = "en", spec=TILES) -> str:
         if k.get(key) is None:
             continue
         note, tone = change_note(k[key], prev.get(key), kind, better, since, lang)
+        if key == "forecast_collections_next" and k.get("forecast_period"):
+            label = t("Forecast collections, {period}", lang).format(
+                period=_period(k["forecast_period"], lang)
+            )
         items.append(
             (t(label, lang), with_unit(k[key], kind, k.get("currency", ""), lang), note, tone)
         )

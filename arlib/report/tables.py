@@ -128,6 +128,18 @@ def _number(kind: str | None):
     return show
 
 
+def _word(v):
+    """A word of ours in a table cell, translated; a code name (``invoicing_pattern``) in words.
+
+    >>> _word("invoicing_pattern"), _word(3)
+    ('invoicing pattern', 3)
+    """
+    if not isinstance(v, str):
+        return v
+    shown = t(v)
+    return t(v.replace("_", " ")) if shown == v and "_" in v else shown
+
+
 def _stable_uuid(df: pd.DataFrame) -> str:
     """An element id prefix from the table's content, so identical runs give identical HTML."""
     import hashlib
@@ -148,7 +160,7 @@ def _styled(df: pd.DataFrame, money, pct, decimals, caption):
 
     df = df.copy()
     for c in WORD_COLUMNS & set(df.columns):
-        df[c] = df[c].map(lambda v: t(v) if isinstance(v, str) else v)
+        df[c] = df[c].map(_word)
     if "bucket" in df:
         df["bucket"] = df["bucket"].astype(str).map(lambda v: t(v))
     rename = {c: column_label(c) for c in df.columns}
