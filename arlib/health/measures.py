@@ -248,11 +248,14 @@ def compare(now: Kpis, before: Kpis | None = None, keys: Sequence[str] = HEADLIN
             change = ""
         elif unit in ("share", "%"):
             change = t("{change} pts").format(
-                change=f"{(100 if unit == 'share' else 1) * (x - x0):+.1f}"
+                change=numbers.signed((100 if unit == "share" else 1) * (x - x0), "pct")
             )
-        else:
-            change = f"{x - x0:.2f}" if unit == "times a year" else fmt(x - x0, unit)
-            change = change if change.startswith("-") else "+" + change
+        elif unit == "times a year":
+            change = numbers.signed(x - x0, "ratio")
+        else:  # no sign on a change that rounds to zero (never "-0.0")
+            change = fmt(x - x0, unit)
+            zero = round(x - x0, numbers.DECIMALS.get(unit, 3)) == 0
+            change = change if change.startswith("-") or zero else "+" + change
         rows.append(
             (
                 label,
