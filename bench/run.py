@@ -1,4 +1,4 @@
-"""``make bench``: the four scale benchmarks, written to ``outputs/bench/results.json``.
+"""``make bench``: the scale benchmarks, written to ``outputs/bench/results.json``.
 
 Every benchmark measures ours and its peer side by side in the same run (alternating, medians
 of several repeats) and records ``name, size, seconds, peer, peer_seconds, ratio`` (ours / peer)
@@ -23,7 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
-BENCHES = ("ledger", "overhead", "unit_reports", "batch", "forecast")
+BENCHES = ("ledger", "overhead", "unit_reports", "batch", "forecast", "big_csv")
 
 
 def machine() -> dict:
@@ -95,6 +95,10 @@ def _run_one(name: str, args, out_dir: Path) -> list[dict]:
                 tuple(args.batch_notebooks),
             )
         ]
+    if name == "big_csv":
+        import bench_bigcsv
+
+        return [bench_bigcsv.run(out_dir / "data", args.big_csv_rows)]
     return [_forecast(args)]
 
 
@@ -140,6 +144,9 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="each repeat forecasts 1,000 series with both sides (~4.5 min); 1 keeps the defaults under 15 min",
+    )
+    p.add_argument(
+        "--big-csv-rows", type=int, default=2_500_000, help="rows of the big_csv benchmark's file"
     )
     return p
 

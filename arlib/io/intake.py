@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from arlib.errors import DataError
-from arlib.io import fx
+from arlib.io import filecache, fx
 from arlib.io.canonical import Context, Parsed, derive_customers, derive_payments, to_canonical
 from arlib.io.database import read_database
 from arlib.io.options import FX_RATES, MISSING_FX, SourceOptions, parse_policy, parse_source_options
@@ -157,7 +157,7 @@ def read_source(source: str, opts: SourceOptions, bu: str) -> tuple[dict[str, Ra
     """Raw frames of unit ``bu`` (files or database) and a label for the source, safe to show."""
     if is_database(source, opts):
         return read_database(source, opts, bu)
-    return read_files(source, opts, bu)
+    return read_files(source, opts, bu, read=filecache.read_frame)
 
 
 def _without(findings: list[Finding | None], drop: np.ndarray) -> list[Finding]:

@@ -44,6 +44,8 @@ FRAME_MODES = {
     "customers": ("auto", "read", "none", "derive"),
 }
 FX_QUOTES = ("reporting_per_foreign", "foreign_per_reporting")
+#: ``source_options.cache``: parse a big CSV once into a per-unit Parquet copy (arlib.io.filecache)
+CACHE_MODES = ("auto", "always", "never")
 
 FAIL, QUARANTINE, WARN = "fail", "quarantine", "warn"
 _ROW_ONLY = (FAIL, QUARANTINE)
@@ -95,6 +97,7 @@ class SourceOptions:
     fx_max_age_days: int = 7
     url_env: str | None = None
     password_env: str | None = None
+    cache: str = "auto"
 
     def file_option(self, frame: str, key: str, default: Any = None) -> Any:
         """A file-reading option (``sheet``, ``header_row``, ...) for one frame."""
@@ -279,6 +282,7 @@ _TOP = (
     "fx",
     "url_env",
     "password_env",
+    "cache",
 )
 
 
@@ -350,6 +354,9 @@ def parse_source_options(raw: dict | None) -> SourceOptions:
             )
     if not isinstance(raw.get("one_unit", False), bool):
         raise _error("source_options.one_unit", f"must be true or false, got {raw['one_unit']!r}")
+    cache = raw.get("cache", "auto")
+    if cache not in CACHE_MODES:
+        raise _error("source_options.cache", f"{cache!r} " + _nearest(cache, CACHE_MODES, "a mode"))
     queries = _frame_map(raw.get("queries"), "source_options.queries")
     return SourceOptions(
         files=_frame_map(raw.get("files"), "source_options.files"),
@@ -368,6 +375,7 @@ def parse_source_options(raw: dict | None) -> SourceOptions:
         fx_max_age_days=age,
         url_env=raw.get("url_env"),
         password_env=raw.get("password_env"),
+        cache=cache,
     )
 
 

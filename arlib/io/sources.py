@@ -14,6 +14,7 @@ import io as _io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from arlib.config import project_root
@@ -56,14 +57,19 @@ def with_rows(df: pd.DataFrame, first: int = 1) -> pd.DataFrame:
 
 
 # -- files -----------------------------------------------------------------------------------
-def _decode(data: bytes, encoding: str, label: str) -> str:
-    enc = {
+def encoding_name(encoding: str) -> str:
+    """The codec that reads ``source_options.encoding`` (a BOM is skipped; GBK read as GB18030)."""
+    return {
         "auto": "utf-8-sig",
         "utf-8": "utf-8-sig",
         "utf8": "utf-8-sig",
         "gbk": "gb18030",
         "gb2312": "gb18030",
     }.get(encoding.lower(), encoding)
+
+
+def _decode(data: bytes, encoding: str, label: str) -> str:
+    enc = encoding_name(encoding)
     try:
         return data.decode(enc)
     except LookupError:
@@ -80,7 +86,7 @@ def _decode(data: bytes, encoding: str, label: str) -> str:
         ) from None
 
 
-def _delimiter(text: str, header_row: int, configured: str) -> str:
+def delimiter(text: str, header_row: int, configured: str) -> str:
     if configured != "auto":
         return configured
     lines = text.splitlines()
@@ -93,7 +99,7 @@ def _delimiter(text: str, header_row: int, configured: str) -> str:
 def _read_csv(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.DataFrame:
     text = _decode(path.read_bytes(), opts.file_option(frame, "encoding", "auto"), label)
     header_row = opts.file_option(frame, "header_row", 1)
-    sep = _delimiter(text, header_row, opts.file_option(frame, "delimiter", "auto"))
+    sep = delimiter(text, header_row, opts.file_option(frame, "delimiter", "auto"))
     try:
         df = pd.read_csv(
             _io.StringIO(text),
@@ -201,25 +207,42 @@ def read_file(
             f"{label}: cannot be read ({e.strerror or type(e).__name__}). Fix: check the file "
             "and its permissions"
         ) from None
-    df.columns = [c if c == ROW else str(c).replace("\ufeff", "").strip() for c in df.columns]
-    notes = []
-    data_cols = [c for c in df.columns if c != ROW]
-    blank = (
-        pd.DataFrame({c: is_empty(df[c]) for c in data_cols}).all(axis=1)
-        if data_cols
-        else pd.Series(True, index=df.index)
-    )
+    df = clean_columns(df)
+    blank = blank_rows(df)
     if blank.any():
-        df = df.loc[~blank.to_numpy()]
-        notes.append(f"{label}: {int(blank.sum())} empty row(s) skipped")
+        df = df.loc[~blank]
     footer = opts.file_option(frame, "footer_rows", 0)
+    skipped = df[ROW].iloc[-footer:].tolist() if footer else []
     if footer:
-        skipped = df[ROW].iloc[-footer:].tolist()
         df = df.iloc[:-footer]
+    return Raw(
+        frame, label, df.reset_index(drop=True), skip_notes(label, int(blank.sum()), skipped)
+    )
+
+
+def clean_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Header names without a byte-order mark or surrounding spaces."""
+    df.columns = [c if c == ROW else str(c).replace("\ufeff", "").strip() for c in df.columns]
+    return df
+
+
+def blank_rows(df: pd.DataFrame) -> np.ndarray:
+    """True for the rows whose every cell is empty."""
+    data_cols = [c for c in df.columns if c != ROW]
+    if not data_cols:
+        return np.ones(len(df), dtype=bool)
+    return pd.DataFrame({c: is_empty(df[c]) for c in data_cols}).all(axis=1).to_numpy()
+
+
+def skip_notes(label: str, blank: int, footer_rows: list[int]) -> list[str]:
+    """The notes for skipped empty rows and footer rows."""
+    notes = [f"{label}: {blank} empty row(s) skipped"] if blank else []
+    if footer_rows:
         notes.append(
-            f"{label}: footer row(s) {', '.join(map(str, skipped))} skipped (source_options.footer_rows)"
+            f"{label}: footer row(s) {', '.join(map(str, footer_rows))} skipped "
+            "(source_options.footer_rows)"
         )
-    return Raw(frame, label, df.reset_index(drop=True), notes)
+    return notes
 
 
 def _find_default(folder: Path, frame: str) -> Path | None:
@@ -257,14 +280,28 @@ def locate_files(source: str, opts: SourceOptions) -> dict[str, Path]:
     return out
 
 
+def unit_column(frame: str, columns: list[str], opts: SourceOptions) -> str | None:
+    """The source column mapped to ``business_unit`` (None: the frame is not split by unit)."""
+    if opts.one_unit or frame == FX_RATES:
+        return None
+    rename, _, _ = resolve_columns(
+        frame, [c for c in columns if c != ROW], opts.columns.get(frame, {})
+    )
+    return next((s for s, t in rename.items() if t == C.business_unit), None)
+
+
+def no_unit_note(label: str, col: str, rows: list[int], count: int) -> str:
+    """The note for ``count`` rows (first ``rows``) with no business unit."""
+    shown = ", ".join(map(str, rows[:5])) + (" ..." if count > 5 else "")
+    return (
+        f"{label}: {count} row(s) with no {col} belong to no business unit and are not "
+        f"read (row(s) {shown})"
+    )
+
+
 def filter_unit(raw: Raw, opts: SourceOptions, bu: str) -> Raw:
     """Keep the unit's rows (by the column mapped to ``business_unit``)."""
-    if opts.one_unit or raw.frame == FX_RATES:
-        return raw
-    rename, _, _ = resolve_columns(
-        raw.frame, [c for c in raw.data.columns if c != ROW], opts.columns.get(raw.frame, {})
-    )
-    col = next((s for s, t in rename.items() if t == C.business_unit), None)
+    col = unit_column(raw.frame, list(raw.data.columns), opts)
     if col is None:
         return raw
     ids = parse_ids(raw.data[col])
@@ -273,15 +310,20 @@ def filter_unit(raw: Raw, opts: SourceOptions, bu: str) -> Raw:
     notes = list(raw.notes)
     if ids.isna().any():  # such rows belong to no unit: say so rather than drop them silently
         rows = raw.data.loc[ids.isna().to_numpy(), ROW].tolist()
-        notes.append(
-            f"{raw.label}: {len(rows)} row(s) with no {col} belong to no business unit and are not "
-            f"read (row(s) {', '.join(map(str, rows[:5]))}{' ...' if len(rows) > 5 else ''})"
-        )
+        notes.append(no_unit_note(raw.label, col, rows, len(rows)))
     return Raw(raw.frame, raw.label, raw.data.loc[keep].reset_index(drop=True), notes, units)
 
 
-def read_files(source: str, opts: SourceOptions, bu: str) -> tuple[dict[str, Raw], str]:
-    """Raw frames of unit ``bu`` from files; see :func:`locate_files`."""
+def read_unit_frame(path: Path, frame: str, opts: SourceOptions, label: str, bu: str) -> Raw:
+    """One frame of unit ``bu``: the file read whole, then the unit's rows kept."""
+    return filter_unit(read_file(path, frame, opts, label, bu), opts, bu)
+
+
+def read_files(
+    source: str, opts: SourceOptions, bu: str, read=read_unit_frame
+) -> tuple[dict[str, Raw], str]:
+    """Raw frames of unit ``bu`` from files (see :func:`locate_files`), each read by ``read``
+    (:func:`read_unit_frame`, or the parse-once cache of :mod:`arlib.io.filecache`)."""
     paths = locate_files(source, opts)
     need = {
         "invoices": True,
@@ -310,5 +352,5 @@ def read_files(source: str, opts: SourceOptions, bu: str) -> tuple[dict[str, Raw
                 if path == resolve_path(source)
                 else path.name
             )
-            frames[frame] = filter_unit(read_file(path, frame, opts, label, bu), opts, bu)
+            frames[frame] = read(path, frame, opts, label, bu)
     return frames, source

@@ -73,6 +73,7 @@ def run_closes(
         for close in closes.values():
             out.notes += leftovers(close)
             _guard(close, partial(close.folder.mkdir, parents=True))
+        out.notes += _parse_files_once(jobs)
         results = execute(jobs, Path(out_root))
         for as_of, close in closes.items():
             pairs = [(j, r) for j, r in zip(jobs, results) if j.as_of == as_of]
@@ -83,6 +84,18 @@ def run_closes(
             out.indexes.append(_guard(close, finish))
     out.seconds = round(time.perf_counter() - t0, 1)
     return out
+
+
+def _parse_files_once(jobs: list[UnitJob]) -> list[str]:
+    """Big CSV sources parsed once for all units, with progress, before they start
+    (:mod:`arlib.io.filecache`); nothing to do (and pandas not loaded here) for databases."""
+    pairs = [(j.params.get("source") or "", j.params.get("source_options") or {}) for j in jobs]
+    files = [(s, o) for s, o in pairs if "://" not in s and not o.get("url_env")]
+    if not any(not s.lower().endswith((".sqlite", ".sqlite3", ".db")) for s, _ in files):
+        return []
+    from arlib.io import filecache  # the coordinator loads pandas only when there are files
+
+    return filecache.prepare(files)
 
 
 def _history_from(params: dict, out_root: Path) -> dict:
