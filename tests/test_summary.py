@@ -126,6 +126,8 @@ def test_provision_report_explains_the_allowance_and_its_movement():
     assert "largest line is the current bucket (20,000)" in html
     # 220,000 + 20,000 - 7,000 + 922.10 = 233,922.10: the movement adds up to the allowance
     assert "a charge of 20,000, less write-offs of 7,000, plus recoveries of 922 EUR" in html
-    assert "give 216,885 to 233,922 EUR" in html
+    assert (
+        "The roll rate method is booked; the methods compared give 216,885 to 233,922 EUR" in html
+    )
     # the allowance rose 13,922 (worse), red, with the date it is compared with
     assert 'class="ar-flag">▲ 13,922 vs 2026-09-30' in html

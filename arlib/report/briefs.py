@@ -36,6 +36,12 @@ from arlib.report.summary import (
 from arlib.report.tables import tiles
 
 
+def _word(code: str, lang: str) -> str:
+    """A method's code name in words (``roll_rate`` -> roll rate), translated."""
+    shown = t(code, lang)
+    return t(code.replace("_", " "), lang) if shown == code else shown
+
+
 def _horizon(k, lang):
     total, h = k.get("forecast_collections_horizon"), k.get("forecast_horizon")
     if total is None or not h:
@@ -112,7 +118,7 @@ def _methods(k, lang):
     return t(
         "The {method} method is booked; the methods compared give {lo} to {hi} {cur}.", lang
     ).format(
-        method=t(str(k.get("provision_method", "")), lang),
+        method=_word(str(k.get("provision_method", "")), lang),
         lo=fmt(min(by.values()), "amount"),
         hi=fmt(max(by.values()), "amount"),
         cur=k.get("currency", ""),
