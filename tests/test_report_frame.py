@@ -99,3 +99,27 @@ def test_excel_sheet_in_the_report_language_and_number_style(tmp_path):
     assert [c.value for c in ws[1]] == ["下一步", "未结金额", "应收账款周转天数 (DSO)"]
     assert ws["A2"].value == "电话催收" and ws["B2"].number_format == "#,##0.00;[Red]-#,##0.00"
     assert ws["C2"].number_format == "#,##0.0"
+
+
+def test_two_exports_differ_only_in_run_id_and_time():
+    import nbformat
+
+    from arlib.report.html import to_html
+
+    df = pd.DataFrame({"customer_id": [f"C{i}" for i in range(9)], "open_ar": range(9)})
+    nb = nbformat.v4.new_notebook()
+    md = nbformat.v4.new_markdown_cell("# Receivables health\n\nLead.")
+    code = nbformat.v4.new_code_cell("report.table(df)")
+    code.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/html": table(df)._repr_html_()})
+    ]
+    nb.cells = [md, code]
+    pages = []
+    for run, when in (("RUN-A", "2026-11-01 10:00:00 UTC"), ("RUN-B", "2026-11-02 11:11:11 UTC")):
+        k = {"business_unit": "de", "as_of": "2026-10-31", "currency": "EUR", "run_id": run}
+        stamp = {"run_id": run, "generated_at": when, "parameters": {"window_months": 3}}
+        page = to_html(nb, "t", "en", "<p>top</p>", stamp, header=header(k, "health", ["health"]))
+        pages.append(page.replace(run, "RUN").replace(when, "TIME"))
+    assert pages[0] == pages[1]
+    head = pages[0].split("<body")[0]
+    assert 'id="cell-id=arlib-header"' in pages[0] and "--jp-" not in head  # no theme CSS

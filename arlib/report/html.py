@@ -28,10 +28,12 @@ def _exporter():
     return exp
 
 
-def _html_cell(markup: str):
+def _html_cell(markup: str, cell_id: str):
+    """A cell showing ``markup``, with a fixed id (a random one would differ run to run)."""
     import nbformat
 
     cell = nbformat.v4.new_code_cell("")
+    cell.id = cell_id
     cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": markup})]
     return cell
 
@@ -101,11 +103,11 @@ def to_html(
     first_md = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
     block = top_html + contents(headings, language)
     if block:
-        nb.cells.insert(first_md + 1, _html_cell(block))
+        nb.cells.insert(first_md + 1, _html_cell(block, "arlib-summary"))
     if header:
-        nb.cells.insert(0, _html_cell(header))
+        nb.cells.insert(0, _html_cell(header, "arlib-header"))
     if stamp:
-        nb.cells.append(_html_cell(stamp_html(stamp, language)))
+        nb.cells.append(_html_cell(stamp_html(stamp, language), "arlib-stamp"))
     exporter = _exporter()
     exporter.language_code = "zh-CN" if language == "zh" else "en"
     with warnings.catch_warnings():  # the KPI record output is meant to be invisible
