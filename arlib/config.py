@@ -227,6 +227,39 @@ def redacted(values: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+#: group targets: KPI -> (unit in words, lowest, highest allowed value)
+TARGET_KPIS = {
+    "dso": ("days, e.g. 45", 0.0, 3650.0),
+    "add": ("days past the terms, e.g. 10", 0.0, 3650.0),
+    "cei": ("percent as in the reports, e.g. 80 for 80%", 1.0, 100.0),
+    "past_due_share": ("a fraction of open AR, e.g. 0.25 for 25%", 0.0, 1.0),
+}
+
+
+def check_targets(targets: Mapping[str, Any], source: str | None = None) -> None:
+    """The group's ``targets``: known KPIs with numbers in range. CEI is in percent like the
+    reports, so 0.8 is refused rather than read as 0.8% (a target no unit could miss).
+
+    >>> check_targets({"dso": 45, "cei": 0.8})
+    Traceback (most recent call last):
+    ...
+    arlib.errors.ConfigError: parameter targets: cei must be percent as in the reports, e.g. 80 for 80% (between 1.0 and 100.0), got 0.8
+    """
+    for kpi, value in targets.items():
+        if kpi not in TARGET_KPIS:
+            raise ConfigError(
+                "targets",
+                f"{kpi!r} is not a KPI with a target; use {', '.join(TARGET_KPIS)}",
+                source,
+            )
+        unit, lo, hi = TARGET_KPIS[kpi]
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and lo <= value <= hi
+        if not ok or (kpi == "cei" and value <= 1):
+            raise ConfigError(
+                "targets", f"{kpi} must be {unit} (between {lo} and {hi}), got {value!r}", source
+            )
+
+
 def validate(
     values: Mapping[str, Any],
     source: str | None = None,
@@ -260,6 +293,8 @@ def validate(
                 f"must be one of {list(LANGUAGES)}, got {checked['report_language']!r}",
                 source,
             )
+    if checked.get("targets"):
+        check_targets(checked["targets"], source)
     for key in ("window_months", "trend_months"):
         if key in checked and checked[key] < 1:
             raise ConfigError(key, f"must be >= 1, got {checked[key]}", source)

@@ -29,7 +29,8 @@ def run(tmp_path_factory, small_demo):
             "bb": "currency: CNY\ntrend_months: 12\nreport_language: zh\nwindow_months: 6\n"
             "forecast_horizon: 9\ngl_control_total: 1000.0\n",
             "zz": "currency: EUR\n",
-            "group": "group_currency: EUR\nfx_rates: {CNY: 0.128}\n",
+            "group": "group_currency: EUR\nfx_rates: {CNY: 0.128}\n"
+            "targets: {dso: 45, cei: 80, past_due_share: 0.25}\n",
         },
         AS_OF,
     )
@@ -96,6 +97,47 @@ def test_group_report_consolidates_the_units(run):
     html = (out / "group" / "group.html").read_text()
     assert 'href="../aa/health.html"' in html and "Group receivables report" in html
     assert 'href="group/group.html"' in (out / "index.html").read_text()
+
+
+def test_index_group_totals_agree_with_the_units_to_the_cent(run):
+    """The index's group row, recomputed by hand from the units' kpis.json and the FX rate."""
+    _, out, _ = run
+    aa, bb = (json.loads((out / u / "kpis.json").read_text()) for u in ("aa", "bb"))
+    index = (out / "index.html").read_text()
+    cells = dict(re.findall(r'<td data-k="(\w+)"[^>]*>([^<]+)</td>', index))
+    for key in ("open_ar", "past_due_ar", "allowance", "forecast_collections_next"):
+        by_hand = round(aa[key] + 0.128 * bb[key], 2)
+        assert cells[key] == f"{by_hand:,.2f} EUR", key
+    # DSO from each unit's daily billings (aa has a 3-month window, bb a 6-month one)
+    daily = (
+        aa["billings_window"] / aa["window_days"]
+        + 0.128 * bb["billings_window"] / bb["window_days"]
+    )
+    dso = (aa["open_ar"] + 0.128 * bb["open_ar"]) / daily
+    assert cells["dso"] == f"{dso:.1f} days"
+    assert cells["cei"] == "n/a"  # windows of different lengths: no group CEI
+    group = (out / "group" / "group.html").read_text()
+    assert f"{dso:.1f} days" in group and "units use KPI windows of different lengths" in group
+
+
+def test_group_cockpit_ranks_by_performance_against_the_targets(run):
+    _, out, _ = run
+    aa, bb = (json.loads((out / u / "kpis.json").read_text()) for u in ("aa", "bb"))
+    html = (out / "group" / "group.html").read_text()
+    for bu, k in (("aa", aa), ("bb", bb)):
+        row = html.split(f'<td class="u">{bu}</td>')[1].split("</tr>")[0]
+        assert ('<td class="dso on">' in row) == (k["dso"] <= 45), row
+        assert ('<td class="past_due_share on">' in row) == (k["past_due_share"] <= 0.25), row
+        assert '<td class="coverage_ratio">' in row  # never judged
+    # overall rank: mean of the ranks on DSO, past-due share, CEI and ADD, worked out here
+    ranks = {"aa": 0.0, "bb": 0.0}
+    for kpi, higher in (("dso", False), ("past_due_share", False), ("cei", True), ("add", False)):
+        better = max if higher else min
+        best = better(("aa", "bb"), key=lambda u: (aa, bb)[u == "bb"][kpi])
+        ranks["bb" if best == "aa" else "aa"] += 1
+    first = min(ranks, key=lambda u: (ranks[u], u))
+    assert re.findall(r'<td class="u">(\w+)</td>', html)[0] == first
+    assert "<svg" in html and "Twelve-month trend" in html
 
 
 def test_unit_report_opens_with_summary_and_ends_with_audit_stamp(run):
@@ -436,3 +478,29 @@ def test_csv_has_a_bom_and_the_chinese_worklist_is_in_chinese(run):
     assert raw[:3] == b"\xef\xbb\xbf"
     header = raw[3:].decode("utf-8").splitlines()[0]
     assert "下一步" in header and "next_step" not in header
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_group_cockpit_and_index_fit_desktop_and_phone(run, browser, width):
+    """The cockpit's tiles and unit x KPI table render, and neither page scrolls sideways: a wide
+    table scrolls in its own box."""
+    _, out, _ = run
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for path in (out / "group" / "group.html", out / "index.html"):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(path.as_uri(), wait_until="load")
+        state = page.evaluate("""() => ({
+            scroll: document.documentElement.scrollWidth,
+            tiles: Array.from(document.querySelectorAll('.gc-tile'))
+                .filter(e => e.getBoundingClientRect().width > 0).length,
+            cells: document.querySelectorAll('.gc-table td.dso').length,
+            sparks: document.querySelectorAll('.gc-table svg').length,
+            totals: document.querySelectorAll('.group-totals td').length,
+        })""")
+        page.screenshot(path=str(SCREENSHOTS / f"{path.stem}_{width}.png"), full_page=True)
+        page.close()
+        assert state["scroll"] <= width, (path.name, state)
+        if path.name == "group.html":
+            assert state["tiles"] == 6 and state["cells"] == 3 and state["sparks"] >= 8, state
+        else:
+            assert state["totals"] == 7, state

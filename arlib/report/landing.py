@@ -12,7 +12,8 @@ from urllib.parse import quote
 
 from arlib.files import write_atomic
 from arlib.i18n import t
-from arlib.report.summary import TILES, format_value
+from arlib.report.cockpit import value_text
+from arlib.report.summary import TILES, _period, format_value
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -118,6 +119,46 @@ def _earlier_card(unit: dict, lang: str) -> str:
     )
 
 
+#: the group totals row of the index: (key, label, kind); amounts to the cent, as in kpis.json
+GROUP_TOTALS = (
+    ("open_ar", "Open AR", "cents"),
+    ("past_due_ar", "Past-due AR", "cents"),
+    ("past_due_share", "Past-due share", "share"),
+    ("dso", "DSO", "days"),
+    ("cei", "CEI", "pct"),
+    ("allowance", "Allowance", "cents"),
+    ("forecast_collections_next", "Forecast collections", "cents"),
+)
+
+
+def _group_totals(out_dir: Path, group: dict | None, lang: str) -> str:
+    """The group totals row: the figures of the group report's ``kpis.json`` (so the index and
+    the group report agree to the cent), amounts in the group currency, named."""
+    e = html.escape
+    path = Path(out_dir) / "group" / "kpis.json"
+    if not group or group.get("status") != "ok" or not path.exists():
+        return ""
+    k = json.loads(path.read_text(encoding="utf-8"))
+    cur = str(k.get("currency", ""))
+    head, cells = [], []
+    for key, label, kind in GROUP_TOTALS:
+        v = k.get(key)
+        cents = kind == "cents" and v is not None
+        text = f"{v:,.2f} {cur}" if cents else value_text(v, kind, cur, lang)
+        if key == "forecast_collections_next" and k.get("forecast_period"):
+            label = f"{t(label, lang)} ({_period(k['forecast_period'], lang)})"
+        why = k.get(f"{key}_note") if v is None else None
+        tip = f' title="{e(str(why))}"' if why else ""
+        head.append(f"<th>{e(t(label, lang))}</th>")
+        cells.append(f'<td data-k="{e(key)}"{tip}>{e(text)}</td>')
+    units = ", ".join(str(u) for u in k.get("units", []))
+    return (
+        f'<section class="unit group-totals"><h2>{e(t("Group totals", lang))} <span class="muted">{e(cur)}: '
+        f'{e(units)}</span></h2><div class="scroll"><table><thead><tr>{"".join(head)}</tr></thead>'
+        f"<tbody><tr>{''.join(cells)}</tr></tbody></table></div></section>"
+    )
+
+
 def render_index(out_dir: Path, manifest: dict, lang: str = "en", root: Path | None = None) -> str:
     """HTML for the landing page of a run folder; ``root`` holds the published closes that the
     movement arrows compare with (default: the folder's parent)."""
@@ -160,14 +201,18 @@ body {{ font-family: "Segoe UI", "Helvetica Neue", Arial, "Noto Sans CJK SC", sa
 .tile .k {{ font-size: 12px; color: #555; }} .tile .v {{ font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; }}
 .d {{ font-size: 12px; }} .good {{ color: #1a7f37; }} .bad {{ color: #b2182b; font-weight: 600; }} .flat {{ color: #666; }}
 .ok {{ color: #1a7f37; font-weight: 600; }} .muted {{ color: #777; font-size: 13px; font-weight: normal; }}
+.group-totals table {{ border-collapse: collapse; font-variant-numeric: tabular-nums; }}
+.group-totals th, .group-totals td {{ padding: 4px 10px; text-align: right; border-bottom: 1px solid #e3e3e3; }}
+.scroll {{ overflow-x: auto; max-width: 100%; }}
 footer {{ margin-top: 24px; font-size: 12px; color: #666; }}
 @media print {{ .unit {{ page-break-inside: avoid; }} }}
 </style></head><body>
 <h1>{e(t("Accounts receivable reports", lang))} — {as_of}</h1>
 <p>{headline}</p>{group_link}
+{_group_totals(out_dir, group, lang)}
 <p class="muted">{e(t("Run", lang))} {e(str(manifest.get("run_id") or ""))} · {e(str(manifest.get("finished_at") or ""))}</p>
 {cards}
-<footer>arlib {e(str(manifest.get("arlib_version", "")))} · {e(t("amounts in each unit's currency", lang))}</footer>
+<footer>arlib {e(str(manifest.get("arlib_version", "")))} · {e(t("amounts in each unit's currency; group totals in the group currency", lang))}</footer>
 </body></html>
 """
 

@@ -21,15 +21,21 @@ TILES = (
     ("open_ar", "Open AR", "amount", None),
     ("past_due_share", "Past-due share", "share", False),
     ("dso", "DSO", "days", False),
-    ("cei", "CEI", "pct", True),
+    ("cei", "CEI (%)", "pct", True),
     ("forecast_collections_next", "Forecast collections", "amount", None),
     ("allowance", "Allowance", "amount", False),
 )
 
 
 def format_value(v, kind: str) -> str:
-    """A figure in the one style of its kind (:func:`arlib.numbers.fmt`)."""
-    return fmt(v, kind)
+    """A figure in the one style of its kind (:func:`arlib.numbers.fmt`); ``pct`` without its
+    "%" (the label says "(%)"), as the index and the group report show it.
+
+    >>> format_value(77.26, "pct"), format_value(-0.0001, "share")
+    ('77.3', '0.0%')
+    """
+    text = fmt(v, kind)
+    return text.rstrip("%") if kind == "pct" else text
 
 
 def with_unit(v, kind: str, currency: str = "", lang: str = "en") -> str:
@@ -82,6 +88,7 @@ def kpi_tiles(k: dict, lang: str = "en", spec=TILES) -> str:
             label = t("Forecast collections, {period}", lang).format(
                 period=_period(k["forecast_period"], lang)
             )
+        label = label.replace(" (%)", "")  # the tile's value carries its "%"
         items.append(
             (t(label, lang), with_unit(k[key], kind, k.get("currency", ""), lang), note, tone)
         )
