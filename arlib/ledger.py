@@ -491,6 +491,13 @@ class Ledger:
         return out.round(2).reset_index()
 
 
+def open_items_only(ledger: Ledger) -> bool:
+    """True when the ledger was read from an open-item list (``source_options.frames.
+    transactions: none``, recorded in its ``load_report``): its paid invoices and collections
+    are unknown, not zero, so figures made of them are not defined."""
+    return bool(getattr(getattr(ledger, "load_report", None), "open_items_only", False))
+
+
 def aging_table(open_items: pd.DataFrame) -> pd.DataFrame:
     """Aging from open items: ``bucket, amount, count, share`` with every bucket listed."""
     g = open_items.groupby(C.bucket, observed=False)[C.open_amount]

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from arlib.errors import ConfigError, DataError
+from arlib.forecast.contractual import CONTRACTUAL
 from arlib.forecast.engine import (
     DS,
     MODEL,
@@ -69,6 +70,10 @@ def backtest(
     ``sarimax``) are forecast from their own history up to each cut-off, never taken from
     the future. Warnings from the refits are summarised once.
     """
+    if df.empty:  # no history at all (an open-item list): nothing to backtest
+        cols = [UID, CUTOFF, DS, MODEL, YHAT, *interval_columns(levels), "fitted", Y]
+        kinds = {UID: object, CUTOFF: "M8[ns]", DS: "M8[ns]", MODEL: object}
+        return pd.DataFrame({c: pd.Series(dtype=kinds.get(c, float)) for c in cols})
     data = df[[UID, DS, Y, *regressors]].copy()
     data[DS] = pd.to_datetime(data[DS])
     # cut-offs per series, from each series' own last period (series may end at different dates)
@@ -166,6 +171,10 @@ def accuracy(
     each window by the in-sample seasonal naive error up to its cut-off; sMAPE is in per cent
     (0-200).
     """
+    if bt.empty:
+        return pd.DataFrame(
+            columns=[UID, MODEL, *METRICS, *[f"coverage_{lv}" for lv in levels], "n"]
+        )
     m = season_length if season_length is not None else season_length_of(freq)
     hist = history[[UID, DS, Y]].assign(**{DS: pd.to_datetime(history[DS])})
     keys = bt[[UID, CUTOFF]].drop_duplicates()
@@ -198,7 +207,10 @@ def choose_model(acc: pd.DataFrame, metric: str = "wape", baseline: str = "snaiv
 
 def best_method(acc: pd.DataFrame, metric: str = "wape") -> str:
     """One method for all series: the lowest mean ``metric`` across series, among methods
-    scored on every series (ties: name order)."""
+    scored on every series (ties: name order); ``contractual`` when nothing was backtested
+    (no history: the open items' contractual runoff is the forecast)."""
+    if acc.empty:
+        return CONTRACTUAL
     scored = acc.dropna(subset=[metric])
     full = scored.groupby(MODEL)[UID].nunique() == acc[UID].nunique()
     ranked = (
@@ -230,6 +242,8 @@ def kpis(
     """Headline figures for ``kpis.json``: next period's forecast and its range, the
     horizon's total, the chosen method and its backtest ``metric`` next to the baseline's."""
     f = fc.loc[fc[MODEL] == chosen].sort_values(DS)
+    if f.empty:  # no time-series forecast (an open-item list): only the method is recorded
+        return {"forecast_method": chosen}
     scores = acc.groupby(MODEL)[metric].mean()
     first = f.iloc[0]
     return {

@@ -69,6 +69,13 @@ _SEASONS = {
 }
 
 
+def empty_forecast(levels: Sequence[int] = (80, 95)) -> pd.DataFrame:
+    """A forecast frame with no rows: ``unique_id, ds, model, yhat`` and the interval columns."""
+    cols = [UID, DS, MODEL, YHAT, *interval_columns(levels)]
+    kinds = {UID: object, DS: "M8[ns]", MODEL: object}
+    return pd.DataFrame({c: pd.Series(dtype=kinds.get(c, float)) for c in cols})
+
+
 def interval_columns(levels: Sequence[int]) -> list[str]:
     """``['yhat_lo_80', 'yhat_hi_80', ...]`` for the given levels."""
     return [f"{YHAT}_{side}_{lv}" for lv in levels for side in ("lo", "hi")]
@@ -200,7 +207,7 @@ def forecast(
     exog_future: pd.DataFrame | None = None,
     n_jobs: int = -1,
 ) -> pd.DataFrame:
-    """Forecast every series of a long frame.
+    """Forecast every series of a long frame (an empty frame gives an empty forecast).
 
     Parameters
     ----------
@@ -252,6 +259,8 @@ def forecast(
     """
     methods = [method] if isinstance(method, str) else list(method)
     levels = tuple(int(lv) for lv in levels)
+    if df.empty:  # no history at all (an open-item list): nothing to forecast from
+        return empty_forecast(levels)
     _check_args(horizon, levels, methods, regressors, df)
     m = season_length if season_length is not None else season_length_of(freq)
     notes: dict[str, list] = defaultdict(list)

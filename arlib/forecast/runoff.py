@@ -22,16 +22,17 @@ Payment pattern
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from statsmodels.duration.survfunc import CumIncidenceRight
 
 from arlib.errors import ConfigError
+from arlib.forecast.contractual import CONTRACTUAL, check_lateness, contractual_runoff
 from arlib.forecast.models import z_value
 from arlib.i18n import t
-from arlib.ledger import Ledger
+from arlib.ledger import Ledger, open_items_only
 from arlib.schemas import CREDIT_NOTE, PAYMENT, WRITE_OFF, C
 
 UID, DS, MODEL, YHAT = "unique_id", "ds", "model", "yhat"
@@ -95,13 +96,28 @@ class RunoffModel:
     """
 
     def __init__(
-        self, by: str | None = "segment", min_events: int = 50, history_days: int | None = 730
+        self,
+        by: str | None = "segment",
+        min_events: int = 50,
+        history_days: int | None = 730,
+        lateness: Mapping | None = None,
     ):
         self.by, self.min_events, self.history_days = by, min_events, history_days
+        self.lateness = check_lateness(lateness)
 
     def fit(self, ledger: Ledger, as_of) -> RunoffModel:
+        """Learn the curves; for an open-item list (no history) the runoff is contractual
+        (:mod:`arlib.forecast.contractual`, ``method_``)."""
         as_of = pd.Timestamp(as_of)
         groups = _groups(ledger, self.by)
+        self.method_ = CONTRACTUAL if open_items_only(ledger) else "runoff"
+        if self.method_ == CONTRACTUAL:
+            items = ledger.open_items(as_of)
+            items["group"] = items[C.invoice_id].map(
+                pd.Series(groups.to_numpy(), index=ledger.invoices[C.invoice_id])
+            )
+            self.as_of_, self.items_ = as_of, items
+            return self
         hist = _history(ledger, as_of, groups, self.history_days)
         self.as_of_, self.curves_ = as_of, {ALL: _curve(hist)}
         pooled = []
@@ -155,11 +171,14 @@ class RunoffModel:
         """Expected cash from today's open items per future period.
 
         Returns ``unique_id`` (group, or ``all``), ``ds`` (period start), ``model``
-        (``runoff``), ``yhat`` and interval columns, ``write_off`` (expected amount written
+        (``runoff``, or ``contractual`` for an open-item list), ``yhat`` and interval columns, ``write_off`` (expected amount written
         off in the period) and ``open_amount`` (open at ``as_of``)."""
         periods = future_periods(self.as_of_, horizon, freq)
-        ends = np.array([(p.end_time.normalize() - self.as_of_).days for p in periods])
         items = self.items_
+        if self.method_ == CONTRACTUAL:
+            keys = items["group"].to_numpy() if by_group else np.full(len(items), ALL)
+            return contractual_runoff(items, self.as_of_, periods, self.lateness, keys, levels)
+        ends = np.array([(p.end_time.normalize() - self.as_of_).days for p in periods])
         paid, wo = (
             np.clip(np.diff(x, axis=1, prepend=0.0), 0.0, 1.0)
             for x in self._conditional(items, ends)
@@ -309,7 +328,7 @@ def cash_series(
     warm_up: bool = True,
 ) -> pd.DataFrame:
     """Collections (all cash received) per period as ``unique_id, ds, y`` plus ``invoiced``,
-    from :meth:`arlib.ledger.Ledger.flows`.
+    from :meth:`arlib.ledger.Ledger.flows`; no rows for an open-item list (no collections).
 
     ``through`` drops periods ending after it (e.g. the partial current period). With
     ``warm_up`` the first periods are dropped while the ledger fills up: a ledger that starts
@@ -317,6 +336,9 @@ def cash_series(
     the 90th percentile of days-to-pay (of paid invoices) after the first invoice are left
     out (warned).
     """
+    if open_items_only(ledger):  # collections are unknown, not zero
+        empty = {UID: [], DS: pd.Series(dtype="M8[ns]"), "y": [], "invoiced": []}
+        return pd.DataFrame(empty).astype({"y": float, "invoiced": float})
     flows = ledger.flows(period_freq(freq))
     if through is not None:
         flows = flows.loc[flows.index.end_time.normalize() <= pd.Timestamp(through)]
@@ -363,13 +385,16 @@ def structural_cash_forecast(
     (invoicing forecast with ``method`` times the :func:`payment_pattern`).
 
     Returns a forecast frame with three models per period: ``runoff``,
-    ``invoicing_pattern`` and their sum ``structural``. If ``as_of`` falls inside a period,
+    ``invoicing_pattern`` and their sum ``structural`` (an open-item list: the contractual
+    runoff only). If ``as_of`` falls inside a period,
     that period's invoicing forecast is scaled to the days left after ``as_of``.
     """
     from arlib.forecast.engine import forecast
 
     model = model or RunoffModel(by=None).fit(ledger, as_of)
     run = model.predict(horizon, freq, levels).assign(**{UID: unique_id})
+    if open_items_only(ledger):  # no invoicing history to forecast from: the runoff alone
+        return run.drop(columns=["write_off", "open_amount"])
     hist = cash_series(ledger, freq, unique_id, through=as_of, warm_up=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

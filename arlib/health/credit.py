@@ -513,13 +513,12 @@ def discount_whatif(
 def summary(card: pd.DataFrame, work: pd.DataFrame, offer: Mapping | None = None) -> dict:
     """Flat headline figures of the credit section for ``kpis.json``: customers per grade,
     recommendations that differ, the worklist's size and expected loss, and the discount what-if
-    (keys prefixed ``discount_``)."""
+    (keys prefixed ``discount_``). ``limits_to_change`` only when the data has credit limits."""
     out: dict = {f"grade_{g}": int((card["grade"] == g).sum()) for g in GRADE_CUTS}
     if "limit_change" in card:
-        out.update(
-            limits_to_change=int(card["limit_change"].sum()),
-            terms_to_change=int(card["terms_change"].sum()),
-        )
+        out.update(terms_to_change=int(card["terms_change"].sum()))
+        if C.credit_limit not in card or card[C.credit_limit].notna().any():  # none: no review
+            out.update(limits_to_change=int(card["limit_change"].sum()))
     out.update(
         worklist_items=int(len(work)),
         worklist_customers=int(work[C.customer_id].nunique()),

@@ -40,7 +40,7 @@ from arlib import dso as core
 from arlib import numbers
 from arlib.errors import DataError
 from arlib.i18n import t
-from arlib.ledger import DEFAULT_THRESHOLDS, Ledger, aging_table
+from arlib.ledger import DEFAULT_THRESHOLDS, Ledger, aging_table, open_items_only
 from arlib.schemas import CREDIT_NOTE, PAYMENT, RECOVERY, WRITE_OFF, C
 
 #: key -> (label, unit, one-line plain-language meaning)
@@ -199,6 +199,9 @@ class Kpis:
     window: core.Window
     values: dict[str, float | int | None]
     reasons: dict[str, str] = field(default_factory=dict)
+    #: False for an open-item list: figures at earlier dates are unknown (items paid since are
+    #: not in the list), so no month-on-month comparison is made
+    history: bool = True
 
     def __getitem__(self, key: str):
         return self.values[key]
@@ -244,6 +247,7 @@ def compare(now: Kpis, before: Kpis | None = None, keys: Sequence[str] = HEADLIN
     for k in keys:
         (label, meaning), unit = label_of(k), meaning_of(k)[1]
         x, x0 = now.values.get(k), before.values.get(k) if before is not None else None
+        x0 = x0 if now.history else None
         if x is None or x0 is None:
             change = ""
         elif unit in ("share", "%"):
@@ -260,7 +264,9 @@ def compare(now: Kpis, before: Kpis | None = None, keys: Sequence[str] = HEADLIN
             (
                 label,
                 fmt(x, unit) if x is not None else t(now.reasons.get(k, "n/a")),
-                fmt(x0, unit) if before is not None else "",
+                (fmt(x0, unit) if now.history else t(EARLIER_UNKNOWN))
+                if before is not None
+                else "",
                 change,
                 meaning,
             )
@@ -517,7 +523,38 @@ def kpis(
         v[f"aging_{_slug(str(row.bucket))}"] = round(float(row.amount), 2)
         v[f"aging_count_{_slug(str(row.bucket))}"] = int(row.count)
     reasons = _reasons(v, collectible_month)
-    return Kpis(w.end, w, {k: _clean(x) for k, x in v.items()}, reasons)
+    history = not open_items_only(ledger)
+    if not history:
+        v.update(dict.fromkeys(NEEDS_HISTORY))
+        reasons.update(dict.fromkeys(NEEDS_HISTORY, NO_HISTORY))
+    return Kpis(w.end, w, {k: _clean(x) for k, x in v.items()}, reasons, history)
+
+
+#: figures made of invoicing and collections over time, which an open-item list does not hold
+NEEDS_HISTORY = (
+    "ar_window_start",
+    "billings_window",
+    "collections_window",
+    "credits_window",
+    "write_offs_window",
+    "recoveries_window",
+    "dso",
+    "dso_countback",
+    "bpdso",
+    "add",
+    "cei",
+    "cei_month",
+    "turnover",
+    "paid_count_window",
+    "days_to_pay",
+    "days_late",
+    "share_paid_late",
+)
+EARLIER_UNKNOWN = "n/a (open-item list)"
+NO_HISTORY = (
+    "not defined: the source is an open-item list with no payment history (invoices paid and "
+    "cash collected are not in it)"
+)
 
 
 def _share(part: float, whole: float | None) -> float | None:

@@ -245,7 +245,9 @@ def to_canonical(raw: Raw, opts: SourceOptions, ctx: Context) -> Parsed:
     frame = raw.frame
     found = [c for c in raw.data.columns if c != ROW]
     configured = opts.columns.get(frame, {})
-    rename, missing_src, auto = resolve_columns(frame, found, configured)
+    rename, missing_src, auto = resolve_columns(
+        frame, found, configured, opts.soft_columns.get(frame)
+    )
     have = set(rename.values())
     optional_here = {C.business_unit} if (opts.one_unit or frame == "customers") else set()
     required = [c for c in REQUIRED[frame] if c not in optional_here and c not in opts.constants]
@@ -276,6 +278,7 @@ def to_canonical(raw: Raw, opts: SourceOptions, ctx: Context) -> Parsed:
         if (
             col not in p.data
             and col not in (C.settled_date,)
+            and not (frame == "invoices" and col in (C.name, C.segment))
             and not (frame == "transactions" and col == C.currency)
         ):
             p.data[col] = _default(frame, col, len(p.data), ctx, opts, p.notes, raw.label)
@@ -350,17 +353,33 @@ def derive_payments(inv: Parsed) -> Parsed:
     )
 
 
+def _most_common(invoices: pd.DataFrame, col: str, index: pd.Index, default: pd.Series) -> list:
+    """Per customer (``index``), the value of ``col`` on most of its invoices (a tie: the first
+    seen), else ``default``."""
+    if col not in invoices:
+        return default.tolist()
+    counts = (
+        invoices[[C.customer_id, col]].dropna().groupby([C.customer_id, col], sort=False).size()
+    )
+    top = counts.sort_values(ascending=False, kind="stable").reset_index()
+    found = top.drop_duplicates(C.customer_id).set_index(C.customer_id)[col].reindex(index)
+    return found.where(found.notna(), default).tolist()
+
+
 def derive_customers(invoices: pd.DataFrame, bu: str) -> pd.DataFrame:
-    """Customers seen on the invoices: segment ``unknown``, no credit limit, status ``active``, and
-    terms = the median of due - invoice days (whole days, >= 0)."""
+    """Customers seen on the invoices: name and segment from the invoices' ``name`` and
+    ``segment`` columns when mapped (the value on most of the customer's invoices), else the id
+    and ``unknown``; no credit limit, status ``active``, and terms = the median of due - invoice
+    days (whole days, >= 0)."""
     terms = (invoices[C.due_date] - invoices[C.invoice_date]).dt.days.clip(lower=0)
     g = terms.groupby(invoices[C.customer_id]).median()
+    ids = g.index.astype(str)
     return pd.DataFrame(
         {
-            C.customer_id: g.index.astype(str),
+            C.customer_id: ids,
             C.business_unit: bu,
-            C.name: g.index.astype(str),
-            C.segment: "unknown",
+            C.name: _most_common(invoices, C.name, g.index, pd.Series(ids, index=g.index)),
+            C.segment: _most_common(invoices, C.segment, g.index, pd.Series("unknown", g.index)),
             C.credit_limit: np.nan,
             C.terms_days: np.round(g.to_numpy()).astype(int),
             C.status: "active",

@@ -164,7 +164,9 @@ def _read_db_frame(
             )
         return None
     cols = [c["name"] for c in insp.get_columns(name, schema=schema)]
-    rename, _, _ = resolve_columns(frame, cols, opts.columns.get(frame, {}))
+    rename, _, _ = resolve_columns(
+        frame, cols, opts.columns.get(frame, {}), opts.soft_columns.get(frame)
+    )
     bu_col = next((s for s, t in rename.items() if t == C.business_unit), None)
     table = sa.table(name, *[sa.column(c) for c in cols], schema=schema)
     stmt = sa.select(table)

@@ -85,6 +85,8 @@ def wanted(path: Path, frame: str, opts: SourceOptions) -> bool:
     """Whether this frame's file is read through the cache (see the module docstring)."""
     if frame not in UNIT_FRAMES or opts.one_unit or opts.cache == "never":
         return False
+    if opts.skip_layout_rows or opts.file_option(frame, "header_row", 1) == "auto":
+        return False  # a report export (titles, headings, subtotals): read whole, as laid out
     suffix = path.suffix.lower()
     if not path.is_file() or suffix not in CSV_SUFFIXES + EXCEL_SUFFIXES:
         return False

@@ -62,6 +62,8 @@ class LoadReport:
     quarantined: dict[str, pd.DataFrame] = field(default_factory=dict)
     quarantine_files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: the source is an open-item list (no payment history: ``frames.transactions: none``)
+    open_items_only: bool = False
 
     def quarantined_total(
         self, frame: str, kinds: tuple[str, ...] | None = None
@@ -333,7 +335,7 @@ def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
     """The unit's checked canonical frames (``invoices``, ``transactions``, ``customers`` or
     None) and the :class:`LoadReport`; raises :class:`DataErrors` when a problem's policy is
     ``fail``."""
-    opts = parse_source_options(cfg.get("source_options") or {})
+    opts = parse_source_options(cfg.get("source_options") or {}, cfg.get("source_preset"))
     policy = parse_policy(cfg.get("validation_policy") or {})
     bu, reporting, as_of = str(cfg.business_unit), cfg.currency, pd.Timestamp(cfg.as_of)
     raws, label = read_source(cfg.source, opts, bu)
@@ -378,9 +380,12 @@ def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
     )
     if opts.frames["customers"] == "derive":
         frames["customers"] = derive_customers(frames["invoices"], bu)
-    else:
+    described = [c for c in (C.name, C.segment) if c in frames["invoices"]]
+    frames["invoices"] = frames["invoices"].drop(columns=described)  # they describe customers
+    if opts.frames["customers"] != "derive":
         frames["customers"] = _final(checked["customers"]) if "customers" in checked else None
     report = _report(checked, findings, policy, label, bu, reporting, notes, cfg.get("output_dir"))
+    report.open_items_only = mode == "none"
     return frames, report
 
 

@@ -135,15 +135,15 @@ def load_ledger(cfg: RunConfig) -> Ledger:
 
 
 def check_params(values: Mapping[str, Any], source: str | None = None) -> None:
-    """The data-source parameters of a unit (``source``, ``source_options``,
-    ``validation_policy``), checked when a run is planned, before papermill records them
+    """The data-source parameters of a unit (``source``, ``source_options`` over its
+    ``source_preset``, ``validation_policy``), checked when a run is planned, before papermill records them
     anywhere; the error names the params file (``source``) and the key. SQLAlchemy is loaded
     only for a database URL."""
     try:
         if isinstance(values.get("source"), str) and "://" in values["source"]:
             check_source(values["source"])
-        if "source_options" in values:
-            parse_source_options(values["source_options"])
+        if "source_options" in values or values.get("source_preset"):
+            parse_source_options(values.get("source_options"), values.get("source_preset"))
         if "validation_policy" in values:
             parse_policy(values["validation_policy"])
     except ConfigError as e:

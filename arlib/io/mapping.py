@@ -318,13 +318,14 @@ def map_codes(
 
 # -- column names ----------------------------------------------------------------------------
 def resolve_columns(
-    frame: str, found: list[str], explicit: dict[str, str]
+    frame: str, found: list[str], explicit: dict[str, str], soft: dict | None = None
 ) -> tuple[dict[str, str], dict[str, str], list[str]]:
     """Source -> canonical column names for one frame.
 
     Explicit entries (``source_options.columns.<frame>``) match a header exactly, else loosely
-    (:func:`norm_name`); a header that loosely equals a canonical name is mapped to it unless
-    that name is taken. Returns ``(rename, missing, auto)``: ``missing`` maps canonical names to
+    (:func:`norm_name`); then a preset's ``soft`` spellings ({canonical: headers}, the first
+    header present wins, none present is no error); a header that loosely equals a canonical
+    name is mapped to it unless that name is taken. Returns ``(rename, missing, auto)``: ``missing`` maps canonical names to
     configured source names that are not in the file; ``auto`` lists headers matched by name.
 
     >>> resolve_columns("invoices", ["customerID", "Betrag", "InvoiceDate"], {"Betrag": "amount"})
@@ -345,6 +346,11 @@ def resolve_columns(
         else:
             missing[target] = src
     taken = set(rename.values()) | set(missing)
+    for target, headers in (soft or {}).items():
+        hit = next((h for h in headers if _one_free(h, found, loose, rename)), None)
+        if target not in taken and hit is not None:
+            rename[_one_free(hit, found, loose, rename)] = target
+            taken.add(target)
     canonical = {norm_name(t): t for t in TARGETS[frame]}
     auto = []
     for col in found:
@@ -354,3 +360,11 @@ def resolve_columns(
             taken.add(target)
             auto.append(col)
     return rename, missing, auto
+
+
+def _one_free(header: str, found: list[str], loose: dict, rename: dict) -> str | None:
+    """The file's header matching ``header`` exactly, else its one loose match, if not yet mapped."""
+    if header in found:
+        return header if header not in rename else None
+    same = loose.get(norm_name(header), [])
+    return same[0] if len(same) == 1 and same[0] not in rename else None

@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Any
 
 from arlib.errors import ConfigError
+from arlib.io.presets import apply_preset
 from arlib.schemas import COLUMNS, CUSTOMER_STATUSES, TXN_KINDS, C
 
 FX_RATES = "fx_rates"
@@ -34,7 +35,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
     **COLUMNS,
     FX_RATES: (C.currency, C.date, RATE),
 }
-TARGETS["invoices"] += (C.settled_date,)
+TARGETS["invoices"] += (C.settled_date, C.name, C.segment)  # name, segment: derived customers
 TARGETS["transactions"] += (C.currency,)
 DATE_COLUMNS = (C.invoice_date, C.due_date, C.settled_date, C.date, C.status_since)
 DATE_FORMATS = ("auto", "iso", "dayfirst", "monthfirst", "yyyymmdd", "excel")
@@ -97,6 +98,12 @@ class SourceOptions:
     fx_max_age_days: int = 7
     url_env: str | None = None
     password_env: str | None = None
+    #: a preset's header spellings {frame: {canonical: headers}}, used when present (io.presets)
+    soft_columns: dict[str, Any] = field(default_factory=dict)
+    #: rows with no invoice id and no dates (titles, headings, subtotals) are noted, not read
+    skip_layout_rows: bool = False
+    #: canonical column named by one-cell heading rows for the rows below (Xero's contacts)
+    heading_rows: str | None = None
     cache: str = "auto"
 
     def file_option(self, frame: str, key: str, default: Any = None) -> Any:
@@ -219,7 +226,7 @@ def _dates(raw: Any) -> dict[str, str]:
 def _file_keys(raw: dict) -> dict[str, Any]:
     checks = {
         "sheet": (str, int),
-        "header_row": int,
+        "header_row": (int, str),
         "footer_rows": int,
         "encoding": str,
         "delimiter": str,
@@ -234,7 +241,9 @@ def _file_keys(raw: dict) -> dict[str, Any]:
             where = key if frame == "*" else f"{key}.{frame}"
             if not isinstance(v, checks[name]) or isinstance(v, bool):
                 raise _error(where, f"has the wrong type: {v!r}")
-            if name == "header_row" and v < 1:
+            if name == "header_row" and isinstance(v, str) and v != "auto":
+                raise _error(where, f"is a 1-based row number or 'auto', got {v!r}")
+            if name == "header_row" and isinstance(v, int) and v < 1:
                 raise _error(where, f"is the 1-based row number of the header, got {v}")
             if name == "footer_rows" and v < 0:
                 raise _error(where, f"must be >= 0, got {v}")
@@ -267,6 +276,19 @@ def _check_constant(column: str, value: Any) -> None:
         raise _error(key, f"{value!r} is not a valid {column}")
 
 
+def _check_invoice_customer_columns(columns: Any, customers_mode: str) -> None:
+    """Customer names and segments on the invoices describe customers derived from them."""
+    mapped = columns.get("invoices") if isinstance(columns, dict) else None
+    taken = [c for c in (C.name, C.segment) if isinstance(mapped, dict) and c in mapped.values()]
+    if taken and customers_mode != "derive":
+        raise _error(
+            "source_options.columns.invoices",
+            f"maps {' and '.join(taken)}, which describe customers: set "
+            "source_options.frames.customers: derive (customers from the invoices), or map them "
+            "in source_options.columns.customers",
+        )
+
+
 _TOP = (
     "files",
     "tables",
@@ -282,13 +304,16 @@ _TOP = (
     "fx",
     "url_env",
     "password_env",
+    "skip_layout_rows",
+    "heading_rows",
     "cache",
 )
 
 
-def parse_source_options(raw: dict | None) -> SourceOptions:
-    """Validate the ``source_options`` mapping; raise :class:`ConfigError` naming the key."""
-    raw = _mapping(raw, "source_options")
+def parse_source_options(raw: dict | None, preset: str | None = None) -> SourceOptions:
+    """Validate the ``source_options`` mapping over the defaults of ``preset`` (``source_preset``,
+    :mod:`arlib.io.presets`); raise :class:`ConfigError` naming the key."""
+    raw, soft = apply_preset(preset, _mapping(raw, "source_options"))
     for key in raw:
         if key not in _TOP:
             raise _error(f"source_options.{key}", _nearest(key, _TOP, "a source option"))
@@ -321,6 +346,7 @@ def parse_source_options(raw: dict | None) -> SourceOptions:
                 f"{mode!r} " + _nearest(mode, FRAME_MODES[frame], "a mode"),
             )
         frames[frame] = mode
+    _check_invoice_customer_columns(raw.get("columns"), frames["customers"])
     fx = _mapping(raw.get("fx"), "source_options.fx")
     for key in fx:
         if key not in ("quote", "max_age_days"):
@@ -352,8 +378,15 @@ def parse_source_options(raw: dict | None) -> SourceOptions:
                 "must be the NAME of an environment variable in capitals, "
                 "such as ARLIB_PG_PASSWORD (the value given is not shown)",
             )
-    if not isinstance(raw.get("one_unit", False), bool):
-        raise _error("source_options.one_unit", f"must be true or false, got {raw['one_unit']!r}")
+    for key in ("one_unit", "skip_layout_rows"):
+        if not isinstance(raw.get(key, False), bool):
+            raise _error(f"source_options.{key}", f"must be true or false, got {raw[key]!r}")
+    heading = raw.get("heading_rows")
+    if heading is not None and heading not in (C.customer_id, C.name, C.segment):
+        raise _error(
+            "source_options.heading_rows",
+            f"{heading!r} " + _nearest(heading, (C.customer_id, C.name, C.segment), "a column"),
+        )
     cache = raw.get("cache", "auto")
     if cache not in CACHE_MODES:
         raise _error("source_options.cache", f"{cache!r} " + _nearest(cache, CACHE_MODES, "a mode"))
@@ -375,6 +408,9 @@ def parse_source_options(raw: dict | None) -> SourceOptions:
         fx_max_age_days=age,
         url_env=raw.get("url_env"),
         password_env=raw.get("password_env"),
+        soft_columns=soft,
+        skip_layout_rows=raw.get("skip_layout_rows", False),
+        heading_rows=heading,
         cache=cache,
     )
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from arlib.config import project_root
 from arlib.errors import ConfigError, SourceError
+from arlib.io.layout import csv_header_row, excel_header_row, split_layout_rows
 from arlib.io.mapping import is_empty, parse_ids, resolve_columns
 from arlib.io.options import FX_RATES, SourceOptions
 from arlib.schemas import C
@@ -98,8 +99,8 @@ def delimiter(text: str, header_row: int, configured: str) -> str:
 
 def _read_csv(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.DataFrame:
     text = _decode(path.read_bytes(), opts.file_option(frame, "encoding", "auto"), label)
-    header_row = opts.file_option(frame, "header_row", 1)
-    sep = delimiter(text, header_row, opts.file_option(frame, "delimiter", "auto"))
+    header_row, delim = csv_header_row(text, frame, opts, label)
+    sep = delimiter(text, header_row, delim)
     try:
         df = pd.read_csv(
             _io.StringIO(text),
@@ -138,7 +139,7 @@ def _read_excel(path: Path, frame: str, opts: SourceOptions, label: str) -> pd.D
             "Fix: set source_options.sheet to a sheet name or a 0-based position"
         )
     grid = book.parse(sheet, header=None, dtype=object)
-    header_row = opts.file_option(frame, "header_row", 1)
+    header_row = excel_header_row(grid, frame, opts, label)
     if len(grid) < header_row:
         return pd.DataFrame({ROW: []})
     header = [
@@ -285,7 +286,10 @@ def unit_column(frame: str, columns: list[str], opts: SourceOptions) -> str | No
     if opts.one_unit or frame == FX_RATES:
         return None
     rename, _, _ = resolve_columns(
-        frame, [c for c in columns if c != ROW], opts.columns.get(frame, {})
+        frame,
+        [c for c in columns if c != ROW],
+        opts.columns.get(frame, {}),
+        opts.soft_columns.get(frame),
     )
     return next((s for s, t in rename.items() if t == C.business_unit), None)
 
@@ -315,8 +319,11 @@ def filter_unit(raw: Raw, opts: SourceOptions, bu: str) -> Raw:
 
 
 def read_unit_frame(path: Path, frame: str, opts: SourceOptions, label: str, bu: str) -> Raw:
-    """One frame of unit ``bu``: the file read whole, then the unit's rows kept."""
-    return filter_unit(read_file(path, frame, opts, label, bu), opts, bu)
+    """One frame of unit ``bu``: the file read whole, its layout rows set aside
+    (:func:`arlib.io.layout.split_layout_rows`), then the unit's rows kept."""
+    raw = read_file(path, frame, opts, label, bu)
+    data, notes = split_layout_rows(raw.data, frame, opts, label, ROW)
+    return filter_unit(Raw(frame, label, data, raw.notes + notes), opts, bu)
 
 
 def read_files(

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from arlib.ledger import Ledger
+from arlib.errors import DataError
+from arlib.ledger import Ledger, open_items_only
 from arlib.provision.rollrate import RollRateModel
 from arlib.provision.settings import FIT_KEYS, METHODS, ProvisionSettings, settings_with
 from arlib.provision.vintage import VintageLossModel
@@ -101,9 +102,20 @@ def fit_models(
     """Fit the models ``methods`` need (default: all, as the provision report reads them all)
     on ``ledger`` at ``as_of`` with ``settings``, once; pass the result on as ``models=``.
 
-    Warnings of the fits are issued here, once, and kept in ``warnings``.
+    Warnings of the fits are issued here, once, and kept in ``warnings``. An open-item list
+    (no payment history) is refused: a :class:`~arlib.errors.DataError` saying why.
     """
     s = settings_with(settings)
+    if open_items_only(ledger):
+        raise DataError(
+            "provision",
+            None,
+            len(ledger.invoices),
+            "are an open-item list with no payment history: loss rates cannot be learned from it "
+            "(roll rates and vintages need months of balances and write-offs), and none is assumed",
+            "load the payment history (source_options.frames.transactions: read, or settled_date), "
+            "or run this unit without the provision report (arlib run --notebooks health forecast)",
+        )
     fitted, seen = {}, {}
     for name in needed(methods):
         with warnings.catch_warnings(record=True) as caught:

@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 
 from arlib import dso as core
-from arlib.health.measures import Kpis, fmt, label_of, meaning_of
+from arlib.health.measures import NO_HISTORY, Kpis, fmt, label_of, meaning_of
 from arlib.i18n import t
-from arlib.ledger import Ledger
+from arlib.ledger import Ledger, open_items_only
 from arlib.schemas import C
 
 #: KPI -> (name in a sentence, unit of its change) for the month-on-month sentences, in order
@@ -140,13 +140,18 @@ def explain_kpis(
     behind a move in DSO, average days delinquent or the past-due share. A figure that is not
     defined is said to be so, with the reason when one is known.
     """
+    if not getattr(current, "history", True):  # an open-item list: earlier figures unknown
+        previous = None
     now, before, why = _values(current), _values(previous), _reasons(current)
-    out = Sentences()
+    out, no_history = Sentences(), []
     for key in keys or MOVES:
         if key not in now:
             continue
         name, unit = t(MOVES[key]) if key in MOVES else label_of(key)[0], meaning_of(key)[1]
         x, x0 = now.get(key), before.get(key)
+        if x is None and why.get(key) == NO_HISTORY:
+            no_history.append(name)
+            continue
         if x is None:
             out.append(
                 _esc(
@@ -185,6 +190,14 @@ def explain_kpis(
                 value=_esc(shown),
                 before=_esc(fmt(x0, unit)),
                 clause=_driver_clause(drivers, key, x - x0),
+            )
+        )
+    if no_history:  # one sentence, not one per figure
+        out.append(
+            _esc(
+                t("{names} are {reason}.").format(
+                    names=t(", ").join(no_history), reason=t(NO_HISTORY)
+                )
             )
         )
     return out
@@ -342,7 +355,8 @@ def explain_credit(card: pd.DataFrame) -> Sentences:
                     moves=moves,
                 )
             )
-        if act.get("set limit", 0):
+        no_limits = C.credit_limit in card and card[C.credit_limit].isna().all()
+        if act.get("set limit", 0) and not no_limits:  # a source with no limits at all: no claim
             out.append(
                 t(
                     "Customers without a credit limit today: {n}; a limit is recommended for each."
@@ -449,14 +463,16 @@ def explain_coverage(ledger: Ledger, as_of, window_months: int = 3) -> Sentences
                 "data is understated and there are no write-offs."
             ).format(date=d(settled.max()))
         )
-    if (w.end - last).days > 7:
+    if (w.end - last).days > 7 and not open_items_only(ledger):  # no DSO on an open-item list
         out.append(
             t(
                 "The last invoice is dated {date}, {days} days before the close: the window holds less invoicing "
                 "than its length, which lowers DSO and sends countback DSO further back."
             ).format(date=d(last), days=(w.end - last).days)
         )
-    if w.start < first + pd.DateOffset(months=2):
+    if open_items_only(ledger):
+        out.append(t(OPEN_ITEM_LIST))
+    elif w.start < first + pd.DateOffset(months=2):
         out.append(
             t(
                 "The data starts on {date} with no opening balance, so AR in the first months (and figures whose "
@@ -469,3 +485,33 @@ def explain_coverage(ledger: Ledger, as_of, window_months: int = 3) -> Sentences
             t("The data has no credit limits: limit use and over-limit customers are not assessed.")
         )
     return Sentences(_esc(s) for s in out)
+
+
+OPEN_ITEM_LIST = (
+    "The source is an open-item list with no payment history: figures at the close (open AR, aging, "
+    "past due, disputes, concentration) are measured; figures made of invoicing and collections over "
+    "time (the DSO family, CEI, turnover, days to pay) are not defined, and nothing is compared with "
+    "the previous month-end, whose open items are not in the list."
+)
+
+
+def explain_runoff_source(ledger: Ledger, lateness: dict | None = None) -> Sentences:
+    """For an open-item list, how its cash forecast is made (nothing otherwise): the runoff is
+    contractual, with the ``runoff_lateness`` assumed, and the history-based sections are empty."""
+    if not open_items_only(ledger):
+        return Sentences()
+    assumed = t(", ").join(f"{k}: {v}" for k, v in (lateness or {}).items()) or t("none")
+    return Sentences(
+        [
+            t(
+                "The source is an open-item list with no payment history, so the runoff is contractual: "
+                "each open item is expected in full on its due date if not yet due, or after the close if "
+                "past due, plus the days late assumed for its aging bucket (runoff_lateness: {assumed}). It "
+                "has no range and assumes no write-offs."
+            ).format(assumed=_esc(assumed)),
+            t(
+                "The backtest, the time-series forecast and the structural cross-check need collections "
+                "history, so they are empty; the contractual runoff is the forecast."
+            ),
+        ]
+    )

@@ -224,8 +224,9 @@ def _period(value, lang: str) -> str:
 
 # --- recorders: the figures the summary needs, recorded by the notebooks with arlib.record()
 def month_before(previous) -> dict:
-    """The health KPIs at the previous month-end (a :class:`arlib.health.measures.Kpis`), nested."""
-    return {"previous_month": previous.record()}
+    """The health KPIs at the previous month-end (a :class:`arlib.health.measures.Kpis`), nested;
+    nothing for an open-item list, whose earlier figures are unknown."""
+    return {"previous_month": previous.record()} if previous.history else {}
 
 
 def top_overdue(actions, n: int = 3) -> dict:
