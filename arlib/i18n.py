@@ -115,3 +115,89 @@ def localize_axes(ax, lang: str | None = None):
         if labels and any(has(lb.get_text(), lang) for lb in labels if lb.get_text()):
             axis.set_ticks(axis.get_ticklocs(), [t(lb.get_text(), lang) for lb in labels])
     return ax
+
+
+#: display names of common columns (English); other snake_case names become "Days past due" style
+LABELS = {
+    "open_ar": "Open AR",
+    "current_ar": "Current AR",
+    "past_due_ar": "Past-due AR",
+    "dso": "DSO",
+    "dso_countback": "Countback DSO",
+    "bpdso": "Best-possible DSO",
+    "add": "ADD",
+    "cei": "CEI",
+    "hhi": "HHI",
+    "customer_id": "Customer",
+    "name": "Name",
+    "invoice_id": "Invoice",
+    "ar_window_start": "AR at window start",
+    "yhat": "Forecast",
+    "wape": "WAPE",
+    "mase": "MASE",
+    "smape": "sMAPE",
+    "unique_id": "Series",
+    "ds": "Period",
+    "y": "Actual",
+    "yhat_lo_80": "Low (80%)",
+    "yhat_hi_80": "High (80%)",
+    "yhat_lo_95": "Low (95%)",
+    "yhat_hi_95": "High (95%)",
+    "fitted": "Model used",
+    "cutoff": "Cut-off",
+    "relative_wape": "WAPE vs seasonal naive",
+    "relative_mase": "MASE vs seasonal naive",
+    "coverage_80": "Actuals in 80% range",
+    "coverage_95": "Actuals in 95% range",
+    "p_paid": "Chance paid at all",
+    "p_horizon": "Chance paid within 13 weeks",
+}
+
+
+def column_label(col, lang: str | None = None) -> str:
+    """The header shown for a column: a translation if the catalog has one, else a readable name.
+
+    >>> column_label("days_past_due"), column_label("open_ar"), column_label("open_ar", "zh")
+    ('Days past due', 'Open AR', '应收账款余额')
+    """
+    if not isinstance(col, str):
+        return col
+    label = LABELS.get(col) or (
+        col.replace("_", " ").capitalize() if "_" in col or col.islower() else col
+    )
+    translated = t(col, lang)
+    return translated if translated != col else t(label, lang)
+
+
+#: columns whose values are words of ours (not data) and are translated in the report language
+WORD_COLUMNS = {
+    "method",
+    "metric",
+    "status",
+    "model",
+    "segment",
+    "step",
+    "next_step",
+    "limit_action",
+    "kind",
+    "section",
+    "line",
+    "check",
+    "frame",
+    "problem",
+    "policy",
+}
+
+
+def display_frame(df, lang: str | None = None):
+    """A copy of ``df`` for a reader (Excel, CSV): our words translated in the
+    :data:`WORD_COLUMNS` and the aging ``bucket``, headers as :func:`column_label` shows them.
+
+    >>> import pandas as pd
+    >>> display_frame(pd.DataFrame({"next_step": ["call"], "open_amount": [1.0]}), "zh").columns.tolist()
+    ['下一步', '未结金额']
+    """
+    out = df.copy()
+    for c in [c for c in out.columns if c in WORD_COLUMNS or c == "bucket"]:
+        out[c] = out[c].map(lambda v: t(v, lang) if isinstance(v, str) else v)
+    return out.rename(columns={c: column_label(c, lang) for c in out.columns})

@@ -223,13 +223,15 @@ def test_dunning_steps_follow_the_ladder():
 def test_export_writes_csv_and_excel_without_formula_injection(card, tmp_path):
     w = credit.worklist(make(), AS_OF, card.reset_index())
     paths = credit.export_worklist(w, tmp_path / "out", per_customer=credit.actions(w))
-    back = pd.read_csv(paths["csv"])
-    assert len(back) == len(w) and back["open_amount"].sum() == pytest.approx(
+    assert paths["csv"].read_bytes()[:3] == b"\xef\xbb\xbf"  # a BOM: Excel reads it as UTF-8
+    back = pd.read_csv(paths["csv"], encoding="utf-8-sig")
+    assert len(back) == len(w) and back["Open amount"].sum() == pytest.approx(
         w[C.open_amount].sum()
     )
     wb = openpyxl.load_workbook(paths["xlsx"])
     assert wb.sheetnames == ["items", "customers"]
     names = [c.value for c in wb["items"]["C"][1:]]
+    assert wb["items"]["C1"].value == "Name" and "Next step" in [c.value for c in wb["items"][1]]
     evil = [n for n in names if "calc" in n][0]
     assert evil.startswith("'=") and all(
         c.data_type != "f" for row in wb["items"].iter_rows() for c in row

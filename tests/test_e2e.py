@@ -10,7 +10,7 @@ import sys
 import pytest
 from conftest import ROOT, demo_params
 
-from arlib.i18n import t
+from arlib.i18n import column_label, t
 
 pytestmark = pytest.mark.slow
 AS_OF = "2026-10-31"
@@ -190,13 +190,14 @@ def test_audit_shows_each_notebooks_own_parameters_as_used(run):
     health = (out / "bb" / "health.html").read_text()
     forecast = (out / "bb" / "forecast.html").read_text()
     footer = {
-        name: page.split("审计信息")[-1].replace("&quot;", '"')
+        name: page.split("审计信息")[-1]
         for name, page in (("health", health), ("forecast", forecast))
     }
-    assert '"window_months": 6' in footer["health"] and "forecast_horizon" not in footer["health"]
-    assert (
-        '"forecast_horizon": 9' in footer["forecast"] and "window_months" not in footer["forecast"]
-    )
+    # the parameters are a collapsed table, one row each
+    assert "<th>window_months</th><td>6</td>" in footer["health"]
+    assert "forecast_horizon" not in footer["health"]
+    assert "<th>forecast_horizon</th><td>9</td>" in footer["forecast"]
+    assert "window_months" not in footer["forecast"]
     for page in (health, forecast):
         assert kpis["run_id"] in page
 
@@ -406,19 +407,31 @@ def test_invoice_payment_dates_and_13_weeks_reach_the_excel_pack(run):
     kpis = json.loads((out / "aa" / "kpis.json").read_text())
     wb = openpyxl.load_workbook(out / "aa" / "excel_pack.xlsx")
     rows = list(wb["Invoice payment dates"].values)
-    head, body = rows[0], rows[1:]
-    amount = [r[head.index("open_amount")] for r in body]
+    head, body = rows[0], rows[1:]  # friendly headers, as the reader sees them
+    col = {c: head.index(column_label(c)) for c in ("open_amount", "p_horizon", "p_paid")}
+    amount = [r[col["open_amount"]] for r in body]
     # one row per open invoice: together they are open AR, computed by hand
     assert round(sum(amount), 2) == _open_ar_by_hand(frames, "aa") == kpis["open_ar"]
-    assert all(0 <= r[head.index("p_horizon")] <= r[head.index("p_paid")] + 1e-9 for r in body)
+    assert all(0 <= r[col["p_horizon"]] <= r[col["p_paid"]] + 1e-9 for r in body)
     weeks = list(wb["13 weeks"].values)
-    wh = weeks[0]
+    wh = [str(h) for h in weeks[0]]
     assert len(weeks) == 14
     for r in weeks[1:]:
-        total = r[wh.index("open_items")] + r[wh.index("new_invoicing")]
-        assert r[wh.index("yhat")] == pytest.approx(total)
+        total = r[wh.index(column_label("open_items"))] + r[wh.index(column_label("new_invoicing"))]
+        assert r[wh.index(column_label("yhat"))] == pytest.approx(total)
     html = (out / "aa" / "forecast.html").read_text()
     assert f"{kpis['paydate_mae_days']:,.2f}" in html and kpis["paydate_invoices_scored"] > 0
+
+
+WORKLIST_COLUMNS = (
+    "customer_id",
+    "open_amount",
+    "expected_loss",
+    "priority",
+    "score",
+    "grade",
+    "next_step",
+)
 
 
 def _worklist_order(work) -> list[str]:
@@ -439,8 +452,15 @@ def test_customer_reports_are_the_unit_reports_rows_for_each_customer(run):
     seen = set()
     for unit in ("aa", "bb"):
         folder = out / unit
-        work = pd.read_csv(folder / "collection_worklist.csv", dtype={"customer_id": str})
-        aging = pd.read_excel(folder / "excel_pack.xlsx", sheet_name="Aging by customer")
+        lang = "zh" if unit == "bb" else "en"
+        work = pd.read_csv(folder / "collection_worklist.csv", encoding="utf-8-sig", dtype=str)
+        work = work.rename(columns={column_label(c, lang): c for c in WORKLIST_COLUMNS})
+        for c in ("open_amount", "expected_loss", "priority", "score"):
+            work[c] = work[c].astype(float)
+        aging = pd.read_excel(
+            folder / "excel_pack.xlsx", sheet_name=t("Aging by customer", lang), dtype={0: str}
+        )
+        aging = aging.rename(columns={column_label(c, lang): c for c in ("customer_id", "amount")})
         index = json.loads((folder / "customers" / "index.json").read_text())["customers"]
         ids = [c["customer_id"] for c in index]
         assert ids == _worklist_order(work)[:5]  # customer_reports: 5 by default
@@ -468,6 +488,103 @@ def test_customer_reports_are_the_unit_reports_rows_for_each_customer(run):
             assert "催收步骤" in page and "Statement of account" not in page
     # the reports cover a prompt payer (with a disputed item), a late and a defaulting customer
     assert {"prompt", "chronic_late", "defaulting"} <= seen, seen
+
+
+#: what a reader must never see in a unit report (internals, warnings, code names of columns)
+LEAKS = ("Unique id", "Yhat", "UserWarning", "Traceback", "sqlite:///", "/tmp/")
+NEGATIVE_ZERO = re.compile(r"(?<![\d.])-0(\.0+)?(?![\d.])")
+
+_READER_VIEW = """() => ({
+    header: (document.querySelector('.ar-header') || {innerText: ''}).innerText,
+    headerOnly: Array.from(document.querySelectorAll('table'))
+        .filter(t => !t.querySelector('td')).length,
+    headers: Array.from(document.querySelectorAll('th')).map(th => th.textContent.trim()),
+    text: document.body.innerText,
+    scroll: document.documentElement.scrollWidth,
+    sortable: document.querySelectorAll('table.ar-sortable').length,
+})"""
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_unit_reports_as_a_reader_sees_them(run, browser, width):
+    """Desktop and phone: the header names unit, close and currency; no header-only table; no
+    internals; the page is as wide as the screen (wide tables scroll in their own box)."""
+    _, out, _ = run
+    problems = []
+    for bu, currency in (("aa", "EUR"), ("bb", "CNY")):
+        for name in ("health", "forecast", "provision"):
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.goto((out / bu / f"{name}.html").as_uri(), wait_until="load")
+            s = page.evaluate(_READER_VIEW)
+            if width == 390 and bu == "aa" and name == "health":
+                page.screenshot(path=str(SCREENSHOTS / f"aa_health_{width}.png"), full_page=True)
+            page.close()
+            where = f"{bu}/{name}.html at {width}px"
+            if not all(x in s["header"] for x in (bu, AS_OF, currency)):
+                problems.append(f"{where}: header {s['header']!r}")
+            if s["headerOnly"]:
+                problems.append(f"{where}: {s['headerOnly']} header-only tables")
+            leaks = [x for x in LEAKS if x in s["text"]] + [
+                h for h in s["headers"] if h in ("Ds", "Fitted", "Unique id")
+            ]
+            leaks += [m.group(0) for m in NEGATIVE_ZERO.finditer(s["text"])][:1]
+            if leaks or str(ROOT) in s["text"]:
+                problems.append(f"{where}: shows {leaks or str(ROOT)}")
+            if s["scroll"] > width:
+                problems.append(f"{where}: page {s['scroll']}px wide")
+    assert not problems, problems
+
+
+def test_unit_report_header_links_its_reports_files_and_index(run):
+    _, out, _ = run
+    html = (out / "aa" / "forecast.html").read_text()
+    head = html[html.index('<header class="ar-header">') : html.index("</header>")]
+    for link in ("health.html", "provision.html", "excel_pack.xlsx", "../index.html"):
+        assert f'href="{link}"' in head, link
+        assert (out / "aa" / link).exists(), link  # relative links that work in the run folder
+    assert 'href="forecast.html"' not in head  # the page it is on is not a link
+
+
+def test_sorting_a_table_in_the_browser(run, browser):
+    _, out, _ = run
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto((out / "aa" / "health.html").as_uri(), wait_until="load")
+    table = page.locator("table.ar-sortable").first
+    col = table.locator("thead th").nth(0)
+    col.click()
+    first = table.locator("tbody tr td:first-child").all_inner_texts()
+    col.click()
+    second = table.locator("tbody tr td:first-child").all_inner_texts()
+    page.fill("input.ar-filter >> nth=0", first[0])
+    shown = page.evaluate(
+        "() => Array.from(document.querySelector('table.ar-sortable').tBodies[0].rows)"
+        ".filter(r => r.style.display !== 'none').length"
+    )
+    page.close()
+    key = [x.lower() for x in first]
+    assert key == sorted(key) and len(first) >= 8
+    assert [x.lower() for x in second] == sorted(key, reverse=True)
+    assert 1 <= shown < len(first)
+
+
+def test_unit_reports_are_light_and_identical_apart_from_run_and_time(run):
+    """Each unit HTML <= 450 KB with its charts; the tables carry ids from their content, so the
+    same inputs give the same page (the run id and the time aside)."""
+    _, out, _ = run
+    sizes = {p.name: p.stat().st_size for p in (out / "aa").glob("*.html")}
+    assert len(sizes) == 3 and max(sizes.values()) <= 450_000, sizes
+    html = (out / "aa" / "health.html").read_text()
+    assert "--jp-" not in html.split("<body")[0]  # no JupyterLab theme CSS
+    ids = re.findall(r'id="T_([0-9a-f]+)', html)
+    assert ids and all(len(i) == 8 for i in ids)
+
+
+def test_csv_has_a_bom_and_the_chinese_worklist_is_in_chinese(run):
+    _, out, _ = run
+    raw = (out / "bb" / "collection_worklist.csv").read_bytes()
+    assert raw[:3] == b"\xef\xbb\xbf"
+    header = raw[3:].decode("utf-8").splitlines()[0]
+    assert "下一步" in header and "next_step" not in header
 
 
 @pytest.mark.parametrize("width", [1400, 390])

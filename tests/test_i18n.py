@@ -365,3 +365,44 @@ def test_house_theme_is_seaborns_whitegrid_theme_with_the_house_palette():
     assert matplotlib.rcParams["font.size"] == 12 and list(
         matplotlib.rcParams["figure.figsize"]
     ) == [9, 3.6]
+
+
+def _latin_only(texts: list[str]) -> list[str]:
+    """Texts with an English word and no Chinese character (codes such as WAPE or ETS and
+    numbers and dates aside)."""
+    return [s for s in texts if re.search(r"[a-z]{3,}", s) and not re.search(r"[\u4e00-\u9fff]", s)]
+
+
+def test_forecast_charts_are_in_chinese():
+    """Every title, axis label and legend entry of the forecast charts of a zh report is
+    Chinese (the chart text walked as matplotlib holds it)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from arlib.report.plots import forecast as fp
+
+    ds = pd.date_range("2026-01-01", periods=6, freq="MS")
+    hist = pd.DataFrame({"unique_id": "x", "ds": ds, "y": [5.0, 6, 7, 6, 5, 6]})
+    fc = pd.DataFrame(
+        {"unique_id": "x", "ds": ds + pd.DateOffset(months=6), "model": "auto", "yhat": 6.0}
+        | {f"yhat_{s}_{lv}": v for lv in (80, 95) for s, v in (("lo", 5.0), ("hi", 7.0))}
+    )
+    bt = fc.assign(cutoff=ds[0], y=6.0)
+    runoff = fc.assign(unique_id="small", write_off=0.1)
+    acc = pd.DataFrame({"model": ["auto", "snaive"], "wape": [0.1, 0.2]})
+    set_language("zh")
+    try:
+        axes = [
+            fp.forecast_fan(hist, fc, currency="CNY"),
+            fp.runoff_bars(runoff, "CNY"),
+            fp.backtest_chart(bt, "auto", hist),
+            fp.accuracy_bars(acc, "wape", "auto"),
+        ]
+    finally:
+        set_language("en")
+    texts = []
+    for ax in axes:
+        texts += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
+        texts += [x.get_text() for x in ax.get_legend().get_texts()] if ax.get_legend() else []
+        texts += [x.get_text() for x in ax.get_yticklabels()]
+    assert not _latin_only([x for x in texts if x]), _latin_only(texts)

@@ -20,6 +20,7 @@ RANKS = {
     "arlib.redact": 0,
     "arlib.paramfile": 0,
     "arlib.bounds": 0,
+    "arlib.numbers": 0,
     "arlib.ledger": 1,
     "arlib.dso": 1,
     "arlib.demo": 1,

@@ -82,4 +82,4 @@ def test_excel_pack_has_the_provision_sheets(executed):
         wb.sheetnames
     )
     header = [c.value for c in wb["Write-off candidates"][1]]
-    assert header[-3:] == ["approved", "approved_by", "note"]
+    assert header[-3:] == ["Approved", "Approved by", "Note"]  # headers a reader reads

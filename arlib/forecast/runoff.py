@@ -31,6 +31,7 @@ from statsmodels.duration.survfunc import CumIncidenceRight
 from arlib.errors import ConfigError
 from arlib.forecast.contractual import CONTRACTUAL, check_lateness, contractual_runoff
 from arlib.forecast.models import z_value
+from arlib.i18n import t
 from arlib.ledger import Ledger, open_items_only
 from arlib.schemas import CREDIT_NOTE, PAYMENT, WRITE_OFF, C
 
@@ -374,8 +375,10 @@ def cash_series(
             early = flows.index.start_time < ready
             if early.any():
                 warnings.warn(
-                    f"cash series {unique_id!r}: left out the first {int(early.sum())} periods before "
-                    f"{ready.date()} (ledger warm-up: cash lags invoicing)",
+                    t(
+                        "the first {n} periods of cash, before {date}, are left out: the ledger "
+                        "was still filling up (warm-up: cash lags invoicing)"
+                    ).format(n=int(early.sum()), date=ready.date()),
                     UserWarning,
                     stacklevel=2,
                 )

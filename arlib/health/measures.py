@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from arlib import dso as core
+from arlib import numbers
 from arlib.errors import DataError
 from arlib.i18n import t
 from arlib.ledger import DEFAULT_THRESHOLDS, Ledger, aging_table, open_items_only
@@ -251,11 +252,14 @@ def compare(now: Kpis, before: Kpis | None = None, keys: Sequence[str] = HEADLIN
             change = ""
         elif unit in ("share", "%"):
             change = t("{change} pts").format(
-                change=f"{(100 if unit == 'share' else 1) * (x - x0):+.1f}"
+                change=numbers.signed((100 if unit == "share" else 1) * (x - x0), "pct")
             )
-        else:
-            change = f"{x - x0:.2f}" if unit == "times a year" else fmt(x - x0, unit)
-            change = change if change.startswith("-") else "+" + change
+        elif unit == "times a year":
+            change = numbers.signed(x - x0, "ratio")
+        else:  # no sign on a change that rounds to zero (never "-0.0")
+            change = fmt(x - x0, unit)
+            zero = round(x - x0, numbers.DECIMALS.get(unit, 3)) == 0
+            change = change if change.startswith("-") or zero else "+" + change
         rows.append(
             (
                 label,
@@ -318,19 +322,13 @@ def fmt(value, unit: str) -> str:
     """
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return t("n/a")
-    if unit == "share":
-        return f"{100 * value:.1f}%"
-    if unit == "%":
-        return f"{value:.1f}%"
-    if unit == "days":
-        return t("{x} days").format(x=f"{value:.1f}")
-    if unit == "amount":
-        return f"{value:,.0f}"
-    if unit == "count":
-        return f"{int(value):,}"
-    if unit == "times a year":
-        return t("{x}x a year").format(x=f"{value:.2f}")
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
+    kind = {"%": "pct", "times a year": "ratio"}.get(unit, unit)
+    if kind in ("share", "pct", "amount", "count", "ratio"):
+        text = numbers.fmt(value, kind)
+        return t("{x}x a year").format(x=text) if unit == "times a year" else text
+    if kind == "days":
+        return t("{x} days").format(x=numbers.fmt(value, "days"))
+    return numbers.fmt(value, "ratio", 3) if isinstance(value, float) else str(value)
 
 
 class _Flows:

@@ -221,16 +221,24 @@ def export_worklist(
     per_customer: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Write the worklist as ``<stem>.csv`` and ``<stem>.xlsx`` (sheets ``items`` and, when given,
-    ``customers``) into ``output_dir`` (created if missing); returns the paths by format."""
+    ``customers``) into ``output_dir`` (created if missing); returns the paths by format.
+    Headers, sheet names and dunning steps are in the report language
+    (:func:`arlib.i18n.display_frame`); the CSV starts with a UTF-8 byte-order mark, so Excel
+    opens non-Latin names correctly. Text passes the one formula guard
+    (:func:`arlib.files.spreadsheet_safe`)."""
+    from arlib.i18n import display_frame
+
     out_dir = Path(output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    safe = spreadsheet_safe(work)
+    safe = spreadsheet_safe(display_frame(work))
     paths = {"csv": out_dir / f"{stem}.csv", "xlsx": out_dir / f"{stem}.xlsx"}
-    safe.to_csv(paths["csv"], index=False, date_format="%Y-%m-%d")
+    safe.to_csv(paths["csv"], index=False, date_format="%Y-%m-%d", encoding="utf-8-sig")
     with pd.ExcelWriter(
         paths["xlsx"], engine="openpyxl", date_format="YYYY-MM-DD", datetime_format="YYYY-MM-DD"
     ) as xw:
-        safe.to_excel(xw, sheet_name="items", index=False)
+        safe.to_excel(xw, sheet_name=t("items"), index=False)
         if per_customer is not None:
-            spreadsheet_safe(per_customer).to_excel(xw, sheet_name="customers", index=False)
+            spreadsheet_safe(display_frame(per_customer)).to_excel(
+                xw, sheet_name=t("customers"), index=False
+            )
     return paths

@@ -96,20 +96,51 @@ class LoadReport:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        """The summary line and notes in the report language (problems are in their own table)."""
+        """The summary line and notes in the report language (problems are in their own table):
+        the source by its name only (no machine path or URL), and only the notes about the data
+        (how columns were mapped is for whoever maps them: it stays in ``str()``)."""
         from arlib.i18n import t
 
         q = int(self.frames["rows_quarantined"].sum())
         counts = t(", ").join(f"{r.rows_kept:,} {t(r.frame)}" for r in self.frames.itertuples())
-        head = t("{source}: {counts} loaded").format(source=self.source, counts=counts)
+        name = short_source(self.source)
+        head = t("{source}: {counts} loaded").format(source=name, counts=counts)
         if q:
             head += t("; {rows} rows quarantined").format(rows=f"{q:,}")
-        lines = [f"{t('note')}: {n}" for n in self.notes]
+        notes = [n.replace(self.source, name) for n in self.notes if not _mapping_note(n)]
+        lines = [f"{t('note')}: {n}" for n in notes]
         lines += [
             t("quarantined rows written to {file}").format(file=f) for f in self.quarantine_files
         ]
         items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
         return f"<p>{html.escape(head)}</p>" + (f"<ul>{items}</ul>" if items else "")
+
+
+#: notes about how source columns were mapped: internals, not shown in a report
+MAPPING_NOTES = ("columns not used:", "headers matched by name:")
+
+
+def _mapping_note(note: str) -> bool:
+    return any(m in note for m in MAPPING_NOTES)
+
+
+def short_source(label: str) -> str:
+    """A source label without machine paths: a file or SQLite URL by its file name, a server URL
+    by its database (the password is already masked).
+
+    >>> short_source("sqlite:////tmp/x/ar_demo.sqlite"), short_source("/data/ar/invoices.csv")
+    ('ar_demo.sqlite', 'invoices.csv')
+    >>> short_source("postgresql://ar:***@db.example/ledger"), short_source("ar.csv, pay.csv")
+    ('postgresql database ledger', 'ar.csv, pay.csv')
+    """
+    import re
+
+    m = re.match(r"^(\w+)(\+\w+)?://[^/]*/(.*)$", label)
+    if m and m.group(1) != "sqlite":
+        return f"{m.group(1)} database {m.group(3).split('?')[0]}"
+    return ", ".join(
+        re.split(r"[\\/]", part.strip().rstrip("/\\"))[-1] for part in label.split(",")
+    )
 
 
 @dataclass

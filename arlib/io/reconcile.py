@@ -346,6 +346,10 @@ SECTION_TEXT = (
 )
 
 
+#: the data-problems table when every row passed the checks
+NO_PROBLEMS = "No data problems: every row read passed the checks."
+
+
 def section(ledger, cfg) -> pd.DataFrame:
     """The "Data and reconciliation" section every unit report ends with, written once: heading
     and lead, the verdict, the reconciliation table, the data problems; the headline figures
@@ -366,5 +370,5 @@ def section(ledger, cfg) -> pd.DataFrame:
     if report is not None:
         display(Markdown(t("### Data problems", lang)))
         display(report)
-        display(table(report.problems, money=["amount"]))
+        display(table(report.problems, money=["amount"], empty=NO_PROBLEMS))
     return rec

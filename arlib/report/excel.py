@@ -13,15 +13,19 @@ from pathlib import Path
 import pandas as pd
 
 from arlib.files import safe_cell
+from arlib.i18n import display_frame, t
+from arlib.numbers import EXCEL_FORMATS, kind_of
 
 PACK = "excel_pack.xlsx"
-MONEY_FORMAT = "#,##0.00;[Red]-#,##0.00"
-PCT_FORMAT = "0.0%"
+MONEY_FORMAT = EXCEL_FORMATS["amount"]
+PCT_FORMAT = EXCEL_FORMATS["share"]
 
 
 def add_sheet(output_dir: str | Path, sheet: str, df: pd.DataFrame, money=(), pct=()) -> Path:
-    """Add (or replace) ``sheet`` in the unit's pack: bold frozen header, filters, number formats
-    (thousands separators, negatives red), widths fitted to the content.
+    """Add (or replace) ``sheet`` in the unit's pack: bold frozen header in the report language
+    (:func:`arlib.i18n.display_frame`; the sheet name too), filters, number formats in the
+    style of the HTML (:data:`arlib.numbers.EXCEL_FORMATS`: amounts with thousands
+    separators and negatives red, percentages, days, ratios), widths fitted to the content.
 
     >>> import tempfile, openpyxl
     >>> d = tempfile.mkdtemp()
@@ -33,15 +37,18 @@ def add_sheet(output_dir: str | Path, sheet: str, df: pd.DataFrame, money=(), pc
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    path, wb, ws = _open_sheet(output_dir, sheet)
+    path, wb, ws = _open_sheet(output_dir, t(sheet))  # the sheet's name in the report language
     frame = df.reset_index(drop=True)
+    kinds = {c: "amount" if c in money else "share" if c in pct else kind_of(c) for c in frame}
+    frame = display_frame(frame)
     _append(ws, [safe_cell(str(c)) for c in frame.columns])
     for row in frame.itertuples(index=False):
         _append(ws, [_cell(v) for v in row])
-    for j, col in enumerate(frame.columns, start=1):
+    for j, (col, kind) in enumerate(zip(frame.columns, kinds.values(), strict=True), start=1):
         letter = get_column_letter(j)
         ws[f"{letter}1"].font = Font(bold=True)
-        fmt = MONEY_FORMAT if col in money else PCT_FORMAT if col in pct else None
+        numeric = pd.api.types.is_numeric_dtype(frame[col])
+        fmt = EXCEL_FORMATS[kind] if kind and numeric else None
         if fmt:
             for (c,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
                 c.number_format = fmt

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import warnings
 from pathlib import Path
 
-from arlib.i18n import paragraph, t
+from arlib.i18n import LABELS, column_label, paragraph, t
+from arlib.numbers import fmt
 from arlib.redact import redacted
+from arlib.report.images import compress_outputs
 from arlib.report.records import KPI_MIME
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -26,10 +29,12 @@ def _exporter():
     return exp
 
 
-def _html_cell(markup: str):
+def _html_cell(markup: str, cell_id: str):
+    """A cell showing ``markup``, with a fixed id (a random one would differ run to run)."""
     import nbformat
 
     cell = nbformat.v4.new_code_cell("")
+    cell.id = cell_id
     cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": markup})]
     return cell
 
@@ -62,40 +67,61 @@ def contents(headings: list[str], lang: str = "en") -> str:
 
 
 def to_html(
-    nb, title: str, language: str = "en", top_html: str = "", stamp: dict | None = None
+    nb,
+    title: str,
+    language: str = "en",
+    top_html: str = "",
+    stamp: dict | None = None,
+    header: str = "",
 ) -> str:
     """One self-contained HTML page from an executed notebook: no code, images embedded, no
-    external scripts or styles. Markdown is translated to ``language``; ``top_html`` (tiles,
-    executive summary) and a table of contents go under the title; the audit ``stamp`` closes it.
+    external scripts or styles. ``header`` (unit, close, currency, run, links) opens the page;
+    markdown is translated to ``language``; ``top_html`` (tiles, executive summary) and a table
+    of contents go under the title; the audit ``stamp`` closes it. Warnings the notebook
+    printed become plain notes ("Note: ..."); other library messages are left out.
     """
     import nbformat
 
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))  # a deep copy we may edit
     nb.metadata["title"] = title
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in map(_plain_note(language), cell.outputs) if o is not None]
     nb.cells = [c for c in nb.cells if c.cell_type != "code" or _visible(c)]  # no blank gaps
     for cell in nb.cells:  # an error shows one line here; its traceback stays in the run's log
         cell["outputs"] = [_error_note(o, language) for o in cell.get("outputs", [])]
+    compress_outputs(nb)
     headings = []
+    params = (stamp or {}).get("parameters") or {}
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = paragraph(
-                cell.source, language, f"{title}: markdown cell {cell.get('id')}"
+            cell.source = plain_names(
+                paragraph(cell.source, language, f"{title}: markdown cell {cell.get('id')}"),
+                params,
+                language,
             )
             headings += _h2(cell.source)
         else:  # a section written by an arlib call displays its heading as markdown
             for o in cell.get("outputs", []):
-                headings += _h2(o.get("data", {}).get("text/markdown", ""))
+                md = o.get("data", {}).get("text/markdown")
+                if md:
+                    o["data"]["text/markdown"] = plain_names("".join(md), params, language)
+                    headings += _h2(o["data"]["text/markdown"])
     first_md = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
     block = top_html + contents(headings, language)
     if block:
-        nb.cells.insert(first_md + 1, _html_cell(block))
+        nb.cells.insert(first_md + 1, _html_cell(block, "arlib-summary"))
+    if header:
+        nb.cells.insert(0, _html_cell(header, "arlib-header"))
     if stamp:
-        nb.cells.append(_html_cell(stamp_html(stamp, language)))
+        nb.cells.append(_html_cell(stamp_html(stamp, language), "arlib-stamp"))
+    exporter = _exporter()
+    exporter.language_code = "zh-CN" if language == "zh" else "en"
     with warnings.catch_warnings():  # the KPI record output is meant to be invisible
         warnings.filterwarnings(
             "ignore", message=".*is not able to be represented", category=UserWarning
         )
-        body, _ = _exporter().from_notebook_node(nb)
+        body, _ = exporter.from_notebook_node(nb)
     return body
 
 
@@ -116,9 +142,62 @@ def _error_note(output, lang: str):
     )
 
 
+_CODE_NAME = re.compile(r"`([a-z][a-z0-9]*(?:_[a-z0-9]+)+|as_of)`")
+
+
+def plain_names(markdown: str, params: dict, lang: str = "en") -> str:
+    """Prose without code names: a parameter in backticks becomes its value when that is a
+    number or a word (``window_months`` -> 3), else its name in words; a column name its
+    header. File names and other code stay as they are.
+
+    >>> plain_names("the `window_months` months; if `discount_take_up` is set; `relative_wape`",
+    ...             {"window_months": 3, "discount_take_up": None})
+    'the 3 months; if discount take up is set; WAPE vs seasonal naive'
+    >>> plain_names("(`base_loss_rate` is before it), see `collection_worklist.csv`", {})
+    '(base loss rate is before it), see `collection_worklist.csv`'
+    """
+
+    def name(m: re.Match) -> str:
+        key = m.group(1)
+        if key in params:
+            v = params[key]
+            plain = isinstance(v, int | float | str) and not isinstance(v, bool)
+            plain = plain and not (isinstance(v, str) and ("/" in v or "\\" in v))  # no paths
+            return str(v) if plain else t(key.replace("_", " "), lang)
+        if key in LABELS:
+            return column_label(key, lang)
+        words = column_label(key, lang)  # a column or method: its header, in the sentence's case
+        return words.lower() if words == key.replace("_", " ").capitalize() else words
+
+    return _CODE_NAME.sub(name, markdown)
+
+
 def _h2(markdown) -> list[str]:
     text = "".join(markdown) if isinstance(markdown, list) else markdown
     return [ln[3:].strip() for ln in text.splitlines() if ln.startswith("## ")]
+
+
+NOTE_PREFIX = re.compile(r"^Note \((\w+)\): ")
+
+
+def _plain_note(lang: str):
+    """An output mapper: a stderr stream becomes its warnings as notes (what the reader needs
+    to know), without the warning class; other stderr text (library chatter) is dropped."""
+
+    def convert(output):
+        if output.get("output_type") != "stream" or output.get("name") != "stderr":
+            return output
+        import nbformat
+
+        text = "".join(output.get("text", ""))
+        notes = [NOTE_PREFIX.sub("", ln) for ln in text.splitlines() if NOTE_PREFIX.match(ln)]
+        if not notes:
+            return None
+        label = html.escape(t("Note", lang))
+        markup = "".join(f'<p class="ar-note">{label}: {html.escape(n)}</p>' for n in notes)
+        return nbformat.v4.new_output("display_data", data={"text/html": markup})
+
+    return convert
 
 
 def _visible(cell) -> bool:
@@ -132,28 +211,68 @@ def _visible(cell) -> bool:
 
 
 def stamp_html(stamp: dict, lang: str = "en") -> str:
-    """The audit stamp as a footer: fingerprint, parameters (secrets redacted), versions, run time."""
+    """The audit stamp as a footer: run, fingerprint, versions, run time, and the parameters
+    used (secrets redacted, machine paths shortened) as a collapsed table."""
     e = html.escape
     fp = stamp.get("input_fingerprint") or {}
     rows = [
         (t("Run", lang), stamp.get("run_id")),
         (t("Business unit", lang), stamp.get("business_unit")),
-        ("as_of", stamp.get("as_of")),
+        (t("Close date", lang), stamp.get("as_of")),
         (t("Input fingerprint", lang), f"sha256 {fp.get('sha256', 'n/a')}"),
-        (t("Rows", lang), ", ".join(f"{k} {v:,}" for k, v in (fp.get("rows") or {}).items())),
+        (
+            t("Rows", lang),
+            ", ".join(f"{t(k, lang)} {v:,}" for k, v in (fp.get("rows") or {}).items()),
+        ),
         (
             t("Control totals", lang),
-            ", ".join(f"{k} {v:,.2f}" for k, v in (fp.get("control_totals") or {}).items()),
+            ", ".join(
+                f"{t(k, lang)} {fmt(v, 'amount', 2)}"
+                for k, v in (fp.get("control_totals") or {}).items()
+            ),
         ),
         (t("arlib version", lang), stamp.get("arlib_version")),
         (t("Git commit", lang), stamp.get("git_commit")),
         (t("Generated", lang), stamp.get("generated_at")),
-        (
-            t("Parameters", lang),
-            json.dumps(redacted(stamp.get("parameters", {})), ensure_ascii=False, sort_keys=True),
-        ),
     ]
     body = "".join(
         f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in rows if v not in (None, "")
     )
-    return f'<footer class="ar-stamp"><h4>{e(t("Audit stamp", lang))}</h4><table>{body}</table></footer>'
+    return (
+        f'<footer class="ar-stamp"><h4>{e(t("Audit stamp", lang))}</h4><table>{body}</table>'
+        f"{parameters_html(redacted(stamp.get('parameters') or {}), lang)}</footer>"
+    )
+
+
+def parameters_html(params: dict, lang: str = "en") -> str:
+    """The parameters of the run as a collapsed two-column table (one row per parameter).
+
+    >>> out = parameters_html({"source": "sqlite:////tmp/x/ar.sqlite", "window_months": 3})
+    >>> "/tmp" in out, "<td>sqlite:///…/ar.sqlite</td>" in out, "<details>" in out
+    (False, True, True)
+    """
+    if not params:
+        return ""
+    e = html.escape
+    rows = "".join(
+        f"<tr><th>{e(k)}</th><td>{e(_param_text(v))}</td></tr>" for k, v in sorted(params.items())
+    )
+    return (
+        f"<details><summary>{e(t('Parameters used', lang))}</summary><table>"
+        f"<thead><tr><th>{e(t('Parameter', lang))}</th><th>{e(t('Value', lang))}</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></details>"
+    )
+
+
+_ABSOLUTE = re.compile(r"^(?P<scheme>[a-z][\w+]*:///)?(?P<path>/|[A-Za-z]:[\\/])")
+
+
+def _param_text(v) -> str:
+    """A parameter value as text; an absolute path (or file URL) shows only its last part."""
+    if isinstance(v, str):
+        m = _ABSOLUTE.match(v)
+        if m:
+            name = re.split(r"[\\/]", v.rstrip("/\\"))[-1]
+            return f"{m.group('scheme') or ''}…/{name}"
+        return v
+    return json.dumps(v, ensure_ascii=False)

@@ -13,6 +13,7 @@ than guessed. Templates are English message ids translated through :mod:`arlib.i
 from __future__ import annotations
 
 from arlib.i18n import t
+from arlib.numbers import fmt
 from arlib.report.tables import tiles
 
 #: tile: (key, label, kind, True if higher is better / None)
@@ -27,39 +28,70 @@ TILES = (
 
 
 def format_value(v, kind: str) -> str:
-    if v is None:
-        return "n/a"
-    return {
-        "amount": f"{v:,.0f}",
-        "share": f"{100 * v:.1f}%",
-        "days": f"{v:.1f}",
-        "pct": f"{v:.1f}",
-    }[kind]
+    """A figure in the one style of its kind (:func:`arlib.numbers.fmt`); ``pct`` without its
+    "%" (the label says "(%)"), as the index and the group report show it.
+
+    >>> format_value(77.26, "pct"), format_value(-0.0001, "share")
+    ('77.3', '0.0%')
+    """
+    text = fmt(v, kind)
+    return text.rstrip("%") if kind == "pct" else text
 
 
-def _delta(now, before, kind: str) -> float:
-    return 100 * (now - before) if kind == "share" else now - before
+def with_unit(v, kind: str, currency: str = "", lang: str = "en") -> str:
+    """A tile's value with its unit: amounts with the currency, days with "days".
+
+    >>> with_unit(2414269.88, "amount", "EUR"), with_unit(62.34, "days"), with_unit(0.369, "share")
+    ('2,414,270 EUR', '62.3 days', '36.9%')
+    """
+    text = fmt(v, kind)
+    if kind == "amount" and currency:
+        return f"{text} {currency}"
+    if kind == "days":
+        return t("{x} days", lang).format(x=text)
+    return text
 
 
-def kpi_tiles(k: dict, lang: str = "en") -> str:
-    """HTML tiles for the headline KPIs with their change on the previous month-end."""
+def change_note(now, before, kind: str, better, since: str = "", lang: str = "en"):
+    """(note, tone) of a tile: the change on ``before`` with an arrow and its unit (points for
+    shares), "vs <since>", and "good"/"bad" by the direction that is ``better`` (None: neither).
+
+    >>> change_note(0.369, 0.352, "share", False, "2026-09-30")
+    ('▲ 1.7 pts vs 2026-09-30', 'bad')
+    >>> change_note(62.3, 63.2, "days", False)
+    ('▼ 0.9 days', 'good')
+    """
+    if now is None or before is None:
+        return "", None
+    d = (now - before) * (100 if kind == "share" else 1)
+    shown = fmt(abs(d), "pct" if kind in ("share", "pct") else kind).rstrip("%")
+    if float(shown.replace(",", "")) == 0:
+        return t("= unchanged", lang) + (f" {t('vs', lang)} {since}" if since else ""), None
+    arrow = "▲" if d > 0 else "▼"
+    unit = {"share": " pts", "pct": " pts", "days": " days"}.get(kind, "")
+    note = f"{arrow} {shown}{t(unit, lang)}" + (f" {t('vs', lang)} {since}" if since else "")
+    tone = None if better is None else ("good" if (d > 0) == better else "bad")
+    return note, tone
+
+
+def kpi_tiles(k: dict, lang: str = "en", spec=TILES) -> str:
+    """HTML tiles for the headline KPIs (with their units) and their change on the previous
+    month-end, green when it is better and red when it is worse."""
     prev = k.get("previous_month") or {}
+    since = prev.get("as_of", "")
     items = []
-    for key, label, kind, better in TILES:
+    for key, label, kind, better in spec:
         if k.get(key) is None:
             continue
-        note = ""
-        if prev.get(key) is not None:
-            d = _delta(k[key], prev[key], kind)
-            arrow = "▲" if d > 0 else "▼" if d < 0 else "="
-            unit = {"share": " pts", "days": "", "pct": "", "amount": ""}[kind]
-            worse = better is not None and d != 0 and (d > 0) != better
-            note = (
-                f"{'!' if worse else ''}{arrow} {abs(d):,.1f}{t(unit, lang)}"
-                if kind != "amount"
-                else f"{arrow} {abs(d):,.0f}"
+        note, tone = change_note(k[key], prev.get(key), kind, better, since, lang)
+        if key == "forecast_collections_next" and k.get("forecast_period"):
+            label = t("Forecast collections, {period}", lang).format(
+                period=_period(k["forecast_period"], lang)
             )
-        items.append((t(label, lang), format_value(k[key], kind), note))
+        label = label.replace(" (%)", "")  # the tile's value carries its "%"
+        items.append(
+            (t(label, lang), with_unit(k[key], kind, k.get("currency", ""), lang), note, tone)
+        )
     return tiles(items)
 
 
@@ -78,7 +110,7 @@ def _position(k, prev, lang):
     if prev.get("past_due_share") is not None:
         d = 100 * (k["past_due_share"] - prev["past_due_share"])
         s += t(", {dir} {pts} points on the previous month-end", lang).format(
-            dir=_updown(d, lang), pts=f"{abs(d):.1f}"
+            dir=_updown(d, lang), pts=fmt(abs(d), "days")
         )
     return s + t(".", lang)
 
@@ -87,14 +119,14 @@ def _dso(k, prev, lang):
     if k.get("dso") is None:
         return None
     if prev.get("dso") is None:
-        return t("DSO is {dso} days.", lang).format(dso=f"{k['dso']:.1f}")
+        return t("DSO is {dso} days.", lang).format(dso=fmt(k["dso"], "days"))
     d = k["dso"] - prev["dso"]
     s = t("DSO moved {dir} {d} days to {dso}", lang).format(
-        dir=_updown(d, lang), d=f"{abs(d):.1f}", dso=f"{k['dso']:.1f}"
+        dir=_updown(d, lang), d=fmt(abs(d), "days"), dso=fmt(k["dso"], "days")
     )
     if k.get("add") is not None:
         s += t("; {add} days of it are due to late payment (average days delinquent)", lang).format(
-            add=f"{k['add']:.1f}"
+            add=fmt(k["add"], "days")
         )
     return s + t(".", lang)
 
@@ -104,7 +136,7 @@ def _cei(k, prev, lang):
         return None
     return t(
         "Over the last {m} months customers paid {cei}% of what they could have paid (CEI).", lang
-    ).format(m=k.get("window_months", 3), cei=f"{k['cei']:.1f}")
+    ).format(m=k.get("window_months", 3), cei=fmt(k["cei"], "pct").rstrip("%"))
 
 
 def _overdue(k, lang):
@@ -223,7 +255,12 @@ def previous_allowance(rollforward) -> dict:
     """The allowance at the previous month-end: the last month's opening balance of the roll-forward."""
     if rollforward is None or len(rollforward) == 0:
         return {}
-    return {"allowance_previous": round(float(rollforward["opening"].iloc[-1]), 2)}
+    last = rollforward.iloc[-1]
+    out = {"allowance_previous": round(float(last["opening"]), 2)}
+    for col in ("charge", "write_offs", "recoveries"):  # why it moved in the last month
+        if col in rollforward:
+            out[f"allowance_{col}_last_month"] = round(float(last[col]), 2)
+    return out
 
 
 def recent_actual(series) -> dict:
@@ -250,15 +287,3 @@ def executive_summary(k: dict, lang: str = "en") -> list[str]:
         _actions(k, lang),
     ]
     return [s for s in out if s][:8]
-
-
-def top_block(k: dict, lang: str = "en") -> str:
-    """Tiles and the executive summary as HTML (all data escaped)."""
-    import html
-
-    items = "".join(f"<li>{html.escape(s)}</li>" for s in executive_summary(k, lang))
-    return (
-        kpi_tiles(k, lang)
-        + f'<div class="ar-summary"><b>{html.escape(t("Executive summary", lang))}</b>'
-        f"<ul>{items}</ul></div>"
-    )

@@ -5,81 +5,32 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from arlib.i18n import t
+from arlib.i18n import LABELS, WORD_COLUMNS, column_label, t  # noqa: F401 (re-exported)
+from arlib.numbers import _missing, fmt, kind_of
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-def tiles(items: list[tuple[str, str, str]]) -> str:
-    """KPI tiles: (label, value, note) triples, already formatted; all text escaped. A note that
-    starts with "!" is shown as a risk flag."""
+def tiles(items: list[tuple]) -> str:
+    """KPI tiles: (label, value, note) or (label, value, note, tone) tuples, already formatted;
+    all text escaped. ``tone`` "good" shows the note green, "bad" red; a note that starts with
+    "!" is shown as a risk flag (red).
+
+    >>> tiles([("DSO", "62.3 days", "▼ 1.0 vs 2026-09-30", "good")]).count('class="ar-good"')
+    1
+    """
     e = html.escape
     out = []
-    for label, value, note in items:
-        cls = "ar-flag" if note.startswith("!") else "n"
+    for label, value, note, *tone in items:
+        tone = tone[0] if tone else ("bad" if note.startswith("!") else None)
+        cls = {"bad": "ar-flag", "good": "ar-good"}.get(tone, "n")
         out.append(
             f'<div class="ar-tile"><div class="k">{e(label)}</div><div class="v">{e(value)}</div>'
             f'<div class="{cls}">{e(note.lstrip("!"))}</div></div>'
         )
     return f'<div class="ar-tiles">{"".join(out)}</div>'
 
-
-#: display names of common columns (English); other snake_case names become "Days past due" style
-LABELS = {
-    "open_ar": "Open AR",
-    "current_ar": "Current AR",
-    "past_due_ar": "Past-due AR",
-    "dso": "DSO",
-    "dso_countback": "Countback DSO",
-    "bpdso": "Best-possible DSO",
-    "add": "ADD",
-    "cei": "CEI",
-    "hhi": "HHI",
-    "customer_id": "Customer",
-    "name": "Name",
-    "invoice_id": "Invoice",
-    "ar_window_start": "AR at window start",
-    "yhat": "Forecast",
-    "wape": "WAPE",
-    "mase": "MASE",
-    "smape": "sMAPE",
-}
-
-
-def column_label(col, lang: str | None = None) -> str:
-    """The header shown for a column: a translation if the catalog has one, else a readable name.
-
-    >>> column_label("days_past_due"), column_label("open_ar"), column_label("open_ar", "zh")
-    ('Days past due', 'Open AR', '应收账款余额')
-    """
-    if not isinstance(col, str):
-        return col
-    label = LABELS.get(col) or (
-        col.replace("_", " ").capitalize() if "_" in col or col.islower() else col
-    )
-    translated = t(col, lang)
-    return translated if translated != col else t(label, lang)
-
-
-#: columns whose values are words of ours (not data) and are translated in the report language
-WORD_COLUMNS = {
-    "method",
-    "metric",
-    "status",
-    "model",
-    "segment",
-    "step",
-    "next_step",
-    "limit_action",
-    "kind",
-    "section",
-    "line",
-    "check",
-    "frame",
-    "problem",
-    "policy",
-}
 
 #: widest table shown in one piece; wider ones are split into panels that repeat the id columns
 MAX_COLUMNS = 10
@@ -95,6 +46,24 @@ class Panels:
         return "".join(p.to_html() for p in self.parts)
 
 
+#: tables with at least this many rows get a sort/filter bar (the inline script of the template)
+SORTABLE_ROWS = 8
+
+
+class Empty:
+    """A table without rows, shown as one sentence saying so (never a header-only table)."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def _repr_html_(self) -> str:
+        return f'<p class="ar-empty">{html.escape(self.message)}</p>'
+
+
+#: the sentence shown for a table without rows, unless the caller gives its own
+NO_ROWS = "Nothing to show at this close: no rows."
+
+
 def table(
     df: pd.DataFrame,
     money: list[str] | tuple = (),
@@ -102,15 +71,26 @@ def table(
     decimals: int = 2,
     caption: str | None = None,
     max_columns: int = MAX_COLUMNS,
+    empty: str | None = None,
 ):
     """A display-ready table: readable (translated) headers, thousands separators, negatives in
-    red, percentages, dates as YYYY-MM-DD, data escaped. A table wider than ``max_columns`` is
-    split into panels that repeat its leading text (identifier) columns.
+    red, percentages, days with one decimal, ratios with two, dates as YYYY-MM-DD, data escaped,
+    stable element ids (the same frame gives the same HTML). A table without rows is one
+    sentence (``empty``, translated; default :data:`NO_ROWS`). A table wider than
+    ``max_columns`` is split into panels that repeat its leading text (identifier) columns; one
+    with :data:`SORTABLE_ROWS` rows or more can be sorted and filtered in the browser.
 
-    Returns an object with ``_repr_html_`` (a pandas Styler with ``escape="html"``, or panels).
+    Returns an object with ``_repr_html_`` (a pandas Styler with ``escape="html"``, panels, or
+    the sentence).
+
+    >>> import pandas as pd
+    >>> table(pd.DataFrame({"ds": []}))._repr_html_()
+    '<p class="ar-empty">Nothing to show at this close: no rows.</p>'
     """
     import pandas as pd
 
+    if len(df) == 0:
+        return Empty(t(empty or NO_ROWS))
     if isinstance(df.index, pd.RangeIndex) or df.index.name is None:
         frame = df.reset_index(drop=isinstance(df.index, pd.RangeIndex))
     else:
@@ -134,48 +114,88 @@ def table(
     )
 
 
-def _number(v) -> str:
-    """Other floats: two decimals, or four significant digits below 1 (rates such as 0.128)."""
+def _number(kind: str | None):
+    """The formatter of a float column whose kind is not given: days and ratios by name
+    (``kind``), else two decimals (four significant digits below 1, for rates such as 0.128)."""
+
+    def show(v) -> str:
+        if _missing(v):
+            return ""
+        if kind:
+            return fmt(v, kind)
+        return fmt(v, "amount", 2) if abs(v) >= 1 or round(v, 6) == 0 else f"{v:.4g}"
+
+    return show
+
+
+def _word(v):
+    """A word of ours in a table cell, translated; a code name (``invoicing_pattern``) in words.
+
+    >>> _word("invoicing_pattern"), _word(3)
+    ('invoicing pattern', 3)
+    """
+    if not isinstance(v, str):
+        return v
+    shown = t(v)
+    return t(v.replace("_", " ")) if shown == v and "_" in v else shown
+
+
+def _stable_uuid(df: pd.DataFrame) -> str:
+    """An element id prefix from the table's content, so identical runs give identical HTML."""
+    import hashlib
+
     import pandas as pd
 
-    if pd.isna(v):
-        return ""
-    return f"{v:,.2f}" if abs(v) >= 1 or v == 0 else f"{v:.4g}"
+    key = repr(list(df.columns)) + repr(df.shape)
+    try:
+        key += str(pd.util.hash_pandas_object(df, index=False).sum())
+    except TypeError:  # unhashable cells (lists): the text form is stable too
+        key += df.to_string()
+    return hashlib.sha1(key.encode()).hexdigest()[:8]
 
 
 def _styled(df: pd.DataFrame, money, pct, decimals, caption):
     import pandas as pd
+    from pandas.io.formats.style import Styler
 
     df = df.copy()
     for c in WORD_COLUMNS & set(df.columns):
-        df[c] = df[c].map(lambda v: t(v) if isinstance(v, str) else v)
+        df[c] = df[c].map(_word)
     if "bucket" in df:
         df["bucket"] = df["bucket"].astype(str).map(lambda v: t(v))
     rename = {c: column_label(c) for c in df.columns}
+    kinds = {rename[c]: kind_of(c) for c in df.columns}
     money = [rename[c] for c in money if c in rename]
     pct = [rename[c] for c in pct if c in rename]
     df = df.rename(columns=rename)
-    fmt = {c: (lambda v, d=decimals: "" if pd.isna(v) else f"{v:,.{d}f}") for c in money}
-    fmt.update({c: (lambda v: "" if pd.isna(v) else f"{v:.1%}") for c in pct})
-    fmt.update(
+    fmt_ = {c: (lambda v, d=decimals: "" if _missing(v) else fmt(v, "amount", d)) for c in money}
+    fmt_.update({c: (lambda v: "" if _missing(v) else fmt(v, "share")) for c in pct})
+    fmt_.update(
         {
             c: (lambda v: "" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d"))
             for c in df.columns
             if pd.api.types.is_datetime64_any_dtype(df[c])
         }
     )
-    fmt.update(
-        {c: _number for c in df.columns if c not in fmt and pd.api.types.is_float_dtype(df[c])}
+    fmt_.update(
+        {
+            c: _number(kinds.get(c))
+            for c in df.columns
+            if c not in fmt_ and pd.api.types.is_float_dtype(df[c])
+        }
     )
-    sty = df.style.format(fmt, escape="html", na_rep="")
+    sty = Styler(df, uuid=_stable_uuid(df), cell_ids=False)
+    sty = sty.format(fmt_, escape="html", na_rep="")
     sty = sty.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     if money:
         sty = sty.map(
-            lambda v: "color: #b2182b" if isinstance(v, int | float) and v < 0 else "", subset=money
+            lambda v: "color: #b2182b" if isinstance(v, int | float) and v < -0.005 else "",
+            subset=money,
         )
     text = [c for c in df.columns if df[c].dtype == object and c not in money and c not in pct]
     if text:
         sty = sty.set_properties(subset=text, **{"text-align": "left"})
     if caption:
         sty = sty.set_caption(html.escape(caption))
-    return sty.hide(axis="index")
+    cls = "ar-table ar-sortable" if len(df) >= SORTABLE_ROWS else "ar-table"
+    return sty.set_table_attributes(f'class="{cls}"').hide(axis="index")

@@ -15,6 +15,8 @@ import matplotlib
 import matplotlib.pyplot as plt
 from matplotlib import font_manager
 
+from arlib.report.images import CHART_DPI
+
 #: Okabe-Ito, safe for the common forms of colour blindness
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 #: aging buckets from current (calm) to oldest (alarming), sequential and colour-blind safe
@@ -61,7 +63,7 @@ def set_theme(language: str = "en") -> None:
     # matplotlib falls back glyph by glyph only across the families listed in font.family
     rc = {
         "figure.figsize": (9, 3.6),
-        "figure.dpi": 96,
+        "figure.dpi": CHART_DPI,  # sharp; arlib.report.images shows it at its 96-dpi size
         "axes.titleweight": "bold",
         "font.family": ["sans-serif", *cjk],
         "font.sans-serif": ["DejaVu Sans"],

@@ -21,7 +21,7 @@ def forecast_fan(
     """History (``ds, y``) as a line and the forecast (``ds, yhat`` and interval columns of
     one series and model) with shaded prediction intervals, widest first."""
     ax = new_axes(ax)
-    ax.plot(history[DS], history[Y], color=PALETTE[7], lw=1.5, label="collected")
+    ax.plot(history[DS], history[Y], color=PALETTE[7], lw=1.5, label=t("collected"))
     for i, lv in enumerate(sorted(levels, reverse=True)):
         ax.fill_between(
             fc[DS],
@@ -30,12 +30,16 @@ def forecast_fan(
             color=PALETTE[0],
             alpha=0.15 + 0.15 * i,
             lw=0,
-            label=f"{lv}% interval",
+            label=t("{lv}% interval").format(lv=lv),
         )
-    label = f"forecast ({fc[MODEL].iloc[0]})" if MODEL in fc and len(fc) else "forecast"
+    label = (
+        t("forecast ({model})").format(model=t(str(fc[MODEL].iloc[0])))
+        if MODEL in fc and len(fc)
+        else t("forecast")
+    )
     ax.plot(fc[DS], fc[YHAT], color=PALETTE[0], lw=2, label=label)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
-    ax.set(title=title, xlabel="", ylabel=f"cash {currency}".strip())
+    ax.set(title=t(title), xlabel="", ylabel=t("cash {currency}").format(currency=currency).strip())
     return thousands(ax)
 
 
@@ -52,16 +56,18 @@ def runoff_bars(runoff: pd.DataFrame, currency: str = "", ax=None):
             wide[col],
             bottom=bottom,
             color=PALETTE[i % len(PALETTE)],
-            label=plain_text([col])[0],
+            label=plain_text([t(str(col))])[0],
         )
         bottom = wide[col] if bottom is None else bottom + wide[col]
     wo = runoff.groupby(DS)["write_off"].sum().reindex(wide.index)
-    ax.plot(labels, wo.to_numpy(), color=PALETTE[3], marker="o", lw=1.5, label="expected write-off")
+    ax.plot(
+        labels, wo.to_numpy(), color=PALETTE[3], marker="o", lw=1.5, label=t("expected write-off")
+    )
     ax.legend(fontsize=8, frameon=False)
     ax.set(
-        title="Runoff of today's open items",
-        xlabel="period starting",
-        ylabel=f"expected cash {currency}".strip(),
+        title=t("Runoff of today's open items"),
+        xlabel=t("period starting"),
+        ylabel=t("expected cash {currency}").format(currency=currency).strip(),
     )
     ax.tick_params(axis="x", labelrotation=45)
     return thousands(ax)
@@ -73,7 +79,7 @@ def backtest_chart(bt: pd.DataFrame, model: str, history: pd.DataFrame | None = 
     part = bt.loc[bt[MODEL] == model]
     actual = history if history is not None else part.drop_duplicates(DS)[[DS, Y]]
     actual = actual.sort_values(DS)
-    ax.plot(actual[DS], actual[Y], color=PALETTE[7], lw=2, label="actual")
+    ax.plot(actual[DS], actual[Y], color=PALETTE[7], lw=2, label=t("actual"))
     for i, (cut, g) in enumerate(part.groupby("cutoff", sort=True)):
         ax.plot(
             g[DS],
@@ -81,10 +87,16 @@ def backtest_chart(bt: pd.DataFrame, model: str, history: pd.DataFrame | None = 
             color=PALETTE[i % 6],
             lw=1.2,
             marker=".",
-            label=f"{model} from {pd.Timestamp(cut):%Y-%m}",
+            label=t("{model} from {cutoff}").format(
+                model=t(model), cutoff=f"{pd.Timestamp(cut):%Y-%m}"
+            ),
         )
     ax.legend(fontsize=7, frameon=False, ncols=2)
-    ax.set(title=f"Backtest: {model} forecast vs actual", xlabel="", ylabel="cash")
+    ax.set(
+        title=t("Backtest: {model} forecast vs actual").format(model=t(model)),
+        xlabel="",
+        ylabel=t("cash"),
+    )
     return thousands(ax)
 
 
@@ -93,9 +105,13 @@ def accuracy_bars(acc: pd.DataFrame, metric: str = "wape", chosen: str | None = 
     ax = new_axes(ax)
     vals = acc.groupby(MODEL)[metric].mean().sort_values()
     colours = [PALETTE[3] if m == chosen else PALETTE[0] for m in vals.index]
-    ax.barh(vals.index, vals.to_numpy(), color=colours)
+    ax.barh([t(str(m)) for m in vals.index], vals.to_numpy(), color=colours)
     ax.invert_yaxis()
-    ax.set(title=f"Backtest {metric.upper()} by method (lower is better)", xlabel=metric, ylabel="")
+    ax.set(
+        title=t("Backtest {metric} by method (lower is better)").format(metric=metric.upper()),
+        xlabel=metric.upper(),
+        ylabel="",
+    )
     return ax
 
 

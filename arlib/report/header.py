@@ -1,0 +1,69 @@
+"""The header every unit report opens with: which unit, which close, which currency, which run,
+and links to the unit's other reports, its Excel pack and worklist, and back to the run's index.
+
+Links are relative, so they work wherever the published run folder is opened or copied
+(``<close>/<unit>/health.html`` links ``forecast.html``, ``excel_pack.xlsx`` and
+``../index.html``). Only files that exist in the unit's folder are linked.
+
+>>> h = header({"business_unit": "de", "as_of": "2026-10-31", "currency": "EUR",
+...             "run_id": "R1"}, "health", ["health", "forecast"], ["excel_pack.xlsx"])
+>>> 'href="forecast.html"' in h, 'href="../index.html"' in h, 'href="health.html"' in h
+(True, True, False)
+>>> "2026-10-31" in h and "EUR" in h and "R1" in h
+True
+"""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import quote
+
+from arlib.i18n import t
+
+#: the title of each unit report, as the header's links name it
+REPORT_TITLES = {
+    "health": "Receivables health",
+    "forecast": "Cash-collection forecast",
+    "provision": "Bad-debt provisions",
+    "customer": "Customer report",
+}
+
+#: files beside the reports that the header links, in this order, when they exist
+FILES = (
+    ("excel_pack.xlsx", "Excel pack"),
+    ("collection_worklist.xlsx", "Collection worklist (Excel)"),
+    ("collection_worklist.csv", "Collection worklist (CSV)"),
+)
+
+
+def header(
+    k: dict, current: str, reports: list[str], files: list[str] | tuple = (), lang: str = "en"
+) -> str:
+    """The header of report ``current``: unit, close date, currency and run id from the unit's
+    figures ``k``; links to the other ``reports`` (notebook stems), to those of :data:`FILES`
+    listed in ``files``, and to the run's index. All text escaped."""
+    e = html.escape
+    who = (
+        f"<b>{e(t('Business unit', lang))} {e(str(k.get('business_unit', '')))}</b>"
+        f" · {e(t('close', lang))} {e(str(k.get('as_of', '')))}"
+        f" · {e(t('amounts in', lang))} {e(str(k.get('currency', '')))}"
+    )
+    run = f"{e(t('Run', lang))} {e(str(k.get('run_id') or 'n/a'))}"
+    links = []
+    for stem in reports:
+        name = e(t(REPORT_TITLES.get(stem, stem.capitalize()), lang))
+        links.append(
+            f'<span class="here">{name}</span>'
+            if stem == current
+            else f'<a href="{_href(stem + ".html")}">{name}</a>'
+        )
+    links += [f'<a href="{_href(f)}">{e(t(label, lang))}</a>' for f, label in FILES if f in files]
+    links.append(f'<a href="../index.html">{e(t("All units (index)", lang))}</a>')
+    return (
+        f'<header class="ar-header"><div class="who">{who}</div><div class="run">{run}</div>'
+        f"<nav>{''.join(links)}</nav></header>"
+    )
+
+
+def _href(name: str) -> str:
+    return html.escape(quote(name), quote=True)
