@@ -23,6 +23,7 @@ from arlib.errors import ConfigError
 from arlib.files import read_back, safe_cell, spreadsheet_safe
 from arlib.forecast.history import load_forecasts, save_forecast
 from arlib.health.credit import export_worklist
+from arlib.i18n import column_label
 from arlib.io.database import Secrets, database_url
 from arlib.io.options import parse_source_options
 from arlib.redact import mask_urls, strip_paths
@@ -187,7 +188,8 @@ def test_excel_pack_writes_text_never_formulas(tmp_path):
 def test_worklist_csv_and_xlsx_are_safe(tmp_path):
     work = pd.DataFrame({"customer_id": ["C1"], "name": [EVIL[1]], "open_amount": [99.5]})
     paths = export_worklist(work, tmp_path, per_customer=work.rename(columns={"name": "=x"}))
-    assert pd.read_csv(paths["csv"])["name"].tolist() == ["'" + EVIL[1]]
+    # headers are the friendly names of the report language ("name" -> "Name")
+    assert pd.read_csv(paths["csv"], encoding="utf-8-sig")["Name"].tolist() == ["'" + EVIL[1]]
     book = openpyxl.load_workbook(paths["xlsx"])
     assert book["items"]["B2"].value == "'" + EVIL[1] and book["items"]["C2"].value == 99.5
     assert book["customers"]["B1"].value == "'=x"
@@ -310,18 +312,19 @@ def test_real_run_exports_hold_no_live_formula(evil_run):
     sheet = pack["Collection worklist"]
     header = [c.value for c in sheet[1]]
 
-    def column(name):
-        return [
-            sheet.cell(row=r, column=header.index(name) + 1) for r in range(2, sheet.max_row + 1)
-        ]
+    def column(name):  # headers are the friendly names of the report language
+        at = header.index(column_label(name)) + 1
+        return [sheet.cell(row=r, column=at) for r in range(2, sheet.max_row + 1)]
 
     names = {c.value for c in column("name")}  # every customer of the unit has a formula name
     # (the load trims blanks, tab and CR around text: "\t=1+1" is read as "=1+1")
     assert names and names <= {"'" + v.strip() for v in EVIL}
     assert {c.data_type for c in column("name")} == {"s"}
     assert {c.data_type for c in column("open_amount")} == {"n"}
-    csv = pd.read_csv(unit / "collection_worklist.csv", dtype=str, keep_default_na=False)
-    assert len(csv) == len(column("name")) and set(csv["name"]) == names
+    csv = pd.read_csv(
+        unit / "collection_worklist.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig"
+    )
+    assert len(csv) == len(column("name")) and set(csv[column_label("name")]) == names
 
 
 BOOM = (

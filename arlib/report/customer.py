@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -107,11 +108,36 @@ class Account:
         return {"customer": dict(self.facts)}
 
 
+#: where the health report hands its scorecard and worklist to the run's customer reports
+HANDOFF = ("credit_card.parquet", "credit_worklist.parquet")
+
+
+def save_unit_frames(cfg, card: pd.DataFrame, work: pd.DataFrame) -> None:
+    """Keep the health report's scorecard and worklist in the unit's run snapshot (when run by
+    ``arlib run``), so that its customer reports show exactly these rows."""
+    if not cfg.get("snapshot"):
+        return
+    folder = Path(cfg.snapshot)
+    for frame, name in zip((card, work), HANDOFF, strict=True):
+        frame.to_parquet(folder / name, index=False)
+
+
 def unit_frames(ledger: Ledger, cfg) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The unit's scorecard (with recommendations) and worklist, exactly as the health report
-    computes them: ``(card, work)``."""
-    card = credit.recommend(credit.scorecard(ledger, cfg.as_of, cfg.scorecard_lookback_months))
-    work = credit.worklist(ledger, cfg.as_of, card, cfg.dunning_ladder)
+    """The unit's scorecard (with recommendations) and worklist as the health report computed
+    them: ``(card, work)``. In a run they are the health report's own rows (kept in the run's
+    snapshot); a customer report run on its own computes them the same way with the health
+    report's default scorecard settings (grade cut-offs from the scorecard backtest)."""
+    folder = Path(cfg.get("snapshot") or "")
+    if cfg.get("snapshot") and all((folder / n).is_file() for n in HANDOFF):
+        card, work = (pd.read_parquet(folder / n) for n in HANDOFF)
+        return card, work
+    from arlib.health import calibration
+
+    lookback = cfg.scorecard_lookback_months
+    evidence = calibration.evidence(ledger, cfg.as_of, lookback_months=lookback)
+    scores = credit.scorecard(ledger, cfg.as_of, lookback_months=lookback, cuts=evidence["cuts"])
+    card = credit.recommend(scores, lookback_months=lookback)
+    work = credit.worklist(ledger, cfg.as_of, card=card, ladder=cfg.dunning_ladder)
     return card, work
 
 

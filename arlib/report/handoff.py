@@ -43,19 +43,23 @@ def aging_outputs(cfg, ledger, *, aging: pd.DataFrame) -> dict:
     return position
 
 
-def worklist_outputs(cfg, *, work: pd.DataFrame, actions: pd.DataFrame) -> dict[str, Path]:
+def worklist_outputs(
+    cfg, *, work: pd.DataFrame, actions: pd.DataFrame, card: pd.DataFrame | None = None
+) -> dict[str, Path]:
     """Hand on the collection worklist: its Excel sheet, ``collection_worklist.csv/.xlsx``
     beside the report, the largest overdue customers for the executive summary and the
-    worklist's first ``customer_reports`` customers for their own reports. Returns the export
-    paths by format."""
+    worklist's first ``customer_reports`` customers for their own reports (with ``card``, the
+    scorecard and worklist they show). Returns the export paths by format."""
     from arlib.health.credit import export_worklist
-    from arlib.report.customer import customer_report_ids
+    from arlib.report.customer import customer_report_ids, save_unit_frames
     from arlib.report.excel import add_sheet
     from arlib.report.summary import top_overdue
 
     add_sheet(cfg.output_dir, "Collection worklist", work, money=["open_amount", "expected_loss"])
     record(top_overdue(actions))
     record(customer_report_ids(actions, cfg.customer_reports))
+    if card is not None:  # the customer reports of this run show these very rows
+        save_unit_frames(cfg, card, work)
     return export_worklist(work, cfg.output_dir, per_customer=actions)
 
 
