@@ -218,7 +218,7 @@ def _parse_column(p: Parsed, col: str, src: str, opts: SourceOptions) -> pd.Seri
         return map_codes(s, opts.values[col])[0]
     out = parse_ids(s)  # ids, name, segment: text
     if col in IDS and out.dtype == object:  # a NUL byte would cut the id short downstream
-        nul = out.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
+        nul = out.str.contains("\x00", regex=False).eq(True).to_numpy(dtype=bool)
         shown = out.str.replace("\x00", "\\x00", regex=False)
         _add(
             p,
