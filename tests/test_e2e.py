@@ -612,3 +612,15 @@ def test_group_cockpit_and_index_fit_desktop_and_phone(run, browser, width):
             assert state["tiles"] == 6 and state["cells"] == 3 and state["sparks"] >= 8, state
         else:
             assert state["totals"] == 7, state
+
+
+def test_a_customer_report_names_its_unit_and_links_back(run):
+    _, out, _ = run
+    index = json.loads((out / "aa" / "customers" / "index.json").read_text())["customers"]
+    page = out / "aa" / "customers" / index[0]["file"]
+    html = page.read_text()
+    head = html[html.index('<header class="ar-header">') : html.index("</header>")]
+    assert "Business unit aa" in head and AS_OF in head and "EUR" in head
+    for link in ("../health.html", "../forecast.html", "../provision.html", "../../index.html"):
+        assert f'href="{link}"' in head, link
+        assert (page.parent / link).exists(), link  # relative links that work in the run folder

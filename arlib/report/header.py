@@ -37,11 +37,17 @@ FILES = (
 
 
 def header(
-    k: dict, current: str, reports: list[str], files: list[str] | tuple = (), lang: str = "en"
+    k: dict,
+    current: str,
+    reports: list[str],
+    files: list[str] | tuple = (),
+    lang: str = "en",
+    prefix: str = "",
 ) -> str:
     """The header of report ``current``: unit, close date, currency and run id from the unit's
     figures ``k``; links to the other ``reports`` (notebook stems), to those of :data:`FILES`
-    listed in ``files``, and to the run's index. All text escaped."""
+    listed in ``files``, and to the run's index. ``prefix`` leads from the page's folder to the
+    unit's (``"../"`` for a customer report). All text escaped."""
     e = html.escape
     who = (
         f"<b>{e(t('Business unit', lang))} {e(str(k.get('business_unit', '')))}</b>"
@@ -55,10 +61,12 @@ def header(
         links.append(
             f'<span class="here">{name}</span>'
             if stem == current
-            else f'<a href="{_href(stem + ".html")}">{name}</a>'
+            else f'<a href="{prefix}{_href(stem + ".html")}">{name}</a>'
         )
-    links += [f'<a href="{_href(f)}">{e(t(label, lang))}</a>' for f, label in FILES if f in files]
-    links.append(f'<a href="../index.html">{e(t("All units (index)", lang))}</a>')
+    links += [
+        f'<a href="{prefix}{_href(f)}">{e(t(label, lang))}</a>' for f, label in FILES if f in files
+    ]
+    links.append(f'<a href="{prefix}../index.html">{e(t("All units (index)", lang))}</a>')
     return (
         f'<header class="ar-header"><div class="who">{who}</div><div class="run">{run}</div>'
         f"<nav>{''.join(links)}</nav></header>"

@@ -72,13 +72,20 @@ def run_customers(ids, nb_path: Path, params: dict, out_dir: Path, execute) -> t
     return done, errors
 
 
+#: the unit reports a customer report links back to, in order
+REPORTS = ("health", "forecast", "provision")
+
+
 def export_customers(reports: list, kpis: dict, out_dir: Path) -> list[str]:
     """Write each customer report's HTML and ``customers/index.json``; the paths written,
     relative to the unit's folder."""
+    from arlib.report.header import header
     from arlib.report.html import to_html
     from arlib.run.audit import notebook_stamp
 
     folder = Path(out_dir) / FOLDER
+    files = sorted(p.name for p in Path(out_dir).iterdir() if p.is_file())
+    units = [s for s in REPORTS if f"{s}.html" in files]  # the unit's reports, written before
     names, index = [], []
     for rep in reports:
         figures = rep.figures or {}
@@ -91,7 +98,10 @@ def export_customers(reports: list, kpis: dict, out_dir: Path) -> list[str]:
             f"({rep.customer_id}), {kpis.get('business_unit')}, {t('as of', lang)} "
             f"{kpis.get('as_of')}"
         )
-        write_atomic(folder / f"{rep.file}.html", to_html(rep.nb, title, lang, "", stamp))
+        head = header(kpis, NOTEBOOK, units, files, lang, prefix="../")
+        write_atomic(
+            folder / f"{rep.file}.html", to_html(rep.nb, title, lang, "", stamp, header=head)
+        )
         names.append(f"{FOLDER}/{rep.file}.html")
         index.append(
             {
