@@ -203,7 +203,7 @@ def test_provision_refuses_an_open_item_list_with_the_reason(open_list):
         "learned from it (roll rates and vintages need months of balances and write-offs), and "
         "none is assumed. Fix: load the payment history (source_options.frames.transactions: "
         "read, or settled_date), or run this unit without the provision report (arlib run "
-        "--notebooks health forecast)"
+        "--notebooks health)"
     )
 
 
@@ -219,3 +219,16 @@ def test_narrative_compares_nothing_and_names_the_missing_figures_once(open_list
         f"month, Turnover, Average days to pay are {NO_HISTORY}."
     )
     assert not any("rose" in s or "fell" in s for s in said)
+
+
+def test_payment_dates_refuse_an_open_item_list_instead_of_showing_never_paid(open_list):
+    from arlib.forecast import paydates
+
+    with pytest.raises(ConfigError) as e:
+        paydates.PayDateModel("segment").fit(open_list, "2024-06-30")
+    assert str(e.value) == (
+        "parameter source_options.frames.transactions: is none (an open-item list with no "
+        "payment history): invoice payment dates and the 13-week cash view need that history. "
+        "Fix: read the unit's payments too, or leave the forecast report out for this unit "
+        "(arlib run --notebooks health)"
+    )

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from arlib.errors import ConfigError
-from arlib.ledger import Ledger
+from arlib.ledger import Ledger, open_items_only
 from arlib.schemas import PAYMENT, C
 
 #: days-late grid: from paid this many days before the due date to this many days after
@@ -133,6 +133,16 @@ class PayDateModel:
         return cust.drop_duplicates(C.customer_id).set_index(C.customer_id)[self.by].astype(str)
 
     def fit(self, ledger: Ledger, as_of) -> PayDateModel:
+        """Learn each group's payment-date distribution from invoices resolved before
+        ``as_of``. Raises :class:`ConfigError` for an open-item list: with no payment history
+        every invoice would look as if it were never paid (a probability of 0, not unknown)."""
+        if open_items_only(ledger):
+            raise ConfigError(
+                "source_options.frames.transactions",
+                "is none (an open-item list with no payment history): invoice payment dates and "
+                "the 13-week cash view need that history. Fix: read the unit's payments too, or "
+                "leave the forecast report out for this unit (arlib run --notebooks health)",
+            )
         as_of = pd.Timestamp(as_of)
         self.as_of_ = as_of
         hist = _resolution(ledger, as_of, self.history_days)

@@ -114,7 +114,7 @@ def fit_models(
             "are an open-item list with no payment history: loss rates cannot be learned from it "
             "(roll rates and vintages need months of balances and write-offs), and none is assumed",
             "load the payment history (source_options.frames.transactions: read, or settled_date), "
-            "or run this unit without the provision report (arlib run --notebooks health forecast)",
+            "or run this unit without the provision report (arlib run --notebooks health)",
         )
     fitted, seen = {}, {}
     for name in needed(methods):
