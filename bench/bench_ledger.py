@@ -35,7 +35,8 @@ import pandas as pd
 AS_OF, MONTHS, THRESHOLDS = "2026-10-31", 36, (0, 30, 60, 90, 120)
 COLUMNS = {
     "invoices": ["invoice_id", "invoice_date", "due_date", "amount"],
-    "transactions": ["txn_id", "invoice_id", "date", "amount", "kind"],
+    # no txn_id: it only orders same-day transactions, which no figure here depends on
+    "transactions": ["invoice_id", "date", "amount", "kind"],
 }
 FLOWS = ["invoiced", "collected", "credited", "written_off", "recovered"]
 
