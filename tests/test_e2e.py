@@ -557,3 +557,16 @@ def test_a_customer_report_names_its_unit_and_links_back(run):
     for link in ("../health.html", "../forecast.html", "../provision.html", "../../index.html"):
         assert f'href="{link}"' in head, link
         assert (page.parent / link).exists(), link  # relative links that work in the run folder
+
+
+def test_definitions_name_the_window_by_its_dates(run):
+    """The health report's definitions give this close's window as dates, in English and
+    Chinese (bb: 6 months), and no formula text or parameter name before the audit appendix."""
+    _, out, _ = run
+    aa = (out / "aa" / "health.html").read_text().split('class="ar-stamp"')[0]
+    bb = (out / "bb" / "health.html").read_text().split('class="ar-stamp"')[0]
+    assert "the 3 calendar months from 2026-08-01 to 2026-10-31, 92 days." in aa
+    assert "open AR at the close of 2026-07-31, the day before the window" in aa
+    assert "从 2026-05-01 到 2026-10-31 的 6 个自然月，共 184 天。" in bb
+    for page in (aa, bb):
+        assert "window_months" not in page and "(as_of" not in page
