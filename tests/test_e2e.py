@@ -120,6 +120,22 @@ def test_index_group_totals_agree_with_the_units_to_the_cent(run):
     assert f"{dso:.1f} days" in group and "units use KPI windows of different lengths" in group
 
 
+def test_index_tiles_carry_their_units(run):
+    """Each unit card's tiles: amounts with the unit's currency, DSO in days, read from kpis.json."""
+    _, out, _ = run
+    index = (out / "index.html").read_text()
+    for unit in ("aa", "bb"):  # the index speaks the group language, English here
+        kpis = json.loads((out / unit / "kpis.json").read_text())
+        card = index.split(f"<h2>{unit} ")[1].split("</section>")[0]
+        tiles = re.findall(r'<div class="v">([^<]+)</div>', card)
+        cur = kpis["currency"]
+        assert f"{round(kpis['open_ar']):,} {cur}" in tiles
+        assert f"{kpis['dso']:.1f} days" in tiles
+        bare = [v for v in tiles if re.fullmatch(r"[\d,.]+", v)]
+        assert bare == [f"{kpis['cei']:.1f}"], tiles  # only CEI, whose label says "(%)"
+        assert "CEI (%)" in card
+
+
 def test_group_cockpit_ranks_by_performance_against_the_targets(run):
     _, out, _ = run
     aa, bb = (json.loads((out / u / "kpis.json").read_text()) for u in ("aa", "bb"))
