@@ -60,7 +60,7 @@ from arlib.provision.models import ProvisionModels, models_for
 from arlib.provision.models import rates as _rates
 from arlib.provision.pools import fit_models
 from arlib.provision.rollrate import RollRateModel
-from arlib.provision.settings import METHODS, POOLED, ProvisionSettings, settings_with
+from arlib.provision.settings import METHODS, ONE_POOL, POOLED, ProvisionSettings, settings_with
 from arlib.provision.vintage import VintageLossModel
 from arlib.schemas import C
 
@@ -387,7 +387,7 @@ def kpis(
 ) -> dict:
     """Headline figures for ``kpis.json`` from :func:`estimate_allowance`'s table:
     ``allowance``, ``allowance_by_bucket`` (collective buckets and ``specific``),
-    ``coverage_ratio`` (allowance / open AR) and ``provision_method``; with a
+    ``coverage_ratio`` (allowance / open AR), ``provision_method`` and ``provision_booking``; with a
     :func:`compare_methods` frame also ``allowance_by_method`` and ``coverage_by_method``; with a
     :func:`provision_forecast` frame the horizon's ``bad_debt_expense_forecast`` and its range."""
     t = allowance_table.set_index(C.bucket)
@@ -396,6 +396,7 @@ def kpis(
         "allowance_by_bucket": {str(b): float(a) for b, a in t[ALLOWANCE].drop(TOTAL).items()},
         "coverage_ratio": float(t.at[TOTAL, LOSS_RATE]),
         "provision_method": allowance_table.attrs.get("method"),
+        "provision_booking": allowance_table.attrs.get("booking", ONE_POOL),
     }
     if comparison is not None:
         out["allowance_by_method"] = {
