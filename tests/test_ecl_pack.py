@@ -13,6 +13,7 @@ import pytest
 from conftest import invoices, transactions
 
 from arlib import demo, provision
+from arlib.errors import ConfigError
 from arlib.ledger import Ledger
 from arlib.provision import ecl, pools
 from arlib.provision.estimate import (
@@ -283,3 +284,26 @@ def test_pooled_booking_flows_through_overlay_sensitivity_rollforward_and_excel(
     total_row = len(lines) + len(spec) + 2
     assert ws[f"A{total_row}"].value == "total"
     assert evaluate(ws, f"E{total_row}") == pytest.approx(alw.iloc[-1]["allowance"], abs=1e-6)
+
+
+def test_grade_pools_on_a_hand_ledger():
+    led = _two_segment_ledger()
+    card = pd.DataFrame({C.customer_id: ["a1", "b1"], "grade": ["A", "E"]})
+    s = pools.with_grades(
+        led, AS_OF, ProvisionSettings(provision_pools="grade", provision_booking="pooled"), card
+    )
+    assert dict(s.pool_keys) == {"a1": "A", "b1": "E"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pm = ecl.pooled_matrix(led, AS_OF, s).set_index(["pool", C.bucket])
+        booked = estimate_allowance(led, AS_OF, s)
+    assert (
+        pm.loc[("A", "total"), "allowance"] == 0.0 and pm.loc[("A", "total"), "exposure"] == 200.0
+    )
+    assert pm.loc[("E", "total"), "allowance"] == 1800.0
+    assert booked.iloc[-1]["allowance"] == 1800.0 and booked.attrs["pools"] == "grade"
+    # without grades there is nothing to pool by: refused with the fix, not one silent pool
+    with pytest.raises(ConfigError, match="provision_pools"):
+        ecl.pooled_matrix(led, AS_OF, ProvisionSettings(provision_pools="grade"))
+    # other pools leave the settings as they are
+    assert pools.with_grades(led, AS_OF, ProvisionSettings(), card).pool_keys == {}

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from arlib.errors import ConfigError
+from arlib.health import calibration, credit
 from arlib.ledger import Ledger
 from arlib.provision.allowance import (
     ALLOWANCE,
@@ -97,6 +98,26 @@ def grade_pools(card: pd.DataFrame) -> dict[str, str]:
     """``pool_keys`` from a scorecard (:func:`arlib.health.credit.scorecard`): customer id ->
     grade at the close."""
     return {str(c): str(g) for c, g in zip(card[C.customer_id], card[GRADE])}
+
+
+def with_grades(
+    ledger: Ledger,
+    as_of,
+    settings: ProvisionSettings | None = None,
+    card: pd.DataFrame | None = None,
+) -> ProvisionSettings:
+    """``settings`` with the grades at the close as ``pool_keys`` when ``provision_pools`` is
+    ``grade`` (else unchanged). ``card``: the health report's scorecard (in a run, handed on by
+    :func:`arlib.report.customer.health_card`); without one it is computed as the health report
+    does with its default scorecard settings (cut-offs from the scorecard backtest). Customers
+    the scorecard does not know (no activity in its look-back) are pool ``unknown``."""
+    s = settings_with(settings)
+    if s.provision_pools != GRADE:
+        return s
+    if card is None:
+        evidence = calibration.evidence(ledger, as_of)
+        card = credit.scorecard(ledger, as_of, cuts=evidence["cuts"])
+    return settings_with(s, pool_keys=grade_pools(card))
 
 
 def fit_pools(

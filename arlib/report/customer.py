@@ -34,7 +34,7 @@ from arlib.i18n import t
 from arlib.ledger import Ledger
 from arlib.schemas import PAYMENT, WRITE_OFF, C
 
-__all__ = ["Account", "account", "customer_report_ids", "explain", "unit_frames"]
+__all__ = ["Account", "account", "customer_report_ids", "explain", "health_card", "unit_frames"]
 
 #: columns of the statement of account, in display order
 STATEMENT = (
@@ -120,6 +120,13 @@ def save_unit_frames(cfg, card: pd.DataFrame, work: pd.DataFrame) -> None:
     folder = Path(cfg.snapshot)
     for frame, name in zip((card, work), HANDOFF, strict=True):
         frame.to_parquet(folder / name, index=False)
+
+
+def health_card(cfg) -> pd.DataFrame | None:
+    """The health report's scorecard of this run (kept in the unit's snapshot), or None when
+    there is none (a notebook run on its own, or a run without the health report)."""
+    path = Path(cfg.get("snapshot") or "") / HANDOFF[0]
+    return pd.read_parquet(path) if cfg.get("snapshot") and path.is_file() else None
 
 
 def unit_frames(ledger: Ledger, cfg) -> tuple[pd.DataFrame, pd.DataFrame]:
