@@ -144,7 +144,9 @@ def unit_frames(ledger: Ledger, cfg) -> tuple[pd.DataFrame, pd.DataFrame]:
     evidence = calibration.evidence(ledger, cfg.as_of, lookback_months=lookback)
     scores = credit.scorecard(ledger, cfg.as_of, lookback_months=lookback, cuts=evidence["cuts"])
     card = credit.recommend(scores, lookback_months=lookback)
-    work = credit.worklist(ledger, cfg.as_of, card=card, ladder=cfg.dunning_ladder)
+    work = credit.worklist(
+        ledger, cfg.as_of, card=card, ladder=cfg.dunning_ladder, loss_rates=cfg.worklist_loss_rates
+    )
     return card, work
 
 
