@@ -17,6 +17,9 @@ customers
     One row per customer and business unit: segment, credit limit, payment terms and a
     ``status`` (``active``, or a flag such as ``insolvent`` or ``legal`` used for specific
     provisions).
+collector_notes (optional)
+    What collectors recorded: promises to pay (date, amount), dispute reasons, the owner
+    (:mod:`arlib.io.notes`).
 """
 
 from __future__ import annotations
@@ -52,6 +55,11 @@ C = _Cols(
     terms_days="terms_days",
     status="status",
     status_since="status_since",
+    # collector notes (optional frame, arlib.io.notes)
+    promise_date="promise_date",
+    promise_amount="promise_amount",
+    dispute_reason="dispute_reason",
+    owner="owner",
     # derived by the ledger
     open_amount="open_amount",
     days_past_due="days_past_due",
