@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from arlib.schemas import CREDIT_NOTE, PAYMENT, RECOVERY, WRITE_OFF, C
+from arlib.schemas import CREDIT_NOTE, NOTE_COLUMNS, PAYMENT, RECOVERY, WRITE_OFF, C
 
 START, END = "2022-07-01", "2026-10-31"
 BEHAVIOURS = ("prompt", "chronic_late", "deteriorating", "defaulting")
@@ -179,75 +179,34 @@ def collector_notes(
     rows = []
     for bu in sorted(frames["invoices"][C.business_unit].unique()):
         owners = OWNERS.get(bu, OWNERS[""])
-        custs = sorted(
-            frames["customers"].loc[frames["customers"][C.business_unit] == bu, C.customer_id]
-        )
+        cust = frames["customers"]
+        custs = sorted(cust.loc[cust[C.business_unit] == bu, C.customer_id])
         owner = {c: owners[i % len(owners)] for i, c in enumerate(custs)}
+
+        def note(r, noted, promise=None, amount=None, reason=None, bu=bu, owner=owner):
+            who = owner.get(r.customer_id)
+            rows.append((bu, r.customer_id, r.invoice_id, noted, promise, amount, reason, who))
+
+        def days(lo: int, hi: int) -> pd.Timedelta:
+            return pd.Timedelta(days=int(rng.integers(lo, hi)))
+
         mine, late = pay.loc[pay[C.business_unit] == bu], items.loc[items[C.business_unit] == bu]
         due = late.loc[(late[C.days_past_due] > 20) & ~late[C.disputed]]
-        kept = mine.sample(min(6, len(mine)), random_state=rng.integers(1 << 31))
-        for r in kept.itertuples(index=False):
-            noted = r.date - pd.Timedelta(days=int(rng.integers(3, 15)))
-            promise = r.date + pd.Timedelta(days=int(rng.integers(0, 5)))
-            rows.append(
-                (
-                    bu,
-                    r.customer_id,
-                    r.invoice_id,
-                    noted,
-                    promise,
-                    r.amount,
-                    None,
-                    owner.get(r.customer_id),
-                )
-            )
+        for r in mine.sample(min(6, len(mine)), random_state=rng.integers(1 << 31)).itertuples():
+            note(r, r.date - days(3, 15), r.date + days(0, 5), r.amount)  # kept
         picked = due.sample(min(10, len(due)), random_state=rng.integers(1 << 31))
-        for k, r in enumerate(picked.itertuples(index=False)):
-            pending = k >= 8  # the last two promise after the close
-            noted = end - pd.Timedelta(days=5 if pending else int(rng.integers(20, 60)))
-            promise = noted + pd.Timedelta(days=int(rng.integers(5, 15)) + (10 if pending else 0))
-            rows.append(
-                (
-                    bu,
-                    r.customer_id,
-                    r.invoice_id,
-                    noted,
-                    promise,
-                    r.open_amount,
-                    None,
-                    owner.get(r.customer_id),
-                )
-            )
+        for k, r in enumerate(picked.itertuples()):
+            pending = k >= 8  # the last two promise after the close; the others are broken
+            noted = end - (pd.Timedelta(days=5) if pending else days(20, 60))
+            promise = noted + days(5, 15) + pd.Timedelta(days=10 if pending else 0)
+            note(r, noted, promise, r.open_amount)
         disputed = late.loc[late[C.disputed]]
         for r in disputed.sample(
             min(6, len(disputed)), random_state=rng.integers(1 << 31)
-        ).itertuples(index=False):
-            cap = end - pd.Timedelta(days=int(rng.integers(1, 10)))
-            noted = min(r.invoice_date + pd.Timedelta(days=int(rng.integers(5, 40))), cap)
-            reason = REASONS[int(rng.integers(len(REASONS)))]
-            rows.append(
-                (
-                    bu,
-                    r.customer_id,
-                    r.invoice_id,
-                    noted,
-                    None,
-                    None,
-                    reason,
-                    owner.get(r.customer_id),
-                )
-            )
-    cols = [
-        C.business_unit,
-        C.customer_id,
-        C.invoice_id,
-        C.date,
-        C.promise_date,
-        C.promise_amount,
-        C.dispute_reason,
-        C.owner,
-    ]
-    out = pd.DataFrame(rows, columns=cols)
+        ).itertuples():
+            noted = min(r.invoice_date + days(5, 40), end - days(1, 10))
+            note(r, noted, reason=REASONS[int(rng.integers(len(REASONS)))])
+    out = pd.DataFrame(rows, columns=list(NOTE_COLUMNS))
     for c in (C.date, C.promise_date):
         out[c] = pd.to_datetime(out[c])
     out[C.promise_amount] = out[C.promise_amount].astype(float).round(2)

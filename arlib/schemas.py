@@ -110,6 +110,18 @@ COLUMNS = {
         C.status_since,
     ),
 }
+#: the optional ``collector_notes`` frame's columns (contract and checks: :mod:`arlib.io.notes`)
+NOTE_COLUMNS = (
+    C.business_unit,
+    C.customer_id,
+    C.invoice_id,
+    C.date,
+    C.promise_date,
+    C.promise_amount,
+    C.dispute_reason,
+    C.owner,
+)
+
 #: the pandera schemas, built on first use (module ``__getattr__``): ``Invoices``, ``Transactions``,
 #: ``Customers``, ``OpenItems`` and ``FRAMES`` (frame name -> schema)
 SCHEMAS = ("Invoices", "Transactions", "Customers", "OpenItems", "FRAMES")

@@ -22,20 +22,11 @@ import pandera.pandas as pa
 
 from arlib.io.options import COLLECTOR_NOTES  # noqa: F401  declared with the other frames
 from arlib.io.validate import Finding, finding
-from arlib.schemas import C
+from arlib.schemas import NOTE_COLUMNS, C
 
 BAD_NOTE = "bad_note"
 UNASSIGNED = "unassigned"
-COLUMNS = (
-    C.business_unit,
-    C.customer_id,
-    C.invoice_id,
-    C.date,
-    C.promise_date,
-    C.promise_amount,
-    C.dispute_reason,
-    C.owner,
-)
+COLUMNS = NOTE_COLUMNS
 
 #: the contract: only the note date is required; the checks of :func:`note_findings` judge
 #: the rest (so that a bad note is quarantined, not a reason to refuse the unit's ledger)

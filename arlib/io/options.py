@@ -25,7 +25,7 @@ from typing import Any
 
 from arlib.errors import ConfigError
 from arlib.io.presets import apply_preset
-from arlib.schemas import COLUMNS, CUSTOMER_STATUSES, TXN_KINDS, C
+from arlib.schemas import COLUMNS, CUSTOMER_STATUSES, NOTE_COLUMNS, TXN_KINDS, C
 
 FX_RATES = "fx_rates"
 COLLECTOR_NOTES = "collector_notes"
@@ -35,16 +35,7 @@ RATE = "rate"
 TARGETS: dict[str, tuple[str, ...]] = {
     **COLUMNS,
     FX_RATES: (C.currency, C.date, RATE),
-    COLLECTOR_NOTES: (
-        C.business_unit,
-        C.customer_id,
-        C.invoice_id,
-        C.date,
-        C.promise_date,
-        C.promise_amount,
-        C.dispute_reason,
-        C.owner,
-    ),
+    COLLECTOR_NOTES: NOTE_COLUMNS,
 }
 TARGETS["invoices"] += (C.settled_date, C.name, C.segment)  # name, segment: derived customers
 TARGETS["transactions"] += (C.currency,)
