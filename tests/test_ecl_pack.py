@@ -265,6 +265,7 @@ def test_pooled_booking_flows_through_overlay_sensitivity_rollforward_and_excel(
         assert alw.at[b, "allowance"] == round(
             lines.loc[lines[C.bucket] == bucket, "allowance"].sum(), 2
         )
+    assert ecl.method_table(s)["method"].iloc[0] == "roll_rate, per pool of segment"
     steps = ecl.overlay_steps(alw, s.adjustment).set_index("step")
     assert steps.loc["collective allowance booked", "allowance"] == pm.iloc[-1]["allowance"]
     grid = ecl.sensitivity_of(alw, s.adjustment).set_index("rate_shift")

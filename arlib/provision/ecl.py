@@ -47,7 +47,7 @@ from arlib.provision.allowance import (
 from arlib.provision.estimate import _history
 from arlib.provision.models import ProvisionModels
 from arlib.provision.pools import lines_of, pool_ids, pool_lines
-from arlib.provision.settings import ProvisionSettings, settings_with
+from arlib.provision.settings import POOLED, ProvisionSettings, settings_with
 from arlib.schemas import RECOVERY, WRITE_OFF, C
 
 METHOD_NAMES = {
@@ -246,14 +246,19 @@ def loss_backtest(
 
 
 def method_table(settings: ProvisionSettings | None = None) -> pd.DataFrame:
-    """The measurement named as the standards name it: ``measure, standard, method``."""
+    """The measurement named as the standards name it: ``measure, standard, method`` (booked
+    pooled, the method names the pools)."""
     s = settings_with(settings)
     return pd.DataFrame(
         [
             {
                 "measure": t("collective allowance"),
                 "standard": t(METHOD_NAMES[s.provision_method]),
-                "method": s.provision_method,
+                "method": s.provision_method
+                if s.provision_booking != POOLED
+                else t("{method}, per pool of {pools}").format(
+                    method=s.provision_method, pools=s.provision_pools or "all"
+                ),
             },
             {
                 "measure": t("specific allowance"),
