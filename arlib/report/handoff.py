@@ -93,3 +93,15 @@ def rollforward_outputs(cfg, *, rollforward: pd.DataFrame) -> None:
     record(previous_allowance(rollforward))
     money = ["opening", "charge", "write_offs", "recoveries", "closing"]
     add_sheet(cfg.output_dir, "Allowance roll-forward", rollforward.reset_index(), money=money)
+
+
+def promises_outputs(cfg, *, promised: pd.DataFrame, disputed: pd.DataFrame) -> None:
+    """Hand on the collectors' promises and disputes (:mod:`arlib.health.promises`): their
+    figures for ``kpis.json`` and the sheets "Collector promises" and "Collector disputes"."""
+    from arlib.health.promises import summary
+    from arlib.report.excel import add_sheet
+
+    record(summary(promised, disputed))
+    money = ["promise_amount", "received", "shortfall"]
+    add_sheet(cfg.output_dir, "Collector promises", promised, money=money)
+    add_sheet(cfg.output_dir, "Collector disputes", disputed, money=["open_amount"])
