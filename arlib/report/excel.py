@@ -41,9 +41,9 @@ def add_sheet(output_dir: str | Path, sheet: str, df: pd.DataFrame, money=(), pc
     frame = df.reset_index(drop=True)
     kinds = {c: "amount" if c in money else "share" if c in pct else kind_of(c) for c in frame}
     frame = display_frame(frame)
-    _append(ws, [safe_cell(str(c)) for c in frame.columns])
-    for row in frame.itertuples(index=False):
-        _append(ws, [_cell(v) for v in row])
+    _append(ws, [safe_cell(str(c)) for c in frame.columns], 1)
+    for i, row in enumerate(frame.itertuples(index=False), start=2):
+        _append(ws, [_cell(v) for v in row], i)
     for j, (col, kind) in enumerate(zip(frame.columns, kinds.values(), strict=True), start=1):
         letter = get_column_letter(j)
         ws[f"{letter}1"].font = Font(bold=True)
@@ -92,11 +92,12 @@ def _open_sheet(output_dir, sheet: str):
     return path, wb, wb.create_sheet(title)
 
 
-def _append(ws, values) -> None:
-    """Append a row; text stays text (a leading ``=`` in data is not a formula)."""
-    values = list(values)
-    ws.append(values)
-    for c, v in zip(ws[ws.max_row], values):
+def _append(ws, values, row: int) -> None:
+    """Write ``values`` as row ``row`` (1-based, rows written in order); text stays text (a
+    leading ``=`` in data is not a formula). The row number is passed, not read from
+    ``ws.max_row``, which scans every cell: quadratic in the rows of a sheet."""
+    for j, v in enumerate(values, start=1):
+        c = ws.cell(row=row, column=j, value=v)
         if c.data_type == "f" and not isinstance(v, Formula):
             c.data_type = "s"
 
@@ -115,8 +116,8 @@ def add_formula_sheet(
     from openpyxl.styles import Font
 
     path, wb, ws = _open_sheet(output_dir, sheet)
-    for row in rows:
-        _append(ws, [_cell(v) if not isinstance(v, Formula) else v for v in row])
+    for i, row in enumerate(rows, start=1):
+        _append(ws, [_cell(v) if not isinstance(v, Formula) else v for v in row], i)
     for c in ws[1]:
         c.font = Font(bold=True)
     for letters, fmt in ((money_cols, MONEY_FORMAT), (pct_cols, PCT_FORMAT)):
