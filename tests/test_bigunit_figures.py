@@ -166,3 +166,22 @@ def test_roll_rate_allowance_to_the_cent(ledger, sql):
         assert table.at[label, "allowance"] == pytest.approx(expected[b], abs=0.0101), label
     assert table.at["total", "allowance"] == pytest.approx(sum(expected), abs=0.015)
     assert 0 < sum(expected) < exposure.sum()
+
+
+def test_excel_pack_kept_in_memory_follows_the_file(tmp_path):
+    """Sheets added one after the other all land in the pack; a pack changed on disk by
+    someone else in between is read again, not overwritten from memory."""
+    import openpyxl
+
+    from arlib.report.excel import add_sheet
+
+    add_sheet(tmp_path, "First", pd.DataFrame({"amount": [1.25, 2.5]}), money=["amount"])
+    path = add_sheet(tmp_path, "Second", pd.DataFrame({"amount": [3.0]}), money=["amount"])
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["First", "Second"] and book["First"]["A3"].value == 2.5
+    del book["First"]  # another writer changes the file
+    book.save(path)
+    add_sheet(tmp_path, "Third", pd.DataFrame({"amount": [4.0]}), money=["amount"])
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["Second", "Third"]
+    assert [book["Second"]["A2"].value, book["Third"]["A2"].value] == [3.0, 4.0]
