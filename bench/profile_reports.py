@@ -2,7 +2,8 @@
 process under cProfile, with the unit's params (``defaults.yaml`` + ``<unit>.yaml``).
 
 What is timed is what the report's cells call (arlib, tables, charts), without the kernel,
-papermill or the HTML export. Per notebook it prints the slowest cells, then the top functions
+papermill or the HTML export. As in a run, the unit is loaded once first (timed apart) into a
+snapshot that the notebooks read, and they share one output folder (the Excel pack grows). Per notebook it prints the slowest cells, then the top functions
 by own time and by cumulative time (arlib's only for the latter), and the process's peak RSS.
 
     python bench/profile_reports.py --params /path/params --bu bu00 --notebooks health --top 25
@@ -37,6 +38,19 @@ def unit_params(params: Path, unit: str) -> dict:
             values.update(yaml.safe_load((params / name).read_text()) or {})
     values.setdefault("business_unit", unit)
     return values
+
+
+def snapshot(values: dict, folder: Path) -> Path:
+    """Load the unit once and write its snapshot, as the runner does before its notebooks."""
+    from arlib import io
+    from arlib.config import validate
+    from arlib.io.snapshot import write_snapshot
+
+    t0 = time.perf_counter()
+    cfg = validate(values)
+    write_snapshot(io.load_ledger(cfg), folder, cfg)
+    print(f"load and snapshot: {time.perf_counter() - t0:.1f} s")
+    return folder
 
 
 def run_cells(notebook: str, values: dict, out_dir: Path) -> tuple[list, pstats.Stats]:
@@ -88,12 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     os.chdir(PROJECT)
     values = unit_params(args.params, args.bu)
+    tmp = Path(tempfile.mkdtemp(prefix="arlib-profile-"))
+    values["snapshot"] = str(snapshot(values, tmp / "snapshot"))
     total = 0.0
     for name in args.notebooks:
-        with tempfile.TemporaryDirectory() as tmp:
-            t0 = time.perf_counter()
-            cells, stats = run_cells(name, values, Path(tmp))
-            seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        cells, stats = run_cells(name, values, tmp)
+        seconds = time.perf_counter() - t0
         total += seconds
         print(f"\n===== {name}: {seconds:.1f} s (cells {sum(c[0] for c in cells):.1f} s)")
         for s, line in sorted(cells, reverse=True)[:12]:
