@@ -486,7 +486,12 @@ class Ledger:
     def settlement(self) -> pd.DataFrame:
         """Per invoice: ``settled_date`` (when settlements first cover the amount; NaT if never),
         ``days_to_pay`` and signed ``days_late`` (settled - due), and ``settled_by`` (kind of the
-        closing transaction)."""
+        closing transaction). Computed once per ledger (a report asks for it dozens of times);
+        each call gets its own copy."""
+        return self._settlement.copy()
+
+    @cached_property
+    def _settlement(self) -> pd.DataFrame:
         txn = self.transactions.loc[self._settling]
         codes = self._txn_code[self._settling]
         order = np.lexsort((np.arange(len(codes)), codes))  # by invoice, then date order kept

@@ -24,7 +24,16 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
-BENCHES = ("ledger", "overhead", "unit_reports", "batch", "forecast", "big_csv", "cash")
+BENCHES = (
+    "ledger",
+    "overhead",
+    "unit_reports",
+    "batch",
+    "forecast",
+    "big_csv",
+    "cash",
+    "big_unit",
+)
 
 
 def machine() -> dict:
@@ -100,6 +109,14 @@ def _run_one(name: str, args, out_dir: Path) -> list[dict]:
         import bench_bigcsv
 
         return [bench_bigcsv.run(out_dir / "data", args.big_csv_rows)]
+    if name == "big_unit":
+        import bench_bigunit
+
+        return [
+            bench_bigunit.run(
+                out_dir / "data", out_dir / "bigunit", args.big_unit_size, args.big_unit_repeats
+            )
+        ]
     if name == "cash":
         import bench_cash
 
@@ -152,6 +169,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--big-csv-rows", type=int, default=2_500_000, help="rows of the big_csv benchmark's file"
+    )
+    p.add_argument(
+        "--big-unit-size",
+        type=int,
+        default=10_000_000,
+        help="invoices of the store whose unit bu00 the big_unit benchmark runs (~12%% of them)",
+    )
+    p.add_argument(
+        "--big-unit-repeats",
+        type=int,
+        default=1,
+        help="each repeat runs bu00's and de's three reports (~2-5 min)",
     )
     return p
 

@@ -40,6 +40,7 @@ from arlib.schemas import PAYMENT, C
 EARLY, LATE = 120, 730
 GRID = np.arange(-EARLY, LATE + 1)
 EXPECTED_DATE, P_PAID, P_HORIZON = "expected_date", "p_paid", "p_horizon"
+_CHUNK = 4096  # open items handled at a time by the items x GRID computations
 ALL = "all"
 
 
@@ -220,11 +221,18 @@ class PayDateModel:
         items = self.items_ if items is None else items
         cond = self.cond_ if cond is None else cond
         amt = items[C.open_amount].to_numpy(float)
-        due = items[C.due_date].to_numpy("datetime64[D]")
-        dates = due[:, None] + GRID[None, :].astype("timedelta64[D]")
-        cash = pd.Series((cond * amt[:, None]).ravel(), index=pd.to_datetime(dates.ravel()))
-        cash = cash[cash > 0]
-        return cash.groupby(level=0).sum()
+        due = items[C.due_date].to_numpy("datetime64[D]").astype(np.int64)
+        first = int(due.min(initial=0)) + int(GRID[0])
+        span = int(due.max(initial=0)) + int(GRID[-1]) - first + 1
+        cash, hits = np.zeros(span), np.zeros(span, dtype=np.int64)
+        for lo in range(0, len(due), _CHUNK):  # items x grid days at once: GBs for a big unit
+            w = cond[lo : lo + _CHUNK] * amt[lo : lo + _CHUNK, None]
+            day = due[lo : lo + _CHUNK, None] + GRID[None, :] - first
+            keep = w > 0
+            cash += np.bincount(day[keep], weights=w[keep], minlength=span)
+            hits += np.bincount(day[keep], minlength=span)
+        days = np.flatnonzero(hits)
+        return pd.Series(cash[days], index=pd.to_datetime((days + first).astype("datetime64[D]")))
 
     def with_horizon(self, end) -> pd.DataFrame:
         """:attr:`items_` with ``p_horizon``, the chance of a payment by ``end``."""

@@ -25,26 +25,40 @@ KIND = "customers"
 AS_OF, ERROR = history.AS_OF, history.ERROR
 
 
+#: open invoices handled at a time: a big unit's invoices x the days-late grid would be tens
+#: of millions of cells per array
+_CHUNK = 4096
+
+
 def expected_by_customer(model: PayDateModel, months: int) -> pd.DataFrame:
     """Expected cash from the open invoices per customer and calendar month after ``as_of``:
     ``unique_id`` (customer), ``ds`` (month start), ``model`` (``paydates``), ``yhat`` and
     ``segment`` (the model's group), months with no expected cash left out."""
     items, cond = model.items_, model.cond_
     first = (model.as_of_ + pd.Timedelta(days=1)).to_period("M")
+    m0 = np.datetime64(first.start_time.date(), "M").astype(np.int64)
     due = items[C.due_date].to_numpy("datetime64[D]")
-    days = due[:, None] + GRID[None, :].astype("timedelta64[D]")
-    month = pd.PeriodIndex(pd.DatetimeIndex(days.ravel()), freq="M")
-    step = np.asarray((month.year - first.year) * 12 + (month.month - first.month))
-    keep = (step >= 0) & (step < months) & (cond.ravel() > 0)
-    starts = pd.period_range(first, periods=max(months, 1), freq="M").to_timestamp()
-    amt = (cond * items[C.open_amount].to_numpy(float)[:, None]).ravel()
-    row = np.repeat(np.arange(len(items)), len(GRID))
+    open_amt = items[C.open_amount].to_numpy(float)
+    n, span = len(items), max(int(months), 1)
+    amt, hits = np.zeros(n * span), np.zeros(n * span, dtype=np.int64)
+    for lo in range(0, n, _CHUNK):  # per invoice and month, summed over its grid days
+        hi = min(lo + _CHUNK, n)
+        days = due[lo:hi, None] + GRID[None, :].astype("timedelta64[D]")
+        step = days.astype("datetime64[M]").astype(np.int64) - m0
+        keep = (step >= 0) & (step < months) & (cond[lo:hi] > 0)
+        slot = (np.arange(lo, hi)[:, None] * span + step)[keep]
+        weights = (cond[lo:hi] * open_amt[lo:hi, None])[keep]
+        amt += np.bincount(slot, weights=weights, minlength=n * span)
+        hits += np.bincount(slot, minlength=n * span)
+    idx = np.flatnonzero(hits)
+    row, step = idx // span, idx % span
+    starts = pd.period_range(first, periods=span, freq="M").to_timestamp()
     frame = pd.DataFrame(
         {
-            UID: items[C.customer_id].astype(str).to_numpy()[row[keep]],
-            C.segment: items["group"].astype(str).to_numpy()[row[keep]],
-            DS: starts[step[keep]],
-            YHAT: amt[keep],
+            UID: items[C.customer_id].astype(str).to_numpy()[row],
+            C.segment: items["group"].astype(str).to_numpy()[row],
+            DS: starts[step],
+            YHAT: amt[idx],
         }
     )
     out = frame.groupby([UID, C.segment, DS], as_index=False)[YHAT].sum()

@@ -30,6 +30,7 @@ Not-defined figures (zero denominators) are ``None`` in :attr:`Kpis.values` with
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -363,6 +364,16 @@ class _Flows:
         return self._between(self._txn[kind], w.start, w.end)
 
 
+#: the cumulative flows of each ledger: the trend asks for them at two dozen month-ends
+_FLOWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _flows_of(ledger: Ledger) -> _Flows:
+    if ledger not in _FLOWS:
+        _FLOWS[ledger] = _Flows(ledger)
+    return _FLOWS[ledger]
+
+
 def check_one_currency(ledger: Ledger) -> str | None:
     """The ledger's single currency; raises :class:`DataError` when amounts cannot be summed."""
     cur = ledger.invoices[C.currency].dropna().unique()
@@ -577,7 +588,7 @@ def ar_at(ledger: Ledger, dates: Sequence) -> pd.DataFrame:
 def balance_kpis(ledger: Ledger, w: core.Window) -> tuple[dict[str, float | None], float]:
     """The AR-movement KPIs (DSO family, CEI, turnover, past-due share) of one window, and what
     was collectible in its last month (for the reason a monthly CEI is not defined)."""
-    flows = _Flows(ledger)
+    flows = _flows_of(ledger)
     m1 = core.window(w.end, 1)
     bal = ar_at(ledger, [w.start, m1.start, w.end]).to_numpy()
     ar0, ar_m1, (ar, cur, pdue) = bal[0, 0], bal[1, 0], bal[2]

@@ -35,6 +35,7 @@ customer-level aging does: the product route ignores those paths, the chain coun
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -71,13 +72,15 @@ class _Panel:
 
     def __init__(self, ledger: Ledger, thresholds: Sequence[int]):
         inv, txn = ledger.invoices, ledger.transactions
-        self.ledger, self.t = ledger, check_thresholds(thresholds)
+        # a proxy: the panel is cached under its ledger (weakly), and must not keep it alive
+        self.ledger, self.t = weakref.proxy(ledger), check_thresholds(thresholds)
         self.inv_day, self.due_day = _days(inv[C.invoice_date]), _days(inv[C.due_date])
         self.amount = inv[C.amount].to_numpy(dtype=float)
         codes = pd.Index(inv[C.invoice_id]).get_indexer(txn[C.invoice_id])
         wo = (txn[C.kind] == WRITE_OFF).to_numpy() & (codes >= 0)
         self.wo_code, self.wo_amt = codes[wo], txn[C.amount].to_numpy(dtype=float)[wo]
         self.wo_day = _days(txn[C.date])[wo]  # transactions are sorted by date in the ledger
+        self.moves: dict[tuple[int, int], np.ndarray] = {}  # (day, next day) -> cube slice
 
     def state(self, date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         day = _day(date)
@@ -88,6 +91,33 @@ class _Panel:
         return open_, cum_wo, bucket_index(day - self.due_day, self.t)
 
 
+#: one panel per ledger and thresholds, holding every month's migration once computed: a
+#: provision report fits roll rates at two dozen month-ends whose look-backs overlap
+_PANELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _panel(ledger: Ledger, thresholds: Sequence[int]) -> _Panel:
+    per = _PANELS.setdefault(ledger, {})
+    key = check_thresholds(thresholds)
+    if key not in per:
+        per[key] = _Panel(ledger, key)
+    return per[key]
+
+
+def _move(prev, cur, k: int, s: int) -> np.ndarray:
+    """One slice of the cube: the balances of state ``prev`` by where they are in ``cur``."""
+    (o0, w0, b0), (o1, w1, b1) = prev, cur
+    live = o0 > 0
+    drop = np.clip(o0[live] - o1[live], 0.0, None)
+    wo = np.clip(w1[live] - w0[live], 0.0, drop)
+    frm = b0[live] * s
+    return (
+        np.bincount(frm + b1[live], weights=o1[live], minlength=k * s)
+        + np.bincount(frm + k, weights=drop - wo, minlength=k * s)
+        + np.bincount(frm + k + 1, weights=wo, minlength=k * s)
+    ).reshape(k, s)
+
+
 def migration_cube(
     ledger: Ledger, dates: Sequence, thresholds: Sequence[int] = DEFAULT_THRESHOLDS
 ) -> np.ndarray:
@@ -95,27 +125,25 @@ def migration_cube(
 
     Row ``b`` of slice ``i`` holds, for the balance in bucket ``b`` at ``dates[i]``, the amount
     in each bucket at ``dates[i+1]``, then the amount paid or credited, then the amount written
-    off in between. Rows sum to the starting balance per bucket.
+    off in between. Rows sum to the starting balance per bucket. Each slice is computed once per
+    ledger (later calls with overlapping dates reuse it).
     """
-    panel = _Panel(ledger, thresholds)
+    panel = _panel(ledger, thresholds)
     k = len(panel.t) + 1
     s = k + 2
     dates = pd.DatetimeIndex(dates)
+    days = [_day(d) for d in dates]
     cube = np.zeros((max(len(dates) - 1, 0), k, s))
-    prev = panel.state(dates[0]) if len(dates) else None
-    for i, d in enumerate(dates[1:]):
-        cur = panel.state(d)
-        (o0, w0, b0), (o1, w1, _) = prev, cur
-        live = o0 > 0
-        drop = np.clip(o0[live] - o1[live], 0.0, None)
-        wo = np.clip(w1[live] - w0[live], 0.0, drop)
-        frm = b0[live] * s
-        cube[i] = (
-            np.bincount(frm + cur[2][live], weights=o1[live], minlength=k * s)
-            + np.bincount(frm + k, weights=drop - wo, minlength=k * s)
-            + np.bincount(frm + k + 1, weights=wo, minlength=k * s)
-        ).reshape(k, s)
-        prev = cur
+    prev = None  # (day, state) of the last state computed
+    for i in range(len(dates) - 1):
+        key = (days[i], days[i + 1])
+        if key not in panel.moves:
+            if prev is None or prev[0] != days[i]:
+                prev = (days[i], panel.state(dates[i]))
+            cur = panel.state(dates[i + 1])
+            panel.moves[key] = _move(prev[1], cur, k, s)
+            prev = (days[i + 1], cur)
+        cube[i] = panel.moves[key]
     return cube
 
 

@@ -41,9 +41,9 @@ def add_sheet(output_dir: str | Path, sheet: str, df: pd.DataFrame, money=(), pc
     frame = df.reset_index(drop=True)
     kinds = {c: "amount" if c in money else "share" if c in pct else kind_of(c) for c in frame}
     frame = display_frame(frame)
-    _append(ws, [safe_cell(str(c)) for c in frame.columns])
-    for row in frame.itertuples(index=False):
-        _append(ws, [_cell(v) for v in row])
+    _append(ws, [safe_cell(str(c)) for c in frame.columns], 1)
+    for i, row in enumerate(frame.itertuples(index=False), start=2):
+        _append(ws, [_cell(v) for v in row], i)
     for j, (col, kind) in enumerate(zip(frame.columns, kinds.values(), strict=True), start=1):
         letter = get_column_letter(j)
         ws[f"{letter}1"].font = Font(bold=True)
@@ -59,7 +59,7 @@ def add_sheet(output_dir: str | Path, sheet: str, df: pd.DataFrame, money=(), pc
         ws.column_dimensions[letter].width = min(max(width + 2, 8), 50)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
-    wb.save(path)
+    _save(wb, path)
     return path
 
 
@@ -78,12 +78,39 @@ class Formula(str):
     """A formula written by arlib (``"=ROUND(B2*D2,2)"``); any other text is written as text."""
 
 
-def _open_sheet(output_dir, sheet: str):
+#: the pack last saved by this process, by path, with the file's identity then: a unit's
+#: notebooks add a dozen sheets one after the other in one kernel, and reading the pack back
+#: (a million cells for a big unit) cost more than writing it
+_SAVED: dict[Path, tuple[tuple, object]] = {}
+
+
+def _identity(path: Path) -> tuple:
+    st = path.stat()
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _load(path: Path):
+    """The pack at ``path``: the workbook this process saved there if the file is still that
+    one (same inode, size and modification time), else read from the file."""
     from openpyxl import Workbook, load_workbook
 
-    path = Path(output_dir) / PACK
+    if not path.exists():
+        _SAVED.pop(path, None)
+        return Workbook()
+    known, wb = _SAVED.pop(path, (None, None))  # taken out: an edit that is not saved is lost
+    return wb if known == _identity(path) else load_workbook(path)
+
+
+def _save(wb, path: Path) -> None:
+    wb.save(path)
+    _SAVED.clear()  # one pack at a time: a unit's; the previous unit's is not kept in memory
+    _SAVED[path] = (_identity(path), wb)
+
+
+def _open_sheet(output_dir, sheet: str):
+    path = (Path(output_dir) / PACK).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb = load_workbook(path) if path.exists() else Workbook()
+    wb = _load(path)
     if "Sheet" in wb.sheetnames and len(wb.sheetnames) == 1 and wb["Sheet"].max_row == 1:
         del wb["Sheet"]
     title = sheet[:31]
@@ -92,11 +119,12 @@ def _open_sheet(output_dir, sheet: str):
     return path, wb, wb.create_sheet(title)
 
 
-def _append(ws, values) -> None:
-    """Append a row; text stays text (a leading ``=`` in data is not a formula)."""
-    values = list(values)
-    ws.append(values)
-    for c, v in zip(ws[ws.max_row], values):
+def _append(ws, values, row: int) -> None:
+    """Write ``values`` as row ``row`` (1-based, rows written in order); text stays text (a
+    leading ``=`` in data is not a formula). The row number is passed, not read from
+    ``ws.max_row``, which scans every cell: quadratic in the rows of a sheet."""
+    for j, v in enumerate(values, start=1):
+        c = ws.cell(row=row, column=j, value=v)
         if c.data_type == "f" and not isinstance(v, Formula):
             c.data_type = "s"
 
@@ -115,8 +143,8 @@ def add_formula_sheet(
     from openpyxl.styles import Font
 
     path, wb, ws = _open_sheet(output_dir, sheet)
-    for row in rows:
-        _append(ws, [_cell(v) if not isinstance(v, Formula) else v for v in row])
+    for i, row in enumerate(rows, start=1):
+        _append(ws, [_cell(v) if not isinstance(v, Formula) else v for v in row], i)
     for c in ws[1]:
         c.font = Font(bold=True)
     for letters, fmt in ((money_cols, MONEY_FORMAT), (pct_cols, PCT_FORMAT)):
@@ -126,5 +154,5 @@ def add_formula_sheet(
     for col, w in (widths or {}).items():
         ws.column_dimensions[col].width = w
     ws.freeze_panes = "A2"
-    wb.save(path)
+    _save(wb, path)
     return path
