@@ -1,0 +1,101 @@
+"""arlib.forecast.weekrange: the 13-week view's calibrated range, on simulated weeks with known
+noise (coverage measured out of sample) and on a small demo unit (the backtest's actuals are
+the week's cash receipts, counted again from the transactions)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from arlib.forecast import weekrange
+from arlib.ledger import Ledger
+from arlib.schemas import PAYMENT, C
+
+
+def _simulated(sigma: float = 0.1, cuts: int = 150, weeks: int = 13, grow: float = 0.0):
+    """A view that forecasts 100 a week; actual weeks are 100 * (1 + e), e ~ N(0, sigma), the
+    noise growing by ``grow`` per block of weeks ahead. Cut-offs one week apart."""
+    rng = np.random.default_rng(3)
+    start = pd.Timestamp("2020-01-03")  # a Friday
+    rows = []
+    for c in range(cuts):
+        cut = start + pd.Timedelta(weeks=c)
+        for k in range(1, weeks + 1):
+            s = sigma * (1 + grow * weekrange.block_of([k])[0])
+            rows.append(
+                (cut, cut + pd.Timedelta(weeks=k), k, 100.0, 100.0 * (1 + rng.normal(0, s)))
+            )
+    return pd.DataFrame(rows, columns=["cutoff", "period_end", "week_ahead", "yhat", "y"])
+
+
+@pytest.mark.parametrize("grow", [0.0, 1.0])
+def test_weekly_range_holds_its_level_out_of_sample(grow):
+    bt = _simulated(grow=grow)
+    cov = weekrange.backtest_coverage(bt).set_index("level")
+    for lv in (80, 95):
+        assert cov.loc[lv, "calibrated_coverage"] == pytest.approx(lv / 100, abs=0.03)
+        assert cov.loc[lv, "points"] > 1000
+    # the factors are the noise's known quantiles: |e| <= z * sigma, per block of weeks ahead
+    q = weekrange.factors(bt)
+    for b in range(3):
+        s = 0.1 * (1 + grow * b)
+        assert q[80, b] == pytest.approx(norm.ppf(0.9) * s, rel=0.1)
+        assert q[95, b] == pytest.approx(norm.ppf(0.975) * s, rel=0.12)
+
+
+def test_calibrate_puts_the_blocks_factor_on_each_week_and_floors_at_zero():
+    # block 1 (weeks 1-4): errors of 10% and 30% alternating on 20 weeks; the 80% factor is
+    # the ceil(21 * 0.8) = 17th smallest of 20 scores (ten 0.1, ten 0.3): 0.3
+    cut = pd.Timestamp("2024-01-05")
+    ends = cut + pd.to_timedelta(7 * np.arange(1, 21), unit="D")
+    err = np.where(np.arange(20) % 2, 0.3, 0.1)
+    bt = pd.DataFrame(
+        {"cutoff": cut, "period_end": ends, "week_ahead": 1, "yhat": 50.0, "y": 50 * (1 + err)}
+    )
+    view = pd.DataFrame({"period_end": ends[:5], "yhat": [100.0, 10.0, 0.0, 40.0, 70.0]})
+    with pytest.warns(
+        UserWarning, match="too few weeks of known errors to calibrate the 80% range"
+    ):
+        out = weekrange.calibrate(view, bt, (80,))
+    assert out["yhat_lo_80"].tolist()[:4] == pytest.approx([70.0, 7.0, 0.0, 28.0])
+    assert out["yhat_hi_80"].tolist()[:4] == pytest.approx([130.0, 13.0, 0.0, 52.0])
+    # week 5 is in the next block, which has no errors: no range rather than a guess
+    assert np.isnan(out["yhat_hi_80"].iloc[4]) and np.isnan(out["yhat_lo_80"].iloc[4])
+    with pytest.warns(UserWarning, match="not shown"):
+        big = weekrange.calibrate(view.assign(yhat=[100.0, 10, 0, 1000, 70]), bt, (80,))
+        lower = weekrange.calibrate(view.assign(yhat=-5.0), bt, (80,))  # never below zero
+    assert big["yhat_lo_80"].iloc[3] == pytest.approx(700.0)
+    assert (lower["yhat_lo_80"].iloc[:4] == 0).all()
+
+
+def test_cutoffs_are_week_ends_with_a_known_week_after_them():
+    cuts = weekrange.cutoffs("2026-10-31", 3, 2, "FRI")  # a Saturday: its week ended Friday 30th
+    assert [str(c.date()) for c in cuts] == ["2026-09-25", "2026-10-09", "2026-10-23"]
+    assert [c.weekday() for c in weekrange.cutoffs("2026-10-31", 2, 1, "SUN")] == [6, 6]
+
+
+def test_weekly_backtest_scores_known_weeks_against_the_cash_received(small_demo):
+    frames = {
+        k: v.loc[v["business_unit"] == "aa"].reset_index(drop=True) for k, v in small_demo.items()
+    }
+    led = Ledger(frames["invoices"], frames["transactions"], frames["customers"])
+    bt = weekrange.weekly_backtest(led, "2026-10-31", n_cutoffs=2, step=4)
+    assert sorted(bt["cutoff"].unique()) == [pd.Timestamp("2026-09-25"), pd.Timestamp("2026-10-23")]
+    # only weeks ended by the close: 5 after 25 September, 1 after 23 October
+    assert bt.groupby("cutoff").size().tolist() == [5, 1]
+    assert bt["period_end"].max() == pd.Timestamp("2026-10-30")
+    first = bt.loc[bt["cutoff"] == bt["cutoff"].min()]
+    assert first["week_ahead"].tolist() == [1, 2, 3, 4, 5]
+    assert (first["period_end"] - first["cutoff"]).dt.days.tolist() == [7, 14, 21, 28, 35]
+    # y: every payment dated in the week (Saturday to Friday), summed from the transactions
+    txn = frames["transactions"]
+    pay = txn.loc[txn[C.kind] == PAYMENT]
+    for end, y in zip(bt["period_end"], bt["y"]):
+        days = (pay[C.date] > end - pd.Timedelta(days=7)) & (pay[C.date] <= end)
+        assert y == pytest.approx(pay.loc[days, C.amount].sum(), abs=0.01)
+    assert (bt["yhat"] > 0).all()
+    cov = weekrange.backtest_coverage(bt)
+    assert cov["points"].tolist() == [0, 0]  # too few weeks known at either cut-off: none claimed
+    assert weekrange.kpis(cov) == {"week_range_coverage_80": None, "week_range_coverage_95": None}
