@@ -14,9 +14,11 @@ from arlib.ledger import Ledger
 from arlib.schemas import PAYMENT, C
 
 
-def _simulated(sigma: float = 0.1, cuts: int = 150, weeks: int = 13, grow: float = 0.0):
-    """A view that forecasts 100 a week; actual weeks are 100 * (1 + e), e ~ N(0, sigma), the
-    noise growing by ``grow`` per block of weeks ahead. Cut-offs one week apart."""
+def _simulated(
+    sigma: float = 0.1, cuts: int = 150, weeks: int = 13, grow: float = 0.0, bias: float = 0.0
+):
+    """A view that forecasts 100 a week; actual weeks are 100 * (1 + bias + e), e ~ N(0,
+    sigma), the noise growing by ``grow`` per block of weeks ahead. Cut-offs one week apart."""
     rng = np.random.default_rng(3)
     start = pd.Timestamp("2020-01-03")  # a Friday
     rows = []
@@ -24,33 +26,33 @@ def _simulated(sigma: float = 0.1, cuts: int = 150, weeks: int = 13, grow: float
         cut = start + pd.Timedelta(weeks=c)
         for k in range(1, weeks + 1):
             s = sigma * (1 + grow * weekrange.block_of([k])[0])
-            rows.append(
-                (cut, cut + pd.Timedelta(weeks=k), k, 100.0, 100.0 * (1 + rng.normal(0, s)))
-            )
+            y = 100.0 * (1 + bias + rng.normal(0, s))
+            rows.append((cut, cut + pd.Timedelta(weeks=k), k, 100.0, y))
     return pd.DataFrame(rows, columns=["cutoff", "period_end", "week_ahead", "yhat", "y"])
 
 
-@pytest.mark.parametrize("grow", [0.0, 1.0])
-def test_weekly_range_holds_its_level_out_of_sample(grow):
-    bt = _simulated(grow=grow)
+@pytest.mark.parametrize("grow, bias", [(0.0, 0.0), (1.0, 0.0), (0.0, 0.15)])
+def test_weekly_range_holds_its_level_out_of_sample(grow, bias):
+    bt = _simulated(grow=grow, bias=bias)
     cov = weekrange.backtest_coverage(bt).set_index("level")
     for lv in (80, 95):
         assert cov.loc[lv, "calibrated_coverage"] == pytest.approx(lv / 100, abs=0.03)
         assert cov.loc[lv, "points"] > 1000
-    # the factors are the noise's known quantiles: |e| <= z * sigma, per block of weeks ahead
+    # the factors are the noise's known quantiles, bias -/+ z * sigma, per block of weeks ahead
     q = weekrange.factors(bt)
     for b in range(3):
         s = 0.1 * (1 + grow * b)
-        assert q[80, b] == pytest.approx(norm.ppf(0.9) * s, rel=0.1)
-        assert q[95, b] == pytest.approx(norm.ppf(0.975) * s, rel=0.12)
+        for lv, z in ((80, norm.ppf(0.9)), (95, norm.ppf(0.975))):
+            assert q[lv, b] == pytest.approx((bias - z * s, bias + z * s), abs=0.1 * z * s)
 
 
 def test_calibrate_puts_the_blocks_factor_on_each_week_and_floors_at_zero():
-    # block 1 (weeks 1-4): errors of 10% and 30% alternating on 20 weeks; the 80% factor is
-    # the ceil(21 * 0.8) = 17th smallest of 20 scores (ten 0.1, ten 0.3): 0.3
+    # block 1 (weeks 1-4): actuals 10% above and 30% below the view, alternating on 20 weeks;
+    # each bound of the 80% range is the ceil(21 * 0.9) = 19th of 20 scores from its side:
+    # from above 0.1 (ten -0.3, ten 0.1), from below -0.3
     cut = pd.Timestamp("2024-01-05")
     ends = cut + pd.to_timedelta(7 * np.arange(1, 21), unit="D")
-    err = np.where(np.arange(20) % 2, 0.3, 0.1)
+    err = np.where(np.arange(20) % 2, -0.3, 0.1)
     bt = pd.DataFrame(
         {"cutoff": cut, "period_end": ends, "week_ahead": 1, "yhat": 50.0, "y": 50 * (1 + err)}
     )
@@ -60,13 +62,14 @@ def test_calibrate_puts_the_blocks_factor_on_each_week_and_floors_at_zero():
     ):
         out = weekrange.calibrate(view, bt, (80,))
     assert out["yhat_lo_80"].tolist()[:4] == pytest.approx([70.0, 7.0, 0.0, 28.0])
-    assert out["yhat_hi_80"].tolist()[:4] == pytest.approx([130.0, 13.0, 0.0, 52.0])
+    assert out["yhat_hi_80"].tolist()[:4] == pytest.approx([110.0, 11.0, 0.0, 44.0])
     # week 5 is in the next block, which has no errors: no range rather than a guess
     assert np.isnan(out["yhat_hi_80"].iloc[4]) and np.isnan(out["yhat_lo_80"].iloc[4])
     with pytest.warns(UserWarning, match="not shown"):
         big = weekrange.calibrate(view.assign(yhat=[100.0, 10, 0, 1000, 70]), bt, (80,))
         lower = weekrange.calibrate(view.assign(yhat=-5.0), bt, (80,))  # never below zero
     assert big["yhat_lo_80"].iloc[3] == pytest.approx(700.0)
+    assert big["yhat_hi_80"].iloc[3] == pytest.approx(1100.0)
     assert (lower["yhat_lo_80"].iloc[:4] == 0).all()
 
 
