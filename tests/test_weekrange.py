@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import transactions
 from scipy.stats import norm
 
 from arlib.forecast import weekrange
@@ -102,3 +103,18 @@ def test_weekly_backtest_scores_known_weeks_against_the_cash_received(small_demo
     cov = weekrange.backtest_coverage(bt)
     assert cov["points"].tolist() == [0, 0]  # too few weeks known at either cut-off: none claimed
     assert weekrange.kpis(cov) == {"week_range_coverage_80": None, "week_range_coverage_95": None}
+
+
+def test_an_open_item_list_gets_no_weekly_range_rather_than_a_guess(small_demo):
+    from types import SimpleNamespace
+
+    inv = small_demo["invoices"]
+    led = Ledger(inv.loc[inv["business_unit"] == "aa"].reset_index(drop=True), transactions())
+    led.load_report = SimpleNamespace(open_items_only=True)  # as read with transactions: none
+    with pytest.warns(UserWarning, match="open-item list has no record of the cash collected"):
+        bt = weekrange.weekly_backtest(led, "2026-10-31")
+    assert bt.empty
+    view = pd.DataFrame({"period_end": pd.date_range("2026-11-06", periods=2, freq="W-FRI")})
+    out = weekrange.calibrate(view.assign(yhat=[10.0, 20.0]), bt)
+    assert out[["yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]].isna().all().all()
+    assert weekrange.backtest_coverage(bt)["points"].tolist() == [0, 0]

@@ -40,7 +40,7 @@ from arlib.errors import ConfigError, DataError
 from arlib.forecast.conformal import MIN_SCORES, MIN_TRAIN, conformal_quantile, periods_needed
 from arlib.forecast.paydates import PayDateModel
 from arlib.forecast.weekly import CashView, week_period
-from arlib.ledger import Ledger
+from arlib.ledger import Ledger, open_items_only
 from arlib.schemas import C
 
 CUTOFF, DS, STEP, YHAT, Y = "cutoff", "period_end", "week_ahead", "yhat", "y"
@@ -103,6 +103,15 @@ def weekly_backtest(
     fewer than two ``n_cutoffs``."""
     if int(n_cutoffs) < 2:
         raise ConfigError("week_range_cutoffs", f"must be at least 2, got {n_cutoffs!r}")
+    cols = [CUTOFF, DS, STEP, YHAT]
+    if open_items_only(ledger):  # collections unknown: nothing to check the view against
+        warnings.warn(
+            "13-week range: an open-item list has no record of the cash collected each week, so "
+            "the 13-week view cannot be checked against it and no range is shown",
+            UserWarning,
+            stacklevel=2,
+        )
+        return pd.DataFrame(columns=[*cols, Y])
     as_of = pd.Timestamp(as_of)
     start = ledger.invoices[C.invoice_date].min() + pd.DateOffset(months=MIN_TRAIN)
     actual = weekly_actuals(ledger, week_ends_on)
@@ -126,7 +135,6 @@ def weekly_backtest(
                     }
                 )
             )
-    cols = [CUTOFF, DS, STEP, YHAT]
     out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
     out[Y] = actual.reindex(pd.DatetimeIndex(out[DS])).fillna(0.0).to_numpy(float)
     return out
@@ -183,14 +191,15 @@ def _bounds(yhat: np.ndarray, step, q: dict, lv: int) -> tuple[np.ndarray, np.nd
 def calibrate(view: pd.DataFrame, bt: pd.DataFrame, levels: Sequence[int] = (80, 95)):
     """``view`` (:meth:`~arlib.forecast.weekly.CashView.weeks`) with ``yhat_lo_<lv>`` and
     ``yhat_hi_<lv>`` from the backtest ``bt`` (:func:`weekly_backtest`). A range without enough
-    errors is left empty (missing) with a warning that says why and what to do."""
+    errors is left empty (missing) with a warning that says why and what to do (none for an
+    empty ``bt``: :func:`weekly_backtest` has said why it has no rows)."""
     out = view.copy()
     q = factors(bt, levels)
     step = np.arange(1, len(out) + 1)
     for lv in levels:
         lo, hi = _bounds(out[YHAT].to_numpy(float), step, q, lv)
         missing = ~np.isfinite(hi)
-        if missing.any():
+        if missing.any() and len(bt):
             warnings.warn(
                 str(
                     DataError(
