@@ -128,3 +128,14 @@ def scenario_grades(cfg, ledger, scenarios) -> pd.Series | None:
         cuts = calibration.evidence(ledger, cfg.as_of)["cuts"]
         card = credit.scorecard(ledger, cfg.as_of, cuts=cuts)
     return pd.Series(card["grade"].astype(str).to_numpy(), index=card[C.customer_id].astype(str))
+
+
+def week_range_outputs(cfg, *, coverage: pd.DataFrame) -> None:
+    """Hand on the 13-week range's out-of-sample coverage
+    (:func:`arlib.forecast.weekrange.backtest_coverage`): the "13-week range coverage" sheet of
+    the Excel pack and ``week_range_coverage_80/95`` in ``kpis.json``."""
+    from arlib.forecast.weekrange import kpis
+    from arlib.report.excel import add_sheet
+
+    add_sheet(cfg.output_dir, "13-week range coverage", coverage, pct=["calibrated_coverage"])
+    record(kpis(coverage))
