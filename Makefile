@@ -45,6 +45,7 @@ lab: venv demo kernel
 	$(BIN)/jupyter lab notebooks/
 
 bench: venv
+	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python bench/run.py
 
 lint: venv

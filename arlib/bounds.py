@@ -70,6 +70,7 @@ BOUNDS: dict[str, Bound] = {
     "provision_level": Bound(1, 99),
     "writeoff_min_days_past_due": Bound(0, 3650),
     "writeoff_no_payment_days": Bound(0, 3650),
+    "worklist_loss_rates": Bound(0, 1, each=True),
     "fx_rates": Bound(0, None, above=True, each=True),
 }
 

@@ -21,7 +21,7 @@ items at ``end``.
 
 >>> frames = generate(seed=1, units={"xx": UNITS["de"]}, start="2024-01-01", end="2024-06-30")
 >>> sorted(frames)
-['customers', 'invoices', 'transactions']
+['collector_notes', 'customers', 'invoices', 'transactions']
 >>> bool((frames["invoices"]["business_unit"] == "xx").all())
 True
 """
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from arlib.schemas import CREDIT_NOTE, PAYMENT, RECOVERY, WRITE_OFF, C
+from arlib.schemas import CREDIT_NOTE, NOTE_COLUMNS, PAYMENT, RECOVERY, WRITE_OFF, C
 
 START, END = "2022-07-01", "2026-10-31"
 BEHAVIOURS = ("prompt", "chronic_late", "deteriorating", "defaulting")
@@ -134,18 +134,83 @@ TERMS = {"enterprise": (45, 60), "mid-market": (30, 45), "small": (30, 30)}
 
 
 def generate(
-    seed: int = 7, units: dict[str, UnitSpec] | None = None, start: str = START, end: str = END
+    seed: int = 7,
+    units: dict[str, UnitSpec] | None = None,
+    start: str = START,
+    end: str = END,
+    notes: bool = True,
 ) -> dict[str, pd.DataFrame]:
-    """Canonical ``invoices``, ``transactions`` and ``customers`` frames for every unit."""
+    """Canonical ``invoices``, ``transactions`` and ``customers`` frames for every unit, and
+    with ``notes`` a small ``collector_notes`` frame (:func:`collector_notes`)."""
     rng = np.random.default_rng(seed)
     parts = [
         _unit(bu, spec, rng, pd.Timestamp(start), pd.Timestamp(end))
         for bu, spec in (units or UNITS).items()
     ]
-    return {
+    out = {
         k: pd.concat([p[k] for p in parts], ignore_index=True)
         for k in ("invoices", "transactions", "customers")
     }
+    if notes:  # their own random stream: the other frames are the same with or without them
+        out["collector_notes"] = collector_notes(out, pd.Timestamp(end), seed)
+    return out
+
+
+#: the demo's collectors, by unit language
+OWNERS = {"cn": ("王丽", "李强", "张伟"), "": ("A. Weber", "B. Carter", "C. Diaz")}
+REASONS = ("price", "quantity", "quality", "not received")
+
+
+def collector_notes(
+    frames: dict[str, pd.DataFrame], end: pd.Timestamp, seed: int = 7
+) -> pd.DataFrame:
+    """A small ``collector_notes`` frame (:mod:`arlib.io.notes`) per unit, consistent with the
+    ledger at ``end``: promises kept (a payment followed within the promise), broken (the
+    item is still open after the promise date), pending (promised after ``end``), and
+    disputes on open disputed items. Owners are fixed per customer."""
+    from arlib.ledger import Ledger  # same rank; only the notes need the open items
+
+    rng = np.random.default_rng([seed, 14])
+    led = Ledger(frames["invoices"], frames["transactions"], frames["customers"], validate=False)
+    items = led.open_items(end)
+    txn = frames["transactions"]
+    pay = txn.loc[(txn[C.kind] == PAYMENT) & txn[C.invoice_id].notna()]
+    pay = pay.loc[pay[C.date].between(end - pd.Timedelta(days=120), end)]
+    rows = []
+    for bu in sorted(frames["invoices"][C.business_unit].unique()):
+        owners = OWNERS.get(bu, OWNERS[""])
+        cust = frames["customers"]
+        custs = sorted(cust.loc[cust[C.business_unit] == bu, C.customer_id])
+        owner = {c: owners[i % len(owners)] for i, c in enumerate(custs)}
+
+        def note(r, noted, promise=None, amount=None, reason=None, bu=bu, owner=owner):
+            who = owner.get(r.customer_id)
+            rows.append((bu, r.customer_id, r.invoice_id, noted, promise, amount, reason, who))
+
+        def days(lo: int, hi: int) -> pd.Timedelta:
+            return pd.Timedelta(days=int(rng.integers(lo, hi)))
+
+        mine, late = pay.loc[pay[C.business_unit] == bu], items.loc[items[C.business_unit] == bu]
+        due = late.loc[(late[C.days_past_due] > 20) & ~late[C.disputed]]
+        for r in mine.sample(min(6, len(mine)), random_state=rng.integers(1 << 31)).itertuples():
+            note(r, r.date - days(3, 15), r.date + days(0, 5), r.amount)  # kept
+        picked = due.sample(min(10, len(due)), random_state=rng.integers(1 << 31))
+        for k, r in enumerate(picked.itertuples()):
+            pending = k >= 8  # the last two promise after the close; the others are broken
+            noted = end - (pd.Timedelta(days=5) if pending else days(20, 60))
+            promise = noted + days(5, 15) + pd.Timedelta(days=10 if pending else 0)
+            note(r, noted, promise, r.open_amount)
+        disputed = late.loc[late[C.disputed]]
+        for r in disputed.sample(
+            min(6, len(disputed)), random_state=rng.integers(1 << 31)
+        ).itertuples():
+            noted = min(r.invoice_date + days(5, 40), end - days(1, 10))
+            note(r, noted, reason=REASONS[int(rng.integers(len(REASONS)))])
+    out = pd.DataFrame(rows, columns=list(NOTE_COLUMNS))
+    for c in (C.date, C.promise_date):
+        out[c] = pd.to_datetime(out[c])
+    out[C.promise_amount] = out[C.promise_amount].astype(float).round(2)
+    return out
 
 
 def _customers(bu: str, spec: UnitSpec, rng, start, end) -> pd.DataFrame:

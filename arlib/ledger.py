@@ -155,6 +155,28 @@ def _sorted_by_date(txn: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _group_order(codes: np.ndarray) -> np.ndarray:
+    """Positions of non-negative integer ``codes`` in a stable order by code. One sort of the
+    unique keys ``code * n + position`` (numpy's vectorised sort) is several times faster than
+    a stable argsort; codes too large for such keys take the argsort."""
+    n = len(codes)
+    if not n or int(codes.max()) >= (2**62) // n:
+        return np.argsort(codes, kind="stable")
+    key = codes.astype(np.int64) * n + np.arange(n)
+    key.sort()
+    return key % n
+
+
+def _months(days: np.ndarray) -> np.ndarray:
+    """Months since 1970-01 of days since the epoch, looked up in a table of the days spanned
+    (calendar arithmetic on every value costs several times more)."""
+    if len(days) < 2 or int(days.max()) - int(days.min()) > len(days):
+        return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    lo = int(days.min())
+    table = np.arange(lo, int(days.max()) + 1).astype("datetime64[D]").astype("datetime64[M]")
+    return table.astype(np.int64)[days - lo]
+
+
 def _run_starts(groups: np.ndarray) -> np.ndarray:
     return np.r_[True, groups[1:] != groups[:-1]] if len(groups) else np.zeros(0, dtype=bool)
 
@@ -170,7 +192,7 @@ def _running_totals(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
         cs = np.cumsum(values)
         return cs - (cs - values)[pos - rank]
     out = values.astype(float, copy=True)
-    by_rank = np.argsort(rank, kind="stable")
+    by_rank = np.argsort(rank.astype(np.int8), kind="stable")  # small ints: a radix sort
     edges = np.cumsum(np.bincount(rank, minlength=top + 1))
     for r in range(1, top + 1):
         idx = by_rank[edges[r - 1] : edges[r]]
@@ -278,7 +300,7 @@ class Ledger:
         """Settling transactions grouped by invoice (date order kept), with running totals, the
         day each invoice is first covered (``close``) and search keys ``invoice * span + day``."""
         sel = np.flatnonzero(self._settling)
-        sel = sel[np.argsort(self._txn_code[sel], kind="stable")]
+        sel = sel[_group_order(self._txn_code[sel])]
         code, day = self._txn_code[sel], self._txn_day[sel]
         cum = _running_totals(self._txn_amount[sel], code)
         covered = np.flatnonzero(~(self._amount[code] - cum > CENT))
@@ -345,8 +367,24 @@ class Ledger:
         return out.reset_index(drop=True)
 
     def aging(self, as_of, thresholds: Sequence[int] = DEFAULT_THRESHOLDS) -> pd.DataFrame:
-        """Open amount, count and share of open AR per bucket (every bucket listed, even empty)."""
-        return aging_table(self.open_items(as_of, thresholds))
+        """Open amount, count and share of open AR per bucket (every bucket listed, even empty):
+        ``aging_table(open_items(as_of))`` from the arrays, without building the open items.
+        As there, the amount is the sum of the open amounts rounded to the cent."""
+        t = check_thresholds(thresholds)
+        labels = bucket_labels(t)
+        day = _day(as_of)
+        inv, _, open_amt = self._open_pairs(np.array([day], dtype=np.int64))
+        b = bucket_index(day - self._due_day[inv], t)
+        amount = np.bincount(b, np.round(open_amt, 2), len(labels)).astype(float).round(2)
+        total = amount.sum()
+        return pd.DataFrame(
+            {
+                C.bucket: pd.Categorical(labels, labels, ordered=True),
+                C.amount: amount,
+                C.count: np.bincount(b, minlength=len(labels)),
+                C.share: amount / total if total > 0 else 0.0,
+            }
+        )
 
     def history(
         self, dates: Sequence, thresholds: Sequence[int] = DEFAULT_THRESHOLDS
@@ -406,8 +444,7 @@ class Ledger:
         )
         if freq != "M" or not dated or not (len(self.invoices) or named.any()):
             return self._flows_grouped(freq)
-        month = lambda days: days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)  # noqa: E731
-        inv_m, txn_m = month(self._inv_day), month(self._txn_day[named])
+        inv_m, txn_m = _months(self._inv_day), _months(self._txn_day[named])
         m0 = int(min(inv_m.min(initial=_NEVER), txn_m.min(initial=_NEVER)))
         n = int(max(inv_m.max(initial=_BEFORE_ALL), txn_m.max(initial=_BEFORE_ALL))) - m0 + 1
         cols = {

@@ -17,6 +17,9 @@ customers
     One row per customer and business unit: segment, credit limit, payment terms and a
     ``status`` (``active``, or a flag such as ``insolvent`` or ``legal`` used for specific
     provisions).
+collector_notes (optional)
+    What collectors recorded: promises to pay (date, amount), dispute reasons, the owner
+    (:mod:`arlib.io.notes`).
 """
 
 from __future__ import annotations
@@ -52,6 +55,11 @@ C = _Cols(
     terms_days="terms_days",
     status="status",
     status_since="status_since",
+    # collector notes (optional frame, arlib.io.notes)
+    promise_date="promise_date",
+    promise_amount="promise_amount",
+    dispute_reason="dispute_reason",
+    owner="owner",
     # derived by the ledger
     open_amount="open_amount",
     days_past_due="days_past_due",
@@ -102,6 +110,18 @@ COLUMNS = {
         C.status_since,
     ),
 }
+#: the optional ``collector_notes`` frame's columns (contract and checks: :mod:`arlib.io.notes`)
+NOTE_COLUMNS = (
+    C.business_unit,
+    C.customer_id,
+    C.invoice_id,
+    C.date,
+    C.promise_date,
+    C.promise_amount,
+    C.dispute_reason,
+    C.owner,
+)
+
 #: the pandera schemas, built on first use (module ``__getattr__``): ``Invoices``, ``Transactions``,
 #: ``Customers``, ``OpenItems`` and ``FRAMES`` (frame name -> schema)
 SCHEMAS = ("Invoices", "Transactions", "Customers", "OpenItems", "FRAMES")

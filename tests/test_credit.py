@@ -307,3 +307,19 @@ def test_summary_is_flat_and_adds_up(card):
     )
     assert s["worklist_expected_loss"] == pytest.approx(3000 * 0.35 + 500 * 0.35 + 2.0)
     assert s["discount_net_cost"] == 1.0 and all(not isinstance(v, dict | list) for v in s.values())
+
+
+def test_worklist_loss_rates_are_a_parameter(card):
+    # worklist_loss_rates over the defaults: A 50% (was 1%), E 1% (was 35%); B, C, D unchanged
+    w = credit.worklist(make(), AS_OF, card.reset_index(), loss_rates={"A": 0.5, "E": 0.01})
+    d = w.set_index(C.invoice_id)
+    assert d.loc["G3", "expected_loss"] == 100.0  # 200 x 0.5
+    assert d.loc["G3", "priority"] == 1500.0  # x 15 days past due
+    assert (
+        d.loc["B1", "expected_loss"] == 30.0 and d.loc["B1", "priority"] == 1800.0
+    )  # 3000 x 1% x 60
+    assert d.loc["D1", "priority"] == 120.0 and d.loc["D2", "priority"] == 60.0
+    # the ranking follows: g (1,500) now comes before d (180)
+    assert list(w[C.invoice_id]) == ["B1", "G3", "D1", "D2"]
+    with pytest.raises(ConfigError, match="worklist_loss_rates"):
+        credit.worklist(make(), AS_OF, card.reset_index(), loss_rates={"E": 1.2})

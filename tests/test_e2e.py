@@ -120,6 +120,22 @@ def test_index_group_totals_agree_with_the_units_to_the_cent(run):
     assert f"{dso:.1f} days" in group and "units use KPI windows of different lengths" in group
 
 
+def test_index_tiles_carry_their_units(run):
+    """Each unit card's tiles: amounts with the unit's currency, DSO in days, read from kpis.json."""
+    _, out, _ = run
+    index = (out / "index.html").read_text()
+    for unit in ("aa", "bb"):  # the index speaks the group language, English here
+        kpis = json.loads((out / unit / "kpis.json").read_text())
+        card = index.split(f"<h2>{unit} ")[1].split("</section>")[0]
+        tiles = re.findall(r'<div class="v">([^<]+)</div>', card)
+        cur = kpis["currency"]
+        assert f"{round(kpis['open_ar']):,} {cur}" in tiles
+        assert f"{kpis['dso']:.1f} days" in tiles
+        bare = [v for v in tiles if re.fullmatch(r"[\d,.]+", v)]
+        assert bare == [f"{kpis['cei']:.1f}"], tiles  # only CEI, whose label says "(%)"
+        assert "CEI (%)" in card
+
+
 def test_group_cockpit_ranks_by_performance_against_the_targets(run):
     _, out, _ = run
     aa, bb = (json.loads((out / u / "kpis.json").read_text()) for u in ("aa", "bb"))
@@ -588,6 +604,34 @@ def test_a_customer_report_names_its_unit_and_links_back(run):
     for link in ("../health.html", "../forecast.html", "../provision.html", "../../index.html"):
         assert f'href="{link}"' in head, link
         assert (page.parent / link).exists(), link  # relative links that work in the run folder
+
+
+def test_health_report_shows_promises_and_disputes_by_collector(run):
+    """The demo's collector notes reach the worklist section: the broken promises worked out
+    here with a merge of notes and payments (a second route) are the report's."""
+    _, out, frames = run
+    notes = frames["collector_notes"]
+    notes = notes[(notes["business_unit"] == "aa") & notes["promise_amount"].notna()]
+    pay = frames["transactions"]
+    pay = pay[(pay["kind"] == "payment") & (pay["date"] <= AS_OF)]
+    m = notes.reset_index().merge(
+        pay, on=["customer_id", "invoice_id"], how="left", suffixes=("", "_p")
+    )
+    inside = (m["date_p"] >= m["date"]) & (m["date_p"] <= m["promise_date"])
+    got = (
+        m["amount"].where(inside, 0.0).groupby(m["index"]).sum().reindex(notes.index, fill_value=0)
+    )
+    short = (notes["promise_amount"] - got).round(2)
+    broken = notes[(notes["promise_date"] <= AS_OF) & (short > 0)]
+    assert len(broken) > 0  # the demo has broken promises to show
+    kpis = json.loads((out / "aa" / "kpis.json").read_text())
+    assert kpis["promises"] == len(notes)
+    assert kpis["promises_broken"] == len(broken)
+    assert kpis["promises_broken_amount"] == round(float(short[broken.index].sum()), 2)
+    html = (out / "aa" / "health.html").read_text()
+    assert "Promises and disputes by collector" in html
+    assert all(f"{v:,.2f}" in html for v in short[broken.index])  # each broken promise's shortfall
+    assert all(owner in html for owner in set(notes["owner"]))
 
 
 def test_definitions_name_the_window_by_its_dates(run):

@@ -10,10 +10,12 @@ from decimal import ROUND_HALF_UP, Decimal
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import invoices, transactions
 
-from arlib import demo
+from arlib import demo, provision
+from arlib.errors import ConfigError
 from arlib.ledger import Ledger
-from arlib.provision import ecl
+from arlib.provision import ecl, pools
 from arlib.provision.estimate import (
     ProvisionSettings,
     estimate_allowance,
@@ -82,7 +84,7 @@ def test_pooled_matrix_is_each_pool_on_its_own(uk):
         ids = set(uk.customers.loc[uk.customers[C.segment] == seg, C.customer_id])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            own = estimate_allowance(ecl._sub_ledger(uk, ids), AS_OF, s)
+            own = estimate_allowance(pools.sub_ledger(uk, ids), AS_OF, s)
         got = pm.loc[(pm["pool"] == seg) & (pm[C.bucket] == "total"), "allowance"].item()
         assert got == own.iloc[-1]["allowance"]
     lines = pm.loc[pm[C.bucket] != "total", "allowance"]
@@ -186,3 +188,123 @@ def test_data_text_never_becomes_a_formula(tmp_path):
     c = openpyxl.load_workbook(path)["x"]["A2"]
     # text, and prefixed by the one guard of every file arlib writes (arlib.files.safe_cell)
     assert c.data_type == "s" and c.value == "'=cmd|' /C calc'!A0"
+
+
+# -- booking per pool (provision_booking: pooled) -----------------------------------------------
+def _two_segment_ledger() -> Ledger:
+    """Every month since 2024-07: customer a1 (segment good) is invoiced 100, paid 50 days past
+    due; b1 (segment bad) is invoiced 300, never paid, written off 160 days past due. So the
+    good pool's loss rates are 0 and the bad pool's 1 in every bucket."""
+    inv, txn = [], []
+    for m in pd.date_range("2024-07-01", "2026-10-01", freq="MS"):
+        for cust, amt in (("a1", 100.0), ("b1", 300.0)):
+            iid, due = f"{cust}-{m:%Y%m}", m + pd.Timedelta(days=30)
+            inv.append((iid, cust, m, due, amt))
+            kind, days = ("payment", 50) if cust == "a1" else ("write_off", 160)
+            if due + pd.Timedelta(days=days) <= pd.Timestamp(AS_OF):
+                txn.append((iid, due + pd.Timedelta(days=days), amt, kind, cust))
+    cust = pd.DataFrame(
+        {
+            C.customer_id: ["a1", "b1"],
+            C.business_unit: "X",
+            C.name: ["A", "B"],
+            C.segment: ["good", "bad"],
+            C.credit_limit: 1000.0,
+            C.terms_days: 30,
+            C.status: "active",
+        }
+    )
+    return Ledger(invoices(*inv), transactions(*txn), cust)
+
+
+def test_pooled_matrix_and_booking_on_a_hand_ledger():
+    led = _two_segment_ledger()
+    pooled = ProvisionSettings(provision_booking="pooled")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the good pool never reaches 61+ days: assumed rates
+        pm = ecl.pooled_matrix(led, AS_OF, pooled).set_index(["pool", C.bucket])
+        booked = estimate_allowance(led, AS_OF, pooled).set_index(C.bucket)
+        one = estimate_allowance(led, AS_OF).set_index(C.bucket)
+    # open at 2026-10-31 (by hand): a1 the October and September invoices (current, 1-30);
+    # b1 those of Oct (current), Sep (1-30, 30 days past due), Aug (61-90, 61 days), Jul
+    # (91-120, 92 days), Jun and May (over 120; April's was written off on 2026-10-08)
+    assert pm.loc[("good", "total"), "exposure"] == 200.0
+    assert pm.loc[("good", "total"), "allowance"] == 0.0
+    assert pm.loc[("bad", "total"), "exposure"] == 1800.0
+    assert pm.loc[("bad", "total"), "allowance"] == 1800.0  # 300 + 300 + 300 + 300 + 600, all lost
+    assert pm.loc[("total", "total"), "allowance"] == 1800.0
+    # booked pooled: the pools' lines added per bucket; current: 100 x 0 + 300 x 1 = 300
+    assert booked.loc["current", "allowance"] == 300.0
+    assert booked.loc["current", "base_loss_rate"] == pytest.approx(0.75)  # 300 of 400 at 1
+    assert booked.loc["total", "allowance"] == 1800.0
+    assert booked.attrs["booking"] == "pooled" and len(booked.attrs["pool_lines"]) == 12
+    # one pool mixes the two: 1-30 holds 400 at the unit's rate (below 1), not a1 0 + b1 300
+    assert one.loc["1-30", "allowance"] < 300.0 and one.loc["total", "allowance"] < 1800.0
+
+
+@pytest.mark.filterwarnings("ignore:forward-looking adjustment pushes")
+def test_pooled_booking_flows_through_overlay_sensitivity_rollforward_and_excel(uk, tmp_path):
+    s = ProvisionSettings(
+        provision_booking="pooled",
+        forward_scenarios={"base": [0.6, 0.0], "down": [0.3, 0.3], "up": [0.1, -0.2]},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        models = provision.fit_models(uk, AS_OF, s)
+        alw = estimate_allowance(uk, AS_OF, s, models=models)
+        pm = ecl.pooled_matrix(uk, AS_OF, s, models=models)
+        fresh = ecl.pooled_matrix(uk, AS_OF, s)  # fitted again: the same figures
+        rf = rollforward(uk, AS_OF, 4, s, models=models)
+        spec = specific_table(uk, AS_OF, s)
+    pd.testing.assert_frame_equal(pm, fresh)
+    collective = alw.loc[~alw[C.bucket].isin(["specific", "total"]), "allowance"]
+    assert round(collective.sum(), 2) == pm.iloc[-1]["allowance"]  # booked = pooled, to the cent
+    lines = pm.loc[pm[C.bucket] != "total"]
+    for b in collective.index:  # each bucket is its pools' lines added up
+        bucket = alw.at[b, C.bucket]
+        assert alw.at[b, "allowance"] == round(
+            lines.loc[lines[C.bucket] == bucket, "allowance"].sum(), 2
+        )
+    assert ecl.method_table(s)["method"].iloc[0] == "roll_rate, per pool of segment"
+    steps = ecl.overlay_steps(alw, s.adjustment).set_index("step")
+    assert steps.loc["collective allowance booked", "allowance"] == pm.iloc[-1]["allowance"]
+    grid = ecl.sensitivity_of(alw, s.adjustment).set_index("rate_shift")
+    assert grid.loc[0.0, "overlay_+0%"] == pm.iloc[-1]["allowance"]
+    # the roll-forward books the pooled allowance and its components sum to the cent
+    assert rf["closing"].iloc[-1] == alw.iloc[-1]["allowance"]
+    for r in rf.itertuples():
+        assert round(r.new_provisions - r.releases, 2) == r.charge
+        assert round(r.opening + r.charge - r.write_offs + r.recoveries + r.fx, 2) == r.closing
+    # the Excel matrix has one live line per pool and bucket, evaluating to the booked figures
+    ws = openpyxl.load_workbook(
+        eclbook.matrix_sheet(tmp_path, alw, spec, scenario_table(s.adjustment))
+    )[eclbook.MATRIX]
+    assert ws["A2"].value == f"{lines['pool'].iloc[0]}: {lines[C.bucket].iloc[0]}"
+    for i, want in enumerate(lines["allowance"], start=2):
+        assert evaluate(ws, f"E{i}") == want
+    total_row = len(lines) + len(spec) + 2
+    assert ws[f"A{total_row}"].value == "total"
+    assert evaluate(ws, f"E{total_row}") == pytest.approx(alw.iloc[-1]["allowance"], abs=1e-6)
+
+
+def test_grade_pools_on_a_hand_ledger():
+    led = _two_segment_ledger()
+    card = pd.DataFrame({C.customer_id: ["a1", "b1"], "grade": ["A", "E"]})
+    s = pools.with_grades(
+        led, AS_OF, ProvisionSettings(provision_pools="grade", provision_booking="pooled"), card
+    )
+    assert dict(s.pool_keys) == {"a1": "A", "b1": "E"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pm = ecl.pooled_matrix(led, AS_OF, s).set_index(["pool", C.bucket])
+        booked = estimate_allowance(led, AS_OF, s)
+    assert (
+        pm.loc[("A", "total"), "allowance"] == 0.0 and pm.loc[("A", "total"), "exposure"] == 200.0
+    )
+    assert pm.loc[("E", "total"), "allowance"] == 1800.0
+    assert booked.iloc[-1]["allowance"] == 1800.0 and booked.attrs["pools"] == "grade"
+    # without grades there is nothing to pool by: refused with the fix, not one silent pool
+    with pytest.raises(ConfigError, match="provision_pools"):
+        ecl.pooled_matrix(led, AS_OF, ProvisionSettings(provision_pools="grade"))
+    # other pools leave the settings as they are
+    assert pools.with_grades(led, AS_OF, ProvisionSettings(), card).pool_keys == {}

@@ -12,7 +12,8 @@ import arlib
 
 def test_environment_yml_matches_pyproject():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    want = set(meta["dependencies"]) | set(meta["optional-dependencies"]["test"])
+    extras = meta["optional-dependencies"]
+    want = set(meta["dependencies"]) | set(extras["test"]) | set(extras["bench"])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert set(pip) - {"-e ."} == want

@@ -23,11 +23,13 @@ from arlib.ledger import Ledger, fingerprint
 
 AS_OF = "2026-10-31"
 FILES = [
+    "collector_notes.parquet",
     "customers.parquet",
     "invoices.parquet",
     "load_report.json",
     "report-frames.parquet",
     "report-problems.parquet",
+    "report-quarantined-collector_notes.parquet",
     "report-quarantined-customers.parquet",
     "report-quarantined-invoices.parquet",
     "report-quarantined-transactions.parquet",

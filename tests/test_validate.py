@@ -45,6 +45,7 @@ def test_default_policy_and_every_problem_documented():
         "unknown_invoice": "quarantine",
         "unknown_customer": "warn",
         "future_dated": "warn",
+        "bad_note": "quarantine",
     }
     assert all(len(spec[2]) > 10 for spec in PROBLEMS.values())
     with pytest.raises(TypeError):

@@ -71,6 +71,30 @@ def check_ladder(ladder: Sequence) -> tuple[tuple[int, str], ...]:
     return out
 
 
+def check_loss_rates(loss_rates: Mapping[str, float] | None) -> dict[str, float]:
+    """The worklist's loss rate per grade: ``loss_rates`` over :data:`LOSS_RATES` (parameter
+    ``worklist_loss_rates``), each a share within [0, 1].
+
+    >>> check_loss_rates({"E": 0.5})["E"], check_loss_rates(None)["A"]
+    (0.5, 0.01)
+    >>> check_loss_rates({"E": 1.5})
+    Traceback (most recent call last):
+    ...
+    arlib.errors.ConfigError: parameter worklist_loss_rates: must map grades to shares within [0, 1], e.g. {"E": 0.35}; got {'E': 1.5}
+    """
+    given = dict(loss_rates or {})
+    try:
+        ok = all(0.0 <= float(v) <= 1.0 for v in given.values())
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ConfigError(
+            "worklist_loss_rates",
+            f'must map grades to shares within [0, 1], e.g. {{"E": 0.35}}; got {given!r}',
+        )
+    return {**LOSS_RATES, **{str(k): float(v) for k, v in given.items()}}
+
+
 def dunning_step(days_past_due, ladder: Sequence = DEFAULT_LADDER) -> np.ndarray:
     """The ladder step for each days-past-due value (``""`` when not yet at the first step)."""
     lad = check_ladder(ladder)
@@ -91,7 +115,8 @@ def worklist(
 
     Items of customers whose status is in ``statuses`` (insolvency, legal proceedings) are not
     dunned: they are on :func:`legal_list`. ``expected_loss`` = open amount x the loss rate of
-    the customer's grade; an item's ``priority`` = expected loss x days past due. One ranking:
+    the customer's grade (``loss_rates`` over :data:`LOSS_RATES`, parameter
+    ``worklist_loss_rates``); an item's ``priority`` = expected loss x days past due. One ranking:
     customers by the sum of their items' priority (:func:`actions`), and within a customer its
     items by priority (ties by amount); ``rank`` numbers the items in that order, so the first
     item belongs to the first customer. ``step`` is the item's dunning step by the ladder
@@ -107,8 +132,9 @@ def worklist(
     due.insert(0, C.name, due[C.customer_id].map(info[C.name]).fillna(due[C.customer_id]))
     due["grade"] = due[C.customer_id].map(info["grade"]).fillna("C")
     due["score"] = due[C.customer_id].map(info["score"])
+    rates = check_loss_rates(loss_rates)
     due["expected_loss"] = (
-        due[C.open_amount] * due["grade"].map(loss_rates).fillna(max(loss_rates.values()))
+        due[C.open_amount] * due["grade"].map(rates).fillna(max(rates.values()))
     ).round(2)
     due["priority"] = (due["expected_loss"] * due[C.days_past_due]).round(2)
     disputed = due[C.disputed].astype(bool).to_numpy()

@@ -27,7 +27,7 @@ from arlib.io.mapping import (
     round_cents,
     sub_cent,
 )
-from arlib.io.options import FX_RATES, RATE, TARGETS, SourceOptions
+from arlib.io.options import COLLECTOR_NOTES, FX_RATES, RATE, TARGETS, SourceOptions
 from arlib.io.sources import ROW, Raw
 from arlib.io.validate import Finding, finding
 from arlib.schemas import CUSTOMER_STATUSES, PAYMENT, TXN_KINDS, C
@@ -44,10 +44,11 @@ REQUIRED = {
     "transactions": (C.business_unit, C.date, C.amount),
     "customers": (C.customer_id,),
     FX_RATES: (C.currency, C.date, RATE),
+    COLLECTOR_NOTES: (C.date,),
 }
 IDS = (C.invoice_id, C.customer_id, C.txn_id, C.business_unit)
-DATES = (C.invoice_date, C.due_date, C.settled_date, C.date, C.status_since)
-AMOUNTS = (C.amount, C.credit_limit, RATE)
+DATES = (C.invoice_date, C.due_date, C.settled_date, C.date, C.status_since, C.promise_date)
+AMOUNTS = (C.amount, C.credit_limit, RATE, C.promise_amount)
 
 
 @dataclass
@@ -359,7 +360,9 @@ def to_canonical(raw: Raw, opts: SourceOptions, ctx: Context) -> Parsed:
         frame, found, configured, opts.soft_columns.get(frame)
     )
     have = set(rename.values())
-    optional_here = {C.business_unit} if (opts.one_unit or frame == "customers") else set()
+    optional_here = (
+        {C.business_unit} if (opts.one_unit or frame in ("customers", COLLECTOR_NOTES)) else set()
+    )
     required = [c for c in REQUIRED[frame] if c not in optional_here and c not in opts.constants]
     missing = [c for c in required if c not in have] + [c for c in missing_src if c not in required]
     if missing:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from arlib.errors import ConfigError, SourceError
 from arlib.io.mapping import resolve_columns
-from arlib.io.options import FX_RATES, SourceOptions
+from arlib.io.options import COLLECTOR_NOTES, FX_RATES, SourceOptions
 from arlib.io.sources import UNIT_FRAMES, Raw, resolve_path, with_rows
 from arlib.redact import check_no_url_secrets, is_secret_query_key, mask_url, mask_urls
 from arlib.schemas import C
@@ -193,13 +193,14 @@ def _read_db_frame(
 
 
 def _plan(opts: SourceOptions) -> list[tuple[str, bool]]:
-    """(frame, required) pairs to read; customers and FX rates are optional unless configured."""
+    """(frame, required) pairs to read; customers, FX rates and collector notes are optional
+    unless configured."""
     plan = [("invoices", True)]
     if opts.frames["transactions"] == "read":
         plan.append(("transactions", True))
     if opts.frames["customers"] in ("auto", "read"):
         plan.append(("customers", opts.frames["customers"] == "read"))
-    return [*plan, (FX_RATES, False)]
+    return [*plan, (FX_RATES, False), (COLLECTOR_NOTES, False)]
 
 
 def read_database(source: str, opts: SourceOptions, bu: str) -> tuple[dict[str, Raw], str]:

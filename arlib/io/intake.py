@@ -19,10 +19,18 @@ import pandas as pd
 from arlib.errors import DataError
 from arlib.files import spreadsheet_safe
 from arlib.io import filecache, fx
+from arlib.io import notes as collector
 from arlib.io.canonical import Context, Parsed, derive_customers, derive_payments, to_canonical
 from arlib.io.database import read_database
 from arlib.io.mapping import to_cents
-from arlib.io.options import FX_RATES, MISSING_FX, SourceOptions, parse_policy, parse_source_options
+from arlib.io.options import (
+    COLLECTOR_NOTES,
+    FX_RATES,
+    MISSING_FX,
+    SourceOptions,
+    parse_policy,
+    parse_source_options,
+)
 from arlib.io.sources import ROW, Raw, is_database, read_files
 from arlib.io.validate import (
     DataErrors,
@@ -41,8 +49,8 @@ from arlib.io.validate import (
 )
 from arlib.schemas import FRAMES, C, Transactions, empty
 
-ORDER = ("invoices", "transactions", "customers", FX_RATES)
-MODELS = {**FRAMES, FX_RATES: fx.FxRates}
+ORDER = ("invoices", "transactions", "customers", FX_RATES, COLLECTOR_NOTES)
+MODELS = {**FRAMES, FX_RATES: fx.FxRates, COLLECTOR_NOTES: collector.CollectorNotes}
 QUARANTINE_FILE = "quarantine-{frame}.csv"
 
 
@@ -225,7 +233,7 @@ def _parse_all(
 ) -> dict[str, Parsed]:
     """Parse every frame; missing columns of all frames are reported together."""
     parsed, errors = {}, []
-    for frame in ("customers", "invoices", FX_RATES, "transactions"):
+    for frame in ("customers", "invoices", FX_RATES, "transactions", COLLECTOR_NOTES):
         if frame not in raws:
             continue
         ctx = Context(bu, reporting)
@@ -256,6 +264,15 @@ def _check_transactions(p: Parsed, inv: Checked, customer_ids, policy, as_of) ->
     findings = first.findings + over
     failed, quarantined, problem, reason = decide(len(p.data), findings, policy)
     return Checked(p, findings, failed, quarantined, problem, reason)
+
+
+def _check_notes(p: Parsed, inv: Checked, customer_ids, policy) -> Checked:
+    """Collector notes against the kept invoices and customers (:mod:`arlib.io.notes`)."""
+    kept_inv = inv.parsed.data.loc[inv.kept]
+    collector.fill_customers(p, dict(zip(kept_inv[C.invoice_id], kept_inv[C.customer_id])))
+    known = customer_ids if customer_ids is not None else set(kept_inv[C.customer_id])
+    ids = set(kept_inv[C.invoice_id])
+    return check(p, policy, lambda q, alive: collector.note_findings(q, known, ids, alive))
 
 
 def _convert(checked: dict[str, Checked], opts: SourceOptions, reporting: str) -> list[Finding]:
@@ -336,7 +353,7 @@ def _final(c: Checked) -> pd.DataFrame:
 
 def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
     """The unit's checked canonical frames (``invoices``, ``transactions``, ``customers`` or
-    None) and the :class:`LoadReport`; raises :class:`DataErrors` when a problem's policy is
+    None, ``collector_notes`` or None) and the :class:`LoadReport`; raises :class:`DataErrors` when a problem's policy is
     ``fail``."""
     opts = parse_source_options(cfg.get("source_options") or {}, cfg.get("source_preset"))
     policy = parse_policy(cfg.get("validation_policy") or {})
@@ -372,6 +389,8 @@ def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
         checked["transactions"] = _check_transactions(
             parsed["transactions"], inv, customer_ids, policy, as_of
         )
+    if COLLECTOR_NOTES in parsed:
+        checked[COLLECTOR_NOTES] = _check_notes(parsed[COLLECTOR_NOTES], inv, customer_ids, policy)
     findings = [f for frame in ORDER if frame in checked for f in checked[frame].findings]
     findings += _convert(checked, opts, reporting)
     failing = [f for f in findings if policy_of(f.problem, policy) == "fail"]
@@ -387,6 +406,9 @@ def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
     frames["invoices"] = frames["invoices"].drop(columns=described)  # they describe customers
     if opts.frames["customers"] != "derive":
         frames["customers"] = _final(checked["customers"]) if "customers" in checked else None
+    frames[COLLECTOR_NOTES] = (
+        _final(checked[COLLECTOR_NOTES]) if COLLECTOR_NOTES in checked else None
+    )
     report = _report(checked, findings, policy, label, bu, reporting, notes, cfg.get("output_dir"))
     report.source_rows = {f: r.source_rows for f, r in raws.items() if r.source_rows}
     report.open_items_only = mode == "none"

@@ -23,7 +23,7 @@ from arlib.config import RunConfig
 from arlib.errors import ConfigError, DataError, SourceError
 from arlib.io.database import check_source, with_driver
 from arlib.io.intake import load_frames
-from arlib.io.options import parse_policy, parse_source_options
+from arlib.io.options import COLLECTOR_NOTES, parse_policy, parse_source_options
 from arlib.io.snapshot import read_snapshot
 from arlib.io.sources import resolve_path
 from arlib.ledger import Ledger
@@ -35,6 +35,7 @@ _DATE_COLS = {
     "invoices": [C.invoice_date, C.due_date],
     "transactions": [C.date],
     "customers": [C.status_since],
+    COLLECTOR_NOTES: [C.date, C.promise_date],
 }
 
 
@@ -107,7 +108,8 @@ def load_ledger(cfg: RunConfig) -> Ledger:
 
     The returned ledger carries ``ledger.load_report`` (:class:`arlib.io.intake.LoadReport`): rows
     and amounts read, problems found, quarantined rows (written to ``cfg.output_dir``) and
-    notes. Raises :class:`~arlib.errors.ArlibError` subclasses only, each one message naming the
+    notes; and ``ledger.collector_notes``, the checked collector notes (:mod:`arlib.io.notes`)
+    or None when the source has none. Raises :class:`~arlib.errors.ArlibError` subclasses only, each one message naming the
     source, column, rows and fix (:class:`arlib.io.validate.DataErrors` lists several at once).
 
     When ``cfg`` has a ``snapshot`` folder (set by the runner, which loads each unit once), the
@@ -132,6 +134,7 @@ def load_ledger(cfg: RunConfig) -> Ledger:
             "report this to the arlib maintainers with the quarantine files",
         ) from None
     ledger.load_report = report
+    ledger.collector_notes = frames.get(COLLECTOR_NOTES)  # optional (arlib.io.notes)
     return ledger
 
 

@@ -3,7 +3,7 @@
 ``source_options`` says *how* to read ``source``; every key is optional (README, "Pointing a
 business unit at your data"). Per-frame keys take a mapping ``{frame: value}``; file-reading
 keys take one value for every frame or such a mapping. Frames are ``invoices``,
-``transactions``, ``customers`` and ``fx_rates``.
+``transactions``, ``customers``, ``fx_rates`` and ``collector_notes``.
 
 A key that does not exist is an error naming the nearest valid one:
 
@@ -25,19 +25,28 @@ from typing import Any
 
 from arlib.errors import ConfigError
 from arlib.io.presets import apply_preset
-from arlib.schemas import COLUMNS, CUSTOMER_STATUSES, TXN_KINDS, C
+from arlib.schemas import COLUMNS, CUSTOMER_STATUSES, NOTE_COLUMNS, TXN_KINDS, C
 
 FX_RATES = "fx_rates"
-FRAME_NAMES = (*COLUMNS, FX_RATES)
+COLLECTOR_NOTES = "collector_notes"
+FRAME_NAMES = (*COLUMNS, FX_RATES, COLLECTOR_NOTES)
 RATE = "rate"
 #: canonical columns each frame may be mapped to (extras beyond the schema: see README)
 TARGETS: dict[str, tuple[str, ...]] = {
     **COLUMNS,
     FX_RATES: (C.currency, C.date, RATE),
+    COLLECTOR_NOTES: NOTE_COLUMNS,
 }
 TARGETS["invoices"] += (C.settled_date, C.name, C.segment)  # name, segment: derived customers
 TARGETS["transactions"] += (C.currency,)
-DATE_COLUMNS = (C.invoice_date, C.due_date, C.settled_date, C.date, C.status_since)
+DATE_COLUMNS = (
+    C.invoice_date,
+    C.due_date,
+    C.settled_date,
+    C.date,
+    C.status_since,
+    C.promise_date,
+)
 DATE_FORMATS = ("auto", "iso", "dayfirst", "monthfirst", "yyyymmdd", "excel")
 PER_FRAME_FILE_KEYS = ("sheet", "header_row", "footer_rows", "encoding", "delimiter")
 FRAME_MODES = {
@@ -84,6 +93,12 @@ PROBLEMS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "unknown_invoice": (QUARANTINE, _ANY, "a transaction names an invoice that is not in the data"),
     "unknown_customer": (WARN, _ANY, "a customer id is not in the customers frame"),
     "future_dated": (WARN, _ANY, "an invoice or transaction is dated after as_of"),
+    "bad_note": (
+        QUARANTINE,
+        _ANY,
+        "a collector note names an unknown customer or invoice, promises before its date, "
+        "or promises a negative amount",
+    ),
 }
 #: problems with a fixed policy (not settable): always quarantine / always fail
 CASCADE = "invoice_quarantined"

@@ -50,6 +50,7 @@ import pyarrow.parquet as pq
 
 from arlib.errors import SourceError
 from arlib.io.intake import LoadReport
+from arlib.io.options import COLLECTOR_NOTES
 from arlib.ledger import Ledger, fingerprint
 
 MANIFEST = "snapshot.json"
@@ -131,6 +132,10 @@ def _params(report: LoadReport | None, params: Mapping | None) -> dict[str, str]
     return {k: str(v) for k, v in out.items()}
 
 
+#: the optional collector notes, kept on the ledger as ``ledger.collector_notes``
+NOTES = COLLECTOR_NOTES
+
+
 def write_snapshot(ledger: Ledger, folder: str | Path, params: Mapping | None = None) -> dict:
     """Write ``ledger`` (frames and ``load_report``) into ``folder`` and return the manifest.
 
@@ -147,6 +152,8 @@ def write_snapshot(ledger: Ledger, folder: str | Path, params: Mapping | None = 
     frames = {"invoices": ledger.invoices, "transactions": ledger.transactions}
     if ledger.customers is not None:
         frames["customers"] = ledger.customers
+    if getattr(ledger, NOTES, None) is not None:
+        frames[NOTES] = getattr(ledger, NOTES)
     files, text = {}, {}
     for frame, df in frames.items():
         data, _ = _parquet(df, f"{folder}: {frame}", exact=True)
@@ -286,6 +293,8 @@ def read_snapshot(folder: str | Path, expect: Mapping | None = None) -> Ledger:
     ledger = Ledger(
         frames["invoices"], frames["transactions"], frames.get("customers"), validate=False
     )
+    if NOTES in frames:
+        setattr(ledger, NOTES, frames[NOTES])
     unit = manifest["params"].get("business_unit")
     if manifest.get("report"):
         try:

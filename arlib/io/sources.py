@@ -22,7 +22,7 @@ from arlib.errors import ConfigError, DataError, SourceError
 from arlib.io.excel import read_sheet
 from arlib.io.layout import csv_header_row, excel_header_row, split_layout_rows
 from arlib.io.mapping import is_empty, parse_amounts, parse_ids, resolve_columns, to_cents
-from arlib.io.options import FX_RATES, SourceOptions
+from arlib.io.options import COLLECTOR_NOTES, FX_RATES, SourceOptions
 from arlib.schemas import C
 
 ROW = "_row"
@@ -266,7 +266,7 @@ def locate_files(source: str, opts: SourceOptions) -> dict[str, Path]:
         )
     base = src if src.is_dir() else src.parent
     out: dict[str, Path] = {}
-    for frame in ("invoices", "transactions", "customers", FX_RATES):
+    for frame in ("invoices", "transactions", "customers", FX_RATES, COLLECTOR_NOTES):
         if frame in opts.files:
             out[frame] = resolve_path(opts.files[frame], base)
         elif src.is_file() and (
@@ -412,6 +412,7 @@ def read_files(
         "transactions": opts.frames["transactions"] == "read",
         "customers": opts.frames["customers"] in ("auto", "read"),
         FX_RATES: True,
+        COLLECTOR_NOTES: True,
     }
     if need["transactions"] and "transactions" not in paths:
         raise SourceError(

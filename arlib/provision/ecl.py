@@ -5,7 +5,8 @@ Methods, named as the standards name them:
 * **IFRS 9 simplified approach** (IFRS 9 5.5.15, B5.5.35): trade receivables carry a loss
   allowance of *lifetime* expected credit losses from the start, measured with a *provision
   matrix*: exposure x loss rate per aging bucket, per pool of receivables with shared credit
-  risk characteristics (here: customer ``segment`` by default).
+  risk characteristics (here: customer ``segment`` by default, or scorecard grade; see
+  :mod:`arlib.provision.pools`); booked per pool with ``provision_booking: pooled``.
 * **CECL** (US GAAP, ASC 326-20): the vintage method (loss rates of invoicing-month cohorts,
   projected to ultimate) is a CECL pooled method; the roll-rate methods serve both.
 
@@ -41,11 +42,12 @@ from arlib.provision.allowance import (
     TOTAL,
     provision_matrix,
     scenario_table,
-    split_specific,
     to_cents,
 )
-from arlib.provision.estimate import _history, _rates, models_for
-from arlib.provision.settings import ProvisionSettings, settings_with
+from arlib.provision.estimate import _history
+from arlib.provision.models import ProvisionModels
+from arlib.provision.pools import lines_of, pool_ids, pool_lines
+from arlib.provision.settings import POOLED, ProvisionSettings, settings_with
 from arlib.schemas import RECOVERY, WRITE_OFF, C
 
 METHOD_NAMES = {
@@ -58,95 +60,77 @@ RATE_SHIFTS = (-0.2, -0.1, 0.0, 0.1, 0.2)
 OVERLAY_SHIFTS = (-0.1, 0.0, 0.1)
 
 
-def _sub_ledger(ledger: Ledger, ids: set) -> Ledger:
-    inv, txn, cust = ledger.invoices, ledger.transactions, ledger.customers
-    return Ledger(
-        inv.loc[inv[C.customer_id].isin(ids)],
-        txn.loc[txn[C.customer_id].isin(ids)],
-        None if cust is None else cust.loc[cust[C.customer_id].isin(ids)],
-        validate=False,
-    )
-
-
-def pools(ledger: Ledger, pool_by: str | None = C.segment) -> dict[str, set]:
-    """Customer ids per pool value of the customers' ``pool_by`` column (one pool ``all``
-    without one); customers missing from the customers frame go to ``unknown``."""
-    ids = set(ledger.invoices[C.customer_id])
-    cust = ledger.customers
-    if not pool_by:
-        return {"all": ids}
-    if cust is None or pool_by not in cust:
-        raise ConfigError(
-            "provision_pools",
-            f"names column {pool_by!r}, which the customers frame does not have; use "
-            f'"segment", or "" for one pool',
-        )
-    key = cust.drop_duplicates(C.customer_id).set_index(C.customer_id)[pool_by].astype(str)
-    out: dict[str, set] = {}
-    for c in sorted(ids):
-        out.setdefault(str(key.get(c, "unknown")), set()).add(c)
-    return dict(sorted(out.items()))
+def pools(ledger: Ledger, pool_by: str | None = C.segment, keys=None) -> dict[str, set]:
+    """Customer ids per pool (:func:`arlib.provision.pools.pool_ids`)."""
+    return pool_ids(ledger, pool_by, keys)
 
 
 def pooled_matrix(
     ledger: Ledger,
     as_of,
     settings: ProvisionSettings | None = None,
-    pool_by: str | None = C.segment,
+    pool_by: str | None = None,
+    *,
+    models: ProvisionModels | None = None,
 ) -> pd.DataFrame:
     """The provision matrix per pool: the collective pool's open items at ``as_of`` split by
-    ``pool_by``, each pool with the loss rates of the settings' method fitted on that pool's own
-    history. Rows ``pool, bucket, exposure, base_loss_rate, loss_rate, allowance`` (each pool's
-    buckets, then a ``total`` row per pool), then a ``total`` pool row over all pools.
+    ``pool_by`` (default: the settings' ``provision_pools``), each pool with the loss rates of
+    the settings' method fitted on that pool's own history. Rows ``pool, bucket, exposure,
+    base_loss_rate, loss_rate, allowance`` (each pool's buckets, then a ``total`` row per
+    pool), then a ``total`` pool row over all pools. With ``provision_booking: pooled`` its
+    total is the booked collective allowance. ``models``: from
+    :func:`arlib.provision.fit_models` with pooled booking (fitted here without).
     Specific provisions are outside (see :func:`arlib.provision.specific_table`)."""
     s = settings_with(settings)
+    if pool_by is not None and pool_by != s.provision_pools:
+        s, models = settings_with(s, provision_pools=pool_by), None
+    lines = pool_lines(ledger, as_of, s, models=models)
     frames = []
-    for name, ids in pools(ledger, pool_by).items():
-        sub = _sub_ledger(ledger, ids)
-        items = sub.open_items(as_of, s.aging_thresholds)
-        _, pool = split_specific(items, sub.customers, s.specific_statuses, as_of)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            fitted = models_for(None, sub, as_of, s, [s.provision_method])
-            rates = _rates(s.provision_method, fitted, pool)
-        for w in caught:
-            warnings.warn(f"pool {name}: {w.message}", stacklevel=2)
-        exposure = pool.groupby(C.bucket, observed=False)[C.open_amount].sum()
-        exposure.index = exposure.index.astype(str)
-        m = provision_matrix(exposure, rates, s.adjustment)
-        frames.append(m.assign(pool=name))
-    out = pd.concat(frames, ignore_index=True)
-    lines = out.loc[out[C.bucket] != TOTAL]
+    for name, g in lines.groupby("pool", sort=False):
+        frames += [g, pd.DataFrame([_total(g, name)])]
+    out = pd.concat([*frames, pd.DataFrame([_total(lines, TOTAL)])], ignore_index=True)
+    return out[["pool", C.bucket, EXPOSURE, BASE_LOSS_RATE, LOSS_RATE, ALLOWANCE]]
+
+
+def _total(lines: pd.DataFrame, pool: str) -> dict:
     exp_c = sum(to_cents(v) for v in lines[EXPOSURE])
     alw_c = sum(to_cents(v) for v in lines[ALLOWANCE])
-    total = {
-        "pool": TOTAL,
+    return {
+        "pool": pool,
         C.bucket: TOTAL,
         EXPOSURE: exp_c / 100,
         BASE_LOSS_RATE: np.nan,
         LOSS_RATE: alw_c / exp_c if exp_c else 0.0,
         ALLOWANCE: alw_c / 100,
     }
-    out = pd.concat([out, pd.DataFrame([total])], ignore_index=True)
-    return out[["pool", C.bucket, EXPOSURE, BASE_LOSS_RATE, LOSS_RATE, ALLOWANCE]]
+
+
+def _collective_at(lines: pd.DataFrame, adjustment) -> float:
+    """The collective allowance of pool ``lines`` at ``adjustment``: each pool's matrix at its
+    base loss rates, lines rounded to the cent, added."""
+    cents = 0
+    for _, g in lines.groupby("pool", sort=False):
+        g = g.set_index(C.bucket)
+        m = provision_matrix(g[EXPOSURE], g[BASE_LOSS_RATE], adjustment)
+        cents += to_cents(m.iloc[-1][ALLOWANCE])
+    return cents / 100
 
 
 def overlay_steps(allowance_table: pd.DataFrame, adjustment) -> pd.DataFrame:
     """The forward-looking overlay as its own step, from the booked table
-    (:func:`arlib.provision.estimate_allowance`): one row per scenario ``scenario, weight,
-    adjustment, allowance`` (the collective allowance were that scenario certain) and
-    ``weighted`` (weight x allowance), then ``historical`` (no overlay), ``overlay`` (the booked
-    collective allowance less the historical one) and ``booked`` (the collective allowance
-    booked: probability-weighted rates, each line rounded to the cent)."""
+    (:func:`arlib.provision.estimate_allowance`; pool by pool when booked pooled): one row per
+    scenario ``scenario, weight, adjustment, allowance`` (the collective allowance were that
+    scenario certain) and ``weighted`` (weight x allowance), then ``historical`` (no overlay),
+    ``overlay`` (the booked collective allowance less the historical one) and ``booked`` (the
+    collective allowance booked: probability-weighted rates, each line rounded to the cent)."""
     coll = allowance_table.loc[~allowance_table[C.bucket].isin([SPECIFIC, TOTAL])]
-    exposure = coll.set_index(C.bucket)[EXPOSURE]
-    base = coll.set_index(C.bucket)[BASE_LOSS_RATE]
+    lines = lines_of(allowance_table)
     table = scenario_table(adjustment)
     rows = []
     for sc, w, a in table.itertuples(index=False):
-        alw = provision_matrix(exposure, base, a).iloc[-1][ALLOWANCE]
+        alw = _collective_at(lines, a)
         rows.append({"step": sc, "weight": w, "adjustment": a, ALLOWANCE: alw, "weighted": w * alw})
-    hist = provision_matrix(exposure, base, 0.0).iloc[-1][ALLOWANCE]
+    hist = _collective_at(lines, 0.0)
     booked = round(sum(to_cents(v) for v in coll[ALLOWANCE]) / 100, 2)
     rows += [
         {"step": t("historical loss rates"), ALLOWANCE: hist},
@@ -182,10 +166,18 @@ def sensitivity(
 
 
 def sensitivity_of(allowance_table: pd.DataFrame, adjustment, **kw) -> pd.DataFrame:
-    """:func:`sensitivity` of the booked table's collective buckets."""
-    coll = allowance_table.loc[~allowance_table[C.bucket].isin([SPECIFIC, TOTAL])]
-    coll = coll.set_index(C.bucket)
-    return sensitivity(coll[EXPOSURE], coll[BASE_LOSS_RATE], adjustment, **kw)
+    """:func:`sensitivity` of the booked table's collective buckets (of each pool, added up,
+    when booked pooled)."""
+    grids = [
+        sensitivity(
+            g.set_index(C.bucket)[EXPOSURE], g.set_index(C.bucket)[BASE_LOSS_RATE], adjustment, **kw
+        )
+        for _, g in lines_of(allowance_table).groupby("pool", sort=False)
+    ]
+    out = grids[0].copy()
+    for col in out.columns[1:]:
+        out[col] = [sum(to_cents(g[col].iloc[i]) for g in grids) / 100 for i in range(len(out))]
+    return out
 
 
 def loss_backtest(
@@ -254,14 +246,19 @@ def loss_backtest(
 
 
 def method_table(settings: ProvisionSettings | None = None) -> pd.DataFrame:
-    """The measurement named as the standards name it: ``measure, standard, method``."""
+    """The measurement named as the standards name it: ``measure, standard, method`` (booked
+    pooled, the method names the pools)."""
     s = settings_with(settings)
     return pd.DataFrame(
         [
             {
                 "measure": t("collective allowance"),
                 "standard": t(METHOD_NAMES[s.provision_method]),
-                "method": s.provision_method,
+                "method": s.provision_method
+                if s.provision_booking != POOLED
+                else t("{method}, per pool of {pools}").format(
+                    method=s.provision_method, pools=s.provision_pools or "all"
+                ),
             },
             {
                 "measure": t("specific allowance"),

@@ -36,7 +36,7 @@ import pandas as pd
 from arlib.errors import ConfigError
 from arlib.i18n import t
 from arlib.ledger import Ledger, bucket_labels, month_ends
-from arlib.provision import movement
+from arlib.provision import movement, pools
 from arlib.provision.allowance import (
     ALLOWANCE,
     EXPOSURE,
@@ -56,9 +56,11 @@ from arlib.provision.allowance import (
 )
 from arlib.provision.lossforecast import forecast_invoicing, monthly_invoicing
 from arlib.provision.lossforecast import provision_forecast as _provision_forecast
-from arlib.provision.models import ProvisionModels, fit_models, models_for
+from arlib.provision.models import ProvisionModels, models_for
+from arlib.provision.models import rates as _rates
+from arlib.provision.pools import fit_models
 from arlib.provision.rollrate import RollRateModel
-from arlib.provision.settings import METHODS, ProvisionSettings, settings_with
+from arlib.provision.settings import METHODS, ONE_POOL, POOLED, ProvisionSettings, settings_with
 from arlib.provision.vintage import VintageLossModel
 from arlib.schemas import C
 
@@ -93,20 +95,21 @@ __all__ = [
 ]
 
 
-def _rates(method: str, models: dict, pool: pd.DataFrame) -> pd.Series:
-    if method == "vintage":
-        return models["vintage"].loss_rate(pool)
-    return models["roll_rate"].loss_rate("product" if method == "roll_rate_product" else "markov")
-
-
-def _table(ledger: Ledger, as_of, s: ProvisionSettings, method: str, models: dict) -> pd.DataFrame:
+def _table(
+    ledger: Ledger, as_of, s: ProvisionSettings, method: str, models: ProvisionModels | None
+) -> pd.DataFrame:
     items = ledger.open_items(as_of, s.aging_thresholds)
     flagged, pool = split_specific(items, ledger.customers, s.specific_statuses, as_of)
-    exposure = pool.groupby(C.bucket, observed=False)[C.open_amount].sum()
-    exposure.index = exposure.index.astype(str)
-    matrix = provision_matrix(exposure, _rates(method, models, pool), s.adjustment)
+    lines = ()
+    if s.provision_booking == POOLED:
+        pooled = pools.pool_lines(ledger, as_of, s, method, models)
+        coll, lines = pools.by_bucket(pooled), pools.as_attrs(pooled)
+    else:
+        fitted = models_for(models, ledger, as_of, s, [method])
+        exposure = pool.groupby(C.bucket, observed=False)[C.open_amount].sum()
+        exposure.index = exposure.index.astype(str)
+        coll = provision_matrix(exposure, _rates(method, fitted, pool), s.adjustment).iloc[:-1]
     spec = specific_provisions(flagged, ledger.customers, s.specific_rate, s.expected_recovery)
-    coll = matrix.iloc[:-1]
     s_exp, s_alw = (
         sum(to_cents(v) for v in spec[EXPOSURE]),
         sum(to_cents(v) for v in spec[ALLOWANCE]),
@@ -128,6 +131,8 @@ def _table(ledger: Ledger, as_of, s: ProvisionSettings, method: str, models: dic
     out[EXPOSURE], out[ALLOWANCE] = out[EXPOSURE].round(2), out[ALLOWANCE].round(2)
     out = out.reset_index(drop=True)
     out.attrs.update(method=method, as_of=str(pd.Timestamp(as_of).date()))
+    if lines:  # booked pooled: the pool lines the overlay, sensitivity and Excel sheet read
+        out.attrs.update(booking=POOLED, pools=s.provision_pools, pool_lines=lines)
     return out
 
 
@@ -143,10 +148,13 @@ def estimate_allowance(
     ``specific`` line and a ``total`` line (``bucket, exposure, base_loss_rate, loss_rate,
     allowance``; ``loss_rate`` of the total is the coverage of open AR). ``method`` overrides
     ``settings.provision_method``. ``models``: from :func:`fit_models` for the same ledger,
-    ``as_of`` and settings (fitted here without)."""
+    ``as_of`` and settings (fitted here without).
+
+    With ``provision_booking: pooled`` the collective lines are the sums of the pools' matrices
+    (:mod:`arlib.provision.pools`; ``base_loss_rate`` exposure-weighted, ``loss_rate`` allowance
+    / exposure), and ``attrs`` holds ``booking``, ``pools`` and the ``pool_lines``."""
     s = settings_with(settings, **({"provision_method": method} if method else {}))
-    fitted = models_for(models, ledger, as_of, s, [s.provision_method])
-    return _table(ledger, as_of, s, s.provision_method, fitted)
+    return _table(ledger, as_of, s, s.provision_method, models)
 
 
 def specific_table(
@@ -215,10 +223,10 @@ def compare_methods(
 ) -> pd.DataFrame:
     """Allowance by method: ``method, collective, specific, allowance, open_ar, coverage_ratio``."""
     s = settings_with(settings)
-    fitted = models_for(models, ledger, as_of, s, METHODS)
+    models = fit_models(ledger, as_of, s, METHODS) if models is None else models
     rows = []
     for m in METHODS:
-        t = _table(ledger, as_of, s, m, fitted).set_index(C.bucket)
+        t = _table(ledger, as_of, s, m, models).set_index(C.bucket)
         rows.append(
             {
                 "method": m,
@@ -272,8 +280,7 @@ def _history(
             warnings.simplefilter("always")
             if given is not None:  # its fit's warnings count for this date as a refit's would
                 given.replay_warnings([sd.provision_method])
-            fitted = models_for(given, ledger, d, sd, [sd.provision_method])
-            vals.append((_table(ledger, d, sd, sd.provision_method, fitted), sd))
+            vals.append((_table(ledger, d, sd, sd.provision_method, given), sd))
         for w in caught:
             seen.setdefault(str(w.message), []).append(str(d.date()))
     for msg, when in seen.items():  # once per message, not once per month-end
@@ -304,6 +311,12 @@ def rollforward(
     if not as_of.is_month_end:
         dates = dates[:-1].append(pd.DatetimeIndex([as_of]))
     tables = _history(ledger, dates, settings, status_as_of=as_of, models=models)
+    s = settings_with(settings)
+    pool_of = (
+        pools.pool_of(ledger, s.provision_pools, s.pool_keys)
+        if s.provision_booking == POOLED
+        else None
+    )
     items = []
     for d, (table, sd) in zip(dates, tables):
         open_items = ledger.open_items(d, sd.aging_thresholds)
@@ -311,7 +324,7 @@ def rollforward(
         spec = specific_provisions(
             flagged, ledger.customers, sd.specific_rate, sd.expected_recovery
         )
-        items.append(movement.item_allowances(pool, table, flagged, spec))
+        items.append(movement.item_allowances(pool, table, flagged, spec, pool_of))
     return movement.split(items, dates, ledger.transactions)
 
 
@@ -374,7 +387,7 @@ def kpis(
 ) -> dict:
     """Headline figures for ``kpis.json`` from :func:`estimate_allowance`'s table:
     ``allowance``, ``allowance_by_bucket`` (collective buckets and ``specific``),
-    ``coverage_ratio`` (allowance / open AR) and ``provision_method``; with a
+    ``coverage_ratio`` (allowance / open AR), ``provision_method`` and ``provision_booking``; with a
     :func:`compare_methods` frame also ``allowance_by_method`` and ``coverage_by_method``; with a
     :func:`provision_forecast` frame the horizon's ``bad_debt_expense_forecast`` and its range."""
     t = allowance_table.set_index(C.bucket)
@@ -383,6 +396,7 @@ def kpis(
         "allowance_by_bucket": {str(b): float(a) for b, a in t[ALLOWANCE].drop(TOTAL).items()},
         "coverage_ratio": float(t.at[TOTAL, LOSS_RATE]),
         "provision_method": allowance_table.attrs.get("method"),
+        "provision_booking": allowance_table.attrs.get("booking", ONE_POOL),
     }
     if comparison is not None:
         out["allowance_by_method"] = {

@@ -57,6 +57,8 @@ class ProvisionModels:
     roll_rate: RollRateModel | None = None
     vintage: VintageLossModel | None = None
     warnings: Mapping[str, tuple[Warning, ...]] = field(default_factory=dict, repr=False)
+    #: pool -> that pool's models on its own ledger (pooled booking, :mod:`arlib.provision.pools`)
+    pools: Mapping[str, ProvisionModels] = field(default_factory=dict, repr=False)
 
     def use(self, ledger: Ledger, as_of, settings: ProvisionSettings, methods) -> dict:
         """The models ``methods`` need, by name; raises ``ValueError`` when they were fitted on
@@ -81,6 +83,14 @@ class ProvisionModels:
         for n in needed(methods):
             for w in self.warnings.get(n, ()):
                 warnings.warn(w, stacklevel=2)
+
+
+def rates(method: str, models: Mapping, pool: pd.DataFrame) -> pd.Series:
+    """Loss rate per bucket of ``method`` from the fitted ``models`` (by name); the vintage
+    rates are implied on the open items ``pool``."""
+    if method == "vintage":
+        return models["vintage"].loss_rate(pool)
+    return models["roll_rate"].loss_rate("product" if method == "roll_rate_product" else "markov")
 
 
 def _fit_one(name: str, ledger: Ledger, as_of, s: ProvisionSettings):

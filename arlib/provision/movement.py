@@ -57,16 +57,31 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
 
 
 def item_allowances(
-    items: pd.DataFrame, table: pd.DataFrame, flagged: pd.DataFrame, specific: pd.DataFrame
+    items: pd.DataFrame,
+    table: pd.DataFrame,
+    flagged: pd.DataFrame,
+    specific: pd.DataFrame,
+    pool_of: pd.Series | None = None,
 ) -> pd.Series:
     """Allowance in cents per invoice at one month-end: ``table``'s collective buckets over the
-    pool ``items``, ``specific``'s per-customer allowance over the ``flagged`` items."""
+    pool ``items``, ``specific``'s per-customer allowance over the ``flagged`` items. A table
+    booked pooled (``attrs["pool_lines"]``) is shared out per pool and bucket, ``pool_of``
+    giving each customer's pool (:func:`arlib.provision.pools.pool_of`)."""
     parts = []
-    by_bucket = table.set_index(C.bucket)[ALLOWANCE].drop([SPECIFIC, TOTAL], errors="ignore")
-    pool_items = items.assign(bucket_=items[C.bucket].astype(str))
-    for bucket, grp in pool_items.groupby("bucket_", sort=False):
+    lines = table.attrs.get("pool_lines")
+    if lines and pool_of is not None:
+        by_line = {(r["pool"], r[C.bucket]): r[ALLOWANCE] for r in lines}
+        keys = list(
+            zip(items[C.customer_id].map(pool_of).fillna("unknown"), items[C.bucket].astype(str))
+        )
+    else:
+        by_bucket = table.set_index(C.bucket)[ALLOWANCE].drop([SPECIFIC, TOTAL], errors="ignore")
+        by_line = dict(by_bucket.items())
+        keys = list(items[C.bucket].astype(str))
+    pool_items = items.assign(line_=keys)
+    for line, grp in pool_items.groupby("line_", sort=False):
         cents = [to_cents(v) for v in grp[C.open_amount]]
-        total = to_cents(by_bucket.get(bucket, 0.0))
+        total = to_cents(by_line.get(line, 0.0))
         parts.append(pd.Series(allocate(total, cents), index=grp[C.invoice_id].to_numpy()))
     spec = specific.set_index(C.customer_id)[ALLOWANCE] if len(specific) else pd.Series(dtype=float)
     for cust, grp in flagged.groupby(C.customer_id, sort=False):

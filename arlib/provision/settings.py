@@ -15,6 +15,9 @@ from arlib.ledger import DEFAULT_THRESHOLDS, check_thresholds
 from arlib.provision.allowance import scenario_table
 
 METHODS = ("roll_rate", "roll_rate_product", "vintage")
+#: ``provision_booking``: one pool per unit, or the pooled matrix of ``provision_pools``
+ONE_POOL, POOLED = "one_pool", "pooled"
+BOOKINGS = (ONE_POOL, POOLED)
 #: the settings each model's fit depends on (the others apply only after fitting)
 FIT_KEYS = {
     "roll_rate": ("roll_rate_lookback", "roll_rate_weighting", "aging_thresholds"),
@@ -42,11 +45,21 @@ class ProvisionSettings:
     specific_rate: float | None = None
     expected_recovery: float = 0.0
     aging_thresholds: tuple[int, ...] = DEFAULT_THRESHOLDS
+    provision_pools: str = "segment"
+    provision_booking: str = ONE_POOL
+    #: customer id -> pool, when the pools are not a customers column (``provision_pools:
+    #: grade``: the scorecard grade at the close, see :func:`arlib.provision.pools.grade_pools`)
+    pool_keys: Mapping = field(default_factory=dict)
 
     def __post_init__(self):
         if self.provision_method not in METHODS:
             raise ConfigError(
                 "provision_method", f"must be one of {list(METHODS)}, got {self.provision_method!r}"
+            )
+        if self.provision_booking not in BOOKINGS:
+            raise ConfigError(
+                "provision_booking",
+                f"must be one of {list(BOOKINGS)}, got {self.provision_booking!r}",
             )
         object.__setattr__(self, "aging_thresholds", check_thresholds(self.aging_thresholds))
         object.__setattr__(self, "specific_statuses", tuple(self.specific_statuses))

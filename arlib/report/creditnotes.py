@@ -139,3 +139,31 @@ def explain_legal(legal: pd.DataFrame) -> Sentences:
             )
         ]
     )
+
+
+def explain_promises(promised: pd.DataFrame, disputed: pd.DataFrame, has_notes: bool) -> Sentences:
+    """Collector promises and disputes (:mod:`arlib.health.promises`) in words."""
+    if not has_notes:
+        return Sentences(
+            [
+                _esc(
+                    t(
+                        "The data has no collector notes (frame collector_notes): no promises "
+                        "to pay or disputes by collector to show."
+                    )
+                )
+            ]
+        )
+    broken = promised.loc[promised["state"] == "broken"]
+    out = [
+        t("{n} to pay noted, {broken} broken: {amount} promised and not received.").format(
+            n=_n(len(promised), "promise"),
+            broken=f"{len(broken):,}",
+            amount=fmt(float(broken["shortfall"].sum()), "amount"),
+        ),
+        t("{n} open, the oldest raised {days} days ago.").format(
+            n=_n(len(disputed), "dispute"),
+            days=int(disputed["age_days"].max()) if len(disputed) else 0,
+        ),
+    ]
+    return Sentences([_esc(x) for x in out])

@@ -34,7 +34,7 @@ from arlib.i18n import t
 from arlib.ledger import Ledger
 from arlib.schemas import PAYMENT, WRITE_OFF, C
 
-__all__ = ["Account", "account", "customer_report_ids", "explain", "unit_frames"]
+__all__ = ["Account", "account", "customer_report_ids", "explain", "health_card", "unit_frames"]
 
 #: columns of the statement of account, in display order
 STATEMENT = (
@@ -122,6 +122,13 @@ def save_unit_frames(cfg, card: pd.DataFrame, work: pd.DataFrame) -> None:
         frame.to_parquet(folder / name, index=False)
 
 
+def health_card(cfg) -> pd.DataFrame | None:
+    """The health report's scorecard of this run (kept in the unit's snapshot), or None when
+    there is none (a notebook run on its own, or a run without the health report)."""
+    path = Path(cfg.get("snapshot") or "") / HANDOFF[0]
+    return pd.read_parquet(path) if cfg.get("snapshot") and path.is_file() else None
+
+
 def unit_frames(ledger: Ledger, cfg) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The unit's scorecard (with recommendations) and worklist as the health report computed
     them: ``(card, work)``. In a run they are the health report's own rows (kept in the run's
@@ -137,7 +144,9 @@ def unit_frames(ledger: Ledger, cfg) -> tuple[pd.DataFrame, pd.DataFrame]:
     evidence = calibration.evidence(ledger, cfg.as_of, lookback_months=lookback)
     scores = credit.scorecard(ledger, cfg.as_of, lookback_months=lookback, cuts=evidence["cuts"])
     card = credit.recommend(scores, lookback_months=lookback)
-    work = credit.worklist(ledger, cfg.as_of, card=card, ladder=cfg.dunning_ladder)
+    work = credit.worklist(
+        ledger, cfg.as_of, card=card, ladder=cfg.dunning_ladder, loss_rates=cfg.worklist_loss_rates
+    )
     return card, work
 
 

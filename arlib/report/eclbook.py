@@ -5,6 +5,7 @@ the loss rate after the forward-looking overlay as a formula over the scenario b
 (``sum of weight x MIN(base x (1 + adjustment), 1)``) and ``allowance = ROUND(exposure x rate,
 2)``; one line per specifically provisioned customer (``ROUND(exposure x rate, 2)``); totals as
 ``SUM``. Changing a base rate, a scenario weight or an adjustment recomputes the allowance.
+Booked pooled (``provision_booking: pooled``), one line per pool and bucket.
 
 *ECL roll-forward*: each month's opening is the previous closing, ``charge = new provisions -
 releases`` and ``closing = opening + charge - write-offs + recoveries + FX``.
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from arlib.provision.pools import lines_of
 from arlib.report.excel import Formula, add_formula_sheet
 from arlib.schemas import C
 
@@ -34,8 +36,11 @@ def matrix_sheet(
 ) -> Path:
     """The booked allowance (:func:`arlib.provision.estimate_allowance`) with live formulas;
     ``specific`` is :func:`arlib.provision.specific_table`, ``scenarios``
-    :func:`arlib.provision.scenario_table` of the settings' adjustment."""
-    coll = allowance.loc[~allowance[C.bucket].isin(["specific", "total"])]
+    :func:`arlib.provision.scenario_table` of the settings' adjustment. Booked pooled, the
+    collective lines are the pools' (``pool: bucket``), so a pool's rate can be changed."""
+    coll = lines_of(allowance)
+    if allowance.attrs.get("pool_lines"):
+        coll = coll.assign(**{C.bucket: coll["pool"] + ": " + coll[C.bucket]})
     rows: list[list] = [["line", "exposure", "base_loss_rate", "loss_rate", "allowance"]]
     sc = list(scenarios.itertuples(index=False))
     rows[0] += ["", "scenario", "weight", "adjustment"]

@@ -139,3 +139,15 @@ def week_range_outputs(cfg, *, coverage: pd.DataFrame) -> None:
 
     add_sheet(cfg.output_dir, "13-week range coverage", coverage, pct=["calibrated_coverage"])
     record(kpis(coverage))
+
+
+def promises_outputs(cfg, *, promised: pd.DataFrame, disputed: pd.DataFrame) -> None:
+    """Hand on the collectors' promises and disputes (:mod:`arlib.health.promises`): their
+    figures for ``kpis.json`` and the sheets "Collector promises" and "Collector disputes"."""
+    from arlib.health.promises import summary
+    from arlib.report.excel import add_sheet
+
+    record(summary(promised, disputed))
+    money = ["promise_amount", "received", "shortfall"]
+    add_sheet(cfg.output_dir, "Collector promises", promised, money=money)
+    add_sheet(cfg.output_dir, "Collector disputes", disputed, money=["open_amount"])

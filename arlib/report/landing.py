@@ -13,7 +13,7 @@ from urllib.parse import quote
 from arlib.files import write_atomic
 from arlib.i18n import t
 from arlib.report.cockpit import value_text
-from arlib.report.summary import TILES, _period, format_value
+from arlib.report.summary import TILES, _period, format_value, with_unit
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -41,15 +41,22 @@ def movement(now, before, higher_better) -> tuple[str, str]:
 
 
 def _tile(key, label, kind, better, kpis, prev, lang) -> str:
+    """One KPI tile: the value with its unit (amounts with the unit's currency, days with
+    "days") and its move against the previous close."""
     e = html.escape
     now, before = kpis.get(key), prev.get(key)
+    cur = str(kpis.get("currency", ""))
+
+    def shown(v):  # a percentage's "%" is in its label, "CEI (%)"
+        return format_value(v, kind) if kind == "pct" else with_unit(v, kind, cur, lang)
+
     arrow, cls = movement(now, before, better)
     change = (
-        f'<div class="d {cls}">{e(arrow)}{e(t("from", lang))} {e(format_value(before, kind))}</div>'
+        f'<div class="d {cls}">{e(arrow)}{e(t("from", lang))} {e(shown(before))}</div>'
         if arrow
         else ""
     )
-    return f'<div class="tile"><div class="k">{e(t(label, lang))}</div><div class="v">{e(format_value(now, kind))}</div>{change}</div>'
+    return f'<div class="tile"><div class="k">{e(t(label, lang))}</div><div class="v">{e(shown(now))}</div>{change}</div>'
 
 
 def _href(*parts: str) -> str:
