@@ -182,7 +182,12 @@ def test_scenario_grades_are_the_health_reports_own(tmp_path, small_demo):
     with pytest.warns(UserWarning, match="default scorecard settings"):
         got = handoff.scenario_grades(cfg, led, sc)
     unit = RunConfig(
-        {"as_of": "2026-10-31", "scorecard_lookback_months": 12, "dunning_ladder": [[1, "x"]]}
+        {
+            "as_of": "2026-10-31",
+            "scorecard_lookback_months": 12,
+            "dunning_ladder": [[1, "x"]],
+            "worklist_loss_rates": {"A": 0.01, "B": 0.03, "C": 0.07, "D": 0.15, "E": 0.35},
+        }
     )
     card, _ = customer.unit_frames(led, unit)
     want = card.set_index("customer_id")["grade"].astype(str)
