@@ -1,5 +1,6 @@
-"""Cash-forecast accuracy records (issue 16): calibrated range coverage, invoice payment-date
-error against two baselines, and the 13-week build against statsforecast AutoETS.
+"""Cash-forecast accuracy records (issue 16): calibrated range coverage (monthly forecast and
+13-week view), invoice payment-date error against two baselines, and the 13-week build against
+statsforecast AutoETS.
 
 Units: the demo ledger (seed 7, de us uk cn, as of 2026-10-31) and, when ``../shared/data`` is
 beside the project, the IBM late-payment sample (``params/ibm``, as of 2013-12-31). Everything is
@@ -64,6 +65,30 @@ def coverage(units: dict, method: str = "auto", horizon: int = 6, windows: int =
             if cov.loc[lv, "points"]:
                 pooled[lv][0] += cov.loc[lv, "calibrated_coverage"] * cov.loc[lv, "points"]
                 pooled[lv][1] += int(cov.loc[lv, "points"])
+    return {
+        "per_unit": per_unit,
+        "pooled": {lv: round(a / n, 4) if n else None for lv, (a, n) in pooled.items()},
+    }
+
+
+def weekly_range(units: dict, n_cutoffs: int = 26, step: int = 4) -> dict:
+    """Out-of-sample coverage of the 13-week view's calibrated 80% and 95% ranges per unit
+    (the view rebuilt at ``n_cutoffs`` week ends ``step`` weeks apart, each range from the
+    errors of weeks ended by its cut-off), as the forecast report computes it."""
+    from arlib.forecast import weekrange
+
+    per_unit, pooled = {}, {80: [0.0, 0], 95: [0.0, 0]}
+    for bu, (as_of, led) in units.items():
+        bt = weekrange.weekly_backtest(led, as_of, n_cutoffs=n_cutoffs, step=step)
+        cov = weekrange.backtest_coverage(bt).set_index("level")
+        per_unit[bu] = {}
+        for lv in (80, 95):
+            c, n = cov.loc[lv, "calibrated_coverage"], int(cov.loc[lv, "points"])
+            per_unit[bu] |= {f"coverage_{lv}": None if pd.isna(c) else round(float(c), 4)}
+            per_unit[bu] |= {f"weeks_{lv}": n}
+            if n:
+                pooled[lv][0] += float(c) * n
+                pooled[lv][1] += n
     return {
         "per_unit": per_unit,
         "pooled": {lv: round(a / n, 4) if n else None for lv, (a, n) in pooled.items()},
@@ -141,6 +166,7 @@ def run() -> list[dict]:
     records = []
     for name, fn in (
         ("interval_coverage", coverage),
+        ("weekly_range_coverage", weekly_range),
         ("paydate_mae", paydate_mae),
         ("weekly_vs_autoets", weekly_vs_autoets),
     ):

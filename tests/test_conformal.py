@@ -80,9 +80,26 @@ def test_too_few_points_refuse_a_range():
     assert out[["yhat_lo_80", "yhat_hi_80"]].notna().all().all()
     with pytest.raises(
         DataError,
-        match=r"10 rows are too few backtest points to calibrate the 95% range \(it needs at least 19\)",
+        match=r"10 rows are too few backtest points to calibrate the 95% range \(it needs at "
+        r"least 19 points, on 19 different periods\)",
     ):
         conformal.calibrate(fc, bt, strict=True)
+
+
+def test_a_range_needs_errors_on_enough_different_periods():
+    # 21 errors on 6 target months (windows one month apart, 6 steps: each month forecast up to
+    # six times, one actual) are 6 pieces of evidence: too few for a 95% range (19 periods),
+    # enough for an 80% one (4); the same 21 errors on 21 months calibrate both
+    bt = _simulated_backtest(1.0, windows=7, h=6)
+    few = bt.loc[bt["ds"] <= bt["cutoff"].max()]  # known at the last cut-off
+    assert len(few) == 21 and few["ds"].nunique() == 6
+    fac = conformal.factors(few)
+    assert fac[95] == (float("inf"), 21) and np.isfinite(fac[80][0])
+    spread = few.assign(ds=pd.date_range("2001-01-01", periods=21, freq="MS"))
+    # 21 scores: the 95% factor is the ceil(22 * 0.95) = 21st smallest, the largest
+    score = (spread["y"] - 100).abs() / (spread["yhat_hi_95"] - 100)
+    assert conformal.factors(spread)[95] == (pytest.approx(score.max()), 21)
+    assert [conformal.periods_needed(lv) for lv in (50, 80, 90, 95, 99)] == [1, 4, 9, 19, 99]
 
 
 def test_calibration_backtest_of_a_short_history_claims_no_range():

@@ -408,6 +408,37 @@ def test_invoice_payment_dates_and_13_weeks_reach_the_excel_pack(run):
     assert f"{kpis['paydate_mae_days']:,.1f}" in html and kpis["paydate_invoices_scored"] > 0
 
 
+def test_the_13_week_range_and_its_coverage_reach_the_reader(run):
+    import openpyxl
+
+    _, out, _ = run
+    kpis = json.loads((out / "aa" / "kpis.json").read_text())
+    c80, c95 = kpis["week_range_coverage_80"], kpis["week_range_coverage_95"]
+    assert 0 < c80 <= 1 and 0 < c95 <= 1
+    html = (out / "aa" / "forecast.html").read_text()
+    assert "How sure: the 13-week range" in html
+    assert f"range held {c80:.1%} of actual weeks out of sample, its 95% range {c95:.1%}" in html
+    wb = openpyxl.load_workbook(out / "aa" / "excel_pack.xlsx")
+    cov = list(wb["13-week range coverage"].values)
+    level, share = (
+        cov[0].index(column_label("level")),
+        cov[0].index(column_label("calibrated_coverage")),
+    )
+    assert {r[level]: round(r[share], 4) for r in cov[1:]} == {80: c80, 95: c95}
+    weeks = list(wb["13 weeks"].values)
+    col = {
+        c: weeks[0].index(column_label(c))
+        for c in ("yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95")
+    }
+    rows = [{c: r[i] for c, i in col.items()} for r in weeks[1:]]
+    for r in rows:  # nested ranges, never below zero
+        assert 0 <= r["yhat_lo_95"] <= r["yhat_lo_80"] <= r["yhat_hi_80"] <= r["yhat_hi_95"]
+    # one factor per block of weeks ahead (1-4, 5-8, 9-13): hi / yhat is the same within a block
+    for first, last in ((1, 4), (5, 8), (9, 13)):
+        ratio = {round(r["yhat_hi_80"] / r["yhat"], 4) for r in rows[first - 1 : last] if r["yhat"]}
+        assert len(ratio) == 1, ratio
+
+
 WORKLIST_COLUMNS = (
     "customer_id",
     "open_amount",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -282,3 +283,29 @@ def test_explain_cash_says_what_drives_the_forecast_and_how_sure_it_is():
         "Payment dates were off by 11.2 days on average, against 20.7 days for the due date "
         "and 13.3 days for the customer's average delay.",
     ]
+
+
+def test_explain_cash_gives_the_13_week_ranges_coverage_or_says_it_is_unchecked():
+    from arlib.report.narrative import explain_cash
+
+    weeks = pd.DataFrame(
+        {
+            "period_end": pd.date_range("2025-01-03", periods=2, freq="W-FRI"),
+            "open_items": [100.0, 0.0],
+            "new_invoicing": [0.0, 50.0],
+            "yhat": [100.0, 50.0],
+        }
+    )
+    cov = pd.DataFrame({"level": [80, 95], "model_coverage": np.nan, "calibrated_coverage": np.nan})
+    acc = pd.DataFrame({"method": ["model"], "mae_days": [np.nan]})
+    week = pd.DataFrame({"level": [80, 95], "calibrated_coverage": [0.7919, 0.9574]})
+    s = list(explain_cash(weeks, cov, acc, "EUR", week_coverage=week))
+    assert s[-1] == (
+        "The 13-week view's 80% range held 79.2% of actual weeks out of sample, its 95% range "
+        "95.7%."
+    )
+    unchecked = week.assign(calibrated_coverage=[0.8, np.nan])
+    assert list(explain_cash(weeks, cov, acc, "EUR", week_coverage=unchecked))[-1] == (
+        "The 13-week range has too few weeks of past errors to be checked out of sample."
+    )
+    assert len(explain_cash(weeks, cov, acc, "EUR")) == len(s) - 1

@@ -129,3 +129,70 @@ def test_scenarios_move_cash_by_the_hand_computed_amount(view):
 def test_bad_scenarios_name_the_key(bad, match):
     with pytest.raises(ConfigError, match=match):
         scenarios.check(bad)
+
+
+def test_a_grade_scenario_moves_the_cash_of_that_grade_only(view):
+    led, v = view
+    grades = pd.Series({"c1": "D", "c2": "A"})
+    sc = {
+        "D a week later": {"pay_later_days": 7, "grade": "D"},
+        "A and D a week later": {"pay_later_days": 7, "grade": ["A", "D"]},
+    }
+    weeks = scenarios.compare(v, sc, led, 8, "W-FRI", grades=grades).set_index("period_end")
+    wk = weeks.index
+    # grade D is c1: o1 (250) from 29 Jan (week to 31 Jan) to 5 Feb (week to 7 Feb)
+    d = weeks["D a week later"]
+    assert d[wk[4]] == pytest.approx(-250) and d[wk[5]] == pytest.approx(250)
+    assert d.abs().sum() == pytest.approx(500)
+    # A and D: o2 (100, c2) too, 5 Feb -> 12 Feb (week to 14 Feb); invoicing to come stays put
+    both = weeks["A and D a week later"]
+    assert both[wk[4]] == pytest.approx(-250)
+    assert both[wk[5]] == pytest.approx(250 - 100) and both[wk[6]] == pytest.approx(100)
+    assert both[wk[7]] == pytest.approx(0) and both.sum() == pytest.approx(0)
+
+
+def test_a_grade_scenario_refuses_a_typo_and_warns_on_an_empty_grade(view):
+    led, v = view
+    grades = pd.Series({"c1": "D", "c2": "A"})
+    with pytest.raises(ConfigError, match="needs the customers' credit grades"):
+        scenarios.compare(v, {"x": {"pay_later_days": 7, "grade": "D"}}, led, 8, "W-FRI")
+    with pytest.raises(ConfigError, match="'d' is not a grade"):
+        scenarios.compare(v, {"x": {"pay_later_days": 7, "grade": "d"}}, led, 8, "W-FRI", grades)
+    with pytest.warns(UserWarning, match="no customer has grade E"):
+        out = scenarios.compare(
+            v, {"x": {"pay_later_days": 7, "grade": "E"}}, led, 8, "W-FRI", grades
+        )
+    assert out["x"].abs().max() == 0
+    with pytest.raises(ConfigError, match="not both"):
+        scenarios.check({"x": {"grade": "D", "segment": "A"}})
+
+
+def test_scenario_grades_are_the_health_reports_own(tmp_path, small_demo):
+    from arlib.config import RunConfig
+    from arlib.report import customer, handoff
+
+    frames = {
+        k: v.loc[v["business_unit"] == "aa"].reset_index(drop=True) for k, v in small_demo.items()
+    }
+    led = Ledger(frames["invoices"], frames["transactions"], frames["customers"])
+    sc = {"slow D": {"pay_later_days": 5, "grade": "D"}}
+    cfg = RunConfig({"as_of": "2026-10-31", "snapshot": str(tmp_path)})
+    assert handoff.scenario_grades(cfg, led, {"all": {"pay_later_days": 5}}) is None
+    # standalone: the scorecard computed as a customer report does, with a warning
+    with pytest.warns(UserWarning, match="default scorecard settings"):
+        got = handoff.scenario_grades(cfg, led, sc)
+    unit = RunConfig(
+        {
+            "as_of": "2026-10-31",
+            "scorecard_lookback_months": 12,
+            "dunning_ladder": [[1, "x"]],
+            "worklist_loss_rates": {"A": 0.01, "B": 0.03, "C": 0.07, "D": 0.15, "E": 0.35},
+        }
+    )
+    card, _ = customer.unit_frames(led, unit)
+    want = card.set_index("customer_id")["grade"].astype(str)
+    assert got.sort_index().to_dict() == want.sort_index().to_dict()
+    # in a run: the health report's hand-off is read as it is (here every customer graded E)
+    card.assign(grade="E").to_parquet(tmp_path / customer.HANDOFF[0], index=False)
+    handed = handoff.scenario_grades(cfg, led, sc)
+    assert set(handed) == {"E"} and set(handed.index) == set(want.index)

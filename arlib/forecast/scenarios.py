@@ -6,8 +6,10 @@ A scenario is a mapping (params ``forecast_scenarios: {name: {...}}``) with any 
     every matching open invoice is paid this many days later than its expected distribution
     says (negative: earlier); with no ``segment``/``customers`` filter, the invoicing still to
     come is paid later too;
-``segment`` / ``customers``
-    which customers pay later: one segment, or a list of customer ids (default: all);
+``segment`` / ``grade`` / ``customers``
+    which customers pay later: one segment, one credit grade or a list of grades (the health
+    report's scorecard grade, A best to E; see :func:`arlib.report.handoff.scenario_grades`),
+    or a list of customer ids (default: all);
 ``default``
     customer ids whose open invoices bring no more cash;
 ``invoicing_change``
@@ -19,6 +21,7 @@ gives, per week or month, the base case and each scenario's difference from it.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -26,10 +29,15 @@ import pandas as pd
 
 from arlib.errors import ConfigError
 from arlib.forecast.weekly import CashView, cash_by_period, new_invoicing_cash
+from arlib.health.credit import GRADE_CUTS
 from arlib.schemas import C
 
-KEYS = ("pay_later_days", "segment", "customers", "default", "invoicing_change")
+KEYS = ("pay_later_days", "segment", "grade", "customers", "default", "invoicing_change")
+#: the keys that narrow who pays later (at most one per scenario)
+FILTERS = ("segment", "grade", "customers")
 BASE = "base"
+#: the scorecard's grades, best first
+GRADES = tuple(GRADE_CUTS)
 
 
 def check(scenarios: Mapping) -> dict:
@@ -45,8 +53,13 @@ def check(scenarios: Mapping) -> dict:
         bad = [k for k in spec if k not in KEYS]
         if bad:
             raise ConfigError(where, f"unknown key {bad[0]!r}; use {', '.join(KEYS)}")
-        if "segment" in spec and "customers" in spec:
-            raise ConfigError(where, "give segment or customers, not both")
+        given = [k for k in FILTERS if k in spec]
+        if len(given) > 1:
+            raise ConfigError(where, f"give one of segment, grade or customers, not both {given}")
+        if "grade" in spec and not (
+            isinstance(spec["grade"], str) or (isinstance(spec["grade"], list) and spec["grade"])
+        ):
+            raise ConfigError(f"{where}.grade", "must be a grade such as D or a list [D, E]")
         for key in ("pay_later_days",):
             if key in spec and not isinstance(spec[key], int):
                 raise ConfigError(f"{where}.{key}", f"must be whole days, got {spec[key]!r}")
@@ -63,21 +76,31 @@ def check(scenarios: Mapping) -> dict:
     return out
 
 
-def _daily(view: CashView, spec: Mapping, segments: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _matching(cust: pd.Series, spec: Mapping, segments: pd.Series, grades: pd.Series) -> np.ndarray:
+    """Which customers (``cust``, one per open item) the scenario's filter picks."""
+    if "segment" in spec:
+        return (cust.map(segments) == str(spec["segment"])).to_numpy()
+    if "grade" in spec:
+        wanted = spec["grade"] if isinstance(spec["grade"], list) else [spec["grade"]]
+        return cust.map(grades).isin([str(g) for g in wanted]).to_numpy()
+    if "customers" in spec:
+        return cust.isin([str(c) for c in spec["customers"]]).to_numpy()
+    return np.ones(len(cust), bool)
+
+
+def _daily(
+    view: CashView, spec: Mapping, segments: pd.Series, grades: pd.Series
+) -> tuple[pd.Series, pd.Series]:
     """Open-item and new-invoicing cash per day under one scenario."""
     model, items = view.model, view.model.items_
     cust = items[C.customer_id].astype(str)
-    match = np.ones(len(items), bool)
-    if "segment" in spec:
-        match = (cust.map(segments) == str(spec["segment"])).to_numpy()
-    elif "customers" in spec:
-        match = cust.isin([str(c) for c in spec["customers"]]).to_numpy()
+    match = _matching(cust, spec, segments, grades)
     later = int(spec.get("pay_later_days", 0))
     cond, _ = model.conditional(items, np.where(match, later, 0))
     gone = cust.isin([str(c) for c in spec.get("default", [])]).to_numpy()
     cond[gone] = 0.0
     open_daily = model.daily(items, cond)
-    everyone = "segment" not in spec and "customers" not in spec
+    everyone = not any(k in spec for k in FILTERS)
     new_daily = new_invoicing_cash(
         view.invoicing,
         model,
@@ -88,10 +111,21 @@ def _daily(view: CashView, spec: Mapping, segments: pd.Series) -> tuple[pd.Serie
     return open_daily, new_daily
 
 
-def compare(view: CashView, scenarios: Mapping, ledger, horizon: int, period: str) -> pd.DataFrame:
+def compare(
+    view: CashView,
+    scenarios: Mapping,
+    ledger,
+    horizon: int,
+    period: str,
+    grades: pd.Series | None = None,
+) -> pd.DataFrame:
     """Per period (``period_end``), the base case's cash and each scenario's difference from
     it (scenario minus base; negative: less cash), one column per scenario. Empty scenarios:
-    the base case alone."""
+    the base case alone.
+
+    ``grades`` (customer id -> grade letter) is needed by scenarios with a ``grade``; without
+    it they raise :class:`~arlib.errors.ConfigError`. A grade no customer has moves nothing
+    (its column is zero), so the grades present are named in that error too."""
     base = view.by_period(horizon, period)
     out = base[["period_end"]].assign(**{BASE: base["yhat"].to_numpy()})
     cust = ledger.customers
@@ -101,8 +135,50 @@ def compare(view: CashView, scenarios: Mapping, ledger, horizon: int, period: st
         else pd.Series(dtype=str)
     )
     segments.index = segments.index.astype(str)
+    grades = _grades(grades)
     for name, spec in check(scenarios).items():
-        o, n = _daily(view, spec, segments)
+        _known_grades(name, spec, grades)
+        o, n = _daily(view, spec, segments, grades)
         alt = cash_by_period(o, n, view.as_of, horizon, period)
         out[name] = alt["yhat"].to_numpy() - base["yhat"].to_numpy()
     return out
+
+
+def _grades(grades: pd.Series | None) -> pd.Series | None:
+    """``grades`` indexed by customer id as text (``None`` stays ``None``)."""
+    if grades is None:
+        return None
+    out = pd.Series(grades).astype(str)
+    out.index = out.index.astype(str)
+    return out
+
+
+def _known_grades(name: str, spec: Mapping, grades: pd.Series | None) -> None:
+    """Refuse a ``grade`` scenario without grades or with a grade unknown to the scorecard
+    (a typo would move nothing while looking fine); warn when no customer has the grade."""
+    if "grade" not in spec:
+        return
+    where = f"forecast_scenarios.{name}.grade"
+    if grades is None:
+        raise ConfigError(
+            where,
+            "needs the customers' credit grades; pass grades= (the notebook takes them from the "
+            "health report's scorecard, arlib.report.handoff.scenario_grades)",
+        )
+    wanted = [
+        str(g) for g in (spec["grade"] if isinstance(spec["grade"], list) else [spec["grade"]])
+    ]
+    present = set(grades.unique())
+    bad = [g for g in wanted if g not in present | set(GRADES)]
+    if bad:
+        raise ConfigError(
+            where,
+            f"{bad[0]!r} is not a grade; use one of {', '.join(sorted(present | set(GRADES)))}",
+        )
+    if not present & set(wanted):
+        warnings.warn(
+            f"forecast_scenarios.{name}: no customer has grade {', '.join(wanted)} at the close; "
+            "the scenario moves no cash",
+            UserWarning,
+            stacklevel=3,
+        )

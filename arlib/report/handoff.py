@@ -9,6 +9,7 @@ and returns what the notebook may show or pass on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -93,6 +94,51 @@ def rollforward_outputs(cfg, *, rollforward: pd.DataFrame) -> None:
     record(previous_allowance(rollforward))
     money = ["opening", "charge", "write_offs", "recoveries", "closing"]
     add_sheet(cfg.output_dir, "Allowance roll-forward", rollforward.reset_index(), money=money)
+
+
+def scenario_grades(cfg, ledger, scenarios) -> pd.Series | None:
+    """Customer id -> credit grade for the cash scenarios that pick customers by ``grade``
+    (``None`` when none does, so nothing is computed).
+
+    In ``arlib run`` the grades are the health report's own (its scorecard handed on in the
+    unit's snapshot, ``credit_card.parquet``), so a scenario on grade D moves the customers the
+    health report grades D. Run on its own, the forecast report computes the scorecard the way a
+    customer report does (:func:`arlib.report.customer.unit_frames`, the health report's
+    default settings) and warns that unit-specific scorecard params are not applied."""
+    import warnings
+
+    from arlib.report.customer import HANDOFF
+    from arlib.schemas import C
+
+    if not any(isinstance(s, Mapping) and "grade" in s for s in dict(scenarios or {}).values()):
+        return None
+    card_file = Path(cfg.get("snapshot") or "") / HANDOFF[0]
+    if cfg.get("snapshot") and card_file.is_file():
+        card = pd.read_parquet(card_file, columns=[C.customer_id, "grade"])
+    else:
+        from arlib.health import calibration, credit
+
+        warnings.warn(
+            "forecast_scenarios: the credit grades were computed with the health report's default "
+            "scorecard settings (no health report in this run); run `arlib run --notebooks health "
+            "forecast` to use the unit's own",
+            UserWarning,
+            stacklevel=2,
+        )
+        cuts = calibration.evidence(ledger, cfg.as_of)["cuts"]
+        card = credit.scorecard(ledger, cfg.as_of, cuts=cuts)
+    return pd.Series(card["grade"].astype(str).to_numpy(), index=card[C.customer_id].astype(str))
+
+
+def week_range_outputs(cfg, *, coverage: pd.DataFrame) -> None:
+    """Hand on the 13-week range's out-of-sample coverage
+    (:func:`arlib.forecast.weekrange.backtest_coverage`): the "13-week range coverage" sheet of
+    the Excel pack and ``week_range_coverage_80/95`` in ``kpis.json``."""
+    from arlib.forecast.weekrange import kpis
+    from arlib.report.excel import add_sheet
+
+    add_sheet(cfg.output_dir, "13-week range coverage", coverage, pct=["calibrated_coverage"])
+    record(kpis(coverage))
 
 
 def promises_outputs(cfg, *, promised: pd.DataFrame, disputed: pd.DataFrame) -> None:

@@ -487,8 +487,29 @@ def explain_coverage(ledger: Ledger, as_of, window_months: int = 3) -> Sentences
     return Sentences(_esc(s) for s in out)
 
 
+def _week_range(coverage: pd.DataFrame | None) -> list[str]:
+    """How often the 13-week view's 80% and 95% ranges held the actual weeks out of sample."""
+    if coverage is None:
+        return []
+    cov = coverage.set_index("level")["calibrated_coverage"]
+    if not {80, 95} <= set(cov.index) or cov[[80, 95]].isna().any():
+        return [
+            t("The 13-week range has too few weeks of past errors to be checked out of sample.")
+        ]
+    return [
+        t(
+            "The 13-week view's 80% range held {c80} of actual weeks out of sample, its 95% "
+            "range {c95}."
+        ).format(c80=fmt(cov[80], "share"), c95=fmt(cov[95], "share"))
+    ]
+
+
 def explain_cash(
-    weeks: pd.DataFrame, coverage: pd.DataFrame, paydate_accuracy: pd.DataFrame, currency: str
+    weeks: pd.DataFrame,
+    coverage: pd.DataFrame,
+    paydate_accuracy: pd.DataFrame,
+    currency: str,
+    week_coverage: pd.DataFrame | None = None,
 ) -> Sentences:
     """The cash forecast in words: what it says (the 13 weeks' total and its largest week),
     what drives it (open invoices against invoicing still to come) and how sure it is (the
@@ -496,7 +517,8 @@ def explain_cash(
 
     ``weeks``: :meth:`arlib.forecast.weekly.CashView.weeks`; ``coverage``:
     :func:`arlib.forecast.conformal.backtest_coverage`; ``paydate_accuracy``:
-    :func:`arlib.forecast.paydates.mae`.
+    :func:`arlib.forecast.paydates.mae`; ``week_coverage`` (optional):
+    :func:`arlib.forecast.weekrange.backtest_coverage` of the 13-week range.
     """
     total, opened = weeks["yhat"].sum(), weeks["open_items"].sum()
     top = weeks.loc[weeks["yhat"].idxmax()]
@@ -535,6 +557,7 @@ def explain_cash(
                 own=fmt(cov.loc[80, "model_coverage"], "share"),
             )
         )
+    out += _week_range(week_coverage)
     acc = paydate_accuracy.set_index("method")["mae_days"]
     if pd.notna(acc.get("model")):
         out.append(
