@@ -93,6 +93,8 @@ def calibrate(
     [[80.0, 120.0]]
     """
     out = fc.copy()
+    if fc.empty:  # no forecast (no history, e.g. an open-item list): no range to calibrate
+        return out
     fac = factors(bt, levels)
     for lv, (q, n) in fac.items():
         lo, hi = f"{YHAT}_lo_{lv}", f"{YHAT}_hi_{lv}"
@@ -191,9 +193,9 @@ def calibration_backtest(
     :class:`~arlib.errors.ConfigError` for fewer than two ``n_windows``."""
     if int(n_windows) < 2:
         raise ConfigError("calibration_windows", f"must be at least 2, got {n_windows!r}")
-    length = int(series.groupby(UID)[DS].nunique().min())
+    length = int(series.groupby(UID)[DS].nunique().min()) if len(series) else 0
     n = min(int(n_windows), length - horizon - MIN_TRAIN + 1)
-    if n < 2:  # no honest range: the forecast's ranges are left out (see calibrate)
+    if n < 2 and length:  # no honest range: the forecast's ranges are left out (see calibrate)
         warnings.warn(
             str(
                 DataError(
@@ -208,6 +210,7 @@ def calibration_backtest(
             UserWarning,
             stacklevel=2,
         )
+    if n < 2:  # (no series at all, e.g. an open-item list: said where the series is shown)
         cols = [UID, CUTOFF, DS, MODEL, YHAT, *interval_columns(levels), "fitted", Y]
         return pd.DataFrame(columns=cols).astype({YHAT: float, Y: float, DS: "datetime64[ns]"})
     regs = list(regressors) if method == "sarimax" else []

@@ -31,7 +31,7 @@ def expected_by_customer(model: PayDateModel, months: int) -> pd.DataFrame:
     ``segment`` (the model's group), months with no expected cash left out."""
     items, cond = model.items_, model.cond_
     first = (model.as_of_ + pd.Timedelta(days=1)).to_period("M")
-    due = items[C.due_date].to_numpy("datetime64[D]")
+    due = model.anchors().to_numpy("datetime64[D]")
     days = due[:, None] + GRID[None, :].astype("timedelta64[D]")
     month = pd.PeriodIndex(pd.DatetimeIndex(days.ravel()), freq="M")
     step = np.asarray((month.year - first.year) * 12 + (month.month - first.month))
