@@ -95,6 +95,7 @@ BOUNDS: dict[str, Bound] = {
     "grade_cutoffs": Bound(0, 1000, each=True),
     "limit_cover_months": Bound(0, 120, above=True, each=True),
     "terms_cap_days": Bound(0, 3650, each=True, null_each=True),
+    "loss_rates": Bound(0, 1, each=True),
 }
 
 

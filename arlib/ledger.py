@@ -504,15 +504,15 @@ EMPTY_REASON = "empty_reason"
 
 
 def needs_history(frame: pd.DataFrame, what: str) -> pd.DataFrame:
-    """``frame`` without rows (same columns), saying that ``what`` needs payment history an
+    """``frame`` without rows (same columns), saying that ``what`` needs the payment history an
     open-item list does not hold (:data:`EMPTY_REASON`).
 
     >>> needs_history(pd.DataFrame({"a": [1.0]}), "The roll-forward").attrs[EMPTY_REASON]
-    'The roll-forward needs payment history, which this source (an open-item list) does not hold.'
+    'The roll-forward: not available without payment history; the source is an open-item list.'
     """
     out = frame.iloc[:0].copy()
     out.attrs[EMPTY_REASON] = (
-        f"{what} needs payment history, which this source (an open-item list) does not hold."
+        f"{what}: not available without payment history; the source is an open-item list."
     )
     return out
 

@@ -31,7 +31,7 @@ import pandas as pd
 
 from arlib.errors import ConfigError
 from arlib.i18n import t
-from arlib.ledger import Ledger, month_ends
+from arlib.ledger import Ledger, month_ends, needs_history, open_items_only
 from arlib.provision.allowance import (
     ALLOWANCE,
     BASE_LOSS_RATE,
@@ -100,6 +100,9 @@ def pooled_matrix(
     buckets, then a ``total`` row per pool), then a ``total`` pool row over all pools.
     Specific provisions are outside (see :func:`arlib.provision.specific_table`)."""
     s = settings_with(settings)
+    if open_items_only(ledger):  # no history to fit per pool (arlib.provision.given)
+        cols = ["pool", C.bucket, EXPOSURE, BASE_LOSS_RATE, LOSS_RATE, ALLOWANCE]
+        return needs_history(pd.DataFrame(columns=cols), "Loss rates per pool")
     frames = []
     for name, ids in pools(ledger, pool_by).items():
         sub = _sub_ledger(ledger, ids)
@@ -207,6 +210,10 @@ def loss_backtest(
     """
     if int(months) < 1 or int(horizon_months) < 1:
         raise ConfigError("loss_backtest_months", f"must be >= 1, got {months}")
+    if open_items_only(ledger):  # no past month-ends, no write-offs (arlib.provision.given)
+        cols = ["month_end", "open_ar", ALLOWANCE, "predicted_rate", "written_off"]
+        cols += ["recovered", "realised_rate", "difference"]
+        return needs_history(pd.DataFrame(columns=cols), "The loss-rate backtest")
     last = pd.Timestamp(as_of) - pd.DateOffset(months=int(horizon_months))
     dates = month_ends(last - pd.DateOffset(months=int(months) - 1), last)
     first = ledger.invoices[C.invoice_date].min()

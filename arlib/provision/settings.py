@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from arlib.errors import ConfigError
 from arlib.ledger import DEFAULT_THRESHOLDS, check_thresholds
 from arlib.provision.allowance import scenario_table
+from arlib.provision.given import check_loss_rates
 
 METHODS = ("roll_rate", "roll_rate_product", "vintage")
 #: the settings each model's fit depends on (the others apply only after fitting)
@@ -42,6 +43,8 @@ class ProvisionSettings:
     specific_rate: float | None = None
     expected_recovery: float = 0.0
     aging_thresholds: tuple[int, ...] = DEFAULT_THRESHOLDS
+    #: given loss rate per aging bucket, for an open-item list (arlib.provision.given)
+    loss_rates: Mapping = field(default_factory=dict)
 
     def __post_init__(self):
         if self.provision_method not in METHODS:
@@ -51,6 +54,7 @@ class ProvisionSettings:
         object.__setattr__(self, "aging_thresholds", check_thresholds(self.aging_thresholds))
         object.__setattr__(self, "specific_statuses", tuple(self.specific_statuses))
         scenario_table(self.adjustment)  # validates early, naming the key
+        check_loss_rates(self.loss_rates, self.aging_thresholds)
 
     @classmethod
     def from_config(cls, cfg: Mapping) -> ProvisionSettings:

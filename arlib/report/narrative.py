@@ -585,6 +585,25 @@ def explain_paydates_source(model) -> Sentences:
     )
 
 
+def explain_provision_source(models) -> Sentences:
+    """For an open-item list (:class:`arlib.provision.ProvisionModels` with no ``history``),
+    what the allowance rests on; nothing otherwise. Without ``loss_rates`` the allowance table
+    itself says what is needed."""
+    if getattr(models, "history", True) or models.given is None:
+        return Sentences()
+    rates = t(", ").join(f"{b}: {fmt(r, 'share')}" for b, r in models.given.items())
+    return Sentences(
+        [
+            t(
+                "The source is an open-item list with no payment history, so no loss rate is learned: "
+                "the allowance is exposure x the loss rate given in params for each aging bucket "
+                "(loss_rates: {rates}), after the forward-looking adjustment. The sections below that "
+                "need history say so."
+            ).format(rates=_esc(rates))
+        ]
+    )
+
+
 OPEN_ITEM_LIST = (
     "The source is an open-item list with no payment history: figures at the close (open AR, aging, "
     "past due, disputes, concentration) are measured; figures made of invoicing and collections over "
