@@ -112,6 +112,8 @@ def _run(args) -> int:
     print(
         f"run {outcome.run_id}: {len(jobs)} unit(s), {n_dates} close date(s) in {outcome.seconds:.1f} s"
     )
+    for r in outcome.noted_units:
+        print(f"ok with notes {r.business_unit}: {' '.join(r.notes)}")
     for r in outcome.failed_units:
         print(f"FAILED {r.business_unit}: {'; '.join(r.errors)}", file=sys.stderr)
     for err in outcome.group_errors:
