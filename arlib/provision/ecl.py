@@ -52,6 +52,7 @@ METHOD_NAMES = {
     "roll_rate": "IFRS 9 simplified approach: lifetime ECL, provision matrix (roll-rate loss rates, Markov chain)",
     "roll_rate_product": "IFRS 9 simplified approach: lifetime ECL, provision matrix (product of roll rates)",
     "vintage": "CECL (ASC 326-20) vintage method; as IFRS 9 simplified approach: lifetime ECL, provision matrix",
+    "loss_rates": "IFRS 9 simplified approach: lifetime ECL, provision matrix (loss rates given in params)",
 }
 SPECIFIC_NAME = "IFRS 9 5.5.3 credit-impaired (stage 3) / ASC 326-20 individually assessed"
 RATE_SHIFTS = (-0.2, -0.1, 0.0, 0.1, 0.2)
@@ -260,15 +261,17 @@ def loss_backtest(
     return pd.DataFrame(rows)
 
 
-def method_table(settings: ProvisionSettings | None = None) -> pd.DataFrame:
-    """The measurement named as the standards name it: ``measure, standard, method``."""
+def method_table(settings: ProvisionSettings | None = None, models=None) -> pd.DataFrame:
+    """The measurement named as the standards name it: ``measure, standard, method``; with the
+    ``models`` of an open-item list, the rates given in params (``loss_rates``)."""
     s = settings_with(settings)
+    method = "loss_rates" if models is not None and not models.history else s.provision_method
     return pd.DataFrame(
         [
             {
                 "measure": t("collective allowance"),
-                "standard": t(METHOD_NAMES[s.provision_method]),
-                "method": s.provision_method,
+                "standard": t(METHOD_NAMES[method]),
+                "method": method,
             },
             {
                 "measure": t("specific allowance"),
