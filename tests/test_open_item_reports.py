@@ -170,14 +170,19 @@ def test_loss_rates_are_checked_naming_the_key():
 
     with pytest.raises(ConfigError) as e:
         check_loss_rates({**RATES, "over 12": 0.6})
-    assert str(e.value) == "parameter loss_rates.over 12: is not an aging bucket; did you mean 'over 120'?"
+    assert (
+        str(e.value)
+        == "parameter loss_rates.over 12: is not an aging bucket; did you mean 'over 120'?"
+    )
     with pytest.raises(ConfigError) as e:
         check_loss_rates({k: v for k, v in RATES.items() if k != "61-90"})
     assert str(e.value) == (
         "parameter loss_rates: has no rate for '61-90'; give one for every aging bucket "
         "(current, 1-30, 31-60, 61-90, 91-120, over 120)"
     )
-    with pytest.raises(ConfigError, match=r"loss_rates.1-30: must be a loss rate between 0 and 1, got 2"):
+    with pytest.raises(
+        ConfigError, match=r"loss_rates.1-30: must be a loss rate between 0 and 1, got 2"
+    ):
         check_loss_rates({**RATES, "1-30": 2})
     with pytest.warns(UserWarning, match=r"loss_rates: 61-90 \(1.00%\) is below 31-60 \(5.00%\)"):
         got = rates({**RATES, "61-90": 0.01})
@@ -222,8 +227,12 @@ def test_contractual_payment_dates_and_the_13_weeks(open_list):
     assert weeks["new_invoicing"].isna().all()  # not estimated: no invoicing history
     assert weeks["yhat"].sum() == pytest.approx(1950.5)
     assert view.months()["yhat"].tolist()[:2] == pytest.approx([1550.5, 400.0])
-    later = scenarios.compare(view, {"late": {"pay_later_days": 7}}, ledger=open_list, horizon=13, period=view.week)
-    assert later["late"].sum() == pytest.approx(0.0) and later["late"].iloc[0] == pytest.approx(-1250.5)
+    later = scenarios.compare(
+        view, {"late": {"pay_later_days": 7}}, ledger=open_list, horizon=13, period=view.week
+    )
+    assert later["late"].sum() == pytest.approx(0.0) and later["late"].iloc[0] == pytest.approx(
+        -1250.5
+    )
 
 
 def test_an_item_years_past_due_is_still_expected_after_the_close(tmp_path):
@@ -284,7 +293,11 @@ def _finish(tmp_path, sections):
 def test_unit_with_notes_is_ok_with_notes_and_an_unbalanced_one_still_fails(tmp_path):
     rec = {"reconciled": True, "difference": 0.0}
     res = _finish(tmp_path / "a", {"health": {"reconciliation": rec, "notes": ["No limits."]}})
-    assert (res.status, res.notes, res.kpis["data_notes"]) == ("ok with notes", ["No limits."], ["No limits."])
+    assert (res.status, res.notes, res.kpis["data_notes"]) == (
+        "ok with notes",
+        ["No limits."],
+        ["No limits."],
+    )
     assert json.loads((tmp_path / "a" / "kpis.json").read_text())["data_notes"] == ["No limits."]
     bad = {"reconciled": False, "difference": 12.5, "source_rows_unaccounted": 1}
     res = _finish(tmp_path / "b", {"health": {"reconciliation": bad, "notes": ["No limits."]}})
@@ -300,7 +313,10 @@ def test_index_shows_ok_with_notes_up_front(tmp_path):
     unit = {"business_unit": "x", "status": "ok with notes", "notes": ["No <b>limits</b>."]}
     page = render_index(tmp_path, {"as_of": AS_OF, "units": [unit]}, root=tmp_path)
     assert '0 failed</span>, <span class="notes">1 ok with notes</span>' in page
-    assert '<span class="notes">ok with notes</span><ul class="notes"><li>No &lt;b&gt;limits&lt;/b&gt;.</li></ul>' in page
+    assert (
+        '<span class="notes">ok with notes</span><ul class="notes"><li>No &lt;b&gt;limits&lt;/b&gt;.</li></ul>'
+        in page
+    )
 
 
 # --- end to end: arlib run, all three notebooks ----------------------------------------------
@@ -320,7 +336,9 @@ def oi_run(tmp_path_factory):
         "  frames: {transactions: none, customers: derive}\n"
         f'runoff_lateness: {{"current": 10, "1-30": 30, "31-60": 45}}\nloss_rates: {{{rates}}}\n'
     )
-    code = main(["run", "--params", str(base / "params"), "--out-dir", str(base / "out"), "--no-progress"])
+    code = main(
+        ["run", "--params", str(base / "params"), "--out-dir", str(base / "out"), "--no-progress"]
+    )
     yield code, base / "out" / AS_OF
     shutil.rmtree(base, ignore_errors=True)
 
@@ -328,7 +346,9 @@ def oi_run(tmp_path_factory):
 def _text(path) -> str:
     import html
 
-    s = re.sub(r"<script.*?</script>|<style.*?</style>", "", path.read_text(encoding="utf-8"), flags=re.S)
+    s = re.sub(
+        r"<script.*?</script>|<style.*?</style>", "", path.read_text(encoding="utf-8"), flags=re.S
+    )
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", s)))
 
 
@@ -347,7 +367,11 @@ def test_arlib_run_of_an_open_item_list_is_ok_with_notes(oi_run):
     ]
     assert {"health.html", "forecast.html", "provision.html"} <= set(unit["reports"])
     kpis = json.loads((close / "x" / "kpis.json").read_text())
-    assert (kpis["allowance"], kpis["provision_method"], kpis["open_ar"]) == (685.48, "loss_rates", 1950.5)
+    assert (kpis["allowance"], kpis["provision_method"], kpis["open_ar"]) == (
+        685.48,
+        "loss_rates",
+        1950.5,
+    )
     assert kpis["data_notes"] == unit["notes"] and kpis["cei"] is None
     index = _text(close / "index.html")
     assert "1 business units, 0 failed , 1 ok with notes" in index
@@ -357,12 +381,18 @@ def test_arlib_run_of_an_open_item_list_is_ok_with_notes(oi_run):
 @pytest.mark.slow
 def test_reports_of_an_open_item_list_say_what_they_rest_on(oi_run):
     _, close = oi_run
-    provision, forecast = _text(close / "x" / "provision.html"), _text(close / "x" / "forecast.html")
+    provision, forecast = (
+        _text(close / "x" / "provision.html"),
+        _text(close / "x" / "forecast.html"),
+    )
     for page in (provision, forecast, _text(close / "x" / "health.html")):
         assert "Status: ok with notes" in page  # the header of every report
     assert "over 120 1,000.00 60.0% 60.0% 600.00" in provision
     assert "total 1,950.50 35.1% 685.48" in provision
-    assert "(loss_rates: current: 0.5%, 1-30: 2.0%, 31-60: 5.0%, 61-90: 10.0%, 91-120: 25.0%, over 120: 60.0%)" in provision
+    assert (
+        "(loss_rates: current: 0.5%, 1-30: 2.0%, 31-60: 5.0%, 61-90: 10.0%, 91-120: 25.0%, over 120: 60.0%)"
+        in provision
+    )
     for what in ("The allowance roll-forward", "The loss-rate backtest", "The provision forecast"):
         assert f"{what}: {NO_HISTORY}" in provision
     assert "Contractual payment dates: the source is an open-item list" in forecast
@@ -396,11 +426,20 @@ def test_every_numeric_parameter_has_a_bound():
 @pytest.mark.parametrize(
     "line,message",
     [
-        ("calibration_windows: 1", "parameter calibration_windows: must be between 2 and 120, got 1"),
+        (
+            "calibration_windows: 1",
+            "parameter calibration_windows: must be between 2 and 120, got 1",
+        ),
         ("factoring_fee: 1.5", "parameter factoring_fee: must be between 0 and 1, got 1.5"),
         ("customer_reports: -1", "parameter customer_reports: must be between 0 and 1000, got -1"),
-        ("loss_rates: {current: 1.2}", "parameter loss_rates.current: must be between 0 and 1, got 1.2"),
-        ("terms_cap_days: {A: null, C: -5}", "parameter terms_cap_days.C: must be between 0 and 3650, got -5"),
+        (
+            "loss_rates: {current: 1.2}",
+            "parameter loss_rates.current: must be between 0 and 1, got 1.2",
+        ),
+        (
+            "terms_cap_days: {A: null, C: -5}",
+            "parameter terms_cap_days.C: must be between 0 and 3650, got -5",
+        ),
     ],
 )
 def test_new_bounds_are_checked_at_plan_time(tmp_path, monkeypatch, capsys, line, message):
@@ -429,4 +468,3 @@ def test_notebook_config_refuses_a_url_password_as_plain_papermill_would_pass_it
         "source_options.password_env"
     )
     assert "s3cret" not in str(e.value)
-

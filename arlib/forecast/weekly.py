@@ -173,7 +173,9 @@ class CashView:
         self.invoicing = (
             pd.Series(dtype=float)
             if getattr(model, "contractual", False)
-            else invoicing_forecast(ledger, self.as_of, (last.normalize() - self.as_of).days, method)
+            else invoicing_forecast(
+                ledger, self.as_of, (last.normalize() - self.as_of).days, method
+            )
         )
         self.terms = terms_days(ledger, self.as_of)
         self.open_daily = model.daily()

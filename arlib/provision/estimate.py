@@ -154,9 +154,7 @@ def estimate_allowance(
     if open_items_only(ledger):  # the rates given in params, or the sentence asking for them
         models = models or fit_models(ledger, as_of, s)
         if models.given is None:
-            return given.no_allowance(
-                [C.bucket, EXPOSURE, "base_loss_rate", LOSS_RATE, ALLOWANCE]
-            )
+            return given.no_allowance([C.bucket, EXPOSURE, "base_loss_rate", LOSS_RATE, ALLOWANCE])
         return _table(ledger, as_of, s, given.GIVEN, {given.GIVEN: models.given})
     fitted = models_for(models, ledger, as_of, s, [s.provision_method])
     return _table(ledger, as_of, s, s.provision_method, fitted)

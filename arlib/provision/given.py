@@ -52,7 +52,9 @@ def check_loss_rates(
     if not rates:
         return {}
     if not isinstance(rates, Mapping):
-        raise ConfigError("loss_rates", 'must map each aging bucket to a rate, e.g. {"current": 0.01}')
+        raise ConfigError(
+            "loss_rates", 'must map each aging bucket to a rate, e.g. {"current": 0.01}'
+        )
     labels = bucket_labels(thresholds)
     for bucket, rate in rates.items():
         key = f"loss_rates.{bucket}"

@@ -68,7 +68,9 @@ def _status(unit: dict, as_of: str, lang: str) -> str:
         return f'<span class="ok">{e(t("ok", lang))}</span>'
     if unit["status"] == OK_WITH_NOTES:  # ran, but the data lacks some figures: said up front
         notes = "".join(f"<li>{e(t(n, lang))}</li>" for n in unit.get("notes") or [])
-        return f'<span class="notes">{e(t(OK_WITH_NOTES, lang))}</span><ul class="notes">{notes}</ul>'
+        return (
+            f'<span class="notes">{e(t(OK_WITH_NOTES, lang))}</span><ul class="notes">{notes}</ul>'
+        )
     text = (
         f'<span class="bad">{e(t("failed", lang))}: {e("; ".join(unit.get("errors", [])))}</span>'
     )
