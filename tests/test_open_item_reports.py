@@ -456,6 +456,33 @@ def test_new_bounds_are_checked_at_plan_time(tmp_path, monkeypatch, capsys, line
     assert capsys.readouterr().err == f"arlib: error: params/de.yaml: {message}\n"
 
 
+def test_dry_run_names_a_missing_loss_rate_bucket(tmp_path, monkeypatch, capsys):
+    from arlib.cli import main
+
+    (tmp_path / "params").mkdir()
+    (tmp_path / "notebooks").symlink_to(ROOT / "notebooks")
+    (tmp_path / "params" / "de.yaml").write_text("currency: EUR\nloss_rates: {current: 0.01}\n")
+    monkeypatch.setenv("ARLIB_HOME", str(tmp_path))
+    assert main(["run", "--dry-run", "--no-progress"]) == 2
+    assert capsys.readouterr().err == (
+        "arlib: error: params/de.yaml: parameter loss_rates: has no rate for '1-30', '31-60', "
+        "'61-90', '91-120', 'over 120'; give one for every aging bucket (current, 1-30, 31-60, "
+        "61-90, 91-120, over 120)\n"
+    )
+
+
+def test_loss_rates_on_a_unit_with_history_are_said_to_be_unused():
+    from arlib import demo, provision
+    from arlib.ledger import Ledger
+
+    f = demo.generate(seed=1, units={"xx": demo.UNITS["de"]}, start="2023-06-01", end="2024-06-30")
+    led = Ledger(f["invoices"], f["transactions"], f["customers"])
+    s = _settings(loss_rates=RATES, roll_rate_lookback=3)
+    with pytest.warns(UserWarning, match="loss_rates are used only for an open-item list"):
+        models = provision.fit_models(led, AS_OF, settings=s, methods=["roll_rate"])
+    assert models.history and models.given is None
+
+
 def test_notebook_config_refuses_a_url_password_as_plain_papermill_would_pass_it():
     """papermill writes injected parameters into the executed notebook; the notebook's first
     step refuses the value with one message that does not repeat the password."""

@@ -114,6 +114,13 @@ def fit_models(
     if open_items_only(ledger):
         rates = given_rates.rates(s.loss_rates, s.aging_thresholds)
         return ProvisionModels(ledger, pd.Timestamp(as_of), s, given=rates, history=False)
+    if s.loss_rates:  # said, not silently dropped: history wins over assumed rates
+        warnings.warn(
+            "loss_rates are used only for an open-item list (no payment history); this unit's "
+            "loss rates are learned from its history",
+            UserWarning,
+            stacklevel=2,
+        )
     fitted, seen = {}, {}
     for name in needed(methods):
         with warnings.catch_warnings(record=True) as caught:
