@@ -401,7 +401,7 @@ def test_reports_of_an_open_item_list_say_what_they_rest_on(oi_run):
         "contractual dates; invoicing still to come is not estimated" in forecast
     )
     assert f"Scoring payment dates: {NO_HISTORY}" in forecast
-    for what in ("The backtest", "A time-series forecast"):
+    for what in ("The backtest", "A time-series forecast", "Calibrating the range"):
         assert f"{what}: {NO_HISTORY}" in forecast
 
 
