@@ -41,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="validate params and show the plan; run nothing"
     )
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print each report to PDF beside its HTML (needs headless Chromium; "
+        "without it, a note and HTML only)",
+    )
     return p
 
 
@@ -114,7 +120,7 @@ def _run(args) -> int:
             )
         print(f"dry run: {len(jobs)} business unit(s), nothing executed")
         return 0
-    outcome = run_closes(jobs, out_root, defined, _executor(args), group_file)
+    outcome = run_closes(jobs, out_root, defined, _executor(args), group_file, pdf=args.pdf)
     for note in outcome.notes:
         print(f"note: {note}", file=sys.stderr)
     n_dates = len(outcome.indexes)

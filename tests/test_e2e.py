@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, demo_params
+from conftest import ROOT, demo_params, reader_problems, sort_and_filter
 
 from arlib.i18n import column_label, t
 
@@ -279,39 +279,7 @@ def test_plain_papermill_run_works(tmp_path, run):
 
 
 # --- the reports in a real browser (headless Chromium) ------------------------------------------
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "outputs" / "test-artifacts" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    import os
-    import shutil
-
-    path = shutil.which("chromium") or (CHROMIUM if os.path.exists(CHROMIUM) else None)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: .ci/run installs Debian's chromium package")
-        pytest.skip(
-            "headless Chromium not installed (apt-get install chromium); browser checks skipped"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=path,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield b
-        b.close()
 
 
 def _pages(out):
@@ -491,21 +459,6 @@ def test_customer_reports_are_the_unit_reports_rows_for_each_customer(run):
     assert {"prompt", "chronic_late", "defaulting"} <= seen, seen
 
 
-#: what a reader must never see in a unit report (internals, warnings, code names of columns)
-LEAKS = ("Unique id", "Yhat", "UserWarning", "Traceback", "sqlite:///", "/tmp/")
-NEGATIVE_ZERO = re.compile(r"(?<![\d.])-0(\.0+)?(?![\d.])")
-
-_READER_VIEW = """() => ({
-    header: (document.querySelector('.ar-header') || {innerText: ''}).innerText,
-    headerOnly: Array.from(document.querySelectorAll('table'))
-        .filter(t => !t.querySelector('td')).length,
-    headers: Array.from(document.querySelectorAll('th')).map(th => th.textContent.trim()),
-    text: document.body.innerText,
-    scroll: document.documentElement.scrollWidth,
-    sortable: document.querySelectorAll('table.ar-sortable').length,
-})"""
-
-
 @pytest.mark.parametrize("width", [1400, 390])
 def test_unit_reports_as_a_reader_sees_them(run, browser, width):
     """Desktop and phone: the header names unit, close and currency; no header-only table; no
@@ -513,28 +466,19 @@ def test_unit_reports_as_a_reader_sees_them(run, browser, width):
     _, out, _ = run
     problems = []
     for bu, currency in (("aa", "EUR"), ("bb", "CNY")):
+        run_id = json.loads((out / bu / "kpis.json").read_text())["run_id"]
         for name in ("health", "forecast", "provision"):
-            page = browser.new_page(viewport={"width": width, "height": 900})
-            page.goto((out / bu / f"{name}.html").as_uri(), wait_until="load")
-            s = page.evaluate(_READER_VIEW)
+            shot = None
             if width == 390 and bu == "aa" and name == "health":
-                page.screenshot(path=str(SCREENSHOTS / f"aa_health_{width}.png"), full_page=True)
-            page.close()
-            where = f"{bu}/{name}.html at {width}px"
-            if not all(x in s["header"] for x in (bu, AS_OF, currency)):
-                problems.append(f"{where}: header {s['header']!r}")
-            if s["headerOnly"]:
-                problems.append(f"{where}: {s['headerOnly']} header-only tables")
-            leaks = [x for x in LEAKS if x in s["text"]] + [
-                h for h in s["headers"] if h in ("Ds", "Fitted", "Unique id")
-            ]
-            run_id = json.loads((out / bu / "kpis.json").read_text())["run_id"]
-            shown = s["text"].replace(run_id, "")  # a run id such as ...Z-0a1b2c is no number
-            leaks += [m.group(0) for m in NEGATIVE_ZERO.finditer(shown)][:1]
-            if leaks or str(ROOT) in s["text"]:
-                problems.append(f"{where}: shows {leaks or str(ROOT)}")
-            if s["scroll"] > width:
-                problems.append(f"{where}: page {s['scroll']}px wide")
+                shot = SCREENSHOTS / f"aa_health_{width}.png"
+            problems += reader_problems(
+                browser,
+                out / bu / f"{name}.html",
+                width,
+                header=(bu, AS_OF, currency),
+                run_id=run_id,
+                screenshot=shot,
+            )
     assert not problems, problems
 
 
@@ -550,20 +494,7 @@ def test_unit_report_header_links_its_reports_files_and_index(run):
 
 def test_sorting_a_table_in_the_browser(run, browser):
     _, out, _ = run
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.goto((out / "aa" / "health.html").as_uri(), wait_until="load")
-    table = page.locator("table.ar-sortable").first
-    col = table.locator("thead th").nth(0)
-    col.click()
-    first = table.locator("tbody tr td:first-child").all_inner_texts()
-    col.click()
-    second = table.locator("tbody tr td:first-child").all_inner_texts()
-    page.fill("input.ar-filter >> nth=0", first[0])
-    shown = page.evaluate(
-        "() => Array.from(document.querySelector('table.ar-sortable').tBodies[0].rows)"
-        ".filter(r => r.style.display !== 'none').length"
-    )
-    page.close()
+    first, second, shown = sort_and_filter(browser, out / "aa" / "health.html")
     key = [x.lower() for x in first]
     assert key == sorted(key) and len(first) >= 8
     assert [x.lower() for x in second] == sorted(key, reverse=True)
@@ -626,3 +557,16 @@ def test_a_customer_report_names_its_unit_and_links_back(run):
     for link in ("../health.html", "../forecast.html", "../provision.html", "../../index.html"):
         assert f'href="{link}"' in head, link
         assert (page.parent / link).exists(), link  # relative links that work in the run folder
+
+
+def test_definitions_name_the_window_by_its_dates(run):
+    """The health report's definitions give this close's window as dates, in English and
+    Chinese (bb: 6 months), and no formula text or parameter name before the audit appendix."""
+    _, out, _ = run
+    aa = (out / "aa" / "health.html").read_text().split('class="ar-stamp"')[0]
+    bb = (out / "bb" / "health.html").read_text().split('class="ar-stamp"')[0]
+    assert "the 3 calendar months from 2026-08-01 to 2026-10-31, 92 days." in aa
+    assert "open AR at the close of 2026-07-31, the day before the window" in aa
+    assert "从 2026-05-01 到 2026-10-31 的 6 个自然月，共 184 天。" in bb
+    for page in (aa, bb):
+        assert "window_months" not in page and "(as_of" not in page

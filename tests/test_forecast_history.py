@@ -21,7 +21,9 @@ from arlib.forecast.history import (  # noqa: E402
     save_forecast,
     store_path,
 )
-from arlib.report.plots.forecast import runs_chart  # noqa: E402
+from arlib.i18n import t  # noqa: E402
+from arlib.report.plots.forecast import NO_EARLIER, runs_chart  # noqa: E402
+from arlib.report.tables import table  # noqa: E402
 
 FVA_COLUMNS = ["as_of", "unique_id", "ds", "model", "yhat", "step", "y", "error", "source"]
 
@@ -214,11 +216,15 @@ def test_store_path_is_the_output_root():
     assert store_path(None, "outputs/scratch").as_posix() == "outputs/scratch"
 
 
-def test_runs_chart_of_nothing_draws_no_1970_axis():
-    ax = runs_chart(runs_vs_actual("/nonexistent", "391", "2013-06-30", _series()))
-    assert ax.get_lines() == [] and ax.get_xlim() == (0.0, 1.0) and list(ax.get_xticks()) == []
-    assert [x.get_text() for x in ax.texts] == ["No earlier forecasts to compare yet"]
-    plt.close(ax.figure)
+def test_runs_chart_of_nothing_draws_no_chart_and_the_table_says_why():
+    """With nothing to compare there is no placeholder chart (nor a 1970 date axis), and the
+    table in its place is one sentence."""
+    before = plt.get_fignums()
+    empty = runs_vs_actual("/nonexistent", "391", "2013-06-30", _series())
+    assert runs_chart(empty) is None and plt.get_fignums() == before
+    shown = table(empty, empty=NO_EARLIER)._repr_html_()
+    assert shown == '<p class="ar-empty">No earlier forecasts to compare yet.</p>'
+    assert t(NO_EARLIER, "zh") == "尚无较早的预测可供比较。"
 
 
 def test_runs_chart_plots_real_dates_and_says_what_the_lines_are(tmp_path):

@@ -57,18 +57,22 @@ def run_closes(
     execute,
     group_file: Path | None = None,
     lang: str = "en",
+    pdf: bool = False,
 ) -> RunOutcome:
     """Run ``jobs`` (any close dates) as one run and publish each close.
 
     ``defined`` maps each close date to every unit its params define (the planned jobs may be a
     subset, e.g. ``--bu``); ``execute(jobs, out_root) -> results`` runs the units (locally or on
-    a cluster). Raises :class:`RunError` when a close is being run by another process or this
-    run cannot be written; the published runs are then unchanged."""
+    a cluster). With ``pdf``, each report is also printed to PDF beside its HTML when headless
+    Chromium is installed (:mod:`arlib.run.pdf`; without it, one note). Raises
+    :class:`RunError` when a close is being run by another process or this run cannot be
+    written; the published runs are then unchanged."""
     t0 = time.perf_counter()
     run_id = new_run_id()
     jobs = [replace(j, run_id=run_id, params=_history_from(j.params, out_root)) for j in jobs]
     closes = {d: CloseRun(Path(out_root), d, run_id) for d in sorted({j.as_of for j in jobs})}
     out = RunOutcome(run_id)
+    browser = _pdf_browser(out) if pdf else None
     with ExitStack() as stack:
         for close in closes.values():
             stack.enter_context(close_lock(close.root, close.as_of, run_id))
@@ -82,7 +86,14 @@ def run_closes(
             out.failed_units += [r for _, r in pairs if not succeeded(r.status)]
             out.noted_units += [r for _, r in pairs if r.status == OK_WITH_NOTES]
             finish = partial(
-                _finish_close, close, pairs, defined.get(as_of, set()), group_file, lang, out
+                _finish_close,
+                close,
+                pairs,
+                defined.get(as_of, set()),
+                group_file,
+                lang,
+                out,
+                browser,
             )
             out.indexes.append(_guard(close, finish))
     out.seconds = round(time.perf_counter() - t0, 1)
@@ -125,7 +136,7 @@ def _guard(close: CloseRun, step):
 
 
 def _finish_close(
-    close: CloseRun, pairs, defined: set[str], group_file, lang, out: RunOutcome
+    close: CloseRun, pairs, defined: set[str], group_file, lang, out: RunOutcome, browser=None
 ) -> Path:
     from arlib.report.landing import write_index
     from arlib.run.grouprun import run_group
@@ -151,6 +162,8 @@ def _finish_close(
         ok = [e["business_unit"] for e in manifest["units"] if succeeded(e["status"])]
         manifest["group"] = run_group(group_file, close.as_of, close.folder, ok, close.run_id)
         out.group_errors += manifest["group"]["errors"]
+    if browser:
+        out.notes += _print_pdfs(close, manifest, browser)
     manifest["status"] = _run_status([e["status"] for e in entries], out.group_errors)
     write_index(close.folder, manifest, lang, close.root)
     write_json(close.folder / MANIFEST, manifest)  # last: a run folder with a manifest is complete
@@ -165,6 +178,32 @@ def _run_status(units: list[str], group_errors: list) -> str:
     if group_errors or not all(succeeded(s) for s in units):
         return FAILED
     return OK_WITH_NOTES if OK_WITH_NOTES in units else OK
+
+
+def _pdf_browser(out: RunOutcome) -> str | None:
+    """The Chromium that prints the PDFs, or None with one note (the run goes on, HTML only)."""
+    from arlib.run.pdf import NO_BROWSER, find_browser
+
+    browser = find_browser()
+    if browser is None:
+        out.notes.append(NO_BROWSER)
+    return browser
+
+
+def _print_pdfs(close: CloseRun, manifest: dict, browser: str) -> list[str]:
+    """Each report of this run's ok units and of the group printed to PDF beside its HTML; the
+    PDFs are listed as ``pdfs`` in their manifest entry. Returns the notes of reports not
+    printed (never a failure of the run)."""
+    from arlib.run.pdf import print_reports
+
+    targets = [(e, close.folder / e["business_unit"]) for e in manifest["units"]]
+    targets.append((manifest.get("group") or {}, close.folder / "group"))
+    notes: list[str] = []
+    for entry, folder in targets:
+        if succeeded(entry.get("status")) and entry.get("reports"):
+            entry["pdfs"], missed = print_reports(folder, entry["reports"], browser=browser)
+            notes += missed
+    return notes
 
 
 def _last_complete(close: CloseRun, before: dict, unit: str) -> dict | None:

@@ -8,6 +8,9 @@ from arlib.i18n import t
 from arlib.report.plots import PALETTE, new_axes, plain_text, thousands
 
 UID, DS, MODEL, YHAT, Y = "unique_id", "ds", "model", "yhat", "y"
+#: the sentence that stands in for the forecast-against-actual chart and table when there is
+#: nothing to compare (message id)
+NO_EARLIER = "No earlier forecasts to compare yet."
 
 
 def forecast_fan(
@@ -118,15 +121,12 @@ def accuracy_bars(acc: pd.DataFrame, metric: str = "wape", chosen: str | None = 
 def runs_chart(fva: pd.DataFrame, ax=None):
     """Earlier forecasts (one line per ``as_of``) against what was collected, from
     :func:`arlib.forecast.history.runs_vs_actual`. When its ``source`` is "backtest" (a first
-    close), the lines are the backtest's cut-offs and the title says so. An empty frame draws no
-    axis, only a short centred note."""
-    ax = new_axes(ax)
+    close), the lines are the backtest's cut-offs and the title says so. An empty frame draws
+    nothing and returns ``None``: with nothing to compare there is no chart, and the table below
+    it says so in one sentence (an empty date axis would also start in 1970)."""
     if fva.empty:
-        # no dates plotted: an empty date axis would start in 1970
-        note = t("No earlier forecasts to compare yet")
-        ax.text(0.5, 0.5, note, ha="center", va="center", transform=ax.transAxes, color=".4")
-        ax.set(xticks=[], yticks=[], title=t("Earlier forecasts vs actual collections"))
-        return ax
+        return None
+    ax = new_axes(ax)
     backtest = "source" in fva and (fva["source"] == "backtest").all()
     actual = fva.drop_duplicates(DS).sort_values(DS)
     ax.plot(pd.to_datetime(actual[DS]), actual[Y], color=PALETTE[7], lw=2, label=t("actual"))
