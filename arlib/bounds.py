@@ -25,6 +25,7 @@ class Bound:
     hi: float | None = None
     above: bool = False
     each: bool = False
+    null_each: bool = False  # each: a value may be null (e.g. "keep today's terms")
 
     def holds(self, v: float) -> bool:
         low_ok = self.lo is None or (v > self.lo if self.above else v >= self.lo)
@@ -41,7 +42,9 @@ class Bound:
             )
         else:
             rng = f"<= {self.hi:g}"
-        return f"each value {rng}" if self.each and readme else rng
+        if self.each and readme:
+            return f"each value {rng}" + (" (or null)" if self.null_each else "")
+        return rng
 
 
 #: parameter -> its allowed range (null stays allowed where the parameter's default is null)
@@ -72,6 +75,28 @@ BOUNDS: dict[str, Bound] = {
     "writeoff_no_payment_days": Bound(0, 3650),
     "worklist_loss_rates": Bound(0, 1, each=True),
     "fx_rates": Bound(0, None, above=True, each=True),
+    "calibration_windows": Bound(2, 120),
+    "customer_reports": Bound(0, 1000),
+    "default_days_past_due": Bound(1, 3650),
+    "scorecard_outcome_days": Bound(1, 3650),
+    "scorecard_backtest_months": Bound(1, 120),
+    "factoring_min_days_past_due": Bound(0, 3650),
+    "factoring_advance_rate": Bound(0, 1),
+    "factoring_fee": Bound(0, 1),
+    "factoring_discount_rate": Bound(0, 1),
+    "loss_backtest_months": Bound(1, 120),
+    # the plausible-amount limit of the data (arlib.io.options.MAX_ABS), either sign
+    "gl_control_total": Bound(-1e12, 1e12),
+    "aging_thresholds": Bound(0, 3650, each=True),
+    "runoff_lateness": Bound(0, 730, each=True),
+    "sensitivity_rate_shifts": Bound(-1, 10, each=True),
+    "sensitivity_overlay_shifts": Bound(-1, 10, each=True),
+    "scorecard_weights": Bound(0, 1000, each=True),
+    "grade_shares": Bound(0, 1, each=True),
+    "grade_cutoffs": Bound(0, 1000, each=True),
+    "limit_cover_months": Bound(0, 120, above=True, each=True),
+    "terms_cap_days": Bound(0, 3650, each=True, null_each=True),
+    "loss_rates": Bound(0, 1, each=True),
 }
 
 
@@ -102,6 +127,8 @@ def check_bounds(values: Mapping[str, Any], source: str | None = None) -> None:
             else [(None, value)]
         )
         for name, v in items:
+            if v is None and bound.null_each:
+                continue
             finite = _number(v) and not (isinstance(v, float) and not math.isfinite(v))
             if not finite or not bound.holds(v):
                 where = f"{key}.{name}" if name is not None else key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -56,13 +57,21 @@ def main(argv: list[str] | None = None) -> int:
             return _demo(args)
         return _run(args)
     except ArlibError as e:
-        from arlib.redact import mask_urls
-
-        print(f"arlib: error: {mask_urls(str(e))}", file=sys.stderr)
+        print(f"arlib: error: {_shown(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # the run folder is unpublished; the next run of the close removes it
         print("arlib: interrupted; the published runs are unchanged", file=sys.stderr)
         return 130
+
+
+def _shown(message: str) -> str:
+    """An error as the user reads it: URL secrets masked, and files under the project named
+    relative to it (``params/de.yaml``, not the server's absolute path); others as given."""
+    from arlib.config import project_root
+    from arlib.redact import mask_urls
+
+    root = str(project_root()).rstrip("/\\") + os.sep
+    return mask_urls(message.replace(root, ""))
 
 
 def _demo(args) -> int:
@@ -118,6 +127,8 @@ def _run(args) -> int:
     print(
         f"run {outcome.run_id}: {len(jobs)} unit(s), {n_dates} close date(s) in {outcome.seconds:.1f} s"
     )
+    for r in outcome.noted_units:
+        print(f"ok with notes {r.business_unit}: {' '.join(r.notes)}")
     for r in outcome.failed_units:
         print(f"FAILED {r.business_unit}: {'; '.join(r.errors)}", file=sys.stderr)
     for err in outcome.group_errors:

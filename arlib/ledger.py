@@ -540,6 +540,25 @@ def open_items_only(ledger: Ledger) -> bool:
     return bool(getattr(getattr(ledger, "load_report", None), "open_items_only", False))
 
 
+#: ``DataFrame.attrs`` key of the one sentence a table without rows is shown with instead of
+#: "no rows" (:func:`arlib.report.tables.table`): why it is empty
+EMPTY_REASON = "empty_reason"
+
+
+def needs_history(frame: pd.DataFrame, what: str) -> pd.DataFrame:
+    """``frame`` without rows (same columns), saying that ``what`` needs the payment history an
+    open-item list does not hold (:data:`EMPTY_REASON`).
+
+    >>> needs_history(pd.DataFrame({"a": [1.0]}), "The roll-forward").attrs[EMPTY_REASON]
+    'The roll-forward: not available without payment history; the source is an open-item list.'
+    """
+    out = frame.iloc[:0].copy()
+    out.attrs[EMPTY_REASON] = (
+        f"{what}: not available without payment history; the source is an open-item list."
+    )
+    return out
+
+
 def aging_table(open_items: pd.DataFrame) -> pd.DataFrame:
     """Aging from open items: ``bucket, amount, count, share`` with every bucket listed."""
     g = open_items.groupby(C.bucket, observed=False)[C.open_amount]

@@ -60,10 +60,16 @@ def test_both_closes_run_and_publish(closes):
     for proc in procs:
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "Traceback" not in proc.stderr
-    for as_of in ("2013-06-30", "2013-12-31"):
+    # the first close runs the forecast alone; the second every report, and the health report
+    # notes that the IBM sample has no credit limits: ok with notes
+    for as_of, status in (("2013-06-30", "ok"), ("2013-12-31", "ok with notes")):
         m = json.loads((out / as_of / "manifest.json").read_text())
-        assert [(u["business_unit"], u["status"]) for u in m["units"]] == [("391", "ok")]
+        assert [(u["business_unit"], u["status"]) for u in m["units"]] == [("391", status)]
         assert os.path.islink(out / as_of)
+    assert m["units"][0]["notes"] == [
+        "Receivables health: the data has no credit limits, so limit use, over-limit customers "
+        "and limit reviews are not assessed."
+    ]
 
 
 def test_the_later_close_compares_the_earlier_forecast_with_actuals(closes):

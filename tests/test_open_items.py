@@ -190,21 +190,21 @@ def test_history_sections_are_empty_not_zero(open_list):
     )
 
 
-def test_provision_refuses_an_open_item_list_with_the_reason(open_list):
-    """No loss rate is learned from balances that never move (today's report showed an allowance
-    from roll rates 'assumed to roll on in full', then failed on an unrelated message)."""
+def test_provision_learns_no_rate_from_an_open_item_list(open_list):
+    """No loss rate is learned from balances that never move (a report once showed an allowance
+    from roll rates 'assumed to roll on in full'): nothing is fitted, and without loss_rates
+    there is no allowance (tests/test_open_item_reports.py has the loss_rates given)."""
     from arlib import provision
-    from arlib.errors import DataError
 
-    with pytest.raises(DataError) as e:
-        provision.fit_models(open_list, AS_OF)
-    assert str(e.value) == (
-        "provision: 4 rows are an open-item list with no payment history: loss rates cannot be "
-        "learned from it (roll rates and vintages need months of balances and write-offs), and "
-        "none is assumed. Fix: load the payment history (source_options.frames.transactions: "
-        "read, or settled_date), or run this unit without the provision report (arlib run "
-        "--notebooks health)"
+    models = provision.fit_models(open_list, AS_OF)
+    assert (models.history, models.given, models.roll_rate, models.vintage) == (
+        False,
+        None,
+        None,
+        None,
     )
+    table = provision.estimate_allowance(open_list, AS_OF, models=models)
+    assert table.empty and table.attrs["empty_reason"].startswith("No allowance: the source")
 
 
 def test_narrative_compares_nothing_and_names_the_missing_figures_once(open_list):
@@ -221,14 +221,17 @@ def test_narrative_compares_nothing_and_names_the_missing_figures_once(open_list
     assert not any("rose" in s or "fell" in s for s in said)
 
 
-def test_payment_dates_refuse_an_open_item_list_instead_of_showing_never_paid(open_list):
+def test_payment_dates_are_contractual_instead_of_never_paid(open_list):
+    """Not p_paid 0 (every invoice looking never paid): A1 30 Jun + 45 = 14 Aug, A2 10 Jul +
+    10 = 20 Jul, A3 30 Jun + 30 = 30 Jul, A4 1 Jul + 10 = 11 Jul, each paid in full."""
     from arlib.forecast import paydates
 
-    with pytest.raises(ConfigError) as e:
-        paydates.PayDateModel("segment").fit(open_list, "2024-06-30")
-    assert str(e.value) == (
-        "parameter source_options.frames.transactions: is none (an open-item list with no "
-        "payment history): invoice payment dates and the 13-week cash view need that history. "
-        "Fix: read the unit's payments too, or leave the forecast report out for this unit "
-        "(arlib run --notebooks health)"
-    )
+    model = paydates.PayDateModel("segment", lateness=LATENESS).fit(open_list, AS_OF)
+    items = model.items_.set_index("invoice_id")
+    assert items["expected_date"].dt.strftime("%Y-%m-%d").to_dict() == {
+        "A1": "2024-08-14",
+        "A2": "2024-07-20",
+        "A3": "2024-07-30",
+        "A4": "2024-07-11",
+    }
+    assert items["p_paid"].tolist() == [1.0] * 4 and model.contractual

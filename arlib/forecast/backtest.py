@@ -30,6 +30,7 @@ from arlib.forecast.engine import (
     interval_columns,
     season_length_of,
 )
+from arlib.ledger import EMPTY_REASON, needs_history
 
 CUTOFF = "cutoff"
 DEFAULT_METHODS: tuple[str, ...] = ("auto", "ets", "arima", "theta", "snaive")
@@ -73,7 +74,8 @@ def backtest(
     if df.empty:  # no history at all (an open-item list): nothing to backtest
         cols = [UID, CUTOFF, DS, MODEL, YHAT, *interval_columns(levels), "fitted", Y]
         kinds = {UID: object, CUTOFF: "M8[ns]", DS: "M8[ns]", MODEL: object}
-        return pd.DataFrame({c: pd.Series(dtype=kinds.get(c, float)) for c in cols})
+        out = pd.DataFrame({c: pd.Series(dtype=kinds.get(c, float)) for c in cols})
+        return needs_history(out, "The backtest") if EMPTY_REASON in df.attrs else out
     data = df[[UID, DS, Y, *regressors]].copy()
     data[DS] = pd.to_datetime(data[DS])
     # cut-offs per series, from each series' own last period (series may end at different dates)
@@ -172,9 +174,11 @@ def accuracy(
     (0-200).
     """
     if bt.empty:
-        return pd.DataFrame(
+        out = pd.DataFrame(
             columns=[UID, MODEL, *METRICS, *[f"coverage_{lv}" for lv in levels], "n"]
         )
+        out.attrs.update({k: v for k, v in bt.attrs.items() if k == EMPTY_REASON})
+        return out
     m = season_length if season_length is not None else season_length_of(freq)
     hist = history[[UID, DS, Y]].assign(**{DS: pd.to_datetime(history[DS])})
     keys = bt[[UID, CUTOFF]].drop_duplicates()

@@ -37,6 +37,7 @@ import pandas as pd
 from arlib.errors import ConfigError, DataError
 from arlib.forecast.backtest import CUTOFF, backtest
 from arlib.forecast.engine import DS, MODEL, UID, YHAT, Y, interval_columns
+from arlib.ledger import EMPTY_REASON, needs_history
 
 #: scores a level needs before a calibrated range is built from them
 MIN_SCORES = 6
@@ -122,6 +123,8 @@ def calibrate(
     [[80.0, 120.0]]
     """
     out = fc.copy()
+    if fc.empty:  # no forecast (no history, e.g. an open-item list): no range to calibrate
+        return out
     fac = factors(bt, levels)
     for lv, (q, n) in fac.items():
         lo, hi = f"{YHAT}_lo_{lv}", f"{YHAT}_hi_{lv}"
@@ -159,8 +162,12 @@ def backtest_coverage(
     would be shown) are left out of both columns.
 
     Returns one row per level: ``level``, ``model_coverage`` (share of actuals inside the
-    model's own range), ``calibrated_coverage``, ``points`` and ``windows`` scored.
+    model's own range), ``calibrated_coverage``, ``points`` and ``windows`` scored (no rows,
+    saying why, for a backtest that is empty for lack of history).
     """
+    if bt.empty and EMPTY_REASON in bt.attrs:  # no history (an open-item list): nothing to score
+        cols = ["level", "model_coverage", "calibrated_coverage", "points", "windows"]
+        return needs_history(pd.DataFrame(columns=cols), "Calibrating the range")
     if MODEL in bt and bt[MODEL].nunique() > 1:
         raise DataError(
             "backtest",
@@ -220,9 +227,9 @@ def calibration_backtest(
     :class:`~arlib.errors.ConfigError` for fewer than two ``n_windows``."""
     if int(n_windows) < 2:
         raise ConfigError("calibration_windows", f"must be at least 2, got {n_windows!r}")
-    length = int(series.groupby(UID)[DS].nunique().min())
+    length = int(series.groupby(UID)[DS].nunique().min()) if len(series) else 0
     n = min(int(n_windows), length - horizon - MIN_TRAIN + 1)
-    if n < 2:  # no honest range: the forecast's ranges are left out (see calibrate)
+    if n < 2 and length:  # no honest range: the forecast's ranges are left out (see calibrate)
         warnings.warn(
             str(
                 DataError(
@@ -237,8 +244,10 @@ def calibration_backtest(
             UserWarning,
             stacklevel=2,
         )
+    if n < 2:  # (no series at all, e.g. an open-item list: said where the series is shown)
         cols = [UID, CUTOFF, DS, MODEL, YHAT, *interval_columns(levels), "fitted", Y]
-        return pd.DataFrame(columns=cols).astype({YHAT: float, Y: float, DS: "datetime64[ns]"})
+        out = pd.DataFrame(columns=cols).astype({YHAT: float, Y: float, DS: "datetime64[ns]"})
+        return needs_history(out, "Calibrating the range") if EMPTY_REASON in series.attrs else out
     regs = list(regressors) if method == "sarimax" else []
     return backtest(series, horizon, [method], freq, levels, n_windows=n, step=1, regressors=regs)
 

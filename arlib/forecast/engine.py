@@ -45,6 +45,7 @@ import pandas as pd
 
 from arlib.errors import ConfigError, DataError
 from arlib.forecast.models import COMBINATIONS, MODELS, predict_series
+from arlib.ledger import EMPTY_REASON, needs_history
 
 UID, DS, Y, MODEL, YHAT, FITTED = "unique_id", "ds", "y", "model", "yhat", "fitted"
 METHODS: tuple[str, ...] = ("auto", *sorted(set(MODELS) | set(COMBINATIONS) - {"auto"}), "sarimax")
@@ -260,7 +261,8 @@ def forecast(
     methods = [method] if isinstance(method, str) else list(method)
     levels = tuple(int(lv) for lv in levels)
     if df.empty:  # no history at all (an open-item list): nothing to forecast from
-        return empty_forecast(levels)
+        out = empty_forecast(levels)
+        return needs_history(out, "A time-series forecast") if EMPTY_REASON in df.attrs else out
     _check_args(horizon, levels, methods, regressors, df)
     m = season_length if season_length is not None else season_length_of(freq)
     notes: dict[str, list] = defaultdict(list)

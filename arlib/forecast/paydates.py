@@ -18,6 +18,13 @@ Drivers
     With ``by_disputed`` the group distribution is learned separately for disputed and
     undisputed invoices (disputes pay later); an invoice's age is used exactly, by
     conditioning on ``D > as_of - due`` (it has not been paid yet).
+Open-item list (no payment history)
+    Nothing can be learned, so the dates are *contractual* (:mod:`arlib.forecast.contractual`):
+    each open item is paid in full on its due date, or after the close if already past due,
+    plus the days late assumed for its aging bucket (``runoff_lateness``); ``p_paid`` is 1 by
+    that assumption and :attr:`PayDateModel.contractual` is true. Such an item's distribution
+    is counted from its *anchor* (the due date, or the close for a past-due item), so an item
+    years past due still falls after the close.
 Per open invoice
     ``expected_date`` is the median payment date given that it is paid (the date that
     minimises the expected absolute error in days), ``p_paid`` the chance of any payment,
@@ -27,13 +34,14 @@ Per open invoice
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from arlib.errors import ConfigError
-from arlib.ledger import Ledger, open_items_only
+from arlib.forecast.contractual import check_lateness, expected_dates
+from arlib.ledger import EMPTY_REASON, Ledger, needs_history, open_items_only
 from arlib.schemas import PAYMENT, C
 
 #: days-late grid: from paid this many days before the due date to this many days after
@@ -41,6 +49,10 @@ EARLY, LATE = 120, 730
 GRID = np.arange(-EARLY, LATE + 1)
 EXPECTED_DATE, P_PAID, P_HORIZON = "expected_date", "p_paid", "p_horizon"
 _CHUNK = 4096  # open items handled at a time by the items x GRID computations
+
+
+#: contractual dates: the day each item's days are counted from (due date, or the close)
+ANCHOR, ANCHOR_DAYS = "anchor_date", "anchor_days"
 ALL = "all"
 
 
@@ -100,6 +112,8 @@ class PayDateModel:
     by_disputed
         Learn the group distribution separately for disputed invoices (when the group has
         at least ``min_group`` of them; else the group's pooled one).
+    lateness
+        Open-item lists only: days late assumed per aging bucket (``runoff_lateness``).
 
     Attributes (after :meth:`fit`)
     ------------------------------
@@ -115,11 +129,14 @@ class PayDateModel:
         history_days: int = 730,
         by_disputed: bool = True,
         min_group: int = 20,
+        lateness: Mapping | None = None,
     ):
         if prior <= 0:
             raise ConfigError("prior", f"must be > 0, got {prior!r}")
         self.by, self.prior, self.history_days = by, float(prior), int(history_days)
         self.by_disputed, self.min_group = by_disputed, int(min_group)
+        self.lateness = check_lateness(lateness)
+        self.contractual = False
 
     # --- fitting -------------------------------------------------------------------------
     def _groups(self, ledger: Ledger) -> pd.Series:
@@ -135,15 +152,10 @@ class PayDateModel:
 
     def fit(self, ledger: Ledger, as_of) -> PayDateModel:
         """Learn each group's payment-date distribution from invoices resolved before
-        ``as_of``. Raises :class:`ConfigError` for an open-item list: with no payment history
-        every invoice would look as if it were never paid (a probability of 0, not unknown)."""
+        ``as_of``. For an open-item list (no payment history, where every invoice would look
+        never paid) the dates are contractual instead (see the module docstring)."""
         if open_items_only(ledger):
-            raise ConfigError(
-                "source_options.frames.transactions",
-                "is none (an open-item list with no payment history): invoice payment dates and "
-                "the 13-week cash view need that history. Fix: read the unit's payments too, or "
-                "leave the forecast report out for this unit (arlib run --notebooks health)",
-            )
+            return self._fit_contractual(ledger, pd.Timestamp(as_of))
         as_of = pd.Timestamp(as_of)
         self.as_of_ = as_of
         hist = _resolution(ledger, as_of, self.history_days)
@@ -165,6 +177,36 @@ class PayDateModel:
         }
         self.items_ = self._items(ledger.open_items(as_of))
         return self
+
+    def _fit_contractual(self, ledger: Ledger, as_of: pd.Timestamp) -> PayDateModel:
+        """Contractual dates of an open-item list: one date per item, paid in full."""
+        self.contractual, self.as_of_ = True, as_of
+        self.group_of_ = self._groups(ledger)
+        nothing = np.zeros(len(GRID))  # no days-late record: nothing for invoicing to come
+        self.dists_, self.customers_ = {(ALL, None): (nothing, nothing)}, {}
+        items = ledger.open_items(as_of)
+        out = items[
+            [C.invoice_id, C.customer_id, C.due_date, C.disputed, C.open_amount, C.days_past_due]
+        ].copy()
+        out["group"] = (
+            out[C.customer_id].map(self.group_of_).fillna(ALL if self.by is None else "unknown")
+        )
+        when = expected_dates(items, as_of, self.lateness)
+        out[ANCHOR] = out[C.due_date].where(out[C.due_date] > as_of, as_of)
+        out[ANCHOR_DAYS] = (when - out[ANCHOR]).dt.days.clip(upper=LATE).to_numpy(int)
+        out["history_n"], out["weight_own"] = 0, 0.0
+        out[EXPECTED_DATE] = out[ANCHOR] + pd.to_timedelta(out[ANCHOR_DAYS], unit="D")
+        out["expected_days_late"] = (out[EXPECTED_DATE] - out[C.due_date]).dt.days.astype(float)
+        out[P_PAID] = 1.0
+        self.items_ = out.reset_index(drop=True)
+        self.cond_, _ = self.conditional(self.items_)
+        return self
+
+    def anchors(self, items: pd.DataFrame | None = None) -> pd.Series:
+        """The date each item's days of :data:`GRID` count from: its due date (its anchor for
+        contractual dates)."""
+        items = self.items_ if items is None else items
+        return items[ANCHOR] if ANCHOR in items else items[C.due_date]
 
     def distribution(
         self, customer_id, group: str, disputed: bool = False
@@ -198,8 +240,13 @@ class PayDateModel:
 
     def conditional(self, items: pd.DataFrame, shift: np.ndarray | None = None):
         """Per item, the chance of payment on each day late of :data:`GRID` given it is still
-        open at ``as_of`` (rows: items); ``shift`` days added to each item's days late."""
+        open at ``as_of`` (rows: items); ``shift`` days added to each item's days late.
+        Contractual dates: all of it on the item's one date."""
         cond = np.zeros((len(items), len(GRID)))
+        if self.contractual:
+            days = items[ANCHOR_DAYS].to_numpy(int) + (0 if shift is None else np.asarray(shift))
+            cond[np.arange(len(items)), np.clip(days, -EARLY, LATE) + EARLY] = 1.0
+            return cond, np.zeros(len(items), int)
         n = np.zeros(len(items), int)
         dpd = items[C.days_past_due].to_numpy(int)
         for i, (cid, g, disp) in enumerate(
@@ -221,7 +268,7 @@ class PayDateModel:
         items = self.items_ if items is None else items
         cond = self.cond_ if cond is None else cond
         amt = items[C.open_amount].to_numpy(float)
-        due = items[C.due_date].to_numpy("datetime64[D]").astype(np.int64)
+        due = self.anchors(items).to_numpy("datetime64[D]").astype(np.int64)
         first = int(due.min(initial=0)) + int(GRID[0])
         span = int(due.max(initial=0)) + int(GRID[-1]) - first + 1
         cash, hits = np.zeros(span), np.zeros(span, dtype=np.int64)
@@ -237,7 +284,7 @@ class PayDateModel:
     def with_horizon(self, end) -> pd.DataFrame:
         """:attr:`items_` with ``p_horizon``, the chance of a payment by ``end``."""
         out = self.items_.copy()
-        days = (pd.Timestamp(end) - out[C.due_date]).dt.days.to_numpy()
+        days = (pd.Timestamp(end) - self.anchors(out)).dt.days.to_numpy()
         out[P_HORIZON] = (self.cond_ * (GRID[None, :] <= days[:, None])).sum(axis=1)
         return out
 
@@ -256,8 +303,13 @@ def invoice_table(model: PayDateModel, end) -> pd.DataFrame:
 
 def mae(ev: pd.DataFrame) -> pd.DataFrame:
     """Mean absolute error in days of an :func:`evaluate` frame: ``method, mae_days,
-    invoices`` for the model and both baselines."""
+    invoices`` for the model and both baselines (no rows, and the reason, when ``ev`` says
+    why it is empty)."""
     names = ("model", "due_date_baseline", "customer_mean_baseline")
+    if EMPTY_REASON in ev.attrs and not len(ev):
+        out = pd.DataFrame({"method": [], "mae_days": [], "invoices": []})
+        out.attrs[EMPTY_REASON] = ev.attrs[EMPTY_REASON]
+        return out
     return pd.DataFrame(
         {
             "method": list(names),
@@ -268,7 +320,9 @@ def mae(ev: pd.DataFrame) -> pd.DataFrame:
 
 
 def kpis(acc: pd.DataFrame) -> dict:
-    """``paydate_mae_days`` and the baselines' for ``kpis.json``."""
+    """``paydate_mae_days`` and the baselines' for ``kpis.json`` (nothing when not scored)."""
+    if not len(acc):
+        return {}
     val = dict(zip(acc["method"], acc["mae_days"]))
     out = {
         "paydate_mae_days": val["model"],
@@ -348,11 +402,16 @@ def evaluate(ledger: Ledger, cutoffs: Sequence, through, **model_args) -> pd.Dat
     invoices open at the cut-off and paid by ``through`` are scored.
 
     Returns per invoice: ``cutoff, invoice_id, actual, model, due_date_baseline,
-    customer_mean_baseline`` (dates) and their absolute errors in days (``err_*``).
+    customer_mean_baseline`` (dates) and their absolute errors in days (``err_*``); no rows
+    for an open-item list (nothing paid to score, said in ``attrs``: :func:`needs_history`).
     The due-date baseline pays on the due date (or the day after the cut-off if already
     due); the customer-mean baseline adds the customer's mean days late of invoices paid by
     the cut-off (the unit's mean for a new customer), never before the day after the cut-off.
     """
+    names = ("model", "due_date_baseline", "customer_mean_baseline")
+    if open_items_only(ledger):
+        cols = ["cutoff", C.invoice_id, "actual", *names, *(f"err_{n}" for n in names)]
+        return needs_history(pd.DataFrame(columns=cols), "Scoring payment dates")
     st = ledger.settlement().set_index(C.invoice_id)
     rows = []
     for cut in map(pd.Timestamp, cutoffs):

@@ -32,7 +32,7 @@ from arlib.errors import ConfigError
 from arlib.forecast.contractual import CONTRACTUAL, check_lateness, contractual_runoff
 from arlib.forecast.models import z_value
 from arlib.i18n import t
-from arlib.ledger import Ledger, open_items_only
+from arlib.ledger import Ledger, needs_history, open_items_only
 from arlib.schemas import CREDIT_NOTE, PAYMENT, WRITE_OFF, C
 
 UID, DS, MODEL, YHAT = "unique_id", "ds", "model", "yhat"
@@ -361,7 +361,8 @@ def cash_series(
     """
     if open_items_only(ledger):  # collections are unknown, not zero
         empty = {UID: [], DS: pd.Series(dtype="M8[ns]"), "y": [], "invoiced": []}
-        return pd.DataFrame(empty).astype({"y": float, "invoiced": float})
+        frame = pd.DataFrame(empty).astype({"y": float, "invoiced": float})
+        return needs_history(frame, "The collections series")
     flows = ledger.flows(period_freq(freq))
     if through is not None:
         flows = flows.loc[flows.index.end_time.normalize() <= pd.Timestamp(through)]

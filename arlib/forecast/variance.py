@@ -37,7 +37,7 @@ def expected_by_customer(model: PayDateModel, months: int) -> pd.DataFrame:
     items, cond = model.items_, model.cond_
     first = (model.as_of_ + pd.Timedelta(days=1)).to_period("M")
     m0 = np.datetime64(first.start_time.date(), "M").astype(np.int64)
-    due = items[C.due_date].to_numpy("datetime64[D]")
+    due = model.anchors().to_numpy("datetime64[D]")
     open_amt = items[C.open_amount].to_numpy(float)
     n, span = len(items), max(int(months), 1)
     amt, hits = np.zeros(n * span), np.zeros(n * span, dtype=np.int64)

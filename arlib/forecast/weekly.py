@@ -169,16 +169,22 @@ class CashView:
             periods_after(self.as_of, weeks, self.week)[-1].end_time,
             periods_after(self.as_of, max(months, 1), "M")[-1].end_time,
         )
-        self.invoicing = invoicing_forecast(
-            ledger, self.as_of, (last.normalize() - self.as_of).days, method
+        # an open-item list has no invoicing history: invoicing to come is not estimated
+        self.invoicing = (
+            pd.Series(dtype=float)
+            if getattr(model, "contractual", False)
+            else invoicing_forecast(
+                ledger, self.as_of, (last.normalize() - self.as_of).days, method
+            )
         )
         self.terms = terms_days(ledger, self.as_of)
         self.open_daily = model.daily()
         self.new_daily = new_invoicing_cash(self.invoicing, model, self.terms)
 
     def by_period(self, horizon: int, period: str) -> pd.DataFrame:
-        """See :func:`cash_by_period`."""
-        return cash_by_period(self.open_daily, self.new_daily, self.as_of, horizon, period)
+        """See :func:`cash_by_period` (``new_invoicing`` empty when it is not estimated)."""
+        out = cash_by_period(self.open_daily, self.new_daily, self.as_of, horizon, period)
+        return out.assign(new_invoicing=np.nan) if self.model.contractual else out
 
     def weeks(self) -> pd.DataFrame:
         """The 13-week view (``weeks`` weeks ending on ``week_ends_on``)."""

@@ -32,7 +32,7 @@ import pandas as pd
 
 from arlib.errors import ConfigError
 from arlib.i18n import t
-from arlib.ledger import Ledger, month_ends
+from arlib.ledger import Ledger, month_ends, needs_history, open_items_only
 from arlib.provision.allowance import (
     ALLOWANCE,
     BASE_LOSS_RATE,
@@ -54,6 +54,7 @@ METHOD_NAMES = {
     "roll_rate": "IFRS 9 simplified approach: lifetime ECL, provision matrix (roll-rate loss rates, Markov chain)",
     "roll_rate_product": "IFRS 9 simplified approach: lifetime ECL, provision matrix (product of roll rates)",
     "vintage": "CECL (ASC 326-20) vintage method; as IFRS 9 simplified approach: lifetime ECL, provision matrix",
+    "loss_rates": "IFRS 9 simplified approach: lifetime ECL, provision matrix (loss rates given in params)",
 }
 SPECIFIC_NAME = "IFRS 9 5.5.3 credit-impaired (stage 3) / ASC 326-20 individually assessed"
 RATE_SHIFTS = (-0.2, -0.1, 0.0, 0.1, 0.2)
@@ -82,6 +83,9 @@ def pooled_matrix(
     :func:`arlib.provision.fit_models` with pooled booking (fitted here without).
     Specific provisions are outside (see :func:`arlib.provision.specific_table`)."""
     s = settings_with(settings)
+    if open_items_only(ledger):  # no history to fit per pool (arlib.provision.given)
+        cols = ["pool", C.bucket, EXPOSURE, BASE_LOSS_RATE, LOSS_RATE, ALLOWANCE]
+        return needs_history(pd.DataFrame(columns=cols), "Loss rates per pool")
     if pool_by is not None and pool_by != s.provision_pools:
         s, models = settings_with(s, provision_pools=pool_by), None
     lines = pool_lines(ledger, as_of, s, models=models)
@@ -199,6 +203,10 @@ def loss_backtest(
     """
     if int(months) < 1 or int(horizon_months) < 1:
         raise ConfigError("loss_backtest_months", f"must be >= 1, got {months}")
+    if open_items_only(ledger):  # no past month-ends, no write-offs (arlib.provision.given)
+        cols = ["month_end", "open_ar", ALLOWANCE, "predicted_rate", "written_off"]
+        cols += ["recovered", "realised_rate", "difference"]
+        return needs_history(pd.DataFrame(columns=cols), "The loss-rate backtest")
     last = pd.Timestamp(as_of) - pd.DateOffset(months=int(horizon_months))
     dates = month_ends(last - pd.DateOffset(months=int(months) - 1), last)
     first = ledger.invoices[C.invoice_date].min()
@@ -245,19 +253,21 @@ def loss_backtest(
     return pd.DataFrame(rows)
 
 
-def method_table(settings: ProvisionSettings | None = None) -> pd.DataFrame:
+def method_table(settings: ProvisionSettings | None = None, models=None) -> pd.DataFrame:
     """The measurement named as the standards name it: ``measure, standard, method`` (booked
-    pooled, the method names the pools)."""
+    pooled, the method names the pools); with the ``models`` of an open-item list, the rates
+    given in params (``loss_rates``)."""
     s = settings_with(settings)
+    method = "loss_rates" if models is not None and not models.history else s.provision_method
     return pd.DataFrame(
         [
             {
                 "measure": t("collective allowance"),
-                "standard": t(METHOD_NAMES[s.provision_method]),
-                "method": s.provision_method
-                if s.provision_booking != POOLED
+                "standard": t(METHOD_NAMES[method]),
+                "method": method
+                if s.provision_booking != POOLED or method == "loss_rates"
                 else t("{method}, per pool of {pools}").format(
-                    method=s.provision_method, pools=s.provision_pools or "all"
+                    method=method, pools=s.provision_pools or "all"
                 ),
             },
             {

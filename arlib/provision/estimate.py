@@ -24,6 +24,10 @@ Customer ``status`` is a snapshot taken at extraction, so past month-ends use it
 The models are fitted once per ledger, ``as_of`` and settings with :func:`fit_models` and
 passed to every function as ``models=`` (:mod:`arlib.provision.models`); without it each
 function fits its own.
+
+An open-item list (no payment history) fits nothing: the allowance uses the ``loss_rates``
+given in params (method ``loss_rates``, :mod:`arlib.provision.given`) or says that history or
+``loss_rates`` is needed; every table that needs history is empty and says so.
 """
 
 from __future__ import annotations
@@ -35,8 +39,8 @@ import pandas as pd
 
 from arlib.errors import ConfigError
 from arlib.i18n import t
-from arlib.ledger import Ledger, bucket_labels, month_ends
-from arlib.provision import movement, pools
+from arlib.ledger import Ledger, bucket_labels, month_ends, needs_history, open_items_only
+from arlib.provision import given, movement, pools
 from arlib.provision.allowance import (
     ALLOWANCE,
     EXPOSURE,
@@ -52,8 +56,8 @@ from arlib.provision.allowance import (
     specific_provisions,
     split_specific,
     to_cents,
-    write_off_candidates,
 )
+from arlib.provision.allowance import write_off_candidates as _write_off_candidates
 from arlib.provision.lossforecast import forecast_invoicing, monthly_invoicing
 from arlib.provision.lossforecast import provision_forecast as _provision_forecast
 from arlib.provision.models import ProvisionModels, models_for
@@ -105,7 +109,11 @@ def _table(
         pooled = pools.pool_lines(ledger, as_of, s, method, models)
         coll, lines = pools.by_bucket(pooled), pools.as_attrs(pooled)
     else:
-        fitted = models_for(models, ledger, as_of, s, [method])
+        fitted = (
+            {given.GIVEN: models.given}
+            if method == given.GIVEN
+            else models_for(models, ledger, as_of, s, [method])
+        )
         exposure = pool.groupby(C.bucket, observed=False)[C.open_amount].sum()
         exposure.index = exposure.index.astype(str)
         coll = provision_matrix(exposure, _rates(method, fitted, pool), s.adjustment).iloc[:-1]
@@ -154,6 +162,12 @@ def estimate_allowance(
     (:mod:`arlib.provision.pools`; ``base_loss_rate`` exposure-weighted, ``loss_rate`` allowance
     / exposure), and ``attrs`` holds ``booking``, ``pools`` and the ``pool_lines``."""
     s = settings_with(settings, **({"provision_method": method} if method else {}))
+    if open_items_only(ledger):  # the rates given in params, or the sentence asking for them
+        s = settings_with(s, provision_booking=ONE_POOL)  # one matrix of the given rates
+        models = models or fit_models(ledger, as_of, s)
+        if models.given is None:
+            return given.no_allowance([C.bucket, EXPOSURE, "base_loss_rate", LOSS_RATE, ALLOWANCE])
+        return _table(ledger, as_of, s, given.GIVEN, models)
     return _table(ledger, as_of, s, s.provision_method, models)
 
 
@@ -178,7 +192,10 @@ def roll_rate_model(
     models: ProvisionModels | None = None,
 ) -> RollRateModel:
     """A :class:`RollRateModel` fitted with the settings' look-back, weighting and buckets (the
-    one in ``models`` when given)."""
+    one in ``models`` when given); for an open-item list a stand-in whose tables are empty
+    and say why (:func:`arlib.provision.given.roll_rates_stand_in`)."""
+    if open_items_only(ledger):
+        return given.roll_rates_stand_in()
     s = settings_with(settings)
     return models_for(models, ledger, as_of, s, ["roll_rate"])["roll_rate"]
 
@@ -191,7 +208,10 @@ def vintage_model(
     models: ProvisionModels | None = None,
 ) -> VintageLossModel:
     """A :class:`VintageLossModel` fitted with the settings' look-back, horizon and recovery rule
-    (the one in ``models`` when given)."""
+    (the one in ``models`` when given); for an open-item list a stand-in whose tables are empty
+    and say why."""
+    if open_items_only(ledger):
+        return given.vintage_stand_in()
     s = settings_with(settings)
     return models_for(models, ledger, as_of, s, ["vintage"])["vintage"]
 
@@ -204,8 +224,11 @@ def loss_rate_table(
     models: ProvisionModels | None = None,
 ) -> pd.DataFrame:
     """Loss rate per bucket by method, before the forward-looking adjustment: ``bucket`` and one
-    column per method (vintage rates are implied on the collective pool at ``as_of``)."""
+    column per method (vintage rates are implied on the collective pool at ``as_of``); no rows
+    for an open-item list (nothing learned)."""
     s = settings_with(settings)
+    if open_items_only(ledger):
+        return needs_history(pd.DataFrame(columns=[C.bucket, *METHODS]), "Learning loss rates")
     fitted = models_for(models, ledger, as_of, s, METHODS)
     items = ledger.open_items(as_of, s.aging_thresholds)
     _, pool = split_specific(items, ledger.customers, s.specific_statuses, as_of)
@@ -221,8 +244,12 @@ def compare_methods(
     *,
     models: ProvisionModels | None = None,
 ) -> pd.DataFrame:
-    """Allowance by method: ``method, collective, specific, allowance, open_ar, coverage_ratio``."""
+    """Allowance by method: ``method, collective, specific, allowance, open_ar, coverage_ratio``
+    (no rows for an open-item list: no method can be fitted)."""
     s = settings_with(settings)
+    if open_items_only(ledger):
+        cols = ["method", "collective", "specific", ALLOWANCE, "open_ar", "coverage_ratio"]
+        return needs_history(pd.DataFrame(columns=cols), "Comparing loss-rate methods")
     models = fit_models(ledger, as_of, s, METHODS) if models is None else models
     rows = []
     for m in METHODS:
@@ -275,12 +302,12 @@ def _history(
     vals, seen = [], {}
     for d in dates:
         sd = s if d >= cut else no_flags
-        given = models if models is not None and d == models.as_of else None
+        known = models if models is not None and d == models.as_of else None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            if given is not None:  # its fit's warnings count for this date as a refit's would
-                given.replay_warnings([sd.provision_method])
-            vals.append((_table(ledger, d, sd, sd.provision_method, given), sd))
+            if known is not None:  # its fit's warnings count for this date as a refit's would
+                known.replay_warnings([sd.provision_method])
+            vals.append((_table(ledger, d, sd, sd.provision_method, known), sd))
         for w in caught:
             seen.setdefault(str(w.message), []).append(str(d.date()))
     for msg, when in seen.items():  # once per message, not once per month-end
@@ -306,6 +333,11 @@ def rollforward(
     (bad-debt expense) is ``closing - opening + write_offs - recoveries``, to the cent."""
     if int(months) < 1:
         raise ConfigError("rollforward_months", f"must be >= 1, got {months}")
+    if open_items_only(ledger):  # earlier month-ends are not in an open-item list
+        cols = ["opening", "new_provisions", "releases", "charge", "write_offs", "recoveries"]
+        frame = pd.DataFrame(columns=[*cols, "fx", "closing"], dtype=float)
+        frame.index = pd.DatetimeIndex([], name=C.month_end)
+        return needs_history(frame, "The allowance roll-forward")
     as_of = pd.Timestamp(as_of)
     dates = month_ends(as_of - pd.DateOffset(months=int(months)), as_of)
     if not as_of.is_month_end:
@@ -339,8 +371,12 @@ def provision_forecast(
 ) -> pd.DataFrame:
     """:func:`arlib.provision.lossforecast.provision_forecast` with the settings' look-back, adjustment and
     specific-provision policy, on the roll-rate model of ``models`` when given; extra keyword
-    arguments pass through."""
+    arguments pass through. No rows for an open-item list (no roll rates to run forward)."""
     s = settings_with(settings)
+    if open_items_only(ledger):
+        lv = int(kwargs.get("level", 80))
+        cols = ["metric", C.month_end, "yhat", f"yhat_lo_{lv}", f"yhat_hi_{lv}"]
+        return needs_history(pd.DataFrame(columns=cols), "The provision forecast")
     model = None if models is None else models_for(models, ledger, as_of, s, ["roll_rate"])
     return _provision_forecast(
         ledger,
@@ -356,6 +392,15 @@ def provision_forecast(
         thresholds=s.aging_thresholds,
         **kwargs,
     )
+
+
+def write_off_candidates(ledger: Ledger, as_of, **policy) -> pd.DataFrame:
+    """:func:`arlib.provision.allowance.write_off_candidates`; no rows for an open-item list,
+    whose customers' last payments are unknown (not "none"), so the policy cannot be applied."""
+    out = _write_off_candidates(ledger, as_of, **policy)
+    if open_items_only(ledger):
+        return needs_history(out, "The write-off policy (no payment from the customer for a time)")
+    return out
 
 
 def forecast_table(forecast: pd.DataFrame) -> pd.DataFrame:
@@ -390,6 +435,8 @@ def kpis(
     ``coverage_ratio`` (allowance / open AR), ``provision_method`` and ``provision_booking``; with a
     :func:`compare_methods` frame also ``allowance_by_method`` and ``coverage_by_method``; with a
     :func:`provision_forecast` frame the horizon's ``bad_debt_expense_forecast`` and its range."""
+    if not len(allowance_table):  # an open-item list without loss_rates: not defined, and why
+        return {ALLOWANCE: None, f"{ALLOWANCE}_note": allowance_table.attrs.get("empty_reason")}
     t = allowance_table.set_index(C.bucket)
     out = {
         ALLOWANCE: float(t.at[TOTAL, ALLOWANCE]),
@@ -398,14 +445,14 @@ def kpis(
         "provision_method": allowance_table.attrs.get("method"),
         "provision_booking": allowance_table.attrs.get("booking", ONE_POOL),
     }
-    if comparison is not None:
+    if comparison is not None and len(comparison):
         out["allowance_by_method"] = {
             m: float(a) for m, a in zip(comparison["method"], comparison[ALLOWANCE])
         }
         out["coverage_by_method"] = {
             m: float(c) for m, c in zip(comparison["method"], comparison["coverage_ratio"])
         }
-    if forecast is not None:
+    if forecast is not None and len(forecast):
         last = forecast.loc[forecast["metric"] == "cumulative_charge"].iloc[-1]
         lo = next(c for c in forecast.columns if c.startswith("yhat_lo"))
         hi = next(c for c in forecast.columns if c.startswith("yhat_hi"))

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from arlib.errors import DataError
 from arlib.ledger import Ledger, open_items_only
+from arlib.provision import given as given_rates
 from arlib.provision.rollrate import RollRateModel
 from arlib.provision.settings import FIT_KEYS, METHODS, ProvisionSettings, settings_with
 from arlib.provision.vintage import VintageLossModel
@@ -49,7 +49,9 @@ def needed(methods: Sequence[str]) -> list[str]:
 @dataclass(frozen=True, eq=False)
 class ProvisionModels:
     """The roll-rate and vintage models of ``ledger`` at ``as_of``, fitted with ``settings``
-    (``None`` for a model not fitted). ``warnings``: per model, what its fit warned."""
+    (``None`` for a model not fitted). ``warnings``: per model, what its fit warned. For an
+    open-item list nothing is fitted (``history`` false) and ``given`` holds the rates of
+    ``settings.loss_rates`` by bucket (``None`` without them)."""
 
     ledger: Ledger = field(repr=False)
     as_of: pd.Timestamp
@@ -59,6 +61,9 @@ class ProvisionModels:
     warnings: Mapping[str, tuple[Warning, ...]] = field(default_factory=dict, repr=False)
     #: pool -> that pool's models on its own ledger (pooled booking, :mod:`arlib.provision.pools`)
     pools: Mapping[str, ProvisionModels] = field(default_factory=dict, repr=False)
+
+    given: pd.Series | None = None
+    history: bool = True
 
     def use(self, ledger: Ledger, as_of, settings: ProvisionSettings, methods) -> dict:
         """The models ``methods`` need, by name; raises ``ValueError`` when they were fitted on
@@ -87,7 +92,10 @@ class ProvisionModels:
 
 def rates(method: str, models: Mapping, pool: pd.DataFrame) -> pd.Series:
     """Loss rate per bucket of ``method`` from the fitted ``models`` (by name); the vintage
-    rates are implied on the open items ``pool``."""
+    rates are implied on the open items ``pool``; the rates given in params (``loss_rates``) for
+    an open-item list."""
+    if method == given_rates.GIVEN:
+        return models[given_rates.GIVEN]
     if method == "vintage":
         return models["vintage"].loss_rate(pool)
     return models["roll_rate"].loss_rate("product" if method == "roll_rate_product" else "markov")
@@ -113,18 +121,19 @@ def fit_models(
     on ``ledger`` at ``as_of`` with ``settings``, once; pass the result on as ``models=``.
 
     Warnings of the fits are issued here, once, and kept in ``warnings``. An open-item list
-    (no payment history) is refused: a :class:`~arlib.errors.DataError` saying why.
+    (no payment history) fits nothing: its models hold the ``loss_rates`` given in the settings
+    (:mod:`arlib.provision.given`), or none.
     """
     s = settings_with(settings)
     if open_items_only(ledger):
-        raise DataError(
-            "provision",
-            None,
-            len(ledger.invoices),
-            "are an open-item list with no payment history: loss rates cannot be learned from it "
-            "(roll rates and vintages need months of balances and write-offs), and none is assumed",
-            "load the payment history (source_options.frames.transactions: read, or settled_date), "
-            "or run this unit without the provision report (arlib run --notebooks health)",
+        rates = given_rates.rates(s.loss_rates, s.aging_thresholds)
+        return ProvisionModels(ledger, pd.Timestamp(as_of), s, given=rates, history=False)
+    if s.loss_rates:  # said, not silently dropped: history wins over assumed rates
+        warnings.warn(
+            "loss_rates are used only for an open-item list (no payment history); this unit's "
+            "loss rates are learned from its history",
+            UserWarning,
+            stacklevel=2,
         )
     fitted, seen = {}, {}
     for name in needed(methods):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from arlib.errors import ConfigError
 from arlib.ledger import DEFAULT_THRESHOLDS, check_thresholds
 from arlib.provision.allowance import scenario_table
+from arlib.provision.given import check_loss_rates
 
 METHODS = ("roll_rate", "roll_rate_product", "vintage")
 #: ``provision_booking``: one pool per unit, or the pooled matrix of ``provision_pools``
@@ -51,6 +52,9 @@ class ProvisionSettings:
     #: grade``: the scorecard grade at the close, see :func:`arlib.provision.pools.grade_pools`)
     pool_keys: Mapping = field(default_factory=dict)
 
+    #: given loss rate per aging bucket, for an open-item list (arlib.provision.given)
+    loss_rates: Mapping = field(default_factory=dict)
+
     def __post_init__(self):
         if self.provision_method not in METHODS:
             raise ConfigError(
@@ -64,6 +68,7 @@ class ProvisionSettings:
         object.__setattr__(self, "aging_thresholds", check_thresholds(self.aging_thresholds))
         object.__setattr__(self, "specific_statuses", tuple(self.specific_statuses))
         scenario_table(self.adjustment)  # validates early, naming the key
+        check_loss_rates(self.loss_rates, self.aging_thresholds)
 
     @classmethod
     def from_config(cls, cfg: Mapping) -> ProvisionSettings:

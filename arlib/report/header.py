@@ -69,8 +69,27 @@ def header(
     links.append(f'<a href="{prefix}../index.html">{e(t("All units (index)", lang))}</a>')
     return (
         f'<header class="ar-header"><div class="who">{who}</div><div class="run">{run}</div>'
-        f"<nav>{''.join(links)}</nav></header>"
+        f"<nav>{''.join(links)}</nav>{notes_box(k, lang)}</header>"
     )
+
+
+#: the box of an "ok with notes" unit (inline style: the header must stand out in any report)
+_NOTES_STYLE = "border-left:4px solid #b58900;background:#fff8e1;padding:4px 10px;margin:6px 0"
+
+
+def notes_box(k: dict, lang: str = "en") -> str:
+    """The unit's status "ok with notes" and its notes (``data_notes`` of its figures: what the
+    data lacks, :mod:`arlib.report.datanotes`); nothing for a plain "ok" unit.
+
+    >>> notes_box({"data_notes": ["No <limits>."]})
+    '<div class="ar-notes" style="border-left:4px solid #b58900;background:#fff8e1;padding:4px 10px;margin:6px 0"><b>Status: ok with notes</b><ul><li>No &lt;limits&gt;.</li></ul></div>'
+    """
+    notes = k.get("data_notes") or []
+    if not notes:
+        return ""
+    items = "".join(f"<li>{html.escape(t(str(n), lang))}</li>" for n in notes)
+    head = f"{t('Status', lang)}: {t('ok with notes', lang)}"
+    return f'<div class="ar-notes" style="{_NOTES_STYLE}"><b>{html.escape(head)}</b><ul>{items}</ul></div>'
 
 
 def _href(name: str) -> str:

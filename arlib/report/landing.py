@@ -13,6 +13,7 @@ from urllib.parse import quote
 from arlib.files import write_atomic
 from arlib.i18n import t
 from arlib.report.cockpit import value_text
+from arlib.report.records import OK, OK_WITH_NOTES, succeeded
 from arlib.report.summary import TILES, _period, format_value, with_unit
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -70,8 +71,13 @@ def _href(*parts: str) -> str:
 
 def _status(unit: dict, as_of: str, lang: str) -> str:
     e = html.escape
-    if unit["status"] == "ok":
+    if unit["status"] == OK:
         return f'<span class="ok">{e(t("ok", lang))}</span>'
+    if unit["status"] == OK_WITH_NOTES:  # ran, but the data lacks some figures: said up front
+        notes = "".join(f"<li>{e(t(n, lang))}</li>" for n in unit.get("notes") or [])
+        return (
+            f'<span class="notes">{e(t(OK_WITH_NOTES, lang))}</span><ul class="notes">{notes}</ul>'
+        )
     text = (
         f'<span class="bad">{e(t("failed", lang))}: {e("; ".join(unit.get("errors", [])))}</span>'
     )
@@ -90,7 +96,7 @@ def _unit_card(out_dir: Path, unit: dict, lang: str, root: Path, as_of: str) -> 
     path = out_dir / bu / "kpis.json"
     kpis = (
         json.loads(path.read_text(encoding="utf-8"))
-        if unit["status"] == "ok" and path.exists()
+        if succeeded(unit["status"]) and path.exists()
         else {}
     )
     prev_as_of, prev = previous_kpis(root, as_of, bu)
@@ -191,11 +197,14 @@ def render_index(out_dir: Path, manifest: dict, lang: str = "en", root: Path | N
             "ok" if group.get("status") == "ok" else f"failed: {'; '.join(group.get('errors', []))}"
         )
         group_link = f'<p class="group"><a href="group/group.html">{e(t("Group report", lang))}</a> ({e(gs)})</p>'
-    n_failed = sum(u["status"] != "ok" for u in manifest["units"])
+    n_failed = sum(not succeeded(u["status"]) for u in manifest["units"])
+    n_noted = sum(u["status"] == OK_WITH_NOTES for u in manifest["units"])
     headline = (
         f"{len(manifest['units'])} {e(t('business units', lang))}, "
         f'<span class="{"bad" if n_failed else "ok"}">{n_failed} {e(t("failed", lang))}</span>'
     )
+    if n_noted:
+        headline += f', <span class="notes">{n_noted} {e(t(OK_WITH_NOTES, lang))}</span>'
     return f"""<!DOCTYPE html>
 <html lang="{e(lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{e(t("Accounts receivable reports", lang))} {as_of}</title>
@@ -207,7 +216,8 @@ body {{ font-family: "Segoe UI", "Helvetica Neue", Arial, "Noto Sans CJK SC", sa
 .tile {{ border: 1px solid #e3e3e3; border-radius: 6px; padding: 6px 12px; min-width: 140px; }}
 .tile .k {{ font-size: 12px; color: #555; }} .tile .v {{ font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; }}
 .d {{ font-size: 12px; }} .good {{ color: #1a7f37; }} .bad {{ color: #b2182b; font-weight: 600; }} .flat {{ color: #666; }}
-.ok {{ color: #1a7f37; font-weight: 600; }} .muted {{ color: #777; font-size: 13px; font-weight: normal; }}
+.ok {{ color: #1a7f37; font-weight: 600; }} .notes {{ color: #8a5a00; font-weight: 600; }}
+ul.notes {{ margin: 4px 0; padding-left: 20px; color: #5c4400; font-size: 14px; font-weight: normal; }} .muted {{ color: #777; font-size: 13px; font-weight: normal; }}
 .group-totals table {{ border-collapse: collapse; font-variant-numeric: tabular-nums; }}
 .group-totals th, .group-totals td {{ padding: 4px 10px; text-align: right; border-bottom: 1px solid #e3e3e3; }}
 .scroll {{ overflow-x: auto; max-width: 100%; }}

@@ -522,6 +522,8 @@ def explain_cash(
     """
     total, opened = weeks["yhat"].sum(), weeks["open_items"].sum()
     top = weeks.loc[weeks["yhat"].idxmax()]
+    if weeks["new_invoicing"].isna().all():  # an open-item list: the contractual runoff alone
+        return Sentences(_esc(s) for s in _contractual_cash(weeks, total, top, currency))
     out = [
         t(
             "Over the next {n} weeks {total} {cur} is expected: {open} from invoices already "
@@ -571,6 +573,58 @@ def explain_cash(
             )
         )
     return Sentences(_esc(s) for s in out)
+
+
+def _contractual_cash(weeks: pd.DataFrame, total, top, currency: str) -> list[str]:
+    return [
+        t(
+            "Over the next {n} weeks {total} {cur} is expected from invoices already open, by "
+            "their contractual dates; invoicing still to come is not estimated (an open-item list "
+            "has no invoicing history)."
+        ).format(n=len(weeks), total=fmt(total, "amount"), cur=currency),
+        t("The largest week ends {date} ({amount} {cur}).").format(
+            date=pd.Timestamp(top["period_end"]).strftime("%Y-%m-%d"),
+            amount=fmt(top["yhat"], "amount"),
+            cur=currency,
+        ),
+    ]
+
+
+def explain_paydates_source(model) -> Sentences:
+    """For contractual payment dates (an open-item list: :class:`arlib.forecast.paydates.
+    PayDateModel` with ``contractual``), how they are made; nothing otherwise."""
+    if not getattr(model, "contractual", False):
+        return Sentences()
+    assumed = t(", ").join(f"{k}: {v}" for k, v in model.lateness.items()) or t("none")
+    return Sentences(
+        [
+            t(
+                "Contractual payment dates: the source is an open-item list with no payment history, "
+                "so each invoice is expected in full (p_paid 100% by assumption) on its due date, or "
+                "after the close if past due, plus the days late assumed for its aging bucket "
+                "(runoff_lateness: {assumed}). The 13 weeks below are this contractual runoff."
+            ).format(assumed=_esc(assumed))
+        ]
+    )
+
+
+def explain_provision_source(models) -> Sentences:
+    """For an open-item list (:class:`arlib.provision.ProvisionModels` with no ``history``),
+    what the allowance rests on; nothing otherwise. Without ``loss_rates`` the allowance table
+    itself says what is needed."""
+    if getattr(models, "history", True) or models.given is None:
+        return Sentences()
+    rates = t(", ").join(f"{b}: {fmt(r, 'share')}" for b, r in models.given.items())
+    return Sentences(
+        [
+            t(
+                "The source is an open-item list with no payment history, so no loss rate is learned: "
+                "the allowance is exposure x the loss rate given in params for each aging bucket "
+                "(loss_rates: {rates}), after the forward-looking adjustment. The sections below that "
+                "need history say so."
+            ).format(rates=_esc(rates))
+        ]
+    )
 
 
 OPEN_ITEM_LIST = (

@@ -18,7 +18,32 @@ from arlib.errors import ArlibError
 KPI_MIME = "application/vnd.arlib.kpis+json"
 
 #: keys that belong to one notebook and are kept per section only (never merged flat)
-SECTION_ONLY = ("parameters",)
+SECTION_ONLY = ("parameters", "notes")
+
+#: a unit's status: its reports ran; they ran but the data lacks some figures (the notes say
+#: which, :mod:`arlib.report.datanotes`); it failed (no report)
+OK, OK_WITH_NOTES, FAILED = "ok", "ok with notes", "failed"
+
+
+def succeeded(status: str | None) -> bool:
+    """True for a unit (or run) whose reports were produced: ``ok`` or ``ok with notes``.
+
+    >>> succeeded("ok with notes"), succeeded("failed")
+    (True, False)
+    """
+    return status in (OK, OK_WITH_NOTES)
+
+
+def section_notes(sections: dict[str, dict]) -> list[str]:
+    """Every note the sections recorded (key ``notes``), in notebook order, each once.
+
+    >>> section_notes({"health": {"notes": ["a", "b"]}, "forecast": {"notes": ["b", "c"]}})
+    ['a', 'b', 'c']
+    """
+    seen: dict[str, None] = {}
+    for values in sections.values():
+        seen.update(dict.fromkeys(str(n) for n in values.get("notes") or []))
+    return list(seen)
 
 
 def to_jsonable(obj):

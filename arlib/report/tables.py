@@ -76,7 +76,8 @@ def table(
     """A display-ready table: readable (translated) headers, thousands separators, negatives in
     red, percentages, days with one decimal, ratios with two, dates as YYYY-MM-DD, data escaped,
     stable element ids (the same frame gives the same HTML). A table without rows is one
-    sentence (``empty``, translated; default :data:`NO_ROWS`). A table wider than
+    sentence (``empty``, else the frame's ``attrs["empty_reason"]`` saying why, e.g. that an
+    open-item list has no history; translated; default :data:`NO_ROWS`). A table wider than
     ``max_columns`` is split into panels that repeat its leading text (identifier) columns; one
     with :data:`SORTABLE_ROWS` rows or more can be sorted and filtered in the browser.
 
@@ -90,7 +91,7 @@ def table(
     import pandas as pd
 
     if len(df) == 0:
-        return Empty(t(empty or NO_ROWS))
+        return Empty(t(empty or df.attrs.get("empty_reason") or NO_ROWS))
     if isinstance(df.index, pd.RangeIndex) or df.index.name is None:
         frame = df.reset_index(drop=isinstance(df.index, pd.RangeIndex))
     else:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from arlib.config import ARLIB_VERSION
 from arlib.files import write_json
+from arlib.report.records import FAILED, OK, OK_WITH_NOTES, succeeded
 from arlib.run.publish import (
     MANIFEST,
     CloseRun,
@@ -43,6 +44,7 @@ class RunOutcome:
     run_id: str
     indexes: list[Path] = field(default_factory=list)
     failed_units: list[UnitResult] = field(default_factory=list)
+    noted_units: list[UnitResult] = field(default_factory=list)  # ok with notes
     group_errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -81,7 +83,8 @@ def run_closes(
         results = execute(jobs, Path(out_root))
         for as_of, close in closes.items():
             pairs = [(j, r) for j, r in zip(jobs, results) if j.as_of == as_of]
-            out.failed_units += [r for _, r in pairs if r.status != "ok"]
+            out.failed_units += [r for _, r in pairs if not succeeded(r.status)]
+            out.noted_units += [r for _, r in pairs if r.status == OK_WITH_NOTES]
             finish = partial(
                 _finish_close,
                 close,
@@ -142,7 +145,7 @@ def _finish_close(
     before = read_manifest(previous)
     entries = [manifest_entry(j, r) for j, r in pairs]
     for entry in entries:
-        if entry["status"] != "ok":
+        if not succeeded(entry["status"]):
             entry["last_complete"] = _last_complete(close, before, entry["business_unit"])
     ran = {j.business_unit for j, _ in pairs}
     earlier = carry_over(close, previous, before, sorted(defined - ran))
@@ -156,19 +159,25 @@ def _finish_close(
         "earlier_units": earlier,
     }
     if group_file is not None:
-        ok = [e["business_unit"] for e in manifest["units"] if e["status"] == "ok"]
+        ok = [e["business_unit"] for e in manifest["units"] if succeeded(e["status"])]
         manifest["group"] = run_group(group_file, close.as_of, close.folder, ok, close.run_id)
         out.group_errors += manifest["group"]["errors"]
     if browser:
         out.notes += _print_pdfs(close, manifest, browser)
-    manifest["status"] = (
-        "ok" if all(e["status"] == "ok" for e in entries) and not out.group_errors else "failed"
-    )
+    manifest["status"] = _run_status([e["status"] for e in entries], out.group_errors)
     write_index(close.folder, manifest, lang, close.root)
     write_json(close.folder / MANIFEST, manifest)  # last: a run folder with a manifest is complete
     _sync(close.folder)
     publish(close)
     return close.published / "index.html"
+
+
+def _run_status(units: list[str], group_errors: list) -> str:
+    """``failed`` when a unit or the group failed, else ``ok with notes`` when a unit has notes,
+    else ``ok``."""
+    if group_errors or not all(succeeded(s) for s in units):
+        return FAILED
+    return OK_WITH_NOTES if OK_WITH_NOTES in units else OK
 
 
 def _pdf_browser(out: RunOutcome) -> str | None:
@@ -191,7 +200,7 @@ def _print_pdfs(close: CloseRun, manifest: dict, browser: str) -> list[str]:
     targets.append((manifest.get("group") or {}, close.folder / "group"))
     notes: list[str] = []
     for entry, folder in targets:
-        if entry.get("status") == "ok" and entry.get("reports"):
+        if succeeded(entry.get("status")) and entry.get("reports"):
             entry["pdfs"], missed = print_reports(folder, entry["reports"], browser=browser)
             notes += missed
     return notes
@@ -204,7 +213,7 @@ def _last_complete(close: CloseRun, before: dict, unit: str) -> dict | None:
     for e in before.get("units", []) + before.get("earlier_units", []):
         if e.get("business_unit") != unit:
             continue
-        if e.get("status") == "ok":
+        if succeeded(e.get("status")):
             last = {
                 "run_id": e.get("run_id") or before.get("run_id"),
                 "reports": e.get("reports", []),
@@ -229,7 +238,7 @@ def carry_over(
     for unit in units:
         entry = known.get(unit)
         src = previous / unit if previous is not None else None
-        if not entry or entry.get("status") != "ok" or src is None or not src.is_dir():
+        if not entry or not succeeded(entry.get("status")) or src is None or not src.is_dir():
             continue
         shutil.copytree(src, close.folder / unit, copy_function=_link_or_copy)
         out.append(

@@ -7,6 +7,7 @@ from pathlib import Path
 from arlib.config import project_root, unit_files, unit_params, validate
 from arlib.errors import ConfigError
 from arlib.io.load import check_params
+from arlib.provision.given import check_loss_rates
 from arlib.run.runner import UnitJob, find_notebooks
 
 
@@ -28,6 +29,10 @@ def plan_jobs(
         raw = unit_params(unit_file, defaults, overrides)
         cfg = validate(raw, str(unit_file))
         check_params(cfg, str(unit_file))
+        try:  # every aging bucket named (the range is checked with the other bounds)
+            check_loss_rates(cfg.get("loss_rates"), cfg["aging_thresholds"])
+        except ConfigError as e:
+            raise ConfigError(e.key, e.problem, str(unit_file)) from None
         jobs.append(
             UnitJob(cfg["business_unit"], cfg["as_of"], dict(cfg), str(unit_file), nbs, str(root))
         )

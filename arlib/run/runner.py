@@ -25,6 +25,7 @@ from pathlib import Path
 
 from arlib.errors import ArlibError
 from arlib.redact import shown_text
+from arlib.report.records import OK, OK_WITH_NOTES, section_notes, succeeded
 from arlib.run.customers import NOTEBOOK as CUSTOMER_NOTEBOOK
 from arlib.run.failure import LOG_SUFFIX, error_line, notebook_failed
 from arlib.run.kernel import UnitKernel
@@ -68,6 +69,7 @@ class UnitResult:
     reports: list[str] = field(default_factory=list)
     notebook_seconds: dict = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)  # filled only when run in a temp dir
+    notes: list[str] = field(default_factory=list)  # figures the data lacks (ok with notes)
 
 
 def find_notebooks(root: Path, names: list[str] | None = None) -> list[Path]:
@@ -260,7 +262,7 @@ def _customer_reports(job, sections, params, out_dir, cwd, kernel, res) -> list:
 
     ids = (sections.get("health") or {}).get("customer_report_ids") or []
     nb_path = Path(cwd) / "notebooks" / f"{CUSTOMER_NOTEBOOK}.ipynb"
-    if res.status != "ok" or not ids or not nb_path.exists():
+    if not succeeded(res.status) or not ids or not nb_path.exists():
         return []
     t1 = time.perf_counter()
     done, errors = run_customers(
@@ -317,7 +319,12 @@ def _finish(
     if unbalanced:  # a figure that is wrong while the report says ok is the worst defect
         res.status = "failed"
         res.errors.append(unbalanced)
+    res.notes = section_notes(sections)
+    if res.status == OK and res.notes:  # the reports ran; the data lacks some figures
+        res.status = OK_WITH_NOTES
     kpis = dict(flat, business_unit=job.business_unit, as_of=job.as_of, run_id=job.run_id or None)
+    if res.notes:
+        kpis["data_notes"] = res.notes
     kpis["sections"] = {
         name: sorted(k for k in values if k != "parameters") for name, values in sections.items()
     }
@@ -326,7 +333,7 @@ def _finish(
     shutil.rmtree(
         out_dir / SNAPSHOT, ignore_errors=True
     )  # read by the notebooks; the stamp keeps its fingerprint
-    if res.status == "ok":
+    if succeeded(res.status):
         try:
             res.reports = export_reports(executed, kpis, out_dir, customers)
             res.reports += export_customers(customers, kpis, out_dir)
@@ -426,6 +433,7 @@ def manifest_entry(job: UnitJob, res: UnitResult) -> dict:
         "business_unit": job.business_unit,
         "status": res.status,
         "errors": res.errors,
+        "notes": res.notes,
         "duration_s": res.duration_s,
         "notebook_seconds": res.notebook_seconds,
         "input_fingerprint": res.kpis.get("input_fingerprint"),

@@ -17,6 +17,8 @@ from arlib.schemas import C
 def loss_rates(table: pd.DataFrame, ax=None):
     """Grouped bars of loss rate per bucket, one colour per method (frame from
     :func:`arlib.provision.estimate.loss_rate_table`: ``bucket`` and one column per method)."""
+    if table.empty:  # nothing to draw (no history, e.g. an open-item list): the table says why
+        return None
     ax = new_axes(ax)
     methods = [c for c in table.columns if c != C.bucket]
     x = np.arange(len(table))
@@ -42,6 +44,8 @@ def loss_rates(table: pd.DataFrame, ax=None):
 
 def migration(matrix: pd.DataFrame, ax=None):
     """Heatmap of the averaged one-month transition matrix (``RollRateModel.matrix_``)."""
+    if matrix.empty:  # nothing to draw (no history, e.g. an open-item list): the table says why
+        return None
     import seaborn as sns
 
     ax = new_axes(ax, figsize=(8, 3.8))
@@ -74,6 +78,8 @@ def vintage_curves(
 ):
     """Cumulative loss ratio by age, one line per cohort (the latest ``last``), with the expected
     curve of a new cohort (``VintageLossModel.triangle_`` and ``development_``)."""
+    if triangle.empty:  # nothing to draw (no history, e.g. an open-item list): the table says why
+        return None
     ax = new_axes(ax)
     cohorts = sorted(triangle["cohort"].unique())[-last:]
     shades = np.linspace(0.85, 0.35, len(cohorts))
@@ -101,6 +107,8 @@ def vintage_curves(
 def rollforward(table: pd.DataFrame, currency: str = "", ax=None):
     """Monthly charge, write-offs and recoveries as bars and the closing allowance as a line
     (frame from :func:`arlib.provision.estimate.rollforward`)."""
+    if table.empty:  # nothing to draw (no history, e.g. an open-item list): the table says why
+        return None
     ax = new_axes(ax)
     x = np.arange(len(table))
     ax.bar(x - 0.27, table["charge"], 0.27, label=t("charge (bad-debt expense)"), color=PALETTE[0])
@@ -127,6 +135,8 @@ def forecast(
 ):
     """Point forecast and range of one metric (frame from :func:`arlib.provision.estimate.provision_forecast`),
     after its recent history if given."""
+    if fc.empty:  # nothing to draw (no history, e.g. an open-item list): the table says why
+        return None
     ax = new_axes(ax)
     f = fc.loc[fc["metric"] == metric]
     lo = next(c for c in f.columns if c.startswith("yhat_lo"))
@@ -155,6 +165,8 @@ def forecast(
 
 def allowance_by_bucket(table: pd.DataFrame, currency: str = "", ax=None):
     """Exposure and allowance per line of the allowance table (collective buckets, specific)."""
+    if table.empty:  # nothing to draw (no history, e.g. an open-item list): the table says why
+        return None
     ax = new_axes(ax)
     lines = table.loc[table[C.bucket] != "total"]
     x = np.arange(len(lines))
