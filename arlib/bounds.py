@@ -76,6 +76,7 @@ BOUNDS: dict[str, Bound] = {
     "worklist_loss_rates": Bound(0, 1, each=True),
     "fx_rates": Bound(0, None, above=True, each=True),
     "calibration_windows": Bound(2, 120),
+    "week_range_cutoffs": Bound(2, 104),
     "customer_reports": Bound(0, 1000),
     "default_days_past_due": Bound(1, 3650),
     "scorecard_outcome_days": Bound(1, 3650),
