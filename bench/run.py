@@ -4,7 +4,8 @@ written to ``outputs/bench/results.json``.
 Every benchmark measures ours and its peer side by side in the same run (alternating, medians
 of several repeats) and records ``name, size, seconds, peer, peer_seconds, ratio`` (ours / peer)
 and ``peak_mib``, plus its own details; the file also records the machine. The defaults finish
-in under 15 minutes on an idle 2-core machine (the 10M-invoice ledger is generated once into
+in under 15 minutes on an idle 2-core machine, plus the forecast-accuracy records ``m3`` and
+``crossdomain`` (competition data from a pinned PyPI wheel; about half an hour more) (the 10M-invoice ledger is generated once into
 ``outputs/bench/data/`` and reused). See ``bench/README.md`` for targets and how to read them.
 
     python bench/run.py                      # everything, default sizes
