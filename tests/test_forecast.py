@@ -32,14 +32,26 @@ def recovered():
         fc = forecast(
             _frame(y),
             H,
-            method=["auto", "ensemble", "ets", "arima", "theta", "dot", "ces", "comb", "sarimax"],
+            method=[
+                "auto",
+                "ensemble",
+                "ets",
+                "damped",
+                "arima",
+                "theta",
+                "dot",
+                "ces",
+                "comb",
+                "sarimax",
+            ],
             n_jobs=2,
         )
     return fc
 
 
 @pytest.mark.parametrize(
-    "method", ["auto", "ensemble", "ets", "arima", "theta", "dot", "ces", "comb", "sarimax"]
+    "method",
+    ["auto", "ensemble", "ets", "damped", "arima", "theta", "dot", "ces", "comb", "sarimax"],
 )
 def test_each_model_recovers_trend_and_season(recovered, method):
     got = recovered.loc[recovered["model"] == method, "yhat"].to_numpy()
@@ -214,3 +226,22 @@ def test_combination_intervals_are_the_members_mixture():
     assert got["mean"][0] == 5.0
     assert got["lo-95"][0] == pytest.approx(brentq(lambda q: cdf(q) - 0.025, -20, 20), abs=1e-6)
     assert got["hi-95"][0] == pytest.approx(brentq(lambda q: cdf(q) - 0.975, -20, 30), abs=1e-6)
+
+
+def test_auto_is_the_average_of_its_members_median_and_mean(recovered):
+    """auto's point forecast, worked out from its four members fitted separately."""
+    wide = recovered.pivot(index="ds", columns="model", values="yhat")
+    members = wide[["ets", "damped", "ces", "dot"]].to_numpy()
+    want = (np.median(members, axis=1) + members.mean(axis=1)) / 2
+    assert wide["auto"].to_numpy() == pytest.approx(want, rel=1e-12)
+
+
+def test_point_combinations_by_hand():
+    from arlib.forecast.models import point_combination
+
+    means = np.array([[1.0, 4.0], [2.0, 4.0], [3.0, 4.0], [10.0, 8.0]])
+    assert point_combination(means, "median").tolist() == [2.5, 4.0]
+    assert point_combination(means, "mean").tolist() == [4.0, 5.0]
+    assert point_combination(means, "median-mean").tolist() == [3.25, 4.5]
+    with pytest.raises(ValueError, match="median-mean"):
+        point_combination(means, "mode")

@@ -8,12 +8,14 @@ returns one row per series, method and step with 80 and 95 per cent prediction i
 Methods
 -------
 ``auto``
-    Median of ETS, CES and dynamic optimised Theta; intervals from the equal-weight mixture
-    of the three (see :data:`arlib.forecast.models.COMBINATIONS` and
-    :func:`arlib.forecast.models.combine` for why). The default.
-``ets``, ``arima``, ``theta``, ``ces``, ``dot``
-    Automatic ETS (error/trend/damping/season chosen by AICc), automatic ARIMA, standard
-    Theta, complex exponential smoothing and dynamic optimised Theta (statsforecast).
+    ETS, damped-trend ETS, CES and dynamic optimised Theta, combined by the average of their
+    median and mean; intervals from the equal-weight mixture of the four (see
+    :data:`arlib.forecast.models.COMBINATIONS` and :func:`arlib.forecast.models.combine`
+    for why). The default.
+``ets``, ``damped``, ``arima``, ``theta``, ``ces``, ``dot``
+    Automatic ETS (error/trend/damping/season chosen by AICc), ETS restricted to damped
+    trends, automatic ARIMA, standard Theta, complex exponential smoothing and dynamic
+    optimised Theta (statsforecast).
 ``ensemble``
     Median of ETS, CES, ARIMA and dynamic optimised Theta (more accurate than ``auto``,
     about four times slower: for a few series, e.g. one unit's collections).
@@ -22,7 +24,7 @@ Methods
 ``snaive``, ``naive``
     Seasonal naive (same period last season) and naive (last value) benchmarks.
 Seasonal models use the season length of ``freq`` (12 for months, 52 for weeks). Theta and
-dynamic optimised Theta, and ETS and ARIMA for seasons over 24 periods, are fitted to the
+dynamic optimised Theta, and ETS, damped ETS and ARIMA for seasons over 24 periods, are fitted to the
 seasonally adjusted series when an ANOVA test finds a stable seasonal pattern
 (:func:`arlib.forecast.models.seasonal_test`) and the pattern is put back afterwards.
 
