@@ -28,7 +28,7 @@ def view():
     )
     model = PayDateModel(by="segment").fit(led, AS_OF)
     v = weekly.CashView.__new__(weekly.CashView)  # the invoicing forecast set by hand
-    v.model, v.as_of, v.terms = model, AS_OF, 30
+    v.model, v.as_of, v.terms, v.last = model, AS_OF, 30, None  # last: no horizon cut
     v.invoicing = pd.Series([1000.0], index=pd.to_datetime(["2025-01-06"]))
     v.open_daily = model.daily()
     v.new_daily = weekly.new_invoicing_cash(v.invoicing, model, v.terms)

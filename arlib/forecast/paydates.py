@@ -41,28 +41,45 @@ import pandas as pd
 
 from arlib.errors import ConfigError
 from arlib.forecast.contractual import check_lateness, expected_dates
+from arlib.forecast.paytable import (  # noqa: F401  GRID, EARLY, LATE, shift_pmf: the grid's API
+    EARLY,
+    GRID,
+    LATE,
+    Conditional,
+    conditional,
+    daily_cash,
+    incidence_by,
+    on_days,
+    paid_and_median,
+    paid_by,
+    shift_pmf,
+)
 from arlib.ledger import EMPTY_REASON, Ledger, needs_history, open_items_only
 from arlib.schemas import PAYMENT, C
 
-#: days-late grid: from paid this many days before the due date to this many days after
-EARLY, LATE = 120, 730
-GRID = np.arange(-EARLY, LATE + 1)
 EXPECTED_DATE, P_PAID, P_HORIZON = "expected_date", "p_paid", "p_horizon"
-_CHUNK = 4096  # open items handled at a time by the items x GRID computations
-
 
 #: contractual dates: the day each item's days are counted from (due date, or the close)
 ANCHOR, ANCHOR_DAYS = "anchor_date", "anchor_days"
 ALL = "all"
 
 
-def _resolution(ledger: Ledger, as_of: pd.Timestamp, history_days: int) -> pd.DataFrame:
-    """Invoices due in the window before ``as_of``: ``D`` and outcome (1 paid, 2 never,
-    0 open at ``as_of``)."""
-    st = ledger.settlement()
-    keep = (st[C.due_date] <= as_of) & (st[C.due_date] > as_of - pd.Timedelta(days=history_days))
-    keep &= st[C.invoice_date] <= as_of
-    st = st.loc[keep]
+def by_due_date(ledger: Ledger) -> pd.DataFrame:
+    """The ledger's :meth:`~arlib.ledger.Ledger.settlement` columns a fit reads, sorted by due
+    date: built once by a caller that fits at many cut-offs and handed to :meth:`PayDateModel.fit`
+    (each fit then takes its window of due dates by a binary search)."""
+    cols = [C.customer_id, C.disputed, C.due_date, C.invoice_date, C.settled_date, "settled_by"]
+    return ledger.settlement()[cols].sort_values(C.due_date, kind="stable")
+
+
+def _resolution(settled: pd.DataFrame, as_of: pd.Timestamp, history_days: int) -> pd.DataFrame:
+    """Invoices due in the window before ``as_of`` (``settled``: :func:`by_due_date`): ``D``
+    and outcome (1 paid, 2 never, 0 open at ``as_of``)."""
+    due = settled[C.due_date].to_numpy()
+    window = np.array([as_of - pd.Timedelta(days=history_days), as_of], dtype=due.dtype)
+    lo, hi = np.searchsorted(due, window, side="right")
+    st = settled.iloc[lo:hi]
+    st = st.loc[st[C.invoice_date] <= as_of]
     known = st[C.settled_date].notna() & (st[C.settled_date] <= as_of)
     end = st[C.settled_date].where(known, as_of)
     outcome = np.where(known, np.where(st["settled_by"] == PAYMENT, 1, 2), 0)
@@ -79,23 +96,15 @@ def _resolution(ledger: Ledger, as_of: pd.Timestamp, history_days: int) -> pd.Da
 
 def incidence(d: np.ndarray, outcome: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Chance of being paid on each day of :data:`GRID`, and of never being paid by it
-    (cumulative), from days ``d`` with outcomes 1 paid, 2 never, 0 censored.
+    (cumulative), from days ``d`` with outcomes 1 paid, 2 never, 0 censored (one group of
+    :func:`~arlib.forecast.paytable.incidence_by`).
 
     >>> pmf, never = incidence(np.array([10, 10, 10]), np.array([1, 1, 1]))
     >>> float(pmf[GRID == 10][0]), float(pmf.sum()), float(never[-1])
     (1.0, 1.0, 0.0)
     """
-    idx = np.asarray(d, int) + EARLY
-    size = len(GRID)
-    paid = np.bincount(idx[outcome == 1], minlength=size).astype(float)
-    gone = np.bincount(idx[outcome == 2], minlength=size).astype(float)
-    leave = np.bincount(idx, minlength=size).astype(float)
-    at_risk = len(idx) - np.concatenate([[0.0], np.cumsum(leave)[:-1]])
-    safe = np.where(at_risk > 0, at_risk, 1.0)
-    surv_before = np.cumprod(np.concatenate([[1.0], 1 - (paid + gone)[:-1] / safe[:-1]]))
-    pmf = np.where(at_risk > 0, surv_before * paid / safe, 0.0)
-    never = np.cumsum(np.where(at_risk > 0, surv_before * gone / safe, 0.0))
-    return pmf, never
+    pmf, never = incidence_by(np.zeros(len(d), np.int64), d, np.asarray(outcome), 1)
+    return pmf[0], never[0]
 
 
 class PayDateModel:
@@ -120,6 +129,8 @@ class PayDateModel:
     items_ : pandas.DataFrame
         One row per open invoice: ``invoice_id, customer_id, group, due_date, open_amount,
         days_past_due, history_n, weight_own, expected_date, expected_days_late, p_paid``.
+    cond_ : arlib.forecast.paytable.Conditional
+        Each open invoice's chance of payment per day late, given it is still open.
     """
 
     def __init__(
@@ -150,15 +161,23 @@ class PayDateModel:
             )
         return cust.drop_duplicates(C.customer_id).set_index(C.customer_id)[self.by].astype(str)
 
-    def fit(self, ledger: Ledger, as_of) -> PayDateModel:
+    def fit(
+        self, ledger: Ledger, as_of, dates: bool = True, settled: pd.DataFrame | None = None
+    ) -> PayDateModel:
         """Learn each group's payment-date distribution from invoices resolved before
         ``as_of``. For an open-item list (no payment history, where every invoice would look
-        never paid) the dates are contractual instead (see the module docstring)."""
+        never paid) the dates are contractual instead (see the module docstring).
+
+        ``dates=False`` leaves out the per-invoice ``expected_date``, ``expected_days_late``
+        and ``p_paid`` (a caller that needs only the cash by day, such as the 13-week
+        backtest, saves a pass over every invoice's grid days); ``settled`` is the ledger's
+        :func:`by_due_date`, when the caller has it."""
         if open_items_only(ledger):
             return self._fit_contractual(ledger, pd.Timestamp(as_of))
         as_of = pd.Timestamp(as_of)
         self.as_of_ = as_of
-        hist = _resolution(ledger, as_of, self.history_days)
+        settled = by_due_date(ledger) if settled is None else settled
+        hist = _resolution(settled, as_of, self.history_days)
         groups = self._groups(ledger)
         hist["group"] = (
             hist[C.customer_id].map(groups).fillna(ALL if self.by is None else "unknown")
@@ -171,19 +190,43 @@ class PayDateModel:
             for (g, disp), part in hist.groupby(["group", C.disputed]):
                 if int((part["outcome"] > 0).sum()) >= self.min_group:
                     self.dists_[(g, bool(disp))] = _incidence_of(part)
-        self.customers_ = {
-            cid: (_incidence_of(p), int((p["outcome"] > 0).sum()))
-            for cid, p in hist.groupby(C.customer_id)
-        }
-        self.items_ = self._items(ledger.open_items(as_of))
+        items = ledger.open_items(as_of)
+        self.hist_ = hist[[C.customer_id, "d", "outcome"]]
+        self._own_table(items[C.customer_id].unique())
+        self.items_ = self._items(items, dates)
         return self
+
+    def _own_table(self, customers) -> None:
+        """Each of ``customers``' own distribution from :attr:`hist_`, all at once:
+        ``own_index_`` (customer ids), ``own_pmf_``, ``own_never_`` (rows) and ``own_n_``
+        (resolved invoices)."""
+        self.own_index_ = pd.Index(customers)
+        code = self.own_index_.get_indexer(self.hist_[C.customer_id])
+        mine = code >= 0
+        d, outcome = self.hist_["d"].to_numpy(), self.hist_["outcome"].to_numpy()
+        n = len(self.own_index_)
+        self.own_pmf_, self.own_never_ = incidence_by(code[mine], d[mine], outcome[mine], n)
+        self.own_n_ = np.bincount(code[mine & (outcome > 0)], minlength=n)
+
+    def _own(self, customer_id) -> tuple[np.ndarray | None, np.ndarray | None, int]:
+        """``(pmf, never, n)`` of one customer's own record (``None``s and 0: none)."""
+        row = self.own_index_.get_indexer([customer_id])[0]
+        if row >= 0:
+            return self.own_pmf_[row], self.own_never_[row], int(self.own_n_[row])
+        part = self.hist_.loc[self.hist_[C.customer_id] == customer_id]
+        if not len(part):
+            return None, None, 0
+        pmf, never = _incidence_of(part)
+        return pmf, never, int((part["outcome"] > 0).sum())
 
     def _fit_contractual(self, ledger: Ledger, as_of: pd.Timestamp) -> PayDateModel:
         """Contractual dates of an open-item list: one date per item, paid in full."""
         self.contractual, self.as_of_ = True, as_of
         self.group_of_ = self._groups(ledger)
         nothing = np.zeros(len(GRID))  # no days-late record: nothing for invoicing to come
-        self.dists_, self.customers_ = {(ALL, None): (nothing, nothing)}, {}
+        self.dists_ = {(ALL, None): (nothing, nothing)}
+        self.hist_ = pd.DataFrame({C.customer_id: [], "d": [], "outcome": []})
+        self._own_table([])
         items = ledger.open_items(as_of)
         out = items[
             [C.invoice_id, C.customer_id, C.due_date, C.disputed, C.open_amount, C.days_past_due]
@@ -199,7 +242,7 @@ class PayDateModel:
         out["expected_days_late"] = (out[EXPECTED_DATE] - out[C.due_date]).dt.days.astype(float)
         out[P_PAID] = 1.0
         self.items_ = out.reset_index(drop=True)
-        self.cond_, _ = self.conditional(self.items_)
+        self.cond_ = self.conditional(self.items_)
         return self
 
     def anchors(self, items: pd.DataFrame | None = None) -> pd.Series:
@@ -208,84 +251,99 @@ class PayDateModel:
         items = self.items_ if items is None else items
         return items[ANCHOR] if ANCHOR in items else items[C.due_date]
 
+    def _base(self, group, disputed) -> tuple[np.ndarray, np.ndarray]:
+        base = self.dists_.get((group, bool(disputed))) or self.dists_.get((group, None))
+        return base or self.dists_[(ALL, None)]
+
     def distribution(
         self, customer_id, group: str, disputed: bool = False
     ) -> tuple[np.ndarray, np.ndarray, int]:
         """``(pmf, never, n)`` of one customer: its own distribution mixed with the group's."""
-        base = self.dists_.get((group, bool(disputed))) or self.dists_.get((group, None))
-        base = base or self.dists_[(ALL, None)]
-        own, n = self.customers_.get(customer_id, (None, 0))
-        if own is None or n == 0:
+        base = self._base(group, disputed)
+        own_pmf, own_never, n = self._own(customer_id)
+        if own_pmf is None or n == 0:
             return base[0], base[1], 0
         w = n / (n + self.prior)
-        return w * own[0] + (1 - w) * base[0], w * own[1] + (1 - w) * base[1], n
+        return w * own_pmf + (1 - w) * base[0], w * own_never + (1 - w) * base[1], n
 
-    def _items(self, items: pd.DataFrame) -> pd.DataFrame:
+    def _tables(self, items: pd.DataFrame):
+        """The distinct distributions of ``items`` (one per customer, group and disputed
+        flag; the arithmetic of :meth:`distribution`): ``pmf`` and ``never`` rows, each
+        item's row ``key`` and each row's ``n``."""
+        frame = pd.DataFrame(
+            {
+                "c": items[C.customer_id].to_numpy(),
+                "g": items["group"].to_numpy(),
+                "x": items[C.disputed].to_numpy(bool),
+            }
+        )
+        key = frame.groupby(["c", "g", "x"], sort=False, dropna=False).ngroup().to_numpy()
+        first = np.unique(key, return_index=True)[1]
+        uniq = frame.iloc[first]
+        bases = {gx: self._base(*gx) for gx in set(zip(uniq["g"], uniq["x"]))}
+        base_pmf = np.array([bases[gx][0] for gx in zip(uniq["g"], uniq["x"])]).reshape(
+            -1, len(GRID)
+        )
+        base_never = np.array([bases[gx][1] for gx in zip(uniq["g"], uniq["x"])]).reshape(
+            -1, len(GRID)
+        )
+        row = self.own_index_.get_indexer(uniq["c"])
+        n = np.where(row >= 0, self.own_n_[row], 0) if len(self.own_n_) else np.zeros(len(row), int)
+        own_pmf = self.own_pmf_[row] if len(self.own_n_) else np.zeros_like(base_pmf)
+        own_never = self.own_never_[row] if len(self.own_n_) else np.zeros_like(base_never)
+        w = (n / (n + self.prior))[:, None]
+        mixed = n[:, None] > 0
+        pmf = np.where(mixed, w * own_pmf + (1 - w) * base_pmf, base_pmf)
+        never = np.where(mixed, w * own_never + (1 - w) * base_never, base_never)
+        return pmf, never, key, n
+
+    def _items(self, items: pd.DataFrame, dates: bool = True) -> pd.DataFrame:
         out = items[
             [C.invoice_id, C.customer_id, C.due_date, C.disputed, C.open_amount, C.days_past_due]
         ].copy()
         out["group"] = (
             out[C.customer_id].map(self.group_of_).fillna(ALL if self.by is None else "unknown")
         )
-        cond, n = self.conditional(out)
-        paid = cond.sum(axis=1)
+        pmf, never, key, n_row = self._tables(out)
+        self.cond_ = conditional(pmf, never, key, out[C.days_past_due].to_numpy())
+        n = n_row[key]
         out["history_n"] = n
         out["weight_own"] = n / (n + self.prior)
-        med = _median_day(cond)
-        out["expected_days_late"] = med
-        out[EXPECTED_DATE] = out[C.due_date] + pd.to_timedelta(med, unit="D")
-        out[P_PAID] = paid
-        self.cond_ = cond
+        if dates:
+            paid, med = paid_and_median(self.cond_)
+            out["expected_days_late"] = med
+            out[EXPECTED_DATE] = out[C.due_date] + pd.to_timedelta(med, unit="D")
+            out[P_PAID] = paid
         return out.reset_index(drop=True)
 
-    def conditional(self, items: pd.DataFrame, shift: np.ndarray | None = None):
+    def conditional(self, items: pd.DataFrame, shift: np.ndarray | None = None) -> Conditional:
         """Per item, the chance of payment on each day late of :data:`GRID` given it is still
-        open at ``as_of`` (rows: items); ``shift`` days added to each item's days late.
-        Contractual dates: all of it on the item's one date."""
-        cond = np.zeros((len(items), len(GRID)))
+        open at ``as_of`` (:class:`~arlib.forecast.paytable.Conditional`); ``shift`` days
+        added to each item's days late. Contractual dates: all of it on the item's one date."""
         if self.contractual:
-            days = items[ANCHOR_DAYS].to_numpy(int) + (0 if shift is None else np.asarray(shift))
-            cond[np.arange(len(items)), np.clip(days, -EARLY, LATE) + EARLY] = 1.0
-            return cond, np.zeros(len(items), int)
-        n = np.zeros(len(items), int)
-        dpd = items[C.days_past_due].to_numpy(int)
-        for i, (cid, g, disp) in enumerate(
-            zip(items[C.customer_id], items["group"], items[C.disputed])
-        ):
-            pmf, never, n[i] = self.distribution(cid, g, disp)
-            if shift is not None and shift[i]:
-                pmf = shift_pmf(pmf, int(shift[i]))
-            j = min(max(int(dpd[i]) + EARLY, 0), len(GRID) - 1)
-            # still open at as_of: neither paid nor closed by its days past due
-            left = 1.0 - pmf[GRID <= dpd[i]].sum() - never[j]
-            if left > 1e-9:
-                cond[i] = np.where(GRID > dpd[i], pmf, 0.0) / left
-        return cond, n
+            return on_days(items[ANCHOR_DAYS].to_numpy(int) + (0 if shift is None else shift))
+        pmf, never, key, _n = self._tables(items)
+        return conditional(pmf, never, key, items[C.days_past_due].to_numpy(), shift)
 
     # --- prediction ----------------------------------------------------------------------
-    def daily(self, items: pd.DataFrame | None = None, cond: np.ndarray | None = None):
-        """Expected cash per calendar day after ``as_of``: a Series indexed by date."""
+    def daily(
+        self,
+        items: pd.DataFrame | None = None,
+        cond: Conditional | None = None,
+        through=None,
+    ) -> pd.Series:
+        """Expected cash per calendar day after ``as_of``: a Series indexed by date (up to
+        ``through`` when given: a horizon costs its days, not the whole grid's)."""
         items = self.items_ if items is None else items
         cond = self.cond_ if cond is None else cond
-        amt = items[C.open_amount].to_numpy(float)
-        due = self.anchors(items).to_numpy("datetime64[D]").astype(np.int64)
-        first = int(due.min(initial=0)) + int(GRID[0])
-        span = int(due.max(initial=0)) + int(GRID[-1]) - first + 1
-        cash, hits = np.zeros(span), np.zeros(span, dtype=np.int64)
-        for lo in range(0, len(due), _CHUNK):  # items x grid days at once: GBs for a big unit
-            w = cond[lo : lo + _CHUNK] * amt[lo : lo + _CHUNK, None]
-            day = due[lo : lo + _CHUNK, None] + GRID[None, :] - first
-            keep = w > 0
-            cash += np.bincount(day[keep], weights=w[keep], minlength=span)
-            hits += np.bincount(day[keep], minlength=span)
-        days = np.flatnonzero(hits)
-        return pd.Series(cash[days], index=pd.to_datetime((days + first).astype("datetime64[D]")))
+        first = None if through is None else self.as_of_ + pd.Timedelta(days=1)
+        return daily_cash(cond, self.anchors(items), items[C.open_amount], first, through)
 
     def with_horizon(self, end) -> pd.DataFrame:
         """:attr:`items_` with ``p_horizon``, the chance of a payment by ``end``."""
         out = self.items_.copy()
         days = (pd.Timestamp(end) - self.anchors(out)).dt.days.to_numpy()
-        out[P_HORIZON] = (self.cond_ * (GRID[None, :] <= days[:, None])).sum(axis=1)
+        out[P_HORIZON] = paid_by(self.cond_, days)
         return out
 
 
@@ -347,28 +405,6 @@ def _incidence_of(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return incidence(part["d"].to_numpy(), part["outcome"].to_numpy())
 
 
-def shift_pmf(pmf: np.ndarray, days: int) -> np.ndarray:
-    """``pmf`` moved ``days`` later (earlier if negative); mass pushed past the grid's end
-    stays on its last day."""
-    out = np.zeros_like(pmf)
-    if days >= 0:
-        out[days:] = pmf[: len(pmf) - days]
-        out[-1] += pmf[len(pmf) - days :].sum()
-    else:
-        out[: len(pmf) + days] = pmf[-days:]
-        out[0] += pmf[:-days].sum()
-    return out
-
-
-def _median_day(cond: np.ndarray) -> np.ndarray:
-    """Per row, the median day late of the payment distribution given payment (NaN: none)."""
-    tot = cond.sum(axis=1)
-    cum = np.cumsum(cond, axis=1)
-    idx = (cum < (tot / 2)[:, None]).sum(axis=1)
-    out = GRID[np.clip(idx, 0, len(GRID) - 1)].astype(float)
-    return np.where(tot > 0, out, np.nan)
-
-
 def periods_after(as_of, horizon: int, period: str = "M") -> pd.PeriodIndex:
     """The ``horizon`` pandas periods (``"M"`` months, ``"W-FRI"`` weeks ending Friday, ...)
     after the close of ``as_of``; the first holds the day after ``as_of``.
@@ -413,9 +449,9 @@ def evaluate(ledger: Ledger, cutoffs: Sequence, through, **model_args) -> pd.Dat
         cols = ["cutoff", C.invoice_id, "actual", *names, *(f"err_{n}" for n in names)]
         return needs_history(pd.DataFrame(columns=cols), "Scoring payment dates")
     st = ledger.settlement().set_index(C.invoice_id)
-    rows = []
+    settled, rows = by_due_date(ledger), []
     for cut in map(pd.Timestamp, cutoffs):
-        m = PayDateModel(**model_args).fit(ledger, cut)
+        m = PayDateModel(**model_args).fit(ledger, cut, settled=settled)
         it = m.items_.set_index(C.invoice_id)
         act = st.reindex(it.index)
         ok = (act["settled_by"] == PAYMENT) & (act[C.settled_date] <= pd.Timestamp(through))

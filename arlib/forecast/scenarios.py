@@ -96,10 +96,9 @@ def _daily(
     cust = items[C.customer_id].astype(str)
     match = _matching(cust, spec, segments, grades)
     later = int(spec.get("pay_later_days", 0))
-    cond, _ = model.conditional(items, np.where(match, later, 0))
+    cond = model.conditional(items, np.where(match, later, 0))
     gone = cust.isin([str(c) for c in spec.get("default", [])]).to_numpy()
-    cond[gone] = 0.0
-    open_daily = model.daily(items, cond)
+    open_daily = model.daily(items, cond.without(gone), through=view.last)
     everyone = not any(k in spec for k in FILTERS)
     new_daily = new_invoicing_cash(
         view.invoicing,

@@ -25,11 +25,6 @@ KIND = "customers"
 AS_OF, ERROR = history.AS_OF, history.ERROR
 
 
-#: open invoices handled at a time: a big unit's invoices x the days-late grid would be tens
-#: of millions of cells per array
-_CHUNK = 4096
-
-
 def expected_by_customer(model: PayDateModel, months: int) -> pd.DataFrame:
     """Expected cash from the open invoices per customer and calendar month after ``as_of``:
     ``unique_id`` (customer), ``ds`` (month start), ``model`` (``paydates``), ``yhat`` and
@@ -41,13 +36,12 @@ def expected_by_customer(model: PayDateModel, months: int) -> pd.DataFrame:
     open_amt = items[C.open_amount].to_numpy(float)
     n, span = len(items), max(int(months), 1)
     amt, hits = np.zeros(n * span), np.zeros(n * span, dtype=np.int64)
-    for lo in range(0, n, _CHUNK):  # per invoice and month, summed over its grid days
-        hi = min(lo + _CHUNK, n)
+    for lo, hi, rows in cond.chunks():  # per invoice and month, summed over its grid days
         days = due[lo:hi, None] + GRID[None, :].astype("timedelta64[D]")
         step = days.astype("datetime64[M]").astype(np.int64) - m0
-        keep = (step >= 0) & (step < months) & (cond[lo:hi] > 0)
+        keep = (step >= 0) & (step < months) & (rows > 0)
         slot = (np.arange(lo, hi)[:, None] * span + step)[keep]
-        weights = (cond[lo:hi] * open_amt[lo:hi, None])[keep]
+        weights = (rows * open_amt[lo:hi, None])[keep]
         amt += np.bincount(slot, weights=weights, minlength=n * span)
         hits += np.bincount(slot, minlength=n * span)
     idx = np.flatnonzero(hits)

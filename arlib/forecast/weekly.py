@@ -178,7 +178,8 @@ class CashView:
             )
         )
         self.terms = terms_days(ledger, self.as_of)
-        self.open_daily = model.daily()
+        self.last = last.normalize()  # the last day any period of the view counts
+        self.open_daily = model.daily(through=self.last)
         self.new_daily = new_invoicing_cash(self.invoicing, model, self.terms)
 
     def by_period(self, horizon: int, period: str) -> pd.DataFrame:

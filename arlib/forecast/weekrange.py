@@ -38,7 +38,7 @@ import pandas as pd
 
 from arlib.errors import ConfigError, DataError
 from arlib.forecast.conformal import MIN_SCORES, MIN_TRAIN, conformal_quantile, periods_needed
-from arlib.forecast.paydates import PayDateModel
+from arlib.forecast.paydates import PayDateModel, by_due_date
 from arlib.forecast.weekly import CashView, week_period
 from arlib.ledger import Ledger, open_items_only
 from arlib.schemas import C
@@ -115,11 +115,14 @@ def weekly_backtest(
     as_of = pd.Timestamp(as_of)
     start = ledger.invoices[C.invoice_date].min() + pd.DateOffset(months=MIN_TRAIN)
     actual = weekly_actuals(ledger, week_ends_on)
-    rows = []
+    settled, rows = (
+        by_due_date(ledger),
+        [],
+    )  # once for all cut-offs; each fit needs cash by day only
     with warnings.catch_warnings():  # the cut-offs' own warnings are the report's, not these
         warnings.simplefilter("ignore")
         for cut in [c for c in cutoffs(as_of, n_cutoffs, step, week_ends_on) if c >= start]:
-            model = PayDateModel(**model_args).fit(ledger, cut)
+            model = PayDateModel(**model_args).fit(ledger, cut, dates=False, settled=settled)
             view = CashView(
                 ledger, model, weeks, months=1, week_ends_on=week_ends_on, method=method
             )

@@ -1,0 +1,216 @@
+"""Payment-day distributions of many open invoices, held as a few shared rows.
+
+The payment-date model (:mod:`arlib.forecast.paydates`) gives each open invoice a chance of
+being paid on each day late of :data:`GRID`. That chance is a *distribution* shared by all the
+invoices of one customer (its own record mixed with its group's, per disputed flag), cut at the
+invoice's age: nothing on or before its days past due, the rest divided by the chance still
+open at ``as_of``. A big unit has tens of thousands of open invoices but a few thousand
+customers, so :class:`Conditional` keeps
+
+``table``
+    one row per distinct distribution (``K x len(GRID)``);
+``key``, ``after``, ``left``
+    per invoice: its row of ``table``, the last grid index with no chance (its days past due,
+    as an index of :data:`GRID`), and the divisor (``<= 1e-9``: no payment expected, the row
+    is zero),
+
+instead of an invoices x grid-days matrix (GBs at a million invoices). :meth:`Conditional.rows`
+rebuilds the dense rows a chunk at a time, value for value as the matrix held them, and
+:func:`daily_cash`, :func:`paid_and_median` and :func:`paid_by` work chunk by chunk.
+
+:func:`incidence_by` is the discrete Aalen-Johansen estimator of many groups at once (one
+customer each), with the same arithmetic as one group at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+#: days-late grid: from paid this many days before the due date to this many days after
+EARLY, LATE = 120, 730
+GRID = np.arange(-EARLY, LATE + 1)
+_IDX = np.arange(len(GRID))
+#: invoices handled at a time by the invoices x days computations
+CHUNK = 4096
+#: groups estimated at a time by :func:`incidence_by`
+_GROUPS = 1024
+#: a chance still open at ``as_of`` at or below this: no payment expected
+_ALIVE = 1e-9
+
+
+def _incidence_block(code, idx, outcome, n: int) -> tuple[np.ndarray, np.ndarray]:
+    size = len(GRID)
+    flat = code * size + idx
+    paid = np.bincount(flat[outcome == 1], minlength=n * size).reshape(n, size).astype(float)
+    gone = np.bincount(flat[outcome == 2], minlength=n * size).reshape(n, size).astype(float)
+    leave = np.bincount(flat, minlength=n * size).reshape(n, size).astype(float)
+    total = np.bincount(code, minlength=n)[:, None]
+    at_risk = total - np.concatenate([np.zeros((n, 1)), np.cumsum(leave, axis=1)[:, :-1]], axis=1)
+    safe = np.where(at_risk > 0, at_risk, 1.0)
+    step = 1 - (paid + gone)[:, :-1] / safe[:, :-1]
+    surv_before = np.cumprod(np.concatenate([np.ones((n, 1)), step], axis=1), axis=1)
+    pmf = np.where(at_risk > 0, surv_before * paid / safe, 0.0)
+    never = np.cumsum(np.where(at_risk > 0, surv_before * gone / safe, 0.0), axis=1)
+    return pmf, never
+
+
+def incidence_by(code, d, outcome, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per group ``0 .. n-1`` (``code`` of each record), the chance of being paid on each day
+    of :data:`GRID` and of never being paid by it (cumulative), from days late ``d`` with
+    outcomes 1 paid, 2 never, 0 censored: two ``n x len(GRID)`` arrays, each row what the
+    estimator gives for that group's records alone (zeros for a group without records).
+
+    >>> pmf, never = incidence_by(np.array([0, 0, 1]), np.array([10, 20, 5]), np.ones(3), 2)
+    >>> pmf[0, GRID == 10].item(), pmf[0, GRID == 20].item(), pmf[1, GRID == 5].item()
+    (0.5, 0.5, 1.0)
+    """
+    code, outcome = np.asarray(code, np.int64), np.asarray(outcome)
+    idx = np.asarray(d, np.int64) + EARLY
+    order = np.argsort(code, kind="stable")
+    code, idx, outcome = code[order], idx[order], outcome[order]
+    pmf, never = np.zeros((n, len(GRID))), np.zeros((n, len(GRID)))
+    for lo in range(0, n, _GROUPS):  # a block of groups at a time: n x grid is big for many
+        hi = min(lo + _GROUPS, n)
+        a, b = np.searchsorted(code, [lo, hi])
+        pmf[lo:hi], never[lo:hi] = _incidence_block(code[a:b] - lo, idx[a:b], outcome[a:b], hi - lo)
+    return pmf, never
+
+
+def shift_pmf(pmf: np.ndarray, days: int) -> np.ndarray:
+    """``pmf`` moved ``days`` later (earlier if negative); mass pushed past the grid's end
+    stays on its last day.
+
+    >>> shift_pmf(np.array([0.5, 0.5, 0.0]), 2).tolist()
+    [0.0, 0.0, 1.0]
+    """
+    out = np.zeros_like(pmf)
+    if days >= 0:
+        out[days:] = pmf[: len(pmf) - days]
+        out[-1] += pmf[len(pmf) - days :].sum()
+    else:
+        out[: len(pmf) + days] = pmf[-days:]
+        out[0] += pmf[:-days].sum()
+    return out
+
+
+@dataclass(frozen=True)
+class Conditional:
+    """Each open invoice's chance of payment on each day of :data:`GRID` given it is still open
+    at ``as_of`` (see the module docstring): row ``i`` is ``table[key[i]]`` on grid indexes
+    above ``after[i]``, divided by ``left[i]``; zero where ``left[i] <= 1e-9``."""
+
+    table: np.ndarray
+    key: np.ndarray
+    after: np.ndarray
+    left: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.key)
+
+    def rows(self, lo: int = 0, hi: int | None = None) -> np.ndarray:
+        """The dense rows ``lo:hi`` (``invoices x len(GRID)``)."""
+        key, after, left = self.key[lo:hi], self.after[lo:hi], self.left[lo:hi]
+        alive = left > _ALIVE
+        mask = (_IDX[None, :] > after[:, None]) & alive[:, None]
+        return np.where(mask, self.table[key], 0.0) / np.where(alive, left, 1.0)[:, None]
+
+    def chunks(self):
+        """``(lo, hi, rows)`` for each :data:`CHUNK` of invoices."""
+        for lo in range(0, len(self), CHUNK):
+            hi = min(lo + CHUNK, len(self))
+            yield lo, hi, self.rows(lo, hi)
+
+    def without(self, gone: np.ndarray) -> Conditional:
+        """The same with no payment at all for the invoices where ``gone`` is true."""
+        return replace(self, left=np.where(gone, 0.0, self.left))
+
+
+def conditional(
+    pmf: np.ndarray, never: np.ndarray, key: np.ndarray, dpd: np.ndarray, shift=None
+) -> Conditional:
+    """The :class:`Conditional` of invoices ``days past due`` ``dpd`` whose distributions are
+    rows ``key`` of ``pmf`` and ``never``; ``shift`` days (per invoice) move an invoice's
+    payments later (:func:`shift_pmf`; its never-paid chance stays). Still open at ``as_of``:
+    neither paid nor closed by its days past due."""
+    key = np.asarray(key, np.int64)
+    dpd = np.asarray(dpd, np.int64)
+    if shift is not None and np.any(shift):
+        shift = np.asarray(shift, np.int64)
+        moved = shift != 0
+        pairs, new_key = np.unique(np.c_[key[moved], shift[moved]], axis=0, return_inverse=True)
+        extra = np.array([shift_pmf(pmf[k], int(s)) for k, s in pairs])
+        pmf = np.vstack([pmf, extra])
+        never = np.vstack([never, never[pairs[:, 0]]])
+        key = key.copy()
+        key[moved] = len(pmf) - len(pairs) + new_key.ravel()
+    after = dpd + EARLY
+    j = np.clip(after, 0, len(GRID) - 1)
+    paid_before = np.where(after < 0, 0.0, np.cumsum(pmf, axis=1)[key, j])
+    left = 1.0 - paid_before - never[key, j]
+    return Conditional(pmf, key, after, left)
+
+
+def on_days(days: np.ndarray) -> Conditional:
+    """All of each invoice's chance on one day late (``days``, clipped to :data:`GRID`)."""
+    key = np.clip(np.asarray(days, np.int64), -EARLY, LATE) + EARLY
+    return Conditional(np.eye(len(GRID)), key, np.full(len(key), -1), np.ones(len(key)))
+
+
+def daily_cash(cond: Conditional, start, amount, first=None, last=None) -> pd.Series:
+    """Expected cash per calendar day from invoices whose :data:`GRID` days count from ``start``
+    (dates) with amounts ``amount``: a Series indexed by the days with any (days from ``first``
+    to ``last`` only, when given: a horizon needs ``invoices x its days``, not the whole grid)."""
+    amt = np.asarray(amount, float)
+    day0 = pd.DatetimeIndex(start).to_numpy("datetime64[D]").astype(np.int64)
+    lo_day = int(day0.min(initial=0)) + int(GRID[0])
+    hi_day = int(day0.max(initial=0)) + int(GRID[-1])
+    if first is not None:
+        lo_day = max(lo_day, int(np.datetime64(pd.Timestamp(first).date(), "D").astype(np.int64)))
+    if last is not None:
+        hi_day = min(hi_day, int(np.datetime64(pd.Timestamp(last).date(), "D").astype(np.int64)))
+    span = max(hi_day - lo_day + 1, 0)
+    cash, hits = np.zeros(span), np.zeros(span, dtype=np.int64)
+    t = np.arange(span)
+    for lo in range(0, len(cond), CHUNK):
+        hi = min(lo + CHUNK, len(cond))
+        col = lo_day + t[None, :] - day0[lo:hi, None] + EARLY  # grid index of each day
+        alive = cond.left[lo:hi] > _ALIVE
+        ok = (col > cond.after[lo:hi, None]) & (col < len(GRID)) & alive[:, None]
+        val = cond.table[cond.key[lo:hi, None], np.clip(col, 0, len(GRID) - 1)]
+        w = np.where(ok, val, 0.0) / np.where(alive, cond.left[lo:hi], 1.0)[:, None]
+        w = w * amt[lo:hi, None]
+        keep = w > 0
+        slot = np.broadcast_to(t, w.shape)[keep]
+        cash += np.bincount(slot, weights=w[keep], minlength=span)
+        hits += np.bincount(slot, minlength=span)
+    days = np.flatnonzero(hits)
+    return pd.Series(cash[days], index=pd.to_datetime((days + lo_day).astype("datetime64[D]")))
+
+
+def median_day(cond: np.ndarray) -> np.ndarray:
+    """Per row of dense rows, the median day late of the payment distribution given payment
+    (NaN: none)."""
+    tot = cond.sum(axis=1)
+    cum = np.cumsum(cond, axis=1)
+    idx = (cum < (tot / 2)[:, None]).sum(axis=1)
+    out = GRID[np.clip(idx, 0, len(GRID) - 1)].astype(float)
+    return np.where(tot > 0, out, np.nan)
+
+
+def paid_and_median(cond: Conditional) -> tuple[np.ndarray, np.ndarray]:
+    """Per invoice, the chance of any payment and the median day late given payment."""
+    paid, med = np.zeros(len(cond)), np.zeros(len(cond))
+    for lo, hi, rows in cond.chunks():
+        paid[lo:hi], med[lo:hi] = rows.sum(axis=1), median_day(rows)
+    return paid, med
+
+
+def paid_by(cond: Conditional, days: np.ndarray) -> np.ndarray:
+    """Per invoice, the chance of a payment by ``days`` days late (inclusive)."""
+    out = np.zeros(len(cond))
+    for lo, hi, rows in cond.chunks():
+        out[lo:hi] = (rows * (GRID[None, :] <= np.asarray(days)[lo:hi, None])).sum(axis=1)
+    return out
