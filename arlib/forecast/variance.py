@@ -32,13 +32,16 @@ def expected_by_customer(model: PayDateModel, months: int) -> pd.DataFrame:
     items, cond = model.items_, model.cond_
     first = (model.as_of_ + pd.Timedelta(days=1)).to_period("M")
     m0 = np.datetime64(first.start_time.date(), "M").astype(np.int64)
-    due = model.anchors().to_numpy("datetime64[D]")
+    due = model.anchors().to_numpy("datetime64[D]").astype(np.int64)
     open_amt = items[C.open_amount].to_numpy(float)
     n, span = len(items), max(int(months), 1)
     amt, hits = np.zeros(n * span), np.zeros(n * span, dtype=np.int64)
+    # month (from the first after as_of) of every day an invoice's grid reaches: one lookup
+    day0 = int(due.min(initial=0)) + int(GRID[0])
+    days = np.arange(day0, int(due.max(initial=0)) + int(GRID[-1]) + 1).astype("datetime64[D]")
+    month_of = days.astype("datetime64[M]").astype(np.int64) - m0
     for lo, hi, rows in cond.chunks():  # per invoice and month, summed over its grid days
-        days = due[lo:hi, None] + GRID[None, :].astype("timedelta64[D]")
-        step = days.astype("datetime64[M]").astype(np.int64) - m0
+        step = month_of[due[lo:hi, None] + GRID[None, :] - day0]
         keep = (step >= 0) & (step < months) & (rows > 0)
         slot = (np.arange(lo, hi)[:, None] * span + step)[keep]
         weights = (rows * open_amt[lo:hi, None])[keep]
