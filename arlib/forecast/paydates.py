@@ -280,17 +280,13 @@ class PayDateModel:
         key = frame.groupby(["c", "g", "x"], sort=False, dropna=False).ngroup().to_numpy()
         first = np.unique(key, return_index=True)[1]
         uniq = frame.iloc[first]
-        bases = {gx: self._base(*gx) for gx in set(zip(uniq["g"], uniq["x"]))}
-        base_pmf = np.array([bases[gx][0] for gx in zip(uniq["g"], uniq["x"])]).reshape(
-            -1, len(GRID)
-        )
-        base_never = np.array([bases[gx][1] for gx in zip(uniq["g"], uniq["x"])]).reshape(
-            -1, len(GRID)
-        )
+        base = [self._base(g, x) for g, x in zip(uniq["g"], uniq["x"])]
+        base_pmf = np.array([b[0] for b in base]).reshape(-1, len(GRID))
+        base_never = np.array([b[1] for b in base]).reshape(-1, len(GRID))
+        if not uniq["c"].isin(self.own_index_).all():  # items other than the model's own
+            self._own_table(self.own_index_.append(pd.Index(uniq["c"].unique())).unique())
         row = self.own_index_.get_indexer(uniq["c"])
-        n = np.where(row >= 0, self.own_n_[row], 0) if len(self.own_n_) else np.zeros(len(row), int)
-        own_pmf = self.own_pmf_[row] if len(self.own_n_) else np.zeros_like(base_pmf)
-        own_never = self.own_never_[row] if len(self.own_n_) else np.zeros_like(base_never)
+        n, own_pmf, own_never = self.own_n_[row], self.own_pmf_[row], self.own_never_[row]
         w = (n / (n + self.prior))[:, None]
         mixed = n[:, None] > 0
         pmf = np.where(mixed, w * own_pmf + (1 - w) * base_pmf, base_pmf)

@@ -294,7 +294,10 @@ def payment_pattern(
         pd.DataFrame({C.invoice_id: inv.loc[keep, C.invoice_id], "cohort": cohort[keep]}),
         on=C.invoice_id,
     )
-    lag = (pay[C.date].dt.to_period(pf) - pay["cohort"]).map(lambda d: d.n)
+    # periods between payment and cohort, from the periods' ordinals (one per period)
+    lag = pd.Series(
+        pay[C.date].dt.to_period(pf).array.asi8 - pay["cohort"].array.asi8, index=pay.index
+    )
     paid = pay.groupby([pay["cohort"], lag])[C.amount].sum()
     rows = []
     for k in range(max_lag + 1):
