@@ -352,6 +352,7 @@ def cash_series(
     unique_id: str = "collections",
     through=None,
     warm_up: bool = True,
+    flows: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Collections (all cash received) per period as ``unique_id, ds, y`` plus ``invoiced``,
     from :meth:`arlib.ledger.Ledger.flows`; no rows for an open-item list (no collections).
@@ -360,13 +361,14 @@ def cash_series(
     ``warm_up`` the first periods are dropped while the ledger fills up: a ledger that starts
     with its first invoice has no cash until invoices fall due, so periods starting less than
     the 90th percentile of days-to-pay (of paid invoices) after the first invoice are left
-    out (warned).
+    out (warned). ``flows`` is the ledger's ``flows(period_freq(freq))`` when the caller
+    already has it (the 13-week backtest asks at every cut-off).
     """
     if open_items_only(ledger):  # collections are unknown, not zero
         empty = {UID: [], DS: pd.Series(dtype="M8[ns]"), "y": [], "invoiced": []}
         frame = pd.DataFrame(empty).astype({"y": float, "invoiced": float})
         return needs_history(frame, "The collections series")
-    flows = ledger.flows(period_freq(freq))
+    flows = ledger.flows(period_freq(freq)) if flows is None else flows
     if through is not None:
         flows = flows.loc[flows.index.end_time.normalize() <= pd.Timestamp(through)]
     if warm_up and len(flows):

@@ -79,14 +79,17 @@ def spread_by_day(monthly: pd.DataFrame, as_of, profile: np.ndarray) -> pd.Serie
     return pd.concat(parts) if parts else pd.Series(dtype=float)
 
 
-def invoicing_forecast(ledger: Ledger, as_of, days: int, method: str = "auto") -> pd.Series:
+def invoicing_forecast(
+    ledger: Ledger, as_of, days: int, method: str = "auto", flows: pd.DataFrame | None = None
+) -> pd.Series:
     """Invoicing per day for ``days`` days after ``as_of``: a monthly forecast of invoicing
-    (``method``, from the months closed by ``as_of``) spread by :func:`weekday_profile`."""
+    (``method``, from the months closed by ``as_of``) spread by :func:`weekday_profile`.
+    ``flows``: the ledger's monthly ``flows("M")``, when the caller has them."""
     from arlib.forecast.engine import forecast
     from arlib.forecast.runoff import cash_series
 
     as_of = pd.Timestamp(as_of)
-    hist = cash_series(ledger, "MS", INVOICED, through=as_of, warm_up=False)
+    hist = cash_series(ledger, "MS", INVOICED, through=as_of, warm_up=False, flows=flows)
     last_closed = hist["ds"].max()
     end = as_of + pd.Timedelta(days=days)
     months = len(pd.period_range(last_closed.to_period("M") + 1, end.to_period("M"), freq="M"))
@@ -152,6 +155,7 @@ class CashView:
 
     Invoicing is forecast far enough for ``weeks`` weeks ending on ``week_ends_on`` and
     ``months`` calendar months; cash from invoices raised after that is not counted.
+    ``flows``: the ledger's monthly ``flows("M")``, when the caller has them.
     """
 
     def __init__(
@@ -162,6 +166,7 @@ class CashView:
         months: int = 6,
         week_ends_on: str = "FRI",
         method: str = "auto",
+        flows: pd.DataFrame | None = None,
     ):
         self.model, self.as_of = model, model.as_of_
         self.week, self.n_weeks, self.n_months = week_period(week_ends_on), weeks, months
@@ -174,7 +179,7 @@ class CashView:
             pd.Series(dtype=float)
             if getattr(model, "contractual", False)
             else invoicing_forecast(
-                ledger, self.as_of, (last.normalize() - self.as_of).days, method
+                ledger, self.as_of, (last.normalize() - self.as_of).days, method, flows
             )
         )
         self.terms = terms_days(ledger, self.as_of)

@@ -115,17 +115,13 @@ def weekly_backtest(
     as_of = pd.Timestamp(as_of)
     start = ledger.invoices[C.invoice_date].min() + pd.DateOffset(months=MIN_TRAIN)
     actual = weekly_actuals(ledger, week_ends_on)
-    settled, rows = (
-        by_due_date(ledger),
-        [],
-    )  # once for all cut-offs; each fit needs cash by day only
+    # once for all cut-offs: the settlement by due date and the monthly flows
+    settled, flows, rows = by_due_date(ledger), ledger.flows("M"), []
     with warnings.catch_warnings():  # the cut-offs' own warnings are the report's, not these
         warnings.simplefilter("ignore")
         for cut in [c for c in cutoffs(as_of, n_cutoffs, step, week_ends_on) if c >= start]:
             model = PayDateModel(**model_args).fit(ledger, cut, dates=False, settled=settled)
-            view = CashView(
-                ledger, model, weeks, months=1, week_ends_on=week_ends_on, method=method
-            )
+            view = CashView(ledger, model, weeks, 1, week_ends_on, method, flows)  # cash by day
             w = view.weeks()
             known = w["period_end"] <= as_of
             rows.append(
