@@ -191,3 +191,24 @@ def test_the_week_view_and_scenarios_cut_at_their_horizon_equal_the_whole_grid(f
     cut = scenarios.compare(view, spec, ledger=led, horizon=13, period="W-FRI")
     np.testing.assert_allclose(cut[["base", "later"]], whole[["base", "later"]], rtol=1e-12)
     assert (cut["later"] != 0).any()
+
+
+def test_the_history_window_by_binary_search_is_the_boolean_window(fitted):
+    led, model, _ = fitted
+    st = led.settlement()
+    keep = (st[C.due_date] <= CUT) & (st[C.due_date] > CUT - pd.Timedelta(days=730))
+    keep &= st[C.invoice_date] <= CUT
+    st = st.loc[keep]
+    paid = st[C.settled_date].notna() & (st[C.settled_date] <= CUT)
+    end = st[C.settled_date].where(paid, CUT)
+    want = pd.DataFrame(
+        {
+            C.customer_id: st[C.customer_id].to_numpy(),
+            "d": np.clip((end - st[C.due_date]).dt.days.to_numpy(), -EARLY, LATE),
+            "outcome": np.where(paid, np.where(st["settled_by"] == "payment", 1, 2), 0),
+        },
+        index=st.index,
+    ).sort_index()
+    got = model.hist_.sort_index()
+    assert len(got) > 100 and set(got["outcome"]) == {0, 1, 2}
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)

@@ -30,6 +30,9 @@ Per open invoice
     minimises the expected absolute error in days), ``p_paid`` the chance of any payment,
     ``p_horizon`` of a payment by ``horizon_end``; :func:`period_totals` gives the expected
     cash per week or month.
+Big units
+    The open invoices' chances are held as one row per customer and disputed flag
+    (:mod:`arlib.forecast.paytable`), and all customers' own records are estimated at once.
 """
 
 from __future__ import annotations
