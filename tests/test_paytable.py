@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from arlib.errors import ConfigError
 from arlib.forecast import scenarios, variance, weekly
 from arlib.forecast.paydates import EARLY, GRID, LATE, PayDateModel, shift_pmf
 from arlib.forecast.paytable import CHUNK, incidence_by
@@ -212,3 +213,14 @@ def test_the_history_window_by_binary_search_is_the_boolean_window(fitted):
     got = model.hist_.sort_index()
     assert len(got) > 100 and set(got["outcome"]) == {0, 1, 2}
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+def test_a_view_refuses_periods_past_its_last_day(fitted):
+    _, model, _ = fitted
+    view = weekly.CashView.__new__(weekly.CashView)
+    view.model, view.as_of, view.last = model, CUT, CUT + pd.Timedelta(days=91)
+    view.open_daily = model.daily(through=view.last)
+    view.new_daily = pd.Series(dtype=float)
+    assert len(view.by_period(13, "W-FRI")) == 13  # 13 weeks end on 2026-07-31 (91 days)
+    with pytest.raises(ConfigError, match="after the view's last day 2026-07-30"):
+        view.by_period(6, "M")

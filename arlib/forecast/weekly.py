@@ -188,7 +188,16 @@ class CashView:
         self.new_daily = new_invoicing_cash(self.invoicing, model, self.terms)
 
     def by_period(self, horizon: int, period: str) -> pd.DataFrame:
-        """See :func:`cash_by_period` (``new_invoicing`` empty when it is not estimated)."""
+        """See :func:`cash_by_period` (``new_invoicing`` empty when it is not estimated).
+        Raises :class:`~arlib.errors.ConfigError` for periods past the view's last day (its
+        cash by day stops there)."""
+        end = periods_after(self.as_of, horizon, period)[-1].end_time.normalize()
+        if getattr(self, "last", None) is not None and end > self.last:
+            raise ConfigError(
+                "horizon",
+                f"{horizon} periods of {period} end {end.date()}, after the view's last day "
+                f"{self.last.date()}; build the CashView with more weeks or months",
+            )
         out = cash_by_period(self.open_daily, self.new_daily, self.as_of, horizon, period)
         return out.assign(new_invoicing=np.nan) if self.model.contractual else out
 
