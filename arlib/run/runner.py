@@ -102,10 +102,14 @@ def _error_line(exc: Exception) -> str:
 
 def light_imports() -> None:
     """Skip the slow optional imports of the notebook stack in this process (see ``_SKIP_MODULES``)
-    and in kernels started later (environment)."""
+    and in kernels started later (environment); Arrow allocates from the system allocator in
+    those kernels (and here, unless Arrow has allocated already)."""
     for name in _SKIP_MODULES:
         sys.modules.setdefault(name, None)
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # Arrow's default pool (mimalloc) keeps the pages it frees; numpy and pandas cannot reuse
+    # them. With the system allocator they can: a big unit's load peaks ~20% lower (issue 18)
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 
 def _locate(job: UnitJob) -> tuple[list[Path], str]:
