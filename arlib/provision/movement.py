@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from arlib.provision.allowance import ALLOWANCE, SPECIFIC, TOTAL, to_cents
+from arlib.provision.allowance import ALLOWANCE, SPECIFIC, TOTAL, cents, to_cents
 from arlib.schemas import RECOVERY, WRITE_OFF, C
 
 SPLIT_COLUMNS = [
@@ -78,16 +78,17 @@ def item_allowances(
         by_bucket = table.set_index(C.bucket)[ALLOWANCE].drop([SPECIFIC, TOTAL], errors="ignore")
         by_line = dict(by_bucket.items())
         keys = list(items[C.bucket].astype(str))
-    pool_items = items.assign(line_=keys)
+    pool_items = items.assign(line_=keys, cents_=cents(items[C.open_amount]))
     for line, grp in pool_items.groupby("line_", sort=False):
-        cents = [to_cents(v) for v in grp[C.open_amount]]
         total = to_cents(by_line.get(line, 0.0))
-        parts.append(pd.Series(allocate(total, cents), index=grp[C.invoice_id].to_numpy()))
+        w = grp["cents_"].to_numpy()
+        parts.append(pd.Series(allocate(total, w), index=grp[C.invoice_id].to_numpy()))
     spec = specific.set_index(C.customer_id)[ALLOWANCE] if len(specific) else pd.Series(dtype=float)
+    flagged = flagged.assign(cents_=cents(flagged[C.open_amount]))
     for cust, grp in flagged.groupby(C.customer_id, sort=False):
-        cents = [to_cents(v) for v in grp[C.open_amount]]
         total = to_cents(spec.get(cust, 0.0))
-        parts.append(pd.Series(allocate(total, cents), index=grp[C.invoice_id].to_numpy()))
+        w = grp["cents_"].to_numpy()
+        parts.append(pd.Series(allocate(total, w), index=grp[C.invoice_id].to_numpy()))
     out = pd.concat(parts) if parts else pd.Series(dtype=np.int64)
     return out.astype(np.int64)
 
@@ -106,9 +107,9 @@ def split(
         lo, hi = dates[i - 1], dates[i]
         txn = transactions.loc[(transactions[C.date] > lo) & (transactions[C.date] <= hi)]
         key = txn[C.invoice_id].fillna("").astype(str)
-        cents = txn[C.amount].map(to_cents)
-        wo = cents[txn[C.kind] == WRITE_OFF].groupby(key).sum()
-        rec = cents[txn[C.kind] == RECOVERY].groupby(key).sum()
+        amount = pd.Series(cents(txn[C.amount]), index=txn.index)
+        wo = amount[txn[C.kind] == WRITE_OFF].groupby(key).sum()
+        rec = amount[txn[C.kind] == RECOVERY].groupby(key).sum()
         opening, closing = allowances[i - 1], allowances[i]
         ids = opening.index.union(closing.index).union(wo.index).union(rec.index)
         delta = (
