@@ -23,7 +23,7 @@ import pandas as pd
 
 from arlib.errors import ConfigError
 from arlib.ledger import Ledger, bucket_index, ledger_arrays, open_pairs
-from arlib.provision.allowance import adjusted_rates, specific_provisions, split_specific
+from arlib.provision.allowance import scenario_table, specific_provisions, split_specific
 from arlib.provision.rollrate import (
     RollRateModel,
     complete_rows,
@@ -197,9 +197,13 @@ def provision_forecast(
     ]
     recov = float(rec[C.amount].sum()) / len(model.flows_)
 
+    # the scenarios once: adjusted_rates' sum on arrays, not frames, for 200 resamples
+    scenarios = scenario_table(adjustment)
+    pairs = list(zip(scenarios["weight"], scenarios["adjustment"]))
+
     def path(months):
         P, _ = complete_rows(transition_matrix(model.flows_[months], weighting))
-        loss = adjusted_rates(pd.Series(markov_loss_rates(P)[:, 1]), adjustment).to_numpy()
+        loss = sum(w * np.minimum(markov_loss_rates(P)[:, 1] * (1 + a), 1.0) for w, a in pairs)
         tot = invoiced[months].sum()
         entry = entered[months].sum(axis=0) / tot if tot > 0 else np.zeros(len(v0))
         return _run_chain(P, entry, v0, inv_path, loss, specific, recov)
