@@ -19,6 +19,7 @@ from arlib.provision.lossforecast import entry_shares
 from arlib.provision.models import fit_models
 from arlib.provision.rollrate import lookback_month_ends
 from arlib.provision.settings import ProvisionSettings
+from arlib.provision.vintage import cohort_losses
 from arlib.schemas import RECOVERY, WRITE_OFF, C
 
 AS_OF = "2026-10-31"
@@ -196,3 +197,48 @@ def test_entry_shares_are_the_month_ends_open_items_of_the_months_invoices(frame
         new = (inv[C.invoice_date] > a) & (inv[C.invoice_date] <= b)
         assert invoiced[i] == inv.loc[new, C.amount].sum()
     assert entered.sum() > 0
+
+
+@pytest.mark.parametrize("net", [False, True])
+def test_cohort_losses_by_codes_equal_the_join_on_invoice_ids(frames, net):
+    f = dict(frames)
+    inv, txn = f["invoices"], f["transactions"]
+    pick = inv.iloc[[3, 40, 41, len(inv) - 1]]  # the last is invoiced after the close below
+    extra = pd.DataFrame(
+        {
+            C.txn_id: ["w1", "w2", "r1", "w3", "u1"],
+            C.business_unit: "aa",
+            C.customer_id: [*pick[C.customer_id], pick[C.customer_id].iloc[0]],
+            C.invoice_id: [*pick[C.invoice_id], None],  # u1: a recovery on no invoice
+            C.date: pd.to_datetime(
+                ["2025-06-03", "2025-11-20", "2026-01-05", "2026-10-30", "2026-02-01"]
+            ),
+            C.amount: [12.5, 30.0, 4.25, 9.0, 1.0],
+            C.kind: [WRITE_OFF, WRITE_OFF, RECOVERY, WRITE_OFF, RECOVERY],
+        }
+    )
+    f["transactions"] = pd.concat([txn, extra], ignore_index=True)
+    led = _ledger(f)
+    as_of = pd.Timestamp("2026-09-30")
+    invoiced, losses = cohort_losses(led, as_of, net)
+    # second route: the join on invoice ids the module used to make
+    kept = led.invoices.loc[led.invoices[C.invoice_date] <= as_of]
+    cohort = kept[C.invoice_date].dt.to_period("M")
+    t = led.transactions
+    kinds = [WRITE_OFF, RECOVERY] if net else [WRITE_OFF]
+    t = t.loc[(t[C.date] <= as_of) & t[C.kind].isin(kinds)].merge(
+        pd.DataFrame(
+            {C.invoice_id: kept[C.invoice_id], "cohort": cohort, "issued": kept[C.invoice_date]}
+        ),
+        on=C.invoice_id,
+    )
+    age = (t[C.date].dt.year - t["issued"].dt.year) * 12 + t[C.date].dt.month - t["issued"].dt.month
+    sign = np.where(t[C.kind] == RECOVERY, -1.0, 1.0)
+    want = (
+        pd.DataFrame({"cohort": t["cohort"], "age": age.astype(int), "loss": sign * t[C.amount]})
+        .groupby(["cohort", "age"], as_index=False)["loss"]
+        .sum()
+    )
+    pd.testing.assert_frame_equal(losses, want, check_exact=True)
+    assert invoiced.equals(kept[C.amount].groupby(cohort).sum().rename("invoiced"))
+    assert losses["loss"].sum() == pytest.approx(42.5 - (4.25 if net else 0.0))  # w3: after as_of
