@@ -78,19 +78,30 @@ def item_allowances(
         by_bucket = table.set_index(C.bucket)[ALLOWANCE].drop([SPECIFIC, TOTAL], errors="ignore")
         by_line = dict(by_bucket.items())
         keys = list(items[C.bucket].astype(str))
-    pool_items = items.assign(line_=keys, cents_=cents(items[C.open_amount]))
-    for line, grp in pool_items.groupby("line_", sort=False):
+    for line, grp in _slim(items, keys).groupby("line_", sort=False):
         total = to_cents(by_line.get(line, 0.0))
-        w = grp["cents_"].to_numpy()
-        parts.append(pd.Series(allocate(total, w), index=grp[C.invoice_id].to_numpy()))
+        parts.append(
+            pd.Series(allocate(total, grp["cents_"].to_numpy()), index=grp["id_"].to_numpy())
+        )
     spec = specific.set_index(C.customer_id)[ALLOWANCE] if len(specific) else pd.Series(dtype=float)
-    flagged = flagged.assign(cents_=cents(flagged[C.open_amount]))
-    for cust, grp in flagged.groupby(C.customer_id, sort=False):
+    for cust, grp in _slim(flagged, flagged[C.customer_id].to_numpy()).groupby("line_", sort=False):
         total = to_cents(spec.get(cust, 0.0))
-        w = grp["cents_"].to_numpy()
-        parts.append(pd.Series(allocate(total, w), index=grp[C.invoice_id].to_numpy()))
+        parts.append(
+            pd.Series(allocate(total, grp["cents_"].to_numpy()), index=grp["id_"].to_numpy())
+        )
     out = pd.concat(parts) if parts else pd.Series(dtype=np.int64)
     return out.astype(np.int64)
+
+
+def _slim(items: pd.DataFrame, keys) -> pd.DataFrame:
+    """The three columns shared out: ``line_`` (``keys``), ``cents_`` (open amount), ``id_``."""
+    return pd.DataFrame(
+        {
+            "line_": keys,
+            "cents_": cents(items[C.open_amount]),
+            "id_": items[C.invoice_id].to_numpy(),
+        }
+    )
 
 
 def split(
