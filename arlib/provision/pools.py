@@ -66,7 +66,20 @@ def sub_ledger(ledger: Ledger, ids: set) -> Ledger:
 def pool_of(ledger: Ledger, pool_by: str | None, keys: Mapping | None = None) -> pd.Series:
     """The pool of each customer with invoices (index: customer id, sorted): ``keys`` when given
     (``provision_pools: grade``), else the customers' ``pool_by`` column, ``all`` for one pool;
-    a customer without a key is in pool ``unknown``."""
+    a customer without a key is in pool ``unknown``. Worked out once per ledger and pools (the
+    roll-forward asks at every month-end); each call gets its own copy."""
+    asked = (pool_by, tuple(sorted((str(k), str(v)) for k, v in dict(keys or {}).items())))
+    per = _POOL_OF.setdefault(ledger, {})
+    if asked not in per:
+        per[asked] = _pool_of(ledger, pool_by, keys)
+    return per[asked].copy()
+
+
+#: ledger -> {(pool_by, keys): pool of each customer}
+_POOL_OF: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _pool_of(ledger: Ledger, pool_by: str | None, keys: Mapping | None) -> pd.Series:
     ids = pd.Index(sorted(set(ledger.invoices[C.customer_id])), name=C.customer_id)
     if not pool_by:
         return pd.Series("all", index=ids, name=POOL)
