@@ -17,6 +17,7 @@ from arlib.provision import ecl, pools
 from arlib.provision.allowance import cents, to_cents
 from arlib.provision.lossforecast import entry_shares
 from arlib.provision.models import fit_models
+from arlib.provision.movement import SPLIT_COLUMNS, split
 from arlib.provision.rollrate import lookback_month_ends
 from arlib.provision.settings import ProvisionSettings
 from arlib.provision.vintage import cohort_losses
@@ -242,3 +243,42 @@ def test_cohort_losses_by_codes_equal_the_join_on_invoice_ids(frames, net):
     pd.testing.assert_frame_equal(losses, want, check_exact=True)
     assert invoiced.equals(kept[C.amount].groupby(cohort).sum().rename("invoiced"))
     assert losses["loss"].sum() == pytest.approx(42.5 - (4.25 if net else 0.0))  # w3: after as_of
+
+
+def test_split_by_numbered_invoices_equals_the_union_of_ids():
+    rng = np.random.default_rng(9)
+    dates = pd.to_datetime(["2026-07-31", "2026-08-31", "2026-09-30", "2026-10-31"])
+    pool = [f"i{k:03d}" for k in range(60)]
+    allowances = [
+        pd.Series(rng.integers(0, 50_000, 40), index=rng.choice(pool, 40, replace=False))
+        for _ in dates
+    ]
+    n = 30
+    txn = pd.DataFrame(
+        {
+            C.invoice_id: [*rng.choice(pool + ["x1", "x2"], n - 2), None, None],
+            C.date: rng.choice(pd.date_range("2026-07-15", "2026-10-31"), n),
+            C.amount: rng.integers(1, 90_000, n) / 100,
+            C.kind: rng.choice([WRITE_OFF, RECOVERY, "payment"], n),
+        }
+    )
+    got = split(allowances, dates, txn)
+    rows = []  # second route: the ids of each period matched by name (the module's old way)
+    for i in range(1, len(dates)):
+        t = txn.loc[(txn[C.date] > dates[i - 1]) & (txn[C.date] <= dates[i])]
+        key = t[C.invoice_id].fillna("").astype(str)
+        amount = t[C.amount].map(to_cents)
+        wo = amount[t[C.kind] == WRITE_OFF].groupby(key).sum()
+        rec = amount[t[C.kind] == RECOVERY].groupby(key).sum()
+        o, c = allowances[i - 1], allowances[i]
+        ids = o.index.union(c.index).union(wo.index).union(rec.index)
+        delta = sum(
+            sign * x.reindex(ids, fill_value=0) for sign, x in ((1, c), (-1, o), (1, wo), (-1, rec))
+        )
+        new, rel = int(delta[delta > 0].sum()), int(-delta[delta < 0].sum())
+        rows.append([o.sum(), new, rel, new - rel, wo.sum(), rec.sum(), 0, c.sum()])
+    want = pd.DataFrame(
+        rows, columns=SPLIT_COLUMNS, index=pd.DatetimeIndex(dates[1:], name=C.month_end)
+    )
+    pd.testing.assert_frame_equal(got, want / 100, check_dtype=False, check_exact=True)
+    assert (got["write_offs"] > 0).any() and (got["recoveries"] > 0).any()
