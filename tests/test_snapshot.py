@@ -274,3 +274,18 @@ def test_round_trip_keeps_every_amount_to_the_cent_and_every_id(tmp_path):
     assert back.transactions["invoice_id"].tolist() == [*ids, None]
     assert back.transactions["txn_id"].tolist() == led.transactions["txn_id"].tolist()
     assert back.invoices["amount"].to_numpy().tobytes() == inv["amount"].to_numpy().tobytes()
+
+
+def test_stamp_reuses_the_fingerprint_verified_when_the_snapshot_was_read(de, tmp_path):
+    """A kernel hashes its unit's data once: the snapshot read verifies the fingerprint and the
+    audit stamp shows that same one; a ledger built in the notebook itself is hashed anew."""
+    from arlib.report.records import stamp
+
+    cfg, led = de
+    io.write_snapshot(led, tmp_path / "snap", cfg)
+    back = io.read_snapshot(tmp_path / "snap")
+    assert back.input_fingerprint == fingerprint(led)  # a second computation, on the source
+    back.input_fingerprint = {"sha256": "from the read"}  # what the stamp shows is the cached one
+    assert stamp(cfg, back)["input_fingerprint"] == {"sha256": "from the read"}
+    own = Ledger(led.invoices, led.transactions, led.customers, validate=False)
+    assert stamp(cfg, own)["input_fingerprint"] == fingerprint(led)

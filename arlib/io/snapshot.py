@@ -309,4 +309,5 @@ def read_snapshot(folder: str | Path, expect: Mapping | None = None) -> Ledger:
     if got != manifest["fingerprint"]:
         what = f"its data do not match the input fingerprint in {MANIFEST}"
         raise _refused(folder, unit, f"{what} ({_differences(got, manifest['fingerprint'])})")
+    ledger.input_fingerprint = got  # verified here; the notebook's audit stamp reuses it
     return ledger
