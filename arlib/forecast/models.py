@@ -40,9 +40,11 @@ Bands = dict[str, np.ndarray]
 #: in the pool pulls the median back when the fitted models agree on a trend or a season
 #: the data do not bear out (the seasonal naive is among the best methods on the Tourism
 #: competition's data; Athanasopoulos et al. 2011). Chosen on the mean gain over five sets
-#: from three sources (Tourism, M1) with M3 monthly as a check, against the
-#: earlier average of median and mean of ETS, damped ETS, CES and DOTheta, which it beat on
-#: four of the five sets and on M3, at four fifths of the cost (see ``bench/README.md``).
+#: from two other sources (Tourism, M1), checked on M3 monthly, and confirmed on M3 yearly
+#: and quarterly, which took no part in the choice; against the earlier average of median
+#: and mean of ETS, damped ETS, CES and DOTheta it is better on Tourism monthly and
+#: quarterly, M1 monthly, M3 monthly and yearly, level on the yearly Tourism and quarterly
+#: M3, worse on M1 quarterly, and four fifths of the cost (see ``bench/README.md``).
 #: ``comb`` is the classic benchmark combination (mean of ETS, ARIMA and Theta).
 COMBINATIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "auto": (("ets", "ces", "dot", "snaive"), "median"),
