@@ -43,8 +43,9 @@ Bands = dict[str, np.ndarray]
 #: from two other sources (Tourism, M1), checked on M3 monthly, and confirmed on M3 yearly
 #: and quarterly, which took no part in the choice; against the earlier average of median
 #: and mean of ETS, damped ETS, CES and DOTheta it is better on Tourism monthly and
-#: quarterly, M1 monthly, M3 monthly and yearly, level on the yearly Tourism and quarterly
-#: M3, worse on M1 quarterly, and four fifths of the cost (see ``bench/README.md``).
+#: quarterly, M1 monthly and M3 yearly, level on Tourism yearly and M3 monthly and
+#: quarterly, worse on M1 quarterly and on smooth ETS-like series, at 85% of the cost
+#: (see ``bench/README.md``).
 #: ``comb`` is the classic benchmark combination (mean of ETS, ARIMA and Theta).
 COMBINATIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "auto": (("ets", "ces", "dot", "snaive"), "median"),
