@@ -75,18 +75,20 @@ def record(kpis: dict) -> None:
     display({KPI_MIME: to_jsonable(kpis)}, raw=True)
 
 
-def stamp(cfg, ledger) -> dict:
+def stamp(cfg, ledger, fingerprint: dict | None = None) -> dict:
     """The audit stamp of a notebook: unit, close date, currency, input fingerprint, arlib
-    version and the notebook's own effective parameters (secrets redacted)."""
+    version and the notebook's own effective parameters (secrets redacted). ``fingerprint``:
+    the ledger's :func:`arlib.ledger.fingerprint` when already known (a run's customer report
+    reads the one its run computed); ``ledger`` is then not read."""
     from arlib.config import ARLIB_VERSION as __version__
-    from arlib.ledger import fingerprint
+    from arlib.ledger import fingerprint as fingerprint_of
     from arlib.redact import redacted
 
     return {
         "business_unit": cfg.business_unit,
         "as_of": cfg.as_of.strftime("%Y-%m-%d"),
         "currency": cfg.currency,
-        "input_fingerprint": fingerprint(ledger),
+        "input_fingerprint": fingerprint_of(ledger) if fingerprint is None else fingerprint,
         "arlib_version": __version__,
         # where the runner puts files and the unit's data is not a choice of the unit: left out
         "parameters": redacted(
