@@ -323,3 +323,27 @@ def test_worklist_loss_rates_are_a_parameter(card):
     assert list(w[C.invoice_id]) == ["B1", "G3", "D1", "D2"]
     with pytest.raises(ConfigError, match="worklist_loss_rates"):
         credit.worklist(make(), AS_OF, card.reset_index(), loss_rates={"E": 1.2})
+
+
+def test_worklist_workbook_keeps_types_blanks_and_text_as_written(tmp_path):
+    from arlib.health.worklist import write_xlsx
+
+    frame = pd.DataFrame(
+        {
+            "id": ["=1+1", "@x", None],
+            "due": pd.to_datetime(["2024-02-29", None, "1900-03-01"]),
+            "amount": [1.25, np.nan, -3.0],
+            "days": [3, 0, 120],
+            "disputed": [True, False, True],
+            "bucket": pd.Categorical(["1-30", None, "over 120"]),
+        }
+    )
+    write_xlsx(tmp_path / "w.xlsx", {"items": frame, "empty": frame.iloc[:0]})
+    wb = openpyxl.load_workbook(tmp_path / "w.xlsx")
+    rows = [[c.value for c in r] for r in wb["items"].iter_rows()]
+    assert rows[0] == ["id", "due", "amount", "days", "disputed", "bucket"]
+    assert rows[1] == ["=1+1", pd.Timestamp("2024-02-29"), 1.25, 3, True, "1-30"]
+    assert rows[2] == ["@x", None, None, 0, False, None]
+    assert rows[3] == [None, pd.Timestamp("1900-03-01"), -3.0, 120, True, "over 120"]
+    assert wb["items"]["A2"].data_type == "s" and wb["items"]["B2"].number_format == "yyyy-mm-dd"
+    assert [[c.value for c in r] for r in wb["empty"].iter_rows()] == [rows[0]]

@@ -173,3 +173,43 @@ def test_an_open_item_list_gets_no_expected_payments_rather_than_zeros():
     assert acct.facts["expected_payments"] is None and acct.expected.empty
     assert "not estimated" in customer.explain(acct).text()
     assert acct.facts["open_ar"] == 4700.0  # A1 1000 + A2 3000 + A3 500 + A4 200, none paid
+
+
+def test_a_runs_accounts_are_computed_once_and_equal_the_direct_ones(
+    small_demo, tmp_path, monkeypatch
+):
+    """In a run, the first customer report computes the accounts of all the run's customers from
+    one load and hands them on; the others read theirs without loading the unit. Each equals
+    the account computed directly, frame by frame and figure by figure."""
+    from arlib import io
+    from arlib.io.snapshot import write_snapshot
+    from arlib.report.records import stamp
+    from arlib.run.customers import ACCOUNTS, account_of_run
+
+    frames = {k: v.loc[v[C.business_unit] == "bb"] for k, v in small_demo.items()}
+    led = Ledger(frames["invoices"], frames["transactions"], frames["customers"])
+    base = {"business_unit": "bb", "as_of": "2026-10-31"}
+    folder = tmp_path / "snapshot"
+    write_snapshot(led, folder, validate(base))
+    run = validate(base | {"snapshot": str(folder)})
+    card, work = customer.unit_frames(led, validate(base))
+    ids = list(credit.actions(work)[C.customer_id].astype(str).head(3))
+    customer.save_unit_frames(run, card, work, ids)
+    loads = []
+    real_load = io.load_ledger
+    monkeypatch.setattr(io, "load_ledger", lambda cfg: loads.append(1) or real_load(cfg))
+    for cid in ids:
+        got, audit = account_of_run(validate(base | {"snapshot": str(folder), "customer_id": cid}))
+        want = customer.account(led, validate(base | {"customer_id": cid}))
+        assert got.facts == want.facts and (got.name, got.customer_id) == (want.name, cid)
+        for name in customer.FORMATS:
+            pd.testing.assert_frame_equal(getattr(got, name), getattr(want, name), obj=name)
+        assert audit["input_fingerprint"] == stamp(run, led)["input_fingerprint"]
+        assert audit["parameters"]["customer_id"] == cid
+    assert len(loads) == 1 and (folder / ACCOUNTS / "statement.parquet").is_file()
+    # other parameters than the handed-on accounts': computed from the unit's data again
+    other = validate(base | {"snapshot": str(folder), "customer_id": ids[0], "trend_months": 6})
+    got, _ = account_of_run(other)
+    want = customer.account(led, validate(base | {"customer_id": ids[0], "trend_months": 6}))
+    pd.testing.assert_frame_equal(got.history, want.history)
+    assert len(loads) == 2

@@ -282,6 +282,12 @@ def test_trend_matches_point_kpis_and_by_unit():
         assert t.loc[d, "dso"] == pytest.approx(k["dso"]) and t.loc[
             d, "cei_month"
         ] == pytest.approx(k["cei_month"])
+    # the trend reads every month's balances from one pass: equal to each month's own KPIs
+    for d in t.index:
+        k = health.kpis(led, d).record()
+        got = [t.loc[d, c] for c in breakdown.TREND_COLUMNS]
+        want = [np.nan if k[c] is None else k[c] for c in breakdown.TREND_COLUMNS]
+        assert got == pytest.approx(want, rel=0, abs=0, nan_ok=True), d
     i, tx, c = frames()
     i2, tx2, c2 = frames(unit="Y")
     two = Ledger(

@@ -15,4 +15,5 @@ from arlib.health.measures import (  # noqa: F401  the package's public API
     label_of,
     meaning_of,
     period_invoicing,
+    window_dates,
 )

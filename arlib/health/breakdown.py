@@ -197,13 +197,15 @@ def trend(ledger: Ledger, as_of, months: int = 24, window_months: int = 3) -> pd
     """
     health.check_one_currency(ledger)
     first = ledger.invoices[C.invoice_date].min()
+    ends = [core.step_back(as_of, k) for k in range(months - 1, -1, -1)]
+    windows = [core.window(d, window_months) for d in ends if not (pd.isna(first) or d < first)]
+    # the balances at every date the windows read, from one pass of the ledger engine
+    dates = sorted({d for w in windows for d in health.window_dates(w)})
+    known = health.ar_at(ledger, dates) if dates else None
     rows = []
-    for k in range(months - 1, -1, -1):
-        d = core.step_back(as_of, k)
-        if pd.isna(first) or d < first:
-            continue
-        values, _ = health.balance_kpis(ledger, core.window(d, window_months))
-        rows.append({C.month_end: d, **{c: values[c] for c in TREND_COLUMNS}})
+    for w in windows:
+        values, _ = health.balance_kpis(ledger, w, known)
+        rows.append({C.month_end: w.end, **{c: values[c] for c in TREND_COLUMNS}})
     out = pd.DataFrame(rows, columns=[C.month_end, *TREND_COLUMNS])
     return out.astype({C.month_end: "datetime64[ns]", **{c: float for c in TREND_COLUMNS}})
 

@@ -112,15 +112,23 @@ def cuts_from_shares(scores, shares: Mapping[str, float]) -> dict[str, float]:
 def outcomes(ledger: Ledger, start, end, default_days: int = 90) -> pd.Series:
     """Customers that defaulted in ``(start, end]``: an item reached ``default_days`` days past
     due in that period (not settled by then), or was written off in it. Index: customer_id."""
+    return _outcomes(ledger.settlement(), _write_offs(ledger), start, end, default_days)
+
+
+def _write_offs(ledger: Ledger) -> pd.DataFrame:
+    txn = ledger.transactions
+    return txn.loc[txn[C.kind] == WRITE_OFF, [C.customer_id, C.date]]
+
+
+def _outcomes(s: pd.DataFrame, wo: pd.DataFrame, start, end, default_days: int) -> pd.Series:
+    """:func:`outcomes` from the ledger's settlement ``s`` and write-offs ``wo``."""
     start, end = pd.Timestamp(start), pd.Timestamp(end)
-    s = ledger.settlement()
     hit = s[C.due_date] + pd.Timedelta(days=int(default_days))
     when = hit.where(hit > start, start + pd.Timedelta(days=1))
     late = (when <= end) & (s[C.invoice_date] <= end) & ~(s[C.settled_date] <= when)
     # an item already past the mark at start counts only if it was still open after start
     late &= ~(s[C.settled_date] <= start)
-    txn = ledger.transactions
-    wo = txn.loc[(txn[C.kind] == WRITE_OFF) & (txn[C.date] > start) & (txn[C.date] <= end)]
+    wo = wo.loc[(wo[C.date] > start) & (wo[C.date] <= end)]
     return pd.Series(
         True, index=pd.Index(sorted(set(s.loc[late, C.customer_id]) | set(wo[C.customer_id])))
     )
@@ -154,16 +162,28 @@ def backtest(
     driver points ``pts_<driver>``, ``open_ar`` and ``bad`` (defaulted within the horizon).
 
     Month-ends from :func:`backtest_dates`; customers in default at the month-end are left out.
+    Each month-end's rows are :func:`arlib.health.credit.scorecard`'s at that date (same order);
+    the drivers of all the month-ends come from one pass
+    (:func:`arlib.health.scoring.driver_frames`), the settlement is read once.
     """
-    from arlib.health.credit import scorecard  # credit's grades read the evidence built here
+    # credit's grades read the evidence built here: imported when called, not at import
+    from arlib.health.credit import _rules, score_points
+    from arlib.health.scoring import driver_frames
 
+    dates = backtest_dates(ledger, as_of, months, horizon_months)
+    rules = _rules(None, weights)
+    frames = driver_frames(ledger, dates, lookback_months, default_days=default_days)
+    settled, written_off = ledger.settlement(), _write_offs(ledger)
     parts = []
-    for d in backtest_dates(ledger, as_of, months, horizon_months):
-        card = scorecard(ledger, d, lookback_months, weights=weights, default_days=default_days)
-        card = card.loc[~card[C.customer_id].isin(in_default(ledger, d, default_days))]
-        bad = outcomes(ledger, d, d + pd.DateOffset(months=int(horizon_months)), default_days)
+    for d, card in zip(dates, frames, strict=True):
+        card = score_points(card, rules).sort_values(
+            ["score", "open_ar"], ascending=False, kind="stable"
+        )
+        card = card.loc[~card["in_default"].to_numpy()]
+        end = d + pd.DateOffset(months=int(horizon_months))
+        bad = _outcomes(settled, written_off, d, end, default_days)
         pts = [c for c in card.columns if c.startswith("pts_")]
-        part = card[[C.customer_id, "score", *pts, "open_ar"]].copy()
+        part = card[[C.customer_id, "score", *pts, "open_ar"]].reset_index(drop=True)
         part.insert(0, "cutoff", d)
         part["bad"] = part[C.customer_id].isin(bad.index).to_numpy()
         parts.append(part)

@@ -21,6 +21,7 @@ import pandas as pd
 from arlib import dso as core
 from arlib.errors import ConfigError
 from arlib.health.levers import discount_whatif  # noqa: F401  (its home before the levers module)
+from arlib.health.scoring import driver_frames
 from arlib.health.worklist import (  # noqa: F401  the worklist's home before its own module
     ACTIONS_VIEW,
     DEFAULT_LADDER,
@@ -37,7 +38,7 @@ from arlib.health.worklist import (  # noqa: F401  the worklist's home before it
 )
 from arlib.i18n import t
 from arlib.ledger import Ledger
-from arlib.schemas import PAYMENT, WRITE_OFF, C
+from arlib.schemas import WRITE_OFF, C
 
 #: driver -> (value giving 0 points, value giving 100 points, weight); linear in between
 SCORE_RULES: dict[str, tuple[float, float, float]] = {
@@ -79,37 +80,17 @@ def _points(value: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.nan_to_num(np.clip((value - lo) / (hi - lo), 0.0, 1.0) * 100.0)
 
 
-def _weighted_late(df: pd.DataFrame, weight: str, late: str) -> pd.DataFrame:
-    w = df[weight].to_numpy(dtype=float)
-    g = (
-        pd.DataFrame(
-            {
-                C.customer_id: df[C.customer_id].to_numpy(),
-                "w": w,
-                "wl": w * df[late].to_numpy(dtype=float),
-                "late": w * (df[late].to_numpy(dtype=float) > 0),
-            }
-        )
-        .groupby(C.customer_id)
-        .sum()
-    )
-    return pd.DataFrame(
-        {"days_late": g["wl"] / g["w"], "share_late": g["late"] / g["w"], "evidence": g["w"]}
-    )
-
-
-def _lateness(ledger: Ledger, as_of, since) -> pd.DataFrame:
-    """Invoices paid in ``(since, as_of]`` with their days late, plus items past due at ``as_of``
-    with their days past due so far (a customer who stopped paying must not look punctual)."""
-    s = ledger.settlement()
-    paid = s.loc[
-        (s["settled_by"] == PAYMENT) & (s[C.settled_date] > since) & (s[C.settled_date] <= as_of)
-    ]
-    paid = paid[[C.customer_id, C.amount, "days_late"]]
-    items = ledger.open_items(as_of)
-    due = items.loc[items[C.days_past_due] > 0, [C.customer_id, C.open_amount, C.days_past_due]]
-    due = due.set_axis([C.customer_id, C.amount, "days_late"], axis=1)
-    return pd.concat([paid, due], ignore_index=True)
+def score_points(drivers: pd.DataFrame, rules: Mapping[str, Sequence[float]]) -> pd.DataFrame:
+    """``drivers`` (:func:`arlib.health.scoring.driver_frames`) with the points of each driver
+    (``pts_<driver>``, 0-100 by its rule) and ``score``, their weighted mean to one decimal."""
+    out = drivers
+    total_w = sum(r[2] for r in rules.values())
+    score = np.zeros(len(out))
+    for name, (lo, hi, wt) in rules.items():
+        out[f"pts_{name}"] = _points(out[name].to_numpy(dtype=float), lo, hi)
+        score += out[f"pts_{name}"].to_numpy() * wt / total_w
+    out["score"] = np.round(score, 1)
+    return out
 
 
 def scorecard(
@@ -141,40 +122,8 @@ def scorecard(
     """
     rules = _rules(rules, weights)
     as_of = pd.Timestamp(as_of).normalize()
-    look, recent = core.window(as_of, lookback_months), core.window(as_of, recent_months)
-    all_late = _weighted_late(_lateness(ledger, as_of, look.start), C.amount, "days_late")
-    now = _weighted_late(_lateness(ledger, as_of, recent.start), C.amount, "days_late")["days_late"]
-    before = _lateness(ledger, recent.start, look.start)
-    before = _weighted_late(before, C.amount, "days_late")["days_late"]
-    inv = ledger.invoices
-    in_look = inv.loc[(inv[C.invoice_date] > look.start) & (inv[C.invoice_date] <= as_of)]
-    billed = in_look.groupby(C.customer_id)[C.amount].sum()
-    disputed = (
-        in_look[C.amount]
-        .where(in_look[C.disputed].astype(bool), 0.0)
-        .groupby(in_look[C.customer_id])
-        .sum()
-    )
-    ar_now = ledger.open_items(as_of).groupby(C.customer_id)[C.open_amount].sum()
-    ar_then = ledger.open_items(recent.start).groupby(C.customer_id)[C.open_amount].sum()
-    out = _customers_frame(ledger, [all_late.index, billed.index, ar_now.index])
-    ids = out[C.customer_id]
-    out["open_ar"] = ids.map(ar_now).fillna(0.0).to_numpy()
-    out["billings_month"] = ids.map(billed).fillna(0.0).to_numpy() / lookback_months
-    out["days_late"] = ids.map(all_late["days_late"]).to_numpy()
-    out["late_trend"] = (ids.map(now) - ids.map(before)).to_numpy()
-    out["share_late"] = ids.map(all_late["share_late"]).to_numpy()
-    out["evidence"] = ids.map(all_late["evidence"]).fillna(0.0).to_numpy()
-    out["dispute_share"] = core.safe_div(ids.map(disputed).fillna(0.0), ids.map(billed).fillna(0.0))
-    out["limit_use"] = core.safe_div(out["open_ar"], out[C.credit_limit].fillna(0.0))
-    base = np.maximum(ids.map(ar_then).fillna(0.0).to_numpy(), out["billings_month"].to_numpy())
-    out["balance_growth"] = core.safe_div(out["open_ar"] - ids.map(ar_then).fillna(0.0), base)
-    total_w = sum(r[2] for r in rules.values())
-    score = np.zeros(len(out))
-    for name, (lo, hi, wt) in rules.items():
-        out[f"pts_{name}"] = _points(out[name].to_numpy(dtype=float), lo, hi)
-        score += out[f"pts_{name}"].to_numpy() * wt / total_w
-    out["score"] = np.round(score, 1)
+    look = core.window(as_of, lookback_months)
+    out = score_points(driver_frames(ledger, [as_of], lookback_months, recent_months)[0], rules)
     cuts = dict(cuts or GRADE_CUTS)
     out["grade"] = grade(out["score"].to_numpy(), cuts)
     hard = out[C.status].isin(list(statuses)).to_numpy()
@@ -223,20 +172,6 @@ def _default_signal(ledger, as_of, since, out, hard, default_days) -> np.ndarray
         ],
         dtype=object,
     )
-
-
-def _customers_frame(ledger: Ledger, indexes: list[pd.Index]) -> pd.DataFrame:
-    ids = pd.Index(sorted(set().union(*[set(i) for i in indexes])), name=C.customer_id)
-    cust = ledger.customers
-    cols = [C.name, C.segment, C.credit_limit, C.terms_days, C.status]
-    if cust is None:
-        info = pd.DataFrame(index=ids, columns=cols)
-    else:
-        info = cust.set_index(C.customer_id).reindex(ids)[cols]
-    info[C.name] = info[C.name].fillna(pd.Series(ids, index=ids))
-    info[C.status] = info[C.status].fillna("active")
-    info[C.credit_limit] = pd.to_numeric(info[C.credit_limit], errors="coerce")
-    return info.reset_index()
 
 
 def _drivers_text(row: Mapping, rules: Mapping, statuses: Sequence[str] = HARD_STATUSES) -> str:

@@ -413,10 +413,10 @@ def period_invoicing(
     codes, uniques = pd.factorize(key[keep])
     if by is None:
         codes, uniques = np.zeros(int(keep.sum()), dtype=int), pd.Index(["all"])
-    grid = np.zeros((len(uniques), len(periods)))
-    np.add.at(
-        grid, (codes, len(periods) - 1 - idx[keep]), inv[C.amount].to_numpy(dtype=float)[keep]
-    )
+    n = len(periods)  # bincount adds in row order, as np.add.at did, ~10x faster
+    flat = codes * n + (n - 1 - idx[keep])
+    amount = inv[C.amount].to_numpy(dtype=float)[keep]
+    grid = np.bincount(flat, weights=amount, minlength=len(uniques) * n).reshape(-1, n)
     mat = pd.DataFrame(grid, index=pd.Index(uniques, name="key"))
     return mat, np.array([p.days for p in periods], dtype=float)
 
@@ -578,19 +578,28 @@ def _clean(x):
     return float(x) if isinstance(x, np.floating) else x
 
 
-def ar_at(ledger: Ledger, dates: Sequence) -> pd.DataFrame:
-    """``open_ar, current_ar, past_due_ar`` at the close of each date (duplicates allowed)."""
+def ar_at(ledger: Ledger, dates: Sequence, known: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``open_ar, current_ar, past_due_ar`` at the close of each date (duplicates allowed);
+    ``known``: an earlier result of ``ar_at`` that holds every one of the dates."""
     idx = pd.DatetimeIndex([pd.Timestamp(d).normalize() for d in dates])
-    bal = ledger.balances(idx.unique().sort_values())
+    bal = ledger.balances(idx.unique().sort_values()) if known is None else known
     return bal.reindex(idx)
 
 
-def balance_kpis(ledger: Ledger, w: core.Window) -> tuple[dict[str, float | None], float]:
+def window_dates(w: core.Window) -> list[pd.Timestamp]:
+    """The dates whose balances :func:`balance_kpis` reads: window start, last month's start, end."""
+    return [w.start, core.window(w.end, 1).start, w.end]
+
+
+def balance_kpis(
+    ledger: Ledger, w: core.Window, known: pd.DataFrame | None = None
+) -> tuple[dict[str, float | None], float]:
     """The AR-movement KPIs (DSO family, CEI, turnover, past-due share) of one window, and what
-    was collectible in its last month (for the reason a monthly CEI is not defined)."""
+    was collectible in its last month (for the reason a monthly CEI is not defined).
+    ``known``: balances already computed (:func:`ar_at`) at the :func:`window_dates`."""
     flows = _flows_of(ledger)
     m1 = core.window(w.end, 1)
-    bal = ar_at(ledger, [w.start, m1.start, w.end]).to_numpy()
+    bal = ar_at(ledger, window_dates(w), known).to_numpy()
     ar0, ar_m1, (ar, cur, pdue) = bal[0, 0], bal[1, 0], bal[2]
     s, s1, d = flows.invoiced(w), flows.invoiced(m1), w.days
     mat, days = period_invoicing(ledger, w.end)

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from arlib.config import RunConfig
 from arlib.errors import ConfigError
 from arlib.forecast.runoff import DS, RunoffModel
 from arlib.health import credit
@@ -34,7 +35,17 @@ from arlib.i18n import t
 from arlib.ledger import Ledger
 from arlib.schemas import PAYMENT, WRITE_OFF, C
 
-__all__ = ["Account", "account", "customer_report_ids", "explain", "health_card", "unit_frames"]
+__all__ = [
+    "Account",
+    "UnitView",
+    "account",
+    "accounts",
+    "customer_report_ids",
+    "explain",
+    "health_card",
+    "unit_frames",
+    "unit_view",
+]
 
 #: columns of the statement of account, in display order
 STATEMENT = (
@@ -110,16 +121,22 @@ class Account:
 
 #: where the health report hands its scorecard and worklist to the run's customer reports
 HANDOFF = ("credit_card.parquet", "credit_worklist.parquet")
+#: where it hands on the ids of the run's customer reports (``{"customer_report_ids": [...]}``)
+RUN_IDS = "customer_reports.json"
 
 
-def save_unit_frames(cfg, card: pd.DataFrame, work: pd.DataFrame) -> None:
-    """Keep the health report's scorecard and worklist in the unit's run snapshot (when run by
-    ``arlib run``), so that its customer reports show exactly these rows."""
+def save_unit_frames(cfg, card: pd.DataFrame, work: pd.DataFrame, ids=()) -> None:
+    """Keep the health report's scorecard and worklist, and the ``ids`` of the customers given a
+    report, in the unit's run snapshot (when run by ``arlib run``), so that its customer reports
+    show exactly these rows."""
+    import json
+
     if not cfg.get("snapshot"):
         return
     folder = Path(cfg.snapshot)
     for frame, name in zip((card, work), HANDOFF, strict=True):
         frame.to_parquet(folder / name, index=False)
+    (folder / RUN_IDS).write_text(json.dumps({"customer_report_ids": [str(i) for i in ids]}))
 
 
 def health_card(cfg) -> pd.DataFrame | None:
@@ -186,15 +203,51 @@ def account(ledger: Ledger, cfg, card=None, work=None) -> Account:
 
     ``card`` and ``work`` (from :func:`unit_frames`) may be passed when already computed. Raises
     :class:`~arlib.errors.ConfigError` naming the parameter when the customer is unknown."""
+    unit = unit_view(ledger, cfg, card, work)
+    return _account(ledger, cfg, unit, _pick(ledger, cfg, unit.card, unit.work))
+
+
+def accounts(ledger: Ledger, cfg, ids) -> dict[str, Account]:
+    """The accounts of the customers ``ids`` (each as :func:`account` with ``customer_id`` set
+    to it), from one :func:`unit_view`: what they share (open items, settlement, the runoff) is
+    computed once, not once per customer."""
+    unit = unit_view(ledger, cfg)
+    out = {}
+    for cid in dict.fromkeys(str(c) for c in ids):
+        one = RunConfig(dict(cfg, customer_id=cid))
+        out[cid] = _account(ledger, one, unit, _pick(ledger, one, unit.card, unit.work))
+    return out
+
+
+@dataclass(frozen=True)
+class UnitView:
+    """What every customer account of a unit at a close reads: the scorecard and worklist
+    (:func:`unit_frames`), the open ``items``, the ``settlement`` per invoice and the runoff's
+    expected payments per open item (``runoff``; None for an open-item list)."""
+
+    card: pd.DataFrame
+    work: pd.DataFrame
+    items: pd.DataFrame
+    settlement: pd.DataFrame
+    runoff: pd.DataFrame | None
+
+
+def unit_view(ledger: Ledger, cfg, card=None, work=None) -> UnitView:
+    """The :class:`UnitView` of ``ledger`` at ``cfg.as_of`` (``card``/``work`` as in
+    :func:`account`)."""
     if card is None or work is None:
         card, work = unit_frames(ledger, cfg)
-    cid = _pick(ledger, cfg, card, work)
-    row = _card_row(ledger, card, cid)
     items = ledger.open_items(cfg.as_of, cfg.aging_thresholds)
+    return UnitView(card, work, items, ledger.settlement(), _runoff_items(ledger, cfg))
+
+
+def _account(ledger: Ledger, cfg, unit: UnitView, cid: str) -> Account:
+    row = _card_row(ledger, unit.card, cid)
+    items, work = unit.items, unit.work
     mine = items.loc[items[C.customer_id].astype(str) == cid]
     statement = _statement(mine, work, cfg.as_of)
-    history = _history(ledger, cid, cfg.as_of, cfg.trend_months)
-    expected, unit_expected = _expected(ledger, cfg, cid)
+    history = _history(unit.settlement, cid, cfg.as_of, cfg.trend_months)
+    expected, unit_expected = _expected(unit.runoff, cid)
     facts = _facts(row, statement, work, cid, expected)
     facts["written_off"] = _written_off(ledger, cid, cfg.as_of, cfg.trend_months)
     if np.isnan(unit_expected):  # not estimated (open-item list): no figure, not a zero
@@ -264,10 +317,11 @@ def _statement(mine: pd.DataFrame, work: pd.DataFrame, as_of) -> pd.DataFrame:
     return out[list(STATEMENT)].reset_index(drop=True)
 
 
-def _history(ledger: Ledger, cid: str, as_of, months: int) -> pd.DataFrame:
+def _history(st: pd.DataFrame, cid: str, as_of, months: int) -> pd.DataFrame:
+    """The customer's invoices paid by a payment in the ``months`` ending at ``as_of``, from
+    the ledger's settlement ``st``."""
     from arlib.dso import window
 
-    st = ledger.settlement()
     since = window(pd.Timestamp(as_of), months).start
     keep = (
         (st[C.customer_id].astype(str) == cid)
@@ -326,20 +380,27 @@ def _drivers(row: pd.Series) -> pd.DataFrame:
     )
 
 
-def _expected(ledger: Ledger, cfg, cid: str) -> tuple[pd.DataFrame, float]:
-    """Expected payments of the customer's open items per future period (the forecast report's
-    runoff, item by item), and the unit's total over the horizon. An open-item list (no payment
-    history to learn from: the forecast report's runoff is contractual) gets no estimate here:
-    an empty frame and a NaN total, never zeros."""
+def _runoff_items(ledger: Ledger, cfg) -> pd.DataFrame | None:
+    """Expected payments of every open item per future period (the forecast report's runoff,
+    item by item); None for an open-item list (no payment history to learn from: the forecast
+    report's runoff is contractual), which gets no estimate here, never zeros."""
     model = RunoffModel(by=cfg.runoff_by, history_days=cfg.runoff_history_days)
     with warnings.catch_warnings():  # pooled curves are the forecast report's to explain
         warnings.simplefilter("ignore", UserWarning)
         model.fit(ledger, cfg.as_of)
     if getattr(model, "method_", "runoff") != "runoff":
-        return pd.DataFrame(columns=["period", "expected", "write_off"]), float("nan")
+        return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        items = model.predict_items(cfg.forecast_horizon, cfg.forecast_freq)
+        return model.predict_items(cfg.forecast_horizon, cfg.forecast_freq)
+
+
+def _expected(items: pd.DataFrame | None, cid: str) -> tuple[pd.DataFrame, float]:
+    """Expected payments of the customer's open items per future period (from
+    :func:`_runoff_items`), and the unit's total over the horizon: an empty frame and a NaN
+    total when there is no runoff."""
+    if items is None:
+        return pd.DataFrame(columns=["period", "expected", "write_off"]), float("nan")
     mine = items.loc[items[C.customer_id].astype(str) == cid]
     periods = items[DS].drop_duplicates().sort_values()
     out = mine.groupby(DS)[["expected", "write_off"]].sum().reindex(periods, fill_value=0.0)

@@ -58,9 +58,10 @@ def worklist_outputs(
 
     add_sheet(cfg.output_dir, "Collection worklist", work, money=["open_amount", "expected_loss"])
     record(top_overdue(actions))
-    record(customer_report_ids(actions, cfg.customer_reports))
+    ids = customer_report_ids(actions, cfg.customer_reports)
+    record(ids)
     if card is not None:  # the customer reports of this run show these very rows
-        save_unit_frames(cfg, card, work)
+        save_unit_frames(cfg, card, work, ids["customer_report_ids"])
     return export_worklist(work, cfg.output_dir, per_customer=actions)
 
 

@@ -75,20 +75,24 @@ def record(kpis: dict) -> None:
     display({KPI_MIME: to_jsonable(kpis)}, raw=True)
 
 
-def stamp(cfg, ledger) -> dict:
+def stamp(cfg, ledger, fingerprint: dict | None = None) -> dict:
     """The audit stamp of a notebook: unit, close date, currency, input fingerprint, arlib
-    version and the notebook's own effective parameters (secrets redacted)."""
+    version and the notebook's own effective parameters (secrets redacted). ``fingerprint``:
+    the ledger's :func:`arlib.ledger.fingerprint` when already known (a run's customer report
+    reads the one its run computed); ``ledger`` is then not read."""
     from arlib.config import ARLIB_VERSION as __version__
-    from arlib.ledger import fingerprint
+    from arlib.ledger import fingerprint as fingerprint_of
     from arlib.redact import redacted
 
     return {
         "business_unit": cfg.business_unit,
         "as_of": cfg.as_of.strftime("%Y-%m-%d"),
         "currency": cfg.currency,
-        # the snapshot's fingerprint, verified when it was read (a unit's data are hashed once
-        # per kernel, not twice); a ledger built in the notebook itself is hashed here
-        "input_fingerprint": getattr(ledger, "input_fingerprint", None) or fingerprint(ledger),
+        # given by the caller, else the snapshot's, verified when the kernel read it (a unit's
+        # data are hashed once per kernel, not twice); a ledger built in the notebook is hashed here
+        "input_fingerprint": fingerprint
+        if fingerprint is not None
+        else (getattr(ledger, "input_fingerprint", None) or fingerprint_of(ledger)),
         "arlib_version": __version__,
         # where the runner puts files and the unit's data is not a choice of the unit: left out
         "parameters": redacted(

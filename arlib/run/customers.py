@@ -6,19 +6,29 @@ for each of them in the unit's kernel, on the unit's data snapshot, and writes
 ``<unit>/customers/<file name>.html`` (the customer id made safe as a file name by
 :func:`file_name`), the executed notebooks beside them and ``customers/index.json`` (id, name,
 file, seconds and the recorded figures of each). The unit's reports link to them.
+
+A run's customer reports compute their accounts once (:func:`account_of_run`): the first of
+them loads the unit's data, computes the accounts of every customer of the run
+(:func:`arlib.report.customer.accounts`, what they share computed once) and hands them on in the
+snapshot (``customer_accounts/``); the others read their own, without loading the unit again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from arlib.files import write_atomic, write_json
 from arlib.i18n import t
+
+if TYPE_CHECKING:
+    from arlib.report.customer import Account
 
 NOTEBOOK = "customer"
 FOLDER = "customers"
@@ -132,3 +142,103 @@ def links_html(reports: list, lang: str = "en", prefix: str = "") -> str:
     )
     head = html.escape(t("Customer reports (first of the collection worklist)", lang))
     return f'<nav class="ar-customers"><b>{head}</b><ol>{items}</ol></nav>'
+
+
+#: the folder of the run's customer accounts inside the unit's snapshot, and its index
+ACCOUNTS, ACCOUNTS_INDEX = "customer_accounts", "index.json"
+
+
+def account_of_run(cfg) -> tuple[Account, dict]:
+    """The account of ``cfg.customer_id`` and the report's audit stamp
+    (:func:`arlib.report.records.stamp`).
+
+    In a run (``cfg.snapshot`` set, and the customer among the ids the health report handed
+    on) the accounts of all the run's customers are computed by the first customer report from
+    one load of the unit and handed on (:data:`ACCOUNTS`, keyed by the parameters other than
+    ``customer_id``); later reports with the same parameters read theirs. Otherwise (a
+    notebook run on its own, another customer, other parameters) the unit is loaded and the
+    one account computed: the figures are the same either way."""
+    from arlib.report.records import stamp
+
+    folder = Path(cfg.get("snapshot") or "") / ACCOUNTS
+    cid, key = str(cfg.customer_id or ""), _params_key(cfg)
+    index = _index(folder) if cfg.get("snapshot") and cid else None
+    if index and index["params"] == key and cid in index["accounts"]:
+        return _read_account(folder, index, cid, cfg), stamp(cfg, None, index["fingerprint"])
+    from arlib import io
+    from arlib.report import customer
+
+    ledger = io.load_ledger(cfg)
+    audit = stamp(cfg, ledger)
+    if cfg.get("snapshot") and cid and cid in _run_ids(cfg):
+        done = customer.accounts(ledger, cfg, _run_ids(cfg))
+        _write_accounts(folder, done, key, audit["input_fingerprint"])
+        return done[cid], audit
+    return customer.account(ledger, cfg), audit
+
+
+def _params_key(cfg) -> str:
+    from arlib.report.records import to_jsonable
+
+    values = {k: v for k, v in cfg.items() if k not in ("customer_id", "output_dir")}
+    text = json.dumps(to_jsonable(values), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _run_ids(cfg) -> list[str]:
+    from arlib.report.customer import RUN_IDS
+
+    path = Path(cfg.snapshot) / RUN_IDS
+    if not path.is_file():
+        return []
+    return [str(i) for i in json.loads(path.read_text()).get("customer_report_ids", [])]
+
+
+def _index(folder: Path) -> dict | None:
+    path = folder / ACCOUNTS_INDEX
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _write_accounts(folder: Path, done: dict, key: str, fingerprint: dict) -> None:
+    """Each frame of the accounts as one Parquet file (column ``_customer``), the index last."""
+    import pandas as pd
+
+    from arlib.report.customer import FORMATS
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in FORMATS:
+        parts = [getattr(a, name).assign(_customer=cid) for cid, a in done.items()]
+        pd.concat(parts, ignore_index=True).to_parquet(folder / f"{name}.parquet", index=False)
+    write_json(
+        folder / ACCOUNTS_INDEX,
+        {
+            "params": key,
+            "fingerprint": fingerprint,
+            "accounts": {
+                cid: {"name": a.name, "currency": a.currency, "facts": a.facts}
+                for cid, a in done.items()
+            },
+        },
+    )
+
+
+def _read_account(folder: Path, index: dict, cid: str, cfg) -> Account:
+    import pandas as pd
+
+    from arlib.report.customer import FORMATS, Account
+
+    frames = {}
+    for name in FORMATS:
+        frame = pd.read_parquet(folder / f"{name}.parquet")
+        frames[name] = (
+            frame.loc[frame["_customer"] == cid].drop(columns="_customer").reset_index(drop=True)
+        )
+    info = index["accounts"][cid]
+    return Account(
+        customer_id=cid,
+        name=info["name"],
+        currency=info["currency"],
+        as_of=cfg.as_of,
+        facts=info["facts"],
+        **frames,
+    )
