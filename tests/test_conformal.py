@@ -90,7 +90,7 @@ def test_a_short_history_borrows_the_95_range_from_the_80_and_says_so():
     cov = conformal.backtest_coverage(bt).set_index("level")
     assert cov["calibrated_on"].tolist() == [80, 80]
     # scored at cut-offs 6-9 (the first six points are known at the 6th): 4 months each level
-    assert cov["months"].tolist() == [4, 4] and cov["windows"].tolist() == [4, 4]
+    assert cov["months_checked"].tolist() == [4, 4] and cov["windows"].tolist() == [4, 4]
 
 
 def test_too_few_points_refuse_a_range():
@@ -162,7 +162,7 @@ def test_kpis_round_and_name_both_coverages():
             "calibrated_coverage": [0.8123, np.nan],
             "points": [24, 0],
             "windows": [4, 0],
-            "months": [9, 0],
+            "months_checked": [9, 0],
             "sampling_margin": [0.26, np.nan],
             "calibrated_on": [80, np.nan],
         }
@@ -209,4 +209,4 @@ def test_a_real_method_on_simulated_series_holds_its_level_in_the_backtest_and_a
         assert cov.loc[lv, "calibrated_coverage"] == pytest.approx(lv / 100, abs=0.06)
     assert cov.loc[80, "model_coverage"] > 0.88  # the model's own 80% range is far too wide
     # targets from month 10; scored from month 14, once 4 months of errors are known at a cut-off
-    assert cov["months"].tolist() == [n * 27, n * 27]
+    assert cov["months_checked"].tolist() == [n * 27, n * 27]

@@ -212,7 +212,7 @@ def backtest_coverage(
     both columns.
 
     Returns one row per level: ``level``, ``model_coverage`` (share of actuals inside the
-    model's own range), ``calibrated_coverage``, ``points`` and ``windows`` scored, ``months``
+    model's own range), ``calibrated_coverage``, ``points`` and ``windows`` scored, ``months_checked``
     (distinct target periods scored: windows one period apart share actuals, so this, not
     ``points``, is the evidence), ``sampling_margin`` (about how far the coverage could stray
     from the level by chance alone: ``1.96 * sqrt(p (1 - p) / months)`` with ``p`` the level)
@@ -228,7 +228,7 @@ def backtest_coverage(
         "calibrated_coverage",
         "points",
         "windows",
-        "months",
+        "months_checked",
         "sampling_margin",
         "calibrated_on",
     ]
@@ -274,12 +274,14 @@ def backtest_coverage(
             "calibrated_coverage": [np.mean(hits[lv]) if hits[lv] else np.nan for lv in levels],
             "points": [len(hits[lv]) for lv in levels],
             "windows": [windows[lv] for lv in levels],
-            "months": [len(months[lv]) for lv in levels],
+            "months_checked": [len(months[lv]) for lv in levels],
         }
     )
     p = out["level"].to_numpy(float) / 100
     out["sampling_margin"] = np.where(
-        out["months"] > 0, 1.96 * np.sqrt(p * (1 - p) / out["months"].clip(lower=1)), np.nan
+        out["months_checked"] > 0,
+        1.96 * np.sqrt(p * (1 - p) / out["months_checked"].clip(lower=1)),
+        np.nan,
     )
     out["calibrated_on"] = [
         float(next(iter(shown[lv]))) if len(shown[lv]) == 1 and None not in shown[lv] else np.nan
