@@ -339,8 +339,11 @@ def calibration_backtest(
 
 
 def kpis(coverage: pd.DataFrame) -> dict:
-    """``forecast_range_coverage_<lv>`` (calibrated, out of sample) and
-    ``forecast_model_range_coverage_<lv>`` (the model's own range) for ``kpis.json``."""
+    """``forecast_range_coverage_<lv>`` (calibrated, out of sample),
+    ``forecast_model_range_coverage_<lv>`` (the model's own range),
+    ``forecast_range_months_checked_<lv>`` (the distinct months that coverage rests on) and
+    ``forecast_range_calibrated_on_<lv>`` (the level whose errors calibrate the range shown:
+    a lower one when borrowed, ``null`` when no range is shown) for ``kpis.json``."""
     out = {}
     for row in coverage.itertuples():
         for key, val in (
@@ -348,4 +351,7 @@ def kpis(coverage: pd.DataFrame) -> dict:
             (f"forecast_model_range_coverage_{row.level}", row.model_coverage),
         ):
             out[key] = None if pd.isna(val) else round(float(val), 4)
+        months, on = getattr(row, "months_checked", np.nan), getattr(row, "calibrated_on", np.nan)
+        out[f"forecast_range_months_checked_{row.level}"] = None if pd.isna(months) else int(months)
+        out[f"forecast_range_calibrated_on_{row.level}"] = None if pd.isna(on) else int(on)
     return out
