@@ -283,10 +283,9 @@ def backtest_coverage(
         1.96 * np.sqrt(p * (1 - p) / out["months_checked"].clip(lower=1)),
         np.nan,
     )
-    out["calibrated_on"] = [
-        float(next(iter(shown[lv]))) if len(shown[lv]) == 1 and None not in shown[lv] else np.nan
-        for lv in levels
-    ]
+    out["calibrated_on"] = pd.array(  # one level for every series, else missing
+        [next(iter(shown[lv])) if len(shown[lv]) == 1 else None for lv in levels], dtype="Int64"
+    )
     return out
 
 
