@@ -20,10 +20,20 @@ from what the method actually got wrong in a rolling-origin backtest
   unit's first 95% ranges were built from the six summer months before its first year-end and
   missed half the year-end actuals (95% range: 89.9% out of sample; with it, 91.1%).
 
+:func:`calibration_backtest` gathers as much of that evidence as the history holds: a cut-off at
+every period from the first that leaves :data:`MIN_TRAIN` periods to train on, the latest ones
+scored on the periods observed so far, so every period after the first :data:`MIN_TRAIN` is a
+target (the demo units: 36 distinct months where 24 fixed windows gave about 25). When a level
+still lacks the periods (95% on the IBM units' 22 months: 13), it *borrows* the nearest lower
+calibrated level's factor (:func:`bases`), applied to the model's own half-width at its level:
+the model's ratio between its 95% and 80% ranges is assumed, said in a warning and in the
+coverage table, and checked out of sample like any range.
+
 :func:`backtest_coverage` measures the result honestly: for every backtest cut-off, the range is
 built only from errors whose actuals were known at that cut-off (forecast periods on or before
-it) and scored on the periods after it, so the figure printed next to the range is an
-out-of-sample coverage, not a fit.
+it), exactly as :func:`calibrate` would build it then, and scored on the periods after it, so the
+figure printed next to the range is an out-of-sample coverage, not a fit. It also says what
+that figure rests on: the distinct months checked and the sampling margin those allow.
 """
 
 from __future__ import annotations
