@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -590,3 +591,43 @@ def fingerprint(ledger: Ledger) -> dict:
             },
         },
     }
+
+
+class LedgerArrays(NamedTuple):
+    """A ledger's numeric core, shared read-only with the modules that read it many times
+    (:mod:`arlib.provision`): per invoice ``inv_day``, ``due_day`` (days since the epoch) and
+    ``amount``; per transaction (in the ledger's date order) ``txn_day``, ``txn_amount``,
+    ``txn_code`` (position of its invoice, -1 when none) and ``txn_kind`` (index into
+    :data:`arlib.schemas.TXN_KINDS`, -1 when unknown)."""
+
+    inv_day: np.ndarray
+    due_day: np.ndarray
+    amount: np.ndarray
+    txn_day: np.ndarray
+    txn_amount: np.ndarray
+    txn_code: np.ndarray
+    txn_kind: np.ndarray
+
+
+def ledger_arrays(ledger: Ledger) -> LedgerArrays:
+    """The arrays the ledger was built with (no copies, no parsing: do not write to them)."""
+    return LedgerArrays(
+        ledger._inv_day,
+        ledger._due_day,
+        ledger._amount,
+        ledger._txn_day,
+        ledger._txn_amount,
+        ledger._txn_code,
+        ledger._kind,
+    )
+
+
+def open_pairs(ledger: Ledger, dates: Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (invoice, date) where the invoice is open at the close of ``dates[k]`` (ascending):
+    invoice positions, date positions ``k`` and unrounded open amounts, by invoice then date.
+    For one date, the rows of :meth:`Ledger.open_items` in the same order (whose
+    ``open_amount`` is this amount rounded to the cent)."""
+    days = np.array([_day(d) for d in dates], dtype=np.int64)
+    if len(days) > 1 and (np.diff(days) <= 0).any():
+        raise ValueError("open_pairs: dates must be strictly ascending")
+    return ledger._open_pairs(days)

@@ -7,7 +7,11 @@ store of ``size`` invoices (:mod:`synth`; ``bu00`` holds ~12% of them, 1.19 M at
 once, three kernels, HTML, kpis, manifest, index), each in a fresh process; the runs alternate
 and the record holds medians. The ratio says how much a report's cost grows with the unit's size
 (the target: the fixed cost dominates, ratio <= 2.5); ``peak_mib`` is the largest single process
-(client, kernel) of the big unit's run.
+(client, kernel) of the big unit's run. ``breakdown`` says where each run's time and memory go:
+per notebook its seconds (from the manifest) and the kernel's peak RSS while it ran, and per
+process role its peak (``client``: the command, which loads and snapshots the unit's data and
+writes the reports; ``kernel``: the unit's kernel) with the client's peak while it loaded
+(``client_load_mib``, before the kernel started).
 
     python bench/bench_bigunit.py --size 10000000 --repeats 1     # prints one JSON record
 """
@@ -25,6 +29,7 @@ PROJECT = HERE.parent
 UNIT = "bu00"
 DEMO_UNIT = "de"
 NOTEBOOKS = ["health", "forecast", "provision"]
+AS_OF = "2026-10-31"
 
 
 def big_params(root: Path, store: Path, unit: str = UNIT) -> Path:
@@ -32,7 +37,7 @@ def big_params(root: Path, store: Path, unit: str = UNIT) -> Path:
     params = root / f"params_big_{store.name}"
     params.mkdir(parents=True, exist_ok=True)
     (params / "defaults.yaml").write_text(
-        f'as_of: "2026-10-31"\nsource: "{store.resolve()}"\n'
+        f'as_of: "{AS_OF}"\nsource: "{store.resolve()}"\n'
         "source_options: {frames: {customers: derive}}\n"
     )
     (params / f"{unit}.yaml").write_text("currency: EUR\n")
@@ -52,7 +57,9 @@ def run(data_root: Path, root: Path, size: int = 10_000_000, repeats: int = 1) -
     for _ in range(repeats):
         loads.append([round(x, 2) for x in os.getloadavg()])
         ours.append(br._timed(big, PROJECT))
+        ours[-1]["breakdown"] = breakdown(ours[-1], root / "out_big", UNIT)
         peer.append(br._timed(small, PROJECT))
+        peer[-1]["breakdown"] = breakdown(peer[-1], root / "out_demo", DEMO_UNIT)
     rec = br._record(
         "big_unit",
         f"{UNIT} of the {size:,}-invoice store: health, forecast, provision",
@@ -64,7 +71,38 @@ def run(data_root: Path, root: Path, size: int = 10_000_000, repeats: int = 1) -
         target="ratio <= 2.5, peak_mib < 1536",
     )
     rec["invoices"] = _invoices(store, UNIT)
+    rec["breakdown"] = [r["breakdown"] for r in ours]
+    rec["peer_breakdown"] = [r["breakdown"] for r in peer]
     return rec
+
+
+def breakdown(watched: dict, out: Path, unit: str) -> dict:
+    """Where one run's time and memory went (see the module docstring), from
+    :func:`bench_reports.watch`'s record and the run's manifest."""
+    import bench_reports as br
+
+    manifest = json.loads((out / AS_OF / "manifest.json").read_text())
+    entry = next(u for u in manifest["units"] if u["business_unit"] == unit)
+    ran = entry["notebook_seconds"]  # in run order: the reports, then the customer reports
+    order = [*NOTEBOOKS, *sorted(set(ran) - set(NOTEBOOKS))]
+    seconds = {k: ran[k] for k in order if k in ran}
+    procs = watched["processes"]
+    client = next(p for p in procs if p["role"] == "client")
+    kernels = [p for p in procs if p["role"] == "kernel"]
+    start = min((k["first_s"] for k in kernels), default=watched["seconds"])
+    before = [mib for when, pid, mib in watched["samples"] if pid == client["pid"] and when < start]
+    peaks = br.window_peaks(watched["samples"], {k["pid"] for k in kernels}, start, seconds)
+    by_role = {}
+    for p in procs:
+        by_role[p["role"]] = max(by_role.get(p["role"], 0.0), p["peak_mib"])
+    return {
+        "notebook_seconds": seconds,
+        "kernel_peak_mib_by_notebook": peaks,
+        "peak_mib_by_role": by_role,
+        "client_load_mib": max(before, default=0.0),
+        "load_seconds": round(start, 1),
+        "peak_role": max(by_role, key=by_role.get),
+    }
 
 
 def _invoices(store: Path, unit: str) -> int:

@@ -74,28 +74,68 @@ def setup(root: Path, units: int = 16, customers: int = 12) -> Path:
 def watch(cmd: list[str], interval: float = 0.2) -> dict:
     """Run ``cmd``; wall seconds, CPU seconds of it and every process under it (pool workers
     behind a fork server and kernels included, sampled every ``interval`` s) and the largest
-    RSS any one of them reached."""
+    RSS any one of them reached.
+
+    ``processes`` lists each process seen: its ``role`` (``client``: the command itself;
+    ``kernel``: a Jupyter kernel; ``worker``: any other), its ``peak_mib`` and when it was first
+    and last seen (seconds from the start); ``samples`` their RSS over time
+    (``[seconds, pid, MiB]``), from which :func:`window_peaks` gives each notebook's peak."""
     import psutil
 
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     cpu, peak, top = {}, {}, psutil.Process(proc.pid)
+    seen, samples = {}, []
     while proc.poll() is None:
+        now = time.perf_counter() - t0
         for p in [top, *top.children(recursive=True)]:
             try:
                 t, rss = p.cpu_times(), p.memory_info().rss
+                if p.pid not in seen:
+                    seen[p.pid] = {"role": _role(p, top), "first_s": now}
             except psutil.Error:  # ended between listing and reading
                 continue
             cpu[p.pid], peak[p.pid] = t.user + t.system, max(peak.get(p.pid, 0), rss)
+            seen[p.pid]["last_s"] = now
+            samples.append([round(now, 2), p.pid, round(rss / 2**20, 1)])
         time.sleep(interval)
     err = proc.stderr.read()
+    processes = [
+        dict(pid=pid, peak_mib=round(peak[pid] / 2**20, 1), **info) for pid, info in seen.items()
+    ]
     return {
         "seconds": time.perf_counter() - t0,
         "code": proc.returncode,
         "err": err[-2000:],
         "cpu_seconds": sum(cpu.values()),
         "peak_mib": max(peak.values(), default=0) / 2**20,
+        "processes": processes,
+        "samples": samples,
     }
+
+
+def _role(p, top) -> str:
+    if p.pid == top.pid:
+        return "client"
+    return "kernel" if any("ipykernel" in a for a in p.cmdline()) else "worker"
+
+
+def window_peaks(
+    samples: list, pids: set[int], start: float, seconds: dict[str, float]
+) -> dict[str, float]:
+    """The largest RSS (MiB) of processes ``pids`` sampled in each consecutive window:
+    ``seconds`` in run order (e.g. a unit's ``notebook_seconds``), the first from ``start``.
+
+    >>> s = [[1, 9, 100.0], [2, 9, 300.0], [2, 8, 900.0], [4, 9, 200.0]]
+    >>> window_peaks(s, {9}, 0.5, {"a": 2, "b": 3})
+    {'a': 300.0, 'b': 200.0}
+    """
+    out, t = {}, start
+    for name, s in seconds.items():
+        inside = [mib for when, pid, mib in samples if pid in pids and t <= when < t + s]
+        out[name] = max(inside, default=0.0)
+        t += s
+    return out
 
 
 def _timed(cmd: list[str], cwd: Path) -> dict:

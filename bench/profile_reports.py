@@ -3,7 +3,8 @@ process under cProfile, with the unit's params (``defaults.yaml`` + ``<unit>.yam
 
 What is timed is what the report's cells call (arlib, tables, charts), without the kernel,
 papermill or the HTML export. As in a run, the unit is loaded once first (timed apart) into a
-snapshot that the notebooks read, and they share one output folder (the Excel pack grows). Per notebook it prints the slowest cells, then the top functions
+snapshot that the notebooks read, and they share one output folder (the Excel pack's sheets
+are kept and the pack written once at the end, as in a run). Per notebook it prints the slowest cells, then the top functions
 by own time and by cumulative time (arlib's only for the latter), and the process's peak RSS.
 
     python bench/profile_reports.py --params /path/params --bu bu00 --notebooks health --top 25
@@ -100,11 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--dump", type=Path, help="folder for the raw .prof files")
     args = p.parse_args(argv)
+    from arlib.report import excel
+
     os.chdir(PROJECT)
     values = unit_params(args.params, args.bu)
     tmp = Path(tempfile.mkdtemp(prefix="arlib-profile-"))
     values["snapshot"] = str(snapshot(values, tmp / "snapshot"))
     total = 0.0
+    excel.defer_pack(tmp)  # as in a run: the notebooks' sheets are kept, the pack written once
     for name in args.notebooks:
         t0 = time.perf_counter()
         cells, stats = run_cells(name, values, tmp)
@@ -120,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         print(_top(stats, "tottime", args.top))
         print(f"\n-- {name}: top arlib functions by cumulative time")
         print(_top(stats, "cumulative", args.top, "arlib"))
+    t0 = time.perf_counter()
+    excel.finish_pack(tmp)
+    print(f"\nExcel pack written once: {time.perf_counter() - t0:.1f} s")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nall: {total:.1f} s, peak RSS {peak:.0f} MiB")
     return 0

@@ -23,10 +23,12 @@ def _frame(values, uid="s", start="2019-01-01", freq="MS"):
     )
 
 
+RECOVERED_Y = TREND_SEASON[:72] + np.random.default_rng(3).normal(0, 2.0, 72)
+
+
 @pytest.fixture(scope="module")
 def recovered():
-    rng = np.random.default_rng(3)
-    y = TREND_SEASON[:72] + rng.normal(0, 2.0, 72)
+    y = RECOVERED_Y
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a clean series must not need any fallback
         fc = forecast(
@@ -43,6 +45,7 @@ def recovered():
                 "ces",
                 "comb",
                 "sarimax",
+                "snaive",
             ],
             n_jobs=2,
         )
@@ -228,12 +231,26 @@ def test_combination_intervals_are_the_members_mixture():
     assert got["hi-95"][0] == pytest.approx(brentq(lambda q: cdf(q) - 0.975, -20, 30), abs=1e-6)
 
 
-def test_auto_is_the_average_of_its_members_median_and_mean(recovered):
-    """auto's point forecast, worked out from its four members fitted separately."""
+def test_auto_is_the_median_of_its_members(recovered):
+    """auto's point forecast, worked out from its four members fitted separately: ETS, CES,
+    DOTheta and the seasonal naive (whose values are last year's, checked by hand too)."""
     wide = recovered.pivot(index="ds", columns="model", values="yhat")
-    members = wide[["ets", "damped", "ces", "dot"]].to_numpy()
-    want = (np.median(members, axis=1) + members.mean(axis=1)) / 2
+    members = wide[["ets", "ces", "dot", "snaive"]].to_numpy()
+    assert wide["snaive"].to_numpy() == pytest.approx(RECOVERED_Y[72 - 12 : 72])
+    want = (np.sort(members, axis=1)[:, 1] + np.sort(members, axis=1)[:, 2]) / 2
     assert wide["auto"].to_numpy() == pytest.approx(want, rel=1e-12)
+
+
+def test_auto_on_yearly_data_uses_the_naive_as_its_benchmark():
+    """No season: the benchmark member is the naive, and auto is the middle of ETS, CES,
+    DOTheta and the last value (a short trended series)."""
+    y = np.array([12.0, 15, 14, 18, 21, 20, 24, 27, 26, 30, 33, 32])
+    res = predict_series(y, 3, 1, ["auto", "ets", "ces", "dot", "snaive"], levels=(80,))
+    assert res.used["auto"] == "auto" and res.used["snaive"] == "snaive"
+    assert res.bands["snaive"]["mean"].tolist() == [32.0, 32.0, 32.0]
+    members = np.vstack([res.bands[k]["mean"] for k in ("ets", "ces", "dot", "snaive")])
+    s = np.sort(members, axis=0)
+    assert res.bands["auto"]["mean"] == pytest.approx((s[1] + s[2]) / 2, rel=1e-12)
 
 
 def test_point_combinations_by_hand():

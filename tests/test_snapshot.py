@@ -246,3 +246,46 @@ def test_load_ledger_refuses_another_units_or_dates_snapshot(de, tmp_path):
         io.load_ledger(_with_snapshot(cfg, tmp_path, business_unit="us", currency="USD"))
     with pytest.raises(SourceError, match=r"snapshot.json is missing\. Fix"):
         io.load_ledger(_with_snapshot(cfg, tmp_path / "empty"))
+
+
+def test_round_trip_keeps_every_amount_to_the_cent_and_every_id(tmp_path):
+    """Amounts that binary floats cannot hold exactly (0.1, 0.29, 1e12 + 0.01, ...) and ids that
+    look like numbers, carry blanks or other scripts come back as written: the cents are worked
+    out from the decimal text, not from the frame."""
+    from decimal import Decimal
+
+    amounts = ["0.10", "0.29", "1000000000000.01", "1234.56", "999999.99", "0.01", "17.05"]
+    ids = ["007", "1e3", " A-1 ", "发票-1", "x" * 200, "NaN", "'=1+1"]
+    inv = invoices(
+        *[(i, f"0{k}", "2026-01-01", "2026-01-31", a) for k, (i, a) in enumerate(zip(ids, amounts))]
+    )
+    txn = transactions(
+        *[(i, "2026-02-10", "0.07", "payment", f"0{k}") for k, i in enumerate(ids)],
+        (None, "2026-02-11", "0.30", "payment", "00"),  # unapplied cash: no invoice id
+    )
+    led = Ledger(inv, txn)
+    io.write_snapshot(led, tmp_path)
+    back = io.read_snapshot(tmp_path)
+    cents = [int(Decimal(a) * 100) for a in amounts]
+    assert [round(a * 100) for a in back.invoices["amount"]] == cents
+    assert [round(a * 100) for a in back.transactions["amount"]] == [7] * len(ids) + [30]
+    assert back.invoices["invoice_id"].tolist() == ids
+    assert back.invoices["customer_id"].tolist() == [f"0{k}" for k in range(len(ids))]
+    assert back.transactions["invoice_id"].tolist() == [*ids, None]
+    assert back.transactions["txn_id"].tolist() == led.transactions["txn_id"].tolist()
+    assert back.invoices["amount"].to_numpy().tobytes() == inv["amount"].to_numpy().tobytes()
+
+
+def test_stamp_reuses_the_fingerprint_verified_when_the_snapshot_was_read(de, tmp_path):
+    """A kernel hashes its unit's data once: the snapshot read verifies the fingerprint and the
+    audit stamp shows that same one; a ledger built in the notebook itself is hashed anew."""
+    from arlib.report.records import stamp
+
+    cfg, led = de
+    io.write_snapshot(led, tmp_path / "snap", cfg)
+    back = io.read_snapshot(tmp_path / "snap")
+    assert back.input_fingerprint == fingerprint(led)  # a second computation, on the source
+    back.input_fingerprint = {"sha256": "from the read"}  # what the stamp shows is the cached one
+    assert stamp(cfg, back)["input_fingerprint"] == {"sha256": "from the read"}
+    own = Ledger(led.invoices, led.transactions, led.customers, validate=False)
+    assert stamp(cfg, own)["input_fingerprint"] == fingerprint(led)

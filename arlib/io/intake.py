@@ -362,6 +362,8 @@ def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
     if raws["invoices"].data.empty:
         raise _empty_unit(raws["invoices"], bu, opts)
     parsed = _parse_all(raws, opts, bu, reporting)
+    source_rows = {f: r.source_rows for f, r in raws.items() if r.source_rows}
+    del raws  # the raw frames live on as each Parsed.raw: this copy is freed before the checks
     notes = [n for p in parsed.values() for n in p.notes]
     checked: dict[str, Checked] = {}
     customer_ids = None
@@ -410,7 +412,7 @@ def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
         _final(checked[COLLECTOR_NOTES]) if COLLECTOR_NOTES in checked else None
     )
     report = _report(checked, findings, policy, label, bu, reporting, notes, cfg.get("output_dir"))
-    report.source_rows = {f: r.source_rows for f, r in raws.items() if r.source_rows}
+    report.source_rows = source_rows
     report.open_items_only = mode == "none"
     return frames, report
 

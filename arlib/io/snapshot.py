@@ -212,17 +212,18 @@ def _manifest(folder: Path) -> dict:
     return manifest
 
 
-def _verified(folder: Path, manifest: dict) -> dict[str, bytes]:
-    """Every file of the manifest, read once and checked against its sha256."""
+def _verified(folder: Path, manifest: dict) -> None:
+    """Every file of the manifest checked against its sha256, read in blocks (never whole)."""
     unit = manifest["params"].get("business_unit")
-    data, bad = {}, []
+    bad = []
     for name, sha in manifest["files"].items():
         path = folder / name
         if Path(name).name != name or not path.is_file():
             bad.append(f"{name} is missing")
             continue
-        data[name] = path.read_bytes()
-        if hashlib.sha256(data[name]).hexdigest() != sha:
+        with open(path, "rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+        if digest != sha:
             bad.append(f"{name} differs from its sha256 in {MANIFEST}")
     named = [
         *manifest["frames"].values(),
@@ -231,21 +232,23 @@ def _verified(folder: Path, manifest: dict) -> dict[str, bytes]:
     bad += [f"{n} is not listed in {MANIFEST}" for n in named if n not in manifest["files"]]
     if bad:
         raise _refused(folder, unit, "; ".join(bad))
-    return data
 
 
-def _frame(data: bytes) -> pd.DataFrame:
-    return pq.read_table(pa.BufferReader(data)).to_pandas()
+def _frame(path: Path) -> pd.DataFrame:
+    """A Parquet file as pandas, memory-mapped, each Arrow column freed once converted (the
+    frame and its Arrow copy are never both whole in memory)."""
+    table = pq.read_table(path, memory_map=True)
+    return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
-def _report(meta: dict, data: dict[str, bytes]) -> LoadReport:
+def _report(meta: dict, folder: Path) -> LoadReport:
     values = {}
     for f in fields(LoadReport):
         spec = meta[f.name]
         if "table" in spec:
-            values[f.name] = _frame(data[spec["table"]])
+            values[f.name] = _frame(folder / spec["table"])
         elif "tables" in spec:
-            values[f.name] = {k: _frame(data[name]) for k, name in spec["tables"].items()}
+            values[f.name] = {k: _frame(folder / name) for k, name in spec["tables"].items()}
         else:
             values[f.name] = spec["json"]
     return LoadReport(**values)
@@ -288,8 +291,8 @@ def read_snapshot(folder: str | Path, expect: Mapping | None = None) -> Ledger:
     manifest = _manifest(folder)
     if expect is not None:
         _check_expected(folder, manifest, expect)
-    data = _verified(folder, manifest)
-    frames = {k: _frame(data[name]) for k, name in manifest["frames"].items()}
+    _verified(folder, manifest)
+    frames = {k: _frame(folder / name) for k, name in manifest["frames"].items()}
     ledger = Ledger(
         frames["invoices"], frames["transactions"], frames.get("customers"), validate=False
     )
@@ -298,11 +301,13 @@ def read_snapshot(folder: str | Path, expect: Mapping | None = None) -> Ledger:
     unit = manifest["params"].get("business_unit")
     if manifest.get("report"):
         try:
-            ledger.load_report = _report(json.loads(data[manifest["report"]]), data)
+            meta = json.loads((folder / manifest["report"]).read_bytes())
+            ledger.load_report = _report(meta, folder)
         except (ValueError, KeyError, TypeError) as e:
             raise _refused(folder, unit, f"{REPORT} cannot be read ({e})") from None
     got = fingerprint(ledger)
     if got != manifest["fingerprint"]:
         what = f"its data do not match the input fingerprint in {MANIFEST}"
         raise _refused(folder, unit, f"{what} ({_differences(got, manifest['fingerprint'])})")
+    ledger.input_fingerprint = got  # verified here; the notebook's audit stamp reuses it
     return ledger

@@ -319,7 +319,9 @@ def filter_unit(raw: Raw, opts: SourceOptions, bu: str) -> Raw:
     refuse_items_without_unit(raw.label, col, facts)
     if none.any():  # such rows belong to no unit: say so rather than drop them silently
         notes.append(no_unit_note(raw.label, col, facts["rows"], facts["count"]))
-    data = raw.data.loc[keep].reset_index(drop=True)
+    # a store read for the unit alone (Parquet filter) has only its rows: no copy then
+    whole = keep.all() and raw.data.index.equals(pd.RangeIndex(len(raw.data)))
+    data = raw.data if whole else raw.data.loc[keep].reset_index(drop=True)
     counts = source_rows(len(ids), len(data), facts)
     return Raw(raw.frame, raw.label, data, notes, units, counts)
 

@@ -32,7 +32,14 @@ import pandas as pd
 
 from arlib.errors import ConfigError
 from arlib.i18n import t
-from arlib.ledger import Ledger, month_ends, needs_history, open_items_only
+from arlib.ledger import (
+    Ledger,
+    ledger_arrays,
+    month_ends,
+    needs_history,
+    open_items_only,
+    open_pairs,
+)
 from arlib.provision.allowance import (
     ALLOWANCE,
     BASE_LOSS_RATE,
@@ -44,7 +51,7 @@ from arlib.provision.allowance import (
     scenario_table,
     to_cents,
 )
-from arlib.provision.estimate import _history
+from arlib.provision.estimate import _tables
 from arlib.provision.models import ProvisionModels
 from arlib.provision.pools import lines_of, pool_ids, pool_lines
 from arlib.provision.settings import POOLED, ProvisionSettings, settings_with
@@ -217,40 +224,46 @@ def loss_backtest(
     if not len(dates):
         return pd.DataFrame(columns=[C.month_end, *cols, "difference"])
     s = settings_with(settings)
+    txn, codes = ledger.transactions, ledger_arrays(ledger).txn_code
+    stamps = txn[C.date].to_numpy()  # the ledger keeps its transactions in date order
+    rows = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        tables = _history(ledger, dates, s, status_as_of=as_of)
+        for d, table, _, _ in _tables(ledger, dates, s, status_as_of=as_of):
+            end = d + pd.DateOffset(months=int(horizon_months))
+            # the transactions dated in (d, end] on invoices open at d
+            lo, hi = (
+                np.searchsorted(stamps, np.datetime64(d), "right"),
+                np.searchsorted(stamps, np.datetime64(end), "right"),
+            )
+            is_open = np.zeros(len(ledger.invoices) + 1, dtype=bool)
+            is_open[open_pairs(ledger, [d])[0]] = True
+            later = txn.iloc[lo:hi].loc[is_open[codes[lo:hi]]]  # code -1: the last, False
+            rows.append(_backtest_row(d, table, later))
     if caught:  # one note, not one per month-end and message: young month-ends fit on less
         warnings.warn(
             f"loss-rate backtest: {len(caught)} fitting notes over {len(dates)} month-ends "
             f"({dates[0].date()} .. {dates[-1].date()}), e.g. {caught[0].message}",
             stacklevel=2,
         )
-    txn = ledger.transactions
-    rows = []
-    for d, (table, sd) in zip(dates, tables):
-        items = ledger.open_items(d, sd.aging_thresholds)
-        end = d + pd.DateOffset(months=int(horizon_months))
-        later = txn.loc[
-            (txn[C.date] > d) & (txn[C.date] <= end) & txn[C.invoice_id].isin(items[C.invoice_id])
-        ]
-        wo = round(float(later.loc[later[C.kind] == WRITE_OFF, C.amount].sum()), 2)
-        rec = round(float(later.loc[later[C.kind] == RECOVERY, C.amount].sum()), 2)
-        t = table.set_index(C.bucket)
-        ar, alw = float(t.at[TOTAL, EXPOSURE]), float(t.at[TOTAL, ALLOWANCE])
-        rows.append(
-            {
-                C.month_end: d,
-                "open_ar": ar,
-                ALLOWANCE: alw,
-                "predicted_rate": alw / ar if ar else np.nan,
-                "written_off": wo,
-                "recovered": rec,
-                "realised_rate": wo / ar if ar else np.nan,
-                "difference": round(alw - wo, 2),
-            }
-        )
     return pd.DataFrame(rows)
+
+
+def _backtest_row(d, table: pd.DataFrame, later: pd.DataFrame) -> dict:
+    wo = round(float(later.loc[later[C.kind] == WRITE_OFF, C.amount].sum()), 2)
+    rec = round(float(later.loc[later[C.kind] == RECOVERY, C.amount].sum()), 2)
+    t = table.set_index(C.bucket)
+    ar, alw = float(t.at[TOTAL, EXPOSURE]), float(t.at[TOTAL, ALLOWANCE])
+    return {
+        C.month_end: d,
+        "open_ar": ar,
+        ALLOWANCE: alw,
+        "predicted_rate": alw / ar if ar else np.nan,
+        "written_off": wo,
+        "recovered": rec,
+        "realised_rate": wo / ar if ar else np.nan,
+        "difference": round(alw - wo, 2),
+    }
 
 
 def method_table(settings: ProvisionSettings | None = None, models=None) -> pd.DataFrame:

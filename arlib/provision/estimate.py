@@ -100,13 +100,20 @@ __all__ = [
 
 
 def _table(
-    ledger: Ledger, as_of, s: ProvisionSettings, method: str, models: ProvisionModels | None
+    ledger: Ledger,
+    as_of,
+    s: ProvisionSettings,
+    method: str,
+    models: ProvisionModels | None,
+    items: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    items = ledger.open_items(as_of, s.aging_thresholds)
+    """The booked table at ``as_of``; ``items``: the open items there, when the caller has them."""
+    if items is None:
+        items = ledger.open_items(as_of, s.aging_thresholds)
     flagged, pool = split_specific(items, ledger.customers, s.specific_statuses, as_of)
     lines = ()
     if s.provision_booking == POOLED:
-        pooled = pools.pool_lines(ledger, as_of, s, method, models)
+        pooled = pools.pool_lines(ledger, as_of, s, method, models, items)
         coll, lines = pools.by_bucket(pooled), pools.as_attrs(pooled)
     else:
         fitted = (
@@ -251,9 +258,10 @@ def compare_methods(
         cols = ["method", "collective", "specific", ALLOWANCE, "open_ar", "coverage_ratio"]
         return needs_history(pd.DataFrame(columns=cols), "Comparing loss-rate methods")
     models = fit_models(ledger, as_of, s, METHODS) if models is None else models
+    items = ledger.open_items(as_of, s.aging_thresholds)  # once for the three methods
     rows = []
     for m in METHODS:
-        t = _table(ledger, as_of, s, m, models).set_index(C.bucket)
+        t = _table(ledger, as_of, s, m, models, items).set_index(C.bucket)
         rows.append(
             {
                 "method": m,
@@ -293,29 +301,39 @@ def _history(
 ) -> list[tuple[pd.DataFrame, ProvisionSettings]]:
     """The allowance table at each date with the settings used there (see
     :func:`allowance_history`)."""
+    return [
+        (table, sd) for _, table, sd, _ in _tables(ledger, dates, settings, status_as_of, models)
+    ]
+
+
+def _tables(ledger: Ledger, dates, settings, status_as_of=None, models=None):
+    """Per date ``(date, table, settings used, open items)``, one date at a time (each date's
+    open items are read once, by the table and its caller); the fits' warnings are issued
+    once per message when the last date is done."""
     s = settings_with(settings)
     dates = pd.DatetimeIndex(dates)
     cut = pd.Timestamp(status_as_of) if status_as_of is not None else dates[-1]
     if ledger.customers is not None and STATUS_SINCE in ledger.customers:
         cut = dates[0]
     no_flags = settings_with(s, specific_statuses=())
-    vals, seen = [], {}
+    seen = {}
     for d in dates:
         sd = s if d >= cut else no_flags
         known = models if models is not None and d == models.as_of else None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            items = ledger.open_items(d, sd.aging_thresholds)
             if known is not None:  # its fit's warnings count for this date as a refit's would
                 known.replay_warnings([sd.provision_method])
-            vals.append((_table(ledger, d, sd, sd.provision_method, known), sd))
+            table = _table(ledger, d, sd, sd.provision_method, known, items)
         for w in caught:
             seen.setdefault(str(w.message), []).append(str(d.date()))
+        yield d, table, sd, items
     for msg, when in seen.items():  # once per message, not once per month-end
         warnings.warn(
             f"allowance history, at {len(when)} of {len(dates)} dates ({when[0]} .. {when[-1]}): {msg}",
-            stacklevel=3,
+            stacklevel=4,
         )
-    return vals
 
 
 def rollforward(
@@ -342,7 +360,6 @@ def rollforward(
     dates = month_ends(as_of - pd.DateOffset(months=int(months)), as_of)
     if not as_of.is_month_end:
         dates = dates[:-1].append(pd.DatetimeIndex([as_of]))
-    tables = _history(ledger, dates, settings, status_as_of=as_of, models=models)
     s = settings_with(settings)
     pool_of = (
         pools.pool_of(ledger, s.provision_pools, s.pool_keys)
@@ -350,8 +367,7 @@ def rollforward(
         else None
     )
     items = []
-    for d, (table, sd) in zip(dates, tables):
-        open_items = ledger.open_items(d, sd.aging_thresholds)
+    for d, table, sd, open_items in _tables(ledger, dates, settings, as_of, models):
         flagged, pool = split_specific(open_items, ledger.customers, sd.specific_statuses, d)
         spec = specific_provisions(
             flagged, ledger.customers, sd.specific_rate, sd.expected_recovery

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from arlib.errors import ConfigError
-from arlib.ledger import Ledger, bucket_index
-from arlib.provision.allowance import adjusted_rates, specific_provisions, split_specific
+from arlib.ledger import Ledger, bucket_index, ledger_arrays, open_pairs
+from arlib.provision.allowance import scenario_table, specific_provisions, split_specific
 from arlib.provision.rollrate import (
     RollRateModel,
     complete_rows,
@@ -96,18 +96,23 @@ def entry_shares(
     ledger: Ledger, month_ends: pd.DatetimeIndex, thresholds
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per look-back month: open amount at month-end of that month's invoices, per bucket
-    ``[months, K]``, and the amount invoiced in the month ``[months]``."""
+    ``[months, K]`` (each item's open amount rounded to the cent, as in its open items), and
+    the amount invoiced in the month ``[months]``. One pass over the month-end states."""
     inv = ledger.invoices
     k = len(thresholds) + 1
-    entered, invoiced = np.zeros((len(month_ends) - 1, k)), np.zeros(len(month_ends) - 1)
+    n = len(month_ends) - 1
+    invoiced = np.zeros(n)
     for i, (a, b) in enumerate(zip(month_ends[:-1], month_ends[1:])):
         new = (inv[C.invoice_date] > a) & (inv[C.invoice_date] <= b)
         invoiced[i] = inv.loc[new, C.amount].sum()
-        items = ledger.open_items(b, thresholds)
-        items = items.loc[(items[C.invoice_date] > a)]
-        idx = bucket_index(items[C.days_past_due].to_numpy(), thresholds)
-        entered[i] = np.bincount(idx, weights=items[C.open_amount].to_numpy(), minlength=k)
-    return entered, invoiced
+    pos, at, amount = open_pairs(ledger, month_ends[1:])
+    # invoiced in the month (an item open at b was invoiced on or before b)
+    new = inv[C.invoice_date].to_numpy()[pos] > month_ends[:-1].to_numpy()[at]
+    ends = month_ends[1:].to_numpy().astype("datetime64[D]").astype(np.int64)
+    dpd = ends[at[new]] - ledger_arrays(ledger).due_day[pos[new]]
+    slot = at[new] * k + bucket_index(dpd, thresholds)
+    entered = np.bincount(slot, weights=np.round(amount[new], 2), minlength=n * k)
+    return entered.reshape(n, k), invoiced
 
 
 def _run_chain(P, entry, v0, invoicing, loss_adj, specific, recov):
@@ -192,9 +197,13 @@ def provision_forecast(
     ]
     recov = float(rec[C.amount].sum()) / len(model.flows_)
 
+    # the scenarios once: adjusted_rates' sum on arrays, not frames, for 200 resamples
+    scenarios = scenario_table(adjustment)
+    pairs = list(zip(scenarios["weight"], scenarios["adjustment"]))
+
     def path(months):
         P, _ = complete_rows(transition_matrix(model.flows_[months], weighting))
-        loss = adjusted_rates(pd.Series(markov_loss_rates(P)[:, 1]), adjustment).to_numpy()
+        loss = sum(w * np.minimum(markov_loss_rates(P)[:, 1] * (1 + a), 1.0) for w, a in pairs)
         tot = invoiced[months].sum()
         entry = entered[months].sum(axis=0) / tot if tot > 0 else np.zeros(len(v0))
         return _run_chain(P, entry, v0, inv_path, loss, specific, recov)

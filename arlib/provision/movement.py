@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from arlib.provision.allowance import ALLOWANCE, SPECIFIC, TOTAL, to_cents
+from arlib.provision.allowance import ALLOWANCE, SPECIFIC, TOTAL, cents, to_cents
 from arlib.schemas import RECOVERY, WRITE_OFF, C
 
 SPLIT_COLUMNS = [
@@ -78,18 +78,30 @@ def item_allowances(
         by_bucket = table.set_index(C.bucket)[ALLOWANCE].drop([SPECIFIC, TOTAL], errors="ignore")
         by_line = dict(by_bucket.items())
         keys = list(items[C.bucket].astype(str))
-    pool_items = items.assign(line_=keys)
-    for line, grp in pool_items.groupby("line_", sort=False):
-        cents = [to_cents(v) for v in grp[C.open_amount]]
+    for line, grp in _slim(items, keys).groupby("line_", sort=False):
         total = to_cents(by_line.get(line, 0.0))
-        parts.append(pd.Series(allocate(total, cents), index=grp[C.invoice_id].to_numpy()))
+        parts.append(
+            pd.Series(allocate(total, grp["cents_"].to_numpy()), index=grp["id_"].to_numpy())
+        )
     spec = specific.set_index(C.customer_id)[ALLOWANCE] if len(specific) else pd.Series(dtype=float)
-    for cust, grp in flagged.groupby(C.customer_id, sort=False):
-        cents = [to_cents(v) for v in grp[C.open_amount]]
+    for cust, grp in _slim(flagged, flagged[C.customer_id].to_numpy()).groupby("line_", sort=False):
         total = to_cents(spec.get(cust, 0.0))
-        parts.append(pd.Series(allocate(total, cents), index=grp[C.invoice_id].to_numpy()))
+        parts.append(
+            pd.Series(allocate(total, grp["cents_"].to_numpy()), index=grp["id_"].to_numpy())
+        )
     out = pd.concat(parts) if parts else pd.Series(dtype=np.int64)
     return out.astype(np.int64)
+
+
+def _slim(items: pd.DataFrame, keys) -> pd.DataFrame:
+    """The three columns shared out: ``line_`` (``keys``), ``cents_`` (open amount), ``id_``."""
+    return pd.DataFrame(
+        {
+            "line_": keys,
+            "cents_": cents(items[C.open_amount]),
+            "id_": items[C.invoice_id].to_numpy(),
+        }
+    )
 
 
 def split(
@@ -101,29 +113,39 @@ def split(
     Write-offs and recoveries are the transactions dated in ``(previous date, date]``.
     """
     dates = pd.DatetimeIndex(dates)
+    used = [_used(transactions, dates[i - 1], dates[i]) for i in range(1, len(dates))]
+    # every invoice of every date numbered once (matching ids date by date costs seconds)
+    parts = [np.asarray(a.index, dtype=object) for a in allowances] + [u[0] for u in used]
+    number, ids = pd.factorize(np.concatenate(parts)) if parts else (np.zeros(0, int), [])
+    ends = np.cumsum([len(x) for x in parts])
+    number = np.split(number, ends[:-1])
     rows = []
     for i in range(1, len(dates)):
-        lo, hi = dates[i - 1], dates[i]
-        txn = transactions.loc[(transactions[C.date] > lo) & (transactions[C.date] <= hi)]
-        key = txn[C.invoice_id].fillna("").astype(str)
-        cents = txn[C.amount].map(to_cents)
-        wo = cents[txn[C.kind] == WRITE_OFF].groupby(key).sum()
-        rec = cents[txn[C.kind] == RECOVERY].groupby(key).sum()
         opening, closing = allowances[i - 1], allowances[i]
-        ids = opening.index.union(closing.index).union(wo.index).union(rec.index)
-        delta = (
-            closing.reindex(ids, fill_value=0)
-            - opening.reindex(ids, fill_value=0)
-            + wo.reindex(ids, fill_value=0)
-            - rec.reindex(ids, fill_value=0)
-        )
+        _, wo, rec = used[i - 1]
+        # per invoice: closing - opening + written off - recovered, in whole cents
+        delta = np.zeros(len(ids), dtype=np.int64)
+        np.add.at(delta, number[i], closing.to_numpy(dtype=np.int64))
+        np.subtract.at(delta, number[i - 1], opening.to_numpy(dtype=np.int64))
+        np.add.at(delta, number[len(allowances) + i - 1], wo - rec)
         new, rel = int(delta[delta > 0].sum()), int(-delta[delta < 0].sum())
         o, c = int(opening.sum()), int(closing.sum())
-        w, r = int(wo.sum()), int(rec.sum())
-        rows.append((hi, o, new, rel, new - rel, w, r, 0, c))
+        rows.append((dates[i], o, new, rel, new - rel, int(wo.sum()), int(rec.sum()), 0, c))
     out = pd.DataFrame(
         [r[1:] for r in rows],
         columns=SPLIT_COLUMNS,
         index=pd.DatetimeIndex([r[0] for r in rows], name=C.month_end),
     )
     return out / 100
+
+
+def _used(transactions: pd.DataFrame, lo, hi) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The write-offs and recoveries dated in ``(lo, hi]``: their invoice ids (``""`` for
+    none), and per transaction the cents written off and the cents recovered (0 for the
+    other kind)."""
+    txn = transactions.loc[(transactions[C.date] > lo) & (transactions[C.date] <= hi)]
+    txn = txn.loc[txn[C.kind].isin([WRITE_OFF, RECOVERY])]
+    key = np.asarray(txn[C.invoice_id].fillna("").astype(str), dtype=object)
+    amount = cents(txn[C.amount])
+    is_wo = (txn[C.kind] == WRITE_OFF).to_numpy()
+    return key, np.where(is_wo, amount, 0), np.where(is_wo, 0, amount)

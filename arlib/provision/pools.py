@@ -22,6 +22,7 @@ the sensitivity grid, the roll-forward's item allowances and the live Excel shee
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -30,7 +31,7 @@ import pandas as pd
 
 from arlib.errors import ConfigError
 from arlib.health import calibration, credit
-from arlib.ledger import Ledger
+from arlib.ledger import Ledger, ledger_arrays
 from arlib.provision.allowance import (
     ALLOWANCE,
     BASE_LOSS_RATE,
@@ -40,8 +41,9 @@ from arlib.provision.allowance import (
     split_specific,
     to_cents,
 )
-from arlib.provision.models import ProvisionModels, rates
+from arlib.provision.models import ProvisionModels, needed, rates
 from arlib.provision.models import fit_models as fit_one_pool
+from arlib.provision.rollrate import RollRateModel, lookback_ends, migration_cube
 from arlib.provision.settings import METHODS, POOLED, ProvisionSettings, settings_with
 from arlib.schemas import C
 
@@ -64,7 +66,20 @@ def sub_ledger(ledger: Ledger, ids: set) -> Ledger:
 def pool_of(ledger: Ledger, pool_by: str | None, keys: Mapping | None = None) -> pd.Series:
     """The pool of each customer with invoices (index: customer id, sorted): ``keys`` when given
     (``provision_pools: grade``), else the customers' ``pool_by`` column, ``all`` for one pool;
-    a customer without a key is in pool ``unknown``."""
+    a customer without a key is in pool ``unknown``. Worked out once per ledger and pools (the
+    roll-forward asks at every month-end); each call gets its own copy."""
+    asked = (pool_by, tuple(sorted((str(k), str(v)) for k, v in dict(keys or {}).items())))
+    per = _POOL_OF.setdefault(ledger, {})
+    if asked not in per:
+        per[asked] = _pool_of(ledger, pool_by, keys)
+    return per[asked].copy()
+
+
+#: ledger -> {(pool_by, keys): pool of each customer}
+_POOL_OF: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _pool_of(ledger: Ledger, pool_by: str | None, keys: Mapping | None) -> pd.Series:
     ids = pd.Index(sorted(set(ledger.invoices[C.customer_id])), name=C.customer_id)
     if not pool_by:
         return pd.Series("all", index=ids, name=POOL)
@@ -90,7 +105,10 @@ def pool_of(ledger: Ledger, pool_by: str | None, keys: Mapping | None = None) ->
 
 def pool_ids(ledger: Ledger, pool_by: str | None, keys: Mapping | None = None) -> dict[str, set]:
     """Customer ids per pool (see :func:`pool_of`), pools sorted by name."""
-    of = pool_of(ledger, pool_by, keys)
+    return _ids(pool_of(ledger, pool_by, keys))
+
+
+def _ids(of: pd.Series) -> dict[str, set]:
     return {str(p): set(ids) for p, ids in of.groupby(of, sort=True).groups.items()}
 
 
@@ -123,16 +141,102 @@ def with_grades(
 def fit_pools(
     ledger: Ledger, as_of, settings: ProvisionSettings, methods=METHODS
 ) -> dict[str, ProvisionModels]:
-    """The models of each pool, fitted on the pool's own ledger (warnings named by pool)."""
+    """The models of each pool, fitted on the pool's own history (warnings named by pool).
+
+    Roll rates alone are fitted in one pass over the unit's month-end states for all pools
+    (:func:`one_pass`; each pool's model then holds the unit's ledger); with the vintage
+    method, or when a transaction names a customer of another pool than its invoice's, each
+    pool's models are fitted on the pool's own ledger (:func:`sub_ledger`). Both give the same
+    figures."""
     s = settings_with(settings)
+    of = pool_of(ledger, s.provision_pools, s.pool_keys)
+    codes = None if "vintage" in needed(methods) else pool_codes(ledger, of)
+    if codes is not None:
+        return one_pass(ledger, as_of, s, codes)
     out = {}
-    for name, ids in pool_ids(ledger, s.provision_pools, s.pool_keys).items():
+    for name, ids in _ids(of).items():
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             out[name] = fit_one_pool(sub_ledger(ledger, ids), as_of, s, methods)
         for w in caught:
             warnings.warn(f"pool {name}: {w.message}", stacklevel=2)
     return out
+
+
+def pool_codes(ledger: Ledger, of: pd.Series) -> tuple[np.ndarray, list[str]] | None:
+    """The pool number of every invoice (its customer's pool among the sorted pool names
+    ``of`` holds) and those names; ``None`` when some transaction applied to an invoice names
+    a customer of another pool (then a pool's own ledger, which holds its customers'
+    transactions only, reads that invoice otherwise). Computed once per ledger and pools."""
+    key = (tuple(of.index), tuple(of))
+    per = _CODES.setdefault(ledger, {})
+    if key not in per:
+        names = sorted(set(of))
+        number = pd.Series(np.arange(len(names)), index=names)
+        cust = pd.Series(of.map(number).to_numpy(), index=of.index)
+        inv = _of_customers(ledger.invoices[C.customer_id], cust)
+        txn = _of_customers(ledger.transactions[C.customer_id], cust)
+        code = ledger_arrays(ledger).txn_code
+        applied = code >= 0
+        same = bool((txn[applied] == inv[code[applied]]).all())
+        per[key] = (inv, names) if same and (inv >= 0).all() else None
+    return per[key]
+
+
+def _of_customers(ids: pd.Series, number: pd.Series) -> np.ndarray:
+    """The pool number of each customer id (-1: in no pool)."""
+    pos = pd.Index(number.index).get_indexer(ids)
+    return np.where(pos >= 0, number.to_numpy()[pos], -1)
+
+
+#: ledger -> {pools: invoice pool numbers}: the rollforward asks at every month-end
+_CODES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def one_pass(
+    ledger: Ledger, as_of, settings: ProvisionSettings, codes: tuple[np.ndarray, list[str]]
+) -> dict[str, ProvisionModels]:
+    """Each pool's roll-rate model from one pooled migration cube
+    (:func:`arlib.provision.rollrate.migration_cube` with ``pools``): the month-ends of a pool
+    start at its own first invoice, as on its own ledger, and its fit warns as there (named by
+    pool)."""
+    s = settings_with(settings)
+    inv, names = codes
+    first = ledger.invoices[C.invoice_date].groupby(inv).min()
+    count = np.bincount(inv, minlength=len(names))
+    out, ends = {}, {}
+    for p, name in enumerate(names):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _warn_given_rates(s)
+            e = lookback_ends(first.get(p, pd.NaT), count[p], as_of, s.roll_rate_lookback)
+        ends[name] = (e, tuple(w.message for w in caught))
+    span = min((e for e, _ in ends.values()), key=lambda e: e[0])
+    cube = migration_cube(ledger, span, s.aging_thresholds, (inv, len(names)))
+    for p, name in enumerate(names):
+        e, said = ends[name]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = RollRateModel(s.roll_rate_lookback, s.roll_rate_weighting, s.aging_thresholds)
+            model.fit_flows(e, cube[p, len(span) - len(e) :])
+        given = 1 if s.loss_rates else 0  # said before the fit, not kept with its warnings
+        seen = said[given:] + tuple(w.message for w in caught)
+        for w in (*said[:given], *seen):
+            warnings.warn(f"pool {name}: {w}", stacklevel=3)
+        out[name] = ProvisionModels(
+            ledger, pd.Timestamp(as_of), s, roll_rate=model, warnings={"roll_rate": seen}
+        )
+    return out
+
+
+def _warn_given_rates(s: ProvisionSettings) -> None:
+    if s.loss_rates:  # as fit_models says it on a pool's own ledger
+        warnings.warn(
+            "loss_rates are used only for an open-item list (no payment history); this unit's "
+            "loss rates are learned from its history",
+            UserWarning,
+            stacklevel=2,
+        )
 
 
 def fit_models(
@@ -160,19 +264,30 @@ def pool_lines(
     settings: ProvisionSettings | None = None,
     method: str | None = None,
     models: ProvisionModels | None = None,
+    items: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The provision matrix of every pool at ``as_of``: :data:`LINE_COLUMNS`, one row per pool
     and aging bucket (no totals), each pool's collective open items (specific customers left
     out) at its own loss rates after the forward-looking adjustment, allowance to the cent.
-    ``models``: from :func:`fit_models` with pooled booking (fitted here without)."""
+    ``models``: from :func:`fit_models` with pooled booking (fitted here without); ``items``:
+    ``ledger.open_items(as_of, settings.aging_thresholds)`` when the caller has them."""
     s = settings_with(settings)
     method = method or s.provision_method
-    frames = []
+    frames, mine = [], None
     for name, m in _pool_models(models, ledger, as_of, s, method).items():
-        sub = m.ledger
-        items = sub.open_items(as_of, s.aging_thresholds)
-        _, pool = split_specific(items, sub.customers, s.specific_statuses, as_of)
-        r = rates(method, m.use(sub, as_of, s, [method]), pool)
+        if m.ledger is ledger:  # fitted in one pass: the pool's part of the unit's items
+            if mine is None:
+                if items is None:
+                    items = ledger.open_items(as_of, s.aging_thresholds)
+                _, coll = split_specific(items, ledger.customers, s.specific_statuses, as_of)
+                of = pool_of(ledger, s.provision_pools, s.pool_keys)
+                mine = coll[C.customer_id].map(of).to_numpy()
+            pool = coll.loc[mine == name]
+        else:
+            sub = m.ledger
+            sub_items = sub.open_items(as_of, s.aging_thresholds)
+            _, pool = split_specific(sub_items, sub.customers, s.specific_statuses, as_of)
+        r = rates(method, m.use(m.ledger, as_of, s, [method]), pool)
         exposure = pool.groupby(C.bucket, observed=False)[C.open_amount].sum()
         exposure.index = exposure.index.astype(str)
         frames.append(provision_matrix(exposure, r, s.adjustment).iloc[:-1].assign(pool=name))

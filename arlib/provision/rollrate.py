@@ -34,6 +34,7 @@ customer-level aging does: the product route ignores those paths, the chain coun
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 import weakref
 from collections.abc import Sequence
@@ -49,9 +50,10 @@ from arlib.ledger import (
     bucket_index,
     bucket_labels,
     check_thresholds,
+    ledger_arrays,
     month_ends,
 )
-from arlib.schemas import WRITE_OFF, C
+from arlib.schemas import TXN_KINDS, WRITE_OFF, C
 
 PAID, WRITTEN_OFF = "paid", "written_off"
 ABSORBING = (PAID, WRITTEN_OFF)
@@ -63,24 +65,20 @@ def _day(date) -> int:
     return int(np.datetime64(pd.Timestamp(date).date(), "D").astype(np.int64))
 
 
-def _days(values) -> np.ndarray:
-    return pd.to_datetime(values).to_numpy().astype("datetime64[D]").astype(np.int64)
-
-
 class _Panel:
     """Per-invoice arrays of one ledger: open amount, bucket and cumulative write-offs at a date."""
 
     def __init__(self, ledger: Ledger, thresholds: Sequence[int]):
-        inv, txn = ledger.invoices, ledger.transactions
+        # the ledger's own arrays: its invoice codes and days are already there (matching the
+        # invoice ids of millions of transactions again cost seconds per panel)
+        a = ledger_arrays(ledger)
         # a proxy: the panel is cached under its ledger (weakly), and must not keep it alive
         self.ledger, self.t = weakref.proxy(ledger), check_thresholds(thresholds)
-        self.inv_day, self.due_day = _days(inv[C.invoice_date]), _days(inv[C.due_date])
-        self.amount = inv[C.amount].to_numpy(dtype=float)
-        codes = pd.Index(inv[C.invoice_id]).get_indexer(txn[C.invoice_id])
-        wo = (txn[C.kind] == WRITE_OFF).to_numpy() & (codes >= 0)
-        self.wo_code, self.wo_amt = codes[wo], txn[C.amount].to_numpy(dtype=float)[wo]
-        self.wo_day = _days(txn[C.date])[wo]  # transactions are sorted by date in the ledger
-        self.moves: dict[tuple[int, int], np.ndarray] = {}  # (day, next day) -> cube slice
+        self.inv_day, self.due_day, self.amount = a.inv_day, a.due_day, a.amount
+        wo = (a.txn_kind == TXN_KINDS.index(WRITE_OFF)) & (a.txn_code >= 0)
+        self.wo_code, self.wo_amt = a.txn_code[wo], a.txn_amount[wo]
+        self.wo_day = a.txn_day[wo]  # transactions are sorted by date in the ledger
+        self.moves: dict[tuple, np.ndarray] = {}  # (day, next day[, pools]) -> cube slice
 
     def state(self, date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         day = _day(date)
@@ -104,22 +102,34 @@ def _panel(ledger: Ledger, thresholds: Sequence[int]) -> _Panel:
     return per[key]
 
 
-def _move(prev, cur, k: int, s: int) -> np.ndarray:
-    """One slice of the cube: the balances of state ``prev`` by where they are in ``cur``."""
+def _move(prev, cur, k: int, s: int, pools: tuple | None = None) -> np.ndarray:
+    """One slice of the cube: the balances of state ``prev`` by where they are in ``cur``;
+    ``[K, K+2]``, or ``[pools, K, K+2]`` with ``pools = (pool of each invoice, count)``. Each
+    bin adds its invoices in ledger order, so a pool's slice is bit for bit the slice of a
+    ledger holding only that pool's invoices."""
     (o0, w0, b0), (o1, w1, b1) = prev, cur
     live = o0 > 0
     drop = np.clip(o0[live] - o1[live], 0.0, None)
     wo = np.clip(w1[live] - w0[live], 0.0, drop)
     frm = b0[live] * s
-    return (
-        np.bincount(frm + b1[live], weights=o1[live], minlength=k * s)
-        + np.bincount(frm + k, weights=drop - wo, minlength=k * s)
-        + np.bincount(frm + k + 1, weights=wo, minlength=k * s)
-    ).reshape(k, s)
+    n = 1
+    if pools is not None:
+        n = pools[1]
+        frm = frm + pools[0][live] * (k * s)
+    size = n * k * s
+    out = (
+        np.bincount(frm + b1[live], weights=o1[live], minlength=size)
+        + np.bincount(frm + k, weights=drop - wo, minlength=size)
+        + np.bincount(frm + k + 1, weights=wo, minlength=size)
+    )
+    return out.reshape(k, s) if pools is None else out.reshape(n, k, s)
 
 
 def migration_cube(
-    ledger: Ledger, dates: Sequence, thresholds: Sequence[int] = DEFAULT_THRESHOLDS
+    ledger: Ledger,
+    dates: Sequence,
+    thresholds: Sequence[int] = DEFAULT_THRESHOLDS,
+    pools: tuple[np.ndarray, int] | None = None,
 ) -> np.ndarray:
     """Amounts moving between consecutive ``dates``: array ``[len(dates)-1, K, K+2]``.
 
@@ -127,23 +137,40 @@ def migration_cube(
     in each bucket at ``dates[i+1]``, then the amount paid or credited, then the amount written
     off in between. Rows sum to the starting balance per bucket. Each slice is computed once per
     ledger (later calls with overlapping dates reuse it).
+
+    ``pools``: ``(pool number of each invoice, number of pools)``; the cube is then one per
+    pool, ``[pools, len(dates)-1, K, K+2]``, in one pass over the month-end states (each pool's
+    the cube of a ledger holding only its invoices and their transactions).
     """
     panel = _panel(ledger, thresholds)
     k = len(panel.t) + 1
     s = k + 2
     dates = pd.DatetimeIndex(dates)
     days = [_day(d) for d in dates]
-    cube = np.zeros((max(len(dates) - 1, 0), k, s))
+    tag = ()
+    if pools is not None:
+        codes = np.asarray(pools[0], dtype=np.int64)
+        pools = (codes, int(pools[1]))
+        tag = (pools[1], hashlib.sha1(codes.tobytes()).hexdigest())
+    shape = (
+        (max(len(dates) - 1, 0), k, s)
+        if pools is None
+        else (pools[1], max(len(dates) - 1, 0), k, s)
+    )
+    cube = np.zeros(shape)
     prev = None  # (day, state) of the last state computed
     for i in range(len(dates) - 1):
-        key = (days[i], days[i + 1])
+        key = (days[i], days[i + 1], *tag)
         if key not in panel.moves:
             if prev is None or prev[0] != days[i]:
                 prev = (days[i], panel.state(dates[i]))
             cur = panel.state(dates[i + 1])
-            panel.moves[key] = _move(prev[1], cur, k, s)
+            panel.moves[key] = _move(prev[1], cur, k, s, pools)
             prev = (days[i + 1], cur)
-        cube[i] = panel.moves[key]
+        if pools is None:
+            cube[i] = panel.moves[key]
+        else:
+            cube[:, i] = panel.moves[key]
     return cube
 
 
@@ -246,9 +273,15 @@ class RollRateModel:
             raise ConfigError(
                 "weighting", f"must be one of {list(WEIGHTINGS)}, got {self.weighting!r}"
             )
+        ends = lookback_month_ends(ledger, as_of, self.lookback)
+        return self.fit_flows(ends, migration_cube(ledger, ends, self.thresholds))
+
+    def fit_flows(self, month_ends: pd.DatetimeIndex, flows: np.ndarray) -> RollRateModel:
+        """Fit on a migration cube already computed (:func:`migration_cube` over
+        ``month_ends``), e.g. one pool's slice of a pooled cube: the same attributes as
+        :meth:`fit`."""
         self.labels_ = bucket_labels(self.thresholds)
-        self.month_ends_ = lookback_month_ends(ledger, as_of, self.lookback)
-        self.flows_ = migration_cube(ledger, self.month_ends_, self.thresholds)
+        self.month_ends_, self.flows_ = pd.DatetimeIndex(month_ends), flows
         P_raw = transition_matrix(self.flows_, self.weighting)
         P, changed = complete_rows(P_raw)
         if changed:
@@ -326,9 +359,16 @@ class RollRateModel:
 def lookback_month_ends(ledger: Ledger, as_of, lookback: int) -> pd.DatetimeIndex:
     """``lookback + 1`` month-ends ending at the last month-end on or before ``as_of``, cut at the
     first month-end of the ledger (with a warning)."""
+    return lookback_ends(
+        ledger.invoices[C.invoice_date].min(), len(ledger.invoices), as_of, lookback
+    )
+
+
+def lookback_ends(first_inv, n_invoices: int, as_of, lookback: int) -> pd.DatetimeIndex:
+    """:func:`lookback_month_ends` of a ledger whose first invoice date is ``first_inv``
+    (``NaT``: none) and that holds ``n_invoices`` invoices."""
     as_of = pd.Timestamp(as_of)
     last = as_of if as_of.is_month_end else as_of - pd.offsets.MonthEnd(1)
-    first_inv = ledger.invoices[C.invoice_date].min()
     if pd.isna(first_inv) or first_inv > last:
         raise DataError(
             "ledger",
@@ -342,7 +382,7 @@ def lookback_month_ends(ledger: Ledger, as_of, lookback: int) -> pd.DatetimeInde
         raise DataError(
             "ledger",
             C.invoice_date,
-            len(ledger.invoices),
+            n_invoices,
             f"span less than one full month before {last.date()}",
             "roll rates need at least two month-ends of history",
         )
@@ -350,6 +390,6 @@ def lookback_month_ends(ledger: Ledger, as_of, lookback: int) -> pd.DatetimeInde
         warnings.warn(
             f"roll rates: only {len(ends) - 1} monthly transitions before {last.date()}, "
             f"fewer than roll_rate_lookback={lookback}",
-            stacklevel=3,
+            stacklevel=4,
         )
     return ends

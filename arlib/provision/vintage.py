@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from arlib.errors import ConfigError, DataError
-from arlib.ledger import DEFAULT_THRESHOLDS, Ledger
+from arlib.ledger import DEFAULT_THRESHOLDS, Ledger, ledger_arrays
 from arlib.schemas import RECOVERY, WRITE_OFF, C
 
 COHORT, AGE = "cohort", "age"
@@ -57,15 +57,17 @@ def cohort_losses(
     invoiced = inv[C.amount].groupby(cohort).sum().rename("invoiced")
     txn = ledger.transactions
     kinds = [WRITE_OFF, RECOVERY] if net_of_recoveries else [WRITE_OFF]
-    txn = txn.loc[(txn[C.date] <= as_of) & txn[C.kind].isin(kinds)]
-    txn = txn.merge(
-        pd.DataFrame(
-            {C.invoice_id: inv[C.invoice_id], COHORT: cohort, C.invoice_date: inv[C.invoice_date]}
-        ),
-        on=C.invoice_id,
-    )
+    # each transaction's invoice by the ledger's codes (what a join on invoice_id would find,
+    # in the transactions' order, without matching a million ids again)
+    code = ledger_arrays(ledger).txn_code
+    dated = ledger.invoices[C.invoice_date].to_numpy()
+    keep = (txn[C.date] <= as_of).to_numpy() & txn[C.kind].isin(kinds).to_numpy() & (code >= 0)
+    keep[keep] = dated[code[keep]] <= np.datetime64(as_of)  # invoiced by as_of
+    txn = txn.loc[keep]
+    issued = pd.Series(dated[code[keep]], index=txn.index)
+    txn = txn.assign(**{COHORT: issued.dt.to_period("M")})
     sign = np.where(txn[C.kind] == RECOVERY, -1.0, 1.0)
-    d, i = txn[C.date].dt, txn[C.invoice_date].dt
+    d, i = txn[C.date].dt, issued.dt
     age = ((d.year - i.year) * 12 + d.month - i.month).astype(int)
     losses = pd.DataFrame({COHORT: txn[COHORT], AGE: age, "loss": sign * txn[C.amount].to_numpy()})
     return invoiced, losses.groupby([COHORT, AGE], as_index=False)["loss"].sum()

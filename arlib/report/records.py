@@ -86,7 +86,9 @@ def stamp(cfg, ledger) -> dict:
         "business_unit": cfg.business_unit,
         "as_of": cfg.as_of.strftime("%Y-%m-%d"),
         "currency": cfg.currency,
-        "input_fingerprint": fingerprint(ledger),
+        # the snapshot's fingerprint, verified when it was read (a unit's data are hashed once
+        # per kernel, not twice); a ledger built in the notebook itself is hashed here
+        "input_fingerprint": getattr(ledger, "input_fingerprint", None) or fingerprint(ledger),
         "arlib_version": __version__,
         # where the runner puts files and the unit's data is not a choice of the unit: left out
         "parameters": redacted(
