@@ -46,20 +46,50 @@ def ledgers() -> dict:
     return out
 
 
-def coverage(units: dict, method: str = "auto", horizon: int = 6, windows: int = 40) -> dict:
+def report_method(series: pd.DataFrame, horizon: int) -> str:
+    """The method the forecast report would choose for ``series`` with its default parameters
+    (its backtest of ``forecast_methods``, ``backtest_windows`` and ``backtest_step``, the
+    lowest ``selection_metric``): the range a unit's report shows is that method's."""
+    from arlib import config
+    from arlib.forecast import backtest
+
+    decl = config.notebook_declared(PROJECT / "notebooks" / "forecast.ipynb")
+    d = {k: decl[k].default for k in decl}
+    bt = backtest.backtest(
+        series, horizon, d["forecast_methods"], "MS", n_windows=d["backtest_windows"],
+        step=d["backtest_step"],
+    )  # fmt: skip
+    return backtest.best_method(backtest.accuracy(bt, series), d["selection_metric"])
+
+
+def coverage(units: dict, method: str | None = None, horizon: int = 6, windows: int = 48) -> dict:
     """Out-of-sample coverage of the calibrated 80% and 95% ranges per unit (monthly
-    collections, cut-offs one month apart, each range from errors known at its cut-off)."""
+    collections, cut-offs one month apart, each range from errors known at its cut-off), of
+    ``method`` or, by default, the method each unit's report chooses (:func:`report_method`),
+    with the distinct months each figure rests on and the level each range is calibrated on
+    (80 for a 95% range borrowed on a short history)."""
     from arlib.forecast import conformal, runoff
 
     per_unit, pooled = {}, {80: [0.0, 0], 95: [0.0, 0]}
     for bu, (as_of, led) in units.items():
         s = runoff.cash_series(led, "MS", bu, through=as_of)
-        bt = conformal.calibration_backtest(s, horizon, method, "MS", windows)
+        chosen = method or report_method(s, horizon)
+        bt = conformal.calibration_backtest(s, horizon, chosen, "MS", windows)
         cov = conformal.backtest_coverage(bt).set_index("level")
-        per_unit[bu] = {
-            f"{k}_{lv}": (round(float(cov.loc[lv, k]), 4) if k != "points" else int(cov.loc[lv, k]))
+        per_unit[bu] = {"method": chosen} | {
+            f"{k}_{lv}": (
+                round(float(cov.loc[lv, k]), 4)
+                if k.endswith("coverage")
+                else (None if pd.isna(cov.loc[lv, k]) else int(cov.loc[lv, k]))
+            )
             for lv in (80, 95)
-            for k in ("calibrated_coverage", "model_coverage", "points")
+            for k in (
+                "calibrated_coverage",
+                "model_coverage",
+                "points",
+                "months_checked",
+                "calibrated_on",
+            )
         }
         for lv in (80, 95):
             if cov.loc[lv, "points"]:

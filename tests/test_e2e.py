@@ -378,6 +378,9 @@ def test_forecast_report_shows_the_calibrated_range_and_its_track_record(run):
     cov = kpis["forecast_range_coverage_80"]
     assert 0 < cov <= 1 and f"{cov:.1%}" in html
     assert f"{kpis['forecast_model_range_coverage_80']:.1%}" in html
+    # the evidence behind it: distinct months checked and the sampling margin worked from them
+    months = kpis["forecast_range_months_checked_80"]
+    assert months > 4 and f"{1.96 * (0.8 * 0.2 / months) ** 0.5:.1%}" in html
     # the range in the forecast table is the calibrated one recorded in kpis.json
     lo, hi = kpis["forecast_collections_next_lo_80"], kpis["forecast_collections_next_hi_80"]
     assert f"{lo:,.2f}" in html and f"{hi:,.2f}" in html

@@ -38,17 +38,27 @@ METRICS = ("wape", "mase", "smape", "bias")
 
 
 def cutoffs(
-    last, horizon: int, n_windows: int = 4, step: int | None = None, freq: str = "MS"
+    last,
+    horizon: int,
+    n_windows: int = 4,
+    step: int | None = None,
+    freq: str = "MS",
+    observed: int | None = None,
 ) -> list[pd.Timestamp]:
-    """Cut-offs (last training period) so that each window's ``horizon`` periods are observed.
+    """Cut-offs (last training period) so that each window's ``horizon`` periods are observed,
+    or, with ``observed``, at least the first ``observed`` of them (the latest windows are then
+    scored on the periods observed so far).
 
     >>> [str(c.date()) for c in cutoffs("2024-12-01", 3, n_windows=2, step=2)]
     ['2024-07-01', '2024-09-01']
+    >>> [str(c.date()) for c in cutoffs("2024-12-01", 3, n_windows=3, step=1, observed=1)]
+    ['2024-09-01', '2024-10-01', '2024-11-01']
     """
     step = step or max(1, horizon // 2)
     off = pd.tseries.frequencies.to_offset(freq)
     last = pd.Timestamp(last)
-    return sorted(last - off * (horizon + i * step) for i in range(n_windows))
+    first = horizon if observed is None else int(observed)
+    return sorted(last - off * (first + i * step) for i in range(n_windows))
 
 
 def backtest(
@@ -62,10 +72,12 @@ def backtest(
     season_length: int | None = None,
     regressors: Sequence[str] = (),
     n_jobs: int = -1,
+    observed: int | None = None,
 ) -> pd.DataFrame:
     """Rolling-origin backtest of every method on every series.
 
-    Cut-offs are counted back from each series' own last period (see :func:`cutoffs`).
+    Cut-offs are counted back from each series' own last period (see :func:`cutoffs`; with
+    ``observed``, the latest windows keep only the periods observed so far).
     Returns the forecast columns of :func:`arlib.forecast.engine.forecast` plus ``cutoff`` and the
     actual ``y``; windows whose training data are empty are skipped. ``regressors`` (for
     ``sarimax``) are forecast from their own history up to each cut-off, never taken from
@@ -85,7 +97,7 @@ def backtest(
         part = data.loc[last == end]
         train += [
             part.loc[part[DS] <= c].assign(_cut=c)
-            for c in cutoffs(end, horizon, n_windows, step, freq)
+            for c in cutoffs(end, horizon, n_windows, step, freq, observed)
         ]
     train = pd.concat(train, ignore_index=True)
     if train.empty:
