@@ -257,3 +257,16 @@ def test_header_names_in_any_language():
     }
     assert missing == {"disputed": "Nope"} and auto == ["InvoiceDate", "due date", "\ufeffcurrency"]
     assert norm_name("Due-Date ") == norm_name("due_date") == "duedate"
+
+
+def test_native_number_columns_skip_the_decimal_check_because_they_prove_nothing():
+    """The decimal-separator check returns at once on a numeric column (a typed Parquet or
+    database column): worked out the long way, such a column gives no evidence and nothing
+    ambiguous, so the check could never refuse it; text amounts are still checked."""
+    from arlib.io.mapping import decimal_evidence
+
+    floats = pd.Series([1.25, 1250.0, 1.0, -3.5, np.nan])
+    ev, amb = decimal_evidence(floats)
+    assert ev.isna().all() and not amb.any()
+    ev, amb = decimal_evidence(pd.Series(["1.250", 7.0], dtype=object))  # text still read
+    assert amb.tolist() == [True, False]

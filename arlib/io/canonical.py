@@ -241,6 +241,8 @@ def _check_decimal(p: Parsed, col: str, s: pd.Series, opts: SourceOptions) -> No
     be told (every separated value is like ``1.250``: 1.25 or 1,250?); never guess."""
     if opts.decimal_given or col == RATE:
         return
+    if pd.api.types.is_numeric_dtype(s):
+        return  # native numbers (a typed Parquet or database column): no text to prove or doubt
     if "." in set(decimal_evidence(s.iloc[:2000])[0].dropna()):
         return  # the usual case, decided by the first rows: a value proves the decimal point
     evidence, ambiguous = decimal_evidence(s)
