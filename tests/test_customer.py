@@ -3,6 +3,8 @@ the unit's own rows (scorecard, worklist, runoff) for that customer."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from conftest import invoices, transactions
@@ -213,3 +215,18 @@ def test_a_runs_accounts_are_computed_once_and_equal_the_direct_ones(
     want = customer.account(led, validate(base | {"customer_id": ids[0], "trend_months": 6}))
     pd.testing.assert_frame_equal(got.history, want.history)
     assert len(loads) == 2
+
+    # accounts handed on from other data than the snapshot's (its fingerprint differs): not reused
+    def at(cid):
+        return validate(base | {"snapshot": str(folder), "customer_id": cid})
+
+    account_of_run(at(ids[1]))  # the run's parameters again: computed and handed on once more
+    account_of_run(at(ids[2]))  # ... and reused
+    assert len(loads) == 3
+    index_file = folder / ACCOUNTS / "index.json"
+    index = json.loads(index_file.read_text())
+    index["fingerprint"]["sha256"] = "0" * 64
+    index_file.write_text(json.dumps(index))
+    got, _ = account_of_run(at(ids[1]))
+    want = customer.account(led, validate(base | {"customer_id": ids[1]}))
+    assert len(loads) == 4 and got.facts == want.facts

@@ -163,7 +163,7 @@ def account_of_run(cfg) -> tuple[Account, dict]:
     folder = Path(cfg.get("snapshot") or "") / ACCOUNTS
     cid, key = str(cfg.customer_id or ""), _params_key(cfg)
     index = _index(folder) if cfg.get("snapshot") and cid else None
-    if index and index["params"] == key and cid in index["accounts"]:
+    if index and index["params"] == key and cid in index["accounts"] and _same_data(cfg, index):
         return _read_account(folder, index, cid, cfg), stamp(cfg, None, index["fingerprint"])
     from arlib import io
     from arlib.report import customer
@@ -192,6 +192,17 @@ def _run_ids(cfg) -> list[str]:
     if not path.is_file():
         return []
     return [str(i) for i in json.loads(path.read_text()).get("customer_report_ids", [])]
+
+
+def _same_data(cfg, index: dict) -> bool:
+    """Whether the handed-on accounts were computed from the snapshot's own data (the input
+    fingerprint its manifest records); otherwise they are computed again, never reused."""
+    from arlib.io.snapshot import MANIFEST
+
+    path = Path(cfg.snapshot) / MANIFEST
+    if not path.is_file():
+        return False
+    return json.loads(path.read_text(encoding="utf-8")).get("fingerprint") == index["fingerprint"]
 
 
 def _index(folder: Path) -> dict | None:
