@@ -315,18 +315,26 @@ class PayDateModel:
         # the group's distribution per distinct (group, disputed), then one per table row
         pair, pair_row = np.unique(fg[first] * 2 + disp[first], return_inverse=True)
         base = [self._base(names[k // 2], bool(k % 2)) for k in pair]
-        base_pmf = np.array([b[0] for b in base]).reshape(-1, len(GRID))[pair_row.ravel()]
-        base_never = np.array([b[1] for b in base]).reshape(-1, len(GRID))[pair_row.ravel()]
         row = self.own_index_.get_indexer(cust[first])
         if (row < 0).any():  # items other than the model's own
             self._own_table(self.own_index_.append(pd.Index(pd.unique(cust[first]))).unique())
             row = self.own_index_.get_indexer(cust[first])
-        n, own_pmf, own_never = self.own_n_[row], self.own_pmf_[row], self.own_never_[row]
-        w = (n / (n + self.prior))[:, None]
-        mixed = n[:, None] > 0
-        pmf = np.where(mixed, w * own_pmf + (1 - w) * base_pmf, base_pmf)
-        never = np.where(mixed, w * own_never + (1 - w) * base_never, base_never)
-        return pmf, never, key, n
+        n = self.own_n_[row]
+        mixed = np.flatnonzero(n > 0)
+        w = (n[mixed] / (n[mixed] + self.prior))[:, None]
+        tables = []
+        for base_rows, own_rows in (
+            (np.array([b[0] for b in base]), self.own_pmf_),
+            (np.array([b[1] for b in base]), self.own_never_),
+        ):
+            table = base_rows.reshape(-1, len(GRID))[pair_row.ravel()]
+            # w * own + (1 - w) * base on the rows with an own record, in place
+            own = own_rows[row[mixed]]
+            own *= w
+            own += (1 - w) * table[mixed]
+            table[mixed] = own
+            tables.append(table)
+        return tables[0], tables[1], key, n
 
     def _items(self, items: pd.DataFrame, dates: bool = True) -> pd.DataFrame:
         out = items[
@@ -432,6 +440,24 @@ def backtest_cutoffs(as_of, months: Sequence[int] = (9, 6, 3)) -> list[pd.Timest
     return [as_of - pd.DateOffset(months=m) for m in months]
 
 
+def _mean_late(code: np.ndarray, late: np.ndarray, who: np.ndarray) -> np.ndarray:
+    """Mean days late of each customer ``who`` (a code; -1: unknown) over the paid invoices
+    ``late`` of customers ``code``; the mean over all of them for a customer without any
+    (0 when there are none). Days are whole, so the sums are exact and the means are those
+    of a pandas groupby.
+
+    >>> _mean_late(np.array([0, 0, 1]), np.array([2.0, 4.0, 9.0]), np.array([0, 1, 2, -1])).tolist()
+    [3.0, 9.0, 5.0, 5.0]
+    """
+    n = max(int(code.max(initial=-1)), int(who.max(initial=-1))) + 1
+    count = np.bincount(code, minlength=n)
+    total = np.bincount(code, weights=late, minlength=n)
+    overall = total.sum() / count.sum() if count.sum() else 0.0
+    safe = np.maximum(who, 0)
+    has = (who >= 0) & (count[safe] > 0)
+    return np.where(has, total[safe] / np.maximum(count[safe], 1), overall)
+
+
 def _incidence_of(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return incidence(part["d"].to_numpy(), part["outcome"].to_numpy())
 
@@ -479,29 +505,35 @@ def evaluate(ledger: Ledger, cutoffs: Sequence, through, **model_args) -> pd.Dat
     if open_items_only(ledger):
         cols = ["cutoff", C.invoice_id, "actual", *names, *(f"err_{n}" for n in names)]
         return needs_history(pd.DataFrame(columns=cols), "Scoring payment dates")
-    st = ledger.settlement().set_index(C.invoice_id)
+    st = settlement_arrays(ledger, [C.invoice_id, C.customer_id, C.settled_date, "days_late"])
+    st["paid"] = settlement_arrays(ledger, ["settled_by"])["settled_by"] == PAYMENT
+    position = pd.Index(st[C.invoice_id])  # hashed once for every cut-off
+    cust, names = pd.factorize(st[C.customer_id], use_na_sentinel=False)
+    names = pd.Index(names)
+    late = np.nan_to_num(st["days_late"].astype(float))
     settled, rows = by_due_date(ledger), []
     for cut in map(pd.Timestamp, cutoffs):
         m = PayDateModel(**model_args).fit(ledger, cut, settled=settled)
-        it = m.items_.set_index(C.invoice_id)
-        act = st.reindex(it.index)
-        ok = (act["settled_by"] == PAYMENT) & (act[C.settled_date] <= pd.Timestamp(through))
-        it, act = it.loc[ok.to_numpy()], act.loc[ok.to_numpy()]
+        it = m.items_
+        at = position.get_indexer(it[C.invoice_id])
+        actual = st[C.settled_date][at]
+        ok = st["paid"][at] & (actual <= pd.Timestamp(through).to_datetime64())
+        it, actual = it.loc[ok].set_index(C.invoice_id), actual[ok]
         earliest = cut + pd.Timedelta(days=1)
-        known = st.loc[(st["settled_by"] == PAYMENT) & (st[C.settled_date] <= cut)]
-        mean_late = known.groupby(C.customer_id)["days_late"].mean()
-        overall = known["days_late"].mean() if len(known) else 0.0
-        cust_delay = it[C.customer_id].map(mean_late).fillna(overall).round()
+        known = st["paid"] & (st[C.settled_date] <= cut.to_datetime64())
+        mean = _mean_late(cust[known], late[known], names.get_indexer(it[C.customer_id]))
+        cust_delay = pd.Series(mean, index=it.index).round()
         frame = pd.DataFrame(
             {
                 "cutoff": cut,
-                "actual": act[C.settled_date],
+                "actual": actual,
                 "model": it[EXPECTED_DATE].fillna(earliest).clip(lower=earliest),
                 "due_date_baseline": it[C.due_date].clip(lower=earliest),
                 "customer_mean_baseline": (
                     it[C.due_date] + pd.to_timedelta(cust_delay, unit="D")
                 ).clip(lower=earliest),
-            }
+            },
+            index=it.index,
         )
         rows.append(frame.reset_index())
     out = pd.concat(rows, ignore_index=True)
