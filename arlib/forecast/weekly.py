@@ -55,11 +55,8 @@ def week_period(week_ends_on: str) -> str:
 def weekday_profile(ledger: Ledger, as_of, days: int = 365) -> np.ndarray:
     """Relative invoicing per weekday (Monday first), mean 1, from the ``days`` before
     ``as_of``; flat when there was no invoicing."""
-    as_of = pd.Timestamp(as_of)
-    inv = ledger.invoices
-    d = inv[C.invoice_date]
-    recent = inv.loc[(d <= as_of) & (d > as_of - pd.Timedelta(days=days))]
-    by_day = recent.groupby(recent[C.invoice_date].dt.weekday)[C.amount].sum()
+    inv = _recent(ledger, as_of, days)
+    by_day = pd.Series(inv[C.amount]).groupby(pd.DatetimeIndex(inv[C.invoice_date]).weekday).sum()
     prof = by_day.reindex(range(7), fill_value=0.0).to_numpy(float)
     return prof / prof.mean() if prof.sum() > 0 else np.ones(7)
 
@@ -109,13 +106,25 @@ def invoicing_forecast(
 
 def terms_days(ledger: Ledger, as_of, days: int = 365) -> int:
     """The usual payment term (median days from invoice to due date) of recent invoicing."""
+    src = _recent(ledger, as_of, days)
+    if not len(src[C.due_date]):
+        src = _recent(ledger, None, days)
+    terms = (src[C.due_date] - src[C.invoice_date]) // np.timedelta64(1, "D")
+    return int(round(float(np.median(terms))))
+
+
+def _recent(ledger: Ledger, as_of, days: int) -> dict[str, np.ndarray]:
+    """Invoice date, due date and amount of the invoices raised in the ``days`` up to
+    ``as_of`` (all of them for ``None``), as arrays: a view asked at many cut-offs reads
+    three columns, not a copy of the invoices."""
     inv = ledger.invoices
-    d = inv[C.invoice_date]
-    recent = inv.loc[
-        (d <= pd.Timestamp(as_of)) & (d > pd.Timestamp(as_of) - pd.Timedelta(days=days))
-    ]
-    src = recent if len(recent) else inv
-    return int(round((src[C.due_date] - src[C.invoice_date]).dt.days.median()))
+    cols = {c: inv[c].to_numpy() for c in (C.invoice_date, C.due_date, C.amount)}
+    if as_of is None:
+        return cols
+    as_of = pd.Timestamp(as_of)
+    d = cols[C.invoice_date]
+    keep = (d <= as_of.to_datetime64()) & (d > (as_of - pd.Timedelta(days=days)).to_datetime64())
+    return {c: v[keep] for c, v in cols.items()}
 
 
 def new_invoicing_cash(
