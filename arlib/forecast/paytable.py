@@ -120,6 +120,15 @@ class Conditional:
         mask = (_IDX[None, :] > after[:, None]) & alive[:, None]
         return np.where(mask, self.table[key], 0.0) / np.where(alive, left, 1.0)[:, None]
 
+    def at(self, lo: int, hi: int, col: np.ndarray) -> np.ndarray:
+        """Rows ``lo:hi`` at grid indexes ``col`` (one row of indexes per invoice, any
+        number of columns): the values :meth:`rows` holds there, 0 outside the grid. A
+        caller that needs a window of days reads ``invoices x its days``, not the grid."""
+        alive = self.left[lo:hi] > _ALIVE
+        ok = (col > self.after[lo:hi, None]) & (col < len(GRID)) & alive[:, None]
+        val = self.table[self.key[lo:hi, None], np.clip(col, 0, len(GRID) - 1)]
+        return np.where(ok, val, 0.0) / np.where(alive, self.left[lo:hi], 1.0)[:, None]
+
     def chunks(self):
         """``(lo, hi, rows)`` for each :data:`CHUNK` of invoices."""
         for lo in range(0, len(self), CHUNK):
@@ -180,11 +189,7 @@ def daily_cash(cond: Conditional, start, amount, first=None, last=None) -> pd.Se
     for lo in range(0, len(cond), CHUNK):
         hi = min(lo + CHUNK, len(cond))
         col = lo_day + t[None, :] - day0[lo:hi, None] + EARLY  # grid index of each day
-        alive = cond.left[lo:hi] > _ALIVE
-        ok = (col > cond.after[lo:hi, None]) & (col < len(GRID)) & alive[:, None]
-        val = cond.table[cond.key[lo:hi, None], np.clip(col, 0, len(GRID) - 1)]
-        w = np.where(ok, val, 0.0) / np.where(alive, cond.left[lo:hi], 1.0)[:, None]
-        w = w * amt[lo:hi, None]
+        w = cond.at(lo, hi, col) * amt[lo:hi, None]
         keep = w > 0
         slot = np.broadcast_to(t, w.shape)[keep]
         cash += np.bincount(slot, weights=w[keep], minlength=span)
