@@ -35,6 +35,9 @@ GRID = np.arange(-EARLY, LATE + 1)
 _IDX = np.arange(len(GRID))
 #: invoices handled at a time by the invoices x days computations
 CHUNK = 4096
+#: rows at a time of a per-row result (each row's own: the size changes no value, only the
+#: memory held, a few arrays of ``ROWS x len(GRID)``)
+ROWS = 1024
 #: a chance still open at ``as_of`` at or below this: no payment expected
 _ALIVE = 1e-9
 
@@ -129,10 +132,10 @@ class Conditional:
         val = self.table[self.key[lo:hi, None], np.clip(col, 0, len(GRID) - 1)]
         return np.where(ok, val, 0.0) / np.where(alive, self.left[lo:hi], 1.0)[:, None]
 
-    def chunks(self):
-        """``(lo, hi, rows)`` for each :data:`CHUNK` of invoices."""
-        for lo in range(0, len(self), CHUNK):
-            hi = min(lo + CHUNK, len(self))
+    def chunks(self, size: int = CHUNK):
+        """``(lo, hi, rows)`` for each ``size`` invoices (:data:`CHUNK` by default)."""
+        for lo in range(0, len(self), size):
+            hi = min(lo + size, len(self))
             yield lo, hi, self.rows(lo, hi)
 
     def without(self, gone: np.ndarray) -> Conditional:
@@ -231,7 +234,7 @@ def paid_and_median(cond: Conditional) -> tuple[np.ndarray, np.ndarray]:
     (worked out once per distinct row: many open invoices of a customer share one)."""
     sub, _, back = _distinct(cond)
     paid, med = np.zeros(len(sub)), np.zeros(len(sub))
-    for lo, hi, rows in sub.chunks():
+    for lo, hi, rows in sub.chunks(ROWS):
         paid[lo:hi], med[lo:hi] = rows.sum(axis=1), median_day(rows)
     return paid[back], med[back]
 
@@ -242,6 +245,6 @@ def paid_by(cond: Conditional, days: np.ndarray) -> np.ndarray:
     sub, first, back = _distinct(cond, days)
     days = np.asarray(days)[first]
     out = np.zeros(len(sub))
-    for lo, hi, rows in sub.chunks():
+    for lo, hi, rows in sub.chunks(ROWS):
         out[lo:hi] = (rows * (GRID[None, :] <= days[lo:hi, None])).sum(axis=1)
     return out[back]
