@@ -9,6 +9,8 @@ unit's figures must not move by a bit.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -116,6 +118,19 @@ def test_paid_median_and_horizon_once_per_distinct_row_equal_every_invoice(messy
     days = (CUT + pd.Timedelta(days=60) - items[C.due_date]).dt.days.to_numpy()
     want = (rows * (GRID[None, :] <= days[:, None])).sum(axis=1)
     assert np.array_equal(paid_by(cond, days), want)
+
+
+def test_distinct_rows_compare_divisors_in_full_when_they_differ(messy):
+    model = PayDateModel("segment").fit(messy, CUT)
+    cond = model.conditional(pd.concat([model.items_] * 2, ignore_index=True))
+    # each invoice twice, the second with another divisor: same table row and cut
+    odd = replace(
+        cond, left=np.where(np.arange(len(cond)) >= len(model.items_), 0.5, 1.0) * cond.left
+    )
+    paid, med = paid_and_median(odd)
+    rows = odd.rows()
+    assert np.array_equal(paid, rows.sum(axis=1))
+    assert np.array_equal(med, median_day(rows), equal_nan=True)
 
 
 def _old_evaluate(ledger, cutoffs, through):

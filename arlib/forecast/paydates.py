@@ -198,10 +198,10 @@ class PayDateModel:
         # customers as codes of ``settled``'s categories: a group per customer, not per record
         self.cats_ = settled["_cust"].array.categories
         fill = ALL if self.by is None else "unknown"
-        names = pd.Series(self.cats_, dtype=object).map(groups).fillna(fill).to_numpy(object)
-        hist["group"] = names[hist["_cust"].to_numpy()]
+        names = pd.Series(self.cats_, dtype=object).map(groups).fillna(fill).to_numpy(str)
+        names, group_of = np.unique(names, return_inverse=True)  # sorted, as a groupby
         self.dists_ = {(ALL, None): _incidence_of(hist)}
-        self.dists_ |= self._group_dists(hist)
+        self.dists_ |= self._group_dists(hist, group_of.ravel()[hist["_cust"].to_numpy()], names)
         items = ledger.open_items(as_of)
         self.hist_ = hist[[C.customer_id, "d", "outcome"]]
         self.hist_code_ = hist["_cust"].to_numpy()
@@ -209,12 +209,12 @@ class PayDateModel:
         self.items_ = self._items(items, dates)
         return self
 
-    def _group_dists(self, hist: pd.DataFrame) -> dict:
-        """``{(group, None): (pmf, never)}`` for every group with records and, with
-        :attr:`by_disputed`, ``{(group, disputed): ...}`` for those with at least
-        :attr:`min_group` resolved records: each the estimate on that part of ``hist`` alone
-        (:func:`~arlib.forecast.paytable.incidence_by` estimates them all at once)."""
-        names, code = np.unique(hist["group"].to_numpy(object).astype(str), return_inverse=True)
+    def _group_dists(self, hist: pd.DataFrame, code: np.ndarray, names: np.ndarray) -> dict:
+        """``{(group, None): (pmf, never)}`` for every group (``names[code]`` of each record of
+        ``hist``) with records and, with :attr:`by_disputed`, ``{(group, disputed): ...}`` for
+        those with at least :attr:`min_group` resolved records: each the estimate on that part
+        of ``hist`` alone (:func:`~arlib.forecast.paytable.incidence_by` estimates them all at
+        once)."""
         names = names.tolist()
         d, outcome = hist["d"].to_numpy(), hist["outcome"].to_numpy()
         pmf, never = incidence_by(code, d, outcome, len(names))

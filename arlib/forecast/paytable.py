@@ -212,20 +212,39 @@ def median_day(cond: np.ndarray) -> np.ndarray:
 
 
 def _distinct(cond: Conditional, *extra: np.ndarray):
-    """The distinct rows of ``cond`` (invoices with the same table row, cut and divisor, and
-    the same ``extra`` values, have the same dense row): ``(sub, first, back)``, ``sub`` the
-    :class:`Conditional` of the distinct rows, ``first`` an invoice of each, ``back`` each
-    invoice's row of ``sub``. A per-row result worked out on ``sub`` and spread back by
-    ``back`` is the per-invoice result, value for value (each row is computed by the same
-    operations)."""
-    if not len(cond):
+    """The distinct rows of ``cond``: ``(sub, first, back)``, ``sub`` the :class:`Conditional`
+    of the distinct rows, ``first`` an invoice of each, ``back`` each invoice's row of
+    ``sub``. A per-row result worked out on ``sub`` and spread back by ``back`` is the
+    per-invoice result, value for value (each row is computed by the same operations).
+
+    Invoices with the same table row, cut and ``extra`` values have the same dense row when
+    both are alive (their divisors are the same number, worked out from the row and the cut)
+    and a zero row when neither is; the divisors are checked, and compared in full if not."""
+    n = len(cond)
+    if not n:
         return cond, np.zeros(0, np.int64), np.zeros(0, np.int64)
-    left = np.ascontiguousarray(cond.left, dtype=float).view(np.int64)
-    cols = [cond.key, cond.after, left, *(np.asarray(e, np.int64) for e in extra)]
-    _, first, back = np.unique(
-        np.column_stack(cols), axis=0, return_index=True, return_inverse=True
-    )
-    sub = Conditional(cond.table, cond.key[first], cond.after[first], cond.left[first])
+    alive = cond.left > _ALIVE
+    parts = [np.asarray(p, np.int64) for p in (cond.key, cond.after, *extra)]
+    parts = [p - p.min() for p in parts]
+    room = 2 * int(np.prod([int(p.max()) + 1 for p in parts], dtype=object))
+    same = room < 2**62
+    if same:  # one whole number per distinct tuple
+        combo = alive.astype(np.int64)
+        for part in parts:
+            combo = combo * (int(part.max()) + 1) + part
+        back, _ = pd.factorize(combo)
+        first = np.zeros(back.max() + 1, np.int64)
+        first[back[::-1]] = np.arange(n)[::-1]  # the first invoice of each
+        left = cond.left[first]
+        same = bool(np.where(alive, left[back] == cond.left, True).all())
+    if not same:  # no room for the tuple, or divisors that differ: compare them in full
+        bits = np.ascontiguousarray(cond.left, dtype=float).view(np.int64)
+        cols = [cond.key, cond.after, bits, *(np.asarray(e, np.int64) for e in extra)]
+        _, first, back = np.unique(
+            np.column_stack(cols), axis=0, return_index=True, return_inverse=True
+        )
+        left = cond.left[first]
+    sub = Conditional(cond.table, cond.key[first], cond.after[first], left)
     return sub, first, back.ravel()
 
 
