@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from arlib.forecast import paydates, runoff, weekly
+from arlib.forecast import paydates, paytable, runoff, weekly
 from arlib.forecast.paydates import ALL, EARLY, EXPECTED_DATE, GRID, LATE, PayDateModel
 from arlib.forecast.paytable import incidence_by, median_day, paid_and_median, paid_by
 from arlib.ledger import Ledger
@@ -39,7 +39,9 @@ def _dense_incidence(d, outcome):
     return pmf, never
 
 
-def test_incidence_on_the_cells_with_records_is_the_whole_grid_to_the_bit():
+@pytest.mark.parametrize("dense", [True, False])  # counted on the grid, or cells sorted
+def test_incidence_on_the_cells_with_records_is_the_whole_grid_to_the_bit(monkeypatch, dense):
+    monkeypatch.setattr(paytable, "_DENSE", 10**9 if dense else 0)
     rng = np.random.default_rng(7)
     n = 4000
     code = rng.integers(0, 12, n)

@@ -38,6 +38,9 @@ CHUNK = 4096
 #: rows at a time of a per-row result (each row's own: the size changes no value, only the
 #: memory held, a few arrays of ``ROWS x len(GRID)``)
 ROWS = 1024
+#: groups x grid cells up to which :func:`incidence_by` counts on the whole grid (else it
+#: sorts the records' cells)
+_DENSE = 2_000_000
 #: a chance still open at ``as_of`` at or below this: no payment expected
 _ALIVE = 1e-9
 
@@ -66,11 +69,19 @@ def incidence_by(code, d, outcome, n: int) -> tuple[np.ndarray, np.ndarray]:
     pmf, never = np.zeros((n, size)), np.zeros((n, size))
     if not len(code):
         return pmf, never
-    cells, cell = np.unique(code * size + np.asarray(d, np.int64) + EARLY, return_inverse=True)
-    cell = cell.ravel()
-    paid = np.bincount(cell, weights=outcome == 1, minlength=len(cells))
-    gone = np.bincount(cell, weights=outcome == 2, minlength=len(cells))
-    leave = np.bincount(cell, minlength=len(cells))
+    flat = code * size + np.asarray(d, np.int64) + EARLY
+    if n * size <= _DENSE:  # few groups: count on the grid, no sort
+        leave = np.bincount(flat, minlength=n * size)
+        cells = np.flatnonzero(leave)
+        paid = np.bincount(flat, weights=outcome == 1, minlength=n * size)[cells]
+        gone = np.bincount(flat, weights=outcome == 2, minlength=n * size)[cells]
+        leave = leave[cells]
+    else:
+        cells, cell = np.unique(flat, return_inverse=True)
+        cell = cell.ravel()
+        paid = np.bincount(cell, weights=outcome == 1, minlength=len(cells))
+        gone = np.bincount(cell, weights=outcome == 2, minlength=len(cells))
+        leave = np.bincount(cell, minlength=len(cells))
     group = cells // size
     first = _first_of_run(group)
     rank = np.arange(len(cells)) - first
@@ -129,8 +140,11 @@ class Conditional:
         caller that needs a window of days reads ``invoices x its days``, not the grid."""
         alive = self.left[lo:hi] > _ALIVE
         ok = (col > self.after[lo:hi, None]) & (col < len(GRID)) & alive[:, None]
-        val = self.table[self.key[lo:hi, None], np.clip(col, 0, len(GRID) - 1)]
-        return np.where(ok, val, 0.0) / np.where(alive, self.left[lo:hi], 1.0)[:, None]
+        flat = self.key[lo:hi, None] * len(GRID) + np.clip(col, 0, len(GRID) - 1)
+        val = np.take(self.table, flat)  # the table's cells, read from its flat layout
+        np.putmask(val, ~ok, 0.0)
+        val /= np.where(alive, self.left[lo:hi], 1.0)[:, None]
+        return val
 
     def chunks(self, size: int = CHUNK):
         """``(lo, hi, rows)`` for each ``size`` invoices (:data:`CHUNK` by default)."""
@@ -192,7 +206,8 @@ def daily_cash(cond: Conditional, start, amount, first=None, last=None) -> pd.Se
     for lo in range(0, len(cond), CHUNK):
         hi = min(lo + CHUNK, len(cond))
         col = lo_day + t[None, :] - day0[lo:hi, None] + EARLY  # grid index of each day
-        w = cond.at(lo, hi, col) * amt[lo:hi, None]
+        w = cond.at(lo, hi, col)
+        w *= amt[lo:hi, None]
         keep = w > 0
         slot = np.broadcast_to(t, w.shape)[keep]
         cash += np.bincount(slot, weights=w[keep], minlength=span)
