@@ -667,7 +667,7 @@ def settlement_arrays(ledger: Ledger, columns: Sequence[str]) -> dict[str, np.nd
     invoices, many times). The arrays are the ledger's own: read them, never write to them.
 
     >>> from arlib import demo
-    >>> f = demo.generate(seed=1, units={"xx": demo.UNITS["de"]}, start="2024-01-01", end="2024-03-31")
+    >>> f = demo.generate(seed=1, units={"xx": demo.UNITS["de"]}, start="2024-01-01", end="2024-06-30")
     >>> led = Ledger(f["invoices"], f["transactions"], f["customers"])
     >>> got = settlement_arrays(led, [C.invoice_id, "days_late"])
     >>> st = led.settlement()
