@@ -273,3 +273,31 @@ def test_the_quantile_reads_between_scores_and_counts_one_more_period():
     assert conformal.calibration_quantile(scores, 80, per_period=2) == float("inf")
     # 75%: position 0.75 * 8 = 6.0, inside the last month's block (5.5-6.5): its score
     assert conformal.calibration_quantile(scores, 75, per_period=2) == pytest.approx(3.0)
+
+
+def test_a_borrowed_95_range_is_never_narrower_than_the_largest_error_seen():
+    # 8 months, one error each: errors 1..7 and one of 30 around a forecast of 100, model's
+    # half-widths 10 (80%) and 15 (95%). 80%: position 0.8 * 9 = 7.2 of the sorted 80% scores
+    # (0.1 .. 0.7, 3.0): 0.7 + 0.2 * (3.0 - 0.7) = 1.16. The 95% range borrows it (8 < 19
+    # months): 1.16 * 15 = 17.4 would miss the error of 30 already seen, so its factor is the
+    # largest 95% score, 30 / 15 = 2
+    errors = [1, 2, 3, 4, 5, 6, 7, 30]
+    bt = pd.DataFrame(
+        {
+            "unique_id": "s",
+            "ds": pd.date_range("2024-01-01", periods=8, freq="MS"),
+            "y": [100.0 + e for e in errors],
+            "yhat": 100.0,
+            "yhat_lo_80": 90.0,
+            "yhat_hi_80": 110.0,
+            "yhat_lo_95": 85.0,
+            "yhat_hi_95": 115.0,
+        }
+    )
+    fac = conformal.factors(bt)
+    assert fac[80] == (pytest.approx(1.16), 8)
+    assert fac[95] == (pytest.approx(2.0), 8)
+    # without the large error the model's ratio decides: 95% borrows q80 itself
+    calm = bt.assign(y=[100.0 + e for e in (1, 2, 3, 4, 5, 6, 7, 8)])
+    q80 = 0.7 + 0.2 * (0.8 - 0.7)  # 80% scores 0.1 .. 0.8; the largest 95% score 8 / 15 < q80
+    assert conformal.factors(calm)[95] == (pytest.approx(q80), 8)
