@@ -17,6 +17,7 @@ import pandas as pd
 
 from arlib.errors import ConfigError, DataError
 from arlib.ledger import DEFAULT_THRESHOLDS, Ledger
+from arlib.provision.monthends import close_items
 from arlib.schemas import PAYMENT, RECOVERY, WRITE_OFF, C
 
 TOTAL, SPECIFIC = "total", "specific"
@@ -337,7 +338,7 @@ def write_off_candidates(
         if int(v) < 0:
             raise ConfigError(key, f"must be >= 0 days, got {v}")
     as_of = pd.Timestamp(as_of)
-    items = ledger.open_items(as_of, thresholds)
+    items = close_items(ledger, as_of, thresholds)
     txn = ledger.transactions
     pay = txn.loc[(txn[C.kind] == PAYMENT) & (txn[C.date] <= as_of)]
     last = pay.groupby(C.customer_id)[C.date].max()

@@ -43,6 +43,7 @@ from arlib.provision.allowance import (
 )
 from arlib.provision.models import ProvisionModels, needed, rates
 from arlib.provision.models import fit_models as fit_one_pool
+from arlib.provision.monthends import close_items
 from arlib.provision.rollrate import RollRateModel, lookback_ends, migration_cube
 from arlib.provision.settings import METHODS, POOLED, ProvisionSettings, settings_with
 from arlib.schemas import C
@@ -278,14 +279,14 @@ def pool_lines(
         if m.ledger is ledger:  # fitted in one pass: the pool's part of the unit's items
             if mine is None:
                 if items is None:
-                    items = ledger.open_items(as_of, s.aging_thresholds)
+                    items = close_items(ledger, as_of, s.aging_thresholds)
                 _, coll = split_specific(items, ledger.customers, s.specific_statuses, as_of)
                 of = pool_of(ledger, s.provision_pools, s.pool_keys)
                 mine = coll[C.customer_id].map(of).to_numpy()
             pool = coll.loc[mine == name]
         else:
             sub = m.ledger
-            sub_items = sub.open_items(as_of, s.aging_thresholds)
+            sub_items = close_items(sub, as_of, s.aging_thresholds)
             _, pool = split_specific(sub_items, sub.customers, s.specific_statuses, as_of)
         r = rates(method, m.use(m.ledger, as_of, s, [method]), pool)
         exposure = pool.groupby(C.bucket, observed=False)[C.open_amount].sum()
