@@ -245,3 +245,52 @@ def test_split_rows_keep_unknown_invoices_apart_as_ids_do():
     assert row["releases"] == pytest.approx(30.0 + 12.98, abs=1e-9)
     assert row["write_offs"] == pytest.approx(217.26, abs=1e-9)
     assert row["recoveries"] == pytest.approx(95.49, abs=1e-9)
+
+
+def _old_candidates(ledger, as_of, min_days_past_due, no_payment_days, min_amount):
+    """The write-off policy as it was computed: every payment grouped by customer."""
+    as_of = pd.Timestamp(as_of)
+    items = ledger.open_items(as_of)
+    txn = ledger.transactions
+    pay = txn.loc[(txn[C.kind] == "payment") & (txn[C.date] <= as_of)]
+    last = pay.groupby(C.customer_id)[C.date].max()
+    items["last_payment_date"] = items[C.customer_id].map(last)
+    items["days_since_payment"] = (as_of - items["last_payment_date"]).dt.days.astype("Int64")
+    quiet = items["last_payment_date"].isna() | (items["days_since_payment"] >= no_payment_days)
+    keep = quiet & (items[C.days_past_due] >= min_days_past_due)
+    return items.loc[keep & (items[C.open_amount] >= min_amount)]
+
+
+@pytest.mark.parametrize("policy", [(30, 12, 0.0), (30, 10, 0.0), (60, 45, 250.0), (0, 0, 0.0)])
+def test_write_off_candidates_equal_every_payment_grouped(led, policy):
+    """Last payments of the candidates' customers only, against all customers' payments: an
+    unapplied payment counts, one after the close does not, a customer who never paid is a
+    candidate (no last payment)."""
+    items = led.open_items(AS_OF)
+    c1, c2 = items[C.customer_id].iloc[0], items[C.customer_id].iloc[-1]
+    extra = _txn(
+        [
+            (None, c1, "2026-10-20", 10.0, "payment"),  # unapplied, before the close
+            (None, c2, "2026-11-03", 10.0, "payment"),  # after the close
+        ]
+    )
+    txn = pd.concat([led.transactions, extra], ignore_index=True)
+    due = set(items.loc[items[C.days_past_due] > 0, C.invoice_id].iloc[-3:])
+    inv = led.invoices.copy()  # three items due: a customer whose payments are all elsewhere
+    inv.loc[inv[C.invoice_id].isin(due), C.customer_id] = "never-paid"
+    mine = Ledger(inv, txn, led.customers, validate=False)
+    days, quiet, floor = policy
+    got = estimate.write_off_candidates(
+        mine, AS_OF, min_days_past_due=days, no_payment_days=quiet, min_amount=floor
+    )
+    want = _old_candidates(mine, AS_OF, days, quiet, floor)
+    key = [C.customer_id, C.invoice_id]
+    got_k = got.set_index(key)[["last_payment_date", "days_since_payment", C.open_amount]]
+    want_k = want.set_index(key)[["last_payment_date", "days_since_payment", C.open_amount]]
+    pd.testing.assert_frame_equal(got_k.sort_index(), want_k.sort_index())
+    if policy == (0, 0, 0.0):  # every item due, the never-paying customer's without a date
+        assert len(got) == (mine.open_items(AS_OF)[C.days_past_due] >= 0).sum()
+        assert got.loc[got[C.customer_id] == "never-paid", "last_payment_date"].isna().all()
+        assert (got[C.customer_id] == "never-paid").any() and (got[C.customer_id] == c1).any()
+    if policy[:2] in ((30, 12), (30, 10)):  # paid (unapplied) 11 days before the close
+        assert (c1 in set(got[C.customer_id])) == (policy[1] <= 11)

@@ -81,7 +81,7 @@ _POOL_OF: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _pool_of(ledger: Ledger, pool_by: str | None, keys: Mapping | None) -> pd.Series:
-    ids = pd.Index(sorted(set(ledger.invoices[C.customer_id])), name=C.customer_id)
+    ids = pd.Index(sorted(pd.unique(ledger.invoices[C.customer_id])), name=C.customer_id)
     if not pool_by:
         return pd.Series("all", index=ids, name=POOL)
     if pool_by == GRADE and not keys:
@@ -101,7 +101,8 @@ def _pool_of(ledger: Ledger, pool_by: str | None, keys: Mapping | None) -> pd.Se
                 f'"segment", "grade", or "" for one pool',
             )
         key = cust.drop_duplicates(C.customer_id).set_index(C.customer_id)[pool_by].astype(str)
-    return pd.Series([str(key.get(c, "unknown")) for c in ids], index=ids, name=POOL)
+    # the keys are text and unique per customer: a customer without one is "unknown"
+    return pd.Series(key.reindex(ids).fillna("unknown").to_numpy(), index=ids, name=POOL)
 
 
 def pool_ids(ledger: Ledger, pool_by: str | None, keys: Mapping | None = None) -> dict[str, set]:

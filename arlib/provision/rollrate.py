@@ -92,10 +92,11 @@ class _Panel:
         all, in the same order, so the same amounts to the bit)."""
         n = int(np.searchsorted(self.set_day, day, side="right"))
         done, sums = self.settled
-        if n < done:
-            done, sums = 0, np.zeros(len(self.amount))
-        sums = sums.copy()
-        np.add.at(sums, self.set_code[done:n], self.set_amt[done:n])
+        if n < done or not done:  # from the start: one pass, as the ledger's
+            sums = np.bincount(self.set_code[:n], self.set_amt[:n], minlength=len(self.amount))
+        else:
+            sums = sums.copy()
+            np.add.at(sums, self.set_code[done:n], self.set_amt[done:n])
         self.settled = (n, sums)
         return sums
 
