@@ -63,13 +63,13 @@ def month_end_items(
     got = open_by_date(ledger, dates)
     order = np.argsort(got["date"], kind="stable")  # by date; invoices ascending within one
     bounds = np.searchsorted(got["date"][order], np.arange(len(dates) + 1))
-    inv = ledger.invoices
+    # the invoice columns' arrays, taken from per date (selecting the columns copies them)
+    kept = {c: ledger.invoices[c].array for c in COLUMNS[:4]}
     for k, d in enumerate(dates):
         sel = order[bounds[k] : bounds[k + 1]]
         rows = got["invoice"][sel]
         dpd = got["days_past_due"][sel].astype(np.int64)
-        out = inv[[C.customer_id, C.invoice_id, C.invoice_date, C.due_date]].take(rows)
-        out = out.reset_index(drop=True)
+        out = pd.DataFrame({c: a.take(rows) for c, a in kept.items()})
         out[C.open_amount] = got["open_amount"][sel]
         out[C.days_past_due] = dpd
         out[C.bucket] = bucket_categorical(dpd, t)
