@@ -155,9 +155,10 @@ def account_of_run(cfg) -> tuple[Account, dict]:
     (:func:`arlib.report.records.stamp`).
 
     In a run (``cfg.snapshot`` set, and the customer among the ids the health report handed
-    on) the accounts of all the run's customers are computed by the first customer report from
-    one load of the unit and handed on (:data:`ACCOUNTS`, keyed by the parameters other than
-    ``customer_id``); later reports with the same parameters read theirs. Otherwise (a
+    on) the accounts of all the run's customers are computed once and handed on
+    (:data:`ACCOUNTS`, keyed by the parameters other than ``customer_id``): by the health report
+    from the data it holds (:func:`hand_on_accounts`), else by the first customer report from
+    one load of the unit; reports with the same parameters read theirs. Otherwise (a
     notebook run on its own, another customer, other parameters) the unit is loaded and the
     one account computed: the figures are the same either way."""
     from arlib.report.records import stamp
