@@ -31,23 +31,30 @@ def test_drift_matches_statsforecast():
         assert got[k] == pytest.approx(want[k], rel=1e-9), k
 
 
-def test_bench_is_the_seasonal_naive_only_where_a_season_shows():
-    from arlib.forecast.models import seasonal_test
-
+def test_bench_follows_the_datas_season_length():
+    """Seasonal data: last year's values (the naive while there are fewer than two seasons,
+    as before); data without a season (m = 1): the line from the first to the last value."""
     t = np.arange(48)
     seasonal = 100 + 20 * np.sin(2 * np.pi * t / 12) + 0.5 * t + np.cos(3.1 * t)
     got = bench(seasonal, 12, 12, (80,))
     assert got["mean"].tolist() == seasonal[36:48].tolist()  # last year, value by value
     assert got["mean"].tolist() == snaive(seasonal, 12, 12, (80,))["mean"].tolist()
-    noise = np.random.default_rng(7).normal(0, 1.0, 48)
-    trended = 100 + 0.5 * t + noise  # no season: the line from first to last
-    assert seasonal_test(seasonal, 12) and not seasonal_test(trended, 12)
-    slope = (trended[-1] - trended[0]) / 47
-    assert bench(trended, 3, 12, (80,))["mean"] == pytest.approx(
-        trended[-1] + slope * np.arange(1, 4), rel=1e-12
+    assert bench(seasonal[:20], 3, 12, (80,))["mean"].tolist() == [seasonal[19]] * 3
+    yearly = np.array([10.0, 12, 11, 15, 16, 18, 17, 21])  # (21 - 10) / 7 a year
+    assert bench(yearly, 2, 1, (80,))["mean"] == pytest.approx(
+        [21 + 11 / 7, 21 + 22 / 7], rel=1e-12
     )
-    yearly = np.array([10.0, 12, 11, 15, 16, 18, 17, 21])  # m = 1: always the drift, 11/7
-    assert bench(yearly, 2, 1, (80,))["mean"] == pytest.approx([21 + 11 / 7, 21 + 22 / 7], rel=1e-12)
+
+
+def test_auto_on_yearly_and_short_monthly_data():
+    """Through predict_series: yearly data get the drift as auto's benchmark; a monthly
+    series of 20 months (too short for a season) keeps the naive, as before the drift."""
+    yearly = np.array([12.0, 15, 14, 18, 21, 20, 24, 27, 26, 30, 33, 32])
+    res = predict_series(yearly, 3, 1, ["auto", "bench"], levels=(80,))
+    assert res.bands["bench"]["mean"] == pytest.approx(32 + 20 / 11 * np.arange(1, 4), rel=1e-12)
+    monthly = 50 + np.random.default_rng(2).normal(0, 3, 20)
+    res = predict_series(monthly, 3, 12, ["bench"], levels=(80,))
+    assert res.bands["bench"]["mean"].tolist() == [monthly[-1]] * 3
 
 
 def test_auto_on_a_too_short_series_is_its_fallback_alone():

@@ -10,7 +10,9 @@ from statsforecast.models import AutoCES
 from arlib.forecast.models import ces
 
 T = np.arange(60)
-SEASONAL = 200 + 30 * np.sin(2 * np.pi * T / 12) + 0.8 * T + np.random.default_rng(5).normal(0, 6, 60)
+SEASONAL = (
+    200 + 30 * np.sin(2 * np.pi * T / 12) + 0.8 * T + np.random.default_rng(5).normal(0, 6, 60)
+)
 PLAIN = 100 + np.cumsum(np.random.default_rng(6).normal(0.3, 3.0, 40))
 
 
