@@ -214,8 +214,8 @@ def ces(y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
     statsforecast draws 5,000 normal perturbations of the model's states and takes the
     quantiles of the forecasts they give, which costs twenty times the fit. The forecast is
     linear in the states, so the draws are normal with the point forecast as mean and sd
-    ``sigma * ||d forecast / d states||``: the same distribution without sampling error, at
-    a thousandth of the cost (see ``tests/test_models_ces.py``).
+    ``sigma * ||d forecast / d states||``: the same distribution without sampling error, for
+    about a hundredth of the simulation's cost (see ``tests/test_models_ces.py``).
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
