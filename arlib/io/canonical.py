@@ -16,6 +16,7 @@ import pandas as pd
 
 from arlib.errors import DataError
 from arlib.io.mapping import (
+    by_unique,
     decimal_evidence,
     map_codes,
     norm_name,
@@ -219,7 +220,9 @@ def _parse_column(p: Parsed, col: str, src: str, opts: SourceOptions) -> pd.Seri
         return map_codes(s, opts.values[col])[0]
     out = parse_ids(s)  # ids, name, segment: text
     if col in IDS and out.dtype == object:  # a NUL byte would cut the id short downstream
-        nul = out.str.contains("\x00", regex=False).eq(True).to_numpy(dtype=bool)
+        nul = by_unique(out, _has_nul).to_numpy(dtype=bool)
+        if not nul.any():
+            return out
         shown = out.str.replace("\x00", "\\x00", regex=False)
         _add(
             p,
@@ -234,6 +237,10 @@ def _parse_column(p: Parsed, col: str, src: str, opts: SourceOptions) -> pd.Seri
             ),
         )
     return out
+
+
+def _has_nul(s: pd.Series) -> pd.Series:
+    return s.str.contains("\x00", regex=False).eq(True)
 
 
 def _check_decimal(p: Parsed, col: str, s: pd.Series, opts: SourceOptions) -> None:

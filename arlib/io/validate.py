@@ -11,11 +11,13 @@ rows stay; the problem is listed in the report).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from pandera.engines import pandas_engine
 
 from arlib.errors import DataError
 from arlib.io.options import CASCADE, FAIL, MISSING_FX, PROBLEMS, QUARANTINE, WARN
@@ -158,8 +160,9 @@ def contract_findings(p, model: pa.DataFrameSchema, exclude: np.ndarray) -> list
     cols = [c for c in model.columns if c in p.data]
     keep = np.ones(len(p.data), dtype=bool)
     keep[exclude] = False
+    data = p.data.loc[keep, cols] if exclude.size else p.data[cols]
     try:
-        model.validate(p.data.loc[keep, cols], lazy=True)
+        text_checked(model, data).validate(data, lazy=True)
         return []
     except pa.errors.SchemaErrors as e:
         fc = e.failure_cases
@@ -179,6 +182,22 @@ def contract_findings(p, model: pa.DataFrameSchema, exclude: np.ndarray) -> list
             _contract_finding(p, check, column, g[~g["index"].astype(int).isin(flagged)], seen)
         )
     return [f for f in out if f is not None]
+
+
+def text_checked(model: pa.DataFrameSchema, data: pd.DataFrame) -> pa.DataFrameSchema:
+    """``model`` without its ``str`` dtype on the columns of ``data`` already all text (``str``
+    or missing cells, one vectorised test per column): pandera would coerce each cell with
+    ``astype(str)`` (the same text) and then test it with a Python call per cell; its other
+    checks (unique, isin, length, nullable) stay, so the failure cases are the same."""
+    text = [
+        name
+        for name, col in model.columns.items()
+        if name in data
+        and isinstance(col.dtype, pandas_engine.NpString)
+        and data[name].dtype == object
+        and pd.api.types.infer_dtype(data[name], skipna=True) in ("string", "empty")
+    ]
+    return model.update_columns({c: {"dtype": None} for c in text}) if text else model
 
 
 def _contract_finding(p, check: str, column: str, g: pd.DataFrame, seen: set) -> Finding | None:
@@ -211,9 +230,40 @@ def row_keys(df: pd.DataFrame) -> np.ndarray:
     """
     key = np.zeros(len(df), dtype=np.int64)
     for j in range(df.shape[1]):
-        codes, uniques = pd.factorize(df.iloc[:, j].astype(str))
-        key = pd.factorize(key * max(len(uniques), 1) + codes)[0]
+        codes = text_codes(df.iloc[:, j])
+        key = pd.factorize(key * (int(codes.max(initial=0)) + 1) + codes)[0]
     return key
+
+
+def text_codes(col: pd.Series) -> np.ndarray:
+    """Integer codes (from 0) equal exactly where the cells of ``col`` read the same as text
+    (``col.astype(str)``), without writing the text of every cell: typed columns (numbers,
+    flags, dates, a typed Parquet column's ``datetime.date`` objects) and text columns are
+    coded as they are; any other column through its text.
+
+    >>> text_codes(pd.Series([0.0, -0.0, float("nan"), 0.0])).tolist()  # "-0.0" is not "0.0"
+    [0, 1, 2, 0]
+    >>> text_codes(pd.Series(["nan", None, float("nan"), "x", None])).tolist()  # NaN reads "nan"
+    [0, 1, 0, 2, 1]
+    """
+    values = col.to_numpy()
+    if values.dtype == np.float64:
+        v = np.where(np.isnan(values), np.nan, values)  # one NaN (every NaN reads "nan")
+        return pd.factorize(v.view(np.int64))[0]  # by bits: 0.0 and -0.0 read differently
+    if values.dtype.kind in "biuM":
+        return pd.factorize(values, use_na_sentinel=False)[0]
+    kind = pd.api.types.infer_dtype(col, skipna=True) if values.dtype == object else ""
+    if kind not in ("string", "date"):
+        return pd.factorize(col.astype(str))[0]
+    codes, uniques = pd.factorize(values)  # missing cells -1, coded by their text below
+    if kind == "date" and not all(type(u) is dt.date for u in uniques):
+        return pd.factorize(col.astype(str))[0]  # e.g. datetimes: their text shows more
+    null = codes < 0
+    if null.any():
+        texts = pd.Series(values[null], dtype=object).astype(str).to_numpy()  # "None", "nan"
+        known = pd.Index(uniques if kind == "string" else [], dtype=object).get_indexer(texts)
+        codes[null] = np.where(known >= 0, known, len(uniques) + pd.factorize(texts)[0])
+    return pd.factorize(codes)[0]
 
 
 def duplicate_rows(p) -> Finding | None:
