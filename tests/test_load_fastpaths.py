@@ -299,3 +299,79 @@ def test_the_same_messy_frames_as_csv_and_as_typed_parquet_load_the_same(tmp_pat
     assert set(a["invoices"]["customer_id"]) == {"C1", "C2", "C3", "c4"}
     assert set(a["transactions"]["kind"]) == {"payment", "credit_note", "write_off"}
     assert a["invoices"]["invoice_id"].str.startswith("I").all()
+
+
+# -- links and overpayments on positions -------------------------------------------------------
+def _old_links(p, inv, dropped_ids, kept):
+    ids = p.data["invoice_id"]
+    known = set(inv["invoice_id"])
+    cascade = (ids.isin(dropped_ids) & ~ids.isin(known)).to_numpy() & kept
+    unknown = (ids.notna() & ~ids.isin(known) & ~ids.isin(dropped_ids)).to_numpy() & kept
+    inv_date = ids.map(pd.Series(inv["invoice_date"].to_numpy(), index=inv["invoice_id"]))
+    early = (p.data["date"] < inv_date).to_numpy() & kept
+    return cascade, unknown, early
+
+
+def _old_over(p, inv, kept):
+    from arlib.schemas import SETTLING_KINDS
+
+    d = p.data
+    settling = d["kind"].isin(SETTLING_KINDS).to_numpy() & kept & d["invoice_id"].notna().to_numpy()
+    sub = d.loc[settling, ["invoice_id", "date", "amount"]].copy()
+    sub["_pos"] = np.flatnonzero(settling)
+    sub = sub.sort_values(["invoice_id", "date", "_pos"], kind="stable")
+    cum = sub.groupby("invoice_id")["amount"].cumsum()
+    limit = sub["invoice_id"].map(pd.Series(inv["amount"].to_numpy(), index=inv["invoice_id"]))
+    over = (cum > limit + 0.005).to_numpy()
+    return np.sort(sub["_pos"].to_numpy()[over])
+
+
+def _rows(found, problem):
+    return next((f.index.tolist() for f in found if f.problem == problem), [])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_links_and_overpayments_equal_the_set_and_string_computation(seed):
+    from arlib.io.canonical import Parsed
+    from arlib.io.sources import ROW
+    from arlib.io.validate import overpayments, transaction_links
+
+    rng = np.random.default_rng(seed)
+    n_inv, m = 300, 1_500
+    inv = pd.DataFrame(
+        {
+            "invoice_id": [f"I{i}" for i in range(n_inv)],
+            "invoice_date": pd.Timestamp("2025-01-01")
+            + pd.to_timedelta(rng.integers(0, 60, n_inv), "D"),
+            "amount": np.round(rng.uniform(1, 100, n_inv), 2),
+        },
+        index=rng.permutation(1_000)[:n_inv],  # a kept subset keeps its labels
+    )
+    ids = np.array([f"I{i}" for i in rng.integers(0, n_inv + 40, m)], dtype=object)
+    ids[rng.random(m) < 0.1] = None
+    data = pd.DataFrame(
+        {
+            "invoice_id": ids,
+            "date": pd.Timestamp("2025-01-20") + pd.to_timedelta(rng.integers(0, 60, m), "D"),
+            "amount": np.round(rng.uniform(1, 60, m), 2),
+            "kind": rng.choice(["payment", "credit_note", "write_off", "refund"], m),
+            ROW: np.arange(2, m + 2),
+        }
+    )
+    p = Parsed("transactions", "t.csv", data, data.drop(columns=[ROW]))
+    dropped = {f"I{i}" for i in range(n_inv, n_inv + 20)}
+    kept = rng.random(m) < 0.9
+    cascade, unknown, early = _old_links(p, inv, dropped, kept)
+    found = transaction_links(p, inv, dropped, kept)
+    assert _rows(found, "invoice_quarantined") == np.flatnonzero(cascade).tolist() != []
+    assert _rows(found, "unknown_invoice") == np.flatnonzero(unknown).tolist() != []
+    assert _rows(found, "payment_before_invoice") == np.flatnonzero(early).tolist() != []
+    over = overpayments(p, inv, kept)
+    assert over.index.tolist() == _old_over(p, inv, kept).tolist() != []
+    assert over.examples[0].startswith("row ") and "settled" in over.examples[0]
+    empty = inv.iloc[:0]
+    assert (
+        _rows(transaction_links(p, empty, set(), kept), "unknown_invoice")
+        == np.flatnonzero(data["invoice_id"].notna().to_numpy() & kept).tolist()
+    )
+    assert overpayments(p, empty, kept) is None

@@ -316,14 +316,41 @@ def unknown_customers(p, customer_ids: set) -> Finding | None:
     )
 
 
+def invoice_positions(ids: pd.Series, invoice_ids: pd.Series) -> np.ndarray | None:
+    """Per id, the position of the same id in ``invoice_ids`` (-1 where absent), or None when
+    ``invoice_ids`` repeat or have a missing id (the callers then match as sets).
+
+    >>> invoice_positions(pd.Series(["b", None, "z", "a"]), pd.Series(["a", "b"])).tolist()
+    [1, -1, -1, 0]
+    """
+    index = pd.Index(invoice_ids.to_numpy(dtype=object))
+    if not index.is_unique or index.hasnans:
+        return None
+    return index.get_indexer(ids.to_numpy(dtype=object))
+
+
+def _take(values: pd.Series, at: np.ndarray) -> np.ndarray:
+    """``values`` at positions ``at``; missing (NaN, NaT) where ``at`` is -1."""
+    out = values.iloc[:0].reindex(range(1)).to_numpy().repeat(len(at))  # all missing
+    hit = at >= 0
+    out[hit] = values.to_numpy()[at[hit]]
+    return out
+
+
 def transaction_links(p, inv: pd.DataFrame, dropped_ids: set, kept: np.ndarray) -> list[Finding]:
     """Transactions against the invoices: on a quarantined invoice (cascade), on an unknown
     invoice, dated before their invoice; only rows still ``kept`` are judged."""
     ids = p.data[C.invoice_id]
-    known = set(inv[C.invoice_id])
-    cascade = (ids.isin(dropped_ids) & ~ids.isin(known)).to_numpy() & kept
-    unknown = (ids.notna() & ~ids.isin(known) & ~ids.isin(dropped_ids)).to_numpy() & kept
-    inv_date = ids.map(pd.Series(inv[C.invoice_date].to_numpy(), index=inv[C.invoice_id]))
+    at = invoice_positions(ids, inv[C.invoice_id])
+    if at is None:  # kept ids repeat or are missing (not under the policies): as sets
+        known = ids.isin(set(inv[C.invoice_id])).to_numpy()
+        inv_date = ids.map(pd.Series(inv[C.invoice_date].to_numpy(), index=inv[C.invoice_id]))
+    else:  # one hash lookup per transaction, shared by every test below
+        known = at >= 0
+        inv_date = pd.Series(_take(inv[C.invoice_date], at), index=ids.index)
+    in_dropped = ids.isin(dropped_ids).to_numpy() if dropped_ids else np.zeros(len(ids), bool)
+    cascade = in_dropped & ~known & kept
+    unknown = ids.notna().to_numpy() & ~known & ~in_dropped & kept
     early = (p.data[C.date] < inv_date).to_numpy() & kept
     detail = [
         f"dated {p.data[C.date].iloc[i]:%Y-%m-%d}, invoice {ids.iloc[i]} dated {inv_date.iloc[i]:%Y-%m-%d}"
@@ -374,9 +401,16 @@ def overpayments(p, inv: pd.DataFrame, kept: np.ndarray) -> Finding | None:
         return None
     sub = d.loc[settling, [C.invoice_id, C.date, C.amount]].copy()
     sub["_pos"] = np.flatnonzero(settling)
-    sub = sub.sort_values([C.invoice_id, C.date, "_pos"], kind="stable")
-    cum = sub.groupby(C.invoice_id)[C.amount].cumsum()
-    limit = sub[C.invoice_id].map(pd.Series(inv[C.amount].to_numpy(), index=inv[C.invoice_id]))
+    at = invoice_positions(sub[C.invoice_id], inv[C.invoice_id])
+    # integer codes sort faster than ids and group the same (only the order within one
+    # invoice, by date then row, matters for the running total)
+    sub["_key"] = pd.factorize(sub[C.invoice_id])[0] if at is None else at
+    sub = sub.sort_values(["_key", C.date, "_pos"], kind="stable")
+    cum = sub.groupby("_key")[C.amount].cumsum()
+    if at is None:
+        limit = sub[C.invoice_id].map(pd.Series(inv[C.amount].to_numpy(), index=inv[C.invoice_id]))
+    else:
+        limit = pd.Series(_take(inv[C.amount].astype(float), sub["_key"].to_numpy()), sub.index)
     over = (cum > limit + CENT).to_numpy()
     pos = sub["_pos"].to_numpy()[over]
     detail = [
