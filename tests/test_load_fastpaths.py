@@ -375,3 +375,18 @@ def test_links_and_overpayments_equal_the_set_and_string_computation(seed):
         == np.flatnonzero(data["invoice_id"].notna().to_numpy() & kept).tolist()
     )
     assert overpayments(p, empty, kept) is None
+
+
+def test_rates_of_the_invoices_looked_up_once_equal_the_mapped_ones():
+    from arlib.io.intake import _on_invoices
+
+    inv_rate = pd.Series([1.0, 0.5, np.nan], index=["I1", "I2", "I3"])
+    inv_cur = pd.Series(["EUR", "USD", "GBP"], index=inv_rate.index)
+    ids = pd.Series(["I2", None, "I9", "I3", "I1", "I2"], index=range(10, 16), dtype=object)
+    for rates, curs in [(inv_rate, inv_cur), (inv_rate.rename({"I3": None}), inv_cur)]:
+        curs = curs.set_axis(rates.index)
+        applied, rate, cur = _on_invoices(ids, rates, curs)
+        assert applied.tolist() == ids.isin(rates.index).tolist()
+        pd.testing.assert_series_equal(rate, ids.map(rates))
+        pd.testing.assert_series_equal(cur, ids.map(curs))
+    assert applied.tolist() == [True, True, False, False, True, True]  # None meets None: as before

@@ -40,10 +40,12 @@ from arlib.io.validate import (
     duplicate_rows,
     finding,
     future_dated,
+    invoice_positions,
     overpayments,
     policy_of,
     problems_table,
     quarantine_frame,
+    take_at,
     transaction_links,
     unknown_customers,
 )
@@ -302,9 +304,9 @@ def _convert(checked: dict[str, Checked], opts: SourceOptions, reporting: str) -
             d[C.amount], cur, when, rates, reporting, opts.fx_quote, opts.fx_max_age_days
         )
         if frame == "transactions" and inv_rate is not None and inv_cur is not None:
-            applied = d[C.invoice_id].isin(inv_rate.index)  # at the invoice's rate, in its currency
-            rate = d[C.invoice_id].map(inv_rate).where(applied, rate)
-            cur = d[C.invoice_id].map(inv_cur).where(applied, cur)
+            applied, on_inv_rate, on_inv_cur = _on_invoices(d[C.invoice_id], inv_rate, inv_cur)
+            rate = on_inv_rate.where(applied, rate)  # at the invoice's rate, in its currency
+            cur = on_inv_cur.where(applied, cur)
             amount = (d[C.amount] * rate).round(2)
             missing = (
                 rate.isna() & d[C.amount].notna() & ~applied
@@ -322,6 +324,19 @@ def _convert(checked: dict[str, Checked], opts: SourceOptions, reporting: str) -
             text, fix = fx.missing_text(reporting, desc, opts, rates is not None)
             out.append(finding(c.parsed, MISSING_FX, C.currency, missing, cur, text, fix))
     return out
+
+
+def _on_invoices(ids: pd.Series, inv_rate: pd.Series, inv_cur: pd.Series):
+    """Per transaction: on a known invoice id?, that invoice's rate and currency (NaN if not);
+    one lookup in the invoices' index when its ids are unique and present, else as a set."""
+    at = invoice_positions(ids, inv_rate.index.to_series())
+    if at is None:
+        return ids.isin(inv_rate.index), ids.map(inv_rate), ids.map(inv_cur)
+    return (
+        pd.Series(at >= 0, index=ids.index),
+        pd.Series(take_at(inv_rate, at), index=ids.index),
+        pd.Series(take_at(inv_cur, at), index=ids.index),
+    )
 
 
 def _write_quarantine(checked: dict[str, Checked], output_dir: str | None) -> list[str]:

@@ -329,7 +329,7 @@ def invoice_positions(ids: pd.Series, invoice_ids: pd.Series) -> np.ndarray | No
     return index.get_indexer(ids.to_numpy(dtype=object))
 
 
-def _take(values: pd.Series, at: np.ndarray) -> np.ndarray:
+def take_at(values: pd.Series, at: np.ndarray) -> np.ndarray:
     """``values`` at positions ``at``; missing (NaN, NaT) where ``at`` is -1."""
     out = values.iloc[:0].reindex(range(1)).to_numpy().repeat(len(at))  # all missing
     hit = at >= 0
@@ -347,7 +347,7 @@ def transaction_links(p, inv: pd.DataFrame, dropped_ids: set, kept: np.ndarray) 
         inv_date = ids.map(pd.Series(inv[C.invoice_date].to_numpy(), index=inv[C.invoice_id]))
     else:  # one hash lookup per transaction, shared by every test below
         known = at >= 0
-        inv_date = pd.Series(_take(inv[C.invoice_date], at), index=ids.index)
+        inv_date = pd.Series(take_at(inv[C.invoice_date], at), index=ids.index)
     in_dropped = ids.isin(dropped_ids).to_numpy() if dropped_ids else np.zeros(len(ids), bool)
     cascade = in_dropped & ~known & kept
     unknown = ids.notna().to_numpy() & ~known & ~in_dropped & kept
@@ -410,7 +410,7 @@ def overpayments(p, inv: pd.DataFrame, kept: np.ndarray) -> Finding | None:
     if at is None:
         limit = sub[C.invoice_id].map(pd.Series(inv[C.amount].to_numpy(), index=inv[C.invoice_id]))
     else:
-        limit = pd.Series(_take(inv[C.amount].astype(float), sub["_key"].to_numpy()), sub.index)
+        limit = pd.Series(take_at(inv[C.amount].astype(float), sub["_key"].to_numpy()), sub.index)
     over = (cum > limit + CENT).to_numpy()
     pos = sub["_pos"].to_numpy()[over]
     detail = [
