@@ -362,8 +362,12 @@ _DTYPES = {C.amount: float, C.credit_limit: float, C.terms_days: "int64", C.disp
 
 def _final(c: Checked) -> pd.DataFrame:
     """Kept rows with the contract's dtypes (their values passed the contract in :func:`check`)."""
-    out = c.parsed.data.loc[c.kept].drop(columns=[ROW]).reset_index(drop=True)
-    return out.astype({k: v for k, v in _DTYPES.items() if k in out})
+    data = c.parsed.data
+    cols = [col for col in data.columns if col != ROW]
+    out = data[cols] if c.kept.all() else data.loc[c.kept, cols]  # one copy, not one a step
+    out.index = pd.RangeIndex(len(out))
+    change = {k: v for k, v in _DTYPES.items() if k in out and out[k].dtype != np.dtype(v)}
+    return out.astype(change) if change else out
 
 
 def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
@@ -413,6 +417,9 @@ def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
     failing = [f for f in findings if policy_of(f.problem, policy) == "fail"]
     if failing:
         raise DataErrors(failing, bu)
+    report = _report(checked, findings, policy, label, bu, reporting, notes, cfg.get("output_dir"))
+    for c in checked.values():  # the quarantine is written: the source rows are not needed
+        c.parsed.raw = c.parsed.raw.iloc[:0]
     frames = {"invoices": _final(inv)}
     frames["transactions"] = (
         _final(checked["transactions"]) if "transactions" in checked else empty(Transactions)
@@ -426,7 +433,6 @@ def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
     frames[COLLECTOR_NOTES] = (
         _final(checked[COLLECTOR_NOTES]) if COLLECTOR_NOTES in checked else None
     )
-    report = _report(checked, findings, policy, label, bu, reporting, notes, cfg.get("output_dir"))
     report.source_rows = source_rows
     report.open_items_only = mode == "none"
     return frames, report
