@@ -134,6 +134,27 @@ def test_mostly_distinct_text_takes_the_plain_path_with_the_same_values():
     assert parse_ids(s).iloc[1] == "I000001" and parse_ids(s).iloc[0] is None
 
 
+def test_clean_text_is_what_strip_leaves_alone_for_every_whitespace_character():
+    from arlib.io.mapping import clean_text
+
+    spaces = [chr(i) for i in range(0x110000) if chr(i).isspace()]
+    for c in spaces + ["a", "\x00"]:
+        for t in (c + "x", "x" + c, "x" + c + "y", c, "x", ""):
+            want = t.strip() == t and t != "" and "\x00" not in t
+            assert clean_text(["A-1", t, "B"]) == clean_text([t]) == want, repr(t)
+    assert not clean_text(["A-1", None]) and not clean_text([1.0])
+
+
+def test_nul_ids_are_found_in_clean_and_messy_columns():
+    from arlib.io.canonical import _has_nul
+
+    ids = pd.Series([f"I{i}" for i in range(N)] + [None], dtype=object)
+    assert not _has_nul(ids).any()
+    ids[5], ids[N - 1] = "I\x005", "x\x00"
+    assert np.flatnonzero(_has_nul(ids)).tolist() == [5, N - 1]
+    assert _has_nul(ids).tolist() == ids.str.contains("\x00", regex=False).eq(True).tolist()
+
+
 # -- typed dates -------------------------------------------------------------------------------
 def test_date_objects_parse_as_their_iso_text_does():
     days = [dt.date(2024, 1, 1) + dt.timedelta(days=int(i)) for i in range(0, 900, 7)]
@@ -208,6 +229,10 @@ def test_contract_failures_are_the_same_without_the_per_cell_str_check():
     )
     fast = text_checked(Transactions, df)
     assert fast.columns["txn_id"].dtype is None  # the per-cell check is skipped ...
+    assert fast.columns["date"].dtype is None and fast.columns["amount"].dtype is None
+    df_int = df.assign(amount=df["amount"].astype(int))  # not float: pandera coerces and checks
+    assert text_checked(Transactions, df_int).columns["amount"].dtype is not None
+    assert _failures(text_checked(Transactions, df_int), df_int) == _failures(Transactions, df_int)
     assert _failures(fast, df) == _failures(Transactions, df) != []  # ... with the same cases
     df.loc[7, "customer_id"] = 7  # not text: the column keeps pandera's own check
     assert text_checked(Transactions, df).columns["customer_id"].dtype is not None

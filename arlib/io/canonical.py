@@ -186,7 +186,7 @@ def _parse_column(p: Parsed, col: str, src: str, opts: SourceOptions) -> pd.Seri
         return out
     if col == C.currency:
         out, _ = map_codes(s, opts.values.get(col), upper=True)
-        bad = (out.notna() & ~out.astype(str).str.fullmatch(r"[A-Z]{3}")).to_numpy()
+        bad = by_unique(out, _iso_code).to_numpy(dtype=bool)
         _add(
             p,
             finding(
@@ -240,7 +240,16 @@ def _parse_column(p: Parsed, col: str, src: str, opts: SourceOptions) -> pd.Seri
 
 
 def _has_nul(s: pd.Series) -> pd.Series:
+    try:  # one search of the joined text first: ids almost never hold a NUL
+        if "\x00" not in "".join(s.dropna().tolist()):
+            return pd.Series(False, index=s.index)
+    except TypeError:  # not all text
+        pass
     return s.str.contains("\x00", regex=False).eq(True)
+
+
+def _iso_code(s: pd.Series) -> pd.Series:
+    return s.notna() & ~s.astype(str).str.fullmatch(r"[A-Z]{3}")
 
 
 def _check_decimal(p: Parsed, col: str, s: pd.Series, opts: SourceOptions) -> None:

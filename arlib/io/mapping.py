@@ -86,7 +86,29 @@ def by_unique(s: pd.Series, fn) -> pd.Series:
     return pd.Series(done.to_numpy()[codes], index=s.index, dtype=done.dtype, name=s.name)
 
 
+#: a cell that :meth:`str.strip` would change or that is empty, between NUL separators (``\\s``
+#: of a ``str`` pattern is :meth:`str.isspace`, the test :meth:`str.strip` uses)
+_UNCLEAN = re.compile(r"(?:^|\x00)(?:\s|\x00|$)|\s(?:\x00|$)")
+
+
+def clean_text(values: list) -> bool:
+    """True when every value is a ``str`` that :meth:`str.strip` leaves as it is, not empty and
+    without a NUL byte: one C-speed search over the joined text instead of a Python call a cell.
+
+    >>> clean_text(["A-1", "B 2"]), clean_text(["A-1 "]), clean_text(["", "x"]), clean_text(["a" + chr(0)])
+    (True, False, False, False)
+    """
+    try:
+        joined = "\x00".join(values)
+    except TypeError:  # not all text
+        return False
+    return joined.count("\x00") == len(values) - 1 and not _UNCLEAN.search(joined)
+
+
 def _strip_ids(s: pd.Series) -> pd.Series:
+    present = s.notna()
+    if clean_text(s[present].tolist()):  # mostly distinct ids, as exported: nothing to strip
+        return s.where(present, None).astype(object)
     t = s.str.strip()
     return t.where(t.notna() & t.ne(""), None).astype(object)
 

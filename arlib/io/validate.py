@@ -185,19 +185,27 @@ def contract_findings(p, model: pa.DataFrameSchema, exclude: np.ndarray) -> list
 
 
 def text_checked(model: pa.DataFrameSchema, data: pd.DataFrame) -> pa.DataFrameSchema:
-    """``model`` without its ``str`` dtype on the columns of ``data`` already all text (``str``
-    or missing cells, one vectorised test per column): pandera would coerce each cell with
-    ``astype(str)`` (the same text) and then test it with a Python call per cell; its other
-    checks (unique, isin, length, nullable) stay, so the failure cases are the same."""
-    text = [
-        name
-        for name, col in model.columns.items()
-        if name in data
-        and isinstance(col.dtype, pandas_engine.NpString)
-        and data[name].dtype == object
-        and pd.api.types.infer_dtype(data[name], skipna=True) in ("string", "empty")
-    ]
-    return model.update_columns({c: {"dtype": None} for c in text}) if text else model
+    """``model`` without the dtype of the columns of ``data`` that already have it: all text
+    (``str`` or missing cells, one vectorised test per column) for ``str``, where pandera would
+    coerce each cell with ``astype(str)`` (the same text) and then test it with a Python call
+    per cell; the exact dtype for dates, floats, integers and flags, whose coercion changes
+    nothing. Its other checks (unique, isin, ranges, nullable) stay: the same failure cases."""
+    done = [name for name, col in model.columns.items() if name in data and _has(col, data[name])]
+    return model.update_columns({c: {"dtype": None} for c in done}) if done else model
+
+
+def _has(column: pa.Column, values: pd.Series) -> bool:
+    """Whether ``values`` already are of ``column``'s dtype: the exact numpy dtype (coercing
+    ``datetime64[ns]`` to itself went through ``pd.to_datetime``), or text for ``str``."""
+    if isinstance(column.dtype, pandas_engine.NpString):
+        kind = pd.api.types.infer_dtype(values, skipna=True) if values.dtype == object else ""
+        return kind in ("string", "empty")
+    exact = ("datetime64[ns]", "float64", "int64", "bool")
+    return (
+        column.dtype is not None
+        and str(column.dtype) in exact
+        and str(values.dtype) == str(column.dtype)
+    )
 
 
 def _contract_finding(p, check: str, column: str, g: pd.DataFrame, seen: set) -> Finding | None:
