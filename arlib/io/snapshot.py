@@ -44,6 +44,7 @@ from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -51,7 +52,8 @@ import pyarrow.parquet as pq
 from arlib.errors import SourceError
 from arlib.io.intake import LoadReport
 from arlib.io.options import COLLECTOR_NOTES
-from arlib.ledger import Ledger, fingerprint
+from arlib.ledger import Ledger, fingerprint, ledger_arrays
+from arlib.schemas import C
 
 MANIFEST = "snapshot.json"
 FORMAT, VERSION = "arlib-snapshot", 1
@@ -278,6 +280,21 @@ def _check_expected(folder: Path, manifest: dict, expect: Mapping) -> None:
         raise _refused(folder, asked.get("business_unit"), what)
 
 
+def _share_invoice_ids(ledger: Ledger) -> None:
+    """Each transaction's invoice id that names a known invoice becomes that invoice's own
+    string object: the same value, kept once in memory instead of twice (~75 MB per million
+    transactions). Only when both columns hold text alone (equal text is the same id)."""
+    ids, txn = ledger.invoices[C.invoice_id], ledger.transactions
+    if not len(txn) or any(
+        col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) != "string"
+        for col in (ids, txn[C.invoice_id])
+    ):
+        return
+    codes = ledger_arrays(ledger).txn_code
+    own = ids.to_numpy()[np.maximum(codes, 0)]
+    txn[C.invoice_id] = np.where(codes >= 0, own, txn[C.invoice_id].to_numpy())
+
+
 def read_snapshot(folder: str | Path, expect: Mapping | None = None) -> Ledger:
     """The ledger written by :func:`write_snapshot` into ``folder``, with its ``load_report``.
 
@@ -294,8 +311,13 @@ def read_snapshot(folder: str | Path, expect: Mapping | None = None) -> Ledger:
     _verified(folder, manifest)
     frames = {k: _frame(folder / name) for k, name in manifest["frames"].items()}
     ledger = Ledger(
-        frames["invoices"], frames["transactions"], frames.get("customers"), validate=False
+        frames["invoices"],
+        frames["transactions"],
+        frames.get("customers"),
+        validate=False,
+        own=True,
     )
+    _share_invoice_ids(ledger)
     if NOTES in frames:
         setattr(ledger, NOTES, frames[NOTES])
     unit = manifest["params"].get("business_unit")
