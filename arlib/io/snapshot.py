@@ -332,4 +332,23 @@ def read_snapshot(folder: str | Path, expect: Mapping | None = None) -> Ledger:
         what = f"its data do not match the input fingerprint in {MANIFEST}"
         raise _refused(folder, unit, f"{what} ({_differences(got, manifest['fingerprint'])})")
     ledger.input_fingerprint = got  # verified here; the notebook's audit stamp reuses it
+    release_freed_memory()
     return ledger
+
+
+def release_freed_memory() -> bool:
+    """Give the memory freed while reading (Arrow's buffers, decoded with the system allocator)
+    back to the system: glibc keeps freed heap pages for reuse, and a kernel that read a big
+    unit kept ~90 MB per million invoices it no longer used. True when done (glibc only)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # not glibc (macOS, musl, Windows): nothing to do
+        trim = None
+    if trim is None:
+        return False
+    trim(0)
+    return True
