@@ -425,3 +425,23 @@ def test_memory_freed_while_reading_goes_back_to_the_system():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     assert done == "True" and int(freed) > 100
+
+
+def test_columns_kept_as_text_are_found_from_one_conversion():
+    """The frame is converted to Arrow once; the columns it cannot keep as they are are those
+    found column by column (second method), on messy frames."""
+    import datetime as dt
+
+    from arlib.io.snapshot import _arrow, _text_columns
+
+    frames = [
+        pd.DataFrame({"id": ["007", None, "x"], "n": [1, 2, 3]}),
+        pd.DataFrame({"id": ["x", 1, 2.5]}),  # numbers mixed with text
+        pd.DataFrame({"a": [1, 2, "3"], "b": ["x", "y", "z"], "c": [None, None, None]}),
+        pd.DataFrame({"d": [dt.date(2024, 1, 1), None, None]}),
+        pd.DataFrame({"raw": [b"x", b"y"], "lst": [[1], [2]], "ok": ["a", "b"]}),
+    ]
+    for df in frames:
+        table, text = _arrow(df)
+        assert text == _text_columns(df)
+        assert (table is None) == bool(text)

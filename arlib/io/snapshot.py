@@ -91,10 +91,26 @@ def _text_columns(df: pd.DataFrame) -> list[str]:
     return out
 
 
+def _arrow(df: pd.DataFrame) -> tuple[pa.Table | None, list[str]]:
+    """The frame as an Arrow table, converted once, and its :func:`_text_columns` (read from the
+    table's types; worked out column by column only when the frame does not convert)."""
+    try:
+        table = pa.Table.from_pandas(df)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None, _text_columns(df)
+    kinds = dict(zip(table.schema.names, table.schema.types, strict=True))
+    text = [
+        col
+        for col in df.select_dtypes(include="object").columns
+        if not any(ok(kinds[str(col)]) for ok in _OBJECT_SAFE)
+    ]
+    return (table if not text else None), text
+
+
 def _parquet(df: pd.DataFrame, name: str, exact: bool) -> tuple[bytes, list[str]]:
     """The frame as Parquet bytes and the columns stored as text. ``exact`` frames (the
     ledger's) must come back unchanged: a column that cannot is an error naming it."""
-    text = _text_columns(df)
+    table, text = _arrow(df)
     if text and exact:
         raise SourceError(
             f"{name}: column(s) {', '.join(map(str, text))} mix value types that Parquet cannot "
@@ -102,8 +118,9 @@ def _parquet(df: pd.DataFrame, name: str, exact: bool) -> tuple[bytes, list[str]
         )
     if text:  # quarantined rows as read: kept as text rather than lost
         df = df.assign(**{c: df[c].map(lambda v: v if v is None else str(v)) for c in text})
+        table = pa.Table.from_pandas(df)
     sink = pa.BufferOutputStream()
-    pq.write_table(pa.Table.from_pandas(df), sink)
+    pq.write_table(table, sink)
     return sink.getvalue().to_pybytes(), text
 
 
