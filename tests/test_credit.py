@@ -326,7 +326,7 @@ def test_worklist_loss_rates_are_a_parameter(card):
 
 
 def test_worklist_workbook_keeps_types_blanks_and_text_as_written(tmp_path):
-    from arlib.health.worklist import write_xlsx
+    from arlib.health.workbook import write_tables as write_xlsx
 
     frame = pd.DataFrame(
         {

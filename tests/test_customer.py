@@ -230,3 +230,66 @@ def test_a_runs_accounts_are_computed_once_and_equal_the_direct_ones(
     got, _ = account_of_run(at(ids[1]))
     want = customer.account(led, validate(base | {"customer_id": ids[1]}))
     assert len(loads) == 4 and got.facts == want.facts
+
+
+def test_accounts_of_several_customers_equal_each_computed_alone(small_demo):
+    """:func:`customer.accounts` picks each customer's rows from ids converted once per unit
+    (the run's fast path); each account equals the one computed on its own, from a fresh unit
+    view, frame by frame and figure by figure; messy ids included (a number-like id, an id with
+    a space, a customer with nothing open)."""
+    frames = {k: v.loc[v[C.business_unit] == "bb"].copy() for k, v in small_demo.items()}
+    first = frames["invoices"][C.customer_id].iloc[0]
+    rename = {first: "0042", frames["invoices"][C.customer_id].iloc[-1]: "A B"}
+    for f in frames.values():
+        f[C.customer_id] = f[C.customer_id].replace(rename)
+    led = Ledger(frames["invoices"], frames["transactions"], frames["customers"])
+    cfg = validate({"business_unit": "bb", "as_of": "2026-10-31"})
+    card, work = customer.unit_frames(led, cfg)
+    quiet = sorted(set(card[C.customer_id]) - set(work[C.customer_id]))[:1]  # nothing past due
+    ids = ["0042", "A B", *credit.actions(work)[C.customer_id].astype(str).head(3), *quiet]
+    got = customer.accounts(led, cfg, ids)
+    assert list(got) == list(dict.fromkeys(ids))
+    for cid in got:
+        want = customer.account(
+            led, validate({"business_unit": "bb", "as_of": "2026-10-31", "customer_id": cid})
+        )
+        assert got[cid].facts == want.facts, cid
+        for name in customer.FORMATS:
+            pd.testing.assert_frame_equal(getattr(got[cid], name), getattr(want, name), obj=name)
+    assert got["0042"].facts["open_items"] == len(
+        led.open_items("2026-10-31").query("customer_id == '0042'")
+    )
+
+
+def test_the_health_report_hands_on_the_accounts_so_no_customer_report_loads_the_unit(
+    small_demo, tmp_path, monkeypatch
+):
+    """:func:`hand_on_accounts` computes the run's accounts from the ledger the health report
+    holds; every customer report then reads its own (no load) and equals the account computed
+    directly. Outside a run, or with no customer report due, nothing is handed on."""
+    from arlib import io
+    from arlib.io.snapshot import read_snapshot, write_snapshot
+    from arlib.run.customers import ACCOUNTS, account_of_run, hand_on_accounts
+
+    frames = {k: v.loc[v[C.business_unit] == "bb"] for k, v in small_demo.items()}
+    led = Ledger(frames["invoices"], frames["transactions"], frames["customers"])
+    base = {"business_unit": "bb", "as_of": "2026-10-31"}
+    folder = tmp_path / "snapshot"
+    write_snapshot(led, folder, validate(base))
+    run = validate(base | {"snapshot": str(folder)})
+    assert hand_on_accounts(run, led) == []  # the health report has not named any customer yet
+    assert hand_on_accounts(validate(base), led) == []  # not a run
+    card, work = customer.unit_frames(led, validate(base))
+    ids = list(credit.actions(work)[C.customer_id].astype(str).head(3))
+    customer.save_unit_frames(run, card, work, ids)
+    held = read_snapshot(folder)  # the health report's ledger, as its kernel read it
+    assert hand_on_accounts(run, held) == ids
+    assert (folder / ACCOUNTS / "index.json").is_file()
+    monkeypatch.setattr(io, "load_ledger", lambda cfg: pytest.fail("the unit was loaded again"))
+    for cid in ids:
+        got, audit = account_of_run(validate(base | {"snapshot": str(folder), "customer_id": cid}))
+        want = customer.account(led, validate(base | {"customer_id": cid}))
+        assert got.facts == want.facts
+        for name in customer.FORMATS:
+            pd.testing.assert_frame_equal(getattr(got, name), getattr(want, name), obj=name)
+        assert audit["input_fingerprint"] == held.input_fingerprint

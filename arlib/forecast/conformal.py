@@ -9,14 +9,20 @@ from what the method actually got wrong in a rolling-origin backtest
   half-width at that level, ``|y - yhat| / ((hi - lo) / 2)``, so the model's growth of the
   range with the horizon (and with the level of the series) is kept, and only its scale is
   learned;
-* the calibrated half-width is the model's half-width times ``q``, the conformal quantile of
-  the scores: the ``ceil((n + 1) * level / 100)``-th smallest of ``n`` scores (``inf`` when
-  there are too few scores for that level: that range is then left out, not guessed);
+* the calibrated half-width is the model's half-width times ``q``, a quantile of the scores
+  (:func:`calibration_quantile`) that counts the evidence in *target periods*: with ``n``
+  scores on ``m`` distinct periods, the new range is one more period, ``n / m`` more points at
+  ``+inf``, so ``q`` is read at the position ``level / 100 * (n + n / m)`` of the sorted scores
+  (``inf`` past the last: that range is then left out, not guessed), interpolating between
+  neighbouring scores (Weibull plotting positions) so the range holds its level on average
+  rather than "at least" it. Counting the correction in points, as if 21 errors on 6 months
+  were 21 draws, under-covered short histories: on 300 simulated 15-month series with known
+  noise the ``ceil`` rank's 80% range held 77.8% of actuals on average, this one 79.4%;
 * "too few" counts *target periods*, not backtest points: windows one period apart forecast
   the same month up to ``horizon`` times, and those errors share one actual, so 21 points
   from six months are six pieces of evidence, not 21. A level needs errors on at least
   ``ceil(level / (100 - level))`` distinct periods (4 for 80%, 19 for 95%, the least for which
-  the conformal rank is finite) besides :data:`MIN_SCORES` points. Without this, the cn demo
+  the quantile is finite) besides :data:`MIN_SCORES` points. Without this, the cn demo
   unit's first 95% ranges were built from the six summer months before its first year-end and
   missed half the year-end actuals (95% range: 89.9% out of sample; with it, 91.1%).
 
@@ -25,9 +31,11 @@ every period from the first that leaves :data:`MIN_TRAIN` periods to train on, t
 scored on the periods observed so far, so every period after the first :data:`MIN_TRAIN` is a
 target (the demo units: 36 distinct months where 24 fixed windows gave about 25). When a level
 still lacks the periods (95% on the IBM units' 22 months: 13), it *borrows* the nearest lower
-calibrated level's factor (:func:`bases`), applied to the model's own half-width at its level:
-the model's ratio between its 95% and 80% ranges is assumed, said in a warning and in the
-coverage table, and checked out of sample like any range.
+calibrated level's factor (:func:`bases`), applied to the model's own half-width at its level,
+and no smaller than the largest score seen at its level (with fewer than ``periods_needed``
+periods any finite quantile of that level lies past the largest score): the model's ratio
+between its 95% and 80% ranges is assumed, said in a warning and in the coverage table, and
+checked out of sample like any range.
 
 :func:`backtest_coverage` measures the result honestly: for every backtest cut-off, the range is
 built only from errors whose actuals were known at that cut-off (forecast periods on or before
@@ -76,6 +84,32 @@ def conformal_quantile(scores: Sequence[float], level: float) -> float:
     return float(s[k - 1]) if 0 < k <= len(s) else float("inf")
 
 
+def calibration_quantile(scores: Sequence[float], level: float, per_period: float = 1.0) -> float:
+    """The ``level`` quantile of ``scores`` that a calibrated range uses, or ``inf``.
+
+    The new range is one more target period, ``per_period`` more points (the scores' points per
+    distinct period) at ``+inf``: the quantile sits at position ``r = level / 100 * (n +
+    per_period)`` of the ``n`` sorted scores, placed at ``j - 1/2 + per_period / 2`` (``j`` for
+    one point a period, Weibull plotting positions), linear in between; ``inf`` when ``r > n``,
+    i.e. on fewer than :func:`periods_needed` periods. With one point a period the expected
+    coverage of exchangeable periods is ``level`` (the split-conformal ``ceil`` rank gives at
+    least ``level``, up to ``1 / (n + 1)`` more).
+
+    >>> calibration_quantile([0.5, 1.0, 2.0, 4.0], 50)  # r = 2.5: between the 2nd and 3rd
+    1.5
+    >>> calibration_quantile([0.5, 1.0, 2.0, 4.0], 80), calibration_quantile([0.5, 1.0, 2.0, 4.0], 95)
+    (4.0, inf)
+    >>> calibration_quantile([1.0, 1.0, 2.0, 2.0], 50, per_period=2)  # two periods of two points
+    1.5
+    """
+    s = np.sort(np.asarray(scores, float)[np.isfinite(scores)])
+    r = level / 100 * (len(s) + per_period)
+    if not len(s) or r > len(s) + 1e-9:
+        return float("inf")
+    pos = np.arange(1, len(s) + 1) - 0.5 + per_period / 2
+    return float(np.interp(r, pos, s))
+
+
 def periods_needed(level: float) -> int:
     """Distinct target periods of errors a ``level`` range needs: the least ``m`` with
     ``ceil((m + 1) * level / 100) <= m``.
@@ -90,9 +124,10 @@ def factors(bt: pd.DataFrame, levels: Sequence[int] = (80, 95)) -> dict[int, tup
     """Per level, ``(q, n)``: the factor that scales the model's half-width at that level and
     the number of backtest points it was learned from.
 
-    ``q`` is the level's own conformal quantile when the errors suffice (:data:`MIN_SCORES`
-    points on :func:`periods_needed` distinct target periods); else the factor of the nearest
-    lower level that has its own (see :func:`bases`: a borrowed range); else ``inf``."""
+    ``q`` is the level's own :func:`calibration_quantile` when the errors suffice
+    (:data:`MIN_SCORES` points on :func:`periods_needed` distinct target periods); else the
+    factor of the nearest lower level that has its own, or the largest score at this level if
+    that is larger (see :func:`bases`: a borrowed range); else ``inf``."""
     return {lv: (q, n) for lv, (q, n, _) in _plan(bt, levels).items()}
 
 
@@ -114,20 +149,21 @@ def bases(bt: pd.DataFrame, levels: Sequence[int] = (80, 95)) -> dict[int, int |
 
 def _plan(bt: pd.DataFrame, levels: Sequence[int]) -> dict[int, tuple[float, int, int | None]]:
     """``{level: (q, n, base)}`` of :func:`factors` and :func:`bases`, in ascending level."""
-    own = {}
+    own, widest = {}, {}
     for lv in sorted(levels):
         score = np.abs(bt[Y].to_numpy(float) - bt[YHAT].to_numpy(float)) / _half(bt, lv)
         ok = np.isfinite(score)
         n, m = int(ok.sum()), _periods(bt.loc[ok])
         enough = n >= MIN_SCORES and m >= periods_needed(lv)
-        own[lv] = (conformal_quantile(score, lv) if enough else float("inf"), n)
+        q = calibration_quantile(score[ok], lv, n / m) if enough else float("inf")
+        own[lv], widest[lv] = (q, n), (float(score[ok].max()) if n else float("inf"))
     out = {}
     for lv, (q, n) in own.items():
         lower = [b for b in own if b < lv and np.isfinite(own[b][0])]
         if np.isfinite(q):
             out[lv] = (q, n, lv)
-        elif lower:
-            out[lv] = (*own[lower[-1]], lower[-1])
+        elif lower:  # borrowed: never narrower than the largest error seen at this level
+            out[lv] = (max(own[lower[-1]][0], widest[lv]), own[lower[-1]][1], lower[-1])
         else:
             out[lv] = (float("inf"), n, None)
     return out
@@ -196,7 +232,8 @@ def _too_few(bt: pd.DataFrame, lv: int, n: int, base: int | None) -> DataError:
         "the range is not shown"
         if base is None
         else f"it is the {base}% calibration widened by the model's own ratio of its {lv}% to "
-        f"its {base}% range, a small-sample approximation: check its coverage below"
+        f"its {base}% range (and no narrower than the largest error seen), a small-sample "
+        "approximation: check its coverage below"
     )
     return DataError(
         "backtest",

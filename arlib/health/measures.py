@@ -409,10 +409,10 @@ def period_invoicing(
     inv = ledger.invoices
     idx = np.searchsorted(edges, inv[C.invoice_date].to_numpy(), side="left") - 1  # (e_i, e_i+1]
     keep = (idx >= 0) & (idx < len(periods))
-    key = by if by is not None else pd.Series("all", index=inv.index)
-    codes, uniques = pd.factorize(key[keep])
-    if by is None:
+    if by is None:  # one row: no key to factorize (a column of 1.2 M "all" took ~0.4 s a call)
         codes, uniques = np.zeros(int(keep.sum()), dtype=int), pd.Index(["all"])
+    else:
+        codes, uniques = pd.factorize(by[keep])
     n = len(periods)  # bincount adds in row order, as np.add.at did, ~10x faster
     flat = codes * n + (n - 1 - idx[keep])
     amount = inv[C.amount].to_numpy(dtype=float)[keep]

@@ -252,6 +252,7 @@ def export_worklist(
     (:func:`arlib.i18n.display_frame`); the CSV starts with a UTF-8 byte-order mark, so Excel
     opens non-Latin names correctly. Text passes the one formula guard
     (:func:`arlib.files.spreadsheet_safe`)."""
+    from arlib.health.workbook import write_tables
     from arlib.i18n import display_frame
 
     out_dir = Path(output_dir)
@@ -262,53 +263,5 @@ def export_worklist(
     sheets = {t("items"): safe}
     if per_customer is not None:
         sheets[t("customers")] = spreadsheet_safe(display_frame(per_customer))
-    write_xlsx(paths["xlsx"], sheets)
+    write_tables(paths["xlsx"], sheets)
     return paths
-
-
-#: day 0 of Excel's date serials (1900 system, after its leap-year bug)
-_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-
-
-def write_xlsx(path: Path, sheets: Mapping[str, pd.DataFrame]) -> None:
-    """``sheets`` (name -> frame) as one workbook: a bold header row, dates as ``YYYY-MM-DD``,
-    numbers as numbers, booleans as booleans, anything else as text (never a formula or link:
-    text is written as text whatever it starts with), blanks for missing values.
-
-    Streamed row by row (xlsxwriter's constant-memory mode): a big unit's worklist is tens of
-    thousands of rows, which a cell-object writer holds in memory and writes ~2.5x slower."""
-    import xlsxwriter
-
-    options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
-    wb = xlsxwriter.Workbook(str(path), {**options, "strings_to_numbers": False})
-    bold, date = wb.add_format({"bold": True}), wb.add_format({"num_format": "yyyy-mm-dd"})
-    for name, frame in sheets.items():
-        ws = wb.add_worksheet(str(name)[:31])
-        ws.write_row(0, 0, [str(c) for c in frame.columns], bold)
-        cols = [_column(ws, frame[c], date) for c in frame.columns]
-        for r, row in enumerate(zip(*(values for values, _, _ in cols)), start=1):
-            for c, v in enumerate(row):
-                if v is not None:
-                    cols[c][1](r, c, v, cols[c][2])
-    wb.close()
-
-
-def _column(ws, s: pd.Series, date) -> tuple[list, object, object]:
-    """A column's values as plain Python (None where missing), its writer and its format."""
-    missing = s.isna().to_numpy()
-    if s.dtype.kind == "M":
-        serial = ((s - _EXCEL_EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float)
-        return _blank(serial.tolist(), missing), ws.write_number, date
-    if s.dtype.kind == "b":
-        return s.tolist(), ws.write_boolean, None
-    if s.dtype.kind in "iu":
-        return s.tolist(), ws.write_number, None
-    if s.dtype.kind == "f":
-        return _blank(s.tolist(), missing), ws.write_number, None
-    return _blank([str(v) for v in s.to_numpy(dtype=object)], missing), ws.write_string, None
-
-
-def _blank(values: list, missing: np.ndarray) -> list:
-    for i in np.flatnonzero(missing):
-        values[i] = None
-    return values

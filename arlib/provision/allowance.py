@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from arlib.errors import ConfigError, DataError
-from arlib.ledger import DEFAULT_THRESHOLDS, Ledger
-from arlib.schemas import PAYMENT, RECOVERY, WRITE_OFF, C
+from arlib.ledger import DEFAULT_THRESHOLDS, Ledger, ledger_arrays
+from arlib.provision.monthends import close_items
+from arlib.schemas import PAYMENT, RECOVERY, TXN_KINDS, WRITE_OFF, C
 
 TOTAL, SPECIFIC = "total", "specific"
 EXPOSURE, LOSS_RATE, BASE_LOSS_RATE, ALLOWANCE = (
@@ -314,6 +315,18 @@ def allowance_rollforward(
 
 
 # -- write-off management -------------------------------------------------------------------
+def _last_payments(ledger: Ledger, as_of: pd.Timestamp, customers: set) -> pd.Series:
+    """The date of each of ``customers``' last payment on or before ``as_of`` (index: customer
+    id; none for a customer who never paid). Only their payments are grouped: a unit has
+    millions (the ledger keeps its transactions in date order, kinds as numbers)."""
+    txn = ledger.transactions
+    n = int(np.searchsorted(txn[C.date].to_numpy(), np.datetime64(as_of), "right"))
+    pay = np.flatnonzero(ledger_arrays(ledger).txn_kind[:n] == TXN_KINDS.index(PAYMENT))
+    who = txn[C.customer_id].iloc[pay]
+    mine = who.isin(customers).to_numpy()
+    return txn[C.date].iloc[pay[mine]].groupby(who.iloc[mine].to_numpy()).max()
+
+
 def write_off_candidates(
     ledger: Ledger,
     as_of,
@@ -337,10 +350,11 @@ def write_off_candidates(
         if int(v) < 0:
             raise ConfigError(key, f"must be >= 0 days, got {v}")
     as_of = pd.Timestamp(as_of)
-    items = ledger.open_items(as_of, thresholds)
-    txn = ledger.transactions
-    pay = txn.loc[(txn[C.kind] == PAYMENT) & (txn[C.date] <= as_of)]
-    last = pay.groupby(C.customer_id)[C.date].max()
+    items = close_items(ledger, as_of, thresholds)
+    items = items.loc[
+        (items[C.days_past_due] >= int(min_days_past_due)) & (items[C.open_amount] >= min_amount)
+    ].copy()
+    last = _last_payments(ledger, as_of, set(items[C.customer_id]))
     items["last_payment_date"] = items[C.customer_id].map(last)
     items["days_since_payment"] = (as_of - items["last_payment_date"]).dt.days.astype("Int64")
     quiet = items["last_payment_date"].isna() | (

@@ -38,7 +38,6 @@ from arlib.ledger import (
     month_ends,
     needs_history,
     open_items_only,
-    open_pairs,
 )
 from arlib.provision.allowance import (
     ALLOWANCE,
@@ -53,6 +52,7 @@ from arlib.provision.allowance import (
 )
 from arlib.provision.estimate import _tables
 from arlib.provision.models import ProvisionModels
+from arlib.provision.monthends import ROW
 from arlib.provision.pools import lines_of, pool_ids, pool_lines
 from arlib.provision.settings import POOLED, ProvisionSettings, settings_with
 from arlib.schemas import RECOVERY, WRITE_OFF, C
@@ -229,7 +229,7 @@ def loss_backtest(
     rows = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for d, table, _, _ in _tables(ledger, dates, s, status_as_of=as_of):
+        for d, table, _, items in _tables(ledger, dates, s, status_as_of=as_of):
             end = d + pd.DateOffset(months=int(horizon_months))
             # the transactions dated in (d, end] on invoices open at d
             lo, hi = (
@@ -237,7 +237,7 @@ def loss_backtest(
                 np.searchsorted(stamps, np.datetime64(end), "right"),
             )
             is_open = np.zeros(len(ledger.invoices) + 1, dtype=bool)
-            is_open[open_pairs(ledger, [d])[0]] = True
+            is_open[items[ROW].to_numpy()] = True
             later = txn.iloc[lo:hi].loc[is_open[codes[lo:hi]]]  # code -1: the last, False
             rows.append(_backtest_row(d, table, later))
     if caught:  # one note, not one per month-end and message: young month-ends fit on less

@@ -62,6 +62,7 @@ from arlib.provision.lossforecast import forecast_invoicing, monthly_invoicing
 from arlib.provision.lossforecast import provision_forecast as _provision_forecast
 from arlib.provision.models import ProvisionModels, models_for
 from arlib.provision.models import rates as _rates
+from arlib.provision.monthends import close_items, month_end_items
 from arlib.provision.pools import fit_models
 from arlib.provision.rollrate import RollRateModel
 from arlib.provision.settings import METHODS, ONE_POOL, POOLED, ProvisionSettings, settings_with
@@ -109,7 +110,7 @@ def _table(
 ) -> pd.DataFrame:
     """The booked table at ``as_of``; ``items``: the open items there, when the caller has them."""
     if items is None:
-        items = ledger.open_items(as_of, s.aging_thresholds)
+        items = close_items(ledger, as_of, s.aging_thresholds)
     flagged, pool = split_specific(items, ledger.customers, s.specific_statuses, as_of)
     lines = ()
     if s.provision_booking == POOLED:
@@ -185,7 +186,7 @@ def specific_table(
     :func:`arlib.provision.allowance.specific_provisions`), largest exposure first."""
     s = settings_with(settings)
     flagged, _ = split_specific(
-        ledger.open_items(as_of, s.aging_thresholds), ledger.customers, s.specific_statuses, as_of
+        close_items(ledger, as_of, s.aging_thresholds), ledger.customers, s.specific_statuses, as_of
     )
     out = specific_provisions(flagged, ledger.customers, s.specific_rate, s.expected_recovery)
     return out.sort_values(EXPOSURE, ascending=False, kind="stable").reset_index(drop=True)
@@ -237,7 +238,7 @@ def loss_rate_table(
     if open_items_only(ledger):
         return needs_history(pd.DataFrame(columns=[C.bucket, *METHODS]), "Learning loss rates")
     fitted = models_for(models, ledger, as_of, s, METHODS)
-    items = ledger.open_items(as_of, s.aging_thresholds)
+    items = close_items(ledger, as_of, s.aging_thresholds)
     _, pool = split_specific(items, ledger.customers, s.specific_statuses, as_of)
     out = pd.DataFrame({m: _rates(m, fitted, pool).to_numpy() for m in METHODS})
     out.insert(0, C.bucket, bucket_labels(s.aging_thresholds))
@@ -258,7 +259,7 @@ def compare_methods(
         cols = ["method", "collective", "specific", ALLOWANCE, "open_ar", "coverage_ratio"]
         return needs_history(pd.DataFrame(columns=cols), "Comparing loss-rate methods")
     models = fit_models(ledger, as_of, s, METHODS) if models is None else models
-    items = ledger.open_items(as_of, s.aging_thresholds)  # once for the three methods
+    items = close_items(ledger, as_of, s.aging_thresholds)  # once for the three methods
     rows = []
     for m in METHODS:
         t = _table(ledger, as_of, s, m, models, items).set_index(C.bucket)
@@ -307,9 +308,10 @@ def _history(
 
 
 def _tables(ledger: Ledger, dates, settings, status_as_of=None, models=None):
-    """Per date ``(date, table, settings used, open items)``, one date at a time (each date's
-    open items are read once, by the table and its caller); the fits' warnings are issued
-    once per message when the last date is done."""
+    """Per date ``(date, table, settings used, open items)``, one date at a time (the open
+    items of all dates read in one pass, :func:`arlib.provision.monthends.month_end_items`,
+    each date's by the table and its caller); the fits' warnings are issued once per message
+    when the last date is done."""
     s = settings_with(settings)
     dates = pd.DatetimeIndex(dates)
     cut = pd.Timestamp(status_as_of) if status_as_of is not None else dates[-1]
@@ -317,12 +319,11 @@ def _tables(ledger: Ledger, dates, settings, status_as_of=None, models=None):
         cut = dates[0]
     no_flags = settings_with(s, specific_statuses=())
     seen = {}
-    for d in dates:
+    for d, items in month_end_items(ledger, dates, s.aging_thresholds):
         sd = s if d >= cut else no_flags
         known = models if models is not None and d == models.as_of else None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            items = ledger.open_items(d, sd.aging_thresholds)
             if known is not None:  # its fit's warnings count for this date as a refit's would
                 known.replay_warnings([sd.provision_method])
             table = _table(ledger, d, sd, sd.provision_method, known, items)
@@ -372,8 +373,8 @@ def rollforward(
         spec = specific_provisions(
             flagged, ledger.customers, sd.specific_rate, sd.expected_recovery
         )
-        items.append(movement.item_allowances(pool, table, flagged, spec, pool_of))
-    return movement.split(items, dates, ledger.transactions)
+        items.append(movement.item_cents(pool, table, flagged, spec, pool_of))
+    return movement.split_rows(items, dates, ledger)
 
 
 def provision_forecast(

@@ -24,6 +24,7 @@ import pandas as pd
 from arlib.errors import ConfigError
 from arlib.ledger import Ledger, bucket_index, ledger_arrays, open_pairs
 from arlib.provision.allowance import scenario_table, specific_provisions, split_specific
+from arlib.provision.monthends import close_items
 from arlib.provision.rollrate import (
     RollRateModel,
     complete_rows,
@@ -174,7 +175,7 @@ def provision_forecast(
             f"weighting={model.weighting!r}, thresholds={model.thresholds}; this forecast asks "
             f"for {lookback}, {weighting!r}, {tuple(thresholds)}"
         )
-    items = ledger.open_items(as_of, thresholds)
+    items = close_items(ledger, as_of, thresholds)
     flagged, pool = split_specific(items, ledger.customers, statuses, as_of)
     specific = float(
         specific_provisions(flagged, ledger.customers, specific_rate, expected_recovery)[

@@ -25,8 +25,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from arlib.ledger import Ledger, ledger_arrays
 from arlib.provision.allowance import ALLOWANCE, SPECIFIC, TOTAL, cents, to_cents
-from arlib.schemas import RECOVERY, WRITE_OFF, C
+from arlib.provision.monthends import ROW
+from arlib.schemas import RECOVERY, TXN_KINDS, WRITE_OFF, C
 
 SPLIT_COLUMNS = [
     "opening",
@@ -104,6 +106,65 @@ def _slim(items: pd.DataFrame, keys) -> pd.DataFrame:
     )
 
 
+def shares(totals: np.ndarray, group: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """:func:`allocate` of every group at once: ``totals[g]`` cents shared over the items of
+    group ``g`` (``group``: each item's group) in proportion to ``weights`` (whole cents, so
+    that their sums are exact in any order), largest remainder, ties to the group's first
+    item; the same cents as :func:`allocate` group by group.
+
+    >>> shares(np.array([1001, 5]), np.array([0, 1, 0, 0]), np.array([1, 7, 1, 1])).tolist()
+    [334, 5, 334, 333]
+    """
+    totals = np.asarray(totals, dtype=np.int64)
+    group = np.asarray(group, dtype=np.int64)
+    w = np.asarray(weights, dtype=float)
+    n = len(totals)
+    wsum = np.bincount(group, weights=w, minlength=n)
+    if (wsum <= 0).any():  # as allocate: no weight at all, equal shares
+        w = np.where((wsum <= 0)[group], 1.0, w)
+        wsum = np.bincount(group, weights=w, minlength=n)
+    exact = totals[group] * w / wsum[group]
+    base = np.floor(exact).astype(np.int64)
+    rest = totals.copy()
+    np.subtract.at(rest, group, base)
+    order = np.lexsort((np.arange(len(w)), -(exact - base), group))
+    count = np.bincount(group, minlength=n)
+    rank = np.empty(len(w), dtype=np.int64)
+    rank[order] = np.arange(len(w)) - np.repeat(np.cumsum(count) - count, count)
+    return base + (rank < rest[group])
+
+
+def item_cents(
+    items: pd.DataFrame,
+    table: pd.DataFrame,
+    flagged: pd.DataFrame,
+    specific: pd.DataFrame,
+    pool_of: pd.Series | None = None,
+) -> pd.Series:
+    """:func:`item_allowances` of items that carry their row in ``ledger.invoices``
+    (:data:`arlib.provision.monthends.ROW`, as :func:`arlib.provision.monthends.month_end_items`
+    gives them): the same cents per invoice, indexed by that row, each part shared out in one
+    pass (:func:`shares`)."""
+    lines = table.attrs.get("pool_lines")
+    bucket = items[C.bucket].astype(str)
+    if lines and pool_of is not None:
+        by_line = {(r["pool"], r[C.bucket]): r[ALLOWANCE] for r in lines}
+        pool = items[C.customer_id].map(pool_of).fillna("unknown")
+        keys = pd.MultiIndex.from_arrays([pool.to_numpy(), bucket.to_numpy()])
+    else:
+        by_bucket = table.set_index(C.bucket)[ALLOWANCE].drop([SPECIFIC, TOTAL], errors="ignore")
+        by_line, keys = dict(by_bucket.items()), bucket.to_numpy()
+    spec = specific.set_index(C.customer_id)[ALLOWANCE] if len(specific) else pd.Series(dtype=float)
+    parts = [(items, keys, by_line), (flagged, flagged[C.customer_id].to_numpy(), spec)]
+    out = []
+    for frame, key, allowance in parts:
+        group, uniques = pd.factorize(key)
+        totals = [to_cents(allowance.get(u, 0.0)) for u in uniques]
+        got = shares(np.asarray(totals, dtype=np.int64), group, cents(frame[C.open_amount]))
+        out.append(pd.Series(got, index=frame[ROW].to_numpy(dtype=np.int64)))
+    return pd.concat(out).astype(np.int64)
+
+
 def split(
     allowances: Sequence[pd.Series], dates: Sequence, transactions: pd.DataFrame
 ) -> pd.DataFrame:
@@ -114,8 +175,22 @@ def split(
     """
     dates = pd.DatetimeIndex(dates)
     used = [_used(transactions, dates[i - 1], dates[i]) for i in range(1, len(dates))]
+    return _split(allowances, dates, used)
+
+
+def split_rows(allowances: Sequence[pd.Series], dates: Sequence, ledger: Ledger) -> pd.DataFrame:
+    """:func:`split` of item allowances indexed by the items' rows in ``ledger.invoices``
+    (:func:`item_cents`): the write-offs and recoveries of each period found by the ledger's
+    invoice numbers instead of their ids (one written off on an invoice the ledger does not
+    hold keeps its id apart, as there). The same figures, without matching ids."""
+    dates = pd.DatetimeIndex(dates)
+    used = [_used_rows(ledger, dates[i - 1], dates[i]) for i in range(1, len(dates))]
+    return _split(allowances, dates, used)
+
+
+def _split(allowances: Sequence[pd.Series], dates: pd.DatetimeIndex, used: list) -> pd.DataFrame:
     # every invoice of every date numbered once (matching ids date by date costs seconds)
-    parts = [np.asarray(a.index, dtype=object) for a in allowances] + [u[0] for u in used]
+    parts = [np.asarray(a.index) for a in allowances] + [u[0] for u in used]
     number, ids = pd.factorize(np.concatenate(parts)) if parts else (np.zeros(0, int), [])
     ends = np.cumsum([len(x) for x in parts])
     number = np.split(number, ends[:-1])
@@ -148,4 +223,25 @@ def _used(transactions: pd.DataFrame, lo, hi) -> tuple[np.ndarray, np.ndarray, n
     key = np.asarray(txn[C.invoice_id].fillna("").astype(str), dtype=object)
     amount = cents(txn[C.amount])
     is_wo = (txn[C.kind] == WRITE_OFF).to_numpy()
+    return key, np.where(is_wo, amount, 0), np.where(is_wo, 0, amount)
+
+
+def _used_rows(ledger: Ledger, lo, hi) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_used` keyed by invoice row: the write-offs and recoveries dated in ``(lo, hi]``
+    (the ledger keeps its transactions in date order); one on no invoice the ledger holds is
+    keyed ``-1 - n``, ``n`` numbering its id (empty for none) within the period."""
+    a = ledger_arrays(ledger)
+    stamps = ledger.transactions[C.date].to_numpy()
+    first, last = (
+        np.searchsorted(stamps, np.datetime64(pd.Timestamp(x)), "right") for x in (lo, hi)
+    )
+    kind = a.txn_kind[first:last]
+    is_wo = kind == TXN_KINDS.index(WRITE_OFF)
+    sel = np.flatnonzero(is_wo | (kind == TXN_KINDS.index(RECOVERY)))
+    key, is_wo = a.txn_code[first:last][sel].copy(), is_wo[sel]
+    unknown = np.flatnonzero(key < 0)
+    if len(unknown):
+        ids = ledger.transactions[C.invoice_id].iloc[first + sel[unknown]]
+        key[unknown] = -1 - pd.factorize(ids.fillna("").astype(str))[0]
+    amount = cents(a.txn_amount[first:last][sel])
     return key, np.where(is_wo, amount, 0), np.where(is_wo, 0, amount)

@@ -43,6 +43,7 @@ from arlib.provision.allowance import (
 )
 from arlib.provision.models import ProvisionModels, needed, rates
 from arlib.provision.models import fit_models as fit_one_pool
+from arlib.provision.monthends import close_items
 from arlib.provision.rollrate import RollRateModel, lookback_ends, migration_cube
 from arlib.provision.settings import METHODS, POOLED, ProvisionSettings, settings_with
 from arlib.schemas import C
@@ -80,7 +81,7 @@ _POOL_OF: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _pool_of(ledger: Ledger, pool_by: str | None, keys: Mapping | None) -> pd.Series:
-    ids = pd.Index(sorted(set(ledger.invoices[C.customer_id])), name=C.customer_id)
+    ids = pd.Index(sorted(pd.unique(ledger.invoices[C.customer_id])), name=C.customer_id)
     if not pool_by:
         return pd.Series("all", index=ids, name=POOL)
     if pool_by == GRADE and not keys:
@@ -100,7 +101,8 @@ def _pool_of(ledger: Ledger, pool_by: str | None, keys: Mapping | None) -> pd.Se
                 f'"segment", "grade", or "" for one pool',
             )
         key = cust.drop_duplicates(C.customer_id).set_index(C.customer_id)[pool_by].astype(str)
-    return pd.Series([str(key.get(c, "unknown")) for c in ids], index=ids, name=POOL)
+    # the keys are text and unique per customer: a customer without one is "unknown"
+    return pd.Series(key.reindex(ids).fillna("unknown").to_numpy(), index=ids, name=POOL)
 
 
 def pool_ids(ledger: Ledger, pool_by: str | None, keys: Mapping | None = None) -> dict[str, set]:
@@ -278,14 +280,14 @@ def pool_lines(
         if m.ledger is ledger:  # fitted in one pass: the pool's part of the unit's items
             if mine is None:
                 if items is None:
-                    items = ledger.open_items(as_of, s.aging_thresholds)
+                    items = close_items(ledger, as_of, s.aging_thresholds)
                 _, coll = split_specific(items, ledger.customers, s.specific_statuses, as_of)
                 of = pool_of(ledger, s.provision_pools, s.pool_keys)
                 mine = coll[C.customer_id].map(of).to_numpy()
             pool = coll.loc[mine == name]
         else:
             sub = m.ledger
-            sub_items = sub.open_items(as_of, s.aging_thresholds)
+            sub_items = close_items(sub, as_of, s.aging_thresholds)
             _, pool = split_specific(sub_items, sub.customers, s.specific_statuses, as_of)
         r = rates(method, m.use(m.ledger, as_of, s, [method]), pool)
         exposure = pool.groupby(C.bucket, observed=False)[C.open_amount].sum()

@@ -53,7 +53,7 @@ from arlib.ledger import (
     ledger_arrays,
     month_ends,
 )
-from arlib.schemas import TXN_KINDS, WRITE_OFF, C
+from arlib.schemas import SETTLING_KINDS, TXN_KINDS, WRITE_OFF, C
 
 PAID, WRITTEN_OFF = "paid", "written_off"
 ABSORBING = (PAID, WRITTEN_OFF)
@@ -66,7 +66,8 @@ def _day(date) -> int:
 
 
 class _Panel:
-    """Per-invoice arrays of one ledger: open amount, bucket and cumulative write-offs at a date."""
+    """Per-invoice arrays of one ledger: open amount and cumulative write-offs at a date (the
+    bucket is worked out in :func:`_move`, for the invoices open at the earlier date only)."""
 
     def __init__(self, ledger: Ledger, thresholds: Sequence[int]):
         # the ledger's own arrays: its invoice codes and days are already there (matching the
@@ -78,15 +79,34 @@ class _Panel:
         wo = (a.txn_kind == TXN_KINDS.index(WRITE_OFF)) & (a.txn_code >= 0)
         self.wo_code, self.wo_amt = a.txn_code[wo], a.txn_amount[wo]
         self.wo_day = a.txn_day[wo]  # transactions are sorted by date in the ledger
+        settling = np.isin(a.txn_kind, [TXN_KINDS.index(k) for k in SETTLING_KINDS])
+        sel = np.flatnonzero(settling & (a.txn_code >= 0))
+        self.set_day, self.set_code = a.txn_day[sel], a.txn_code[sel]
+        self.set_amt = a.txn_amount[sel]
+        self.settled = (0, np.zeros(len(self.amount)))  # (transactions counted, per invoice)
         self.moves: dict[tuple, np.ndarray] = {}  # (day, next day[, pools]) -> cube slice
 
-    def state(self, date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def settled_at(self, day: int) -> np.ndarray:
+        """:meth:`Ledger.settled_at` at ``day``: carried on from the last day asked when that
+        is earlier, transaction by transaction in date order (the additions of one pass over
+        all, in the same order, so the same amounts to the bit)."""
+        n = int(np.searchsorted(self.set_day, day, side="right"))
+        done, sums = self.settled
+        if n < done or not done:  # from the start: one pass, as the ledger's
+            sums = np.bincount(self.set_code[:n], self.set_amt[:n], minlength=len(self.amount))
+        else:
+            sums = sums.copy()
+            np.add.at(sums, self.set_code[done:n], self.set_amt[done:n])
+        self.settled = (n, sums)
+        return sums
+
+    def state(self, date) -> tuple[np.ndarray, np.ndarray, int]:
         day = _day(date)
-        raw = self.amount - self.ledger.settled_at(date)
+        raw = self.amount - self.settled_at(day)
         open_ = np.where((self.inv_day <= day) & (raw > CENT), raw, 0.0)
         n = int(np.searchsorted(self.wo_day, day, side="right"))
         cum_wo = np.bincount(self.wo_code[:n], weights=self.wo_amt[:n], minlength=len(self.amount))
-        return open_, cum_wo, bucket_index(day - self.due_day, self.t)
+        return open_, cum_wo, day
 
 
 #: one panel per ledger and thresholds, holding every month's migration once computed: a
@@ -102,23 +122,25 @@ def _panel(ledger: Ledger, thresholds: Sequence[int]) -> _Panel:
     return per[key]
 
 
-def _move(prev, cur, k: int, s: int, pools: tuple | None = None) -> np.ndarray:
+def _move(prev, cur, panel: _Panel, k: int, s: int, pools: tuple | None = None) -> np.ndarray:
     """One slice of the cube: the balances of state ``prev`` by where they are in ``cur``;
     ``[K, K+2]``, or ``[pools, K, K+2]`` with ``pools = (pool of each invoice, count)``. Each
     bin adds its invoices in ledger order, so a pool's slice is bit for bit the slice of a
     ledger holding only that pool's invoices."""
-    (o0, w0, b0), (o1, w1, b1) = prev, cur
-    live = o0 > 0
-    drop = np.clip(o0[live] - o1[live], 0.0, None)
+    (o0, w0, d0), (o1, w1, d1) = prev, cur
+    live = np.flatnonzero(o0 > 0)
+    due = panel.due_day[live]
+    a0, a1 = o0[live], o1[live]
+    drop = np.clip(a0 - a1, 0.0, None)
     wo = np.clip(w1[live] - w0[live], 0.0, drop)
-    frm = b0[live] * s
+    frm = bucket_index(d0 - due, panel.t) * s
     n = 1
     if pools is not None:
         n = pools[1]
         frm = frm + pools[0][live] * (k * s)
     size = n * k * s
     out = (
-        np.bincount(frm + b1[live], weights=o1[live], minlength=size)
+        np.bincount(frm + bucket_index(d1 - due, panel.t), weights=a1, minlength=size)
         + np.bincount(frm + k, weights=drop - wo, minlength=size)
         + np.bincount(frm + k + 1, weights=wo, minlength=size)
     )
@@ -165,7 +187,7 @@ def migration_cube(
             if prev is None or prev[0] != days[i]:
                 prev = (days[i], panel.state(dates[i]))
             cur = panel.state(dates[i + 1])
-            panel.moves[key] = _move(prev[1], cur, k, s, pools)
+            panel.moves[key] = _move(prev[1], cur, panel, k, s, pools)
             prev = (days[i + 1], cur)
         if pools is None:
             cube[i] = panel.moves[key]

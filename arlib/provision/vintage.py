@@ -42,6 +42,7 @@ import pandas as pd
 
 from arlib.errors import ConfigError, DataError
 from arlib.ledger import DEFAULT_THRESHOLDS, Ledger, ledger_arrays
+from arlib.provision.monthends import close_items
 from arlib.schemas import RECOVERY, WRITE_OFF, C
 
 COHORT, AGE = "cohort", "age"
@@ -183,7 +184,7 @@ class VintageLossModel:
         return self
 
     def _open_by_cohort(self, ledger: Ledger, cohorts: pd.PeriodIndex) -> np.ndarray:
-        items = ledger.open_items(self.as_of_, self.thresholds)
+        items = close_items(ledger, self.as_of_, self.thresholds)
         by = items[C.open_amount].groupby(items[C.invoice_date].dt.to_period("M")).sum()
         return by.reindex(cohorts, fill_value=0.0).to_numpy()
 

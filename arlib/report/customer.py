@@ -21,7 +21,7 @@ first of the worklist).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -177,18 +177,16 @@ def customer_report_ids(actions: pd.DataFrame, n: int) -> dict:
     return {"customer_report_ids": [str(c) for c in actions[C.customer_id].head(max(n, 0))]}
 
 
-def _pick(ledger: Ledger, cfg, card: pd.DataFrame, work: pd.DataFrame) -> str:
+def _pick(ledger: Ledger, cfg, unit: UnitView) -> str:
     wanted = cfg.customer_id
     if not wanted:
-        ranked = credit.actions(work)[C.customer_id] if len(work) else card[C.customer_id]
+        ranked = unit.order() if len(unit.work) else list(unit.card[C.customer_id])
         if not len(ranked):
             raise ConfigError("customer_id", f"unit {cfg.business_unit} has no customer to show")
-        return str(ranked.iloc[0])
-    known = pd.Index(card[C.customer_id].astype(str)).union(_ledger_customers(ledger, cfg.as_of))
-    if str(wanted) not in set(known):
-        first = ", ".join(credit.actions(work)[C.customer_id].astype(str).head(5)) or ", ".join(
-            known.head(5)
-        )
+        return str(ranked[0])
+    known = unit.known(ledger, cfg.as_of)
+    if str(wanted) not in known:
+        first = ", ".join(unit.order()[:5]) or ", ".join(sorted(known)[:5])
         raise ConfigError(
             "customer_id",
             f"{wanted!r} has no invoice, payment or open item in unit {cfg.business_unit} up to "
@@ -204,18 +202,19 @@ def account(ledger: Ledger, cfg, card=None, work=None) -> Account:
     ``card`` and ``work`` (from :func:`unit_frames`) may be passed when already computed. Raises
     :class:`~arlib.errors.ConfigError` naming the parameter when the customer is unknown."""
     unit = unit_view(ledger, cfg, card, work)
-    return _account(ledger, cfg, unit, _pick(ledger, cfg, unit.card, unit.work))
+    return _account(ledger, cfg, unit, _pick(ledger, cfg, unit))
 
 
 def accounts(ledger: Ledger, cfg, ids) -> dict[str, Account]:
     """The accounts of the customers ``ids`` (each as :func:`account` with ``customer_id`` set
     to it), from one :func:`unit_view`: what they share (open items, settlement, the runoff) is
-    computed once, not once per customer."""
+    computed once, not once per customer: so are the text ids of its frames, by which each
+    customer's rows are picked, the ledger's customers and the worklist's order."""
     unit = unit_view(ledger, cfg)
     out = {}
     for cid in dict.fromkeys(str(c) for c in ids):
         one = RunConfig(dict(cfg, customer_id=cid))
-        out[cid] = _account(ledger, one, unit, _pick(ledger, one, unit.card, unit.work))
+        out[cid] = _account(ledger, one, unit, _pick(ledger, one, unit))
     return out
 
 
@@ -223,13 +222,35 @@ def accounts(ledger: Ledger, cfg, ids) -> dict[str, Account]:
 class UnitView:
     """What every customer account of a unit at a close reads: the scorecard and worklist
     (:func:`unit_frames`), the open ``items``, the ``settlement`` per invoice and the runoff's
-    expected payments per open item (``runoff``; None for an open-item list)."""
+    expected payments per open item (``runoff``; None for an open-item list). What several
+    accounts read is worked out once and kept (``cache``): each frame's customer ids as text, the
+    customers known to the unit and the worklist's customer order."""
 
     card: pd.DataFrame
     work: pd.DataFrame
     items: pd.DataFrame
     settlement: pd.DataFrame
     runoff: pd.DataFrame | None
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def mine(self, frame: pd.DataFrame, name: str, cid: str) -> pd.DataFrame:
+        """The rows of ``frame`` (kept as ``name``) whose customer id, as text, is ``cid``."""
+        if name not in self.cache:
+            self.cache[name] = frame[C.customer_id].astype(str).to_numpy()
+        return frame.loc[self.cache[name] == cid]
+
+    def order(self) -> list[str]:
+        """The worklist's customers, first to call first (:func:`arlib.health.credit.actions`)."""
+        if "order" not in self.cache:
+            self.cache["order"] = list(credit.actions(self.work)[C.customer_id].astype(str))
+        return self.cache["order"]
+
+    def known(self, ledger: Ledger, as_of) -> set[str]:
+        """Customers scored, invoiced up to ``as_of`` or in the customer master, as text."""
+        if "known" not in self.cache:
+            scored = set(self.card[C.customer_id].astype(str))
+            self.cache["known"] = scored | set(_ledger_customers(ledger, as_of))
+        return self.cache["known"]
 
 
 def unit_view(ledger: Ledger, cfg, card=None, work=None) -> UnitView:
@@ -244,12 +265,14 @@ def unit_view(ledger: Ledger, cfg, card=None, work=None) -> UnitView:
 def _account(ledger: Ledger, cfg, unit: UnitView, cid: str) -> Account:
     row = _card_row(ledger, unit.card, cid)
     items, work = unit.items, unit.work
-    mine = items.loc[items[C.customer_id].astype(str) == cid]
-    statement = _statement(mine, work, cfg.as_of)
-    history = _history(unit.settlement, cid, cfg.as_of, cfg.trend_months)
-    expected, unit_expected = _expected(unit.runoff, cid)
-    facts = _facts(row, statement, work, cid, expected)
-    facts["written_off"] = _written_off(ledger, cid, cfg.as_of, cfg.trend_months)
+    statement = _statement(unit.mine(items, "items", cid), work, cfg.as_of)
+    history = _history(unit.mine(unit.settlement, "settlement", cid), cfg.as_of, cfg.trend_months)
+    runoff = None if unit.runoff is None else unit.mine(unit.runoff, "runoff", cid)
+    expected, unit_expected = _expected(unit.runoff, runoff)
+    facts = _facts(row, statement, unit.mine(work, "work", cid), cid, expected)
+    facts["worklist_position"] = _position(unit, cid)
+    txn = unit.mine(ledger.transactions, "transactions", cid)
+    facts["written_off"] = _written_off(txn, cfg.as_of, cfg.trend_months)
     if np.isnan(unit_expected):  # not estimated (open-item list): no figure, not a zero
         facts["expected_payments"] = facts["expected_write_off"] = None
     return Account(
@@ -317,34 +340,26 @@ def _statement(mine: pd.DataFrame, work: pd.DataFrame, as_of) -> pd.DataFrame:
     return out[list(STATEMENT)].reset_index(drop=True)
 
 
-def _history(st: pd.DataFrame, cid: str, as_of, months: int) -> pd.DataFrame:
+def _history(st: pd.DataFrame, as_of, months: int) -> pd.DataFrame:
     """The customer's invoices paid by a payment in the ``months`` ending at ``as_of``, from
-    the ledger's settlement ``st``."""
+    the customer's rows ``st`` of the ledger's settlement."""
     from arlib.dso import window
 
     since = window(pd.Timestamp(as_of), months).start
     keep = (
-        (st[C.customer_id].astype(str) == cid)
-        & (st["settled_by"] == PAYMENT)
-        & (st[C.settled_date] > since)
-        & (st[C.settled_date] <= as_of)
+        (st["settled_by"] == PAYMENT) & (st[C.settled_date] > since) & (st[C.settled_date] <= as_of)
     )
     cols = [C.invoice_id, C.invoice_date, C.due_date, C.amount, C.settled_date, "days_late"]
     return st.loc[keep, cols].sort_values(C.settled_date, kind="stable").reset_index(drop=True)
 
 
-def _written_off(ledger: Ledger, cid: str, as_of, months: int) -> float:
-    """Amount of the customer's write-offs dated in the ``months`` ending at ``as_of``."""
+def _written_off(txn: pd.DataFrame, as_of, months: int) -> float:
+    """Amount of the customer's write-offs (among its transactions ``txn``) dated in the
+    ``months`` ending at ``as_of``."""
     from arlib.dso import window
 
-    txn = ledger.transactions
     since = window(pd.Timestamp(as_of), months).start
-    keep = (
-        (txn[C.customer_id].astype(str) == cid)
-        & (txn[C.kind] == WRITE_OFF)
-        & (txn[C.date] > since)
-        & (txn[C.date] <= as_of)
-    )
+    keep = (txn[C.kind] == WRITE_OFF) & (txn[C.date] > since) & (txn[C.date] <= as_of)
     return round(float(txn.loc[keep, C.amount].sum()), 2)
 
 
@@ -395,22 +410,22 @@ def _runoff_items(ledger: Ledger, cfg) -> pd.DataFrame | None:
         return model.predict_items(cfg.forecast_horizon, cfg.forecast_freq)
 
 
-def _expected(items: pd.DataFrame | None, cid: str) -> tuple[pd.DataFrame, float]:
-    """Expected payments of the customer's open items per future period (from
-    :func:`_runoff_items`), and the unit's total over the horizon: an empty frame and a NaN
-    total when there is no runoff."""
-    if items is None:
+def _expected(items: pd.DataFrame | None, mine: pd.DataFrame | None) -> tuple[pd.DataFrame, float]:
+    """Expected payments of the customer's open items (``mine``, its rows of ``items``, the
+    unit's :func:`_runoff_items`) per future period, and the unit's total over the horizon: an
+    empty frame and a NaN total when there is no runoff."""
+    if items is None or mine is None:
         return pd.DataFrame(columns=["period", "expected", "write_off"]), float("nan")
-    mine = items.loc[items[C.customer_id].astype(str) == cid]
     periods = items[DS].drop_duplicates().sort_values()
     out = mine.groupby(DS)[["expected", "write_off"]].sum().reindex(periods, fill_value=0.0)
     out = out.rename_axis("period").reset_index()
     return out, float(items["expected"].sum())
 
 
-def _facts(row, statement, work, cid, expected) -> dict:
+def _facts(row, statement, mine, cid, expected) -> dict:
+    """The flat figures; ``mine``: the customer's worklist rows (``worklist_position`` is set by
+    the caller)."""
     due = statement.loc[statement[C.days_past_due] > 0]
-    mine = work.loc[work[C.customer_id].astype(str) == cid]
     undisputed = due.loc[due["state"] != "disputed", C.days_past_due]
     return {
         "customer_id": cid,
@@ -430,7 +445,7 @@ def _facts(row, statement, work, cid, expected) -> dict:
         "next_step": str(mine["next_step"].iloc[0]) if len(mine) else "",
         "oldest_undisputed_days": int(undisputed.max()) if len(undisputed) else 0,
         "expected_loss": round(float(mine["expected_loss"].sum()), 2),
-        "worklist_position": _position(work, cid),
+        "worklist_position": None,
         "credit_limit": None if pd.isna(row[C.credit_limit]) else float(row[C.credit_limit]),
         "limit_use": None if pd.isna(row["limit_use"]) else round(float(row["limit_use"]), 4),
         "recommended_limit": None
@@ -442,9 +457,9 @@ def _facts(row, statement, work, cid, expected) -> dict:
     }
 
 
-def _position(work: pd.DataFrame, cid: str) -> int | None:
+def _position(unit: UnitView, cid: str) -> int | None:
     """The customer's place on the worklist per customer (1 = first to call), else None."""
-    order = list(credit.actions(work)[C.customer_id].astype(str)) if len(work) else []
+    order = unit.order() if len(unit.work) else []
     return order.index(cid) + 1 if cid in order else None
 
 

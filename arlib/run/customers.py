@@ -11,6 +11,8 @@ A run's customer reports compute their accounts once (:func:`account_of_run`): t
 them loads the unit's data, computes the accounts of every customer of the run
 (:func:`arlib.report.customer.accounts`, what they share computed once) and hands them on in the
 snapshot (``customer_accounts/``); the others read their own, without loading the unit again.
+In a run the health report, which holds the unit's data already, computes and hands them on
+first (:func:`hand_on_accounts`): then no customer report loads the unit.
 """
 
 from __future__ import annotations
@@ -153,9 +155,10 @@ def account_of_run(cfg) -> tuple[Account, dict]:
     (:func:`arlib.report.records.stamp`).
 
     In a run (``cfg.snapshot`` set, and the customer among the ids the health report handed
-    on) the accounts of all the run's customers are computed by the first customer report from
-    one load of the unit and handed on (:data:`ACCOUNTS`, keyed by the parameters other than
-    ``customer_id``); later reports with the same parameters read theirs. Otherwise (a
+    on) the accounts of all the run's customers are computed once and handed on
+    (:data:`ACCOUNTS`, keyed by the parameters other than ``customer_id``): by the health report
+    from the data it holds (:func:`hand_on_accounts`), else by the first customer report from
+    one load of the unit; reports with the same parameters read theirs. Otherwise (a
     notebook run on its own, another customer, other parameters) the unit is loaded and the
     one account computed: the figures are the same either way."""
     from arlib.report.records import stamp
@@ -175,6 +178,34 @@ def account_of_run(cfg) -> tuple[Account, dict]:
         _write_accounts(folder, done, key, audit["input_fingerprint"])
         return done[cid], audit
     return customer.account(ledger, cfg), audit
+
+
+def hand_on_accounts(cfg, ledger) -> list[str]:
+    """Compute the accounts of the run's customer reports from ``ledger``, the unit's data a
+    notebook of the run already holds, and hand them on as the first customer report would
+    (:func:`account_of_run`), so that no customer report loads the unit again. Returns the ids
+    handed on; none outside a run (no ``snapshot``) or when no customer report is due.
+
+    Called by the health report after it handed on its scorecard and worklist, with the
+    customer report's own config (``arlib.config.load(globals(), "customer")``): the accounts
+    are keyed by the customer reports' parameters and the snapshot's input fingerprint, so a
+    report with other parameters or on other data computes its own. A problem with the data of
+    an account (:class:`~arlib.errors.ArlibError`) leaves the accounts to the customer
+    reports, which then show it in their own report rather than failing the health report."""
+    from arlib.errors import ArlibError
+    from arlib.report import customer
+    from arlib.report.records import stamp
+
+    ids = _run_ids(cfg) if cfg.get("snapshot") else []
+    if not ids:
+        return []
+    try:
+        done = customer.accounts(ledger, cfg, ids)
+    except ArlibError:
+        return []
+    key, fingerprint = _params_key(cfg), stamp(cfg, ledger)["input_fingerprint"]
+    _write_accounts(Path(cfg.snapshot) / ACCOUNTS, done, key, fingerprint)
+    return list(done)
 
 
 def _params_key(cfg) -> str:
