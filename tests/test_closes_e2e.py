@@ -66,9 +66,14 @@ def test_both_closes_run_and_publish(closes):
         m = json.loads((out / as_of / "manifest.json").read_text())
         assert [(u["business_unit"], u["status"]) for u in m["units"]] == [("391", status)]
         assert os.path.islink(out / as_of)
+    # and that the sample stops at the 2013-12-02 invoice (its README): December is partial
     assert m["units"][0]["notes"] == [
         "Receivables health: the data has no credit limits, so limit use, over-limit customers "
-        "and limit reviews are not assessed."
+        "and limit reviews are not assessed.",
+        "Data end before the close: the latest invoice is dated 2013-12-02, 29 days before the "
+        "close of 2013-12-31, while in the year before no two invoice dates were more than 6 days "
+        "apart. The extract may have been taken before the close, so the last month's figures "
+        "may be partial: check the source, or set as_of to the last complete month.",
     ]
 
 

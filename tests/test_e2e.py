@@ -77,6 +77,12 @@ def test_manifest_and_index(run):
         aa["input_fingerprint"]["rows"]["invoices"] > 0
         and len(aa["input_fingerprint"]["sha256"]) == 64
     )
+    # the seconds outside the notebooks by phase (benchmarks): each counted once, within the unit's
+    phases = aa["phase_seconds"]
+    assert {"load", "snapshot", "pack", "export", "kpis"} <= set(phases)
+    outside = sum(v for k, v in phases.items() if k != "kernel_start")  # kernel starts: inside
+    assert min(phases.values()) >= 0 and phases["load"] > 0
+    assert outside + sum(aa["notebook_seconds"].values()) <= aa["duration_s"] + 0.1
     index = (out / "index.html").read_text()
     assert (
         'href="aa/health.html"' in index and 'href="bb/health.html"' in index and "failed" in index

@@ -141,3 +141,63 @@ def test_a_large_sheet_is_streamed_not_held(tmp_path):
     rows = list(ws.values)[1:]
     assert len(rows) == n and rows[-1] == (f"I{n - 1}", (n - 1) / 4)
     assert sum(r[1] for r in rows) == pytest.approx(df["open_amount"].sum(), abs=1e-6)
+
+
+def _book_values(path) -> dict:
+    book = openpyxl.load_workbook(path)
+    return {ws.title: _values(ws) for ws in book.worksheets}
+
+
+def _sheets(folder) -> None:
+    add_sheet(folder, "Aging", pd.DataFrame({"bucket": ["current", "1-30"], "amount": [10.0, 2.5]}))
+    add_sheet(folder, "Worklist", pd.DataFrame({"customer_id": ["007"], "open_amount": [5.5]}))
+
+
+def test_a_pack_begun_on_a_thread_is_the_pack_written_at_the_end(tmp_path):
+    """Second method: the same sheets through the synchronous finish_pack."""
+    early, late = tmp_path / "early", tmp_path / "late"
+    for folder in (early, late):
+        excel.defer_pack(folder)
+        _sheets(folder)
+    excel.start_pack(early)  # the customer reports would run now
+    assert excel.finish_pack(early) == (early / PACK).resolve()
+    assert excel.finish_pack(late) == (late / PACK).resolve()
+    assert _book_values(early / PACK) == _book_values(late / PACK)
+    assert _book_values(early / PACK)["Worklist"] == [("Customer", "Open amount"), ("007", 5.5)]
+    assert not (early / PARTS).exists()
+
+
+def test_a_sheet_added_after_the_pack_was_begun_is_in_the_pack(tmp_path):
+    excel.defer_pack(tmp_path)
+    _sheets(tmp_path)
+    excel.start_pack(tmp_path)
+    add_sheet(tmp_path, "Late", pd.DataFrame({"x": [1.0]}))  # after the thread took the parts
+    add_sheet(tmp_path, "Aging", pd.DataFrame({"bucket": ["over 90"], "amount": [7.0]}))
+    excel.finish_pack(tmp_path)
+    got = _book_values(tmp_path / PACK)
+    assert list(got) == ["Worklist", "Late", "Aging"]  # replaced sheets move to the end
+    assert got["Aging"] == [("Bucket", "Amount"), ("over 90", 7.0)]
+
+
+def test_a_pack_that_fails_on_its_thread_fails_at_the_end(tmp_path, monkeypatch):
+    excel.defer_pack(tmp_path)
+    _sheets(tmp_path)
+
+    def full(*_):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(excel, "_write_pack", full)
+    excel.start_pack(tmp_path)
+    with pytest.raises(OSError, match="No space"):
+        excel.finish_pack(tmp_path)
+    assert not (tmp_path / PACK).exists() and not excel._started
+
+
+def test_a_dropped_pack_is_waited_for_and_forgotten(tmp_path):
+    excel.defer_pack(tmp_path)
+    _sheets(tmp_path)
+    excel.start_pack(tmp_path)
+    excel.drop_pack(tmp_path)  # a failed unit: its files are removed next
+    assert not excel._started and (tmp_path / PACK).exists()
+    excel.start_pack(tmp_path / "none")  # no parts: nothing begun
+    assert not excel._started

@@ -241,14 +241,14 @@ def test_auto_is_the_median_of_its_members(recovered):
     assert wide["auto"].to_numpy() == pytest.approx(want, rel=1e-12)
 
 
-def test_auto_on_yearly_data_uses_the_naive_as_its_benchmark():
-    """No season: the benchmark member is the naive, and auto is the middle of ETS, CES,
-    DOTheta and the last value (a short trended series)."""
+def test_auto_on_yearly_data_uses_the_drift_as_its_benchmark():
+    """No season: the benchmark member is the random walk with drift (12 to 32 in 11 steps:
+    +20/11 a year), and auto is the middle of ETS, CES, DOTheta and that line."""
     y = np.array([12.0, 15, 14, 18, 21, 20, 24, 27, 26, 30, 33, 32])
-    res = predict_series(y, 3, 1, ["auto", "ets", "ces", "dot", "snaive"], levels=(80,))
-    assert res.used["auto"] == "auto" and res.used["snaive"] == "snaive"
-    assert res.bands["snaive"]["mean"].tolist() == [32.0, 32.0, 32.0]
-    members = np.vstack([res.bands[k]["mean"] for k in ("ets", "ces", "dot", "snaive")])
+    res = predict_series(y, 3, 1, ["auto", "ets", "ces", "dot", "bench"], levels=(80,))
+    assert res.used["auto"] == "auto" and res.used["bench"] == "bench"
+    assert res.bands["bench"]["mean"] == pytest.approx(32 + 20 / 11 * np.arange(1, 4), rel=1e-12)
+    members = np.vstack([res.bands[k]["mean"] for k in ("ets", "ces", "dot", "bench")])
     s = np.sort(members, axis=0)
     assert res.bands["auto"]["mean"] == pytest.approx((s[1] + s[2]) / 2, rel=1e-12)
 

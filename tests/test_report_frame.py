@@ -123,3 +123,24 @@ def test_two_exports_differ_only_in_run_id_and_time():
     assert pages[0] == pages[1]
     head = pages[0].split("<body")[0]
     assert 'id="cell-id=arlib-header"' in pages[0] and "--jp-" not in head  # no theme CSS
+
+
+def test_a_reused_exporter_writes_what_a_new_one_writes_in_each_language(monkeypatch):
+    """Exporters are made once per language (their templates compiled once); pages in English,
+    Chinese, then English again are those of an exporter made for each page (second method)."""
+    import nbformat
+
+    from arlib.report import html
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Receivables health\n\nLead.")]
+    langs = ("en", "zh", "en")
+    monkeypatch.setattr(html, "_EXPORTERS", {})
+    reused = [html.to_html(nb, "t", lang, "<p>top</p>") for lang in langs]
+    assert len(html._EXPORTERS) == 2
+    fresh = []
+    for lang in langs:
+        monkeypatch.setattr(html, "_EXPORTERS", {})
+        fresh.append(html.to_html(nb, "t", lang, "<p>top</p>"))
+    assert reused == fresh
+    assert '<html lang="zh-CN">' in reused[1] and '<html lang="en">' in reused[2]

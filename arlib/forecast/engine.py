@@ -8,8 +8,9 @@ returns one row per series, method and step with 80 and 95 per cent prediction i
 Methods
 -------
 ``auto``
-    The median of ETS, CES, dynamic optimised Theta and the seasonal naive (the naive for
-    data without a season); intervals from the equal-weight mixture of the four (see
+    The median of ETS, CES, dynamic optimised Theta and the seasonal naive (a random walk
+    with drift for data without a season; the naive for a series shorter than two seasons);
+    intervals from the equal-weight mixture of the four (see
     :data:`arlib.forecast.models.COMBINATIONS` and :func:`arlib.forecast.models.combine`
     for why). The default.
 ``ets``, ``damped``, ``arima``, ``theta``, ``ces``, ``dot``

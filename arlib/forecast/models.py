@@ -34,21 +34,17 @@ Bands = dict[str, np.ndarray]
 #: Methods that combine other methods: name -> (members, how).
 #: ``ensemble`` is the SCUM of Petropoulos & Svetunkov (2020), "A simple combination of
 #: univariate models" (IJF 36:110-115): the median of ETS, CES, ARIMA and dynamic optimised
-#: Theta, robust across the M3 and M4 data sets. ``auto`` keeps SCUM's median and puts the
-#: seasonal naive (the naive for non-seasonal data) where SCUM has ARIMA: ARIMA's automatic
-#: order search costs about nine times AutoETS, the seasonal naive nothing, and a benchmark
-#: in the pool pulls the median back when the fitted models agree on a trend or a season
-#: the data do not bear out (the seasonal naive is among the best methods on the Tourism
-#: competition's data; Athanasopoulos et al. 2011). Chosen on the mean gain over five sets
-#: from two other sources (Tourism, M1), checked on M3 monthly, and confirmed on M3 yearly
-#: and quarterly, which took no part in the choice; against the earlier average of median
-#: and mean of ETS, damped ETS, CES and DOTheta it is better on Tourism monthly and
-#: quarterly, M1 monthly and M3 yearly, level on Tourism yearly and M3 monthly and
-#: quarterly, worse on M1 quarterly and on smooth ETS-like series, at 85% of the cost
-#: (see ``bench/README.md``).
+#: Theta, robust across the M3 and M4 data sets. ``auto`` keeps SCUM's median and puts a
+#: benchmark (:func:`bench`: the seasonal naive, or for data without a season the random
+#: walk with drift) where SCUM has ARIMA: ARIMA's automatic order search costs
+#: about nine times AutoETS, a benchmark nothing, and a benchmark in the pool pulls the
+#: median back when the fitted models agree on a trend or a season the data do not bear
+#: out. Chosen on the mean gain over five sets from two other sources (Tourism, M1),
+#: checked on M3 monthly and on M3 yearly and quarterly, which took no part in the choice
+#: (figures and what was tried and rejected in ``bench/README.md``).
 #: ``comb`` is the classic benchmark combination (mean of ETS, ARIMA and Theta).
 COMBINATIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    "auto": (("ets", "ces", "dot", "snaive"), "median"),
+    "auto": (("ets", "ces", "dot", "bench"), "median"),
     "ensemble": (("ets", "ces", "arima", "dot"), "median"),
     "comb": (("ets", "arima", "theta"), "mean"),
 }
@@ -107,6 +103,40 @@ def snaive(y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
     e = y[m:] - y[:-m]
     sigma = np.sqrt(np.mean(e**2)) if len(e) else np.nan
     return _gaussian(mean, sigma * np.sqrt(steps // m + 1), levels)
+
+
+def drift(y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
+    """Random walk with drift: the last value plus the mean change per step (the line
+    through the first and last values); sd ``sigma * sqrt(k * (1 + k / (n - 1)))`` at step
+    ``k``, which adds the drift's own uncertainty (as R's ``forecast::rwf``).
+
+    >>> drift(np.array([1.0, 3, 2, 5, 6, 8]), 2, 1, (80,))["mean"].round(6).tolist()
+    [9.4, 10.8]
+    """
+    if len(y) < 2:
+        return naive(y, h, m, levels)
+    n, b = len(y), (y[-1] - y[0]) / (len(y) - 1)
+    steps = np.arange(1, h + 1)
+    sigma = np.sqrt(np.mean((np.diff(y) - b) ** 2))
+    return _gaussian(y[-1] + b * steps, sigma * np.sqrt(steps * (1 + steps / (n - 1))), levels)
+
+
+def bench(y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
+    """The benchmark member of ``auto``, by the data's season length ``m``: for data with
+    no season (``m == 1``: yearly) the random walk with drift, since a naive would hold a
+    trended series flat; for seasonal data the seasonal naive, or the naive while the
+    series is shorter than two seasons (as the seasonal models, which then drop the
+    season). A seasonality test per series was tried instead and rejected: on M3 monthly
+    the seasonal naive helps the median even where the test finds no season.
+
+    >>> bench(np.array([1.0, 3, 2, 5, 6, 8]), 2, 1, (80,))["mean"].round(6).tolist()
+    [9.4, 10.8]
+    """
+    if m == 1:
+        return drift(y, h, m, levels)
+    if len(y) >= 2 * m:
+        return snaive(y, h, m, levels)
+    return naive(y, h, m, levels)
 
 
 def _sf(model, y: np.ndarray, h: int, levels: Sequence[int]) -> Bands:
@@ -179,7 +209,46 @@ def damped(y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
 
 
 def ces(y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
-    return _sf(AutoCES(season_length=m), y, h, levels)
+    """AutoCES; its intervals worked out exactly rather than by statsforecast's simulation.
+
+    statsforecast draws 5,000 normal perturbations of the model's states and takes the
+    quantiles of the forecasts they give, which costs twenty times the fit. The forecast is
+    linear in the states, so the draws are normal with the point forecast as mean and sd
+    ``sigma * ||d forecast / d states||``: the same distribution without sampling error, for
+    about a hundredth of the simulation's cost (see ``tests/test_models_ces.py``).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = AutoCES(season_length=m).fit(y)
+        try:
+            mean, sd = _ces_mean_sd(fit.model_, h)
+        except (ImportError, AttributeError, TypeError, KeyError):  # another statsforecast
+            out = fit.predict(h, level=list(levels))
+            return {k: np.asarray(v, dtype=float) for k, v in out.items()}
+    return _gaussian(mean, sd, levels)
+
+
+def _ces_mean_sd(model: dict, h: int) -> tuple[np.ndarray, np.ndarray]:
+    """Point forecast of a fitted CES (statsforecast's ``model_``) and the sd of the
+    forecasts under i.i.d. ``N(0, sigma2)`` perturbations of its states (the Jacobian of
+    the linear forecast map, one column per state)."""
+    from statsforecast.ces import cesforecast, switch_ces
+
+    states = np.asarray(model["states"], dtype=float)
+    season = switch_ces(model["seasontype"])
+
+    def run(st: np.ndarray) -> np.ndarray:
+        f = np.zeros(h)
+        cesforecast(states=st, n=model["n"], m=model["m"], season=season, h=h, f=f, **model["par"])
+        return f
+
+    mean, flat = run(states), states.ravel()
+    jac = np.empty((flat.size, h))
+    for i in range(flat.size):
+        bumped = flat.copy()
+        bumped[i] += 1.0
+        jac[i] = run(bumped.reshape(states.shape)) - mean
+    return mean, np.sqrt(model["sigma2"] * np.sum(jac**2, axis=0))
 
 
 def arima(y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
@@ -204,6 +273,8 @@ def dot(y: np.ndarray, h: int, m: int, levels: Sequence[int]) -> Bands:
 MODELS: dict[str, tuple[Callable[..., Bands], int, bool]] = {
     "naive": (naive, 1, False),
     "snaive": (snaive, 1, True),
+    "drift": (drift, 2, False),
+    "bench": (bench, 1, True),
     "ets": (ets, MIN_OBS_MODEL, True),
     "damped": (damped, MIN_OBS_MODEL, True),
     "ces": (ces, MIN_OBS_MODEL, True),
@@ -211,6 +282,10 @@ MODELS: dict[str, tuple[Callable[..., Bands], int, bool]] = {
     "theta": (theta, MIN_OBS_MODEL, True),
     "dot": (dot, MIN_OBS_MODEL, True),
 }
+
+
+#: Members that are benchmarks rather than fitted models (they never fall back).
+BENCHMARKS = frozenset({"naive", "snaive", "drift", "bench"})
 
 
 def members(method: str) -> tuple[str, ...]:
@@ -312,6 +387,8 @@ def _run_member(name: str, y: np.ndarray, h: int, m: int, levels, notes: list[No
         notes.append(Note(f"fewer than {min_obs} observations; used {fb} instead of {name}"))
         return MODELS[fb][0](y, h, m, levels), fb
     m_used = m if seasonal and n >= 2 * m else 1
+    if name == "bench":  # decides by the data's own season length, even on a short series
+        m_used = m
     try:
         out = fn(y, h, m_used, levels)
         if not np.all(np.isfinite(out["mean"])):
@@ -380,11 +457,16 @@ def predict_series(
                 if name not in cache:
                     cache[name] = _run_member(name, y, h, m, levels, notes)
             parts = [cache[name] for name in members(method)]
-            if method in COMBINATIONS:
+            fitted = [
+                (p, want) for p, want in zip(parts, members(method)) if want not in BENCHMARKS
+            ]
+            fell_back = {p[1] for p, want in fitted if p[1] != want}
+            if method in COMBINATIONS and len(fell_back) == 1 and all(p[1] != w for p, w in fitted):
+                # too short for every fitted member: the benchmark they all fell back to
+                b, u = {k: v.copy() for k, v in fitted[0][0][0].items()}, fitted[0][0][1]
+            elif method in COMBINATIONS:
                 b = combine([p[0] for p in parts], COMBINATIONS[method][1], levels)
-                got = [p[1] for p in parts]
-                all_fell_back = all(g != want for g, want in zip(got, members(method)))
-                u = got[0] if all_fell_back and len(set(got)) == 1 else method
+                u = method
             else:
                 b, u = {k: v.copy() for k, v in parts[0][0].items()}, parts[0][1]
         bands[method], used[method] = tidy(b, levels, nonneg), u

@@ -16,6 +16,7 @@ import pandas as pd
 
 from arlib.errors import DataError
 from arlib.io.mapping import (
+    by_unique,
     decimal_evidence,
     map_codes,
     norm_name,
@@ -185,7 +186,7 @@ def _parse_column(p: Parsed, col: str, src: str, opts: SourceOptions) -> pd.Seri
         return out
     if col == C.currency:
         out, _ = map_codes(s, opts.values.get(col), upper=True)
-        bad = (out.notna() & ~out.astype(str).str.fullmatch(r"[A-Z]{3}")).to_numpy()
+        bad = by_unique(out, _iso_code).to_numpy(dtype=bool)
         _add(
             p,
             finding(
@@ -219,7 +220,9 @@ def _parse_column(p: Parsed, col: str, src: str, opts: SourceOptions) -> pd.Seri
         return map_codes(s, opts.values[col])[0]
     out = parse_ids(s)  # ids, name, segment: text
     if col in IDS and out.dtype == object:  # a NUL byte would cut the id short downstream
-        nul = out.str.contains("\x00", regex=False).eq(True).to_numpy(dtype=bool)
+        nul = by_unique(out, _has_nul).to_numpy(dtype=bool)
+        if not nul.any():
+            return out
         shown = out.str.replace("\x00", "\\x00", regex=False)
         _add(
             p,
@@ -234,6 +237,19 @@ def _parse_column(p: Parsed, col: str, src: str, opts: SourceOptions) -> pd.Seri
             ),
         )
     return out
+
+
+def _has_nul(s: pd.Series) -> pd.Series:
+    try:  # one search of the joined text first: ids almost never hold a NUL
+        if "\x00" not in "".join(s.dropna().tolist()):
+            return pd.Series(False, index=s.index)
+    except TypeError:  # not all text
+        pass
+    return s.str.contains("\x00", regex=False).eq(True)
+
+
+def _iso_code(s: pd.Series) -> pd.Series:
+    return s.notna() & ~s.astype(str).str.fullmatch(r"[A-Z]{3}")
 
 
 def _check_decimal(p: Parsed, col: str, s: pd.Series, opts: SourceOptions) -> None:

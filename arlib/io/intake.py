@@ -40,10 +40,12 @@ from arlib.io.validate import (
     duplicate_rows,
     finding,
     future_dated,
+    invoice_positions,
     overpayments,
     policy_of,
     problems_table,
     quarantine_frame,
+    take_at,
     transaction_links,
     unknown_customers,
 )
@@ -302,9 +304,9 @@ def _convert(checked: dict[str, Checked], opts: SourceOptions, reporting: str) -
             d[C.amount], cur, when, rates, reporting, opts.fx_quote, opts.fx_max_age_days
         )
         if frame == "transactions" and inv_rate is not None and inv_cur is not None:
-            applied = d[C.invoice_id].isin(inv_rate.index)  # at the invoice's rate, in its currency
-            rate = d[C.invoice_id].map(inv_rate).where(applied, rate)
-            cur = d[C.invoice_id].map(inv_cur).where(applied, cur)
+            applied, on_inv_rate, on_inv_cur = _on_invoices(d[C.invoice_id], inv_rate, inv_cur)
+            rate = on_inv_rate.where(applied, rate)  # at the invoice's rate, in its currency
+            cur = on_inv_cur.where(applied, cur)
             amount = (d[C.amount] * rate).round(2)
             missing = (
                 rate.isna() & d[C.amount].notna() & ~applied
@@ -322,6 +324,19 @@ def _convert(checked: dict[str, Checked], opts: SourceOptions, reporting: str) -
             text, fix = fx.missing_text(reporting, desc, opts, rates is not None)
             out.append(finding(c.parsed, MISSING_FX, C.currency, missing, cur, text, fix))
     return out
+
+
+def _on_invoices(ids: pd.Series, inv_rate: pd.Series, inv_cur: pd.Series):
+    """Per transaction: on a known invoice id?, that invoice's rate and currency (NaN if not);
+    one lookup in the invoices' index when its ids are unique and present, else as a set."""
+    at = invoice_positions(ids, inv_rate.index.to_series())
+    if at is None:
+        return ids.isin(inv_rate.index), ids.map(inv_rate), ids.map(inv_cur)
+    return (
+        pd.Series(at >= 0, index=ids.index),
+        pd.Series(take_at(inv_rate, at), index=ids.index),
+        pd.Series(take_at(inv_cur, at), index=ids.index),
+    )
 
 
 def _write_quarantine(checked: dict[str, Checked], output_dir: str | None) -> list[str]:
@@ -347,8 +362,12 @@ _DTYPES = {C.amount: float, C.credit_limit: float, C.terms_days: "int64", C.disp
 
 def _final(c: Checked) -> pd.DataFrame:
     """Kept rows with the contract's dtypes (their values passed the contract in :func:`check`)."""
-    out = c.parsed.data.loc[c.kept].drop(columns=[ROW]).reset_index(drop=True)
-    return out.astype({k: v for k, v in _DTYPES.items() if k in out})
+    data = c.parsed.data
+    cols = [col for col in data.columns if col != ROW]
+    out = data[cols] if c.kept.all() else data.loc[c.kept, cols]  # one copy, not one a step
+    out.index = pd.RangeIndex(len(out))
+    change = {k: v for k, v in _DTYPES.items() if k in out and out[k].dtype != np.dtype(v)}
+    return out.astype(change) if change else out
 
 
 def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
@@ -398,6 +417,9 @@ def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
     failing = [f for f in findings if policy_of(f.problem, policy) == "fail"]
     if failing:
         raise DataErrors(failing, bu)
+    report = _report(checked, findings, policy, label, bu, reporting, notes, cfg.get("output_dir"))
+    for c in checked.values():  # the quarantine is written: the source rows are not needed
+        c.parsed.raw = c.parsed.raw.iloc[:0]
     frames = {"invoices": _final(inv)}
     frames["transactions"] = (
         _final(checked["transactions"]) if "transactions" in checked else empty(Transactions)
@@ -411,7 +433,6 @@ def load_frames(cfg) -> tuple[dict[str, pd.DataFrame | None], LoadReport]:
     frames[COLLECTOR_NOTES] = (
         _final(checked[COLLECTOR_NOTES]) if COLLECTOR_NOTES in checked else None
     )
-    report = _report(checked, findings, policy, label, bu, reporting, notes, cfg.get("output_dir"))
     report.source_rows = source_rows
     report.open_items_only = mode == "none"
     return frames, report

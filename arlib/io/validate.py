@@ -11,11 +11,13 @@ rows stay; the problem is listed in the report).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from pandera.engines import pandas_engine
 
 from arlib.errors import DataError
 from arlib.io.options import CASCADE, FAIL, MISSING_FX, PROBLEMS, QUARANTINE, WARN
@@ -158,8 +160,9 @@ def contract_findings(p, model: pa.DataFrameSchema, exclude: np.ndarray) -> list
     cols = [c for c in model.columns if c in p.data]
     keep = np.ones(len(p.data), dtype=bool)
     keep[exclude] = False
+    data = p.data.loc[keep, cols] if exclude.size else p.data[cols]
     try:
-        model.validate(p.data.loc[keep, cols], lazy=True)
+        text_checked(model, data).validate(data, lazy=True)
         return []
     except pa.errors.SchemaErrors as e:
         fc = e.failure_cases
@@ -179,6 +182,30 @@ def contract_findings(p, model: pa.DataFrameSchema, exclude: np.ndarray) -> list
             _contract_finding(p, check, column, g[~g["index"].astype(int).isin(flagged)], seen)
         )
     return [f for f in out if f is not None]
+
+
+def text_checked(model: pa.DataFrameSchema, data: pd.DataFrame) -> pa.DataFrameSchema:
+    """``model`` without the dtype of the columns of ``data`` that already have it: all text
+    (``str`` or missing cells, one vectorised test per column) for ``str``, where pandera would
+    coerce each cell with ``astype(str)`` (the same text) and then test it with a Python call
+    per cell; the exact dtype for dates, floats, integers and flags, whose coercion changes
+    nothing. Its other checks (unique, isin, ranges, nullable) stay: the same failure cases."""
+    done = [name for name, col in model.columns.items() if name in data and _has(col, data[name])]
+    return model.update_columns({c: {"dtype": None} for c in done}) if done else model
+
+
+def _has(column: pa.Column, values: pd.Series) -> bool:
+    """Whether ``values`` already are of ``column``'s dtype: the exact numpy dtype (coercing
+    ``datetime64[ns]`` to itself went through ``pd.to_datetime``), or text for ``str``."""
+    if isinstance(column.dtype, pandas_engine.NpString):
+        kind = pd.api.types.infer_dtype(values, skipna=True) if values.dtype == object else ""
+        return kind in ("string", "empty")
+    exact = ("datetime64[ns]", "float64", "int64", "bool")
+    return (
+        column.dtype is not None
+        and str(column.dtype) in exact
+        and str(values.dtype) == str(column.dtype)
+    )
 
 
 def _contract_finding(p, check: str, column: str, g: pd.DataFrame, seen: set) -> Finding | None:
@@ -211,9 +238,40 @@ def row_keys(df: pd.DataFrame) -> np.ndarray:
     """
     key = np.zeros(len(df), dtype=np.int64)
     for j in range(df.shape[1]):
-        codes, uniques = pd.factorize(df.iloc[:, j].astype(str))
-        key = pd.factorize(key * max(len(uniques), 1) + codes)[0]
+        codes = text_codes(df.iloc[:, j])
+        key = pd.factorize(key * (int(codes.max(initial=0)) + 1) + codes)[0]
     return key
+
+
+def text_codes(col: pd.Series) -> np.ndarray:
+    """Integer codes (from 0) equal exactly where the cells of ``col`` read the same as text
+    (``col.astype(str)``), without writing the text of every cell: typed columns (numbers,
+    flags, dates, a typed Parquet column's ``datetime.date`` objects) and text columns are
+    coded as they are; any other column through its text.
+
+    >>> text_codes(pd.Series([0.0, -0.0, float("nan"), 0.0])).tolist()  # "-0.0" is not "0.0"
+    [0, 1, 2, 0]
+    >>> text_codes(pd.Series(["nan", None, float("nan"), "x", None])).tolist()  # NaN reads "nan"
+    [0, 1, 0, 2, 1]
+    """
+    values = col.to_numpy()
+    if values.dtype == np.float64:
+        v = np.where(np.isnan(values), np.nan, values)  # one NaN (every NaN reads "nan")
+        return pd.factorize(v.view(np.int64))[0]  # by bits: 0.0 and -0.0 read differently
+    if values.dtype.kind in "biuM":
+        return pd.factorize(values, use_na_sentinel=False)[0]
+    kind = pd.api.types.infer_dtype(col, skipna=True) if values.dtype == object else ""
+    if kind not in ("string", "date"):
+        return pd.factorize(col.astype(str))[0]
+    codes, uniques = pd.factorize(values)  # missing cells -1, coded by their text below
+    if kind == "date" and not all(type(u) is dt.date for u in uniques):
+        return pd.factorize(col.astype(str))[0]  # e.g. datetimes: their text shows more
+    null = codes < 0
+    if null.any():
+        texts = pd.Series(values[null], dtype=object).astype(str).to_numpy()  # "None", "nan"
+        known = pd.Index(uniques if kind == "string" else [], dtype=object).get_indexer(texts)
+        codes[null] = np.where(known >= 0, known, len(uniques) + pd.factorize(texts)[0])
+    return pd.factorize(codes)[0]
 
 
 def duplicate_rows(p) -> Finding | None:
@@ -266,14 +324,41 @@ def unknown_customers(p, customer_ids: set) -> Finding | None:
     )
 
 
+def invoice_positions(ids: pd.Series, invoice_ids: pd.Series) -> np.ndarray | None:
+    """Per id, the position of the same id in ``invoice_ids`` (-1 where absent), or None when
+    ``invoice_ids`` repeat or have a missing id (the callers then match as sets).
+
+    >>> invoice_positions(pd.Series(["b", None, "z", "a"]), pd.Series(["a", "b"])).tolist()
+    [1, -1, -1, 0]
+    """
+    index = pd.Index(invoice_ids.to_numpy(dtype=object))
+    if not index.is_unique or index.hasnans:
+        return None
+    return index.get_indexer(ids.to_numpy(dtype=object))
+
+
+def take_at(values: pd.Series, at: np.ndarray) -> np.ndarray:
+    """``values`` at positions ``at``; missing (NaN, NaT) where ``at`` is -1."""
+    out = values.iloc[:0].reindex(range(1)).to_numpy().repeat(len(at))  # all missing
+    hit = at >= 0
+    out[hit] = values.to_numpy()[at[hit]]
+    return out
+
+
 def transaction_links(p, inv: pd.DataFrame, dropped_ids: set, kept: np.ndarray) -> list[Finding]:
     """Transactions against the invoices: on a quarantined invoice (cascade), on an unknown
     invoice, dated before their invoice; only rows still ``kept`` are judged."""
     ids = p.data[C.invoice_id]
-    known = set(inv[C.invoice_id])
-    cascade = (ids.isin(dropped_ids) & ~ids.isin(known)).to_numpy() & kept
-    unknown = (ids.notna() & ~ids.isin(known) & ~ids.isin(dropped_ids)).to_numpy() & kept
-    inv_date = ids.map(pd.Series(inv[C.invoice_date].to_numpy(), index=inv[C.invoice_id]))
+    at = invoice_positions(ids, inv[C.invoice_id])
+    if at is None:  # kept ids repeat or are missing (not under the policies): as sets
+        known = ids.isin(set(inv[C.invoice_id])).to_numpy()
+        inv_date = ids.map(pd.Series(inv[C.invoice_date].to_numpy(), index=inv[C.invoice_id]))
+    else:  # one hash lookup per transaction, shared by every test below
+        known = at >= 0
+        inv_date = pd.Series(take_at(inv[C.invoice_date], at), index=ids.index)
+    in_dropped = ids.isin(dropped_ids).to_numpy() if dropped_ids else np.zeros(len(ids), bool)
+    cascade = in_dropped & ~known & kept
+    unknown = ids.notna().to_numpy() & ~known & ~in_dropped & kept
     early = (p.data[C.date] < inv_date).to_numpy() & kept
     detail = [
         f"dated {p.data[C.date].iloc[i]:%Y-%m-%d}, invoice {ids.iloc[i]} dated {inv_date.iloc[i]:%Y-%m-%d}"
@@ -324,9 +409,16 @@ def overpayments(p, inv: pd.DataFrame, kept: np.ndarray) -> Finding | None:
         return None
     sub = d.loc[settling, [C.invoice_id, C.date, C.amount]].copy()
     sub["_pos"] = np.flatnonzero(settling)
-    sub = sub.sort_values([C.invoice_id, C.date, "_pos"], kind="stable")
-    cum = sub.groupby(C.invoice_id)[C.amount].cumsum()
-    limit = sub[C.invoice_id].map(pd.Series(inv[C.amount].to_numpy(), index=inv[C.invoice_id]))
+    at = invoice_positions(sub[C.invoice_id], inv[C.invoice_id])
+    # integer codes sort faster than ids and group the same (only the order within one
+    # invoice, by date then row, matters for the running total)
+    sub["_key"] = pd.factorize(sub[C.invoice_id])[0] if at is None else at
+    sub = sub.sort_values(["_key", C.date, "_pos"], kind="stable")
+    cum = sub.groupby("_key")[C.amount].cumsum()
+    if at is None:
+        limit = sub[C.invoice_id].map(pd.Series(inv[C.amount].to_numpy(), index=inv[C.invoice_id]))
+    else:
+        limit = pd.Series(take_at(inv[C.amount].astype(float), sub["_key"].to_numpy()), sub.index)
     over = (cum > limit + CENT).to_numpy()
     pos = sub["_pos"].to_numpy()[over]
     detail = [

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
+import pandas as pd
+
 from arlib.ledger import Ledger, open_items_only
 from arlib.schemas import C
 
@@ -47,6 +50,60 @@ _NO_LIMITS = (
 )
 
 
+#: the look-back (days) whose longest gap between activity dates sets the usual rhythm
+RHYTHM_DAYS = 365
+#: fewest distinct activity dates in the look-back for a rhythm to be judged at all
+RHYTHM_MIN_DATES = 12
+
+
+def quiet_days(dates, as_of) -> tuple[int, int, pd.Timestamp] | None:
+    """``(gap, longest, last)`` for activity ``dates`` seen at the close ``as_of``: ``gap`` days
+    from the latest date on or before the close to the close, ``longest`` the longest gap between
+    consecutive distinct dates in the :data:`RHYTHM_DAYS` before that latest date; ``None`` with
+    fewer than :data:`RHYTHM_MIN_DATES` distinct dates there (no rhythm to judge by).
+
+    >>> d = pd.to_datetime([f"2024-01-{i:02d}" for i in range(1, 29, 2)])
+    >>> quiet_days(d, "2024-02-20")
+    (24, 2, Timestamp('2024-01-27 00:00:00'))
+    """
+    as_of = pd.Timestamp(as_of)
+    days = pd.DatetimeIndex(pd.Series(dates).dropna().unique()).normalize()
+    days = np.unique(days[days <= as_of].to_numpy())
+    if not len(days):
+        return None
+    last = pd.Timestamp(days[-1])
+    window = days[days > np.datetime64(last - pd.Timedelta(days=RHYTHM_DAYS))]
+    if len(window) < RHYTHM_MIN_DATES:
+        return None
+    longest = int(np.diff(window).astype("timedelta64[D]").astype(np.int64).max())
+    return int((as_of.normalize() - last).days), longest, last
+
+
+def cut_off(ledger: Ledger, as_of) -> list[str]:
+    """One note per activity (invoicing, payments) that stops well before the close ``as_of``:
+    silent for longer than both a week and twice the longest gap of the year before. Such data
+    look like an extract taken before the close, so the last month's invoicing or collections
+    may be partial (a figure that is low for a reason the report cannot see). Payments are
+    judged only when the ledger has any."""
+    out = []
+    txn = ledger.transactions
+    pay = txn.loc[txn[C.kind] == "payment", C.date] if len(txn) else txn.get(C.date)
+    for what, dates in (("invoice", ledger.invoices[C.invoice_date]), ("payment", pay)):
+        got = None if dates is None or not len(dates) else quiet_days(dates, as_of)
+        if got is None:
+            continue
+        gap, longest, last = got
+        if gap > max(7, 2 * longest):
+            out.append(
+                f"Data end before the close: the latest {what} is dated {last:%Y-%m-%d}, {gap} "
+                f"days before the close of {pd.Timestamp(as_of):%Y-%m-%d}, while in the year "
+                f"before no two {what} dates were more than {longest} days apart. The extract "
+                f"may have been taken before the close, so the last month's figures may be "
+                f"partial: check the source, or set as_of to the last complete month."
+            )
+    return out
+
+
 def notes(ledger: Ledger, cfg: Mapping, section: str) -> list[str]:
     """The notes of report ``section`` (``health``, ``forecast``, ``provision``) on ``ledger``
     with the run config ``cfg``: one sentence per kind of figure the data cannot support."""
@@ -60,6 +117,8 @@ def notes(ledger: Ledger, cfg: Mapping, section: str) -> list[str]:
     no_limits = cust is None or C.credit_limit not in cust or cust[C.credit_limit].isna().all()
     if section == "health" and no_limits:
         out.append(_NO_LIMITS)
+    if cfg.get("as_of") is not None:
+        out.extend(cut_off(ledger, cfg["as_of"]))
     return out
 
 

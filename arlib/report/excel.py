@@ -26,6 +26,7 @@ import json
 import os
 import secrets
 import shutil
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -271,12 +272,62 @@ def defer_pack(output_dir: str | Path) -> None:
     (folder / _DEFERRED).touch()
 
 
+#: packs being written on a thread (:func:`start_pack`), by parts folder: (thread, the parts
+#: it writes, a box for its error)
+_started: dict[Path, tuple[threading.Thread, list, dict]] = {}
+
+
+def _state(folder: Path) -> list:
+    """The parts as they are now (names and file identities): a pack written from them is
+    current while this is unchanged."""
+    files = sorted(folder.glob("[0-9]*.*")) if folder.is_dir() else []
+    return [(p.name, _identity(p)) for p in files]
+
+
+def start_pack(output_dir: str | Path) -> None:
+    """Begin writing the deferred pack from the parts kept so far, on a thread, while the caller
+    goes on (a run's unit does when its reports are done: its customer reports then run in the
+    kernel, another process). :func:`finish_pack` waits for it, and writes the pack again if
+    a part was added or replaced since. Nothing when no sheet was added."""
+    folder = _parts(output_dir)
+    if folder in _started or not folder.is_dir() or not _specs(folder):
+        return
+    parts, box = _state(folder), {}
+
+    def write() -> None:
+        try:
+            _write_pack(folder, folder.parent / PACK)
+        except BaseException as e:  # noqa: BLE001  raised again by finish_pack
+            box["error"] = e
+
+    thread = threading.Thread(target=write, name="arlib-excel-pack", daemon=True)
+    _started[folder] = (thread, parts, box)
+    thread.start()
+
+
+def drop_pack(output_dir: str | Path) -> None:
+    """Wait for a pack begun by :func:`start_pack` and forget it (a failed unit, whose files
+    are removed next); nothing when none was begun or it was finished."""
+    started = _started.pop(_parts(output_dir), None)
+    if started is not None:
+        started[0].join()
+
+
 def finish_pack(output_dir: str | Path) -> Path | None:
     """Write the pack from the parts kept since :func:`defer_pack` and remove them; the pack's
-    path, or None when no sheet was added (no pack then)."""
+    path, or None when no sheet was added (no pack then). A pack begun by :func:`start_pack`
+    is waited for (its error raised here) and kept when the parts did not change since."""
     folder = _parts(output_dir)
     pack = folder.parent / PACK
+    started = _started.pop(folder, None)
     try:
+        if started is not None:
+            thread, parts, box = started
+            thread.join()
+            if "error" in box:
+                raise box["error"]
+            if _state(folder) == parts:
+                return pack
         if not folder.is_dir() or not _specs(folder):
             return None
         _write_pack(folder, pack)

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,35 @@ _KERNEL_SETUP = "; ".join(
 #: log shows errors only: ipykernel 7 warns on every start that the local TCP link to
 #: its client is unencrypted (messages are still signed), one line per notebook in a batch
 KERNEL_ARGS = (f"--IPKernelApp.exec_lines={_KERNEL_SETUP}", "--IPKernelApp.log_level=ERROR")
+#: a unit's time outside its notebooks: loading its data, writing the snapshot, starting kernels
+#: (inside the first notebook's seconds), waiting for the exporter's warm-up, the Excel pack, the
+#: HTML reports, the customer reports' HTML, the figures (merge, audit stamp, ``kpis.json``)
+PHASES = (
+    "load",
+    "snapshot",
+    "kernel_start",
+    "warm_wait",
+    "pack",
+    "export",
+    "export_customers",
+    "kpis",
+)
+
+
+class _Phases:
+    """Adds the seconds of each ``with phases("name"):`` block to ``seconds[name]``."""
+
+    def __init__(self, seconds: dict):
+        self.seconds = seconds
+
+    @contextmanager
+    def __call__(self, name: str):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            took = time.perf_counter() - t0
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + took, 2)
 
 
 @dataclass(frozen=True)
@@ -68,6 +98,8 @@ class UnitResult:
     kpis: dict = field(default_factory=dict)
     reports: list[str] = field(default_factory=list)
     notebook_seconds: dict = field(default_factory=dict)
+    #: seconds outside the notebooks by phase (:data:`PHASES`), for the benchmarks
+    phase_seconds: dict = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)  # filled only when run in a temp dir
     notes: list[str] = field(default_factory=list)  # figures the data lacks (ok with notes)
 
@@ -212,7 +244,8 @@ def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
     try:
         sections, executed, cwd, customers = _execute_all(job, out_dir, res)
         if warming is not None:
-            warming.join()
+            with _Phases(res.phase_seconds)("warm_wait"):
+                warming.join()
         _finish(job, res, sections, executed, out_dir, cwd, customers)
         if tmp:
             res.files = {
@@ -221,6 +254,7 @@ def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
                 if p.is_file()
             }
     finally:
+        _drop_pack(out_dir)  # stopped by an unexpected error: the pack's thread ends first
         if tmp:
             tmp.cleanup()
     res.duration_s = round(time.perf_counter() - t0, 2)
@@ -229,8 +263,9 @@ def run_unit(job: UnitJob, workdir: str | None = None) -> UnitResult:
 
 def _execute_all(job: UnitJob, out_dir: Path, res: UnitResult) -> tuple[dict, list, str, list]:
     """Run the unit's notebooks one after the other, then its customer reports: (sections by
-    notebook, executed, cwd, customer reports)."""
-    from arlib.report.excel import defer_pack
+    notebook, executed, cwd, customer reports). The Excel pack is written on a thread while the
+    customer reports run in the kernel (they add no sheet; one that did is written again)."""
+    from arlib.report.excel import defer_pack, start_pack
     from arlib.report.records import collect_kpis
 
     try:
@@ -240,7 +275,7 @@ def _execute_all(job: UnitJob, out_dir: Path, res: UnitResult) -> tuple[dict, li
         return {}, [], job.root, []
     params = dict(job.params, output_dir=str(out_dir))
     try:
-        params.update(load_once(params, out_dir))
+        params.update(load_once(params, out_dir, _Phases(res.phase_seconds)))
     except ArlibError as e:  # the data cannot be read or fails its checks: no notebook runs
         res.status, res.errors = "failed", [f"data: {shown_text(str(e), cwd)}"]
         return {}, [], cwd, []
@@ -257,7 +292,10 @@ def _execute_all(job: UnitJob, out_dir: Path, res: UnitResult) -> tuple[dict, li
                 sections[nb_path.stem] = collect_kpis(nb)
                 executed.append((nb_path.stem, nb))
             res.notebook_seconds[nb_path.stem] = round(time.perf_counter() - t1, 2)
+        if succeeded(res.status):
+            start_pack(out_dir)
         customers = _customer_reports(job, sections, params, out_dir, cwd, kernel, res)
+        res.phase_seconds["kernel_start"] = round(kernel.start_seconds, 2)
     return sections, executed, cwd, customers
 
 
@@ -285,17 +323,22 @@ def _customer_reports(job, sections, params, out_dir, cwd, kernel, res) -> list:
     return done
 
 
-def load_once(params: dict, out_dir: Path) -> dict:
+def load_once(params: dict, out_dir: Path, phases=None) -> dict:
     """Load and validate the unit's data once for all its notebooks: a fingerprinted snapshot
     in ``out_dir/.snapshot`` that each notebook reads (``snapshot`` parameter) instead of the
-    source. Quarantine files land in ``out_dir`` as before. Raises the load's ArlibError."""
+    source. Quarantine files land in ``out_dir`` as before. Raises the load's ArlibError.
+    ``phases`` (a :class:`_Phases`) times the load and the snapshot's writing."""
     from arlib.config import validate
     from arlib.io.load import load_ledger
     from arlib.io.snapshot import write_snapshot
 
+    phases = phases or _Phases({})
     cfg = validate({k: v for k, v in params.items() if k != "snapshot"})
     folder = out_dir / SNAPSHOT
-    write_snapshot(load_ledger(cfg), folder, cfg)
+    with phases("load"):
+        ledger = load_ledger(cfg)
+    with phases("snapshot"):
+        write_snapshot(ledger, folder, cfg)
     return {"snapshot": str(folder)}
 
 
@@ -312,10 +355,47 @@ def _finish(
     failed unit (or one whose files cannot be written) is scrubbed instead."""
     from arlib.files import write_json
     from arlib.report.excel import finish_pack
-    from arlib.report.records import SectionConflict, merge_sections
-    from arlib.run.audit import audit_stamp
     from arlib.run.customers import export_customers
     from arlib.run.export import export_reports
+
+    phase = _Phases(res.phase_seconds)
+    with phase("kpis"):
+        kpis = _figures(job, res, sections, cwd)
+    shutil.rmtree(
+        out_dir / SNAPSHOT, ignore_errors=True
+    )  # read by the notebooks; the stamp keeps its fingerprint
+    if succeeded(res.status):
+        try:
+            with phase("pack"):
+                finish_pack(out_dir)  # before the reports, whose headers link the files there
+            with phase("export"):
+                res.reports = export_reports(executed, kpis, out_dir, customers)
+            with phase("export_customers"):
+                res.reports += export_customers(customers, kpis, out_dir)
+            with phase("kpis"):
+                write_json(out_dir / "kpis.json", kpis)
+            return
+        except OSError as e:  # disk full, read-only: the unit fails, nothing half-written stays
+            res.status = "failed"
+            res.errors.append(
+                f"could not write the reports: {e.strerror or e} ({Path(e.filename or '').name})"
+            )
+    res.reports = []
+    _drop_pack(out_dir)  # before its files are removed
+    scrub_failed(out_dir, res.errors, job.run_id)
+
+
+def _drop_pack(out_dir: Path) -> None:
+    from arlib.report.excel import drop_pack
+
+    drop_pack(out_dir)
+
+
+def _figures(job: UnitJob, res: UnitResult, sections: dict, cwd: str) -> dict:
+    """The unit's ``kpis.json`` content: its sections merged, its notes and audit stamp; sets
+    ``res.kpis`` and marks the unit failed when its sections conflict or do not balance."""
+    from arlib.report.records import SectionConflict, merge_sections
+    from arlib.run.audit import audit_stamp
 
     try:
         flat = merge_sections(sections)
@@ -337,23 +417,7 @@ def _finish(
     }
     kpis["audit"] = audit_stamp(kpis, sections, cwd)  # this machine's checkout (a worker's own)
     res.kpis = kpis
-    shutil.rmtree(
-        out_dir / SNAPSHOT, ignore_errors=True
-    )  # read by the notebooks; the stamp keeps its fingerprint
-    if succeeded(res.status):
-        try:
-            finish_pack(out_dir)  # before the reports, whose headers link the files there
-            res.reports = export_reports(executed, kpis, out_dir, customers)
-            res.reports += export_customers(customers, kpis, out_dir)
-            write_json(out_dir / "kpis.json", kpis)
-            return
-        except OSError as e:  # disk full, read-only: the unit fails, nothing half-written stays
-            res.status = "failed"
-            res.errors.append(
-                f"could not write the reports: {e.strerror or e} ({Path(e.filename or '').name})"
-            )
-    res.reports = []
-    scrub_failed(out_dir, res.errors, job.run_id)
+    return kpis
 
 
 def _unbalanced(flat: dict) -> str:
@@ -444,6 +508,7 @@ def manifest_entry(job: UnitJob, res: UnitResult) -> dict:
         "notes": res.notes,
         "duration_s": res.duration_s,
         "notebook_seconds": res.notebook_seconds,
+        "phase_seconds": res.phase_seconds,
         "input_fingerprint": res.kpis.get("input_fingerprint"),
         "run_id": job.run_id or None,
         "params_file": job.params_file,

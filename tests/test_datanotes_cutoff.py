@@ -1,0 +1,58 @@
+"""An extract that stops before the close is said in the unit's notes (arlib.report.datanotes):
+the last month's invoicing or collections would otherwise be shown as complete."""
+
+import pandas as pd
+from conftest import ledger
+
+from arlib.report import datanotes
+
+
+def _every(days: int, start: str, n: int) -> list[pd.Timestamp]:
+    return [pd.Timestamp(start) + pd.Timedelta(days=days * i) for i in range(n)]
+
+
+def _book(dates, pay_dates=()):
+    inv = [(f"i{k}", "c1", d, d + pd.Timedelta(days=30), 100.0) for k, d in enumerate(dates)]
+    txn = [(f"i{k}", d, 100.0, "payment") for k, d in enumerate(pay_dates)]
+    return ledger(inv, txn)
+
+
+def test_invoicing_every_second_day_that_stops_a_month_before_the_close_is_noted():
+    # invoices every 2 days from 2024-01-01: the 90th is dated 2024-01-01 + 178 days = 2024-06-27
+    led = _book(_every(2, "2024-01-01", 90))
+    notes = datanotes.cut_off(led, "2024-07-31")
+    assert notes == [
+        "Data end before the close: the latest invoice is dated 2024-06-27, 34 days before the "
+        "close of 2024-07-31, while in the year before no two invoice dates were more than 2 days "
+        "apart. The extract may have been taken before the close, so the last month's figures "
+        "may be partial: check the source, or set as_of to the last complete month."
+    ]
+    # the same note reaches every report's section notes, so the unit is "ok with notes"
+    for section in ("health", "forecast", "provision"):
+        assert notes[0] in datanotes.notes(led, {"as_of": "2024-07-31"}, section)
+
+
+def test_a_quiet_week_or_a_monthly_rhythm_is_not_a_cut_off():
+    led = _book(_every(2, "2024-01-01", 90))
+    assert datanotes.cut_off(led, "2024-07-04") == []  # 7 days: not more than a week
+    # one invoice run a month (gaps of 28 to 31 days): 40 days after the last run is usual
+    monthly = _book(list(pd.date_range("2023-01-31", "2024-06-30", freq="ME")))
+    assert datanotes.quiet_days(monthly.invoices["invoice_date"], "2024-08-09") == (
+        40,
+        31,
+        pd.Timestamp("2024-06-30"),
+    )
+    assert datanotes.cut_off(monthly, "2024-08-09") == []
+    # too little history to know a rhythm: no judgement
+    assert datanotes.cut_off(_book(_every(2, "2024-01-01", 5)), "2024-12-31") == []
+
+
+def test_payments_that_stop_while_invoicing_goes_on_are_noted_alone():
+    dates = _every(1, "2024-01-01", 200)  # invoices daily to 2024-07-18
+    led = _book(dates, pay_dates=_every(3, "2024-01-05", 40))  # payments to 2024-05-01
+    notes = datanotes.cut_off(led, "2024-07-18")
+    assert len(notes) == 1
+    assert notes[0].startswith(
+        "Data end before the close: the latest payment is dated 2024-05-01, 78 days before"
+    )
+    assert "no two payment dates were more than 3 days apart" in notes[0]
