@@ -729,3 +729,23 @@ def open_by_date(ledger: Ledger, dates: Sequence) -> dict[str, np.ndarray]:
         "open_amount": np.round(amount, 2),
         "days_past_due": days[order][k] - ledger._due_day[inv],
     }
+
+
+def settlement_arrays(ledger: Ledger, columns: Sequence[str]) -> dict[str, np.ndarray]:
+    """The ``columns`` of :meth:`Ledger.settlement` (and ``index``, its row labels) as arrays,
+    read from the frame the ledger computed once, without the full copy each
+    :meth:`Ledger.settlement` call makes (a caller that needs a few columns of a million
+    invoices, many times). The arrays are the ledger's own: read them, never write to them.
+
+    >>> from arlib import demo
+    >>> f = demo.generate(seed=1, units={"xx": demo.UNITS["de"]}, start="2024-01-01", end="2024-06-30")
+    >>> led = Ledger(f["invoices"], f["transactions"], f["customers"])
+    >>> got = settlement_arrays(led, [C.invoice_id, "days_late"])
+    >>> st = led.settlement()
+    >>> bool((got[C.invoice_id] == st[C.invoice_id].to_numpy()).all())
+    True
+    >>> bool(np.array_equal(got["days_late"], st["days_late"].to_numpy(), equal_nan=True))
+    True
+    """
+    st = ledger._settlement
+    return {"index": st.index.to_numpy()} | {c: st[c].to_numpy() for c in columns}

@@ -57,7 +57,7 @@ from arlib.forecast.paytable import (  # noqa: F401  GRID, EARLY, LATE, shift_pm
     paid_by,
     shift_pmf,
 )
-from arlib.ledger import EMPTY_REASON, Ledger, needs_history, open_items_only
+from arlib.ledger import EMPTY_REASON, Ledger, needs_history, open_items_only, settlement_arrays
 from arlib.schemas import PAYMENT, C
 
 EXPECTED_DATE, P_PAID, P_HORIZON = "expected_date", "p_paid", "p_horizon"
@@ -69,31 +69,43 @@ ALL = "all"
 
 def by_due_date(ledger: Ledger) -> pd.DataFrame:
     """The ledger's :meth:`~arlib.ledger.Ledger.settlement` columns a fit reads, sorted by due
-    date: built once by a caller that fits at many cut-offs and handed to :meth:`PayDateModel.fit`
-    (each fit then takes its window of due dates by a binary search)."""
+    date (row labels kept): built once by a caller that fits at many cut-offs and handed to
+    :meth:`PayDateModel.fit` (each fit then takes its window of due dates by a binary search).
+    Two columns are worked out once here instead of at every fit: ``_paid`` (closed by a
+    payment) and ``_cust``, the customer as a categorical (its codes index its categories)."""
     cols = [C.customer_id, C.disputed, C.due_date, C.invoice_date, C.settled_date, "settled_by"]
-    return ledger.settlement()[cols].sort_values(C.due_date, kind="stable")
+    arr = settlement_arrays(ledger, cols)
+    order = np.argsort(arr[C.due_date], kind="stable")
+    out = pd.DataFrame({c: arr[c][order] for c in cols}, index=arr["index"][order])
+    out["_paid"] = out["settled_by"].to_numpy() == PAYMENT
+    codes, cats = pd.factorize(out[C.customer_id].to_numpy(), use_na_sentinel=False)
+    out["_cust"] = pd.Categorical.from_codes(codes, categories=pd.Index(cats, dtype=object))
+    return out
 
 
 def _resolution(settled: pd.DataFrame, as_of: pd.Timestamp, history_days: int) -> pd.DataFrame:
     """Invoices due in the window before ``as_of`` (``settled``: :func:`by_due_date`): ``D``
-    and outcome (1 paid, 2 never, 0 open at ``as_of``)."""
+    and outcome (1 paid, 2 never, 0 open at ``as_of``), with ``_cust`` (customer code in
+    ``settled``'s ``_cust`` categories)."""
     due = settled[C.due_date].to_numpy()
     window = np.array([as_of - pd.Timedelta(days=history_days), as_of], dtype=due.dtype)
     lo, hi = np.searchsorted(due, window, side="right")
-    st = settled.iloc[lo:hi]
-    st = st.loc[st[C.invoice_date] <= as_of]
-    known = st[C.settled_date].notna() & (st[C.settled_date] <= as_of)
-    end = st[C.settled_date].where(known, as_of)
-    outcome = np.where(known, np.where(st["settled_by"] == PAYMENT, 1, 2), 0)
+    day = np.timedelta64(1, "D")
+    when = pd.Timestamp(as_of).to_datetime64()
+    pos = lo + np.flatnonzero(settled[C.invoice_date].to_numpy()[lo:hi] <= when)
+    sd = settled[C.settled_date].to_numpy()[pos]
+    known = ~np.isnat(sd) & (sd <= when)
+    end = np.where(known, sd, when)
+    outcome = np.where(known, np.where(settled["_paid"].to_numpy()[pos], 1, 2), 0)
     return pd.DataFrame(
         {
-            C.customer_id: st[C.customer_id].to_numpy(),
-            C.disputed: st[C.disputed].to_numpy(bool),
-            "d": np.clip((end - st[C.due_date]).dt.days.to_numpy(), -EARLY, LATE),
+            C.customer_id: settled[C.customer_id].to_numpy()[pos],
+            C.disputed: settled[C.disputed].to_numpy(bool)[pos],
+            "d": np.clip((end - due[pos]) // day, -EARLY, LATE),
             "outcome": outcome,
+            "_cust": settled["_cust"].array.codes[pos],
         },
-        index=st.index,
+        index=settled.index[pos],
     )
 
 
@@ -182,29 +194,48 @@ class PayDateModel:
         settled = by_due_date(ledger) if settled is None else settled
         hist = _resolution(settled, as_of, self.history_days)
         groups = self._groups(ledger)
-        hist["group"] = (
-            hist[C.customer_id].map(groups).fillna(ALL if self.by is None else "unknown")
-        )
         self.group_of_ = groups
+        # customers as codes of ``settled``'s categories: a group per customer, not per record
+        self.cats_ = settled["_cust"].array.categories
+        fill = ALL if self.by is None else "unknown"
+        names = pd.Series(self.cats_, dtype=object).map(groups).fillna(fill).to_numpy(str)
+        names, group_of = np.unique(names, return_inverse=True)  # sorted, as a groupby
         self.dists_ = {(ALL, None): _incidence_of(hist)}
-        for g, part in hist.groupby("group"):
-            self.dists_[(g, None)] = _incidence_of(part)
-        if self.by_disputed:  # disputes pay later: their own group curve where there are enough
-            for (g, disp), part in hist.groupby(["group", C.disputed]):
-                if int((part["outcome"] > 0).sum()) >= self.min_group:
-                    self.dists_[(g, bool(disp))] = _incidence_of(part)
+        self.dists_ |= self._group_dists(hist, group_of.ravel()[hist["_cust"].to_numpy()], names)
         items = ledger.open_items(as_of)
         self.hist_ = hist[[C.customer_id, "d", "outcome"]]
+        self.hist_code_ = hist["_cust"].to_numpy()
         self._own_table(items[C.customer_id].unique())
         self.items_ = self._items(items, dates)
         return self
+
+    def _group_dists(self, hist: pd.DataFrame, code: np.ndarray, names: np.ndarray) -> dict:
+        """``{(group, None): (pmf, never)}`` for every group (``names[code]`` of each record of
+        ``hist``) with records and, with :attr:`by_disputed`, ``{(group, disputed): ...}`` for
+        those with at least :attr:`min_group` resolved records: each the estimate on that part
+        of ``hist`` alone (:func:`~arlib.forecast.paytable.incidence_by` estimates them all at
+        once)."""
+        names = names.tolist()
+        d, outcome = hist["d"].to_numpy(), hist["outcome"].to_numpy()
+        pmf, never = incidence_by(code, d, outcome, len(names))
+        rows = np.bincount(code, minlength=len(names))
+        out = {(g, None): (pmf[k], never[k]) for k, g in enumerate(names) if rows[k]}
+        if self.by_disputed:  # disputes pay later: their own group curve where there are enough
+            pair = 2 * code + hist[C.disputed].to_numpy(bool)
+            pmf, never = incidence_by(pair, d, outcome, 2 * len(names))
+            rows = np.bincount(pair, minlength=2 * len(names))
+            resolved = np.bincount(pair[outcome > 0], minlength=2 * len(names))
+            for k in np.flatnonzero((rows > 0) & (resolved >= self.min_group)):
+                out[(names[k // 2], bool(k % 2))] = (pmf[k], never[k])
+        return out
 
     def _own_table(self, customers) -> None:
         """Each of ``customers``' own distribution from :attr:`hist_`, all at once:
         ``own_index_`` (customer ids), ``own_pmf_``, ``own_never_`` (rows) and ``own_n_``
         (resolved invoices)."""
         self.own_index_ = pd.Index(customers)
-        code = self.own_index_.get_indexer(self.hist_[C.customer_id])
+        # the row of each record's customer: looked up once per customer, not per record
+        code = self.own_index_.get_indexer(self.cats_)[self.hist_code_]
         mine = code >= 0
         d, outcome = self.hist_["d"].to_numpy(), self.hist_["outcome"].to_numpy()
         n = len(self.own_index_)
@@ -229,6 +260,7 @@ class PayDateModel:
         nothing = np.zeros(len(GRID))  # no days-late record: nothing for invoicing to come
         self.dists_ = {(ALL, None): (nothing, nothing)}
         self.hist_ = pd.DataFrame({C.customer_id: [], "d": [], "outcome": []})
+        self.cats_, self.hist_code_ = pd.Index([], dtype=object), np.zeros(0, np.int64)
         self._own_table([])
         items = ledger.open_items(as_of)
         out = items[
@@ -273,28 +305,36 @@ class PayDateModel:
         """The distinct distributions of ``items`` (one per customer, group and disputed
         flag; the arithmetic of :meth:`distribution`): ``pmf`` and ``never`` rows, each
         item's row ``key`` and each row's ``n``."""
-        frame = pd.DataFrame(
-            {
-                "c": items[C.customer_id].to_numpy(),
-                "g": items["group"].to_numpy(),
-                "x": items[C.disputed].to_numpy(bool),
-            }
-        )
-        key = frame.groupby(["c", "g", "x"], sort=False, dropna=False).ngroup().to_numpy()
-        first = np.unique(key, return_index=True)[1]
-        uniq = frame.iloc[first]
-        base = [self._base(g, x) for g, x in zip(uniq["g"], uniq["x"])]
-        base_pmf = np.array([b[0] for b in base]).reshape(-1, len(GRID))
-        base_never = np.array([b[1] for b in base]).reshape(-1, len(GRID))
-        if not uniq["c"].isin(self.own_index_).all():  # items other than the model's own
-            self._own_table(self.own_index_.append(pd.Index(uniq["c"].unique())).unique())
-        row = self.own_index_.get_indexer(uniq["c"])
-        n, own_pmf, own_never = self.own_n_[row], self.own_pmf_[row], self.own_never_[row]
-        w = (n / (n + self.prior))[:, None]
-        mixed = n[:, None] > 0
-        pmf = np.where(mixed, w * own_pmf + (1 - w) * base_pmf, base_pmf)
-        never = np.where(mixed, w * own_never + (1 - w) * base_never, base_never)
-        return pmf, never, key, n
+        cust, group = items[C.customer_id].to_numpy(), items["group"].to_numpy()
+        disp = items[C.disputed].to_numpy(bool)
+        fc, _ = pd.factorize(cust, use_na_sentinel=False)
+        fg, names = pd.factorize(group, use_na_sentinel=False)
+        combo = (fc.astype(np.int64) * max(len(names), 1) + fg) * 2 + disp
+        _, first, key = np.unique(combo, return_index=True, return_inverse=True)
+        key = key.ravel()
+        # the group's distribution per distinct (group, disputed), then one per table row
+        pair, pair_row = np.unique(fg[first] * 2 + disp[first], return_inverse=True)
+        base = [self._base(names[k // 2], bool(k % 2)) for k in pair]
+        row = self.own_index_.get_indexer(cust[first])
+        if (row < 0).any():  # items other than the model's own
+            self._own_table(self.own_index_.append(pd.Index(pd.unique(cust[first]))).unique())
+            row = self.own_index_.get_indexer(cust[first])
+        n = self.own_n_[row]
+        mixed = np.flatnonzero(n > 0)
+        w = (n[mixed] / (n[mixed] + self.prior))[:, None]
+        tables = []
+        for base_rows, own_rows in (
+            (np.array([b[0] for b in base]), self.own_pmf_),
+            (np.array([b[1] for b in base]), self.own_never_),
+        ):
+            table = base_rows.reshape(-1, len(GRID))[pair_row.ravel()]
+            # w * own + (1 - w) * base on the rows with an own record, in place
+            own = own_rows[row[mixed]]
+            own *= w
+            own += (1 - w) * table[mixed]
+            table[mixed] = own
+            tables.append(table)
+        return tables[0], tables[1], key, n
 
     def _items(self, items: pd.DataFrame, dates: bool = True) -> pd.DataFrame:
         out = items[
@@ -400,6 +440,24 @@ def backtest_cutoffs(as_of, months: Sequence[int] = (9, 6, 3)) -> list[pd.Timest
     return [as_of - pd.DateOffset(months=m) for m in months]
 
 
+def _mean_late(code: np.ndarray, late: np.ndarray, who: np.ndarray) -> np.ndarray:
+    """Mean days late of each customer ``who`` (a code; -1: unknown) over the paid invoices
+    ``late`` of customers ``code``; the mean over all of them for a customer without any
+    (0 when there are none). Days are whole, so the sums are exact and the means are those
+    of a pandas groupby.
+
+    >>> _mean_late(np.array([0, 0, 1]), np.array([2.0, 4.0, 9.0]), np.array([0, 1, 2, -1])).tolist()
+    [3.0, 9.0, 5.0, 5.0]
+    """
+    n = max(int(code.max(initial=-1)), int(who.max(initial=-1))) + 1
+    count = np.bincount(code, minlength=n)
+    total = np.bincount(code, weights=late, minlength=n)
+    overall = total.sum() / count.sum() if count.sum() else 0.0
+    safe = np.maximum(who, 0)
+    has = (who >= 0) & (count[safe] > 0)
+    return np.where(has, total[safe] / np.maximum(count[safe], 1), overall)
+
+
 def _incidence_of(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return incidence(part["d"].to_numpy(), part["outcome"].to_numpy())
 
@@ -447,29 +505,35 @@ def evaluate(ledger: Ledger, cutoffs: Sequence, through, **model_args) -> pd.Dat
     if open_items_only(ledger):
         cols = ["cutoff", C.invoice_id, "actual", *names, *(f"err_{n}" for n in names)]
         return needs_history(pd.DataFrame(columns=cols), "Scoring payment dates")
-    st = ledger.settlement().set_index(C.invoice_id)
+    st = settlement_arrays(ledger, [C.invoice_id, C.customer_id, C.settled_date, "days_late"])
+    st["paid"] = settlement_arrays(ledger, ["settled_by"])["settled_by"] == PAYMENT
+    position = pd.Index(st[C.invoice_id])  # hashed once for every cut-off
+    cust, names = pd.factorize(st[C.customer_id], use_na_sentinel=False)
+    names = pd.Index(names)
+    late = np.nan_to_num(st["days_late"].astype(float))
     settled, rows = by_due_date(ledger), []
     for cut in map(pd.Timestamp, cutoffs):
         m = PayDateModel(**model_args).fit(ledger, cut, settled=settled)
-        it = m.items_.set_index(C.invoice_id)
-        act = st.reindex(it.index)
-        ok = (act["settled_by"] == PAYMENT) & (act[C.settled_date] <= pd.Timestamp(through))
-        it, act = it.loc[ok.to_numpy()], act.loc[ok.to_numpy()]
+        it = m.items_
+        at = position.get_indexer(it[C.invoice_id])
+        actual = st[C.settled_date][at]
+        ok = st["paid"][at] & (actual <= pd.Timestamp(through).to_datetime64())
+        it, actual = it.loc[ok].set_index(C.invoice_id), actual[ok]
         earliest = cut + pd.Timedelta(days=1)
-        known = st.loc[(st["settled_by"] == PAYMENT) & (st[C.settled_date] <= cut)]
-        mean_late = known.groupby(C.customer_id)["days_late"].mean()
-        overall = known["days_late"].mean() if len(known) else 0.0
-        cust_delay = it[C.customer_id].map(mean_late).fillna(overall).round()
+        known = st["paid"] & (st[C.settled_date] <= cut.to_datetime64())
+        mean = _mean_late(cust[known], late[known], names.get_indexer(it[C.customer_id]))
+        cust_delay = pd.Series(mean, index=it.index).round()
         frame = pd.DataFrame(
             {
                 "cutoff": cut,
-                "actual": act[C.settled_date],
+                "actual": actual,
                 "model": it[EXPECTED_DATE].fillna(earliest).clip(lower=earliest),
                 "due_date_baseline": it[C.due_date].clip(lower=earliest),
                 "customer_mean_baseline": (
                     it[C.due_date] + pd.to_timedelta(cust_delay, unit="D")
                 ).clip(lower=earliest),
-            }
+            },
+            index=it.index,
         )
         rows.append(frame.reset_index())
     out = pd.concat(rows, ignore_index=True)

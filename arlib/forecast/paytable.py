@@ -35,26 +35,19 @@ GRID = np.arange(-EARLY, LATE + 1)
 _IDX = np.arange(len(GRID))
 #: invoices handled at a time by the invoices x days computations
 CHUNK = 4096
-#: groups estimated at a time by :func:`incidence_by`
-_GROUPS = 1024
+#: rows at a time of a per-row result (each row's own: the size changes no value, only the
+#: memory held, a few arrays of ``ROWS x len(GRID)``)
+ROWS = 1024
+#: groups x grid cells up to which :func:`incidence_by` counts on the whole grid (else it
+#: sorts the records' cells)
+_DENSE = 2_000_000
 #: a chance still open at ``as_of`` at or below this: no payment expected
 _ALIVE = 1e-9
 
 
-def _incidence_block(code, idx, outcome, n: int) -> tuple[np.ndarray, np.ndarray]:
-    size = len(GRID)
-    flat = code * size + idx
-    paid = np.bincount(flat[outcome == 1], minlength=n * size).reshape(n, size).astype(float)
-    gone = np.bincount(flat[outcome == 2], minlength=n * size).reshape(n, size).astype(float)
-    leave = np.bincount(flat, minlength=n * size).reshape(n, size).astype(float)
-    total = np.bincount(code, minlength=n)[:, None]
-    at_risk = total - np.concatenate([np.zeros((n, 1)), np.cumsum(leave, axis=1)[:, :-1]], axis=1)
-    safe = np.where(at_risk > 0, at_risk, 1.0)
-    step = 1 - (paid + gone)[:, :-1] / safe[:, :-1]
-    surv_before = np.cumprod(np.concatenate([np.ones((n, 1)), step], axis=1), axis=1)
-    pmf = np.where(at_risk > 0, surv_before * paid / safe, 0.0)
-    never = np.cumsum(np.where(at_risk > 0, surv_before * gone / safe, 0.0), axis=1)
-    return pmf, never
+def _first_of_run(group: np.ndarray) -> np.ndarray:
+    """Index of the first cell of each cell's run of equal ``group`` values (``group`` sorted)."""
+    return np.searchsorted(group, group, side="left")
 
 
 def incidence_by(code, d, outcome, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -63,20 +56,44 @@ def incidence_by(code, d, outcome, n: int) -> tuple[np.ndarray, np.ndarray]:
     outcomes 1 paid, 2 never, 0 censored: two ``n x len(GRID)`` arrays, each row what the
     estimator gives for that group's records alone (zeros for a group without records).
 
+    Only the (group, day) cells with records are worked on: on any other day the estimator's
+    survival step is exactly 1 and its increments exactly 0, so the products and sums over
+    the cells with records are, to the bit, those over every day of the grid.
+
     >>> pmf, never = incidence_by(np.array([0, 0, 1]), np.array([10, 20, 5]), np.ones(3), 2)
     >>> pmf[0, GRID == 10].item(), pmf[0, GRID == 20].item(), pmf[1, GRID == 5].item()
     (0.5, 0.5, 1.0)
     """
+    size = len(GRID)
     code, outcome = np.asarray(code, np.int64), np.asarray(outcome)
-    idx = np.asarray(d, np.int64) + EARLY
-    order = np.argsort(code, kind="stable")
-    code, idx, outcome = code[order], idx[order], outcome[order]
-    pmf, never = np.zeros((n, len(GRID))), np.zeros((n, len(GRID)))
-    for lo in range(0, n, _GROUPS):  # a block of groups at a time: n x grid is big for many
-        hi = min(lo + _GROUPS, n)
-        a, b = np.searchsorted(code, [lo, hi])
-        pmf[lo:hi], never[lo:hi] = _incidence_block(code[a:b] - lo, idx[a:b], outcome[a:b], hi - lo)
-    return pmf, never
+    pmf, never = np.zeros((n, size)), np.zeros((n, size))
+    if not len(code):
+        return pmf, never
+    flat = code * size + np.asarray(d, np.int64) + EARLY
+    if n * size <= _DENSE:  # few groups: count on the grid, no sort
+        leave = np.bincount(flat, minlength=n * size)
+        cells = np.flatnonzero(leave)
+        paid = np.bincount(flat, weights=outcome == 1, minlength=n * size)[cells]
+        gone = np.bincount(flat, weights=outcome == 2, minlength=n * size)[cells]
+        leave = leave[cells]
+    else:
+        cells, cell = np.unique(flat, return_inverse=True)
+        cell = cell.ravel()
+        paid = np.bincount(cell, weights=outcome == 1, minlength=len(cells))
+        gone = np.bincount(cell, weights=outcome == 2, minlength=len(cells))
+        leave = np.bincount(cell, minlength=len(cells))
+    group = cells // size
+    first = _first_of_run(group)
+    rank = np.arange(len(cells)) - first
+    left_before = np.cumsum(leave) - leave  # records gone before each cell, in its group
+    left_before -= left_before[first]
+    at_risk = (np.bincount(code, minlength=n)[group] - left_before).astype(float)
+    step = np.ones((n, rank.max() + 2))  # survival steps, one column per cell of a group
+    step[group, rank + 1] = 1 - (paid + gone) / at_risk
+    surv_before = np.cumprod(step, axis=1)[group, rank]
+    pmf.ravel()[cells] = surv_before * paid / at_risk
+    never.ravel()[cells] = surv_before * gone / at_risk
+    return pmf, np.cumsum(never, axis=1, out=never)
 
 
 def shift_pmf(pmf: np.ndarray, days: int) -> np.ndarray:
@@ -117,10 +134,22 @@ class Conditional:
         mask = (_IDX[None, :] > after[:, None]) & alive[:, None]
         return np.where(mask, self.table[key], 0.0) / np.where(alive, left, 1.0)[:, None]
 
-    def chunks(self):
-        """``(lo, hi, rows)`` for each :data:`CHUNK` of invoices."""
-        for lo in range(0, len(self), CHUNK):
-            hi = min(lo + CHUNK, len(self))
+    def at(self, lo: int, hi: int, col: np.ndarray) -> np.ndarray:
+        """Rows ``lo:hi`` at grid indexes ``col`` (one row of indexes per invoice, any
+        number of columns): the values :meth:`rows` holds there, 0 outside the grid. A
+        caller that needs a window of days reads ``invoices x its days``, not the grid."""
+        alive = self.left[lo:hi] > _ALIVE
+        ok = (col > self.after[lo:hi, None]) & (col < len(GRID)) & alive[:, None]
+        flat = self.key[lo:hi, None] * len(GRID) + np.clip(col, 0, len(GRID) - 1)
+        val = np.take(self.table, flat)  # the table's cells, read from its flat layout
+        np.putmask(val, ~ok, 0.0)
+        val /= np.where(alive, self.left[lo:hi], 1.0)[:, None]
+        return val
+
+    def chunks(self, size: int = CHUNK):
+        """``(lo, hi, rows)`` for each ``size`` invoices (:data:`CHUNK` by default)."""
+        for lo in range(0, len(self), size):
+            hi = min(lo + size, len(self))
             yield lo, hi, self.rows(lo, hi)
 
     def without(self, gone: np.ndarray) -> Conditional:
@@ -177,11 +206,8 @@ def daily_cash(cond: Conditional, start, amount, first=None, last=None) -> pd.Se
     for lo in range(0, len(cond), CHUNK):
         hi = min(lo + CHUNK, len(cond))
         col = lo_day + t[None, :] - day0[lo:hi, None] + EARLY  # grid index of each day
-        alive = cond.left[lo:hi] > _ALIVE
-        ok = (col > cond.after[lo:hi, None]) & (col < len(GRID)) & alive[:, None]
-        val = cond.table[cond.key[lo:hi, None], np.clip(col, 0, len(GRID) - 1)]
-        w = np.where(ok, val, 0.0) / np.where(alive, cond.left[lo:hi], 1.0)[:, None]
-        w = w * amt[lo:hi, None]
+        w = cond.at(lo, hi, col)
+        w *= amt[lo:hi, None]
         keep = w > 0
         slot = np.broadcast_to(t, w.shape)[keep]
         cash += np.bincount(slot, weights=w[keep], minlength=span)
@@ -200,17 +226,59 @@ def median_day(cond: np.ndarray) -> np.ndarray:
     return np.where(tot > 0, out, np.nan)
 
 
+def _distinct(cond: Conditional, *extra: np.ndarray):
+    """The distinct rows of ``cond``: ``(sub, first, back)``, ``sub`` the :class:`Conditional`
+    of the distinct rows, ``first`` an invoice of each, ``back`` each invoice's row of
+    ``sub``. A per-row result worked out on ``sub`` and spread back by ``back`` is the
+    per-invoice result, value for value (each row is computed by the same operations).
+
+    Invoices with the same table row, cut and ``extra`` values have the same dense row when
+    both are alive (their divisors are the same number, worked out from the row and the cut)
+    and a zero row when neither is; the divisors are checked, and compared in full if not."""
+    n = len(cond)
+    if not n:
+        return cond, np.zeros(0, np.int64), np.zeros(0, np.int64)
+    alive = cond.left > _ALIVE
+    parts = [np.asarray(p, np.int64) for p in (cond.key, cond.after, *extra)]
+    parts = [p - p.min() for p in parts]
+    room = 2 * int(np.prod([int(p.max()) + 1 for p in parts], dtype=object))
+    same = room < 2**62
+    if same:  # one whole number per distinct tuple
+        combo = alive.astype(np.int64)
+        for part in parts:
+            combo = combo * (int(part.max()) + 1) + part
+        back, _ = pd.factorize(combo)
+        first = np.zeros(back.max() + 1, np.int64)
+        first[back[::-1]] = np.arange(n)[::-1]  # the first invoice of each
+        left = cond.left[first]
+        same = bool(np.where(alive, left[back] == cond.left, True).all())
+    if not same:  # no room for the tuple, or divisors that differ: compare them in full
+        bits = np.ascontiguousarray(cond.left, dtype=float).view(np.int64)
+        cols = [cond.key, cond.after, bits, *(np.asarray(e, np.int64) for e in extra)]
+        _, first, back = np.unique(
+            np.column_stack(cols), axis=0, return_index=True, return_inverse=True
+        )
+        left = cond.left[first]
+    sub = Conditional(cond.table, cond.key[first], cond.after[first], left)
+    return sub, first, back.ravel()
+
+
 def paid_and_median(cond: Conditional) -> tuple[np.ndarray, np.ndarray]:
-    """Per invoice, the chance of any payment and the median day late given payment."""
-    paid, med = np.zeros(len(cond)), np.zeros(len(cond))
-    for lo, hi, rows in cond.chunks():
+    """Per invoice, the chance of any payment and the median day late given payment
+    (worked out once per distinct row: many open invoices of a customer share one)."""
+    sub, _, back = _distinct(cond)
+    paid, med = np.zeros(len(sub)), np.zeros(len(sub))
+    for lo, hi, rows in sub.chunks(ROWS):
         paid[lo:hi], med[lo:hi] = rows.sum(axis=1), median_day(rows)
-    return paid, med
+    return paid[back], med[back]
 
 
 def paid_by(cond: Conditional, days: np.ndarray) -> np.ndarray:
-    """Per invoice, the chance of a payment by ``days`` days late (inclusive)."""
-    out = np.zeros(len(cond))
-    for lo, hi, rows in cond.chunks():
-        out[lo:hi] = (rows * (GRID[None, :] <= np.asarray(days)[lo:hi, None])).sum(axis=1)
-    return out
+    """Per invoice, the chance of a payment by ``days`` days late (inclusive), once per
+    distinct row and ``days``."""
+    sub, first, back = _distinct(cond, days)
+    days = np.asarray(days)[first]
+    out = np.zeros(len(sub))
+    for lo, hi, rows in sub.chunks(ROWS):
+        out[lo:hi] = (rows * (GRID[None, :] <= days[lo:hi, None])).sum(axis=1)
+    return out[back]

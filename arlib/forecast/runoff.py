@@ -32,7 +32,7 @@ from arlib.errors import ConfigError
 from arlib.forecast.contractual import CONTRACTUAL, check_lateness, contractual_runoff
 from arlib.forecast.models import z_value
 from arlib.i18n import t
-from arlib.ledger import Ledger, needs_history, open_items_only
+from arlib.ledger import Ledger, ledger_arrays, needs_history, open_items_only
 from arlib.schemas import CREDIT_NOTE, PAYMENT, WRITE_OFF, C
 
 UID, DS, MODEL, YHAT = "unique_id", "ds", "model", "yhat"
@@ -288,17 +288,16 @@ def payment_pattern(
     cohort = inv[C.invoice_date].dt.to_period(pf)
     keep = (cohort <= last) & (cohort > last - window)
     invoiced = inv.loc[keep].groupby(cohort[keep])[C.amount].sum()
-    txn = ledger.transactions
-    pay = txn.loc[(txn[C.kind] == PAYMENT) & (txn[C.date] <= as_of)]
-    pay = pay.merge(
-        pd.DataFrame({C.invoice_id: inv.loc[keep, C.invoice_id], "cohort": cohort[keep]}),
-        on=C.invoice_id,
-    )
+    # payments by the close on the kept invoices, in the ledger's order (its join of each
+    # transaction to its invoice, instead of a merge on the invoice ids)
+    txn, code = ledger.transactions, ledger_arrays(ledger).txn_code
+    sel = ((txn[C.kind] == PAYMENT) & (txn[C.date] <= as_of)).to_numpy() & (code >= 0)
+    sel[sel] = keep.to_numpy()[code[sel]]
+    pay_cohort = pd.Series(cohort.array.take(code[sel]))
     # periods between payment and cohort, from the periods' ordinals (one per period)
-    lag = pd.Series(
-        pay[C.date].dt.to_period(pf).array.asi8 - pay["cohort"].array.asi8, index=pay.index
-    )
-    paid = pay.groupby([pay["cohort"], lag])[C.amount].sum()
+    when = pd.DatetimeIndex(txn[C.date].to_numpy()[sel]).to_period(pf)
+    lag = pd.Series(when.asi8 - pay_cohort.array.asi8)
+    paid = pd.Series(txn[C.amount].to_numpy()[sel]).groupby([pay_cohort, lag]).sum()
     rows = []
     for k in range(max_lag + 1):
         cohorts = invoiced.index[invoiced.index + k <= last]

@@ -17,7 +17,8 @@ import pandas as pd
 
 from arlib.forecast import history
 from arlib.forecast.engine import DS, MODEL, UID, YHAT, Y
-from arlib.forecast.paydates import GRID, PayDateModel
+from arlib.forecast.paydates import EARLY, PayDateModel
+from arlib.forecast.paytable import CHUNK
 from arlib.ledger import Ledger
 from arlib.schemas import PAYMENT, C
 
@@ -36,14 +37,18 @@ def expected_by_customer(model: PayDateModel, months: int) -> pd.DataFrame:
     open_amt = items[C.open_amount].to_numpy(float)
     n, span = len(items), max(int(months), 1)
     amt, hits = np.zeros(n * span), np.zeros(n * span, dtype=np.int64)
-    # month (from the first after as_of) of every day an invoice's grid reaches: one lookup
-    day0 = int(due.min(initial=0)) + int(GRID[0])
-    days = np.arange(day0, int(due.max(initial=0)) + int(GRID[-1]) + 1).astype("datetime64[D]")
-    month_of = days.astype("datetime64[M]").astype(np.int64) - m0
-    for lo, hi, rows in cond.chunks():  # per invoice and month, summed over its grid days
-        step = month_of[due[lo:hi, None] + GRID[None, :] - day0]
-        keep = (step >= 0) & (step < months) & (rows > 0)
-        slot = (np.arange(lo, hi)[:, None] * span + step)[keep]
+    # the days of the months counted, and the month of each (from the first after as_of)
+    days = np.arange(
+        np.datetime64(first.start_time.date(), "D"),
+        np.datetime64((first + max(int(months), 0)).start_time.date(), "D"),
+    )
+    step = days.astype("datetime64[M]").astype(np.int64) - m0
+    day0 = days.astype(np.int64)[:1] if len(days) else np.zeros(1, np.int64)
+    for lo in range(0, n, CHUNK):  # per invoice and month, summed over its days in the months
+        hi = min(lo + CHUNK, n)
+        rows = cond.at(lo, hi, day0 + np.arange(len(days))[None, :] - due[lo:hi, None] + EARLY)
+        keep = rows > 0
+        slot = (np.arange(lo, hi)[:, None] * span + step[None, :])[keep]
         weights = (rows * open_amt[lo:hi, None])[keep]
         amt += np.bincount(slot, weights=weights, minlength=n * span)
         hits += np.bincount(slot, minlength=n * span)

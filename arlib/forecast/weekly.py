@@ -18,6 +18,7 @@ after the close of ``as_of``; the first holds the day after ``as_of``.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -55,11 +56,8 @@ def week_period(week_ends_on: str) -> str:
 def weekday_profile(ledger: Ledger, as_of, days: int = 365) -> np.ndarray:
     """Relative invoicing per weekday (Monday first), mean 1, from the ``days`` before
     ``as_of``; flat when there was no invoicing."""
-    as_of = pd.Timestamp(as_of)
-    inv = ledger.invoices
-    d = inv[C.invoice_date]
-    recent = inv.loc[(d <= as_of) & (d > as_of - pd.Timedelta(days=days))]
-    by_day = recent.groupby(recent[C.invoice_date].dt.weekday)[C.amount].sum()
+    inv = _recent(ledger, as_of, days)
+    by_day = pd.Series(inv[C.amount]).groupby(pd.DatetimeIndex(inv[C.invoice_date]).weekday).sum()
     prof = by_day.reindex(range(7), fill_value=0.0).to_numpy(float)
     return prof / prof.mean() if prof.sum() > 0 else np.ones(7)
 
@@ -85,37 +83,74 @@ def invoicing_forecast(
     """Invoicing per day for ``days`` days after ``as_of``: a monthly forecast of invoicing
     (``method``, from the months closed by ``as_of``) spread by :func:`weekday_profile`.
     ``flows``: the ledger's monthly ``flows("M")``, when the caller has them."""
-    from arlib.forecast.engine import forecast
+    return invoicing_forecasts(ledger, [as_of], [days], method, flows)[0]
+
+
+def invoicing_forecasts(
+    ledger: Ledger,
+    cutoffs: Sequence,
+    days: Sequence[int],
+    method: str = "auto",
+    flows: pd.DataFrame | None = None,
+) -> list[pd.Series]:
+    """:func:`invoicing_forecast` at each of ``cutoffs`` (for its ``days``): the monthly
+    invoicing known at every cut-off forecast in one engine call per distinct horizon (the
+    engine forecasts each series alone, so each is what a call of its own gives; the calls
+    run on every core)."""
+    from arlib.forecast.engine import UID, forecast
     from arlib.forecast.runoff import cash_series
 
-    as_of = pd.Timestamp(as_of)
-    hist = cash_series(ledger, "MS", INVOICED, through=as_of, warm_up=False, flows=flows)
-    last_closed = hist["ds"].max()
-    end = as_of + pd.Timedelta(days=days)
-    months = len(pd.period_range(last_closed.to_period("M") + 1, end.to_period("M"), freq="M"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fc = forecast(
-            hist[["unique_id", "ds", "invoiced"]].rename(columns={"invoiced": "y"}),
-            max(months, 1),
-            "MS",
-            (80,),
-            method,
-            n_jobs=1,
-        )
-    daily = spread_by_day(fc, as_of, weekday_profile(ledger, as_of))
-    return daily.loc[daily.index <= end]
+    series, horizon = [], []
+    for k, (as_of, n_days) in enumerate(zip(map(pd.Timestamp, cutoffs), days)):
+        hist = cash_series(ledger, "MS", INVOICED, through=as_of, warm_up=False, flows=flows)
+        end = as_of + pd.Timedelta(days=n_days)
+        first = hist["ds"].max().to_period("M") + 1
+        horizon.append(max(len(pd.period_range(first, end.to_period("M"), freq="M")), 1))
+        series.append(hist[["ds", INVOICED]].rename(columns={INVOICED: "y"}).assign(**{UID: k}))
+    fcs = {}
+    for h in sorted(set(horizon)):
+        batch = pd.concat([s for s, n in zip(series, horizon) if n == h], ignore_index=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fc = forecast(batch[[UID, "ds", "y"]], h, "MS", (80,), method, n_jobs=-1)
+        fcs |= dict(tuple(fc.groupby(UID, sort=False)))
+    out = []
+    for k, (as_of, n_days) in enumerate(zip(map(pd.Timestamp, cutoffs), days)):
+        daily = spread_by_day(fcs[k], as_of, weekday_profile(ledger, as_of))
+        out.append(daily.loc[daily.index <= as_of + pd.Timedelta(days=n_days)])
+    return out
+
+
+def view_last(as_of, weeks: int, months: int, week: str) -> pd.Timestamp:
+    """The last day a :class:`CashView` of ``weeks`` weeks (pandas period ``week``) and
+    ``months`` months after ``as_of`` counts."""
+    return max(
+        periods_after(as_of, weeks, week)[-1].end_time,
+        periods_after(as_of, max(months, 1), "M")[-1].end_time,
+    ).normalize()
 
 
 def terms_days(ledger: Ledger, as_of, days: int = 365) -> int:
     """The usual payment term (median days from invoice to due date) of recent invoicing."""
+    src = _recent(ledger, as_of, days)
+    if not len(src[C.due_date]):
+        src = _recent(ledger, None, days)
+    terms = (src[C.due_date] - src[C.invoice_date]) // np.timedelta64(1, "D")
+    return int(round(float(np.median(terms))))
+
+
+def _recent(ledger: Ledger, as_of, days: int) -> dict[str, np.ndarray]:
+    """Invoice date, due date and amount of the invoices raised in the ``days`` up to
+    ``as_of`` (all of them for ``None``), as arrays: a view asked at many cut-offs reads
+    three columns, not a copy of the invoices."""
     inv = ledger.invoices
-    d = inv[C.invoice_date]
-    recent = inv.loc[
-        (d <= pd.Timestamp(as_of)) & (d > pd.Timestamp(as_of) - pd.Timedelta(days=days))
-    ]
-    src = recent if len(recent) else inv
-    return int(round((src[C.due_date] - src[C.invoice_date]).dt.days.median()))
+    cols = {c: inv[c].to_numpy() for c in (C.invoice_date, C.due_date, C.amount)}
+    if as_of is None:
+        return cols
+    as_of = pd.Timestamp(as_of)
+    d = cols[C.invoice_date]
+    keep = (d <= as_of.to_datetime64()) & (d > (as_of - pd.Timedelta(days=days)).to_datetime64())
+    return {c: v[keep] for c, v in cols.items()}
 
 
 def new_invoicing_cash(
@@ -155,7 +190,9 @@ class CashView:
 
     Invoicing is forecast far enough for ``weeks`` weeks ending on ``week_ends_on`` and
     ``months`` calendar months; cash from invoices raised after that is not counted.
-    ``flows``: the ledger's monthly ``flows("M")``, when the caller has them.
+    ``flows``: the ledger's monthly ``flows("M")``, when the caller has them; ``invoicing``:
+    the :func:`invoicing_forecast` of the view, when the caller has it (see
+    :func:`invoicing_forecasts`).
     """
 
     def __init__(
@@ -167,23 +204,19 @@ class CashView:
         week_ends_on: str = "FRI",
         method: str = "auto",
         flows: pd.DataFrame | None = None,
+        invoicing: pd.Series | None = None,
     ):
         self.model, self.as_of = model, model.as_of_
         self.week, self.n_weeks, self.n_months = week_period(week_ends_on), weeks, months
-        last = max(
-            periods_after(self.as_of, weeks, self.week)[-1].end_time,
-            periods_after(self.as_of, max(months, 1), "M")[-1].end_time,
-        )
+        self.last = view_last(self.as_of, weeks, months, self.week)  # the last day counted
         # an open-item list has no invoicing history: invoicing to come is not estimated
-        self.invoicing = (
-            pd.Series(dtype=float)
-            if getattr(model, "contractual", False)
-            else invoicing_forecast(
-                ledger, self.as_of, (last.normalize() - self.as_of).days, method, flows
-            )
-        )
+        if getattr(model, "contractual", False):
+            invoicing = pd.Series(dtype=float)
+        elif invoicing is None:
+            days = (self.last - self.as_of).days
+            invoicing = invoicing_forecast(ledger, self.as_of, days, method, flows)
+        self.invoicing = invoicing
         self.terms = terms_days(ledger, self.as_of)
-        self.last = last.normalize()  # the last day any period of the view counts
         self.open_daily = model.daily(through=self.last)
         self.new_daily = new_invoicing_cash(self.invoicing, model, self.terms)
 

@@ -39,7 +39,7 @@ import pandas as pd
 from arlib.errors import ConfigError, DataError
 from arlib.forecast.conformal import MIN_SCORES, MIN_TRAIN, conformal_quantile, periods_needed
 from arlib.forecast.paydates import PayDateModel, by_due_date
-from arlib.forecast.weekly import CashView, week_period
+from arlib.forecast.weekly import CashView, invoicing_forecasts, view_last, week_period
 from arlib.ledger import Ledger, open_items_only
 from arlib.schemas import C
 
@@ -119,9 +119,14 @@ def weekly_backtest(
     settled, flows, rows = by_due_date(ledger), ledger.flows("M"), []
     with warnings.catch_warnings():  # the cut-offs' own warnings are the report's, not these
         warnings.simplefilter("ignore")
-        for cut in [c for c in cutoffs(as_of, n_cutoffs, step, week_ends_on) if c >= start]:
+        cuts = [c for c in cutoffs(as_of, n_cutoffs, step, week_ends_on) if c >= start]
+        lasts = [view_last(c, weeks, 1, week_period(week_ends_on)) for c in cuts]
+        days = [(last - c).days for c, last in zip(cuts, lasts)]
+        # the invoicing to come at every cut-off, forecast together (one engine call)
+        invoicing = invoicing_forecasts(ledger, cuts, days, method, flows)
+        for cut, future in zip(cuts, invoicing):
             model = PayDateModel(**model_args).fit(ledger, cut, dates=False, settled=settled)
-            view = CashView(ledger, model, weeks, 1, week_ends_on, method, flows)  # cash by day
+            view = CashView(ledger, model, weeks, 1, week_ends_on, method, flows, future)
             w = view.weeks()
             known = w["period_end"] <= as_of
             rows.append(
