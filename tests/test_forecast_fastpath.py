@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from test_paytable import _incidence_one  # the dense estimate (the old code), the second method
 
 from arlib.forecast import paydates, paytable, runoff, weekly
 from arlib.forecast.paydates import ALL, EARLY, EXPECTED_DATE, GRID, LATE, PayDateModel
@@ -22,21 +23,6 @@ from arlib.ledger import Ledger
 from arlib.schemas import PAYMENT, C
 
 CUT = pd.Timestamp("2026-04-30")
-
-
-def _dense_incidence(d, outcome):
-    """One group's discrete Aalen-Johansen estimate on every day of the grid (the old code)."""
-    idx = np.asarray(d, int) + EARLY
-    size = len(GRID)
-    paid = np.bincount(idx[outcome == 1], minlength=size).astype(float)
-    gone = np.bincount(idx[outcome == 2], minlength=size).astype(float)
-    leave = np.bincount(idx, minlength=size).astype(float)
-    at_risk = len(idx) - np.concatenate([[0.0], np.cumsum(leave)[:-1]])
-    safe = np.where(at_risk > 0, at_risk, 1.0)
-    surv_before = np.cumprod(np.concatenate([[1.0], 1 - (paid + gone)[:-1] / safe[:-1]]))
-    pmf = np.where(at_risk > 0, surv_before * paid / safe, 0.0)
-    never = np.cumsum(np.where(at_risk > 0, surv_before * gone / safe, 0.0))
-    return pmf, never
 
 
 @pytest.mark.parametrize("dense", [True, False])  # counted on the grid, or cells sorted
@@ -55,7 +41,7 @@ def test_incidence_on_the_cells_with_records_is_the_whole_grid_to_the_bit(monkey
     pmf, never = incidence_by(code, d, outcome, 16)  # groups 12 and 15 have no records
     for g in range(16):
         mine = code == g
-        want = _dense_incidence(d[mine], outcome[mine]) if mine.any() else (0.0, 0.0)
+        want = _incidence_one(d[mine], outcome[mine]) if mine.any() else (0.0, 0.0)
         assert np.array_equal(pmf[g], np.broadcast_to(want[0], len(GRID)))
         assert np.array_equal(never[g], np.broadcast_to(want[1], len(GRID)))
     assert pmf[13].sum() == 1.0 and never[14][-1] == 1.0 and not pmf[3].any()
