@@ -142,6 +142,12 @@ def light_imports() -> None:
     # Arrow's default pool (mimalloc) keeps the pages it frees; numpy and pandas cannot reuse
     # them. With the system allocator they can: a big unit's load peaks ~20% lower (issue 18)
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    if "pyarrow" in sys.modules and os.environ["ARROW_DEFAULT_MEMORY_POOL"] == "system":
+        # imported before this call: its default pool is made already, so the variable alone
+        # does not reach it (the command's own load peaked at 1,662 instead of ~1,340 MiB)
+        import pyarrow as pa
+
+        pa.set_memory_pool(pa.system_memory_pool())
 
 
 def _locate(job: UnitJob) -> tuple[list[Path], str]:
