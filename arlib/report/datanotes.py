@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from arlib.ledger import Ledger, open_items_only
-from arlib.schemas import C
+from arlib.schemas import PAYMENT, C
 
 #: the record key of a section's notes (kept per section, see arlib.report.records)
 NOTES = "notes"
@@ -87,7 +87,7 @@ def cut_off(ledger: Ledger, as_of) -> list[str]:
     judged only when the ledger has any."""
     out = []
     txn = ledger.transactions
-    pay = txn.loc[txn[C.kind] == "payment", C.date] if len(txn) else txn.get(C.date)
+    pay = txn.loc[txn[C.kind] == PAYMENT, C.date] if len(txn) else txn.get(C.date)
     for what, dates in (("invoice", ledger.invoices[C.invoice_date]), ("payment", pay)):
         got = None if dates is None or not len(dates) else quiet_days(dates, as_of)
         if got is None:
