@@ -25,7 +25,8 @@ def test_invoicing_every_second_day_that_stops_a_month_before_the_close_is_noted
         "Data end before the close: the latest invoice is dated 2024-06-27, 34 days before the "
         "close of 2024-07-31, while in the year before no two invoice dates were more than 2 days "
         "apart. The extract may have been taken before the close, so the last month's figures "
-        "may be partial: check the source, or set as_of to the last complete month."
+        "may be partial: check the source, or set as_of to 2024-05-31, the end of the last month "
+        "the data cover in full."
     ]
     # the same note reaches every report's section notes, so the unit is "ok with notes"
     for section in ("health", "forecast", "provision"):
@@ -56,3 +57,6 @@ def test_payments_that_stop_while_invoicing_goes_on_are_noted_alone():
         "Data end before the close: the latest payment is dated 2024-05-01, 78 days before"
     )
     assert "no two payment dates were more than 3 days apart" in notes[0]
+    assert notes[0].endswith(
+        "set as_of to 2024-04-30, the end of the last month the data cover in full."
+    )

@@ -79,12 +79,24 @@ def quiet_days(dates, as_of) -> tuple[int, int, pd.Timestamp] | None:
     return int((as_of.normalize() - last).days), longest, last
 
 
+def full_month_end(last) -> pd.Timestamp:
+    """The end of the last calendar month that activity dated up to ``last`` covers in full:
+    ``last`` itself when it is a month end, else the end of the month before.
+
+    >>> [f"{full_month_end(d):%Y-%m-%d}" for d in ("2013-12-02", "2013-11-30", "2024-03-01")]
+    ['2013-11-30', '2013-11-30', '2024-02-29']
+    """
+    nxt = pd.Timestamp(last).normalize() + pd.Timedelta(days=1)
+    return nxt.to_period("M").start_time - pd.Timedelta(days=1)
+
+
 def cut_off(ledger: Ledger, as_of) -> list[str]:
     """One note per activity (invoicing, payments) that stops well before the close ``as_of``:
     silent for longer than both a week and twice the longest gap of the year before. Such data
     look like an extract taken before the close, so the last month's invoicing or collections
     may be partial (a figure that is low for a reason the report cannot see). Payments are
-    judged only when the ledger has any."""
+    judged only when the ledger has any. The note names the close the data do support
+    (:func:`full_month_end` of the latest date)."""
     out = []
     txn = ledger.transactions
     pay = txn.loc[txn[C.kind] == PAYMENT, C.date] if len(txn) else txn.get(C.date)
@@ -99,7 +111,8 @@ def cut_off(ledger: Ledger, as_of) -> list[str]:
                 f"days before the close of {pd.Timestamp(as_of):%Y-%m-%d}, while in the year "
                 f"before no two {what} dates were more than {longest} days apart. The extract "
                 f"may have been taken before the close, so the last month's figures may be "
-                f"partial: check the source, or set as_of to the last complete month."
+                f"partial: check the source, or set as_of to {full_month_end(last):%Y-%m-%d}, "
+                f"the end of the last month the data cover in full."
             )
     return out
 
