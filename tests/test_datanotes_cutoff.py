@@ -60,3 +60,11 @@ def test_payments_that_stop_while_invoicing_goes_on_are_noted_alone():
     assert notes[0].endswith(
         "set as_of to 2024-04-30, the end of the last month the data cover in full."
     )
+
+
+def test_the_supported_close_is_the_last_month_every_activity_covers_in_full():
+    led = _book(_every(1, "2024-01-01", 200), pay_dates=_every(3, "2024-01-05", 40))
+    # payments stop on 2024-05-01 (a note), invoices run to the close: April is the last full month
+    assert datanotes.supported_close(led, "2024-07-18") == pd.Timestamp("2024-04-30")
+    # data that run to the close support it as given
+    assert datanotes.supported_close(led, "2024-05-03") == pd.Timestamp("2024-05-03")

@@ -90,31 +90,42 @@ def full_month_end(last) -> pd.Timestamp:
     return nxt.to_period("M").start_time - pd.Timedelta(days=1)
 
 
-def cut_off(ledger: Ledger, as_of) -> list[str]:
-    """One note per activity (invoicing, payments) that stops well before the close ``as_of``:
-    silent for longer than both a week and twice the longest gap of the year before. Such data
-    look like an extract taken before the close, so the last month's invoicing or collections
-    may be partial (a figure that is low for a reason the report cannot see). Payments are
-    judged only when the ledger has any. The note names the close the data do support
-    (:func:`full_month_end` of the latest date)."""
+def stops(ledger: Ledger, as_of) -> list[tuple[str, int, int, pd.Timestamp]]:
+    """``(activity, gap, longest, last)`` for each activity (``invoice``, ``payment``) that
+    stops well before the close ``as_of``: silent for longer than both a week and twice the
+    longest gap of the year before (see :func:`quiet_days`). Payments are judged only when the
+    ledger has any."""
     out = []
     txn = ledger.transactions
     pay = txn.loc[txn[C.kind] == PAYMENT, C.date] if len(txn) else txn.get(C.date)
     for what, dates in (("invoice", ledger.invoices[C.invoice_date]), ("payment", pay)):
         got = None if dates is None or not len(dates) else quiet_days(dates, as_of)
-        if got is None:
-            continue
-        gap, longest, last = got
-        if gap > max(7, 2 * longest):
-            out.append(
-                f"Data end before the close: the latest {what} is dated {last:%Y-%m-%d}, {gap} "
-                f"days before the close of {pd.Timestamp(as_of):%Y-%m-%d}, while in the year "
-                f"before no two {what} dates were more than {longest} days apart. The extract "
-                f"may have been taken before the close, so the last month's figures may be "
-                f"partial: check the source, or set as_of to {full_month_end(last):%Y-%m-%d}, "
-                f"the end of the last month the data cover in full."
-            )
+        if got is not None and got[0] > max(7, 2 * got[1]):
+            out.append((what, *got))
     return out
+
+
+def supported_close(ledger: Ledger, as_of) -> pd.Timestamp:
+    """The close the data support: ``as_of`` itself, or, when an activity stops well before it
+    (:func:`stops`), the end of the last month every activity covers in full."""
+    ends = [full_month_end(last) for *_, last in stops(ledger, as_of)]
+    return min([pd.Timestamp(as_of), *ends])
+
+
+def cut_off(ledger: Ledger, as_of) -> list[str]:
+    """One note per activity that stops well before the close ``as_of`` (:func:`stops`). Such
+    data look like an extract taken before the close, so the last month's invoicing or
+    collections may be partial (a figure that is low for a reason the report cannot see). The
+    note names the close the data do support (:func:`full_month_end` of the latest date)."""
+    return [
+        f"Data end before the close: the latest {what} is dated {last:%Y-%m-%d}, {gap} days "
+        f"before the close of {pd.Timestamp(as_of):%Y-%m-%d}, while in the year before no two "
+        f"{what} dates were more than {longest} days apart. The extract may have been taken "
+        f"before the close, so the last month's figures may be partial: check the source, or "
+        f"set as_of to {full_month_end(last):%Y-%m-%d}, the end of the last month the data cover "
+        f"in full."
+        for what, gap, longest, last in stops(ledger, as_of)
+    ]
 
 
 def notes(ledger: Ledger, cfg: Mapping, section: str) -> list[str]:
