@@ -415,3 +415,31 @@ def test_rates_of_the_invoices_looked_up_once_equal_the_mapped_ones():
         pd.testing.assert_series_equal(rate, ids.map(rates))
         pd.testing.assert_series_equal(cur, ids.map(curs))
     assert applied.tolist() == [True, True, False, False, True, True]  # None meets None: as before
+
+
+# -- Parquet text read without hashing ids ------------------------------------------------------
+def test_parquet_text_reads_as_arrow_gives_it_and_repeats_share_one_str(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from arlib.io.sources import _read_parquet
+
+    n = 3_000
+    kinds = ["payment", " Payment", None, "nan", "", "x\x00y"]
+    table = pa.table(
+        {
+            "id": pa.array([f"T{i}" if i % 7 else None for i in range(n)], pa.string()),
+            "kind": pa.array([kinds[i % len(kinds)] for i in range(n)], pa.string()),
+            "big": pa.array([kinds[i % 3] for i in range(n)], pa.large_string()),
+            "none": pa.array([None] * n, pa.string()),
+            "amount": pa.array(np.arange(n, dtype=float)),
+        }
+    )
+    pq.write_table(table, tmp_path / "t.parquet")
+    got = _read_parquet(tmp_path / "t.parquet", "t.parquet")
+    want = pq.read_table(tmp_path / "t.parquet").to_pandas()  # Arrow's own, deduplicated
+    for col in want.columns:
+        assert got[col].dtype == want[col].dtype, col
+        assert got[col].tolist() == want[col].tolist(), col  # None stays None, "nan" text
+    assert got["kind"][0] is got["kind"][len(kinds)]  # one str per distinct repeated value
+    assert got["id"].iloc[1:].map(type).eq(str).sum() == n - 1 - (n - 1) // 7
