@@ -443,3 +443,82 @@ def test_parquet_text_reads_as_arrow_gives_it_and_repeats_share_one_str(tmp_path
         assert got[col].tolist() == want[col].tolist(), col  # None stays None, "nan" text
     assert got["kind"][0] is got["kind"][len(kinds)]  # one str per distinct repeated value
     assert got["id"].iloc[1:].map(type).eq(str).sum() == n - 1 - (n - 1) // 7
+
+
+# -- transactions' invoices looked up once ------------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 1])
+def test_kept_positions_equal_a_lookup_in_the_kept_invoices(seed):
+    from arlib.io.intake import kept_positions
+    from arlib.io.validate import invoice_positions
+
+    rng = np.random.default_rng(seed)
+    inv = pd.Series([f"I{i}" for i in rng.permutation(500)], dtype=object)
+    ids = pd.Series([f"I{i}" for i in rng.integers(0, 560, 4_000)], dtype=object)
+    ids[rng.random(4_000) < 0.1] = None
+    kept = rng.random(500) < 0.8
+    at = invoice_positions(ids, inv)
+    want = invoice_positions(ids, inv[kept])
+    assert kept_positions(at, kept).tolist() == want.tolist()
+    assert (want >= 0).sum() > 0 and ((at >= 0) & (want < 0)).sum() > 0  # dropped ones
+    assert kept_positions(None, kept) is None
+
+
+def _load_both_ways(tmp_path, monkeypatch, frames, policy):
+    """load_frames of the same CSV frames with the invoices looked up once, and as before
+    (transactions' customers from a dict of the invoices, each check its own lookup)."""
+    import arlib.io.canonical as canonical
+
+    for name, df in frames.items():
+        text = df.copy()
+        for col in text.select_dtypes("datetime").columns:
+            text[col] = text[col].dt.strftime("%Y-%m-%d")
+        text.to_csv(tmp_path / f"{name}.csv", index=False)
+    cfg = make_cfg(
+        tmp_path,
+        as_of="2026-03-31",
+        source_options={"frames": {"customers": "derive"}, "cache": "never"},
+        validation_policy=policy,
+        output_dir=str(tmp_path / "out"),
+    )
+    fast = load_frames(cfg)
+    with monkeypatch.context() as m:
+        m.setattr(canonical, "invoice_positions", lambda ids, inv: None)  # the old path
+        old = load_frames(cfg)
+    return fast, old
+
+
+def _same_load(fast, old):
+    (a, ra), (b, rb) = fast, old
+    for name in ("invoices", "transactions", "customers"):
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True)
+    pd.testing.assert_frame_equal(ra.problems, rb.problems)
+    pd.testing.assert_frame_equal(ra.frames, rb.frames)
+    for name, q in rb.quarantined.items():
+        pd.testing.assert_frame_equal(ra.quarantined[name], q, check_exact=True)
+
+
+def test_invoices_looked_up_once_load_as_each_check_looking_them_up(tmp_path, monkeypatch):
+    frames = _messy_ledger()
+    inv = frames["invoices"].drop_duplicates("invoice_id", ignore_index=True)  # unique ids
+    bad = inv.index[::53]  # due before invoiced: quarantined, their payments cascade
+    inv.loc[bad, "due_date"] = inv.loc[bad, "invoice_date"] - pd.Timedelta(days=3)
+    txn = frames["transactions"].copy()
+    txn.loc[txn.index[::9], "customer_id"] = None  # filled from the invoice
+    frames = {"invoices": inv, "transactions": txn}
+    policy = {"unknown_invoice": "quarantine", "overpayment": "warn"}
+    policy["missing_value"] = "quarantine"  # unapplied cash without a customer
+    fast, old = _load_both_ways(tmp_path, monkeypatch, frames, policy)
+    _same_load(fast, old)
+    found = fast[1].problems.groupby("problem")["rows"].sum()
+    assert found["due_before_invoice"] == len(bad) and found["invoice_quarantined"] > 0
+    assert found["unknown_invoice"] > 0 and found["overpayment"] > 0
+    assert found["payment_before_invoice"] > 0 and found["duplicate_row"] == 1
+    got = fast[0]["transactions"]
+    assert got["customer_id"].notna().sum() > txn["customer_id"].notna().sum() * 0.9
+
+
+def test_repeated_invoice_ids_take_the_old_path_and_load_the_same(tmp_path, monkeypatch):
+    frames = _messy_ledger()  # two invoices copied: their ids repeat
+    fast, old = _load_both_ways(tmp_path, monkeypatch, frames, {"overpayment": "warn"})
+    _same_load(fast, old)
+    assert fast[1].problems.groupby("problem")["rows"].sum()["duplicate_row"] == 3

@@ -345,11 +345,14 @@ def take_at(values: pd.Series, at: np.ndarray) -> np.ndarray:
     return out
 
 
-def transaction_links(p, inv: pd.DataFrame, dropped_ids: set, kept: np.ndarray) -> list[Finding]:
+def transaction_links(
+    p, inv: pd.DataFrame, dropped_ids: set, kept: np.ndarray, at: np.ndarray | None = None
+) -> list[Finding]:
     """Transactions against the invoices: on a quarantined invoice (cascade), on an unknown
-    invoice, dated before their invoice; only rows still ``kept`` are judged."""
+    invoice, dated before their invoice; only rows still ``kept`` are judged. ``at``: the
+    rows' :func:`invoice_positions` in ``inv`` when already known."""
     ids = p.data[C.invoice_id]
-    at = invoice_positions(ids, inv[C.invoice_id])
+    at = invoice_positions(ids, inv[C.invoice_id]) if at is None else at
     if at is None:  # kept ids repeat or are missing (not under the policies): as sets
         known = ids.isin(set(inv[C.invoice_id])).to_numpy()
         inv_date = ids.map(pd.Series(inv[C.invoice_date].to_numpy(), index=inv[C.invoice_id]))
@@ -400,16 +403,23 @@ def transaction_links(p, inv: pd.DataFrame, dropped_ids: set, kept: np.ndarray) 
     ]
 
 
-def overpayments(p, inv: pd.DataFrame, kept: np.ndarray) -> Finding | None:
+def overpayments(
+    p, inv: pd.DataFrame, kept: np.ndarray, at_all: np.ndarray | None = None
+) -> Finding | None:
     """Settling transactions (in date order) from the one that takes an invoice's settled total
-    beyond its amount."""
+    beyond its amount. ``at_all``: every row's :func:`invoice_positions` in ``inv`` when
+    already known."""
     d = p.data
     settling = d[C.kind].isin(SETTLING_KINDS).to_numpy() & kept & d[C.invoice_id].notna().to_numpy()
     if not settling.any():
         return None
     sub = d.loc[settling, [C.invoice_id, C.date, C.amount]].copy()
     sub["_pos"] = np.flatnonzero(settling)
-    at = invoice_positions(sub[C.invoice_id], inv[C.invoice_id])
+    at = (
+        invoice_positions(sub[C.invoice_id], inv[C.invoice_id])
+        if at_all is None
+        else at_all[settling]
+    )
     # integer codes sort faster than ids and group the same (only the order within one
     # invoice, by date then row, matters for the running total)
     sub["_key"] = pd.factorize(sub[C.invoice_id])[0] if at is None else at
