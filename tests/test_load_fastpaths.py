@@ -200,6 +200,12 @@ def test_row_keys_equal_the_text_keys_on_typed_and_messy_columns():
     got = row_keys(df)
     assert (got == _old_row_keys(df)).all()
     assert 0 < pd.Series(got).duplicated().sum() < n  # copies found, and not everything
+    ids = pd.Series([f" T{i}" for i in range(n)], dtype=object)  # distinct: the loop ends early
+    late = pd.Series([f"T{i % 1_500}" for i in range(n)], dtype=object)  # distinct at first only
+    for extra in (ids, late, ids.where(ids.index % 3 > 0, None)):
+        wide = df.assign(id=extra)
+        assert (row_keys(wide) == _old_row_keys(wide)).all()
+        assert (row_keys(wide.iloc[::-1]) == _old_row_keys(wide.iloc[::-1])).all()
 
 
 # -- pandera's str check per column -------------------------------------------------------------
