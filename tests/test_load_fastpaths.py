@@ -143,6 +143,9 @@ def test_clean_text_is_what_strip_leaves_alone_for_every_whitespace_character():
             want = t.strip() == t and t != "" and "\x00" not in t
             assert clean_text(["A-1", t, "B"]) == clean_text([t]) == want, repr(t)
     assert not clean_text(["A-1", None]) and not clean_text([1.0])
+    assert not clean_text([b"A-1"]) and not clean_text([])  # bytes are not text; nothing to test
+    for t in ("a\ud800", "\ud800 ", "\ud800\x00"):  # not UTF-8: the joined-text search
+        assert clean_text(["A-1", t]) == (t.strip() == t and "\x00" not in t), repr(t)
 
 
 def test_nul_ids_are_found_in_clean_and_messy_columns():

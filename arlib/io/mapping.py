@@ -14,7 +14,9 @@ are read only when ``source_options.dates`` says day-first or month-first.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+import sys
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -91,18 +93,38 @@ def by_unique(s: pd.Series, fn) -> pd.Series:
 _UNCLEAN = re.compile(r"(?:^|\x00)(?:\s|\x00|$)|\s(?:\x00|$)")
 
 
+@functools.cache
+def _arrow_unclean() -> str:
+    """:data:`_UNCLEAN` for one cell in Arrow's regular expressions (RE2, whose ``\\s`` is ASCII
+    only): every character :meth:`str.isspace` says is whitespace, listed, at either end, or a
+    NUL anywhere."""
+    space = "".join(f"\\x{{{i:x}}}" for i in range(sys.maxunicode + 1) if chr(i).isspace())
+    return f"^[{space}]|[{space}]$|\\x{{0}}"
+
+
 def clean_text(values: list) -> bool:
     """True when every value is a ``str`` that :meth:`str.strip` leaves as it is, not empty and
-    without a NUL byte: one C-speed search over the joined text instead of a Python call a cell.
+    without a NUL byte: tested in Arrow (C++, the whitespace of :meth:`str.isspace` listed),
+    or by one search over the joined text for text Arrow cannot hold (lone surrogates); not a
+    Python call a cell.
 
     >>> clean_text(["A-1", "B 2"]), clean_text(["A-1 "]), clean_text(["", "x"]), clean_text(["a" + chr(0)])
     (True, False, False, False)
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        return False  # not all text (Arrow would take bytes as text), or none
     try:
+        arr = pa.array(values, type=pa.large_string())
+    except (pa.ArrowException, UnicodeError):  # e.g. a lone surrogate: not UTF-8
         joined = "\x00".join(values)
-    except TypeError:  # not all text
-        return False
-    return joined.count("\x00") == len(values) - 1 and not _UNCLEAN.search(joined)
+        return joined.count("\x00") == len(values) - 1 and not _UNCLEAN.search(joined)
+    return (
+        pc.min(pc.binary_length(arr)).as_py() > 0
+        and not pc.any(pc.match_substring_regex(arr, _arrow_unclean())).as_py()
+    )
 
 
 def _strip_ids(s: pd.Series) -> pd.Series:
