@@ -135,9 +135,10 @@ def test_mostly_distinct_text_takes_the_plain_path_with_the_same_values():
 
 
 def test_clean_text_is_what_strip_leaves_alone_for_every_whitespace_character():
-    from arlib.io.mapping import clean_text
+    from arlib.io.mapping import _ALL_SPACE, clean_text
 
     spaces = [chr(i) for i in range(0x110000) if chr(i).isspace()]
+    assert _ALL_SPACE == "".join(f"\\x{{{ord(c):x}}}" for c in spaces)  # Arrow's list is Python's
     for c in spaces + ["a", "\x00"]:
         for t in (c + "x", "x" + c, "x" + c + "y", c, "x", ""):
             want = t.strip() == t and t != "" and "\x00" not in t

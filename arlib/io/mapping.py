@@ -14,9 +14,7 @@ are read only when ``source_options.dates`` says day-first or month-first.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
-import sys
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -93,13 +91,16 @@ def by_unique(s: pd.Series, fn) -> pd.Series:
 _UNCLEAN = re.compile(r"(?:^|\x00)(?:\s|\x00|$)|\s(?:\x00|$)")
 
 
-@functools.cache
-def _arrow_unclean() -> str:
-    """:data:`_UNCLEAN` for one cell in Arrow's regular expressions (RE2, whose ``\\s`` is ASCII
-    only): every character :meth:`str.isspace` says is whitespace, listed, at either end, or a
-    NUL anywhere."""
-    space = "".join(f"\\x{{{i:x}}}" for i in range(sys.maxunicode + 1) if chr(i).isspace())
-    return f"^[{space}]|[{space}]$|\\x{{0}}"
+#: every character :meth:`str.isspace` says is whitespace (what :meth:`str.strip` removes;
+#: Python 3.11's Unicode 14), for Arrow's regular expressions (RE2), whose ``\\s`` is ASCII
+#: only; tests/test_load_fastpaths.py checks the list against every character
+_ALL_SPACE = (
+    r"\x{9}\x{a}\x{b}\x{c}\x{d}\x{1c}\x{1d}\x{1e}\x{1f}\x{20}\x{85}\x{a0}\x{1680}\x{2000}"
+    r"\x{2001}\x{2002}\x{2003}\x{2004}\x{2005}\x{2006}\x{2007}\x{2008}\x{2009}\x{200a}"
+    r"\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+)
+#: :data:`_UNCLEAN` for one cell in Arrow: whitespace at either end, or a NUL anywhere
+_ARROW_UNCLEAN = rf"^[{_ALL_SPACE}]|[{_ALL_SPACE}]$|\x{{0}}"
 
 
 def clean_text(values: list) -> bool:
@@ -123,7 +124,7 @@ def clean_text(values: list) -> bool:
         return joined.count("\x00") == len(values) - 1 and not _UNCLEAN.search(joined)
     return (
         pc.min(pc.binary_length(arr)).as_py() > 0
-        and not pc.any(pc.match_substring_regex(arr, _arrow_unclean())).as_py()
+        and not pc.any(pc.match_substring_regex(arr, _ARROW_UNCLEAN)).as_py()
     )
 
 
