@@ -143,6 +143,7 @@ def test_clean_text_is_what_strip_leaves_alone_for_every_whitespace_character():
         for t in (c + "x", "x" + c, "x" + c + "y", c, "x", ""):
             want = t.strip() == t and t != "" and "\x00" not in t
             assert clean_text(["A-1", t, "B"]) == clean_text([t]) == want, repr(t)
+            assert clean_text(np.array(["A-1", t], dtype=object)) == want, repr(t)
     assert not clean_text(["A-1", None]) and not clean_text([1.0])
     assert not clean_text([b"A-1"]) and not clean_text([])  # bytes are not text; nothing to test
     for t in ("a\ud800", "\ud800 ", "\ud800\x00"):  # not UTF-8: the joined-text search
@@ -249,6 +250,47 @@ def test_contract_failures_are_the_same_without_the_per_cell_str_check():
     assert _failures(text_checked(Transactions, df), df) == _failures(Transactions, df)
     inv = pd.DataFrame({"invoice_id": ["A", "A"], "currency": ["EUR", "EU"]})
     assert _failures(text_checked(Invoices, inv), inv) == _failures(Invoices, inv) != []
+
+
+def test_contract_findings_checked_in_place_equal_pandera_on_its_own_copy(monkeypatch):
+    from arlib.io.canonical import Parsed
+    from arlib.io.sources import ROW
+    from arlib.io.validate import contract_findings
+
+    n = 1_200
+    data = pd.DataFrame(
+        {
+            "invoice_id": [f"I{i % 1_150}" if i % 61 else None for i in range(n)],  # copies
+            "business_unit": "x",
+            "customer_id": [f"C{i % 7}" for i in range(n)],
+            "invoice_date": pd.Timestamp("2025-01-01") + pd.to_timedelta(np.arange(n) % 90, "D"),
+            "due_date": pd.Timestamp("2025-02-01") + pd.to_timedelta(-(np.arange(n) % 45), "D"),
+            "amount": pd.Series([-5 if i % 40 == 0 else i for i in range(n)], dtype=object),
+            "currency": [["EUR", "EU", "usd"][i % 3] for i in range(n)],
+            "disputed": pd.Series([i % 5 == 0 for i in range(n)], dtype=object),  # coerced
+            ROW: np.arange(2, n + 2),
+        }
+    )
+    p = Parsed("invoices", "i.csv", data, data.drop(columns=[ROW]))
+    before = data.copy()
+    exclude = np.array([3, 4], dtype=np.int64)
+    fast = [
+        (f.problem, f.column, f.index.tolist(), f.examples)
+        for f in contract_findings(p, Invoices, exclude)
+    ]
+    pd.testing.assert_frame_equal(p.data, before)  # the parsed frame is not touched
+    validate = pa.DataFrameSchema.validate
+
+    def on_a_copy(self, df, *args, **kwargs):
+        return validate(self, df, *args, **{**kwargs, "inplace": False})
+
+    monkeypatch.setattr(pa.DataFrameSchema, "validate", on_a_copy)
+    old = [
+        (f.problem, f.column, f.index.tolist(), f.examples)
+        for f in contract_findings(p, Invoices, exclude)
+    ]
+    assert fast == old
+    assert {"negative_amount", "bad_value", "due_before_invoice"} <= {f[0] for f in fast}
 
 
 # -- a whole load: text CSV and typed Parquet --------------------------------------------------

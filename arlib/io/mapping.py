@@ -103,7 +103,7 @@ _ALL_SPACE = (
 _ARROW_UNCLEAN = rf"^[{_ALL_SPACE}]|[{_ALL_SPACE}]$|\x{{0}}"
 
 
-def clean_text(values: list) -> bool:
+def clean_text(values: list | np.ndarray) -> bool:
     """True when every value is a ``str`` that :meth:`str.strip` leaves as it is, not empty and
     without a NUL byte: tested in Arrow (C++, the whitespace of :meth:`str.isspace` listed),
     or by one search over the joined text for text Arrow cannot hold (lone surrogates); not a
@@ -130,7 +130,7 @@ def clean_text(values: list) -> bool:
 
 def _strip_ids(s: pd.Series) -> pd.Series:
     present = s.notna()
-    if clean_text(s[present].tolist()):  # mostly distinct ids, as exported: nothing to strip
+    if clean_text(s[present].to_numpy()):  # mostly distinct ids, as exported: nothing to strip
         return s.where(present, None).astype(object)
     t = s.str.strip()
     return t.where(t.notna() & t.ne(""), None).astype(object)
