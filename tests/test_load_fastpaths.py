@@ -578,3 +578,22 @@ def test_repeated_invoice_ids_take_the_old_path_and_load_the_same(tmp_path, monk
     fast, old = _load_both_ways(tmp_path, monkeypatch, frames, {"overpayment": "warn"})
     _same_load(fast, old)
     assert fast[1].problems.groupby("problem")["rows"].sum()["duplicate_row"] == 3
+
+
+def test_overpayment_order_equals_sorting_by_invoice_date_and_row():
+    from arlib.io.validate import _by_key_date_row
+
+    rng = np.random.default_rng(4)
+    n = 5_000
+    df = pd.DataFrame(
+        {
+            "_key": rng.integers(-1, 300, n),
+            "date": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 40, n), "D"),
+            "_pos": rng.permutation(n * 2)[:n],
+        },
+        index=rng.permutation(n),
+    )
+    df.loc[df.index[::97], "date"] = pd.NaT  # missing dates go last within their key
+    want = df.sort_values(["_key", "date", "_pos"], kind="stable")
+    got = df.iloc[_by_key_date_row(df["_key"], df["date"], df["_pos"])]
+    pd.testing.assert_frame_equal(got, want)

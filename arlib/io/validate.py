@@ -437,7 +437,7 @@ def overpayments(
     # integer codes sort faster than ids and group the same (only the order within one
     # invoice, by date then row, matters for the running total)
     sub["_key"] = pd.factorize(sub[C.invoice_id])[0] if at is None else at
-    sub = sub.sort_values(["_key", C.date, "_pos"], kind="stable")
+    sub = sub.iloc[_by_key_date_row(sub["_key"], sub[C.date], sub["_pos"])]
     cum = sub.groupby("_key")[C.amount].cumsum()
     if at is None:
         limit = sub[C.invoice_id].map(pd.Series(inv[C.amount].to_numpy(), index=inv[C.invoice_id]))
@@ -462,6 +462,20 @@ def overpayments(
         "check the application of cash in the source",
         [detail[i] for i in order[:3]],
     )
+
+
+def _by_key_date_row(key: pd.Series, date: pd.Series, row: pd.Series) -> np.ndarray:
+    """The order of ``sort_values([key, date, row])`` (missing dates last in a key; rows are
+    distinct, so no ties are left) by one :func:`numpy.lexsort` of integers: pandas codes each
+    sort key as a categorical first (~0.6 s at 1.2 M transactions).
+
+    >>> d = pd.to_datetime(pd.Series(["2024-01-02", None, "2024-01-01", "2024-01-01"]))
+    >>> _by_key_date_row(pd.Series([1, 1, 1, 0]), d, pd.Series([0, 1, 2, 3])).tolist()
+    [3, 2, 0, 1]
+    """
+    days = date.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    days = np.where(date.isna().to_numpy(), np.iinfo(np.int64).max, days)
+    return np.lexsort((row.to_numpy(), days, key.to_numpy()))
 
 
 # -- decisions -------------------------------------------------------------------------------
