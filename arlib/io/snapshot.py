@@ -256,8 +256,49 @@ def _verified(folder: Path, manifest: dict) -> None:
 def _frame(path: Path) -> pd.DataFrame:
     """A Parquet file as pandas, memory-mapped, each Arrow column freed once converted (the
     frame and its Arrow copy are never both whole in memory)."""
-    table = pq.read_table(path, memory_map=True)
+    return _pandas(pq.read_table(path, memory_map=True))
+
+
+def _pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(split_blocks=True, self_destruct=True)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+_LEDGER = ("invoices", "transactions")
+
+
+def _ledger_frames(folder: Path, names: dict) -> tuple[dict, np.ndarray | None]:
+    """The snapshot's frames, and each transaction's invoice position (-1 none) when both id
+    columns are text: found by Arrow's hash kernel on the text as read, and the transactions'
+    ids that name an invoice made that invoice's own string objects (the same value, kept once
+    in memory, no second set of Python strings made); ``None`` otherwise (the ledger finds them).
+    """
+    frames = {k: _frame(folder / name) for k, name in names.items() if k not in _LEDGER}
+    inv = pq.read_table(folder / names["invoices"], memory_map=True)
+    txn = pq.read_table(folder / names["transactions"], memory_map=True)
+    key = inv.column(C.invoice_id) if C.invoice_id in inv.column_names else None
+    frames["invoices"] = _pandas(inv)  # the key column's buffers stay while ``key`` is held
+    at = txn.schema.get_field_index(C.invoice_id)
+    text = key is not None and at >= 0 and _is_text(key.type) and _is_text(txn.field(at).type)
+    if not text or key.null_count or key.type != txn.field(at).type:
+        frames["transactions"] = _pandas(txn)
+        return frames, None
+    import pyarrow.compute as pc
+
+    ids, column = frames["invoices"][C.invoice_id], txn.column(at)
+    found = pc.index_in(column, value_set=key.combine_chunks())
+    codes = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    values = ids.to_numpy()[np.maximum(codes, 0)]
+    other = np.flatnonzero(codes < 0)
+    if len(other):
+        values[other] = column.take(pa.array(other)).to_pandas().to_numpy(dtype=object)
+    df = _pandas(txn.remove_column(at))
+    df.insert(at, C.invoice_id, values)
+    frames["transactions"] = df
+    return frames, codes
 
 
 def _report(meta: dict, folder: Path) -> LoadReport:
@@ -326,15 +367,17 @@ def read_snapshot(folder: str | Path, expect: Mapping | None = None) -> Ledger:
     if expect is not None:
         _check_expected(folder, manifest, expect)
     _verified(folder, manifest)
-    frames = {k: _frame(folder / name) for k, name in manifest["frames"].items()}
+    frames, codes = _ledger_frames(folder, manifest["frames"])
     ledger = Ledger(
         frames["invoices"],
         frames["transactions"],
         frames.get("customers"),
         validate=False,
         own=True,
+        invoice_codes=codes,
     )
-    _share_invoice_ids(ledger)
+    if codes is None:
+        _share_invoice_ids(ledger)
     if NOTES in frames:
         setattr(ledger, NOTES, frames[NOTES])
     unit = manifest["params"].get("business_unit")
