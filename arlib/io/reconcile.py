@@ -82,7 +82,7 @@ def _txns(ledger, day: pd.Timestamp) -> _Txns:
     return _Txns(a.txn_kind, _cents(a.txn_amount), a.txn_code, dated)
 
 
-def _allocate(ledger, t: _Txns, inv_cents: np.ndarray) -> pd.DataFrame:
+def _allocate(ledger, t: _Txns, inv_cents: np.ndarray) -> dict[str, np.ndarray]:
     """Settling transactions to the day with the part applied to their invoice (``applied``,
     cents) and the part beyond its amount (``over``); ``code`` is the invoice row or -1,
     ``kind`` the index into :data:`~arlib.schemas.TXN_KINDS`."""
@@ -92,9 +92,7 @@ def _allocate(ledger, t: _Txns, inv_cents: np.ndarray) -> pd.DataFrame:
     cum = pd.Series(cents).groupby(code).cumsum().to_numpy()  # transactions are in date order
     applied = np.minimum(cum, limit) - np.minimum(cum - cents, limit)
     applied = np.where(code >= 0, np.clip(applied, 0, None), 0)
-    return pd.DataFrame(
-        {"kind": t.kind[keep], "cents": cents, "code": code, "applied": applied}
-    ).assign(over=lambda f: f["cents"] - f["applied"])
+    return {"kind": t.kind[keep], "cents": cents, "code": code, "applied": applied}
 
 
 @dataclass(frozen=True)
@@ -127,11 +125,10 @@ def reconciliation(ledger, as_of, gl_control_total: float | None = None) -> pd.D
     q_cents = int(_cents(q_amt))
     t = _txns(ledger, day)
     alloc = _allocate(ledger, t, inv_cents)
-    code = alloc["code"].to_numpy()
+    code = alloc["code"]
     to_date = (code >= 0) & ~after[np.maximum(code, 0)] if len(after) else code >= 0
-    to_date = pd.Series(to_date, index=alloc.index)
     applied = {
-        k: int(alloc["applied"].to_numpy()[to_date & (alloc["kind"] == TXN_KINDS.index(k))].sum())
+        k: int(alloc["applied"][to_date & (alloc["kind"] == TXN_KINDS.index(k))].sum())
         for k in SETTLING_KINDS
     }
     invoiced = read_cents - q_cents - int(inv_cents[after].sum())
@@ -183,22 +180,22 @@ def reconciliation(ledger, as_of, gl_control_total: float | None = None) -> pd.D
     return out
 
 
-def _cash_lines(t: _Txns, alloc: pd.DataFrame, to_date: pd.Series, report) -> list[_Line]:
+def _cash_lines(t: _Txns, alloc: dict, to_date: np.ndarray, report) -> list[_Line]:
     pay = t.dated & (t.kind == _PAYMENT)
-    pay_alloc = alloc[alloc["kind"] == _PAYMENT]
-    applied = int(pay_alloc.loc[to_date, "applied"].sum())
-    over = int(pay_alloc.loc[to_date, "over"].sum())
-    unapplied = int(pay_alloc.loc[pay_alloc["code"] < 0, "cents"].sum())
-    later = int(pay_alloc.loc[(pay_alloc["code"] >= 0) & ~to_date, "cents"].sum())
-    other = alloc[alloc["kind"] != _PAYMENT]
-    other_cents = int(other.loc[to_date, "over"].sum() + other.loc[~to_date, "cents"].sum())
+    paid = alloc["kind"] == _PAYMENT  # settling transactions that are payments
+    cents, over = alloc["cents"], alloc["cents"] - alloc["applied"]
+    applied = int(alloc["applied"][paid & to_date].sum())
+    over_applied = int(over[paid & to_date].sum())
+    unapplied = int(cents[paid & (alloc["code"] < 0)].sum())
+    later = int(cents[paid & (alloc["code"] >= 0) & ~to_date].sum())
+    other_cents = int(over[~paid & to_date].sum() + cents[~paid & ~to_date].sum())
     rec = t.dated & (t.kind == _RECOVERY)
     future = ~t.dated
     q_rows, q_amt = report.quarantined_total("transactions") if report else (0, 0.0)
     return [
         _Line("cash", "Payments received to as_of", int(t.cents[pay].sum()), int(pay.sum())),
         _Line("cash", "of which applied to invoices", applied),
-        _Line("cash", "of which over-applied (beyond invoice amount)", over),
+        _Line("cash", "of which over-applied (beyond invoice amount)", over_applied),
         _Line("cash", "of which unapplied (no invoice)", unapplied),
         _Line("cash", "of which on invoices dated after as_of", later),
         _Line("cash", "Credit notes and write-offs not reducing AR", other_cents),
