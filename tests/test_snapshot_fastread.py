@@ -141,3 +141,77 @@ def test_given_positions_are_used_only_for_frames_kept_in_their_order():
     assert led._txn_code.tolist() == found.tolist()
     kept = Ledger(inv, txn, validate=False, own=True, invoice_codes=found[:-1])  # wrong length
     assert kept._txn_code.tolist() == found.tolist()
+
+
+# -- the frames kept for the next read of the same files (a unit's notebooks in one kernel) --
+def _read_twice(folder):
+    from arlib.io import snapshot
+
+    snapshot.forget()
+    first = io.read_snapshot(folder)
+    assert snapshot._KEPT  # kept for the next read
+    return first, snapshot
+
+
+def test_a_second_read_of_the_same_files_reuses_the_frames_and_checks_them(tmp_path):
+    led = Ledger(invoices(*INV), transactions(*TXN), validate=False)
+    manifest = io.write_snapshot(led, tmp_path)
+    first, snapshot = _read_twice(tmp_path)
+    _, _, kept = snapshot._frames_of(tmp_path, *snapshot._manifest(tmp_path))
+    assert kept
+    first.invoices["extra"] = 1.0  # a column added by the first reader never reaches the next
+    second = io.read_snapshot(tmp_path)
+    assert "extra" not in second.invoices and second.invoices is not first.invoices
+    plain = _plain(tmp_path)
+    for name in ("invoices", "transactions"):
+        pd.testing.assert_frame_equal(getattr(second, name), getattr(plain, name))
+    assert second.input_fingerprint == manifest["fingerprint"]
+    assert np.array_equal(ledger_arrays(second).txn_code, ledger_arrays(plain).txn_code)
+
+
+def test_kept_frames_changed_in_memory_are_read_again_from_the_files(tmp_path):
+    led = Ledger(invoices(*INV), transactions(*TXN), validate=False)
+    io.write_snapshot(led, tmp_path)
+    first, snapshot = _read_twice(tmp_path)
+    first.invoices[C.customer_id].to_numpy()[0] = "zz"  # in place: the kept frame shares it
+    assert snapshot._KEPT["frames"]["invoices"][C.customer_id].iloc[0] == "zz"
+    second = io.read_snapshot(tmp_path)
+    assert second.invoices[C.customer_id].iloc[0] == "c1"  # the files' value, read again
+    assert snapshot._KEPT["frames"]["invoices"][C.customer_id].iloc[0] == "c1"
+    assert fingerprint(second) == fingerprint(_plain(tmp_path))
+
+
+def test_a_snapshot_altered_after_a_read_is_refused_on_the_next(tmp_path):
+    """The kept frames never stand in for files that changed: each read checks every file's
+    sha256 first, and frames kept from other bytes of the manifest are not used."""
+    io.write_snapshot(Ledger(invoices(*INV), transactions(*TXN), validate=False), tmp_path)
+    _read_twice(tmp_path)
+    path = tmp_path / "invoices.parquet"
+    inv = pd.read_parquet(path)
+    inv.loc[0, C.amount] += 1.0
+    inv.to_parquet(path)
+    with pytest.raises(SourceError, match="invoices.parquet differs from its sha256"):
+        io.read_snapshot(tmp_path)
+    manifest = json.loads((tmp_path / "snapshot.json").read_text())
+    manifest["files"]["invoices.parquet"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (tmp_path / "snapshot.json").write_text(json.dumps(manifest))
+    with pytest.raises(SourceError) as err:
+        io.read_snapshot(tmp_path)
+    assert "its data do not match the input fingerprint in snapshot.json (invoiced" in str(
+        err.value
+    )
+
+
+def test_another_snapshot_is_read_from_its_files_and_forget_drops_the_frames(tmp_path):
+    io.write_snapshot(Ledger(invoices(*INV), transactions(*TXN), validate=False), tmp_path / "a")
+    other = Ledger(invoices(*INV[:2]), transactions(*TXN[:2]), validate=False)
+    io.write_snapshot(other, tmp_path / "b")
+    _read_twice(tmp_path / "a")
+    back = io.read_snapshot(tmp_path / "b")
+    assert len(back.invoices) == 2
+    from arlib.io import snapshot
+    from arlib.run.kernel import FORGET
+
+    namespace: dict = {}
+    exec(FORGET, namespace)  # what the kernel runs before the customer reports
+    assert not snapshot._KEPT and set(namespace) == {"__builtins__"}

@@ -210,12 +210,13 @@ def _refused(folder: Path, unit: str | None, what: str) -> SourceError:
     )
 
 
-def _manifest(folder: Path) -> dict:
+def _manifest(folder: Path) -> tuple[dict, bytes]:
     path = folder / MANIFEST
     if not path.is_file():
         raise _refused(folder, None, f"{MANIFEST} is missing")
+    raw = path.read_bytes()
     try:
-        manifest = json.loads(path.read_bytes())
+        manifest = json.loads(raw)
         unit = manifest.get("params", {}).get("business_unit")
         fmt, version = manifest.get("format"), manifest.get("version")
     except (ValueError, AttributeError):
@@ -228,7 +229,7 @@ def _manifest(folder: Path) -> dict:
     whole = all(isinstance(manifest.get(k), dict) for k in keys)
     if not whole or not {"invoices", "transactions"} <= set(manifest["frames"]):
         raise _refused(folder, unit, f"{MANIFEST} lacks {', '.join(keys)} or a frame")
-    return manifest
+    return manifest, raw
 
 
 def _verified(folder: Path, manifest: dict) -> None:
@@ -353,6 +354,35 @@ def _share_invoice_ids(ledger: Ledger) -> None:
     txn[C.invoice_id] = np.where(codes >= 0, own, txn[C.invoice_id].to_numpy())
 
 
+#: the frames of the last snapshot read in this process, kept for the next read of the same
+#: files: a unit's notebooks run one after the other in one kernel, each reading the snapshot
+_KEPT: dict = {}
+
+
+def forget() -> None:
+    """Drop the frames kept from the last read (the runner does before the customer reports,
+    which do not read the unit's data: the kernel then holds no unit's frames it does not use)."""
+    _KEPT.clear()
+
+
+def _frames_of(folder: Path, manifest: dict, raw: bytes) -> tuple[dict, np.ndarray | None, bool]:
+    """The snapshot's frames and invoice positions (:func:`_ledger_frames`), and whether they
+    were kept from an earlier read of the very same files in this process: same folder, same
+    manifest bytes, every file checked against its sha256 again just before. Each read gets
+    frames of its own (shallow copies: a column replaced in one never reaches the next) whose
+    data the caller checks against the fingerprint as on any read."""
+    key = (str(folder.resolve()), raw)
+    if _KEPT.get("key") == key:
+        frames, codes, kept = _KEPT["frames"], _KEPT["codes"], True
+    else:
+        _KEPT.clear()  # before reading: never two snapshots' frames at once
+        frames, codes = _ledger_frames(folder, manifest["frames"])
+        _KEPT.update(key=key, frames=frames, codes=codes)
+        kept = False
+    mine = {k: df.copy(deep=False) for k, df in frames.items()}
+    return mine, (None if codes is None else codes.copy()), kept
+
+
 def read_snapshot(folder: str | Path, expect: Mapping | None = None) -> Ledger:
     """The ledger written by :func:`write_snapshot` into ``folder``, with its ``load_report``.
 
@@ -360,14 +390,28 @@ def read_snapshot(folder: str | Path, expect: Mapping | None = None) -> Ledger:
     give the fingerprint recorded there; with ``expect`` (a run config), also that the snapshot
     was written for its ``business_unit``, ``currency`` and ``as_of`` (those recorded).
     Raises :class:`~arlib.errors.SourceError` naming the folder, what differs and the fix
-    (rerun the unit) otherwise.
+    (rerun the unit) otherwise. The frames of the last read are kept for the next read of
+    the same files in this process (:func:`_frames_of`); checked the same way, and read again
+    from the files when they no longer give the fingerprint (changed in memory by their user).
     """
     folder = Path(folder)
-    manifest = _manifest(folder)
+    manifest, raw = _manifest(folder)
     if expect is not None:
         _check_expected(folder, manifest, expect)
     _verified(folder, manifest)
-    frames, codes = _ledger_frames(folder, manifest["frames"])
+    frames, codes, kept = _frames_of(folder, manifest, raw)
+    try:
+        return _checked(folder, manifest, frames, codes)
+    except SourceError:
+        if not kept:
+            raise
+        forget()  # the kept frames were changed in memory; the files passed their sha256
+        return read_snapshot(folder, expect)
+
+
+def _checked(folder: Path, manifest: dict, frames: dict, codes) -> Ledger:
+    """The ledger of ``frames``, its load report read, its data checked against the manifest's
+    fingerprint."""
     ledger = Ledger(
         frames["invoices"],
         frames["transactions"],
