@@ -6,6 +6,7 @@ text CSV and as typed Parquet."""
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -135,14 +136,19 @@ def test_mostly_distinct_text_takes_the_plain_path_with_the_same_values():
 
 
 def test_clean_text_is_what_strip_leaves_alone_for_every_whitespace_character():
-    from arlib.io.mapping import clean_text
+    from arlib.io.mapping import _ALL_SPACE, clean_text
 
     spaces = [chr(i) for i in range(0x110000) if chr(i).isspace()]
+    assert _ALL_SPACE == "".join(f"\\x{{{ord(c):x}}}" for c in spaces)  # Arrow's list is Python's
     for c in spaces + ["a", "\x00"]:
         for t in (c + "x", "x" + c, "x" + c + "y", c, "x", ""):
             want = t.strip() == t and t != "" and "\x00" not in t
             assert clean_text(["A-1", t, "B"]) == clean_text([t]) == want, repr(t)
+            assert clean_text(np.array(["A-1", t], dtype=object)) == want, repr(t)
     assert not clean_text(["A-1", None]) and not clean_text([1.0])
+    assert not clean_text([b"A-1"]) and not clean_text([])  # bytes are not text; nothing to test
+    for t in ("a\ud800", "\ud800 ", "\ud800\x00"):  # not UTF-8: the joined-text search
+        assert clean_text(["A-1", t]) == (t.strip() == t and "\x00" not in t), repr(t)
 
 
 def test_nul_ids_are_found_in_clean_and_messy_columns():
@@ -200,6 +206,12 @@ def test_row_keys_equal_the_text_keys_on_typed_and_messy_columns():
     got = row_keys(df)
     assert (got == _old_row_keys(df)).all()
     assert 0 < pd.Series(got).duplicated().sum() < n  # copies found, and not everything
+    ids = pd.Series([f" T{i}" for i in range(n)], dtype=object)  # distinct: the loop ends early
+    late = pd.Series([f"T{i % 1_500}" for i in range(n)], dtype=object)  # distinct at first only
+    for extra in (ids, late, ids.where(ids.index % 3 > 0, None)):
+        wide = df.assign(id=extra)
+        assert (row_keys(wide) == _old_row_keys(wide)).all()
+        assert (row_keys(wide.iloc[::-1]) == _old_row_keys(wide.iloc[::-1])).all()
 
 
 # -- pandera's str check per column -------------------------------------------------------------
@@ -239,6 +251,50 @@ def test_contract_failures_are_the_same_without_the_per_cell_str_check():
     assert _failures(text_checked(Transactions, df), df) == _failures(Transactions, df)
     inv = pd.DataFrame({"invoice_id": ["A", "A"], "currency": ["EUR", "EU"]})
     assert _failures(text_checked(Invoices, inv), inv) == _failures(Invoices, inv) != []
+
+
+def test_contract_findings_checked_in_place_equal_pandera_on_its_own_copy(monkeypatch):
+    from arlib.io.canonical import Parsed
+    from arlib.io.sources import ROW
+    from arlib.io.validate import contract_findings
+
+    n = 1_200
+    data = pd.DataFrame(
+        {
+            "invoice_id": [f"I{i % 1_150}" if i % 61 else None for i in range(n)],  # copies
+            "business_unit": "x",
+            "customer_id": [f"C{i % 7}" for i in range(n)],
+            "invoice_date": pd.Timestamp("2025-01-01") + pd.to_timedelta(np.arange(n) % 90, "D"),
+            "due_date": pd.Timestamp("2025-02-01") + pd.to_timedelta(-(np.arange(n) % 45), "D"),
+            "amount": pd.Series([-5 if i % 40 == 0 else i for i in range(n)], dtype=object),
+            "currency": [["EUR", "EU", "usd"][i % 3] for i in range(n)],
+            "disputed": pd.Series([i % 5 == 0 for i in range(n)], dtype=object),  # coerced
+            ROW: np.arange(2, n + 2),
+        }
+    )
+    p = Parsed("invoices", "i.csv", data, data.drop(columns=[ROW]))
+    before = data.copy()
+    validate = pa.DataFrameSchema.validate
+
+    def on_a_copy(self, df, *args, **kwargs):  # as before: pandera on its own copy
+        return validate(self, df, *args, **{**kwargs, "inplace": False})
+
+    for exclude in (np.array([3, 4]), np.array([], dtype=np.int64)):  # with copies, without
+        with warnings.catch_warnings():  # pandas' slice warning is not raised either
+            warnings.simplefilter("error", pd.errors.SettingWithCopyWarning)
+            fast = [
+                (f.problem, f.column, f.index.tolist(), f.examples)
+                for f in contract_findings(p, Invoices, exclude)
+            ]
+        pd.testing.assert_frame_equal(p.data, before)  # the parsed frame is not touched
+        with monkeypatch.context() as m:
+            m.setattr(pa.DataFrameSchema, "validate", on_a_copy)
+            old = [
+                (f.problem, f.column, f.index.tolist(), f.examples)
+                for f in contract_findings(p, Invoices, exclude)
+            ]
+        assert fast == old
+    assert {"negative_amount", "bad_value", "due_before_invoice"} <= {f[0] for f in fast}
 
 
 # -- a whole load: text CSV and typed Parquet --------------------------------------------------
@@ -415,3 +471,129 @@ def test_rates_of_the_invoices_looked_up_once_equal_the_mapped_ones():
         pd.testing.assert_series_equal(rate, ids.map(rates))
         pd.testing.assert_series_equal(cur, ids.map(curs))
     assert applied.tolist() == [True, True, False, False, True, True]  # None meets None: as before
+
+
+# -- Parquet text read without hashing ids ------------------------------------------------------
+def test_parquet_text_reads_as_arrow_gives_it_and_repeats_share_one_str(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from arlib.io.sources import _read_parquet
+
+    n = 3_000
+    kinds = ["payment", " Payment", None, "nan", "", "x\x00y"]
+    table = pa.table(
+        {
+            "id": pa.array([f"T{i}" if i % 7 else None for i in range(n)], pa.string()),
+            "kind": pa.array([kinds[i % len(kinds)] for i in range(n)], pa.string()),
+            "big": pa.array([kinds[i % 3] for i in range(n)], pa.large_string()),
+            "none": pa.array([None] * n, pa.string()),
+            "amount": pa.array(np.arange(n, dtype=float)),
+        }
+    )
+    pq.write_table(table, tmp_path / "t.parquet")
+    got = _read_parquet(tmp_path / "t.parquet", "t.parquet")
+    want = pq.read_table(tmp_path / "t.parquet").to_pandas()  # Arrow's own, deduplicated
+    for col in want.columns:
+        assert got[col].dtype == want[col].dtype, col
+        assert got[col].tolist() == want[col].tolist(), col  # None stays None, "nan" text
+    assert got["kind"][0] is got["kind"][len(kinds)]  # one str per distinct repeated value
+    assert got["id"].iloc[1:].map(type).eq(str).sum() == n - 1 - (n - 1) // 7
+
+
+# -- transactions' invoices looked up once ------------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 1])
+def test_kept_positions_equal_a_lookup_in_the_kept_invoices(seed):
+    from arlib.io.intake import kept_positions
+    from arlib.io.validate import invoice_positions
+
+    rng = np.random.default_rng(seed)
+    inv = pd.Series([f"I{i}" for i in rng.permutation(500)], dtype=object)
+    ids = pd.Series([f"I{i}" for i in rng.integers(0, 560, 4_000)], dtype=object)
+    ids[rng.random(4_000) < 0.1] = None
+    kept = rng.random(500) < 0.8
+    at = invoice_positions(ids, inv)
+    want = invoice_positions(ids, inv[kept])
+    assert kept_positions(at, kept).tolist() == want.tolist()
+    assert (want >= 0).sum() > 0 and ((at >= 0) & (want < 0)).sum() > 0  # dropped ones
+    assert kept_positions(None, kept) is None
+
+
+def _load_both_ways(tmp_path, monkeypatch, frames, policy):
+    """load_frames of the same CSV frames with the invoices looked up once, and as before
+    (transactions' customers from a dict of the invoices, each check its own lookup)."""
+    import arlib.io.canonical as canonical
+
+    for name, df in frames.items():
+        text = df.copy()
+        for col in text.select_dtypes("datetime").columns:
+            text[col] = text[col].dt.strftime("%Y-%m-%d")
+        text.to_csv(tmp_path / f"{name}.csv", index=False)
+    cfg = make_cfg(
+        tmp_path,
+        as_of="2026-03-31",
+        source_options={"frames": {"customers": "derive"}, "cache": "never"},
+        validation_policy=policy,
+        output_dir=str(tmp_path / "out"),
+    )
+    fast = load_frames(cfg)
+    with monkeypatch.context() as m:
+        m.setattr(canonical, "invoice_positions", lambda ids, inv: None)  # the old path
+        old = load_frames(cfg)
+    return fast, old
+
+
+def _same_load(fast, old):
+    (a, ra), (b, rb) = fast, old
+    for name in ("invoices", "transactions", "customers"):
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True)
+    pd.testing.assert_frame_equal(ra.problems, rb.problems)
+    pd.testing.assert_frame_equal(ra.frames, rb.frames)
+    for name, q in rb.quarantined.items():
+        pd.testing.assert_frame_equal(ra.quarantined[name], q, check_exact=True)
+
+
+def test_invoices_looked_up_once_load_as_each_check_looking_them_up(tmp_path, monkeypatch):
+    frames = _messy_ledger()
+    inv = frames["invoices"].drop_duplicates("invoice_id", ignore_index=True)  # unique ids
+    bad = inv.index[::53]  # due before invoiced: quarantined, their payments cascade
+    inv.loc[bad, "due_date"] = inv.loc[bad, "invoice_date"] - pd.Timedelta(days=3)
+    txn = frames["transactions"].copy()
+    txn.loc[txn.index[::9], "customer_id"] = None  # filled from the invoice
+    frames = {"invoices": inv, "transactions": txn}
+    policy = {"unknown_invoice": "quarantine", "overpayment": "warn"}
+    policy["missing_value"] = "quarantine"  # unapplied cash without a customer
+    fast, old = _load_both_ways(tmp_path, monkeypatch, frames, policy)
+    _same_load(fast, old)
+    found = fast[1].problems.groupby("problem")["rows"].sum()
+    assert found["due_before_invoice"] == len(bad) and found["invoice_quarantined"] > 0
+    assert found["unknown_invoice"] > 0 and found["overpayment"] > 0
+    assert found["payment_before_invoice"] > 0 and found["duplicate_row"] == 1
+    got = fast[0]["transactions"]
+    assert got["customer_id"].notna().sum() > txn["customer_id"].notna().sum() * 0.9
+
+
+def test_repeated_invoice_ids_take_the_old_path_and_load_the_same(tmp_path, monkeypatch):
+    frames = _messy_ledger()  # two invoices copied: their ids repeat
+    fast, old = _load_both_ways(tmp_path, monkeypatch, frames, {"overpayment": "warn"})
+    _same_load(fast, old)
+    assert fast[1].problems.groupby("problem")["rows"].sum()["duplicate_row"] == 3
+
+
+def test_overpayment_order_equals_sorting_by_invoice_date_and_row():
+    from arlib.io.validate import _by_key_date_row
+
+    rng = np.random.default_rng(4)
+    n = 5_000
+    df = pd.DataFrame(
+        {
+            "_key": rng.integers(-1, 300, n),
+            "date": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 40, n), "D"),
+            "_pos": rng.permutation(n * 2)[:n],
+        },
+        index=rng.permutation(n),
+    )
+    df.loc[df.index[::97], "date"] = pd.NaT  # missing dates go last within their key
+    want = df.sort_values(["_key", "date", "_pos"], kind="stable")
+    got = df.iloc[_by_key_date_row(df["_key"], df["date"], df["_pos"])]
+    pd.testing.assert_frame_equal(got, want)

@@ -30,7 +30,7 @@ from arlib.io.mapping import (
 )
 from arlib.io.options import COLLECTOR_NOTES, FX_RATES, RATE, TARGETS, SourceOptions
 from arlib.io.sources import ROW, Raw
-from arlib.io.validate import Finding, finding
+from arlib.io.validate import Finding, finding, invoice_positions, take_at
 from arlib.schemas import CUSTOMER_STATUSES, PAYMENT, TXN_KINDS, C
 
 REQUIRED = {
@@ -63,13 +63,16 @@ class Parsed:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)  # canonical -> source column
+    #: transactions: per row, the position of its invoice_id among the parsed invoices (-1:
+    #: none), looked up once when those invoices' ids are unique and present; else None
+    invoice_at: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
 class Context:
     business_unit: str
     currency: str  # reporting currency
-    invoice_customers: dict | None = None  # invoice_id -> customer_id, for transactions
+    invoices: pd.DataFrame | None = None  # the parsed invoices, for transactions
 
 
 def _missing_columns(raw: Raw, missing: list[str], configured: dict[str, str]) -> DataError:
@@ -434,8 +437,13 @@ def _fill_transactions(p: Parsed, ctx: Context, rename: dict) -> None:
         d[C.invoice_id] = None
         if len(d):
             p.notes.append(f"{p.label}: no invoice_id column: every transaction is unapplied cash")
-    if ctx.invoice_customers is not None:
-        known = d[C.invoice_id].map(ctx.invoice_customers)
+    if ctx.invoices is not None:
+        inv = ctx.invoices
+        p.invoice_at = invoice_positions(d[C.invoice_id], inv[C.invoice_id])
+        if p.invoice_at is None:  # repeated or missing invoice ids: the last one's customer
+            known = d[C.invoice_id].map(dict(zip(inv[C.invoice_id], inv[C.customer_id])))
+        else:
+            known = pd.Series(take_at(inv[C.customer_id], p.invoice_at), index=d.index)
         d[C.customer_id] = (
             d[C.customer_id].where(d[C.customer_id].notna(), known) if C.customer_id in d else known
         )

@@ -240,8 +240,7 @@ def _parse_all(
             continue
         ctx = Context(bu, reporting)
         if frame == "transactions" and "invoices" in parsed:
-            inv = parsed["invoices"].data
-            ctx = Context(bu, reporting, dict(zip(inv[C.invoice_id], inv[C.customer_id])))
+            ctx = Context(bu, reporting, parsed["invoices"].data)
         try:
             parsed[frame] = to_canonical(raws[frame], opts, ctx)
         except DataError as e:
@@ -251,16 +250,33 @@ def _parse_all(
     return parsed
 
 
+def kept_positions(at: np.ndarray | None, kept: np.ndarray) -> np.ndarray | None:
+    """Positions among all invoices (``at``, -1: none) -> positions among the ``kept`` ones
+    (-1 also where the invoice is not kept): what :func:`arlib.io.validate.invoice_positions`
+    gives against the kept invoices when all invoice ids are unique, without a second lookup.
+
+    >>> kept_positions(np.array([2, -1, 0, 1]), np.array([True, False, True])).tolist()
+    [1, -1, 0, -1]
+    """
+    if at is None:
+        return None
+    rank = np.cumsum(kept) - 1
+    found = at >= 0
+    found[found] = kept[at[found]]
+    return np.where(found, rank[np.where(found, at, 0)], -1)
+
+
 def _check_transactions(p: Parsed, inv: Checked, customer_ids, policy, as_of) -> Checked:
     kept_inv = inv.parsed.data.loc[inv.kept]
     dropped = set(inv.parsed.data.loc[~inv.kept, C.invoice_id].dropna())
+    at = kept_positions(p.invoice_at, inv.kept)  # None: looked up in the checks
 
     def links(q: Parsed, alive: np.ndarray) -> list:
-        out = transaction_links(q, kept_inv, dropped, alive) + [future_dated(q, C.date, as_of)]
+        out = transaction_links(q, kept_inv, dropped, alive, at) + [future_dated(q, C.date, as_of)]
         return out + ([unknown_customers(q, customer_ids)] if customer_ids is not None else [])
 
     first = check(p, policy, links)
-    over = _without([overpayments(p, kept_inv, first.kept)], np.zeros(len(p.data), dtype=bool))
+    over = _without([overpayments(p, kept_inv, first.kept, at)], np.zeros(len(p.data), dtype=bool))
     if not over:
         return first
     findings = first.findings + over
@@ -304,7 +320,9 @@ def _convert(checked: dict[str, Checked], opts: SourceOptions, reporting: str) -
             d[C.amount], cur, when, rates, reporting, opts.fx_quote, opts.fx_max_age_days
         )
         if frame == "transactions" and inv_rate is not None and inv_cur is not None:
-            applied, on_inv_rate, on_inv_cur = _on_invoices(d[C.invoice_id], inv_rate, inv_cur)
+            applied, on_inv_rate, on_inv_cur = _on_invoices(
+                d[C.invoice_id], inv_rate, inv_cur, c.parsed.invoice_at
+            )
             rate = on_inv_rate.where(applied, rate)  # at the invoice's rate, in its currency
             cur = on_inv_cur.where(applied, cur)
             amount = (d[C.amount] * rate).round(2)
@@ -326,10 +344,13 @@ def _convert(checked: dict[str, Checked], opts: SourceOptions, reporting: str) -
     return out
 
 
-def _on_invoices(ids: pd.Series, inv_rate: pd.Series, inv_cur: pd.Series):
+def _on_invoices(ids: pd.Series, inv_rate: pd.Series, inv_cur: pd.Series, at=None):
     """Per transaction: on a known invoice id?, that invoice's rate and currency (NaN if not);
-    one lookup in the invoices' index when its ids are unique and present, else as a set."""
-    at = invoice_positions(ids, inv_rate.index.to_series())
+    one lookup in the invoices' index when its ids are unique and present, else as a set.
+    ``at``: the ids' positions in that index when already looked up (unique invoice ids: the
+    index holds every invoice, in order)."""
+    if at is None:
+        at = invoice_positions(ids, inv_rate.index.to_series())
     if at is None:
         return ids.isin(inv_rate.index), ids.map(inv_rate), ids.map(inv_cur)
     return (

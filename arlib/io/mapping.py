@@ -91,23 +91,46 @@ def by_unique(s: pd.Series, fn) -> pd.Series:
 _UNCLEAN = re.compile(r"(?:^|\x00)(?:\s|\x00|$)|\s(?:\x00|$)")
 
 
-def clean_text(values: list) -> bool:
+#: every character :meth:`str.isspace` says is whitespace (what :meth:`str.strip` removes;
+#: Python 3.11's Unicode 14), for Arrow's regular expressions (RE2), whose ``\\s`` is ASCII
+#: only; tests/test_load_fastpaths.py checks the list against every character
+_ALL_SPACE = (
+    r"\x{9}\x{a}\x{b}\x{c}\x{d}\x{1c}\x{1d}\x{1e}\x{1f}\x{20}\x{85}\x{a0}\x{1680}\x{2000}"
+    r"\x{2001}\x{2002}\x{2003}\x{2004}\x{2005}\x{2006}\x{2007}\x{2008}\x{2009}\x{200a}"
+    r"\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+)
+#: :data:`_UNCLEAN` for one cell in Arrow: whitespace at either end, or a NUL anywhere
+_ARROW_UNCLEAN = rf"^[{_ALL_SPACE}]|[{_ALL_SPACE}]$|\x{{0}}"
+
+
+def clean_text(values: list | np.ndarray) -> bool:
     """True when every value is a ``str`` that :meth:`str.strip` leaves as it is, not empty and
-    without a NUL byte: one C-speed search over the joined text instead of a Python call a cell.
+    without a NUL byte: tested in Arrow (C++, the whitespace of :meth:`str.isspace` listed),
+    or by one search over the joined text for text Arrow cannot hold (lone surrogates); not a
+    Python call a cell.
 
     >>> clean_text(["A-1", "B 2"]), clean_text(["A-1 "]), clean_text(["", "x"]), clean_text(["a" + chr(0)])
     (True, False, False, False)
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        return False  # not all text (Arrow would take bytes as text), or none
     try:
+        arr = pa.array(values, type=pa.large_string())
+    except (pa.ArrowException, UnicodeError):  # e.g. a lone surrogate: not UTF-8
         joined = "\x00".join(values)
-    except TypeError:  # not all text
-        return False
-    return joined.count("\x00") == len(values) - 1 and not _UNCLEAN.search(joined)
+        return joined.count("\x00") == len(values) - 1 and not _UNCLEAN.search(joined)
+    return (
+        pc.min(pc.binary_length(arr)).as_py() > 0
+        and not pc.any(pc.match_substring_regex(arr, _ARROW_UNCLEAN)).as_py()
+    )
 
 
 def _strip_ids(s: pd.Series) -> pd.Series:
     present = s.notna()
-    if clean_text(s[present].tolist()):  # mostly distinct ids, as exported: nothing to strip
+    if clean_text(s[present].to_numpy()):  # mostly distinct ids, as exported: nothing to strip
         return s.where(present, None).astype(object)
     t = s.str.strip()
     return t.where(t.notna() & t.ne(""), None).astype(object)

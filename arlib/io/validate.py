@@ -160,9 +160,12 @@ def contract_findings(p, model: pa.DataFrameSchema, exclude: np.ndarray) -> list
     cols = [c for c in model.columns if c in p.data]
     keep = np.ones(len(p.data), dtype=bool)
     keep[exclude] = False
-    data = p.data.loc[keep, cols] if exclude.size else p.data[cols]
+    data = p.data.loc[keep, cols] if exclude.size else p.data[cols]  # a copy: ours to check
+    # in place: pandera's own copy of it (~0.5 s at 1.2 M rows) would change nothing; pandas
+    # takes ``data`` for a slice of ``p.data`` and would warn when pandera coerces a column
     try:
-        text_checked(model, data).validate(data, lazy=True)
+        with pd.option_context("mode.chained_assignment", None):
+            text_checked(model, data).validate(data, lazy=True, inplace=True)
         return []
     except pa.errors.SchemaErrors as e:
         fc = e.failure_cases
@@ -237,10 +240,21 @@ def row_keys(df: pd.DataFrame) -> np.ndarray:
     [0, 0, 1, 2]
     """
     key = np.zeros(len(df), dtype=np.int64)
-    for j in range(df.shape[1]):
+    for j in _most_distinct_first(df):
         codes = text_codes(df.iloc[:, j])
         key = pd.factorize(key * (int(codes.max(initial=0)) + 1) + codes)[0]
+        if len(key) and key[-1] == len(key) - 1:  # every row apart (ids): no column rejoins two
+            break
     return key
+
+
+def _most_distinct_first(df: pd.DataFrame) -> list[int]:
+    """Column positions, those with the most distinct values in the first rows first. The keys
+    do not depend on the order (each step numbers the rows' classes so far by first
+    appearance), but an id column parts every row at once and ends the loop."""
+    head = df.iloc[:1_000]
+    distinct = [head.iloc[:, j].nunique(dropna=False) for j in range(df.shape[1])]
+    return sorted(range(df.shape[1]), key=lambda j: -distinct[j])
 
 
 def text_codes(col: pd.Series) -> np.ndarray:
@@ -345,11 +359,14 @@ def take_at(values: pd.Series, at: np.ndarray) -> np.ndarray:
     return out
 
 
-def transaction_links(p, inv: pd.DataFrame, dropped_ids: set, kept: np.ndarray) -> list[Finding]:
+def transaction_links(
+    p, inv: pd.DataFrame, dropped_ids: set, kept: np.ndarray, at: np.ndarray | None = None
+) -> list[Finding]:
     """Transactions against the invoices: on a quarantined invoice (cascade), on an unknown
-    invoice, dated before their invoice; only rows still ``kept`` are judged."""
+    invoice, dated before their invoice; only rows still ``kept`` are judged. ``at``: the
+    rows' :func:`invoice_positions` in ``inv`` when already known."""
     ids = p.data[C.invoice_id]
-    at = invoice_positions(ids, inv[C.invoice_id])
+    at = invoice_positions(ids, inv[C.invoice_id]) if at is None else at
     if at is None:  # kept ids repeat or are missing (not under the policies): as sets
         known = ids.isin(set(inv[C.invoice_id])).to_numpy()
         inv_date = ids.map(pd.Series(inv[C.invoice_date].to_numpy(), index=inv[C.invoice_id]))
@@ -400,20 +417,27 @@ def transaction_links(p, inv: pd.DataFrame, dropped_ids: set, kept: np.ndarray) 
     ]
 
 
-def overpayments(p, inv: pd.DataFrame, kept: np.ndarray) -> Finding | None:
+def overpayments(
+    p, inv: pd.DataFrame, kept: np.ndarray, at_all: np.ndarray | None = None
+) -> Finding | None:
     """Settling transactions (in date order) from the one that takes an invoice's settled total
-    beyond its amount."""
+    beyond its amount. ``at_all``: every row's :func:`invoice_positions` in ``inv`` when
+    already known."""
     d = p.data
     settling = d[C.kind].isin(SETTLING_KINDS).to_numpy() & kept & d[C.invoice_id].notna().to_numpy()
     if not settling.any():
         return None
     sub = d.loc[settling, [C.invoice_id, C.date, C.amount]].copy()
     sub["_pos"] = np.flatnonzero(settling)
-    at = invoice_positions(sub[C.invoice_id], inv[C.invoice_id])
+    at = (
+        invoice_positions(sub[C.invoice_id], inv[C.invoice_id])
+        if at_all is None
+        else at_all[settling]
+    )
     # integer codes sort faster than ids and group the same (only the order within one
     # invoice, by date then row, matters for the running total)
     sub["_key"] = pd.factorize(sub[C.invoice_id])[0] if at is None else at
-    sub = sub.sort_values(["_key", C.date, "_pos"], kind="stable")
+    sub = sub.iloc[_by_key_date_row(sub["_key"], sub[C.date], sub["_pos"])]
     cum = sub.groupby("_key")[C.amount].cumsum()
     if at is None:
         limit = sub[C.invoice_id].map(pd.Series(inv[C.amount].to_numpy(), index=inv[C.invoice_id]))
@@ -438,6 +462,20 @@ def overpayments(p, inv: pd.DataFrame, kept: np.ndarray) -> Finding | None:
         "check the application of cash in the source",
         [detail[i] for i in order[:3]],
     )
+
+
+def _by_key_date_row(key: pd.Series, date: pd.Series, row: pd.Series) -> np.ndarray:
+    """The order of ``sort_values([key, date, row])`` (missing dates last in a key; rows are
+    distinct, so no ties are left) by one :func:`numpy.lexsort` of integers: pandas codes each
+    sort key as a categorical first (~0.6 s at 1.2 M transactions).
+
+    >>> d = pd.to_datetime(pd.Series(["2024-01-02", None, "2024-01-01", "2024-01-01"]))
+    >>> _by_key_date_row(pd.Series([1, 1, 1, 0]), d, pd.Series([0, 1, 2, 3])).tolist()
+    [3, 2, 0, 1]
+    """
+    days = date.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    days = np.where(date.isna().to_numpy(), np.iinfo(np.int64).max, days)
+    return np.lexsort((row.to_numpy(), days, key.to_numpy()))
 
 
 # -- decisions -------------------------------------------------------------------------------
