@@ -44,7 +44,8 @@ import numpy as np
 import pandas as pd
 
 from arlib.io.mapping import to_cents
-from arlib.schemas import CREDIT_NOTE, PAYMENT, RECOVERY, SETTLING_KINDS, WRITE_OFF, C
+from arlib.ledger import ledger_arrays, open_by_date
+from arlib.schemas import CREDIT_NOTE, PAYMENT, RECOVERY, SETTLING_KINDS, TXN_KINDS, WRITE_OFF, C
 
 OK, DIFFERS = "ok", "DIFFERS"
 DIFFERENCE = "Difference"
@@ -57,26 +58,41 @@ def _cents(values) -> np.ndarray:
     return to_cents(values)
 
 
-def _allocate(ledger, day: pd.Timestamp) -> pd.DataFrame:
-    """Settling transactions to ``day`` with the part applied to their invoice (``applied``, cents)
-    and the part beyond its amount (``over``); ``code`` is the invoice row or -1."""
-    txn = ledger.transactions
-    inv = ledger.invoices
-    t = pd.DataFrame(
-        {
-            "kind": txn[C.kind].to_numpy(),
-            "cents": _cents(txn[C.amount]),
-            "date": txn[C.date].to_numpy(),
-            "code": pd.Index(inv[C.invoice_id]).get_indexer(txn[C.invoice_id]),
-        }
-    )
-    t = t[(t["date"] <= day) & t["kind"].isin(SETTLING_KINDS)].copy()
-    limit = np.where(t["code"] >= 0, _cents(inv[C.amount])[t["code"].clip(lower=0)], 0)
-    cum = t.groupby("code")["cents"].cumsum().to_numpy()  # transactions are in date order
-    applied = np.minimum(cum, limit) - np.minimum(cum - t["cents"].to_numpy(), limit)
-    t["applied"] = np.where(t["code"] >= 0, np.clip(applied, 0, None), 0)
-    t["over"] = t["cents"] - t["applied"]
-    return t
+_PAYMENT, _RECOVERY = TXN_KINDS.index(PAYMENT), TXN_KINDS.index(RECOVERY)
+_SETTLING = np.array([TXN_KINDS.index(k) for k in SETTLING_KINDS])
+
+
+@dataclass(frozen=True)
+class _Txns:
+    """The ledger's transactions as arrays, in its date order: ``kind`` (index into
+    :data:`~arlib.schemas.TXN_KINDS`, -1 unknown), ``cents``, ``code`` (row of the invoice,
+    -1 none) and ``dated`` (on or before the day)."""
+
+    kind: np.ndarray
+    cents: np.ndarray
+    code: np.ndarray
+    dated: np.ndarray
+
+
+def _txns(ledger, day: pd.Timestamp) -> _Txns:
+    """From the arrays the ledger was built with: its invoice positions and kinds were found
+    once there (no text is compared or hashed again here)."""
+    a = ledger_arrays(ledger)
+    dated = (ledger.transactions[C.date] <= day).to_numpy()
+    return _Txns(a.txn_kind, _cents(a.txn_amount), a.txn_code, dated)
+
+
+def _allocate(ledger, t: _Txns, inv_cents: np.ndarray) -> dict[str, np.ndarray]:
+    """Settling transactions to the day with the part applied to their invoice (``applied``,
+    cents) and the part beyond its amount (``over``); ``code`` is the invoice row or -1,
+    ``kind`` the index into :data:`~arlib.schemas.TXN_KINDS`."""
+    keep = np.flatnonzero(t.dated & np.isin(t.kind, _SETTLING))
+    code, cents = t.code[keep], t.cents[keep]
+    limit = np.where(code >= 0, inv_cents[np.maximum(code, 0)], 0) if len(inv_cents) else 0
+    cum = pd.Series(cents).groupby(code).cumsum().to_numpy()  # transactions are in date order
+    applied = np.minimum(cum, limit) - np.minimum(cum - cents, limit)
+    applied = np.where(code >= 0, np.clip(applied, 0, None), 0)
+    return {"kind": t.kind[keep], "cents": cents, "code": code, "applied": applied}
 
 
 @dataclass(frozen=True)
@@ -96,9 +112,9 @@ def reconciliation(ledger, as_of, gl_control_total: float | None = None) -> pd.D
     ``DIFFERS`` on the two difference lines.
     """
     day = pd.Timestamp(as_of)
-    inv, txn = ledger.invoices, ledger.transactions
+    inv = ledger.invoices
     report = getattr(ledger, "load_report", None)
-    inv_cents = _cents(inv[C.amount])
+    inv_cents = _cents(ledger_arrays(ledger).amount)
     after = (inv[C.invoice_date] > day).to_numpy()
     q_rows, q_amt = report.quarantined_total("invoices") if report else (0, 0.0)
     if report is not None:
@@ -107,13 +123,18 @@ def reconciliation(ledger, as_of, gl_control_total: float | None = None) -> pd.D
     else:
         read_rows, read_cents = len(inv), int(inv_cents.sum())
     q_cents = int(_cents(q_amt))
-    alloc = _allocate(ledger, day)
-    to_date = alloc["code"] >= 0
-    to_date &= ~np.isin(alloc["code"], np.flatnonzero(after))
-    applied = alloc[to_date].groupby("kind")["applied"].sum()
+    t = _txns(ledger, day)
+    alloc = _allocate(ledger, t, inv_cents)
+    code = alloc["code"]
+    to_date = (code >= 0) & ~after[np.maximum(code, 0)] if len(after) else code >= 0
+    applied = {
+        k: int(alloc["applied"][to_date & (alloc["kind"] == TXN_KINDS.index(k))].sum())
+        for k in SETTLING_KINDS
+    }
     invoiced = read_cents - q_cents - int(inv_cents[after].sum())
-    expected = invoiced - sum(int(applied.get(k, 0)) for k in SETTLING_KINDS)
-    open_cents = int(_cents(ledger.open_items(day)[C.open_amount]).sum())
+    expected = invoiced - sum(applied.values())
+    open_amount = open_by_date(ledger, [day])["open_amount"]
+    open_cents = int(_cents(open_amount).sum())
     diff = expected - open_cents
     lines = [
         _Line("invoices", "Invoices read", read_cents, read_rows),
@@ -122,14 +143,14 @@ def reconciliation(ledger, as_of, gl_control_total: float | None = None) -> pd.D
             "invoices", "Invoices dated after as_of", -int(inv_cents[after].sum()), int(after.sum())
         ),
         _Line("invoices", "Invoiced to as_of", invoiced, int((~after).sum())),
-        _Line("invoices", "Settled by payments", -int(applied.get(PAYMENT, 0))),
-        _Line("invoices", "Credited", -int(applied.get(CREDIT_NOTE, 0))),
-        _Line("invoices", "Written off", -int(applied.get(WRITE_OFF, 0))),
+        _Line("invoices", "Settled by payments", -applied[PAYMENT]),
+        _Line("invoices", "Credited", -applied[CREDIT_NOTE]),
+        _Line("invoices", "Written off", -applied[WRITE_OFF]),
         _Line("invoices", "Open AR expected", expected),
-        _Line("invoices", "Open AR (ledger)", open_cents, len(ledger.open_items(day))),
+        _Line("invoices", "Open AR (ledger)", open_cents, len(open_amount)),
         _Line("invoices", DIFFERENCE, diff, None, OK if diff == 0 else DIFFERS),
     ]
-    lines += _cash_lines(txn, alloc, to_date, day, report)
+    lines += _cash_lines(t, alloc, to_date, report)
     lines += _source_lines(report)
     if gl_control_total is not None:
         gl = int(_cents(gl_control_total))
@@ -159,36 +180,30 @@ def reconciliation(ledger, as_of, gl_control_total: float | None = None) -> pd.D
     return out
 
 
-def _cash_lines(
-    txn: pd.DataFrame, alloc: pd.DataFrame, to_date: pd.Series, day, report
-) -> list[_Line]:
-    dated = (txn[C.date] <= day).to_numpy()
-    pay = txn[dated & (txn[C.kind] == PAYMENT).to_numpy()]
-    pay_alloc = alloc[alloc["kind"] == PAYMENT]
-    applied = int(pay_alloc.loc[to_date, "applied"].sum())
-    over = int(pay_alloc.loc[to_date, "over"].sum())
-    unapplied = int(pay_alloc.loc[pay_alloc["code"] < 0, "cents"].sum())
-    later = int(pay_alloc.loc[(pay_alloc["code"] >= 0) & ~to_date, "cents"].sum())
-    other = alloc[alloc["kind"] != PAYMENT]
-    other_cents = int(other.loc[to_date, "over"].sum() + other.loc[~to_date, "cents"].sum())
-    rec = txn[dated & (txn[C.kind] == RECOVERY).to_numpy()]
-    future = txn[~dated]
+def _cash_lines(t: _Txns, alloc: dict, to_date: np.ndarray, report) -> list[_Line]:
+    pay = t.dated & (t.kind == _PAYMENT)
+    paid = alloc["kind"] == _PAYMENT  # settling transactions that are payments
+    cents, over = alloc["cents"], alloc["cents"] - alloc["applied"]
+    applied = int(alloc["applied"][paid & to_date].sum())
+    over_applied = int(over[paid & to_date].sum())
+    unapplied = int(cents[paid & (alloc["code"] < 0)].sum())
+    later = int(cents[paid & (alloc["code"] >= 0) & ~to_date].sum())
+    other_cents = int(over[~paid & to_date].sum() + cents[~paid & ~to_date].sum())
+    rec = t.dated & (t.kind == _RECOVERY)
+    future = ~t.dated
     q_rows, q_amt = report.quarantined_total("transactions") if report else (0, 0.0)
     return [
-        _Line("cash", "Payments received to as_of", int(_cents(pay[C.amount]).sum()), len(pay)),
+        _Line("cash", "Payments received to as_of", int(t.cents[pay].sum()), int(pay.sum())),
         _Line("cash", "of which applied to invoices", applied),
-        _Line("cash", "of which over-applied (beyond invoice amount)", over),
+        _Line("cash", "of which over-applied (beyond invoice amount)", over_applied),
         _Line("cash", "of which unapplied (no invoice)", unapplied),
         _Line("cash", "of which on invoices dated after as_of", later),
         _Line("cash", "Credit notes and write-offs not reducing AR", other_cents),
         _Line(
-            "cash", "Recoveries on written-off invoices", int(_cents(rec[C.amount]).sum()), len(rec)
+            "cash", "Recoveries on written-off invoices", int(t.cents[rec].sum()), int(rec.sum())
         ),
         _Line(
-            "cash",
-            "Transactions dated after as_of",
-            int(_cents(future[C.amount]).sum()),
-            len(future),
+            "cash", "Transactions dated after as_of", int(t.cents[future].sum()), int(future.sum())
         ),
         _Line("cash", "Quarantined transactions", int(_cents(q_amt)), q_rows),
     ]

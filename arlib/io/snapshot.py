@@ -210,12 +210,13 @@ def _refused(folder: Path, unit: str | None, what: str) -> SourceError:
     )
 
 
-def _manifest(folder: Path) -> dict:
+def _manifest(folder: Path) -> tuple[dict, bytes]:
     path = folder / MANIFEST
     if not path.is_file():
         raise _refused(folder, None, f"{MANIFEST} is missing")
+    raw = path.read_bytes()
     try:
-        manifest = json.loads(path.read_bytes())
+        manifest = json.loads(raw)
         unit = manifest.get("params", {}).get("business_unit")
         fmt, version = manifest.get("format"), manifest.get("version")
     except (ValueError, AttributeError):
@@ -228,7 +229,7 @@ def _manifest(folder: Path) -> dict:
     whole = all(isinstance(manifest.get(k), dict) for k in keys)
     if not whole or not {"invoices", "transactions"} <= set(manifest["frames"]):
         raise _refused(folder, unit, f"{MANIFEST} lacks {', '.join(keys)} or a frame")
-    return manifest
+    return manifest, raw
 
 
 def _verified(folder: Path, manifest: dict) -> None:
@@ -256,8 +257,49 @@ def _verified(folder: Path, manifest: dict) -> None:
 def _frame(path: Path) -> pd.DataFrame:
     """A Parquet file as pandas, memory-mapped, each Arrow column freed once converted (the
     frame and its Arrow copy are never both whole in memory)."""
-    table = pq.read_table(path, memory_map=True)
+    return _pandas(pq.read_table(path, memory_map=True))
+
+
+def _pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(split_blocks=True, self_destruct=True)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+_LEDGER = ("invoices", "transactions")
+
+
+def _ledger_frames(folder: Path, names: dict) -> tuple[dict, np.ndarray | None]:
+    """The snapshot's frames, and each transaction's invoice position (-1 none) when both id
+    columns are text: found by Arrow's hash kernel on the text as read, and the transactions'
+    ids that name an invoice made that invoice's own string objects (the same value, kept once
+    in memory, no second set of Python strings made); ``None`` otherwise (the ledger finds them).
+    """
+    frames = {k: _frame(folder / name) for k, name in names.items() if k not in _LEDGER}
+    inv = pq.read_table(folder / names["invoices"], memory_map=True)
+    txn = pq.read_table(folder / names["transactions"], memory_map=True)
+    key = inv.column(C.invoice_id) if C.invoice_id in inv.column_names else None
+    frames["invoices"] = _pandas(inv)  # the key column's buffers stay while ``key`` is held
+    at = txn.schema.get_field_index(C.invoice_id)
+    text = key is not None and at >= 0 and _is_text(key.type) and _is_text(txn.field(at).type)
+    if not text or key.null_count or key.type != txn.field(at).type:
+        frames["transactions"] = _pandas(txn)
+        return frames, None
+    import pyarrow.compute as pc
+
+    ids, column = frames["invoices"][C.invoice_id], txn.column(at)
+    found = pc.index_in(column, value_set=key.combine_chunks())
+    codes = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    values = ids.to_numpy()[np.maximum(codes, 0)]
+    other = np.flatnonzero(codes < 0)
+    if len(other):
+        values[other] = column.take(pa.array(other)).to_pandas().to_numpy(dtype=object)
+    df = _pandas(txn.remove_column(at))
+    df.insert(at, C.invoice_id, values)
+    frames["transactions"] = df
+    return frames, codes
 
 
 def _report(meta: dict, folder: Path) -> LoadReport:
@@ -312,6 +354,35 @@ def _share_invoice_ids(ledger: Ledger) -> None:
     txn[C.invoice_id] = np.where(codes >= 0, own, txn[C.invoice_id].to_numpy())
 
 
+#: the frames of the last snapshot read in this process, kept for the next read of the same
+#: files: a unit's notebooks run one after the other in one kernel, each reading the snapshot
+_KEPT: dict = {}
+
+
+def forget() -> None:
+    """Drop the frames kept from the last read (the runner does before the customer reports,
+    which do not read the unit's data: the kernel then holds no unit's frames it does not use)."""
+    _KEPT.clear()
+
+
+def _frames_of(folder: Path, manifest: dict, raw: bytes) -> tuple[dict, np.ndarray | None, bool]:
+    """The snapshot's frames and invoice positions (:func:`_ledger_frames`), and whether they
+    were kept from an earlier read of the very same files in this process: same folder, same
+    manifest bytes, every file checked against its sha256 again just before. Each read gets
+    frames of its own (shallow copies: a column replaced in one never reaches the next) whose
+    data the caller checks against the fingerprint as on any read."""
+    key = (str(folder.resolve()), raw)
+    if _KEPT.get("key") == key:
+        frames, codes, kept = _KEPT["frames"], _KEPT["codes"], True
+    else:
+        _KEPT.clear()  # before reading: never two snapshots' frames at once
+        frames, codes = _ledger_frames(folder, manifest["frames"])
+        _KEPT.update(key=key, frames=frames, codes=codes)
+        kept = False
+    mine = {k: df.copy(deep=False) for k, df in frames.items()}
+    return mine, (None if codes is None else codes.copy()), kept
+
+
 def read_snapshot(folder: str | Path, expect: Mapping | None = None) -> Ledger:
     """The ledger written by :func:`write_snapshot` into ``folder``, with its ``load_report``.
 
@@ -319,22 +390,38 @@ def read_snapshot(folder: str | Path, expect: Mapping | None = None) -> Ledger:
     give the fingerprint recorded there; with ``expect`` (a run config), also that the snapshot
     was written for its ``business_unit``, ``currency`` and ``as_of`` (those recorded).
     Raises :class:`~arlib.errors.SourceError` naming the folder, what differs and the fix
-    (rerun the unit) otherwise.
+    (rerun the unit) otherwise. The frames of the last read are kept for the next read of
+    the same files in this process (:func:`_frames_of`); checked the same way, and read again
+    from the files when they no longer give the fingerprint (changed in memory by their user).
     """
     folder = Path(folder)
-    manifest = _manifest(folder)
+    manifest, raw = _manifest(folder)
     if expect is not None:
         _check_expected(folder, manifest, expect)
     _verified(folder, manifest)
-    frames = {k: _frame(folder / name) for k, name in manifest["frames"].items()}
+    frames, codes, kept = _frames_of(folder, manifest, raw)
+    try:
+        return _checked(folder, manifest, frames, codes)
+    except SourceError:
+        if not kept:
+            raise
+        forget()  # the kept frames were changed in memory; the files passed their sha256
+        return read_snapshot(folder, expect)
+
+
+def _checked(folder: Path, manifest: dict, frames: dict, codes) -> Ledger:
+    """The ledger of ``frames``, its load report read, its data checked against the manifest's
+    fingerprint."""
     ledger = Ledger(
         frames["invoices"],
         frames["transactions"],
         frames.get("customers"),
         validate=False,
         own=True,
+        invoice_codes=codes,
     )
-    _share_invoice_ids(ledger)
+    if codes is None:
+        _share_invoice_ids(ledger)
     if NOTES in frames:
         setattr(ledger, NOTES, frames[NOTES])
     unit = manifest["params"].get("business_unit")

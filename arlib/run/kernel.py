@@ -5,7 +5,10 @@ paid it three times. The kernel is started once per unit; between two notebooks 
 is cleared (``%reset -f``), open figures are closed and the warnings' "already shown" registries
 are invalidated, so each notebook starts from an empty namespace exactly as in a fresh kernel,
 only without re-importing modules. A notebook that kills its kernel gets a fresh one for the
-next notebook.
+next notebook. What the modules keep is kept too: the frames of the unit's snapshot, which
+the next report's read reuses after checking the files and the data again
+(:func:`arlib.io.snapshot.read_snapshot`); they are dropped before the customer reports
+(:data:`FORGET`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,13 @@ RESET = (
 )
 
 
+#: also run before the customer reports, which do not read the unit's data: the frames of its
+#: snapshot kept by the reports' reads (:func:`arlib.io.snapshot.forget`) are dropped
+FORGET = (
+    "[m.forget() for m in [__import__('sys').modules.get('arlib.io.snapshot')] if m is not None]"
+)
+
+
 class UnitKernel:
     """A kernel for one unit's notebooks (a context manager); :meth:`manager` gives it to
     papermill (``km=``), :meth:`reset` clears it between notebooks."""
@@ -29,6 +39,7 @@ class UnitKernel:
         self.km = None
         self.used = False
         self.start_seconds = 0.0  # spent starting kernels (for the benchmarks)
+        self.forget_data = False  # set: each reset also drops the kept snapshot frames
 
     def __enter__(self) -> UnitKernel:
         return self
@@ -64,8 +75,9 @@ class UnitKernel:
         kc.start_channels()
         try:
             run_sync(kc.wait_for_ready)(timeout=60)
+            code = RESET + ("\n" + FORGET if self.forget_data else "")
             reply = run_sync(kc.execute_interactive)(
-                RESET, timeout=120, store_history=False, output_hook=lambda msg: None
+                code, timeout=120, store_history=False, output_hook=lambda msg: None
             )
         except Exception:  # noqa: BLE001  timed out or lost: the caller starts a fresh kernel
             return False

@@ -315,6 +315,7 @@ def _customer_reports(job, sections, params, out_dir, cwd, kernel, res) -> list:
     if not succeeded(res.status) or not ids or not nb_path.exists():
         return []
     t1 = time.perf_counter()
+    kernel.forget_data = True  # the reports' kept snapshot frames go before the customer reports
     done, errors = run_customers(
         ids,
         nb_path,
