@@ -40,6 +40,13 @@ def to_cents(x: float) -> int:
     return int(Decimal(repr(float(x))).quantize(_CENT, rounding=ROUND_HALF_UP) * 100)
 
 
+def column_sum(values: np.ndarray) -> float:
+    """``values`` added up as pandas adds a float column (missing as 0, numpy's pairwise
+    sum): the same float as ``frame.loc[rows, column].sum()`` of those values in that order,
+    without the frame."""
+    return float(pd.Series(values, dtype=float).sum())
+
+
 def cents(values) -> np.ndarray:
     """:func:`to_cents` of every value, as ``int64``. A value that is a whole number of cents
     (the nearest float to ``c / 100``, as amounts rounded to the cent are) is ``c`` itself, so

@@ -23,7 +23,12 @@ import pandas as pd
 
 from arlib.errors import ConfigError
 from arlib.ledger import Ledger, bucket_index, ledger_arrays, open_pairs
-from arlib.provision.allowance import scenario_table, specific_provisions, split_specific
+from arlib.provision.allowance import (
+    column_sum,
+    scenario_table,
+    specific_provisions,
+    split_specific,
+)
 from arlib.provision.monthends import close_items
 from arlib.provision.rollrate import (
     RollRateModel,
@@ -40,8 +45,13 @@ def monthly_invoicing(ledger: Ledger, as_of) -> pd.Series:
     """Invoiced amount per complete calendar month up to ``as_of`` (index: month-ends)."""
     as_of = pd.Timestamp(as_of)
     last = as_of if as_of.is_month_end else as_of - pd.offsets.MonthEnd(1)
-    inv = ledger.invoices.loc[ledger.invoices[C.invoice_date] <= last]
-    s = inv[C.amount].groupby(inv[C.invoice_date].dt.to_period("M")).sum()
+    dates = ledger.invoices[C.invoice_date].to_numpy()
+    kept = dates <= np.datetime64(last)
+    # grouped by month number (months since 1970, a monthly period's ordinal): the groups and
+    # their sums of pandas' grouping by period, without a period per invoice or a frame copy
+    month = dates[kept].astype("datetime64[M]").astype(np.int64)
+    s = pd.Series(ledger.invoices[C.amount].to_numpy()[kept]).groupby(month).sum()
+    s.index = pd.PeriodIndex.from_ordinals(s.index.to_numpy(), freq="M")
     if s.empty:
         return pd.Series(dtype=float, name="invoiced")
     s = s.reindex(pd.period_range(s.index.min(), last.to_period("M"), freq="M"), fill_value=0.0)
@@ -103,9 +113,10 @@ def entry_shares(
     k = len(thresholds) + 1
     n = len(month_ends) - 1
     invoiced = np.zeros(n)
+    dates, amounts = inv[C.invoice_date].to_numpy(), inv[C.amount].to_numpy()
     for i, (a, b) in enumerate(zip(month_ends[:-1], month_ends[1:])):
-        new = (inv[C.invoice_date] > a) & (inv[C.invoice_date] <= b)
-        invoiced[i] = inv.loc[new, C.amount].sum()
+        new = (dates > np.datetime64(a)) & (dates <= np.datetime64(b))
+        invoiced[i] = column_sum(amounts[new])
     pos, at, amount = open_pairs(ledger, month_ends[1:])
     # invoiced in the month (an item open at b was invoiced on or before b)
     new = inv[C.invoice_date].to_numpy()[pos] > month_ends[:-1].to_numpy()[at]
