@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from arlib.ledger import Ledger, month_ends
-from arlib.provision import ecl, lossforecast, pools, rollrate
+from arlib.provision import allowance, ecl, lossforecast, pools, rollrate
 from arlib.provision.settings import ProvisionSettings
 from arlib.schemas import RECOVERY, WRITE_OFF, C
 
@@ -216,3 +216,28 @@ def test_cubes_from_the_panels_last_state_equal_fresh_panels_bit_for_bit(led):
         rollrate._PANELS.pop(led, None)
         assert np.array_equal(by_pool, rollrate.migration_cube(led, w, T, pooled))
     assert sum(one[:, :, -1].sum() for one, _ in got) > 0  # write-offs migrate
+
+
+@pytest.mark.filterwarnings("ignore:The default of observed=False:FutureWarning")
+@pytest.mark.parametrize("rate", [None, 0.4])
+def test_no_specific_items_give_the_frame_built_from_them(led, rate):
+    """No flagged item: the frame kept per rate equals the one built from the empty items
+    (columns, types), each call its own copy; flagged items are built as before."""
+    items = led.open_items(AS_OF, T)
+    empties = [items.iloc[:0], items.iloc[:0].astype({C.customer_id: "category"})]
+    for empty in empties:
+        for cust in (led.customers, None):
+            got = allowance.specific_provisions(empty, cust, rate, 0.25)
+            want = allowance._specific_frame(empty, cust, 0.75 if rate is None else rate)
+            pd.testing.assert_frame_equal(got, want, check_exact=True)
+            assert got.empty and list(got.dtypes) == list(want.dtypes)
+    got[C.name] = "changed"
+    got.loc[0] = ["x", "x", "x", 1.0, 1.0, 1.0]
+    assert allowance.specific_provisions(empties[0], None, rate, 0.25).empty
+    some = items.loc[items[C.customer_id] == items[C.customer_id].iloc[0]]
+    flagged = allowance.specific_provisions(some, led.customers, rate, 0.25)
+    exposure = round(float(some[C.open_amount].sum()), 2)
+    assert flagged[allowance.EXPOSURE].tolist() == [exposure]
+    assert flagged[allowance.ALLOWANCE].iloc[0] == pytest.approx(
+        round(exposure * (0.75 if rate is None else rate), 2), abs=0.005
+    )

@@ -249,6 +249,18 @@ def specific_provisions(
         raise ConfigError("expected_recovery", f"must be within [0, 1], got {expected_recovery}")
     if not 0.0 <= rate <= 1.0:
         raise ConfigError("specific_rate", f"must be within [0, 1], got {rate}")
+    if not len(items):  # no flagged customer (the usual case, at every month-end): one frame
+        if rate not in _NO_SPECIFIC:
+            _NO_SPECIFIC[rate] = _specific_frame(items.iloc[:0], None, rate)
+        return _NO_SPECIFIC[rate].copy()
+    return _specific_frame(items, customers, rate)
+
+
+#: rate -> the frame of no flagged items (its columns' types as :func:`_specific_frame` makes)
+_NO_SPECIFIC: dict[float, pd.DataFrame] = {}
+
+
+def _specific_frame(items: pd.DataFrame, customers: pd.DataFrame | None, rate: float):
     exp = items.groupby(C.customer_id, sort=True)[C.open_amount].sum()
     out = pd.DataFrame(
         {C.customer_id: exp.index.astype(str), EXPOSURE: [to_cents(v) / 100 for v in exp]}
