@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from arlib.ledger import Ledger, month_ends
-from arlib.provision import allowance, ecl, lossforecast, pools, rollrate
+from arlib.provision import allowance, ecl, lossforecast, pools, rollrate, vintage
 from arlib.provision.settings import ProvisionSettings
 from arlib.schemas import RECOVERY, WRITE_OFF, C
 
@@ -241,3 +241,20 @@ def test_no_specific_items_give_the_frame_built_from_them(led, rate):
     assert flagged[allowance.ALLOWANCE].iloc[0] == pytest.approx(
         round(exposure * (0.75 if rate is None else rate), 2), abs=0.005
     )
+
+
+def _old_invoiced(ledger: Ledger, as_of) -> pd.Series:
+    """The cohorts' invoicing as it was computed: the invoices frame cut, a period each."""
+    inv = ledger.invoices.loc[ledger.invoices[C.invoice_date] <= pd.Timestamp(as_of)]
+    cohort = inv[C.invoice_date].dt.to_period("M")
+    return inv[C.amount].groupby(cohort).sum().rename("invoiced")
+
+
+@pytest.mark.parametrize("as_of", [AS_OF, "2025-03-31", "2025-03-31 12:00", "2024-06-30"])
+def test_cohort_invoicing_equals_the_period_grouping_bit_for_bit(parts, as_of):
+    led = _stamped(parts)
+    got, losses = vintage.cohort_losses(led, as_of)
+    pd.testing.assert_series_equal(got, _old_invoiced(led, as_of), check_exact=True)
+    assert got.empty == (as_of == "2024-06-30")
+    if as_of == "2025-03-31 12:00":  # the invoice stamped 23:59:59 that day is not in yet
+        assert got.iloc[-1] < vintage.cohort_losses(led, "2025-03-31 23:59:59")[0].iloc[-1]
