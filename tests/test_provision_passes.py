@@ -258,3 +258,22 @@ def test_cohort_invoicing_equals_the_period_grouping_bit_for_bit(parts, as_of):
     assert got.empty == (as_of == "2024-06-30")
     if as_of == "2025-03-31 12:00":  # the invoice stamped 23:59:59 that day is not in yet
         assert got.iloc[-1] < vintage.cohort_losses(led, "2025-03-31 23:59:59")[0].iloc[-1]
+
+
+def test_forecast_recoveries_equal_the_transactions_frame(led):
+    """Second method: the recoveries' frame in the window, summed (the messy recovery on no
+    invoice, one on a written-off item, order-sensitive amounts)."""
+    txn = led.transactions
+    extra = _txn([(None, "c-x", "2025-12-31", v, RECOVERY) for v in (0.1, 0.2, 1e9, 0.3)])
+    mine = Ledger(led.invoices, pd.concat([txn, extra], ignore_index=True), None, validate=False)
+    for start, end in [
+        ("2025-06-30", "2026-06-30"),
+        ("2025-08-31", "2025-12-31"),
+        ("2026-01-31", AS_OF),
+    ]:
+        t = mine.transactions
+        rec = t.loc[(t[C.kind] == RECOVERY) & (t[C.date] > start) & (t[C.date] <= end)]
+        assert lossforecast._recovered(mine, pd.Timestamp(start), pd.Timestamp(end)) == float(
+            rec[C.amount].sum()
+        )
+    assert lossforecast._recovered(mine, pd.Timestamp("2025-06-30"), pd.Timestamp(AS_OF)) > 1e9

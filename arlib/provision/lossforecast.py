@@ -36,7 +36,7 @@ from arlib.provision.rollrate import (
     markov_loss_rates,
     transition_matrix,
 )
-from arlib.schemas import RECOVERY, C
+from arlib.schemas import RECOVERY, TXN_KINDS, C
 
 METRICS = ("invoiced", "write_offs", "recoveries", "allowance", "charge", "cumulative_charge")
 
@@ -127,6 +127,17 @@ def entry_shares(
     return entered.reshape(n, k), invoiced
 
 
+def _recovered(ledger: Ledger, start, end) -> float:
+    """Recoveries dated in ``(start, end]``, added up as the frame of them would be (the
+    ledger's kind numbers, no text compared per transaction)."""
+    txn = ledger.transactions
+    stamps = txn[C.date].to_numpy()
+    sel = (ledger_arrays(ledger).txn_kind == TXN_KINDS.index(RECOVERY)) & (
+        (stamps > np.datetime64(start)) & (stamps <= np.datetime64(end))
+    )
+    return column_sum(txn[C.amount].to_numpy()[sel])
+
+
 def _run_chain(P, entry, v0, invoicing, loss_adj, specific, recov):
     k = P.shape[0]
     Q, wo_col = P[:, :k], P[:, k + 1]
@@ -201,13 +212,7 @@ def provision_forecast(
     inv_path = np.asarray(invoicing, dtype=float)[: int(horizon)]
     dates = pd.DatetimeIndex(invoicing.index[: int(horizon)])
     entered, invoiced = entry_shares(ledger, model.month_ends_, model.thresholds)
-    txn = ledger.transactions
-    rec = txn.loc[
-        (txn[C.kind] == RECOVERY)
-        & (txn[C.date] > model.month_ends_[0])
-        & (txn[C.date] <= model.month_ends_[-1])
-    ]
-    recov = float(rec[C.amount].sum()) / len(model.flows_)
+    recov = _recovered(ledger, model.month_ends_[0], model.month_ends_[-1]) / len(model.flows_)
 
     # the scenarios once: adjusted_rates' sum on arrays, not frames, for 200 resamples
     scenarios = scenario_table(adjustment)
