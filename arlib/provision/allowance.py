@@ -40,6 +40,13 @@ def to_cents(x: float) -> int:
     return int(Decimal(repr(float(x))).quantize(_CENT, rounding=ROUND_HALF_UP) * 100)
 
 
+def column_sum(values: np.ndarray) -> float:
+    """``values`` added up as pandas adds a float column (missing as 0, numpy's pairwise
+    sum): the same float as ``frame.loc[rows, column].sum()`` of those values in that order,
+    without the frame."""
+    return float(pd.Series(values, dtype=float).sum())
+
+
 def cents(values) -> np.ndarray:
     """:func:`to_cents` of every value, as ``int64``. A value that is a whole number of cents
     (the nearest float to ``c / 100``, as amounts rounded to the cent are) is ``c`` itself, so
@@ -242,6 +249,18 @@ def specific_provisions(
         raise ConfigError("expected_recovery", f"must be within [0, 1], got {expected_recovery}")
     if not 0.0 <= rate <= 1.0:
         raise ConfigError("specific_rate", f"must be within [0, 1], got {rate}")
+    if not len(items):  # no flagged customer (the usual case, at every month-end): one frame
+        if rate not in _NO_SPECIFIC:
+            _NO_SPECIFIC[rate] = _specific_frame(items.iloc[:0], None, rate)
+        return _NO_SPECIFIC[rate].copy()
+    return _specific_frame(items, customers, rate)
+
+
+#: rate -> the frame of no flagged items (its columns' types as :func:`_specific_frame` makes)
+_NO_SPECIFIC: dict[float, pd.DataFrame] = {}
+
+
+def _specific_frame(items: pd.DataFrame, customers: pd.DataFrame | None, rate: float):
     exp = items.groupby(C.customer_id, sort=True)[C.open_amount].sum()
     out = pd.DataFrame(
         {C.customer_id: exp.index.astype(str), EXPOSURE: [to_cents(v) / 100 for v in exp]}

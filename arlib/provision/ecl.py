@@ -46,6 +46,7 @@ from arlib.provision.allowance import (
     LOSS_RATE,
     SPECIFIC,
     TOTAL,
+    column_sum,
     provision_matrix,
     scenario_table,
     to_cents,
@@ -55,7 +56,7 @@ from arlib.provision.models import ProvisionModels
 from arlib.provision.monthends import ROW
 from arlib.provision.pools import lines_of, pool_ids, pool_lines
 from arlib.provision.settings import POOLED, ProvisionSettings, settings_with
-from arlib.schemas import RECOVERY, WRITE_OFF, C
+from arlib.schemas import RECOVERY, TXN_KINDS, WRITE_OFF, C
 
 METHOD_NAMES = {
     "roll_rate": "IFRS 9 simplified approach: lifetime ECL, provision matrix (roll-rate loss rates, Markov chain)",
@@ -224,8 +225,9 @@ def loss_backtest(
     if not len(dates):
         return pd.DataFrame(columns=[C.month_end, *cols, "difference"])
     s = settings_with(settings)
-    txn, codes = ledger.transactions, ledger_arrays(ledger).txn_code
+    txn, a = ledger.transactions, ledger_arrays(ledger)
     stamps = txn[C.date].to_numpy()  # the ledger keeps its transactions in date order
+    amounts = txn[C.amount].to_numpy()
     rows = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -238,8 +240,13 @@ def loss_backtest(
             )
             is_open = np.zeros(len(ledger.invoices) + 1, dtype=bool)
             is_open[items[ROW].to_numpy()] = True
-            later = txn.iloc[lo:hi].loc[is_open[codes[lo:hi]]]  # code -1: the last, False
-            rows.append(_backtest_row(d, table, later))
+            later = is_open[a.txn_code[lo:hi]]  # code -1: the last, False
+            kind = a.txn_kind[lo:hi]
+            wo, rec = (
+                round(column_sum(amounts[lo:hi][later & (kind == TXN_KINDS.index(k))]), 2)
+                for k in (WRITE_OFF, RECOVERY)
+            )
+            rows.append(_backtest_row(d, table, wo, rec))
     if caught:  # one note, not one per month-end and message: young month-ends fit on less
         warnings.warn(
             f"loss-rate backtest: {len(caught)} fitting notes over {len(dates)} month-ends "
@@ -249,9 +256,9 @@ def loss_backtest(
     return pd.DataFrame(rows)
 
 
-def _backtest_row(d, table: pd.DataFrame, later: pd.DataFrame) -> dict:
-    wo = round(float(later.loc[later[C.kind] == WRITE_OFF, C.amount].sum()), 2)
-    rec = round(float(later.loc[later[C.kind] == RECOVERY, C.amount].sum()), 2)
+def _backtest_row(d, table: pd.DataFrame, wo: float, rec: float) -> dict:
+    """The backtest's row at ``d``: ``table``'s open AR and allowance against ``wo`` written
+    off and ``rec`` recovered after ``d`` (to the cent)."""
     t = table.set_index(C.bucket)
     ar, alw = float(t.at[TOTAL, EXPOSURE]), float(t.at[TOTAL, ALLOWANCE])
     return {

@@ -23,7 +23,12 @@ import pandas as pd
 
 from arlib.errors import ConfigError
 from arlib.ledger import Ledger, bucket_index, ledger_arrays, open_pairs
-from arlib.provision.allowance import scenario_table, specific_provisions, split_specific
+from arlib.provision.allowance import (
+    column_sum,
+    scenario_table,
+    specific_provisions,
+    split_specific,
+)
 from arlib.provision.monthends import close_items
 from arlib.provision.rollrate import (
     RollRateModel,
@@ -31,7 +36,7 @@ from arlib.provision.rollrate import (
     markov_loss_rates,
     transition_matrix,
 )
-from arlib.schemas import RECOVERY, C
+from arlib.schemas import RECOVERY, TXN_KINDS, C
 
 METRICS = ("invoiced", "write_offs", "recoveries", "allowance", "charge", "cumulative_charge")
 
@@ -40,8 +45,13 @@ def monthly_invoicing(ledger: Ledger, as_of) -> pd.Series:
     """Invoiced amount per complete calendar month up to ``as_of`` (index: month-ends)."""
     as_of = pd.Timestamp(as_of)
     last = as_of if as_of.is_month_end else as_of - pd.offsets.MonthEnd(1)
-    inv = ledger.invoices.loc[ledger.invoices[C.invoice_date] <= last]
-    s = inv[C.amount].groupby(inv[C.invoice_date].dt.to_period("M")).sum()
+    dates = ledger.invoices[C.invoice_date].to_numpy()
+    kept = dates <= np.datetime64(last)
+    # grouped by month number (months since 1970, a monthly period's ordinal): the groups and
+    # their sums of pandas' grouping by period, without a period per invoice or a frame copy
+    month = dates[kept].astype("datetime64[M]").astype(np.int64)
+    s = pd.Series(ledger.invoices[C.amount].to_numpy()[kept]).groupby(month).sum()
+    s.index = pd.PeriodIndex.from_ordinals(s.index.to_numpy(), freq="M")
     if s.empty:
         return pd.Series(dtype=float, name="invoiced")
     s = s.reindex(pd.period_range(s.index.min(), last.to_period("M"), freq="M"), fill_value=0.0)
@@ -103,9 +113,10 @@ def entry_shares(
     k = len(thresholds) + 1
     n = len(month_ends) - 1
     invoiced = np.zeros(n)
+    dates, amounts = inv[C.invoice_date].to_numpy(), inv[C.amount].to_numpy()
     for i, (a, b) in enumerate(zip(month_ends[:-1], month_ends[1:])):
-        new = (inv[C.invoice_date] > a) & (inv[C.invoice_date] <= b)
-        invoiced[i] = inv.loc[new, C.amount].sum()
+        new = (dates > np.datetime64(a)) & (dates <= np.datetime64(b))
+        invoiced[i] = column_sum(amounts[new])
     pos, at, amount = open_pairs(ledger, month_ends[1:])
     # invoiced in the month (an item open at b was invoiced on or before b)
     new = inv[C.invoice_date].to_numpy()[pos] > month_ends[:-1].to_numpy()[at]
@@ -114,6 +125,17 @@ def entry_shares(
     slot = at[new] * k + bucket_index(dpd, thresholds)
     entered = np.bincount(slot, weights=np.round(amount[new], 2), minlength=n * k)
     return entered.reshape(n, k), invoiced
+
+
+def _recovered(ledger: Ledger, start, end) -> float:
+    """Recoveries dated in ``(start, end]``, added up as the frame of them would be (the
+    ledger's kind numbers, no text compared per transaction)."""
+    txn = ledger.transactions
+    stamps = txn[C.date].to_numpy()
+    sel = (ledger_arrays(ledger).txn_kind == TXN_KINDS.index(RECOVERY)) & (
+        (stamps > np.datetime64(start)) & (stamps <= np.datetime64(end))
+    )
+    return column_sum(txn[C.amount].to_numpy()[sel])
 
 
 def _run_chain(P, entry, v0, invoicing, loss_adj, specific, recov):
@@ -190,13 +212,7 @@ def provision_forecast(
     inv_path = np.asarray(invoicing, dtype=float)[: int(horizon)]
     dates = pd.DatetimeIndex(invoicing.index[: int(horizon)])
     entered, invoiced = entry_shares(ledger, model.month_ends_, model.thresholds)
-    txn = ledger.transactions
-    rec = txn.loc[
-        (txn[C.kind] == RECOVERY)
-        & (txn[C.date] > model.month_ends_[0])
-        & (txn[C.date] <= model.month_ends_[-1])
-    ]
-    recov = float(rec[C.amount].sum()) / len(model.flows_)
+    recov = _recovered(ledger, model.month_ends_[0], model.month_ends_[-1]) / len(model.flows_)
 
     # the scenarios once: adjusted_rates' sum on arrays, not frames, for 200 resamples
     scenarios = scenario_table(adjustment)

@@ -146,23 +146,34 @@ def item_cents(
     gives them): the same cents per invoice, indexed by that row, each part shared out in one
     pass (:func:`shares`)."""
     lines = table.attrs.get("pool_lines")
-    bucket = items[C.bucket].astype(str)
     if lines and pool_of is not None:
         by_line = {(r["pool"], r[C.bucket]): r[ALLOWANCE] for r in lines}
         pool = items[C.customer_id].map(pool_of).fillna("unknown")
-        keys = pd.MultiIndex.from_arrays([pool.to_numpy(), bucket.to_numpy()])
+        bucket = items[C.bucket].astype(str).to_numpy()
+        keys = pd.MultiIndex.from_arrays([pool.to_numpy(), bucket])
     else:
         by_bucket = table.set_index(C.bucket)[ALLOWANCE].drop([SPECIFIC, TOTAL], errors="ignore")
-        by_line, keys = dict(by_bucket.items()), bucket.to_numpy()
+        by_line, keys = dict(by_bucket.items()), _bucket_groups(items[C.bucket])
     spec = specific.set_index(C.customer_id)[ALLOWANCE] if len(specific) else pd.Series(dtype=float)
     parts = [(items, keys, by_line), (flagged, flagged[C.customer_id].to_numpy(), spec)]
     out = []
     for frame, key, allowance in parts:
-        group, uniques = pd.factorize(key)
+        group, uniques = key if isinstance(key, tuple) else pd.factorize(key)
         totals = [to_cents(allowance.get(u, 0.0)) for u in uniques]
         got = shares(np.asarray(totals, dtype=np.int64), group, cents(frame[C.open_amount]))
         out.append(pd.Series(got, index=frame[ROW].to_numpy(dtype=np.int64)))
     return pd.concat(out).astype(np.int64)
+
+
+def _bucket_groups(bucket: pd.Series):
+    """``(group of each item, bucket label of each group)``: the categorical's own codes when
+    every item has a bucket (no text made per item), else the labels factorized. Which number
+    a group gets does not change :func:`shares`."""
+    if isinstance(bucket.dtype, pd.CategoricalDtype):
+        codes = bucket.cat.codes.to_numpy()
+        if not (codes < 0).any():
+            return codes, [str(c) for c in bucket.cat.categories]
+    return bucket.astype(str).to_numpy()
 
 
 def split(

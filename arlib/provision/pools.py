@@ -177,12 +177,22 @@ def pool_codes(ledger: Ledger, of: pd.Series) -> tuple[np.ndarray, list[str]] | 
         number = pd.Series(np.arange(len(names)), index=names)
         cust = pd.Series(of.map(number).to_numpy(), index=of.index)
         inv = _of_customers(ledger.invoices[C.customer_id], cust)
-        txn = _of_customers(ledger.transactions[C.customer_id], cust)
-        code = ledger_arrays(ledger).txn_code
-        applied = code >= 0
-        same = bool((txn[applied] == inv[code[applied]]).all())
-        per[key] = (inv, names) if same and (inv >= 0).all() else None
+        per[key] = (inv, names) if _same_pools(ledger, inv, cust) and (inv >= 0).all() else None
     return per[key]
+
+
+def _same_pools(ledger: Ledger, inv: np.ndarray, number: pd.Series) -> bool:
+    """Whether every transaction applied to an invoice names a customer of the invoice's pool
+    (``inv``: each invoice's pool number): only those naming another customer than their
+    invoice's are looked up (a unit has millions of transactions, nearly all on their own
+    customer's invoices)."""
+    code = ledger_arrays(ledger).txn_code
+    applied = np.flatnonzero(code >= 0)
+    on = code[applied]
+    named = ledger.transactions[C.customer_id].to_numpy()[applied]
+    other = np.flatnonzero(named != ledger.invoices[C.customer_id].to_numpy()[on])
+    their = _of_customers(pd.Series(named[other]), number)
+    return bool((their == inv[on[other]]).all())
 
 
 def _of_customers(ids: pd.Series, number: pd.Series) -> np.ndarray:

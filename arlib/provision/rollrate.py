@@ -85,6 +85,8 @@ class _Panel:
         self.set_amt = a.txn_amount[sel]
         self.settled = (0, np.zeros(len(self.amount)))  # (transactions counted, per invoice)
         self.moves: dict[tuple, np.ndarray] = {}  # (day, next day[, pools]) -> cube slice
+        # (day, state) of the last state computed: the next month-end's fit starts there
+        self.last: tuple[int, tuple] | None = None
 
     def settled_at(self, day: int) -> np.ndarray:
         """:meth:`Ledger.settled_at` at ``day``: carried on from the last day asked when that
@@ -180,15 +182,15 @@ def migration_cube(
         else (pools[1], max(len(dates) - 1, 0), k, s)
     )
     cube = np.zeros(shape)
-    prev = None  # (day, state) of the last state computed
     for i in range(len(dates) - 1):
         key = (days[i], days[i + 1], *tag)
         if key not in panel.moves:
+            prev = panel.last  # a state depends on its day only: the last one, if that day's
             if prev is None or prev[0] != days[i]:
                 prev = (days[i], panel.state(dates[i]))
             cur = panel.state(dates[i + 1])
             panel.moves[key] = _move(prev[1], cur, panel, k, s, pools)
-            prev = (days[i + 1], cur)
+            panel.last = (days[i + 1], cur)
         if pools is None:
             cube[i] = panel.moves[key]
         else:

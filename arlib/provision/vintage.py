@@ -53,15 +53,21 @@ def cohort_losses(
 ) -> tuple[pd.Series, pd.DataFrame]:
     """Invoiced amount per cohort (monthly ``Period``) and losses per ``cohort, age`` up to ``as_of``."""
     as_of = pd.Timestamp(as_of)
-    inv = ledger.invoices.loc[ledger.invoices[C.invoice_date] <= as_of]
-    cohort = inv[C.invoice_date].dt.to_period("M")
-    invoiced = inv[C.amount].groupby(cohort).sum().rename("invoiced")
+    dated = ledger.invoices[C.invoice_date].to_numpy()
+    kept = dated <= np.datetime64(as_of)
+    # grouped by month number (a monthly period's ordinal): the groups and sums of grouping
+    # by period, without a period per invoice or a copy of the invoices frame
+    month = dated[kept].astype("datetime64[M]").astype(np.int64)
+    invoiced = pd.Series(ledger.invoices[C.amount].to_numpy()[kept]).groupby(month).sum()
+    invoiced.index = pd.PeriodIndex.from_ordinals(
+        invoiced.index.to_numpy(), freq="M", name=C.invoice_date
+    )
+    invoiced = invoiced.rename("invoiced")
     txn = ledger.transactions
     kinds = [WRITE_OFF, RECOVERY] if net_of_recoveries else [WRITE_OFF]
     # each transaction's invoice by the ledger's codes (what a join on invoice_id would find,
     # in the transactions' order, without matching a million ids again)
     code = ledger_arrays(ledger).txn_code
-    dated = ledger.invoices[C.invoice_date].to_numpy()
     keep = (txn[C.date] <= as_of).to_numpy() & txn[C.kind].isin(kinds).to_numpy() & (code >= 0)
     keep[keep] = dated[code[keep]] <= np.datetime64(as_of)  # invoiced by as_of
     txn = txn.loc[keep]
