@@ -48,6 +48,7 @@ from arlib.forecast.paytable import (  # noqa: F401  GRID, EARLY, LATE, shift_pm
     EARLY,
     GRID,
     LATE,
+    ROWS,
     Conditional,
     conditional,
     daily_cash,
@@ -55,6 +56,7 @@ from arlib.forecast.paytable import (  # noqa: F401  GRID, EARLY, LATE, shift_pm
     on_days,
     paid_and_median,
     paid_by,
+    prefix_sums,
     shift_pmf,
 )
 from arlib.ledger import EMPTY_REASON, Ledger, needs_history, open_items_only, settlement_arrays
@@ -231,22 +233,26 @@ class PayDateModel:
 
     def _own_table(self, customers) -> None:
         """Each of ``customers``' own distribution from :attr:`hist_`, all at once:
-        ``own_index_`` (customer ids), ``own_pmf_``, ``own_never_`` (rows) and ``own_n_``
-        (resolved invoices)."""
+        ``own_index_`` (customer ids), ``own_pmf_`` (rows), ``own_never_step_`` (rows of the
+        never-paid chance per day: their cumulative sums, read a cell at a time where an
+        invoice needs one, are the never-paid rows) and ``own_n_`` (resolved invoices)."""
         self.own_index_ = pd.Index(customers)
         # the row of each record's customer: looked up once per customer, not per record
         code = self.own_index_.get_indexer(self.cats_)[self.hist_code_]
         mine = code >= 0
         d, outcome = self.hist_["d"].to_numpy(), self.hist_["outcome"].to_numpy()
         n = len(self.own_index_)
-        self.own_pmf_, self.own_never_ = incidence_by(code[mine], d[mine], outcome[mine], n)
+        self.own_pmf_, self.own_never_step_ = incidence_by(
+            code[mine], d[mine], outcome[mine], n, cumulative=False
+        )
         self.own_n_ = np.bincount(code[mine & (outcome > 0)], minlength=n)
 
     def _own(self, customer_id) -> tuple[np.ndarray | None, np.ndarray | None, int]:
         """``(pmf, never, n)`` of one customer's own record (``None``s and 0: none)."""
         row = self.own_index_.get_indexer([customer_id])[0]
         if row >= 0:
-            return self.own_pmf_[row], self.own_never_[row], int(self.own_n_[row])
+            never = np.cumsum(self.own_never_step_[row])
+            return self.own_pmf_[row], never, int(self.own_n_[row])
         part = self.hist_.loc[self.hist_[C.customer_id] == customer_id]
         if not len(part):
             return None, None, 0
@@ -303,8 +309,10 @@ class PayDateModel:
 
     def _tables(self, items: pd.DataFrame):
         """The distinct distributions of ``items`` (one per customer, group and disputed
-        flag; the arithmetic of :meth:`distribution`): ``pmf`` and ``never`` rows, each
-        item's row ``key`` and each row's ``n``."""
+        flag; the arithmetic of :meth:`distribution`): the ``pmf`` rows, a function
+        ``never(rows, j)`` of the never-paid chance of rows at grid indexes ``j`` (one value
+        per invoice is read, so no table of them is built), each item's row ``key`` and each
+        row's ``n``."""
         cust, group = items[C.customer_id].to_numpy(), items["group"].to_numpy()
         disp = items[C.disputed].to_numpy(bool)
         fc, _ = pd.factorize(cust, use_na_sentinel=False)
@@ -314,6 +322,7 @@ class PayDateModel:
         key = key.ravel()
         # the group's distribution per distinct (group, disputed), then one per table row
         pair, pair_row = np.unique(fg[first] * 2 + disp[first], return_inverse=True)
+        pair_row = pair_row.ravel()
         base = [self._base(names[k // 2], bool(k % 2)) for k in pair]
         row = self.own_index_.get_indexer(cust[first])
         if (row < 0).any():  # items other than the model's own
@@ -321,20 +330,33 @@ class PayDateModel:
             row = self.own_index_.get_indexer(cust[first])
         n = self.own_n_[row]
         mixed = np.flatnonzero(n > 0)
-        w = (n[mixed] / (n[mixed] + self.prior))[:, None]
-        tables = []
-        for base_rows, own_rows in (
-            (np.array([b[0] for b in base]), self.own_pmf_),
-            (np.array([b[1] for b in base]), self.own_never_),
-        ):
-            table = base_rows.reshape(-1, len(GRID))[pair_row.ravel()]
-            # w * own + (1 - w) * base on the rows with an own record, in place
-            own = own_rows[row[mixed]]
-            own *= w
-            own += (1 - w) * table[mixed]
-            table[mixed] = own
-            tables.append(table)
-        return tables[0], tables[1], key, n
+        w = n[mixed] / (n[mixed] + self.prior)
+        base_pmf = np.array([b[0] for b in base]).reshape(-1, len(GRID))
+        base_never = np.array([b[1] for b in base]).reshape(-1, len(GRID))
+        table = base_pmf[pair_row]
+        for lo in range(0, len(mixed), ROWS):  # w * own + (1 - w) * base, a block at a time
+            m, wb = mixed[lo : lo + ROWS], w[lo : lo + ROWS, None]
+            own = self.own_pmf_[row[m]]
+            own *= wb
+            own += (1 - wb) * table[m]
+            table[m] = own
+        slot = np.full(len(first), -1)
+        slot[mixed] = np.arange(len(mixed))
+        never_step = self.own_never_step_
+
+        def never(rows: np.ndarray, j: np.ndarray) -> np.ndarray:
+            """The same mix, cell by cell, of the never-paid rows at ``(rows, j)``."""
+            out = base_never[pair_row[rows], j]
+            s = slot[rows]
+            own_rows = np.flatnonzero(s >= 0)
+            ws = w[s[own_rows]]
+            own = prefix_sums(never_step, row[rows[own_rows]], j[own_rows])
+            own *= ws
+            own += (1 - ws) * out[own_rows]
+            out[own_rows] = own
+            return out
+
+        return table, never, key, n
 
     def _items(self, items: pd.DataFrame, dates: bool = True) -> pd.DataFrame:
         out = items[

@@ -50,11 +50,15 @@ def _first_of_run(group: np.ndarray) -> np.ndarray:
     return np.searchsorted(group, group, side="left")
 
 
-def incidence_by(code, d, outcome, n: int) -> tuple[np.ndarray, np.ndarray]:
+def incidence_by(
+    code, d, outcome, n: int, cumulative: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Per group ``0 .. n-1`` (``code`` of each record), the chance of being paid on each day
     of :data:`GRID` and of never being paid by it (cumulative), from days late ``d`` with
     outcomes 1 paid, 2 never, 0 censored: two ``n x len(GRID)`` arrays, each row what the
     estimator gives for that group's records alone (zeros for a group without records).
+    ``cumulative=False`` leaves the never-paid chance per day (its cumulative sum along each
+    row, e.g. by :func:`prefix_sums` where a few cells are read, is the never-paid array).
 
     Only the (group, day) cells with records are worked on: on any other day the estimator's
     survival step is exactly 1 and its increments exactly 0, so the products and sums over
@@ -93,7 +97,7 @@ def incidence_by(code, d, outcome, n: int) -> tuple[np.ndarray, np.ndarray]:
     surv_before = np.cumprod(step, axis=1)[group, rank]
     pmf.ravel()[cells] = surv_before * paid / at_risk
     never.ravel()[cells] = surv_before * gone / at_risk
-    return pmf, np.cumsum(never, axis=1, out=never)
+    return pmf, (np.cumsum(never, axis=1, out=never) if cumulative else never)
 
 
 def shift_pmf(pmf: np.ndarray, days: int) -> np.ndarray:
@@ -157,28 +161,57 @@ class Conditional:
         return replace(self, left=np.where(gone, 0.0, self.left))
 
 
-def conditional(
-    pmf: np.ndarray, never: np.ndarray, key: np.ndarray, dpd: np.ndarray, shift=None
-) -> Conditional:
+def prefix_sums(table: np.ndarray, key: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """``np.cumsum(table, axis=1)[key, j]``, value for value, without the whole table's
+    cumulative sums (``K x len(GRID)``, 160 MB at 20,000 rows): a row's cumulative sum is
+    sequential, so one worked out on :data:`ROWS` rows at a time, up to the last column
+    asked of them, holds the same numbers.
+
+    >>> t = np.array([[0.1, 0.2, 0.3], [0.5, 0.25, 0.25]])
+    >>> k, j = np.array([1, 0, 0]), np.array([1, 2, 0])
+    >>> bool(np.array_equal(prefix_sums(t, k, j), np.cumsum(t, axis=1)[k, j]))
+    True
+    """
+    key, j = np.asarray(key, np.int64), np.asarray(j, np.int64)
+    out = np.zeros(len(key))
+    if not len(key):
+        return out
+    order = np.argsort(key, kind="stable")
+    bounds = np.searchsorted(key[order], np.arange(0, len(table) + ROWS, ROWS))
+    for b, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+        if lo == hi:
+            continue
+        mine = order[lo:hi]
+        cols = int(j[mine].max()) + 1
+        sums = np.cumsum(table[b * ROWS : (b + 1) * ROWS, :cols], axis=1)
+        out[mine] = sums[key[mine] - b * ROWS, j[mine]]
+    return out
+
+
+def conditional(pmf: np.ndarray, never, key: np.ndarray, dpd: np.ndarray, shift=None) -> Conditional:
     """The :class:`Conditional` of invoices ``days past due`` ``dpd`` whose distributions are
     rows ``key`` of ``pmf`` and ``never``; ``shift`` days (per invoice) move an invoice's
     payments later (:func:`shift_pmf`; its never-paid chance stays). Still open at ``as_of``:
-    neither paid nor closed by its days past due."""
+    neither paid nor closed by its days past due.
+
+    ``never`` is the never-paid rows (``K x len(GRID)``) or a function ``never(key, j)`` of
+    their values at rows ``key`` and grid indexes ``j``: only one value per invoice is read,
+    so a caller need not build that table."""
     key = np.asarray(key, np.int64)
     dpd = np.asarray(dpd, np.int64)
+    after = dpd + EARLY
+    j = np.clip(after, 0, len(GRID) - 1)
+    gone = never[key, j] if isinstance(never, np.ndarray) else never(key, j)  # a shift keeps it
     if shift is not None and np.any(shift):
         shift = np.asarray(shift, np.int64)
         moved = shift != 0
         pairs, new_key = np.unique(np.c_[key[moved], shift[moved]], axis=0, return_inverse=True)
         extra = np.array([shift_pmf(pmf[k], int(s)) for k, s in pairs])
         pmf = np.vstack([pmf, extra])
-        never = np.vstack([never, never[pairs[:, 0]]])
         key = key.copy()
         key[moved] = len(pmf) - len(pairs) + new_key.ravel()
-    after = dpd + EARLY
-    j = np.clip(after, 0, len(GRID) - 1)
-    paid_before = np.where(after < 0, 0.0, np.cumsum(pmf, axis=1)[key, j])
-    left = 1.0 - paid_before - never[key, j]
+    paid_before = np.where(after < 0, 0.0, prefix_sums(pmf, key, j))
+    left = 1.0 - paid_before - gone
     return Conditional(pmf, key, after, left)
 
 
@@ -209,9 +242,11 @@ def daily_cash(cond: Conditional, start, amount, first=None, last=None) -> pd.Se
         w = cond.at(lo, hi, col)
         w *= amt[lo:hi, None]
         keep = w > 0
-        slot = np.broadcast_to(t, w.shape)[keep]
-        cash += np.bincount(slot, weights=w[keep], minlength=span)
-        hits += np.bincount(slot, minlength=span)
+        np.putmask(w, ~keep, 0.0)
+        # a sum down the invoices adds them in order, day by day (as a bincount of the kept
+        # cells does; the zeros add nothing): the same numbers without gathering the cells
+        cash += w.sum(axis=0)
+        hits += keep.sum(axis=0)
     days = np.flatnonzero(hits)
     return pd.Series(cash[days], index=pd.to_datetime((days + lo_day).astype("datetime64[D]")))
 
