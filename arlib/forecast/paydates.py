@@ -59,7 +59,14 @@ from arlib.forecast.paytable import (  # noqa: F401  GRID, EARLY, LATE, shift_pm
     prefix_sums,
     shift_pmf,
 )
-from arlib.ledger import EMPTY_REASON, Ledger, needs_history, open_items_only, settlement_arrays
+from arlib.ledger import (
+    EMPTY_REASON,
+    Ledger,
+    needs_history,
+    open_item_columns,
+    open_items_only,
+    settlement_arrays,
+)
 from arlib.schemas import PAYMENT, C
 
 EXPECTED_DATE, P_PAID, P_HORIZON = "expected_date", "p_paid", "p_horizon"
@@ -148,6 +155,9 @@ class PayDateModel:
         days_past_due, history_n, weight_own, expected_date, expected_days_late, p_paid``.
     cond_ : arlib.forecast.paytable.Conditional
         Each open invoice's chance of payment per day late, given it is still open.
+    positions_ : numpy.ndarray
+        Each open invoice's position in ``ledger.invoices`` (and in its settlement arrays;
+        not for contractual dates).
     """
 
     def __init__(
@@ -204,7 +214,8 @@ class PayDateModel:
         names, group_of = np.unique(names, return_inverse=True)  # sorted, as a groupby
         self.dists_ = {(ALL, None): _incidence_of(hist)}
         self.dists_ |= self._group_dists(hist, group_of.ravel()[hist["_cust"].to_numpy()], names)
-        items = ledger.open_items(as_of)
+        cols = [C.invoice_id, C.customer_id, C.due_date, C.disputed]
+        self.positions_, items = open_item_columns(ledger, as_of, cols)
         self.hist_ = hist[[C.customer_id, "d", "outcome"]]
         self.hist_code_ = hist["_cust"].to_numpy()
         self._own_table(items[C.customer_id].unique())
@@ -527,23 +538,21 @@ def evaluate(ledger: Ledger, cutoffs: Sequence, through, **model_args) -> pd.Dat
     if open_items_only(ledger):
         cols = ["cutoff", C.invoice_id, "actual", *names, *(f"err_{n}" for n in names)]
         return needs_history(pd.DataFrame(columns=cols), "Scoring payment dates")
-    st = settlement_arrays(ledger, [C.invoice_id, C.customer_id, C.settled_date, "days_late"])
+    st = settlement_arrays(ledger, [C.customer_id, C.settled_date, "days_late"])
     st["paid"] = settlement_arrays(ledger, ["settled_by"])["settled_by"] == PAYMENT
-    position = pd.Index(st[C.invoice_id])  # hashed once for every cut-off
-    cust, names = pd.factorize(st[C.customer_id], use_na_sentinel=False)
-    names = pd.Index(names)
+    cust, _ = pd.factorize(st[C.customer_id], use_na_sentinel=False)
     late = np.nan_to_num(st["days_late"].astype(float))
     settled, rows = by_due_date(ledger), []
     for cut in map(pd.Timestamp, cutoffs):
         m = PayDateModel(**model_args).fit(ledger, cut, settled=settled)
         it = m.items_
-        at = position.get_indexer(it[C.invoice_id])
+        at = m.positions_  # the settlement arrays are in the invoices' order
         actual = st[C.settled_date][at]
         ok = st["paid"][at] & (actual <= pd.Timestamp(through).to_datetime64())
         it, actual = it.loc[ok].set_index(C.invoice_id), actual[ok]
         earliest = cut + pd.Timedelta(days=1)
         known = st["paid"] & (st[C.settled_date] <= cut.to_datetime64())
-        mean = _mean_late(cust[known], late[known], names.get_indexer(it[C.customer_id]))
+        mean = _mean_late(cust[known], late[known], cust[at[ok]])  # codes by position
         cust_delay = pd.Series(mean, index=it.index).round()
         frame = pd.DataFrame(
             {
