@@ -44,6 +44,7 @@ import pandas as pd
 
 from arlib.errors import ConfigError
 from arlib.forecast.contractual import check_lateness, expected_dates
+from arlib.forecast.owncells import OwnCells
 from arlib.forecast.paytable import (  # noqa: F401  GRID, EARLY, LATE, shift_pmf: the grid's API
     EARLY,
     GRID,
@@ -56,7 +57,6 @@ from arlib.forecast.paytable import (  # noqa: F401  GRID, EARLY, LATE, shift_pm
     on_days,
     paid_and_median,
     paid_by,
-    prefix_sums,
     shift_pmf,
 )
 from arlib.ledger import (
@@ -244,26 +244,24 @@ class PayDateModel:
 
     def _own_table(self, customers) -> None:
         """Each of ``customers``' own distribution from :attr:`hist_`, all at once:
-        ``own_index_`` (customer ids), ``own_pmf_`` (rows), ``own_never_step_`` (rows of the
-        never-paid chance per day: their cumulative sums, read a cell at a time where an
-        invoice needs one, are the never-paid rows) and ``own_n_`` (resolved invoices)."""
+        ``own_index_`` (customer ids), ``own_cells_`` (their estimates, held by the days
+        they have: :class:`~arlib.forecast.owncells.OwnCells`) and ``own_n_`` (resolved
+        invoices)."""
         self.own_index_ = pd.Index(customers)
         # the row of each record's customer: looked up once per customer, not per record
         code = self.own_index_.get_indexer(self.cats_)[self.hist_code_]
         mine = code >= 0
         d, outcome = self.hist_["d"].to_numpy(), self.hist_["outcome"].to_numpy()
         n = len(self.own_index_)
-        self.own_pmf_, self.own_never_step_ = incidence_by(
-            code[mine], d[mine], outcome[mine], n, cumulative=False
-        )
+        self.own_cells_ = OwnCells.estimate(code[mine], d[mine], outcome[mine], n)
         self.own_n_ = np.bincount(code[mine & (outcome > 0)], minlength=n)
 
     def _own(self, customer_id) -> tuple[np.ndarray | None, np.ndarray | None, int]:
         """``(pmf, never, n)`` of one customer's own record (``None``s and 0: none)."""
         row = self.own_index_.get_indexer([customer_id])[0]
         if row >= 0:
-            never = np.cumsum(self.own_never_step_[row])
-            return self.own_pmf_[row], never, int(self.own_n_[row])
+            pmf, never = self.own_cells_.row(row)
+            return pmf, never, int(self.own_n_[row])
         part = self.hist_.loc[self.hist_[C.customer_id] == customer_id]
         if not len(part):
             return None, None, 0
@@ -345,26 +343,26 @@ class PayDateModel:
         base_pmf = np.array([b[0] for b in base]).reshape(-1, len(GRID))
         base_never = np.array([b[1] for b in base]).reshape(-1, len(GRID))
         table = base_pmf[pair_row]
-        for lo in range(0, len(mixed), ROWS):  # w * own + (1 - w) * base, a block at a time
+        for lo in range(0, len(mixed), ROWS):  # (1 - w) * base, a block at a time
             m, wb = mixed[lo : lo + ROWS], w[lo : lo + ROWS, None]
-            own = self.own_pmf_[row[m]]
-            own *= wb
-            own += (1 - wb) * table[m]
-            table[m] = own
+            part = table[m]
+            part *= 1 - wb
+            table[m] = part
+        own = self.own_cells_
+        own.mix_into(table, mixed, row[mixed], w)  # + w * own, on the days it has
         slot = np.full(len(first), -1)
         slot[mixed] = np.arange(len(mixed))
-        never_step = self.own_never_step_
 
         def never(rows: np.ndarray, j: np.ndarray) -> np.ndarray:
             """The same mix, cell by cell, of the never-paid rows at ``(rows, j)``."""
             out = base_never[pair_row[rows], j]
             s = slot[rows]
-            own_rows = np.flatnonzero(s >= 0)
-            ws = w[s[own_rows]]
-            own = prefix_sums(never_step, row[rows[own_rows]], j[own_rows])
-            own *= ws
-            own += (1 - ws) * out[own_rows]
-            out[own_rows] = own
+            mine = np.flatnonzero(s >= 0)
+            ws = w[s[mine]]
+            part = own.never_at(row[rows[mine]], j[mine])
+            part *= ws
+            part += (1 - ws) * out[mine]
+            out[mine] = part
             return out
 
         return table, never, key, n

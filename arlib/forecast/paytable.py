@@ -50,29 +50,15 @@ def _first_of_run(group: np.ndarray) -> np.ndarray:
     return np.searchsorted(group, group, side="left")
 
 
-def incidence_by(
-    code, d, outcome, n: int, cumulative: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per group ``0 .. n-1`` (``code`` of each record), the chance of being paid on each day
-    of :data:`GRID` and of never being paid by it (cumulative), from days late ``d`` with
-    outcomes 1 paid, 2 never, 0 censored: two ``n x len(GRID)`` arrays, each row what the
-    estimator gives for that group's records alone (zeros for a group without records).
-    ``cumulative=False`` leaves the never-paid chance per day (its cumulative sum along each
-    row, e.g. by :func:`prefix_sums` where a few cells are read, is the never-paid array).
-
-    Only the (group, day) cells with records are worked on: on any other day the estimator's
-    survival step is exactly 1 and its increments exactly 0, so the products and sums over
-    the cells with records are, to the bit, those over every day of the grid.
-
-    >>> pmf, never = incidence_by(np.array([0, 0, 1]), np.array([10, 20, 5]), np.ones(3), 2)
-    >>> pmf[0, GRID == 10].item(), pmf[0, GRID == 20].item(), pmf[1, GRID == 5].item()
-    (0.5, 0.5, 1.0)
-    """
+def incidence_cells(code, d, outcome, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The estimator of :func:`incidence_by` on the (group, day) cells with records only:
+    ``cells`` (flat indexes ``group * len(GRID) + grid index``, ascending) and there the
+    chance of being paid on that day and of never being paid on that day (not cumulative);
+    every other cell of the grid is exactly 0."""
     size = len(GRID)
     code, outcome = np.asarray(code, np.int64), np.asarray(outcome)
-    pmf, never = np.zeros((n, size)), np.zeros((n, size))
     if not len(code):
-        return pmf, never
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
     flat = code * size + np.asarray(d, np.int64) + EARLY
     if n * size <= _DENSE:  # few groups: count on the grid, no sort
         leave = np.bincount(flat, minlength=n * size)
@@ -95,9 +81,29 @@ def incidence_by(
     step = np.ones((n, rank.max() + 2))  # survival steps, one column per cell of a group
     step[group, rank + 1] = 1 - (paid + gone) / at_risk
     surv_before = np.cumprod(step, axis=1)[group, rank]
-    pmf.ravel()[cells] = surv_before * paid / at_risk
-    never.ravel()[cells] = surv_before * gone / at_risk
-    return pmf, (np.cumsum(never, axis=1, out=never) if cumulative else never)
+    return cells, surv_before * paid / at_risk, surv_before * gone / at_risk
+
+
+def incidence_by(code, d, outcome, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per group ``0 .. n-1`` (``code`` of each record), the chance of being paid on each day
+    of :data:`GRID` and of never being paid by it (cumulative), from days late ``d`` with
+    outcomes 1 paid, 2 never, 0 censored: two ``n x len(GRID)`` arrays, each row what the
+    estimator gives for that group's records alone (zeros for a group without records).
+
+    Only the (group, day) cells with records are worked on (:func:`incidence_cells`): on
+    any other day the estimator's survival step is exactly 1 and its increments exactly 0,
+    so the products and sums over the cells with records are, to the bit, those over every
+    day of the grid.
+
+    >>> pmf, never = incidence_by(np.array([0, 0, 1]), np.array([10, 20, 5]), np.ones(3), 2)
+    >>> pmf[0, GRID == 10].item(), pmf[0, GRID == 20].item(), pmf[1, GRID == 5].item()
+    (0.5, 0.5, 1.0)
+    """
+    pmf, never = np.zeros((n, len(GRID))), np.zeros((n, len(GRID)))
+    cells, paid, gone = incidence_cells(code, d, outcome, n)
+    pmf.ravel()[cells] = paid
+    never.ravel()[cells] = gone
+    return pmf, np.cumsum(never, axis=1, out=never)
 
 
 def shift_pmf(pmf: np.ndarray, days: int) -> np.ndarray:
@@ -188,7 +194,9 @@ def prefix_sums(table: np.ndarray, key: np.ndarray, j: np.ndarray) -> np.ndarray
     return out
 
 
-def conditional(pmf: np.ndarray, never, key: np.ndarray, dpd: np.ndarray, shift=None) -> Conditional:
+def conditional(
+    pmf: np.ndarray, never, key: np.ndarray, dpd: np.ndarray, shift=None
+) -> Conditional:
     """The :class:`Conditional` of invoices ``days past due`` ``dpd`` whose distributions are
     rows ``key`` of ``pmf`` and ``never``; ``shift`` days (per invoice) move an invoice's
     payments later (:func:`shift_pmf`; its never-paid chance stays). Still open at ``as_of``:
