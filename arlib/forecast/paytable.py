@@ -141,8 +141,10 @@ class Conditional:
         """The dense rows ``lo:hi`` (``invoices x len(GRID)``)."""
         key, after, left = self.key[lo:hi], self.after[lo:hi], self.left[lo:hi]
         alive = left > _ALIVE
-        mask = (_IDX[None, :] > after[:, None]) & alive[:, None]
-        return np.where(mask, self.table[key], 0.0) / np.where(alive, left, 1.0)[:, None]
+        out = self.table[key]  # a copy: divided in place, then the cells with no chance zeroed
+        out /= np.where(alive, left, 1.0)[:, None]
+        np.putmask(out, (_IDX[None, :] <= after[:, None]) | ~alive[:, None], 0.0)
+        return out
 
     def at(self, lo: int, hi: int, col: np.ndarray) -> np.ndarray:
         """Rows ``lo:hi`` at grid indexes ``col`` (one row of indexes per invoice, any
@@ -259,11 +261,12 @@ def daily_cash(cond: Conditional, start, amount, first=None, last=None) -> pd.Se
     return pd.Series(cash[days], index=pd.to_datetime((days + lo_day).astype("datetime64[D]")))
 
 
-def median_day(cond: np.ndarray) -> np.ndarray:
+def median_day(cond: np.ndarray, tot: np.ndarray | None = None, overwrite: bool = False):
     """Per row of dense rows, the median day late of the payment distribution given payment
-    (NaN: none)."""
-    tot = cond.sum(axis=1)
-    cum = np.cumsum(cond, axis=1)
+    (NaN: none). ``tot``: the rows' sums (``cond.sum(axis=1)``), when the caller has them;
+    ``overwrite``: ``cond`` may be overwritten (by its cumulative sums)."""
+    tot = cond.sum(axis=1) if tot is None else tot
+    cum = np.cumsum(cond, axis=1, out=cond if overwrite else None)
     idx = (cum < (tot / 2)[:, None]).sum(axis=1)
     out = GRID[np.clip(idx, 0, len(GRID) - 1)].astype(float)
     return np.where(tot > 0, out, np.nan)
@@ -312,7 +315,8 @@ def paid_and_median(cond: Conditional) -> tuple[np.ndarray, np.ndarray]:
     sub, _, back = _distinct(cond)
     paid, med = np.zeros(len(sub)), np.zeros(len(sub))
     for lo, hi, rows in sub.chunks(ROWS):
-        paid[lo:hi], med[lo:hi] = rows.sum(axis=1), median_day(rows)
+        paid[lo:hi] = rows.sum(axis=1)
+        med[lo:hi] = median_day(rows, paid[lo:hi], overwrite=True)
     return paid[back], med[back]
 
 
