@@ -258,3 +258,15 @@ def test_the_model_still_gives_each_customers_distribution_whole(messy):
     own_pmf, own_never = paydates.incidence(part["d"].to_numpy(), part["outcome"].to_numpy())
     pmf, never, n = model._own(cid)
     assert np.array_equal(pmf, own_pmf) and np.array_equal(never, own_never) and n > 0
+
+
+def test_the_weekly_backtest_on_worker_processes_equals_it_built_here(messy, monkeypatch):
+    from arlib.forecast import weekrange
+
+    monkeypatch.setattr(weekrange, "PARALLEL_FROM", 0)  # a small unit, as a big one runs
+    args = dict(n_cutoffs=6, step=3, by="segment", history_days=400)
+    here = weekrange.weekly_backtest(messy, "2026-10-31", n_jobs=1, **args)
+    apart = weekrange.weekly_backtest(messy, "2026-10-31", n_jobs=2, **args)
+    pd.testing.assert_frame_equal(apart, here, check_exact=True)
+    assert here["cutoff"].nunique() == 6 and (here["yhat"] > 0).all()
+    assert weekrange._JOB is None  # nothing of the run is kept
