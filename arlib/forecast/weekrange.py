@@ -30,6 +30,7 @@ full first week (relative errors, so it scales with the week's cash).
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import warnings
@@ -197,10 +198,12 @@ def _each(job: _Views, n: int, n_jobs: int) -> list[pd.DataFrame]:
     if workers <= 1 or "fork" not in mp.get_all_start_methods():
         return [job.weeks_at(k) for k in range(n)]
     _JOB = job
+    gc.freeze()  # the workers' collections leave the objects they share with this process be
     try:
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
             return list(pool.map(_view_of, range(n)))
     finally:
+        gc.unfreeze()
         _JOB = None
 
 
