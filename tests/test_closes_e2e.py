@@ -73,7 +73,8 @@ def test_both_closes_run_and_publish(closes):
         "Data end before the close: the latest invoice is dated 2013-12-02, 29 days before the "
         "close of 2013-12-31, while in the year before no two invoice dates were more than 6 days "
         "apart. The extract may have been taken before the close, so the last month's figures "
-        "may be partial: check the source, or set as_of to the last complete month.",
+        "may be partial: check the source, or set as_of to 2013-11-30, the end of the last month "
+        "the data cover in full.",
     ]
 
 

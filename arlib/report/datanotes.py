@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from arlib.i18n import t, t_filled
 from arlib.ledger import Ledger, open_items_only
 from arlib.schemas import PAYMENT, C
 
@@ -79,29 +80,77 @@ def quiet_days(dates, as_of) -> tuple[int, int, pd.Timestamp] | None:
     return int((as_of.normalize() - last).days), longest, last
 
 
-def cut_off(ledger: Ledger, as_of) -> list[str]:
-    """One note per activity (invoicing, payments) that stops well before the close ``as_of``:
-    silent for longer than both a week and twice the longest gap of the year before. Such data
-    look like an extract taken before the close, so the last month's invoicing or collections
-    may be partial (a figure that is low for a reason the report cannot see). Payments are
-    judged only when the ledger has any."""
+def full_month_end(last) -> pd.Timestamp:
+    """The end of the last calendar month that activity dated up to ``last`` covers in full:
+    ``last`` itself when it is a month end, else the end of the month before.
+
+    >>> [f"{full_month_end(d):%Y-%m-%d}" for d in ("2013-12-02", "2013-11-30", "2024-03-01")]
+    ['2013-11-30', '2013-11-30', '2024-02-29']
+    """
+    nxt = pd.Timestamp(last).normalize() + pd.Timedelta(days=1)
+    return nxt.to_period("M").start_time - pd.Timedelta(days=1)
+
+
+def stops(ledger: Ledger, as_of) -> list[tuple[str, int, int, pd.Timestamp]]:
+    """``(activity, gap, longest, last)`` for each activity (``invoice``, ``payment``) that
+    stops well before the close ``as_of``: silent for longer than both a week and twice the
+    longest gap of the year before (see :func:`quiet_days`). Payments are judged only when the
+    ledger has any."""
     out = []
     txn = ledger.transactions
     pay = txn.loc[txn[C.kind] == PAYMENT, C.date] if len(txn) else txn.get(C.date)
     for what, dates in (("invoice", ledger.invoices[C.invoice_date]), ("payment", pay)):
         got = None if dates is None or not len(dates) else quiet_days(dates, as_of)
-        if got is None:
-            continue
-        gap, longest, last = got
-        if gap > max(7, 2 * longest):
-            out.append(
-                f"Data end before the close: the latest {what} is dated {last:%Y-%m-%d}, {gap} "
-                f"days before the close of {pd.Timestamp(as_of):%Y-%m-%d}, while in the year "
-                f"before no two {what} dates were more than {longest} days apart. The extract "
-                f"may have been taken before the close, so the last month's figures may be "
-                f"partial: check the source, or set as_of to the last complete month."
-            )
+        if got is not None and got[0] > max(7, 2 * got[1]):
+            out.append((what, *got))
     return out
+
+
+def supported_close(ledger: Ledger, as_of) -> pd.Timestamp:
+    """The close the data support: ``as_of`` itself, or, when an activity stops well before it
+    (:func:`stops`), the end of the last month every activity covers in full."""
+    ends = [full_month_end(last) for *_, last in stops(ledger, as_of)]
+    return min([pd.Timestamp(as_of), *ends])
+
+
+#: the note on an activity that stops before the close; one catalog entry per activity
+CUT_OFF = (
+    "Data end before the close: the latest {what} is dated {last}, {gap} days before the close of "
+    "{as_of}, while in the year before no two {what} dates were more than {longest} days apart. "
+    "The extract may have been taken before the close, so the last month's figures may be "
+    "partial: check the source, or set as_of to {supported}, the end of the last month the data "
+    "cover in full."
+)
+
+
+def cut_off(ledger: Ledger, as_of) -> list[str]:
+    """One note (:data:`CUT_OFF`) per activity that stops well before the close ``as_of``
+    (:func:`stops`). Such data look like an extract taken before the close, so the last
+    month's invoicing or collections may be partial (a figure that is low for a reason the
+    report cannot see). The note names the close the data do support (:func:`full_month_end`
+    of the latest date)."""
+    day = "{:%Y-%m-%d}".format
+    return [
+        CUT_OFF.format(
+            what=what,
+            last=day(last),
+            gap=gap,
+            as_of=day(pd.Timestamp(as_of)),
+            longest=longest,
+            supported=day(full_month_end(last)),
+        )
+        for what, gap, longest, last in stops(ledger, as_of)
+    ]
+
+
+def translate(note: str, lang: str) -> str:
+    """A unit's note (stored in English) in ``lang``: fixed notes through the catalog, notes
+    with figures in them (:data:`CUT_OFF`) through their template; else unchanged."""
+    for activity in ("invoice", "payment"):
+        got = t_filled(note, CUT_OFF.replace("{what}", activity), lang)
+        if got is not None:
+            return got
+    return t(note, lang)
 
 
 def notes(ledger: Ledger, cfg: Mapping, section: str) -> list[str]:
