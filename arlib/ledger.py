@@ -790,3 +790,27 @@ def settlement_arrays(ledger: Ledger, columns: Sequence[str]) -> dict[str, np.nd
     """
     st = ledger._settlement
     return {"index": st.index.to_numpy()} | {c: st[c].to_numpy() for c in columns}
+
+
+def open_item_columns(
+    ledger: Ledger, as_of, columns: Sequence[str]
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """``ledger.open_items(as_of)[[*columns, "open_amount", "days_past_due"]]``, value for value
+    and row for row, and each row's position in ``ledger.invoices``: a caller that asks at
+    many cut-offs (the cash backtests) copies the few invoice columns it reads, not all of
+    them, and finds an invoice's other arrays by its position, not by its id.
+
+    >>> from arlib import demo
+    >>> f = demo.generate(seed=1, units={"xx": demo.UNITS["de"]}, start="2024-01-01", end="2024-06-30")
+    >>> led = Ledger(f["invoices"], f["transactions"], f["customers"])
+    >>> pos, got = open_item_columns(led, "2024-05-31", [C.invoice_id])
+    >>> want = led.open_items("2024-05-31")[[C.invoice_id, C.open_amount, C.days_past_due]]
+    >>> got.equals(want), bool((led.invoices[C.invoice_id].to_numpy()[pos] == got[C.invoice_id]).all())
+    (True, True)
+    """
+    day = _day(as_of)
+    inv, _, open_amt = ledger._open_pairs(np.array([day], dtype=np.int64))
+    out = ledger.invoices[list(columns)].iloc[inv].reset_index(drop=True)
+    out[C.open_amount] = np.round(open_amt, 2)
+    out[C.days_past_due] = (day - ledger._due_day[inv]).astype(np.int64)
+    return inv, out

@@ -44,10 +44,12 @@ import pandas as pd
 
 from arlib.errors import ConfigError
 from arlib.forecast.contractual import check_lateness, expected_dates
+from arlib.forecast.owncells import OwnCells
 from arlib.forecast.paytable import (  # noqa: F401  GRID, EARLY, LATE, shift_pmf: the grid's API
     EARLY,
     GRID,
     LATE,
+    ROWS,
     Conditional,
     conditional,
     daily_cash,
@@ -57,7 +59,14 @@ from arlib.forecast.paytable import (  # noqa: F401  GRID, EARLY, LATE, shift_pm
     paid_by,
     shift_pmf,
 )
-from arlib.ledger import EMPTY_REASON, Ledger, needs_history, open_items_only, settlement_arrays
+from arlib.ledger import (
+    EMPTY_REASON,
+    Ledger,
+    needs_history,
+    open_item_columns,
+    open_items_only,
+    settlement_arrays,
+)
 from arlib.schemas import PAYMENT, C
 
 EXPECTED_DATE, P_PAID, P_HORIZON = "expected_date", "p_paid", "p_horizon"
@@ -146,6 +155,9 @@ class PayDateModel:
         days_past_due, history_n, weight_own, expected_date, expected_days_late, p_paid``.
     cond_ : arlib.forecast.paytable.Conditional
         Each open invoice's chance of payment per day late, given it is still open.
+    positions_ : numpy.ndarray
+        Each open invoice's position in ``ledger.invoices`` (and in its settlement arrays;
+        not for contractual dates).
     """
 
     def __init__(
@@ -202,7 +214,8 @@ class PayDateModel:
         names, group_of = np.unique(names, return_inverse=True)  # sorted, as a groupby
         self.dists_ = {(ALL, None): _incidence_of(hist)}
         self.dists_ |= self._group_dists(hist, group_of.ravel()[hist["_cust"].to_numpy()], names)
-        items = ledger.open_items(as_of)
+        cols = [C.invoice_id, C.customer_id, C.due_date, C.disputed]
+        self.positions_, items = open_item_columns(ledger, as_of, cols)
         self.hist_ = hist[[C.customer_id, "d", "outcome"]]
         self.hist_code_ = hist["_cust"].to_numpy()
         self._own_table(items[C.customer_id].unique())
@@ -231,22 +244,24 @@ class PayDateModel:
 
     def _own_table(self, customers) -> None:
         """Each of ``customers``' own distribution from :attr:`hist_`, all at once:
-        ``own_index_`` (customer ids), ``own_pmf_``, ``own_never_`` (rows) and ``own_n_``
-        (resolved invoices)."""
+        ``own_index_`` (customer ids), ``own_cells_`` (their estimates, held by the days
+        they have: :class:`~arlib.forecast.owncells.OwnCells`) and ``own_n_`` (resolved
+        invoices)."""
         self.own_index_ = pd.Index(customers)
         # the row of each record's customer: looked up once per customer, not per record
         code = self.own_index_.get_indexer(self.cats_)[self.hist_code_]
         mine = code >= 0
         d, outcome = self.hist_["d"].to_numpy(), self.hist_["outcome"].to_numpy()
         n = len(self.own_index_)
-        self.own_pmf_, self.own_never_ = incidence_by(code[mine], d[mine], outcome[mine], n)
+        self.own_cells_ = OwnCells.estimate(code[mine], d[mine], outcome[mine], n)
         self.own_n_ = np.bincount(code[mine & (outcome > 0)], minlength=n)
 
     def _own(self, customer_id) -> tuple[np.ndarray | None, np.ndarray | None, int]:
         """``(pmf, never, n)`` of one customer's own record (``None``s and 0: none)."""
         row = self.own_index_.get_indexer([customer_id])[0]
         if row >= 0:
-            return self.own_pmf_[row], self.own_never_[row], int(self.own_n_[row])
+            pmf, never = self.own_cells_.row(row)
+            return pmf, never, int(self.own_n_[row])
         part = self.hist_.loc[self.hist_[C.customer_id] == customer_id]
         if not len(part):
             return None, None, 0
@@ -303,8 +318,10 @@ class PayDateModel:
 
     def _tables(self, items: pd.DataFrame):
         """The distinct distributions of ``items`` (one per customer, group and disputed
-        flag; the arithmetic of :meth:`distribution`): ``pmf`` and ``never`` rows, each
-        item's row ``key`` and each row's ``n``."""
+        flag; the arithmetic of :meth:`distribution`): the ``pmf`` rows, a function
+        ``never(rows, j)`` of the never-paid chance of rows at grid indexes ``j`` (one value
+        per invoice is read, so no table of them is built), each item's row ``key`` and each
+        row's ``n``."""
         cust, group = items[C.customer_id].to_numpy(), items["group"].to_numpy()
         disp = items[C.disputed].to_numpy(bool)
         fc, _ = pd.factorize(cust, use_na_sentinel=False)
@@ -314,6 +331,7 @@ class PayDateModel:
         key = key.ravel()
         # the group's distribution per distinct (group, disputed), then one per table row
         pair, pair_row = np.unique(fg[first] * 2 + disp[first], return_inverse=True)
+        pair_row = pair_row.ravel()
         base = [self._base(names[k // 2], bool(k % 2)) for k in pair]
         row = self.own_index_.get_indexer(cust[first])
         if (row < 0).any():  # items other than the model's own
@@ -321,20 +339,33 @@ class PayDateModel:
             row = self.own_index_.get_indexer(cust[first])
         n = self.own_n_[row]
         mixed = np.flatnonzero(n > 0)
-        w = (n[mixed] / (n[mixed] + self.prior))[:, None]
-        tables = []
-        for base_rows, own_rows in (
-            (np.array([b[0] for b in base]), self.own_pmf_),
-            (np.array([b[1] for b in base]), self.own_never_),
-        ):
-            table = base_rows.reshape(-1, len(GRID))[pair_row.ravel()]
-            # w * own + (1 - w) * base on the rows with an own record, in place
-            own = own_rows[row[mixed]]
-            own *= w
-            own += (1 - w) * table[mixed]
-            table[mixed] = own
-            tables.append(table)
-        return tables[0], tables[1], key, n
+        w = n[mixed] / (n[mixed] + self.prior)
+        base_pmf = np.array([b[0] for b in base]).reshape(-1, len(GRID))
+        base_never = np.array([b[1] for b in base]).reshape(-1, len(GRID))
+        table = base_pmf[pair_row]
+        for lo in range(0, len(mixed), ROWS):  # (1 - w) * base, a block at a time
+            m, wb = mixed[lo : lo + ROWS], w[lo : lo + ROWS, None]
+            part = table[m]
+            part *= 1 - wb
+            table[m] = part
+        own = self.own_cells_
+        own.mix_into(table, mixed, row[mixed], w)  # + w * own, on the days it has
+        slot = np.full(len(first), -1)
+        slot[mixed] = np.arange(len(mixed))
+
+        def never(rows: np.ndarray, j: np.ndarray) -> np.ndarray:
+            """The same mix, cell by cell, of the never-paid rows at ``(rows, j)``."""
+            out = base_never[pair_row[rows], j]
+            s = slot[rows]
+            mine = np.flatnonzero(s >= 0)
+            ws = w[s[mine]]
+            part = own.never_at(row[rows[mine]], j[mine])
+            part *= ws
+            part += (1 - ws) * out[mine]
+            out[mine] = part
+            return out
+
+        return table, never, key, n
 
     def _items(self, items: pd.DataFrame, dates: bool = True) -> pd.DataFrame:
         out = items[
@@ -505,23 +536,21 @@ def evaluate(ledger: Ledger, cutoffs: Sequence, through, **model_args) -> pd.Dat
     if open_items_only(ledger):
         cols = ["cutoff", C.invoice_id, "actual", *names, *(f"err_{n}" for n in names)]
         return needs_history(pd.DataFrame(columns=cols), "Scoring payment dates")
-    st = settlement_arrays(ledger, [C.invoice_id, C.customer_id, C.settled_date, "days_late"])
+    st = settlement_arrays(ledger, [C.customer_id, C.settled_date, "days_late"])
     st["paid"] = settlement_arrays(ledger, ["settled_by"])["settled_by"] == PAYMENT
-    position = pd.Index(st[C.invoice_id])  # hashed once for every cut-off
-    cust, names = pd.factorize(st[C.customer_id], use_na_sentinel=False)
-    names = pd.Index(names)
+    cust, _ = pd.factorize(st[C.customer_id], use_na_sentinel=False)
     late = np.nan_to_num(st["days_late"].astype(float))
     settled, rows = by_due_date(ledger), []
     for cut in map(pd.Timestamp, cutoffs):
         m = PayDateModel(**model_args).fit(ledger, cut, settled=settled)
         it = m.items_
-        at = position.get_indexer(it[C.invoice_id])
+        at = m.positions_  # the settlement arrays are in the invoices' order
         actual = st[C.settled_date][at]
         ok = st["paid"][at] & (actual <= pd.Timestamp(through).to_datetime64())
         it, actual = it.loc[ok].set_index(C.invoice_id), actual[ok]
         earliest = cut + pd.Timedelta(days=1)
         known = st["paid"] & (st[C.settled_date] <= cut.to_datetime64())
-        mean = _mean_late(cust[known], late[known], names.get_indexer(it[C.customer_id]))
+        mean = _mean_late(cust[known], late[known], cust[at[ok]])  # codes by position
         cust_delay = pd.Series(mean, index=it.index).round()
         frame = pd.DataFrame(
             {

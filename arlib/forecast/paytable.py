@@ -50,25 +50,15 @@ def _first_of_run(group: np.ndarray) -> np.ndarray:
     return np.searchsorted(group, group, side="left")
 
 
-def incidence_by(code, d, outcome, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per group ``0 .. n-1`` (``code`` of each record), the chance of being paid on each day
-    of :data:`GRID` and of never being paid by it (cumulative), from days late ``d`` with
-    outcomes 1 paid, 2 never, 0 censored: two ``n x len(GRID)`` arrays, each row what the
-    estimator gives for that group's records alone (zeros for a group without records).
-
-    Only the (group, day) cells with records are worked on: on any other day the estimator's
-    survival step is exactly 1 and its increments exactly 0, so the products and sums over
-    the cells with records are, to the bit, those over every day of the grid.
-
-    >>> pmf, never = incidence_by(np.array([0, 0, 1]), np.array([10, 20, 5]), np.ones(3), 2)
-    >>> pmf[0, GRID == 10].item(), pmf[0, GRID == 20].item(), pmf[1, GRID == 5].item()
-    (0.5, 0.5, 1.0)
-    """
+def incidence_cells(code, d, outcome, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The estimator of :func:`incidence_by` on the (group, day) cells with records only:
+    ``cells`` (flat indexes ``group * len(GRID) + grid index``, ascending) and there the
+    chance of being paid on that day and of never being paid on that day (not cumulative);
+    every other cell of the grid is exactly 0."""
     size = len(GRID)
     code, outcome = np.asarray(code, np.int64), np.asarray(outcome)
-    pmf, never = np.zeros((n, size)), np.zeros((n, size))
     if not len(code):
-        return pmf, never
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
     flat = code * size + np.asarray(d, np.int64) + EARLY
     if n * size <= _DENSE:  # few groups: count on the grid, no sort
         leave = np.bincount(flat, minlength=n * size)
@@ -91,8 +81,28 @@ def incidence_by(code, d, outcome, n: int) -> tuple[np.ndarray, np.ndarray]:
     step = np.ones((n, rank.max() + 2))  # survival steps, one column per cell of a group
     step[group, rank + 1] = 1 - (paid + gone) / at_risk
     surv_before = np.cumprod(step, axis=1)[group, rank]
-    pmf.ravel()[cells] = surv_before * paid / at_risk
-    never.ravel()[cells] = surv_before * gone / at_risk
+    return cells, surv_before * paid / at_risk, surv_before * gone / at_risk
+
+
+def incidence_by(code, d, outcome, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per group ``0 .. n-1`` (``code`` of each record), the chance of being paid on each day
+    of :data:`GRID` and of never being paid by it (cumulative), from days late ``d`` with
+    outcomes 1 paid, 2 never, 0 censored: two ``n x len(GRID)`` arrays, each row what the
+    estimator gives for that group's records alone (zeros for a group without records).
+
+    Only the (group, day) cells with records are worked on (:func:`incidence_cells`): on
+    any other day the estimator's survival step is exactly 1 and its increments exactly 0,
+    so the products and sums over the cells with records are, to the bit, those over every
+    day of the grid.
+
+    >>> pmf, never = incidence_by(np.array([0, 0, 1]), np.array([10, 20, 5]), np.ones(3), 2)
+    >>> pmf[0, GRID == 10].item(), pmf[0, GRID == 20].item(), pmf[1, GRID == 5].item()
+    (0.5, 0.5, 1.0)
+    """
+    pmf, never = np.zeros((n, len(GRID))), np.zeros((n, len(GRID)))
+    cells, paid, gone = incidence_cells(code, d, outcome, n)
+    pmf.ravel()[cells] = paid
+    never.ravel()[cells] = gone
     return pmf, np.cumsum(never, axis=1, out=never)
 
 
@@ -131,8 +141,10 @@ class Conditional:
         """The dense rows ``lo:hi`` (``invoices x len(GRID)``)."""
         key, after, left = self.key[lo:hi], self.after[lo:hi], self.left[lo:hi]
         alive = left > _ALIVE
-        mask = (_IDX[None, :] > after[:, None]) & alive[:, None]
-        return np.where(mask, self.table[key], 0.0) / np.where(alive, left, 1.0)[:, None]
+        out = self.table[key]  # a copy: divided in place, then the cells with no chance zeroed
+        out /= np.where(alive, left, 1.0)[:, None]
+        np.putmask(out, (_IDX[None, :] <= after[:, None]) | ~alive[:, None], 0.0)
+        return out
 
     def at(self, lo: int, hi: int, col: np.ndarray) -> np.ndarray:
         """Rows ``lo:hi`` at grid indexes ``col`` (one row of indexes per invoice, any
@@ -157,28 +169,59 @@ class Conditional:
         return replace(self, left=np.where(gone, 0.0, self.left))
 
 
+def prefix_sums(table: np.ndarray, key: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """``np.cumsum(table, axis=1)[key, j]``, value for value, without the whole table's
+    cumulative sums (``K x len(GRID)``, 160 MB at 20,000 rows): a row's cumulative sum is
+    sequential, so one worked out on :data:`ROWS` rows at a time, up to the last column
+    asked of them, holds the same numbers.
+
+    >>> t = np.array([[0.1, 0.2, 0.3], [0.5, 0.25, 0.25]])
+    >>> k, j = np.array([1, 0, 0]), np.array([1, 2, 0])
+    >>> bool(np.array_equal(prefix_sums(t, k, j), np.cumsum(t, axis=1)[k, j]))
+    True
+    """
+    key, j = np.asarray(key, np.int64), np.asarray(j, np.int64)
+    out = np.zeros(len(key))
+    if not len(key):
+        return out
+    order = np.argsort(key, kind="stable")
+    bounds = np.searchsorted(key[order], np.arange(0, len(table) + ROWS, ROWS))
+    for b, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+        if lo == hi:
+            continue
+        mine = order[lo:hi]
+        cols = int(j[mine].max()) + 1
+        sums = np.cumsum(table[b * ROWS : (b + 1) * ROWS, :cols], axis=1)
+        out[mine] = sums[key[mine] - b * ROWS, j[mine]]
+    return out
+
+
 def conditional(
-    pmf: np.ndarray, never: np.ndarray, key: np.ndarray, dpd: np.ndarray, shift=None
+    pmf: np.ndarray, never, key: np.ndarray, dpd: np.ndarray, shift=None
 ) -> Conditional:
     """The :class:`Conditional` of invoices ``days past due`` ``dpd`` whose distributions are
     rows ``key`` of ``pmf`` and ``never``; ``shift`` days (per invoice) move an invoice's
     payments later (:func:`shift_pmf`; its never-paid chance stays). Still open at ``as_of``:
-    neither paid nor closed by its days past due."""
+    neither paid nor closed by its days past due.
+
+    ``never`` is the never-paid rows (``K x len(GRID)``) or a function ``never(key, j)`` of
+    their values at rows ``key`` and grid indexes ``j``: only one value per invoice is read,
+    so a caller need not build that table."""
     key = np.asarray(key, np.int64)
     dpd = np.asarray(dpd, np.int64)
+    after = dpd + EARLY
+    j = np.clip(after, 0, len(GRID) - 1)
+    gone = never[key, j] if isinstance(never, np.ndarray) else never(key, j)  # a shift keeps it
     if shift is not None and np.any(shift):
         shift = np.asarray(shift, np.int64)
         moved = shift != 0
         pairs, new_key = np.unique(np.c_[key[moved], shift[moved]], axis=0, return_inverse=True)
         extra = np.array([shift_pmf(pmf[k], int(s)) for k, s in pairs])
         pmf = np.vstack([pmf, extra])
-        never = np.vstack([never, never[pairs[:, 0]]])
         key = key.copy()
         key[moved] = len(pmf) - len(pairs) + new_key.ravel()
-    after = dpd + EARLY
-    j = np.clip(after, 0, len(GRID) - 1)
-    paid_before = np.where(after < 0, 0.0, np.cumsum(pmf, axis=1)[key, j])
-    left = 1.0 - paid_before - never[key, j]
+    paid_before = np.where(after < 0, 0.0, prefix_sums(pmf, key, j))
+    left = 1.0 - paid_before - gone
     return Conditional(pmf, key, after, left)
 
 
@@ -209,18 +252,21 @@ def daily_cash(cond: Conditional, start, amount, first=None, last=None) -> pd.Se
         w = cond.at(lo, hi, col)
         w *= amt[lo:hi, None]
         keep = w > 0
-        slot = np.broadcast_to(t, w.shape)[keep]
-        cash += np.bincount(slot, weights=w[keep], minlength=span)
-        hits += np.bincount(slot, minlength=span)
+        np.putmask(w, ~keep, 0.0)
+        # a sum down the invoices adds them in order, day by day (as a bincount of the kept
+        # cells does; the zeros add nothing): the same numbers without gathering the cells
+        cash += w.sum(axis=0)
+        hits += keep.sum(axis=0)
     days = np.flatnonzero(hits)
     return pd.Series(cash[days], index=pd.to_datetime((days + lo_day).astype("datetime64[D]")))
 
 
-def median_day(cond: np.ndarray) -> np.ndarray:
+def median_day(cond: np.ndarray, tot: np.ndarray | None = None, overwrite: bool = False):
     """Per row of dense rows, the median day late of the payment distribution given payment
-    (NaN: none)."""
-    tot = cond.sum(axis=1)
-    cum = np.cumsum(cond, axis=1)
+    (NaN: none). ``tot``: the rows' sums (``cond.sum(axis=1)``), when the caller has them;
+    ``overwrite``: ``cond`` may be overwritten (by its cumulative sums)."""
+    tot = cond.sum(axis=1) if tot is None else tot
+    cum = np.cumsum(cond, axis=1, out=cond if overwrite else None)
     idx = (cum < (tot / 2)[:, None]).sum(axis=1)
     out = GRID[np.clip(idx, 0, len(GRID) - 1)].astype(float)
     return np.where(tot > 0, out, np.nan)
@@ -269,7 +315,8 @@ def paid_and_median(cond: Conditional) -> tuple[np.ndarray, np.ndarray]:
     sub, _, back = _distinct(cond)
     paid, med = np.zeros(len(sub)), np.zeros(len(sub))
     for lo, hi, rows in sub.chunks(ROWS):
-        paid[lo:hi], med[lo:hi] = rows.sum(axis=1), median_day(rows)
+        paid[lo:hi] = rows.sum(axis=1)
+        med[lo:hi] = median_day(rows, paid[lo:hi], overwrite=True)
     return paid[back], med[back]
 
 

@@ -30,8 +30,12 @@ full first week (relative errors, so it scales with the week's cash).
 
 from __future__ import annotations
 
+import gc
+import multiprocessing as mp
+import os
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -48,6 +52,9 @@ CUTOFF, DS, STEP, YHAT, Y = "cutoff", "period_end", "week_ahead", "yhat", "y"
 BLOCKS = ((1, 4), (5, 8), (9, 13))
 #: floor of the denominator of a score, as a share of the mean forecast week
 _MIN_SHARE = 1e-3
+#: invoices from which a unit's backtest views are built on several worker processes (a
+#: small unit's views take less time than starting them)
+PARALLEL_FROM = 100_000
 
 
 def block_of(step) -> np.ndarray:
@@ -90,6 +97,7 @@ def weekly_backtest(
     weeks: int = 13,
     week_ends_on: str = "FRI",
     method: str = "auto",
+    n_jobs: int = -1,
     **model_args,
 ) -> pd.DataFrame:
     """The 13-week view rebuilt at :func:`cutoffs` with only what was known then, set against
@@ -97,7 +105,10 @@ def weekly_backtest(
 
     Returns one row per (cut-off, week): ``cutoff, period_end, week_ahead`` (1 = the week after
     the cut-off), ``yhat`` (the view's cash) and ``y`` (cash collected that week).
-    ``model_args`` go to :class:`~arlib.forecast.paydates.PayDateModel`. Cut-offs less than
+    ``model_args`` go to :class:`~arlib.forecast.paydates.PayDateModel`. A unit of
+    :data:`PARALLEL_FROM` invoices or more rebuilds its cut-offs' views on ``n_jobs`` worker
+    processes (``-1``: every core; each view is the same computation wherever it runs, so the
+    rows do not depend on it). Cut-offs less than
     :data:`~arlib.forecast.conformal.MIN_TRAIN` months after the first invoice are skipped
     (no invoicing history to forecast from). Raises :class:`~arlib.errors.ConfigError` for
     fewer than two ``n_cutoffs``."""
@@ -124,10 +135,11 @@ def weekly_backtest(
         days = [(last - c).days for c, last in zip(cuts, lasts)]
         # the invoicing to come at every cut-off, forecast together (one engine call)
         invoicing = invoicing_forecasts(ledger, cuts, days, method, flows)
-        for cut, future in zip(cuts, invoicing):
-            model = PayDateModel(**model_args).fit(ledger, cut, dates=False, settled=settled)
-            view = CashView(ledger, model, weeks, 1, week_ends_on, method, flows, future)
-            w = view.weeks()
+        job = _Views(
+            ledger, settled, flows, cuts, invoicing, weeks, week_ends_on, method, model_args
+        )
+        workers = n_jobs if len(ledger.invoices) >= PARALLEL_FROM else 1
+        for cut, w in zip(cuts, _each(job, len(cuts), workers)):
             known = w["period_end"] <= as_of
             rows.append(
                 pd.DataFrame(
@@ -142,6 +154,57 @@ def weekly_backtest(
     out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
     out[Y] = actual.reindex(pd.DatetimeIndex(out[DS])).fillna(0.0).to_numpy(float)
     return out
+
+
+class _Views:
+    """What each cut-off's view is built from: :meth:`weeks_at` builds cut-off ``k``'s."""
+
+    def __init__(self, ledger, settled, flows, cuts, invoicing, weeks, week_ends_on, method, args):
+        self.ledger, self.settled, self.flows = ledger, settled, flows
+        self.cuts, self.invoicing, self.weeks = cuts, invoicing, weeks
+        self.week_ends_on, self.method, self.args = week_ends_on, method, args
+
+    def weeks_at(self, k: int) -> pd.DataFrame:
+        """Cut-off ``k``'s 13-week view: the payment-date model fitted then, its invoicing."""
+        model = PayDateModel(**self.args).fit(
+            self.ledger, self.cuts[k], dates=False, settled=self.settled
+        )
+        view = CashView(
+            self.ledger,
+            model,
+            self.weeks,
+            1,
+            self.week_ends_on,
+            self.method,
+            self.flows,
+            self.invoicing[k],
+        )
+        return view.weeks()
+
+
+#: the views being built on worker processes (forked: they read it, nothing is pickled)
+_JOB: _Views | None = None
+
+
+def _view_of(k: int) -> pd.DataFrame:
+    return _JOB.weeks_at(k)
+
+
+def _each(job: _Views, n: int, n_jobs: int) -> list[pd.DataFrame]:
+    """``job.weeks_at(k)`` for ``k < n``, in order, on ``n_jobs`` forked worker processes
+    (``-1``: every core; 1 or one cut-off: here)."""
+    global _JOB
+    workers = min((os.cpu_count() or 1) if n_jobs == -1 else n_jobs, n)
+    if workers <= 1 or "fork" not in mp.get_all_start_methods():
+        return [job.weeks_at(k) for k in range(n)]
+    _JOB = job
+    gc.freeze()  # the workers' collections leave the objects they share with this process be
+    try:
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+            return list(pool.map(_view_of, range(n)))
+    finally:
+        gc.unfreeze()
+        _JOB = None
 
 
 def _scores(bt: pd.DataFrame) -> np.ndarray:
