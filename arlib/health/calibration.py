@@ -33,6 +33,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from arlib.errors import ConfigError
+from arlib.health import shared
 from arlib.ledger import Ledger, month_ends
 from arlib.schemas import WRITE_OFF, C
 
@@ -112,12 +113,12 @@ def cuts_from_shares(scores, shares: Mapping[str, float]) -> dict[str, float]:
 def outcomes(ledger: Ledger, start, end, default_days: int = 90) -> pd.Series:
     """Customers that defaulted in ``(start, end]``: an item reached ``default_days`` days past
     due in that period (not settled by then), or was written off in it. Index: customer_id."""
-    return _outcomes(ledger.settlement(), _write_offs(ledger), start, end, default_days)
+    return _outcomes(shared.settlement(ledger), _write_offs(ledger), start, end, default_days)
 
 
 def _write_offs(ledger: Ledger) -> pd.DataFrame:
     txn = ledger.transactions
-    return txn.loc[txn[C.kind] == WRITE_OFF, [C.customer_id, C.date]]
+    return txn.loc[shared.of_kind(ledger, WRITE_OFF), [C.customer_id, C.date]]
 
 
 def _outcomes(s: pd.DataFrame, wo: pd.DataFrame, start, end, default_days: int) -> pd.Series:
@@ -173,7 +174,7 @@ def backtest(
     dates = backtest_dates(ledger, as_of, months, horizon_months)
     rules = _rules(None, weights)
     frames = driver_frames(ledger, dates, lookback_months, default_days=default_days)
-    settled, written_off = ledger.settlement(), _write_offs(ledger)
+    settled, written_off = shared.settlement(ledger), _write_offs(ledger)
     parts = []
     for d, card in zip(dates, frames, strict=True):
         card = score_points(card, rules).sort_values(

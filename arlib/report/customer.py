@@ -30,7 +30,7 @@ import pandas as pd
 from arlib.config import RunConfig
 from arlib.errors import ConfigError
 from arlib.forecast.runoff import DS, RunoffModel
-from arlib.health import credit
+from arlib.health import credit, shared
 from arlib.i18n import t
 from arlib.ledger import Ledger
 from arlib.schemas import PAYMENT, WRITE_OFF, C
@@ -234,10 +234,19 @@ class UnitView:
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def mine(self, frame: pd.DataFrame, name: str, cid: str) -> pd.DataFrame:
-        """The rows of ``frame`` (kept as ``name``) whose customer id, as text, is ``cid``."""
+        """The rows of ``frame`` (kept as ``name``) whose customer id, as text, is ``cid``, in
+        the frame's order. The frame's rows are grouped by customer once (``name`` kept): each
+        distinct id is made text once, not each of a million rows."""
         if name not in self.cache:
-            self.cache[name] = frame[C.customer_id].astype(str).to_numpy()
-        return frame.loc[self.cache[name] == cid]
+            codes, uniques = pd.factorize(frame[C.customer_id], use_na_sentinel=False)
+            order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+            text = pd.Series(uniques, dtype=frame[C.customer_id].dtype).astype(str).to_numpy()
+            self.cache[name] = (text, order, bounds)
+        text, order, bounds = self.cache[name]
+        parts = [order[bounds[u] : bounds[u + 1]] for u in np.flatnonzero(text == cid)]
+        rows = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.intp)
+        return frame.iloc[rows]
 
     def order(self) -> list[str]:
         """The worklist's customers, first to call first (:func:`arlib.health.credit.actions`)."""
@@ -259,7 +268,9 @@ def unit_view(ledger: Ledger, cfg, card=None, work=None) -> UnitView:
     if card is None or work is None:
         card, work = unit_frames(ledger, cfg)
     items = ledger.open_items(cfg.as_of, cfg.aging_thresholds)
-    return UnitView(card, work, items, ledger.settlement(), _runoff_items(ledger, cfg))
+    # the ledger's own settlement frame, read only: its rows are selected, never written
+    settled = shared.settlement(ledger)
+    return UnitView(card, work, items, settled, _runoff_items(ledger, cfg))
 
 
 def _account(ledger: Ledger, cfg, unit: UnitView, cid: str) -> Account:
@@ -297,7 +308,8 @@ def _account(ledger: Ledger, cfg, unit: UnitView, cid: str) -> Account:
 def _ledger_customers(ledger: Ledger, as_of) -> pd.Index:
     """Customers with an invoice dated up to ``as_of``, or in the customer master."""
     inv = ledger.invoices
-    ids = set(inv.loc[inv[C.invoice_date] <= as_of, C.customer_id].astype(str))
+    ids = inv.loc[inv[C.invoice_date] <= as_of, C.customer_id]  # each distinct id made text once
+    ids = set(pd.Series(ids.unique(), dtype=ids.dtype).astype(str))
     if ledger.customers is not None:
         ids |= set(ledger.customers[C.customer_id].astype(str))
     return pd.Index(sorted(ids))
