@@ -271,16 +271,21 @@ def test_mixed_currencies_still_refused():
 
 
 def test_customer_rows_as_before():
-    """An account's rows of a unit frame are those whose id, as text, is the customer's: ``7``
-    and ``"7"`` alike, in the frame's order, as the old text comparison picked them."""
-    frame = pd.DataFrame(
-        {C.customer_id: ["a", 7, "7", "b", "a", np.nan, 7.5, "a"], "x": range(8)},
-        index=[10, 11, 12, 13, 14, 15, 16, 17],
-    )
-    view = customer.UnitView(frame, frame, frame, frame, None)
-    for cid in ("a", "7", "b", "nan", "7.5", "zz"):
-        want = frame.loc[frame[C.customer_id].astype(str).to_numpy() == cid]
-        pd.testing.assert_frame_equal(view.mine(frame, "f", cid), want)
+    """An account's rows of a unit frame are those whose id, as text, is the customer's, in the
+    frame's order: picked by the customer codes of the settlement (one row per invoice) as the
+    old text comparison picked them, ``7`` and ``"7"`` alike."""
+    led = messy()
+    inv = led.invoices.assign(**{C.customer_id: ["a", "a", 7, "7", "m", "m", "c7", 7.5]})
+    mixed = Ledger(inv, led.transactions, led.customers, validate=False)
+    st = mixed.settlement()
+    codes, ids = shared.customer_codes(mixed)
+    text = pd.Series(ids, dtype=inv[C.customer_id].dtype).astype(str).to_numpy()
+    view = customer.UnitView(st, st, st, shared.settlement(mixed), None)
+    view.cache["settlement"] = (codes, text)
+    for cid in ("a", "7", "m", "c7", "7.5", "zz"):
+        want = st.loc[st[C.customer_id].astype(str).to_numpy() == cid]
+        pd.testing.assert_frame_equal(view.mine(view.settlement, "settlement", cid), want)
+        pd.testing.assert_frame_equal(view.mine(st, "items", cid), want)
 
 
 def test_ledger_customers_as_before(demo_ledger):
@@ -291,3 +296,37 @@ def test_ledger_customers_as_before(demo_ledger):
             want = set(inv.loc[inv[C.invoice_date] <= as_of, C.customer_id].astype(str))
             want |= set(ledger.customers[C.customer_id].astype(str))
             assert list(customer._ledger_customers(ledger, pd.Timestamp(as_of))) == sorted(want)
+
+
+def old_outcomes(s: pd.DataFrame, wo: pd.DataFrame, start, end, default_days: int) -> pd.Series:
+    """The backtest's defaulted customers on the settlement frame, with pandas' Series."""
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    hit = s[C.due_date] + pd.Timedelta(days=int(default_days))
+    when = hit.where(hit > start, start + pd.Timedelta(days=1))
+    late = (when <= end) & (s[C.invoice_date] <= end) & ~(s[C.settled_date] <= when)
+    late &= ~(s[C.settled_date] <= start)
+    wo = wo.loc[(wo[C.date] > start) & (wo[C.date] <= end)]
+    return pd.Series(
+        True, index=pd.Index(sorted(set(s.loc[late, C.customer_id]) | set(wo[C.customer_id])))
+    )
+
+
+@pytest.mark.parametrize("default_days", [1, 30, 90])
+def test_backtest_outcomes_as_before(demo_ledger, default_days):
+    from arlib.health import calibration
+
+    for led in (demo_ledger, messy()):
+        s, wo = led.settlement(), calibration._write_offs(led)
+        for start, end in [("2023-06-30", "2024-06-30"), ("2024-02-29", "2024-03-31")]:
+            got = calibration.outcomes(led, start, end, default_days)
+            pd.testing.assert_series_equal(got, old_outcomes(s, wo, start, end, default_days))
+
+
+def test_backtest_outcomes_by_hand():
+    """The messy ledger over (2024-03-31, 2024-06-30], 30 days: ``b``'s I4 (due 04-30, 600 open
+    on 05-30) and ``m``'s I5 written off; ``a``'s I2 (due 03-02) was past the mark before the
+    start and still open after it: a default too; ``c7`` is not yet due."""
+    from arlib.health import calibration
+
+    got = calibration.outcomes(messy(), "2024-03-31", "2024-06-30", 30)
+    assert list(got.index) == ["a", "b", "m"]

@@ -234,19 +234,16 @@ class UnitView:
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def mine(self, frame: pd.DataFrame, name: str, cid: str) -> pd.DataFrame:
-        """The rows of ``frame`` (kept as ``name``) whose customer id, as text, is ``cid``, in
-        the frame's order. The frame's rows are grouped by customer once (``name`` kept): each
-        distinct id is made text once, not each of a million rows."""
+        """The rows of ``frame`` (kept as ``name``) whose customer id, as text, is ``cid``.
+        A frame kept as customer codes per row with each code's id as text (the settlement,
+        see :func:`unit_view`) is picked by its codes: no million texts compared per customer."""
         if name not in self.cache:
-            codes, uniques = pd.factorize(frame[C.customer_id], use_na_sentinel=False)
-            order = np.argsort(codes, kind="stable")
-            bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-            text = pd.Series(uniques, dtype=frame[C.customer_id].dtype).astype(str).to_numpy()
-            self.cache[name] = (text, order, bounds)
-        text, order, bounds = self.cache[name]
-        parts = [order[bounds[u] : bounds[u + 1]] for u in np.flatnonzero(text == cid)]
-        rows = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.intp)
-        return frame.iloc[rows]
+            self.cache[name] = frame[C.customer_id].astype(str).to_numpy()
+        kept = self.cache[name]
+        if isinstance(kept, tuple):
+            codes, text = kept
+            return frame.loc[np.isin(codes, np.flatnonzero(text == cid))]
+        return frame.loc[kept == cid]
 
     def order(self) -> list[str]:
         """The worklist's customers, first to call first (:func:`arlib.health.credit.actions`)."""
@@ -268,9 +265,13 @@ def unit_view(ledger: Ledger, cfg, card=None, work=None) -> UnitView:
     if card is None or work is None:
         card, work = unit_frames(ledger, cfg)
     items = ledger.open_items(cfg.as_of, cfg.aging_thresholds)
-    # the ledger's own settlement frame, read only: its rows are selected, never written
-    settled = shared.settlement(ledger)
-    return UnitView(card, work, items, settled, _runoff_items(ledger, cfg))
+    # the ledger's own settlement frame, read only (its rows are selected, never written), one
+    # row per invoice: its customers are the invoices' customer codes, shared with the scorecard
+    unit = UnitView(card, work, items, shared.settlement(ledger), _runoff_items(ledger, cfg))
+    codes, ids = shared.customer_codes(ledger)
+    text = pd.Series(ids, dtype=ledger.invoices[C.customer_id].dtype).astype(str).to_numpy()
+    unit.cache["settlement"] = (codes, text)
+    return unit
 
 
 def _account(ledger: Ledger, cfg, unit: UnitView, cid: str) -> Account:
