@@ -15,6 +15,7 @@ missing. The language of a run is the ``report_language`` parameter.
 
 from __future__ import annotations
 
+import re
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -66,6 +67,39 @@ def t(text: str, lang: str | None = None) -> str:
     if lang == "en" or not isinstance(text, str):
         return text
     return catalog(lang).get(_norm(text), text)
+
+
+def t_filled(text: str, template: str, lang: str | None = None) -> str | None:
+    """``text`` made from the catalog key ``template`` (``template.format(...)``, placeholders
+    ``{name}``) in ``lang``: the translated template with the same values put in; ``None`` when
+    ``text`` is not made from ``template`` or the template has no translation. For messages
+    stored in English with their figures in them (a unit's notes in ``manifest.json``) and
+    shown in the reader's language. Opt-in per template: short templates match too much.
+
+    >>> t_filled("Aging 1-30", "Aging {bucket}", "zh")
+    '账龄 1-30'
+    >>> t_filled("Aged 1-30", "Aging {bucket}", "zh") is None
+    True
+    """
+    lang = lang or _current["lang"]
+    value = catalog(lang).get(_norm(template)) if lang != "en" else template
+    m = _pattern(_norm(template)).fullmatch(_norm(text))
+    if value is None or m is None:
+        return None
+    return value.format_map(m.groupdict())
+
+
+@lru_cache(maxsize=64)
+def _pattern(template: str) -> re.Pattern:
+    """``template`` as an anchored pattern; a name used twice must hold the same value."""
+    parts, seen, rx = re.split(r"\{(\w+)\}", template), set(), []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            rx.append(re.escape(part))
+        else:
+            rx.append(f"(?P={part})" if part in seen else f"(?P<{part}>.+?)")
+            seen.add(part)
+    return re.compile("".join(rx))
 
 
 class UntranslatedWarning(UserWarning):

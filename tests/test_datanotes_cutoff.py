@@ -68,3 +68,28 @@ def test_the_supported_close_is_the_last_month_every_activity_covers_in_full():
     assert datanotes.supported_close(led, "2024-07-18") == pd.Timestamp("2024-04-30")
     # data that run to the close support it as given
     assert datanotes.supported_close(led, "2024-05-03") == pd.Timestamp("2024-05-03")
+
+
+def test_the_note_is_shown_in_chinese_with_its_dates_and_counts(tmp_path):
+    """The note is stored in English (manifest.json) and shown in the reader's language: the
+    header of a zh report and the index translate it through its catalog template."""
+    from arlib.report.header import notes_box
+    from arlib.report.landing import _status
+
+    led = _book(_every(1, "2024-01-01", 200), pay_dates=_every(3, "2024-01-05", 40))
+    (note,) = datanotes.cut_off(led, "2024-07-18")
+    zh = datanotes.translate(note, "zh")
+    assert zh == (
+        "数据在报告日之前结束：最近一笔付款的日期为 2024-05-01，比报告日 2024-07-18 早 78 天，"
+        "而在此前一年中，相邻两个付款日期的间隔从未超过 3 天。数据可能是在结账之前提取的，"
+        "因此最后一个月的数字可能不完整：请检查数据源，或将 as_of 设为 2024-04-30，"
+        "即数据完整覆盖的最后一个月的月末。"
+    )
+    assert zh in notes_box({"data_notes": [note]}, "zh")
+    assert zh in _status({"status": "ok with notes", "notes": [note]}, "2024-07-18", "zh")
+    assert datanotes.translate(note, "en") == note
+    # a variant the catalog does not hold (another activity) stays in English, never half-done
+    other = note.replace("payment", "credit note")
+    assert datanotes.translate(other, "zh") == other
+    # the fixed notes still go through the catalog
+    assert datanotes.translate(datanotes._NO_LIMITS, "zh").startswith("应收账款健康")

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from arlib.i18n import t, t_filled
 from arlib.ledger import Ledger, open_items_only
 from arlib.schemas import PAYMENT, C
 
@@ -112,20 +113,44 @@ def supported_close(ledger: Ledger, as_of) -> pd.Timestamp:
     return min([pd.Timestamp(as_of), *ends])
 
 
+#: the note on an activity that stops before the close; one catalog entry per activity
+CUT_OFF = (
+    "Data end before the close: the latest {what} is dated {last}, {gap} days before the close of "
+    "{as_of}, while in the year before no two {what} dates were more than {longest} days apart. "
+    "The extract may have been taken before the close, so the last month's figures may be "
+    "partial: check the source, or set as_of to {supported}, the end of the last month the data "
+    "cover in full."
+)
+
+
 def cut_off(ledger: Ledger, as_of) -> list[str]:
-    """One note per activity that stops well before the close ``as_of`` (:func:`stops`). Such
-    data look like an extract taken before the close, so the last month's invoicing or
-    collections may be partial (a figure that is low for a reason the report cannot see). The
-    note names the close the data do support (:func:`full_month_end` of the latest date)."""
+    """One note (:data:`CUT_OFF`) per activity that stops well before the close ``as_of``
+    (:func:`stops`). Such data look like an extract taken before the close, so the last
+    month's invoicing or collections may be partial (a figure that is low for a reason the
+    report cannot see). The note names the close the data do support (:func:`full_month_end`
+    of the latest date)."""
+    day = "{:%Y-%m-%d}".format
     return [
-        f"Data end before the close: the latest {what} is dated {last:%Y-%m-%d}, {gap} days "
-        f"before the close of {pd.Timestamp(as_of):%Y-%m-%d}, while in the year before no two "
-        f"{what} dates were more than {longest} days apart. The extract may have been taken "
-        f"before the close, so the last month's figures may be partial: check the source, or "
-        f"set as_of to {full_month_end(last):%Y-%m-%d}, the end of the last month the data cover "
-        f"in full."
+        CUT_OFF.format(
+            what=what,
+            last=day(last),
+            gap=gap,
+            as_of=day(pd.Timestamp(as_of)),
+            longest=longest,
+            supported=day(full_month_end(last)),
+        )
         for what, gap, longest, last in stops(ledger, as_of)
     ]
+
+
+def translate(note: str, lang: str) -> str:
+    """A unit's note (stored in English) in ``lang``: fixed notes through the catalog, notes
+    with figures in them (:data:`CUT_OFF`) through their template; else unchanged."""
+    for activity in ("invoice", "payment"):
+        got = t_filled(note, CUT_OFF.replace("{what}", activity), lang)
+        if got is not None:
+            return got
+    return t(note, lang)
 
 
 def notes(ledger: Ledger, cfg: Mapping, section: str) -> list[str]:

@@ -19,6 +19,7 @@ import html
 from urllib.parse import quote
 
 from arlib.i18n import t
+from arlib.report.datanotes import translate
 
 #: the title of each unit report, as the header's links name it
 REPORT_TITLES = {
@@ -87,7 +88,7 @@ def notes_box(k: dict, lang: str = "en") -> str:
     notes = k.get("data_notes") or []
     if not notes:
         return ""
-    items = "".join(f"<li>{html.escape(t(str(n), lang))}</li>" for n in notes)
+    items = "".join(f"<li>{html.escape(translate(str(n), lang))}</li>" for n in notes)
     head = f"{t('Status', lang)}: {t('ok with notes', lang)}"
     return f'<div class="ar-notes" style="{_NOTES_STYLE}"><b>{html.escape(head)}</b><ul>{items}</ul></div>'
 

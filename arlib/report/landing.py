@@ -13,6 +13,7 @@ from urllib.parse import quote
 from arlib.files import write_atomic
 from arlib.i18n import t
 from arlib.report.cockpit import value_text
+from arlib.report.datanotes import translate
 from arlib.report.records import OK, OK_WITH_NOTES, succeeded
 from arlib.report.summary import TILES, _period, format_value, with_unit
 
@@ -74,7 +75,7 @@ def _status(unit: dict, as_of: str, lang: str) -> str:
     if unit["status"] == OK:
         return f'<span class="ok">{e(t("ok", lang))}</span>'
     if unit["status"] == OK_WITH_NOTES:  # ran, but the data lacks some figures: said up front
-        notes = "".join(f"<li>{e(t(n, lang))}</li>" for n in unit.get("notes") or [])
+        notes = "".join(f"<li>{e(translate(n, lang))}</li>" for n in unit.get("notes") or [])
         return (
             f'<span class="notes">{e(t(OK_WITH_NOTES, lang))}</span><ul class="notes">{notes}</ul>'
         )
