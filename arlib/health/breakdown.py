@@ -24,8 +24,9 @@ import pandas as pd
 
 from arlib import dso as core
 from arlib import health
+from arlib.health import shared
 from arlib.i18n import t
-from arlib.ledger import DEFAULT_THRESHOLDS, Ledger
+from arlib.ledger import DEFAULT_THRESHOLDS, Ledger, open_by_date
 from arlib.schemas import PAYMENT, C
 
 TREND_COLUMNS = (
@@ -70,26 +71,29 @@ def group_kpis(
     w = core.window(as_of, window_months)
     inv, txn = ledger.invoices, ledger.transactions
     key = _key(ledger, by)
-    of_inv = pd.Series(key.to_numpy(), index=inv[C.invoice_id].to_numpy())
-    cust_key = (
-        pd.Series(key.to_numpy(), index=inv[C.customer_id].to_numpy()).groupby(level=0).first()
-    )
-    end, start = ledger.open_items(w.end), ledger.open_items(w.start)
-    end_key, start_key = end[C.invoice_id].map(of_inv), start[C.invoice_id].map(of_inv)
+    # the open items at both ends of the window from one pass, as invoice rows: each row's key
+    # is taken by position (no lookup of a million invoice ids)
+    both = open_by_date(ledger, [w.start, w.end])
+    end, start = (_open_frame(ledger, both, key, both["date"] == k) for k in (1, 0))
     cur = end[C.open_amount].where(end[C.days_past_due] <= 0, 0.0)
     in_w = (inv[C.invoice_date] > w.start) & (inv[C.invoice_date] <= w.end)
-    pay = txn.loc[(txn[C.kind] == PAYMENT) & (txn[C.date] > w.start) & (txn[C.date] <= w.end)]
-    pay_key = pay[C.customer_id].map(cust_key) if by != C.customer_id else pay[C.customer_id]
+    paid = shared.of_kind(ledger, PAYMENT) & (txn[C.date] > w.start) & (txn[C.date] <= w.end)
+    pay = txn.loc[paid.to_numpy()]
+    pay_key = (
+        pay[C.customer_id]
+        if by == C.customer_id
+        else pay[C.customer_id].map(_of_customer(ledger, key))
+    )
     out = pd.DataFrame(
         {
-            "open_ar": end.groupby(end_key)[C.open_amount].sum(),
-            "current_ar": cur.groupby(end_key).sum(),
-            "ar_window_start": start.groupby(start_key)[C.open_amount].sum(),
+            "open_ar": end.groupby("key")[C.open_amount].sum(),
+            "current_ar": cur.groupby(end["key"]).sum(),
+            "ar_window_start": start.groupby("key")[C.open_amount].sum(),
             "billings_window": inv.loc[in_w, C.amount].groupby(key[in_w]).sum(),
             "collections_window": pay[C.amount].groupby(pay_key.fillna("unknown")).sum(),
             "disputed_open_amount": end[C.open_amount]
             .where(end[C.disputed].astype(bool), 0.0)
-            .groupby(end_key)
+            .groupby(end["key"])
             .sum(),
         }
     ).fillna(0.0)
@@ -123,6 +127,29 @@ def group_kpis(
         "disputed_open_amount",
     ]
     return out[cols].round(6).sort_values("open_ar", ascending=False, kind="stable").reset_index()
+
+
+def _open_frame(ledger: Ledger, both: dict, key: pd.Series, at: np.ndarray) -> pd.DataFrame:
+    """The open items of :func:`arlib.ledger.open_by_date` at one date (rows ``at``) as
+    ``key, open_amount, days_past_due, disputed``, in the order of
+    :meth:`arlib.ledger.Ledger.open_items` (by invoice row)."""
+    rows = both["invoice"][at]
+    return pd.DataFrame(
+        {
+            "key": key.to_numpy()[rows],
+            C.open_amount: both["open_amount"][at],
+            C.days_past_due: both["days_past_due"][at],
+            C.disputed: ledger.invoices[C.disputed].to_numpy()[rows],
+        }
+    )
+
+
+def _of_customer(ledger: Ledger, key: pd.Series) -> pd.Series:
+    """Each invoiced customer's key (its segment), indexed by customer id: every invoice of a
+    customer has the same key, so its first invoice's is read."""
+    ids = ledger.invoices[C.customer_id]
+    first = ~ids.duplicated().to_numpy()
+    return pd.Series(key.to_numpy()[first], index=ids.to_numpy()[first]).sort_index()
 
 
 def customer_kpis(ledger: Ledger, as_of, window_months: int = 3) -> pd.DataFrame:

@@ -33,6 +33,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from arlib.errors import ConfigError
+from arlib.health import shared
 from arlib.ledger import Ledger, month_ends
 from arlib.schemas import WRITE_OFF, C
 
@@ -112,26 +113,29 @@ def cuts_from_shares(scores, shares: Mapping[str, float]) -> dict[str, float]:
 def outcomes(ledger: Ledger, start, end, default_days: int = 90) -> pd.Series:
     """Customers that defaulted in ``(start, end]``: an item reached ``default_days`` days past
     due in that period (not settled by then), or was written off in it. Index: customer_id."""
-    return _outcomes(ledger.settlement(), _write_offs(ledger), start, end, default_days)
+    return _outcomes(shared.settlement(ledger), _write_offs(ledger), start, end, default_days)
 
 
 def _write_offs(ledger: Ledger) -> pd.DataFrame:
     txn = ledger.transactions
-    return txn.loc[txn[C.kind] == WRITE_OFF, [C.customer_id, C.date]]
+    return txn.loc[shared.of_kind(ledger, WRITE_OFF), [C.customer_id, C.date]]
 
 
 def _outcomes(s: pd.DataFrame, wo: pd.DataFrame, start, end, default_days: int) -> pd.Series:
     """:func:`outcomes` from the ledger's settlement ``s`` and write-offs ``wo``."""
     start, end = pd.Timestamp(start), pd.Timestamp(end)
-    hit = s[C.due_date] + pd.Timedelta(days=int(default_days))
-    when = hit.where(hit > start, start + pd.Timedelta(days=1))
-    late = (when <= end) & (s[C.invoice_date] <= end) & ~(s[C.settled_date] <= when)
+    # on the columns' arrays (a dozen calls per backtest over every invoice): NaT compares
+    # False there as in pandas, so an unsettled item is still open
+    first, last = np.datetime64(start), np.datetime64(end)
+    hit = s[C.due_date].to_numpy() + np.timedelta64(int(default_days), "D")
+    when = np.where(hit > first, hit, first + np.timedelta64(1, "D"))
+    settled = s[C.settled_date].to_numpy()
+    late = (when <= last) & (s[C.invoice_date].to_numpy() <= last) & ~(settled <= when)
     # an item already past the mark at start counts only if it was still open after start
-    late &= ~(s[C.settled_date] <= start)
+    late &= ~(settled <= first)
     wo = wo.loc[(wo[C.date] > start) & (wo[C.date] <= end)]
-    return pd.Series(
-        True, index=pd.Index(sorted(set(s.loc[late, C.customer_id]) | set(wo[C.customer_id])))
-    )
+    who = set(s[C.customer_id].to_numpy()[late]) | set(wo[C.customer_id])
+    return pd.Series(True, index=pd.Index(sorted(who)))
 
 
 def in_default(ledger: Ledger, as_of, default_days: int = 90) -> set:
@@ -173,7 +177,7 @@ def backtest(
     dates = backtest_dates(ledger, as_of, months, horizon_months)
     rules = _rules(None, weights)
     frames = driver_frames(ledger, dates, lookback_months, default_days=default_days)
-    settled, written_off = ledger.settlement(), _write_offs(ledger)
+    settled, written_off = shared.settlement(ledger), _write_offs(ledger)
     parts = []
     for d, card in zip(dates, frames, strict=True):
         card = score_points(card, rules).sort_values(

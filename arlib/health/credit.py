@@ -20,6 +20,7 @@ import pandas as pd
 
 from arlib import dso as core
 from arlib.errors import ConfigError
+from arlib.health import shared
 from arlib.health.levers import discount_whatif  # noqa: F401  (its home before the levers module)
 from arlib.health.scoring import driver_frames
 from arlib.health.worklist import (  # noqa: F401  the worklist's home before its own module
@@ -156,7 +157,7 @@ def _default_signal(ledger, as_of, since, out, hard, default_days) -> np.ndarray
     items = ledger.open_items(as_of)
     old = set(items.loc[items[C.days_past_due] >= int(default_days), C.customer_id])
     txn = ledger.transactions
-    wo = txn.loc[(txn[C.kind] == WRITE_OFF) & (txn[C.date] > since) & (txn[C.date] <= as_of)]
+    wo = txn.loc[shared.of_kind(ledger, WRITE_OFF) & (txn[C.date] > since) & (txn[C.date] <= as_of)]
     written = set(wo[C.customer_id])
     ids, status = out[C.customer_id].to_numpy(), out[C.status].to_numpy()
     return np.array(

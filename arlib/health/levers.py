@@ -28,10 +28,11 @@ import pandas as pd
 
 from arlib import dso as core
 from arlib.errors import ConfigError
+from arlib.health import shared
 from arlib.health.worklist import LOSS_RATES
 from arlib.i18n import t
 from arlib.ledger import Ledger
-from arlib.schemas import PAYMENT, C
+from arlib.schemas import C
 
 
 def discount_whatif(
@@ -57,14 +58,13 @@ def discount_whatif(
     """
     _check_offer(discount, discount_days, net_days, cost_of_capital, take_up)
     w = core.window(as_of, lookback_months)
-    s = ledger.settlement()
-    s = s.loc[
-        (s["settled_by"] == PAYMENT) & (s[C.settled_date] > w.start) & (s[C.settled_date] <= w.end)
-    ]
+    s = shared.settlement(ledger)  # the invoices paid in the look-back, by one mask
+    when = s[C.settled_date]
+    rows = np.flatnonzero(shared.paid_by_payment(ledger) & (when > w.start) & (when <= w.end))
     a, t, late = (
-        s[C.amount].to_numpy(float),
-        s["days_to_pay"].to_numpy(float),
-        s["days_late"].to_numpy(float),
+        s[C.amount].to_numpy(float)[rows],
+        s["days_to_pay"].to_numpy(float)[rows],
+        s["days_late"].to_numpy(float)[rows],
     )
     terms = t - late
     p = np.where(late <= 0, 1.0, 0.0) if take_up is None else np.full(len(a), float(take_up))

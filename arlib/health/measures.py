@@ -40,6 +40,7 @@ import pandas as pd
 from arlib import dso as core
 from arlib import numbers
 from arlib.errors import DataError
+from arlib.health import shared
 from arlib.i18n import t
 from arlib.ledger import DEFAULT_THRESHOLDS, Ledger, aging_table, open_items_only
 from arlib.schemas import CREDIT_NOTE, PAYMENT, RECOVERY, WRITE_OFF, C
@@ -339,8 +340,9 @@ class _Flows:
         inv, txn = ledger.invoices, ledger.transactions
         self._inv = self._cum(inv[C.invoice_date], inv[C.amount])
         self._txn = {
-            k: self._cum(txn.loc[txn[C.kind] == k, C.date], txn.loc[txn[C.kind] == k, C.amount])
+            k: self._cum(txn.loc[of, C.date], txn.loc[of, C.amount])
             for k in (PAYMENT, CREDIT_NOTE, WRITE_OFF, RECOVERY)
+            for of in [shared.of_kind(ledger, k)]
         }
 
     @staticmethod
@@ -376,7 +378,7 @@ def _flows_of(ledger: Ledger) -> _Flows:
 
 def check_one_currency(ledger: Ledger) -> str | None:
     """The ledger's single currency; raises :class:`DataError` when amounts cannot be summed."""
-    cur = ledger.invoices[C.currency].dropna().unique()
+    cur = shared.currencies(ledger)  # asked for by every KPI call: read once per ledger
     if len(cur) > 1:
         raise DataError(
             "invoices",
@@ -406,6 +408,9 @@ def period_invoicing(
     """
     periods = core.periods_back(as_of, _n_periods(ledger, as_of))
     edges = np.array([p.start for p in periods][::-1] + [periods[0].end], dtype="datetime64[ns]")
+    days = np.array([p.days for p in periods], dtype=float)
+    if by is None and (months := _monthly(ledger, edges)) is not None:
+        return pd.DataFrame(months[None, ::-1], index=pd.Index(["all"], name="key")), days
     inv = ledger.invoices
     idx = np.searchsorted(edges, inv[C.invoice_date].to_numpy(), side="left") - 1  # (e_i, e_i+1]
     keep = (idx >= 0) & (idx < len(periods))
@@ -418,28 +423,54 @@ def period_invoicing(
     amount = inv[C.amount].to_numpy(dtype=float)[keep]
     grid = np.bincount(flat, weights=amount, minlength=len(uniques) * n).reshape(-1, n)
     mat = pd.DataFrame(grid, index=pd.Index(uniques, name="key"))
-    return mat, np.array([p.days for p in periods], dtype=float)
+    return mat, days
+
+
+def _monthly(ledger: Ledger, edges: np.ndarray) -> np.ndarray | None:
+    """The unit's invoicing in each period between consecutive ``edges`` (oldest first) when
+    they are consecutive calendar month-ends, else None. Read from the ledger's invoicing per
+    calendar month, summed once (the trend asks for two dozen windows): each month adds the
+    same invoices in the same order as a sum over the periods alone, so the totals are the same
+    to the bit."""
+    month_ends = pd.DatetimeIndex(edges)
+    if not len(month_ends) or not (month_ends == month_ends.normalize()).all():
+        return None
+    if not month_ends.equals(pd.date_range(month_ends[0], periods=len(month_ends), freq="ME")):
+        return None
+    table = shared.monthly_invoicing(ledger)
+    if table is None:
+        return None
+    known, totals, counts = table
+    pos = known.searchsorted(month_ends)
+    inside = (pos[1:] < len(known)) & (known[np.minimum(pos[1:], len(known) - 1)] == month_ends[1:])
+    inside &= pos[1:] > 0  # the month ending at known[p] is totals[p - 1]
+    if not counts[pos[1:][inside] - 1].sum():  # no invoice in the periods: as np.bincount of
+        return np.zeros(len(month_ends) - 1, dtype=np.int64)  # nothing, whole zeros
+    out = np.zeros(len(month_ends) - 1)
+    out[inside] = totals[pos[1:][inside] - 1]
+    return out
 
 
 def _payment_behaviour(ledger: Ledger, w: core.Window) -> dict[str, float | None]:
-    s = ledger.settlement()
-    s = s.loc[
-        (s["settled_by"] == PAYMENT) & (s[C.settled_date] > w.start) & (s[C.settled_date] <= w.end)
-    ]
-    amt = s[C.amount].to_numpy(dtype=float)
+    # the invoices' columns as arrays, selected by one mask: no copy of the settlement frame
+    s = shared.settlement(ledger)
+    when = s[C.settled_date]
+    rows = np.flatnonzero(shared.paid_by_payment(ledger) & (when > w.start) & (when <= w.end))
+    amt = s[C.amount].to_numpy(dtype=float)[rows]
     tot = amt.sum()
     if tot <= core.TOL:
         return {
-            "paid_count_window": len(s),
+            "paid_count_window": len(rows),
             "days_to_pay": None,
             "days_late": None,
             "share_paid_late": None,
         }
+    late = s["days_late"].to_numpy()[rows]
     return {
-        "paid_count_window": int(len(s)),
-        "days_to_pay": float(np.dot(amt, s["days_to_pay"]) / tot),
-        "days_late": float(np.dot(amt, s["days_late"]) / tot),
-        "share_paid_late": float(amt[s["days_late"].to_numpy() > 0].sum() / tot),
+        "paid_count_window": int(len(rows)),
+        "days_to_pay": float(np.dot(amt, s["days_to_pay"].to_numpy()[rows]) / tot),
+        "days_late": float(np.dot(amt, late) / tot),
+        "share_paid_late": float(amt[late > 0].sum() / tot),
     }
 
 

@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 
 from arlib import dso as core
+from arlib.health import shared
 from arlib.ledger import Ledger, open_by_date
-from arlib.schemas import PAYMENT, C
+from arlib.schemas import C
 
 #: columns of a driver frame after the customer master columns
 DRIVER_COLUMNS = (
@@ -65,10 +66,10 @@ class _Arrays:
 
     def __init__(self, ledger: Ledger, dates: pd.DatetimeIndex):
         inv = ledger.invoices
-        self.code, self.ids = pd.factorize(inv[C.customer_id], use_na_sentinel=False)
+        self.code, self.ids = shared.customer_codes(ledger)
         self.n = len(self.ids)
-        st = ledger.settlement()
-        self.paid = (st["settled_by"] == PAYMENT).to_numpy()
+        st = shared.settlement(ledger)
+        self.paid = shared.paid_by_payment(ledger)
         self.settled = st[C.settled_date].to_numpy()
         self.late = st["days_late"].to_numpy(dtype=float)
         self.amount = inv[C.amount].to_numpy(dtype=float)

@@ -30,7 +30,7 @@ import pandas as pd
 from arlib.config import RunConfig
 from arlib.errors import ConfigError
 from arlib.forecast.runoff import DS, RunoffModel
-from arlib.health import credit
+from arlib.health import credit, shared
 from arlib.i18n import t
 from arlib.ledger import Ledger
 from arlib.schemas import PAYMENT, WRITE_OFF, C
@@ -234,10 +234,16 @@ class UnitView:
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def mine(self, frame: pd.DataFrame, name: str, cid: str) -> pd.DataFrame:
-        """The rows of ``frame`` (kept as ``name``) whose customer id, as text, is ``cid``."""
+        """The rows of ``frame`` (kept as ``name``) whose customer id, as text, is ``cid``.
+        A frame kept as customer codes per row with each code's id as text (the settlement,
+        see :func:`unit_view`) is picked by its codes: no million texts compared per customer."""
         if name not in self.cache:
             self.cache[name] = frame[C.customer_id].astype(str).to_numpy()
-        return frame.loc[self.cache[name] == cid]
+        kept = self.cache[name]
+        if isinstance(kept, tuple):
+            codes, text = kept
+            return frame.loc[np.isin(codes, np.flatnonzero(text == cid))]
+        return frame.loc[kept == cid]
 
     def order(self) -> list[str]:
         """The worklist's customers, first to call first (:func:`arlib.health.credit.actions`)."""
@@ -259,7 +265,13 @@ def unit_view(ledger: Ledger, cfg, card=None, work=None) -> UnitView:
     if card is None or work is None:
         card, work = unit_frames(ledger, cfg)
     items = ledger.open_items(cfg.as_of, cfg.aging_thresholds)
-    return UnitView(card, work, items, ledger.settlement(), _runoff_items(ledger, cfg))
+    # the ledger's own settlement frame, read only (its rows are selected, never written), one
+    # row per invoice: its customers are the invoices' customer codes, shared with the scorecard
+    unit = UnitView(card, work, items, shared.settlement(ledger), _runoff_items(ledger, cfg))
+    codes, ids = shared.customer_codes(ledger)
+    text = pd.Series(ids, dtype=ledger.invoices[C.customer_id].dtype).astype(str).to_numpy()
+    unit.cache["settlement"] = (codes, text)
+    return unit
 
 
 def _account(ledger: Ledger, cfg, unit: UnitView, cid: str) -> Account:
@@ -297,7 +309,8 @@ def _account(ledger: Ledger, cfg, unit: UnitView, cid: str) -> Account:
 def _ledger_customers(ledger: Ledger, as_of) -> pd.Index:
     """Customers with an invoice dated up to ``as_of``, or in the customer master."""
     inv = ledger.invoices
-    ids = set(inv.loc[inv[C.invoice_date] <= as_of, C.customer_id].astype(str))
+    ids = inv.loc[inv[C.invoice_date] <= as_of, C.customer_id]  # each distinct id made text once
+    ids = set(pd.Series(ids.unique(), dtype=ids.dtype).astype(str))
     if ledger.customers is not None:
         ids |= set(ledger.customers[C.customer_id].astype(str))
     return pd.Index(sorted(ids))

@@ -270,11 +270,9 @@ def _read_account(folder: Path, index: dict, cid: str, cfg) -> Account:
     from arlib.report.customer import FORMATS, Account
 
     frames = {}
-    for name in FORMATS:
-        frame = pd.read_parquet(folder / f"{name}.parquet")
-        frames[name] = (
-            frame.loc[frame["_customer"] == cid].drop(columns="_customer").reset_index(drop=True)
-        )
+    for name in FORMATS:  # only the customer's rows are made into a frame (Arrow filters first)
+        frame = pd.read_parquet(folder / f"{name}.parquet", filters=[("_customer", "==", cid)])
+        frames[name] = frame.drop(columns="_customer")
     info = index["accounts"][cid]
     return Account(
         customer_id=cid,
