@@ -7,7 +7,7 @@ million Python strings). Each is computed on first use and kept beside the ledge
 reference: it goes with the ledger). What is returned is shared: read it, never write to it.
 
 >>> from arlib import demo
->>> f = demo.generate(seed=1, units={"xx": demo.UNITS["de"]}, start="2024-01-01", end="2024-03-31")
+>>> f = demo.generate(seed=1, units={"xx": demo.UNITS["de"]}, start="2024-01-01", end="2024-06-30")
 >>> led = Ledger(f["invoices"], f["transactions"], f["customers"])
 >>> bool((paid_by_payment(led) == (led.settlement()["settled_by"] == PAYMENT)).all())
 True
