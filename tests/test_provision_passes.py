@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from test_provision_monthends import _txn  # the same hand-made transactions
 
 from arlib.ledger import Ledger, month_ends
 from arlib.provision import allowance, ecl, lossforecast, pools, rollrate, vintage
@@ -21,21 +22,6 @@ from arlib.schemas import RECOVERY, WRITE_OFF, C
 
 AS_OF = "2026-10-31"
 T = (0, 30, 60, 90, 120)
-
-
-def _txn(rows: list[tuple]) -> pd.DataFrame:
-    """Hand-made transactions ``(invoice_id, customer_id, date, amount, kind)``."""
-    return pd.DataFrame(
-        {
-            C.txn_id: [f"mess{i}" for i in range(len(rows))],
-            C.business_unit: "aa",
-            C.customer_id: [r[1] for r in rows],
-            C.invoice_id: [r[0] for r in rows],
-            C.date: pd.to_datetime([r[2] for r in rows]),
-            C.amount: [r[3] for r in rows],
-            C.kind: [r[4] for r in rows],
-        }
-    )
 
 
 @pytest.fixture(scope="module")
